@@ -1,0 +1,17 @@
+import ArgumentParser
+
+@main
+struct Conduit: AsyncParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "conduit",
+        abstract: "An event hub on ZeroMQ for utility relocation work: progress, inspections and outages.",
+        discussion: """
+            Utilities' agents publish events to a broker, which stores them durably and fans them out; \
+            coordinators watch the aggregate state; reviewers replay any window of the journal.
+            """,
+        version: Conduit.version,
+        subcommands: [Bench.self]
+    )
+}
