@@ -1,0 +1,150 @@
+import CZeroMQ
+import Synchronization
+
+/// A connection event reported by a ``SocketMonitor``.
+public struct MonitorEvent: Sendable, Equatable, CustomStringConvertible {
+    /// The kind of event (libzmq's `ZMQ_EVENT_*` values).
+    public struct Kind: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+        public let rawValue: UInt16
+        public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+        public static let connected = Kind(rawValue: UInt16(ZMQ_EVENT_CONNECTED))
+        public static let connectDelayed = Kind(rawValue: UInt16(ZMQ_EVENT_CONNECT_DELAYED))
+        public static let connectRetried = Kind(rawValue: UInt16(ZMQ_EVENT_CONNECT_RETRIED))
+        public static let listening = Kind(rawValue: UInt16(ZMQ_EVENT_LISTENING))
+        public static let bindFailed = Kind(rawValue: UInt16(ZMQ_EVENT_BIND_FAILED))
+        public static let accepted = Kind(rawValue: UInt16(ZMQ_EVENT_ACCEPTED))
+        public static let acceptFailed = Kind(rawValue: UInt16(ZMQ_EVENT_ACCEPT_FAILED))
+        public static let closed = Kind(rawValue: UInt16(ZMQ_EVENT_CLOSED))
+        public static let closeFailed = Kind(rawValue: UInt16(ZMQ_EVENT_CLOSE_FAILED))
+        public static let disconnected = Kind(rawValue: UInt16(ZMQ_EVENT_DISCONNECTED))
+        public static let monitorStopped = Kind(rawValue: UInt16(ZMQ_EVENT_MONITOR_STOPPED))
+        public static let handshakeFailedNoDetail = Kind(rawValue: UInt16(ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL))
+        public static let handshakeSucceeded = Kind(rawValue: UInt16(ZMQ_EVENT_HANDSHAKE_SUCCEEDED))
+        public static let handshakeFailedProtocol = Kind(rawValue: UInt16(ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL))
+        public static let handshakeFailedAuth = Kind(rawValue: UInt16(ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))
+
+        /// Whether this is one of the three handshake failures.
+        public var isHandshakeFailure: Bool {
+            self == .handshakeFailedNoDetail || self == .handshakeFailedProtocol || self == .handshakeFailedAuth
+        }
+
+        public var description: String {
+            switch self {
+            case .connected: "connected"
+            case .connectDelayed: "connect delayed"
+            case .connectRetried: "connect retried"
+            case .listening: "listening"
+            case .bindFailed: "bind failed"
+            case .accepted: "accepted"
+            case .acceptFailed: "accept failed"
+            case .closed: "closed"
+            case .closeFailed: "close failed"
+            case .disconnected: "disconnected"
+            case .monitorStopped: "monitor stopped"
+            case .handshakeFailedNoDetail: "handshake failed"
+            case .handshakeSucceeded: "handshake succeeded"
+            case .handshakeFailedProtocol: "handshake failed (protocol)"
+            case .handshakeFailedAuth: "handshake failed (authentication)"
+            default: "event 0x\(String(rawValue, radix: 16))"
+            }
+        }
+    }
+
+    public var kind: Kind
+    /// The event's value: a file descriptor, an errno, a retry interval, a ZAP status code (for
+    /// ``Kind/handshakeFailedAuth``) or a `ZMQ_PROTOCOL_ERROR_*` code (for ``Kind/handshakeFailedProtocol``).
+    public var value: UInt32
+    /// The endpoint the event concerns.
+    public var endpoint: String
+
+    /// Why a handshake failed, in words; `nil` for other events.
+    public var handshakeFailureReason: String? {
+        switch kind {
+        case .handshakeFailedAuth: return "authentication refused (ZAP status \(value))"
+        case .handshakeFailedProtocol: return Self.protocolErrorText(value)
+        case .handshakeFailedNoDetail: return "handshake failed (errno \(value))"
+        default: return nil
+        }
+    }
+
+    static func protocolErrorText(_ code: UInt32) -> String {
+        switch Int32(bitPattern: code) {
+        case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC: return "cryptographic error (wrong server key?)"
+        case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH: return "security mechanism mismatch"
+        case ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND: return "unexpected ZMTP command"
+        case ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE: return "invalid ZMTP sequence"
+        case ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE: return "key exchange failed"
+        case ZMQ_PROTOCOL_ERROR_ZAP_MALFORMED_REPLY: return "malformed ZAP reply"
+        case ZMQ_PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID: return "bad ZAP request id"
+        case ZMQ_PROTOCOL_ERROR_ZAP_BAD_VERSION: return "bad ZAP version"
+        case ZMQ_PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE: return "invalid ZAP status code"
+        case ZMQ_PROTOCOL_ERROR_ZAP_INVALID_METADATA: return "invalid ZAP metadata"
+        case ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED: return "ZAP error"
+        default: return "protocol error 0x\(String(code, radix: 16))"
+        }
+    }
+
+    public var description: String {
+        if let reason = handshakeFailureReason { return "\(endpoint): \(reason)" }
+        return "\(endpoint): \(kind)"
+    }
+}
+
+private let monitorCounter = Atomic<Int>(0)
+
+/// Watches a socket's connections: connected, disconnected, handshake succeeded or failed (with the reason), and
+/// the rest of libzmq's socket events. Belongs, like its socket, to the thread that made it.
+///
+/// The corresponding C function is `zmq_socket_monitor`; events arrive on an inproc PAIR socket.
+public final class SocketMonitor {
+    private let pair: Socket
+    private let monitored: Socket
+
+    /// Starts monitoring `socket` for every event.
+    public init(_ socket: Socket) throws(ZMQError) {
+        let id = monitorCounter.wrappingAdd(1, ordering: .relaxed).newValue
+        let endpoint = "inproc://zeromq.monitor.\(id)"
+        let handle = try socket.liveHandle("zmq_socket_monitor(\(endpoint))")
+        try zmqCheck("zmq_socket_monitor(\(endpoint))") { zmq_socket_monitor(handle, endpoint, ZMQ_EVENT_ALL) }
+        pair = try Socket(socket.context, type: .pair)
+        try pair.set(.linger, .zero)
+        try pair.connect(endpoint)
+        monitored = socket
+    }
+
+    /// The next event, waiting at most `timeout` (`nil`: forever); `nil` if none came in time.
+    public func next(timeout: Duration?) throws(ZMQError) -> MonitorEvent? {
+        let poller = Poller()
+        poller.add(pair)
+        guard try poller.poll(timeout: timeout) > 0, let frames = try pair.receiveFrames(wait: false),
+            frames.count >= 2, frames[0].count >= 6
+        else { return nil }
+        let header = frames[0]
+        let kind = UInt16(header[0]) | UInt16(header[1]) << 8
+        let value = UInt32(header[2]) | UInt32(header[3]) << 8 | UInt32(header[4]) << 16 | UInt32(header[5]) << 24
+        return MonitorEvent(
+            kind: MonitorEvent.Kind(rawValue: kind), value: value, endpoint: String(decoding: frames[1], as: UTF8.self))
+    }
+
+    /// Waits for the first event matching `predicate`, up to `timeout` in all; `nil` if none came in time.
+    public func waitFor(timeout: Duration, _ predicate: (MonitorEvent) -> Bool) throws(ZMQError) -> MonitorEvent? {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while clock.now < deadline {
+            guard let event = try next(timeout: deadline - clock.now) else { return nil }
+            if predicate(event) { return event }
+        }
+        return nil
+    }
+
+    /// Stops monitoring and closes the event socket.
+    ///
+    /// The corresponding C function is `zmq_socket_monitor` with a null endpoint.
+    public func close() {
+        if let handle = monitored.handle { _ = zmq_socket_monitor(handle, nil, 0) }
+        pair.close()
+    }
+
+    deinit { close() }
+}

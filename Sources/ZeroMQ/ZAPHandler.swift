@@ -1,0 +1,127 @@
+import CZeroMQ
+import Foundation
+import Synchronization
+
+/// A connection asking to be let in, as a ZAP handler sees it (RFC 27).
+public struct ZAPRequest: Sendable, Equatable {
+    /// The server socket's ZAP domain (``SocketOption/zapDomain``).
+    public var domain: String
+    /// The client's address, such as `127.0.0.1`.
+    public var address: String
+    /// The routing id the client's socket announced, if any.
+    public var routingId: [UInt8]
+    /// `NULL`, `PLAIN` or `CURVE`.
+    public var mechanism: String
+    /// The mechanism's credentials: for CURVE, one frame, the client's 32-byte long-term public key.
+    public var credentials: [[UInt8]]
+
+    /// For CURVE, the client's public key (32 bytes).
+    public var clientPublicKey: [UInt8]? {
+        mechanism == "CURVE" && credentials.count == 1 && credentials[0].count == 32 ? credentials[0] : nil
+    }
+}
+
+/// What a ZAP handler decides for one connection.
+public enum ZAPDecision: Sendable, Equatable {
+    /// Let the connection in; `userId` becomes the `User-Id` property of every message it sends.
+    case allow(userId: String)
+    /// Refuse the connection; the client sees a failed handshake (status 400) with `reason`.
+    case deny(reason: String)
+}
+
+/// The ZAP handler of a context (RFC 27, the ZeroMQ Authentication Protocol): decides, per connection, whether a
+/// client may connect to a server socket with a security mechanism, and reports the authenticated user id.
+///
+/// Start it before binding any CURVE server socket: with no handler bound, libzmq accepts every client. It runs on
+/// a thread of its own, owning a REP socket bound at `inproc://zeromq.zap.01`, and stops with ``stop()`` or when its
+/// context is shut down.
+public final class ZAPHandler: Sendable {
+    /// The endpoint libzmq sends ZAP requests to.
+    public static let endpoint = "inproc://zeromq.zap.01"
+
+    /// Set by ``stop()``; read by the handler's thread between polls.
+    private final class StopFlag: Sendable {
+        let value = Atomic<Bool>(false)
+    }
+
+    private let stopping = StopFlag()
+    private let finished = DispatchSemaphore(value: 0)
+    private let stopped = Atomic<Bool>(false)
+
+    /// Binds the handler in `context` and starts answering requests with `decide`, which runs on the handler's
+    /// thread (keep it fast: handshakes wait for it). Throws if a handler is already bound in the context.
+    public init(context: Context, decide: @escaping @Sendable (ZAPRequest) -> ZAPDecision) throws(ZMQError) {
+        let ready = DispatchSemaphore(value: 0)
+        let startError = Mutex<ZMQError?>(nil)
+        let thread = Thread { [stopping, finished] in
+            defer { finished.signal() }
+            let socket: Socket
+            do throws(ZMQError) {
+                socket = try Socket(context, type: .rep)
+                try socket.set(.linger, .zero)
+                try socket.bind(ZAPHandler.endpoint)
+            } catch {
+                startError.withLock { $0 = error }
+                ready.signal()
+                return
+            }
+            ready.signal()
+            ZAPHandler.serve(socket, stopping: stopping, decide: decide)
+            socket.close()
+        }
+        thread.name = "zmq-zap-handler"
+        thread.start()
+        ready.wait()
+        if let error = startError.withLock({ $0 }) {
+            stopped.store(true, ordering: .relaxed)
+            throw error
+        }
+    }
+
+    private static func serve(_ socket: Socket, stopping: StopFlag, decide: (ZAPRequest) -> ZAPDecision) {
+        let poller = Poller()
+        poller.add(socket)
+        while !stopping.value.load(ordering: .relaxed) {
+            do throws(ZMQError) {
+                guard try poller.poll(timeout: .milliseconds(50)) > 0,
+                    let frames = try socket.receiveFrames(wait: false)
+                else { continue }
+                try socket.send(frames: reply(to: frames, decide: decide))
+            } catch {
+                return  // ETERM: the context is shutting down.
+            }
+        }
+    }
+
+    /// The reply to one request: 200 with the user id, 400 when denied, 500 when the request is malformed.
+    static func reply(to frames: [[UInt8]], decide: (ZAPRequest) -> ZAPDecision) -> [[UInt8]] {
+        let requestId = frames.count > 1 ? frames[1] : []
+        func answer(_ status: String, _ text: String, _ userId: String) -> [[UInt8]] {
+            [Array("1.0".utf8), requestId, Array(status.utf8), Array(text.utf8), Array(userId.utf8), []]
+        }
+        guard frames.count >= 6, frames[0] == Array("1.0".utf8) else {
+            return answer("500", "malformed ZAP request", "")
+        }
+        let request = ZAPRequest(
+            domain: String(decoding: frames[2], as: UTF8.self),
+            address: String(decoding: frames[3], as: UTF8.self),
+            routingId: frames[4],
+            mechanism: String(decoding: frames[5], as: UTF8.self),
+            credentials: Array(frames.dropFirst(6)))
+        switch decide(request) {
+        case .allow(let userId): return answer("200", "OK", userId)
+        case .deny(let reason): return answer("400", reason, "")
+        }
+    }
+
+    /// Stops the handler and waits for its thread to close its socket. Connections attempted afterwards fail
+    /// their handshake (libzmq treats a missing handler as a denial only when a domain is set; see the design page).
+    public func stop() {
+        guard stopped.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        else { return }
+        stopping.value.store(true, ordering: .relaxed)
+        finished.wait()
+    }
+
+    deinit { stop() }
+}
