@@ -19,10 +19,13 @@ let package = Package(
         ),
         // The only module that imports CZeroMQ.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        // The transport benchmark's loops in plain C against libzmq: the reference the binding is measured against.
+        .target(name: "TransportReference", linkerSettings: [.linkedLibrary("zmq")]),
         .executableTarget(
             name: "conduit",
             dependencies: [
                 "ZeroMQ",
+                "TransportReference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

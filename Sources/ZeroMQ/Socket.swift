@@ -174,6 +174,18 @@ public final class Socket {
         try withBytes(of: bytes) { (buffer) throws(ZMQError) -> Bool in try send(buffer, more: more, wait: wait) }
     }
 
+    /// Sends a copy of a received frame's bytes, such as a ROUTER echoing a routing id; `message` stays usable.
+    ///
+    /// The corresponding C function is `zmq_send`.
+    @inlinable
+    @discardableResult
+    public func send(contentsOf message: borrowing Message, more: Bool = false, wait: Bool = true) throws(ZMQError)
+        -> Bool
+    {
+        let bytes = UnsafeRawBufferPointer(start: zmq_msg_data(message.pointer), count: zmq_msg_size(message.pointer))
+        return try send(bytes, more: more, wait: wait)
+    }
+
     /// Sends the UTF-8 bytes of `text` as one frame.
     @discardableResult
     public func send(_ text: String, more: Bool = false, wait: Bool = true) throws(ZMQError) -> Bool {
