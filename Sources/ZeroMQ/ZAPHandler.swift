@@ -114,8 +114,8 @@ public final class ZAPHandler: Sendable {
         }
     }
 
-    /// Stops the handler and waits for its thread to close its socket. Connections attempted afterwards fail
-    /// their handshake (libzmq treats a missing handler as a denial only when a domain is set; see the design page).
+    /// Stops the handler and waits for its thread to close its socket. With no handler bound, libzmq admits every
+    /// CURVE client without asking: close the server sockets it guards before stopping it.
     public func stop() {
         guard stopped.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         else { return }
