@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "conduit", targets: ["conduit"]),
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
+        .library(name: "ConduitCore", targets: ["ConduitCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -19,14 +20,18 @@ let package = Package(
         ),
         // The only module that imports CZeroMQ.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        // Events, validation, scenario and the wire codec: no sockets, no files, no dependencies.
+        .target(name: "ConduitCore"),
         .executableTarget(
             name: "conduit",
             dependencies: [
                 "ZeroMQ",
+                "ConduitCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "ConduitCoreTests", dependencies: ["ConduitCore"]),
     ],
     swiftLanguageModes: [.v6]
 )
