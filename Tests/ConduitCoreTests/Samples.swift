@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 @testable import ConduitCore
 
 /// Events used across the tests, in canonical form.
@@ -53,3 +54,32 @@ enum Samples {
 }
 
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+extension Samples {
+    static let progressBytes: [UInt8] = bytes(progressJSON)
+    static let recordedAt = Timestamp(microsecondsSinceEpoch: 1_685_608_200_250_000)  // 2023-06-01T08:30:00.250Z
+}
+
+/// Bytes from a hex string ("00ff…").
+func hex(_ text: String) -> [UInt8] {
+    var result: [UInt8] = []
+    var iterator = text.utf8.makeIterator()
+    func nibble(_ c: UInt8) -> UInt8 { c <= 57 ? c - 48 : c - 87 }
+    while let high = iterator.next(), let low = iterator.next() {
+        result.append(nibble(high) << 4 | nibble(low))
+    }
+    return result
+}
+
+/// Asserts that `body` throws a ``ConduitError`` with this code and path.
+func expectError(_ code: ConduitError.Code, at path: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
+    do {
+        try body()
+        Issue.record("expected \(code) at \(path), but nothing was thrown", sourceLocation: sourceLocation)
+    } catch let error as ConduitError {
+        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+        #expect(error.path == path, "\(error)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected a ConduitError, got \(error)", sourceLocation: sourceLocation)
+    }
+}
