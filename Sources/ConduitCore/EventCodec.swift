@@ -187,7 +187,7 @@ struct EventDecoder {
 
     mutating func decodeExtension(_ key: JSONKey, into extensions: inout [ExtensionAttribute]) throws(ConduitError) {
         let name = reader.keyString(key)
-        let path = name
+        let path = name.isEmpty ? "$" : name
         if name == "data_base64" {
             throw ConduitError(.eventUnknownField, path: path, "binary data is not accepted; send JSON in data")
         }

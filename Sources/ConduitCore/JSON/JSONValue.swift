@@ -69,7 +69,11 @@ public enum JSONValue: Sendable, Hashable {
             return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             let token = try reader.scanNumber(path)
-            return .number(reader.numberText(token))
+            let text = reader.numberText(token)
+            guard let value = Double(text), value.isFinite else {
+                throw ConduitError(.jsonNumber, path: path, "\(text) is out of range")
+            }
+            return .number(text)
         default:
             throw reader.syntaxError(path, expected: "a value")
         }
