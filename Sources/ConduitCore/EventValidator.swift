@@ -17,9 +17,44 @@ public struct EventValidator: Sendable {
     public static let systemOrganisation = "conduit"
 
     public let scenario: Scenario
+    private let lookup: Lookup
+
+    /// Compact indexes of the scenario, keyed by `Substring` so that parts of `source` are looked up
+    /// without building a `String`.
+    private struct Lookup: Sendable {
+        struct WorkItemEntry: Sendable {
+            var community: Int
+            var utility: Utility
+        }
+        var organisationUtilities: [Substring: UInt8] = [:]
+        var communities: [Substring: Int] = [:]
+        var workItems: [Substring: WorkItemEntry] = [:]
+
+        init(_ scenario: Scenario) {
+            for organisation in scenario.organisations {
+                organisationUtilities[Substring(organisation.id)] = organisation.utilities.reduce(0) { $0 | Lookup.bit($1) }
+            }
+            for (index, community) in scenario.communities.enumerated() {
+                communities[Substring(community.id)] = index
+            }
+            for item in scenario.workItems {
+                workItems[Substring(item.id)] = WorkItemEntry(community: communities[Substring(item.community)] ?? -1, utility: item.utility)
+            }
+        }
+
+        static func bit(_ utility: Utility) -> UInt8 {
+            switch utility {
+            case .power: 1
+            case .water: 2
+            case .telecom: 4
+            case .broadcast: 8
+            }
+        }
+    }
 
     public init(scenario: Scenario = .default) {
         self.scenario = scenario
+        self.lookup = Lookup(scenario)
     }
 
     /// Validates an event. Decoding has already checked structure and formats.
@@ -116,36 +151,37 @@ public struct EventValidator: Sendable {
     func checkReferences(_ event: Event) throws(ConduitError) {
         let organisationID = event.sourceOrganisation
         let isSystem = organisationID == Self.systemOrganisation
-        let organisation = scenario.organisation(String(organisationID))
-        if organisation == nil && !isSystem {
+        let utilities = lookup.organisationUtilities[organisationID]
+        if utilities == nil && !isSystem {
             throw ConduitError(.scenarioOrganisation, path: "source", "\"\(organisationID)\" is not an organisation of the scenario")
         }
         if event.kind == .alert && !isSystem {
             throw ConduitError(.authForbidden, path: "source", "alerts are derived by Conduit's aggregator; \(organisationID) cannot publish them")
         }
-        if let utility = event.utility, let organisation, event.kind == .progress || event.kind == .outage || event.kind == .presence,
-            !organisation.utilities.contains(utility)
+        if let utility = event.utility, let utilities, event.kind == .progress || event.kind == .outage || event.kind == .presence,
+            utilities & Lookup.bit(utility) == 0
         {
-            throw ConduitError(.scenarioUtility, path: "utility", "\(organisation.id) does not run \(utility.rawValue)")
+            throw ConduitError(.scenarioUtility, path: "utility", "\(organisationID) does not run \(utility.rawValue)")
         }
-        var community: Community?
+        var communityIndex: Int?
         if let site = event.site {
-            guard let known = scenario.community(site) else {
+            guard let known = lookup.communities[Substring(site)] else {
                 throw ConduitError(.scenarioCommunity, path: "site", "\"\(site)\" is not a community of the scenario")
             }
-            community = known
+            communityIndex = known
         }
         if let workItemID = event.workItem {
-            guard let workItem = scenario.workItem(workItemID) else {
+            guard let workItem = lookup.workItems[Substring(workItemID)] else {
                 throw ConduitError(.scenarioWorkItem, path: "workitem", "\"\(workItemID)\" is not a work item of the scenario")
             }
-            if let site = event.site, site != workItem.community {
-                throw ConduitError(.scenarioWorkItem, path: "workitem", "\(workItemID) belongs to \(workItem.community), not \(site)")
+            if let site = event.site, communityIndex != workItem.community {
+                let owner = scenario.communities[workItem.community].id
+                throw ConduitError(.scenarioWorkItem, path: "workitem", "\(workItemID) belongs to \(owner), not \(site)")
             }
             if let utility = event.utility, utility != workItem.utility {
                 throw ConduitError(.scenarioWorkItem, path: "workitem", "\(workItemID) is \(workItem.utility.rawValue) work, not \(utility.rawValue)")
             }
-            if community == nil { community = scenario.community(workItem.community) }
+            if communityIndex == nil { communityIndex = workItem.community }
         }
         switch event.data {
         case .progress:
@@ -156,17 +192,18 @@ public struct EventValidator: Sendable {
             if event.workItem == nil {
                 throw ConduitError(.eventMissing, path: "workitem", "an inspection event needs the workitem attribute")
             }
-            if scenario.organisation(report.authority) == nil {
+            if lookup.organisationUtilities[Substring(report.authority)] == nil {
                 throw ConduitError(.scenarioOrganisation, path: "data.authority", "\"\(report.authority)\" is not an organisation of the scenario")
             }
         case .outage(let report):
-            guard let community else {
+            guard let communityIndex else {
                 throw ConduitError(.eventMissing, path: "site", "an outage event needs the site attribute")
             }
+            let community = scenario.communities[communityIndex]
             for (index, building) in report.buildings.enumerated() where !community.hasBuilding(building) {
                 throw ConduitError(.scenarioBuilding, path: "data.buildings[\(index)]", "\"\(building)\" is not a building of \(community.id)")
             }
-            if let cause = report.causedBy, scenario.workItem(cause) == nil {
+            if let cause = report.causedBy, lookup.workItems[Substring(cause)] == nil {
                 throw ConduitError(.scenarioWorkItem, path: "data.causedBy", "\"\(cause)\" is not a work item of the scenario")
             }
             if report.households > community.households {

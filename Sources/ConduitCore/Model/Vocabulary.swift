@@ -5,14 +5,9 @@ extension WireEnum {
     /// The case whose wire name equals `bytes`, if any.
     @inline(__always)
     static func match(_ bytes: UnsafeBufferPointer<UInt8>) -> Self? {
-        for candidate in allCases {
-            var name = candidate.rawValue
-            let equal = name.withUTF8 { utf8 in
-                utf8.count == bytes.count && memoryEqual(bytes.baseAddress, utf8.baseAddress!, utf8.count)
-            }
-            if equal { return candidate }
-        }
-        return nil
+        // Wire names are short ASCII: the String is built inline, without allocating.
+        guard bytes.count <= 40 else { return nil }
+        return Self(rawValue: String(decoding: bytes, as: UTF8.self))
     }
 
     /// The wire names of every case, for error messages: `"a", "b" or "c"`.
