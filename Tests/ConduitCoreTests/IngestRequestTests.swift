@@ -28,6 +28,7 @@ import Testing
         expectError(.frameArity, at: "message") { _ = try IngestRequest.decode([sig, bytes("PUBLISH"), hex("0000000000000007")]) }
         expectError(.frameSize, at: "frame[2]") { _ = try IngestRequest.decode([sig, bytes("PUBLISH"), hex("07"), Samples.progressBytes]) }
         expectError(.frameValue, at: "frame[2]") { _ = try IngestRequest.decode([sig, bytes("HELLO"), [0xFF, 0xFE], hex("00001388")]) }
+        expectError(.frameValue, at: "frame[2]") { _ = try IngestRequest.decode([sig, bytes("HELLO"), bytes("agent-1"), hex("00001388")]) }
         expectError(.eventOversize, at: "frame[3]") {
             _ = try IngestRequest.decode([sig, bytes("PUBLISH"), hex("0000000000000007"), [UInt8](repeating: 32, count: EventCodec.maximumEventBytes + 1)])
         }

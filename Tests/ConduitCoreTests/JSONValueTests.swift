@@ -39,6 +39,11 @@ import Testing
         }
     }
 
+    @Test func decodesEscapes() throws {
+        let value = try JSONValue.parse(bytes(#"["\u00e9\ud83d\ude00\"\\\/\b\f\n\r\t"]"#))
+        #expect(value == .array([.string("é😀\"\\/\u{08}\u{0C}\n\r\t")]))
+    }
+
     @Test func acceptsValidMultibyteUTF8() throws {
         #expect(try JSONValue.parse(bytes(#""甘家坝 😀""#)) == .string("甘家坝 😀"))
     }

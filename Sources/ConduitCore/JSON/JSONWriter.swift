@@ -137,7 +137,12 @@ struct JSONWriter {
     }
 
     /// Writes a double: integers without a fraction, others in Swift's shortest round-trip form.
+    /// JSON has no infinity or NaN: they are written as `null`, which no numeric field accepts.
     mutating func double(_ value: Double) {
+        guard value.isFinite else {
+            null()
+            return
+        }
         if value == value.rounded(), abs(value) < 1e15 {
             integer(Int64(value))
             return

@@ -88,7 +88,8 @@ public struct DedupeKey: Sendable, Hashable {
 /// Decision: unknown top-level attributes are **kept**, not rejected, because CloudEvents requires
 /// intermediaries to forward extensions. They must still follow the CloudEvents rules: a name of 1 to
 /// 20 characters `a-z0-9`, and a scalar value (string, number or boolean; `null`, arrays and objects are
-/// rejected with `event.extension`). At most 16 per event.
+/// rejected with `event.extension`). At most 16 per event. A name must not be one of the attributes
+/// Conduit defines (`id`, `utility`, `data`…); the decoder never produces such an extension.
 public struct ExtensionAttribute: Sendable, Hashable {
     public var name: String
     /// The value's JSON text, as received (a string keeps its quotes and escapes).

@@ -48,6 +48,9 @@ public enum IngestRequest: Sendable, Hashable {
         case Wire.command("HELLO"):
             try Wire.arity(message, 4, "HELLO")
             let source = try Wire.readText(message, 2, maximum: 256, allowEmpty: false)
+            guard source.hasPrefix("/"), source.utf8.count >= 2 else {
+                throw ConduitError(.frameValue, path: "frame[2]", "\"\(source)\" is not a source; expected /<organisation>[/<agent>]")
+            }
             return .hello(source: source, heartbeatIntervalMs: try Wire.readUInt32(message, 3))
         case Wire.command("HEARTBEAT"):
             try Wire.arity(message, 2, "HEARTBEAT")
