@@ -24,7 +24,9 @@ public enum JSONValue: Sendable, Hashable {
 
     /// Parses a complete document.
     ///
-    /// - Parameter maximumDepth: how deeply arrays and objects may nest.
+    /// - Parameters:
+    ///   - bytes: the UTF-8 JSON text.
+    ///   - maximumDepth: how deeply arrays and objects may nest.
     /// - Throws: ``ConduitError`` with a `json.*` code and the path where parsing failed.
     public static func parse(_ bytes: [UInt8], maximumDepth: Int = 64) throws(ConduitError) -> JSONValue {
         try bytes.withUnsafeBufferPointer { buffer throws(ConduitError) -> JSONValue in
