@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "conduit", targets: ["conduit"]),
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
+        .library(name: "ConduitCore", targets: ["ConduitCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -21,15 +22,19 @@ let package = Package(
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         // The transport benchmark's loops in plain C against libzmq: the reference the binding is measured against.
         .target(name: "TransportReference", linkerSettings: [.linkedLibrary("zmq")]),
+        // Events, validation, scenario and the wire codec: no sockets, no files, no dependencies.
+        .target(name: "ConduitCore"),
         .executableTarget(
             name: "conduit",
             dependencies: [
                 "ZeroMQ",
                 "TransportReference",
+                "ConduitCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "ConduitCoreTests", dependencies: ["ConduitCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,220 @@
+/// Checks what one event can get wrong by itself, against a scenario.
+///
+/// Rejected here (each with a stable code and the path):
+/// - payload values out of range or contradicting each other: percent outside 0–100 (`data.range`),
+///   a window or date range that ends before it begins (`data.window`), a restoration before the start
+///   (`data.order`), a result on a requested inspection (`data.conflict`), required fields for the status
+///   (`event.missing`);
+/// - references the scenario does not know: community (`scenario.community`), work item
+///   (`scenario.work_item`), organisation (`scenario.organisation`), building (`scenario.building`),
+///   and a utility the source organisation does not run (`scenario.utility`).
+///
+/// What shows only across events (accepted without a passed acceptance, restored without a start)
+/// is never rejected; ``Lifecycle`` has the rules the aggregator uses to raise alerts for it.
+public struct EventValidator: Sendable {
+    /// The organisation id reserved for Conduit's own components (the aggregator's alerts):
+    /// sources `/conduit/…` are accepted without being in the scenario.
+    public static let systemOrganisation = "conduit"
+
+    public let scenario: Scenario
+    private let lookup: Lookup
+
+    /// Compact indexes of the scenario, keyed by `Substring` so that parts of `source` are looked up
+    /// without building a `String`.
+    private struct Lookup: Sendable {
+        struct WorkItemEntry: Sendable {
+            var community: Int
+            var utility: Utility
+        }
+        var organisationUtilities: [Substring: UInt8] = [:]
+        var communities: [Substring: Int] = [:]
+        var workItems: [Substring: WorkItemEntry] = [:]
+
+        init(_ scenario: Scenario) {
+            for organisation in scenario.organisations {
+                organisationUtilities[Substring(organisation.id)] = organisation.utilities.reduce(0) { $0 | Lookup.bit($1) }
+            }
+            for (index, community) in scenario.communities.enumerated() {
+                communities[Substring(community.id)] = index
+            }
+            for item in scenario.workItems {
+                workItems[Substring(item.id)] = WorkItemEntry(community: communities[Substring(item.community)] ?? -1, utility: item.utility)
+            }
+        }
+
+        static func bit(_ utility: Utility) -> UInt8 {
+            switch utility {
+            case .power: 1
+            case .water: 2
+            case .telecom: 4
+            case .broadcast: 8
+            }
+        }
+    }
+
+    public init(scenario: Scenario = .default) {
+        self.scenario = scenario
+        self.lookup = Lookup(scenario)
+    }
+
+    /// Validates an event. Decoding has already checked structure and formats.
+    public func validate(_ event: Event) throws(ConduitError) {
+        try Self.checkPayload(event.data)
+        try checkReferences(event)
+    }
+
+    /// The checks that need no scenario: ranges, windows and contradictions inside the payload.
+    public static func checkPayload(_ data: EventData) throws(ConduitError) {
+        switch data {
+        case .progress(let report):
+            if let percent = report.percent {
+                if percent > 100 {
+                    throw ConduitError(.dataRange, path: "data.percent", "\(format(percent)) is above 100")
+                }
+                if percent < 0 {
+                    throw ConduitError(.dataRange, path: "data.percent", "\(format(percent)) is below 0")
+                }
+                if (report.status == .completed || report.status == .accepted) && percent < 100 {
+                    throw ConduitError(.dataConflict, path: "data.percent", "\(format(percent)) with status \(report.status.rawValue); a \(report.status.rawValue) work item is 100 percent done")
+                }
+            }
+            if let start = report.plannedStart, let finish = report.plannedFinish, finish < start {
+                throw ConduitError(.dataWindow, path: "data.plannedFinish", "\(finish) is before plannedStart \(start)")
+            }
+            if let start = report.actualStart, let finish = report.actualFinish, finish < start {
+                throw ConduitError(.dataWindow, path: "data.actualFinish", "\(finish) is before actualStart \(start)")
+            }
+            if let households = report.householdsAffected, households < 0 {
+                throw ConduitError(.dataRange, path: "data.householdsAffected", "\(households) is below 0")
+            }
+        case .inspection(let report):
+            switch report.status {
+            case .requested:
+                if let result = report.result {
+                    throw ConduitError(.dataConflict, path: "data.result", "a requested inspection has no result yet, got \"\(result.rawValue)\"")
+                }
+                if report.performedAt != nil {
+                    throw ConduitError(.dataConflict, path: "data.performedAt", "a requested inspection has not been performed yet")
+                }
+            case .performed:
+                guard let result = report.result else {
+                    throw ConduitError(.eventMissing, path: "data.result", "a performed inspection needs result")
+                }
+                guard report.performedAt != nil else {
+                    throw ConduitError(.eventMissing, path: "data.performedAt", "a performed inspection needs performedAt")
+                }
+                if result == .passed, let index = report.defects.firstIndex(where: { $0.status == .open && $0.severity.blocksAcceptance }) {
+                    let defect = report.defects[index]
+                    throw ConduitError(.dataConflict, path: "data.defects[\(index)].status", "an inspection that passed cannot leave \(defect.severity.rawValue) defect \(defect.id) open; use conditional or failed")
+                }
+            }
+            var ids: Set<String> = []
+            for (index, defect) in report.defects.enumerated() where !ids.insert(defect.id).inserted {
+                throw ConduitError(.dataConflict, path: "data.defects[\(index)].id", "defect id \(defect.id) appears twice")
+            }
+        case .outage(let report):
+            switch (report.windowStart, report.windowEnd) {
+            case (let start?, let end?):
+                if end <= start {
+                    throw ConduitError(.dataWindow, path: "data.windowEnd", "the window ends at \(end), not after it begins at \(start)")
+                }
+            case (nil, .some):
+                throw ConduitError(.eventMissing, path: "data.windowStart", "a window needs both windowStart and windowEnd")
+            case (.some, nil):
+                throw ConduitError(.eventMissing, path: "data.windowEnd", "a window needs both windowStart and windowEnd")
+            case (nil, nil):
+                if report.nature == .planned {
+                    throw ConduitError(.eventMissing, path: "data.windowStart", "a planned outage needs windowStart and windowEnd")
+                }
+            }
+            if let started = report.startedAt, let restored = report.restoredAt, restored < started {
+                throw ConduitError(.dataOrder, path: "data.restoredAt", "restored at \(restored), before it started at \(started)")
+            }
+            if report.households < 0 {
+                throw ConduitError(.dataRange, path: "data.households", "\(report.households) is below 0")
+            }
+            if report.status == .restored && report.restoredAt == nil {
+                throw ConduitError(.eventMissing, path: "data.restoredAt", "a restored outage needs restoredAt")
+            }
+            if report.status == .started && report.startedAt == nil {
+                throw ConduitError(.eventMissing, path: "data.startedAt", "a started outage needs startedAt")
+            }
+        case .presence(let report):
+            if let interval = report.heartbeatIntervalMs, interval < 100 || interval > 3_600_000 {
+                throw ConduitError(.dataRange, path: "data.heartbeatIntervalMs", "\(interval) is outside 100 to 3600000")
+            }
+        case .alert:
+            break
+        }
+    }
+
+    func checkReferences(_ event: Event) throws(ConduitError) {
+        let organisationID = event.sourceOrganisation
+        let isSystem = organisationID == Self.systemOrganisation
+        let utilities = lookup.organisationUtilities[organisationID]
+        if utilities == nil && !isSystem {
+            throw ConduitError(.scenarioOrganisation, path: "source", "\"\(organisationID)\" is not an organisation of the scenario")
+        }
+        if event.kind == .alert && !isSystem {
+            throw ConduitError(.authForbidden, path: "source", "alerts are derived by Conduit's aggregator; \(organisationID) cannot publish them")
+        }
+        if let utility = event.utility, let utilities, event.kind == .progress || event.kind == .outage || event.kind == .presence,
+            utilities & Lookup.bit(utility) == 0
+        {
+            throw ConduitError(.scenarioUtility, path: "utility", "\(organisationID) does not run \(utility.rawValue)")
+        }
+        var communityIndex: Int?
+        if let site = event.site {
+            guard let known = lookup.communities[Substring(site)] else {
+                throw ConduitError(.scenarioCommunity, path: "site", "\"\(site)\" is not a community of the scenario")
+            }
+            communityIndex = known
+        }
+        if let workItemID = event.workItem {
+            guard let workItem = lookup.workItems[Substring(workItemID)] else {
+                throw ConduitError(.scenarioWorkItem, path: "workitem", "\"\(workItemID)\" is not a work item of the scenario")
+            }
+            if let site = event.site, communityIndex != workItem.community {
+                let owner = scenario.communities[workItem.community].id
+                throw ConduitError(.scenarioWorkItem, path: "workitem", "\(workItemID) belongs to \(owner), not \(site)")
+            }
+            if let utility = event.utility, utility != workItem.utility {
+                throw ConduitError(.scenarioWorkItem, path: "workitem", "\(workItemID) is \(workItem.utility.rawValue) work, not \(utility.rawValue)")
+            }
+            if communityIndex == nil { communityIndex = workItem.community }
+        }
+        switch event.data {
+        case .progress:
+            if event.workItem == nil {
+                throw ConduitError(.eventMissing, path: "workitem", "a progress event needs the workitem attribute")
+            }
+        case .inspection(let report):
+            if event.workItem == nil {
+                throw ConduitError(.eventMissing, path: "workitem", "an inspection event needs the workitem attribute")
+            }
+            if lookup.organisationUtilities[Substring(report.authority)] == nil {
+                throw ConduitError(.scenarioOrganisation, path: "data.authority", "\"\(report.authority)\" is not an organisation of the scenario")
+            }
+        case .outage(let report):
+            guard let communityIndex else {
+                throw ConduitError(.eventMissing, path: "site", "an outage event needs the site attribute")
+            }
+            let community = scenario.communities[communityIndex]
+            for (index, building) in report.buildings.enumerated() where !community.hasBuilding(building) {
+                throw ConduitError(.scenarioBuilding, path: "data.buildings[\(index)]", "\"\(building)\" is not a building of \(community.id)")
+            }
+            if let cause = report.causedBy, lookup.workItems[Substring(cause)] == nil {
+                throw ConduitError(.scenarioWorkItem, path: "data.causedBy", "\"\(cause)\" is not a work item of the scenario")
+            }
+            if report.households > community.households {
+                throw ConduitError(.dataRange, path: "data.households", "\(report.households) is more than the \(community.households) households of \(community.id)")
+            }
+        case .presence, .alert:
+            break
+        }
+    }
+
+    static func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+}

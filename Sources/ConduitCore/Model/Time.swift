@@ -1,0 +1,261 @@
+/// An instant: microseconds since 1970-01-01T00:00:00Z, parsed from and written as RFC 3339.
+///
+/// Parsing honours the timezone offset (`2023-05-04T10:30:00+08:00` is `02:30Z`), accepts up to nine
+/// fraction digits (truncated to microseconds) and rejects leap seconds (`:60`), impossible dates and
+/// anything RFC 3339's `date-time` does not allow. Writing always uses UTC (`Z`) and prints the fraction
+/// only when it is not zero, six digits long.
+public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// Microseconds since the Unix epoch.
+    public var microsecondsSinceEpoch: Int64
+
+    public init(microsecondsSinceEpoch: Int64) {
+        self.microsecondsSinceEpoch = microsecondsSinceEpoch
+    }
+
+    /// The instant `seconds` after the Unix epoch.
+    public init(secondsSinceEpoch seconds: Int64) {
+        self.microsecondsSinceEpoch = seconds * 1_000_000
+    }
+
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
+        lhs.microsecondsSinceEpoch < rhs.microsecondsSinceEpoch
+    }
+
+    /// Adds a number of seconds.
+    public func adding(seconds: Int64) -> Timestamp {
+        Timestamp(microsecondsSinceEpoch: microsecondsSinceEpoch + seconds * 1_000_000)
+    }
+
+    /// The calendar date of this instant in UTC.
+    public var utcDate: CalendarDate {
+        CalendarDate(daysSinceEpoch: Int(floorDivide(microsecondsSinceEpoch, 86_400_000_000)))
+    }
+
+    /// Parses RFC 3339 `date-time` text.
+    public init(rfc3339 text: String) throws(ConduitError) {
+        var text = text
+        let result = text.withUTF8 { buffer -> Result<Timestamp, ConduitError> in
+            do throws(ConduitError) { return .success(try Timestamp.parse(buffer, path: "$")) } catch { return .failure(error) }
+        }
+        self = try result.get()
+    }
+
+    static func parse(_ b: UnsafeBufferPointer<UInt8>, path: String) throws(ConduitError) -> Timestamp {
+        func bad(_ why: String) -> ConduitError {
+            ConduitError(.eventFormat, path: path, "\"\(String(decoding: b, as: UTF8.self))\" is not an RFC 3339 timestamp: \(why)")
+        }
+        // 0123456789012345678
+        // YYYY-MM-DDTHH:MM:SS
+        guard b.count >= 20 else { throw bad("too short") }
+        func digits(_ at: Int, _ count: Int) -> Int? {
+            var value = 0
+            for i in at..<(at + count) {
+                let byte = b[i]
+                guard byte >= 48 && byte <= 57 else { return nil }
+                value = value * 10 + Int(byte - 48)
+            }
+            return value
+        }
+        guard let year = digits(0, 4), b[4] == UInt8(ascii: "-"), let month = digits(5, 2),
+            b[7] == UInt8(ascii: "-"), let day = digits(8, 2)
+        else { throw bad("the date must be YYYY-MM-DD") }
+        guard b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t") else { throw bad("expected 'T' after the date") }
+        guard let hour = digits(11, 2), b[13] == UInt8(ascii: ":"), let minute = digits(14, 2),
+            b[16] == UInt8(ascii: ":"), let second = digits(17, 2)
+        else { throw bad("the time must be HH:MM:SS") }
+        guard CalendarDate.isValid(year: year, month: month, day: day) else { throw bad("no such date") }
+        guard hour < 24, minute < 60 else { throw bad("no such time") }
+        guard second < 60 else { throw bad("leap seconds are not supported") }
+        var i = 19
+        var micros = 0
+        if b[i] == UInt8(ascii: ".") {
+            i += 1
+            let fractionStart = i
+            var scale = 100_000
+            while i < b.count, b[i] >= 48 && b[i] <= 57 {
+                if i - fractionStart >= 9 { throw bad("more than nine fraction digits") }
+                micros += Int(b[i] - 48) * scale
+                scale /= 10
+                i += 1
+            }
+            guard i > fractionStart else { throw bad("a fraction needs digits") }
+        }
+        guard i < b.count else { throw bad("missing timezone offset (Z or ±HH:MM)") }
+        var offsetSeconds = 0
+        switch b[i] {
+        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
+            i += 1
+        case UInt8(ascii: "+"), UInt8(ascii: "-"):
+            guard i + 6 == b.count, let offsetHour = digits(i + 1, 2), b[i + 3] == UInt8(ascii: ":"),
+                let offsetMinute = digits(i + 4, 2), offsetHour < 24, offsetMinute < 60
+            else { throw bad("the offset must be ±HH:MM") }
+            offsetSeconds = (offsetHour * 3600 + offsetMinute * 60) * (b[i] == UInt8(ascii: "-") ? -1 : 1)
+            i += 6
+        default:
+            throw bad("missing timezone offset (Z or ±HH:MM)")
+        }
+        guard i == b.count else { throw bad("unexpected text after the offset") }
+        let days = Int64(CalendarDate.daysFromCivil(year: year, month: month, day: day))
+        let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetSeconds)
+        return Timestamp(microsecondsSinceEpoch: seconds * 1_000_000 + Int64(micros))
+    }
+
+    /// Appends the RFC 3339 UTC text of this instant.
+    func write(into out: inout [UInt8]) {
+        let micros = Int(floorModulo(microsecondsSinceEpoch, 1_000_000))
+        let seconds = floorDivide(microsecondsSinceEpoch, 1_000_000)
+        let days = Int(floorDivide(seconds, 86_400))
+        let secondOfDay = Int(seconds - Int64(days) * 86_400)
+        let date = CalendarDate(daysSinceEpoch: days)
+        date.write(into: &out)
+        out.append(UInt8(ascii: "T"))
+        appendDigits(secondOfDay / 3600, 2, &out)
+        out.append(UInt8(ascii: ":"))
+        appendDigits(secondOfDay / 60 % 60, 2, &out)
+        out.append(UInt8(ascii: ":"))
+        appendDigits(secondOfDay % 60, 2, &out)
+        if micros != 0 {
+            out.append(UInt8(ascii: "."))
+            appendDigits(micros, 6, &out)
+        }
+        out.append(UInt8(ascii: "Z"))
+    }
+
+    /// The RFC 3339 UTC text of this instant.
+    public var rfc3339: String {
+        var out: [UInt8] = []
+        out.reserveCapacity(27)
+        write(into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public var description: String { rfc3339 }
+}
+
+/// A calendar date without a time or zone, written `YYYY-MM-DD` (planned and actual start and finish).
+public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var year: Int
+    public var month: Int
+    public var day: Int
+
+    /// Creates a date; returns `nil` if there is no such day.
+    public init?(year: Int, month: Int, day: Int) {
+        guard CalendarDate.isValid(year: year, month: month, day: day) else { return nil }
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    /// The date `days` days after 1970-01-01.
+    public init(daysSinceEpoch days: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+        month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+    }
+
+    /// Days since 1970-01-01.
+    public var daysSinceEpoch: Int { CalendarDate.daysFromCivil(year: year, month: month, day: day) }
+
+    /// Midnight UTC at the start of this date.
+    public var startOfDayUTC: Timestamp { Timestamp(secondsSinceEpoch: Int64(daysSinceEpoch) * 86_400) }
+
+    public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool {
+        (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
+    }
+
+    /// Parses `YYYY-MM-DD`.
+    public init(iso8601 text: String) throws(ConduitError) {
+        var text = text
+        let result = text.withUTF8 { buffer -> Result<CalendarDate, ConduitError> in
+            do throws(ConduitError) { return .success(try CalendarDate.parse(buffer, path: "$")) } catch { return .failure(error) }
+        }
+        self = try result.get()
+    }
+
+    static func parse(_ b: UnsafeBufferPointer<UInt8>, path: String) throws(ConduitError) -> CalendarDate {
+        func digits(_ at: Int, _ count: Int) -> Int? {
+            var value = 0
+            for i in at..<(at + count) {
+                let byte = b[i]
+                guard byte >= 48 && byte <= 57 else { return nil }
+                value = value * 10 + Int(byte - 48)
+            }
+            return value
+        }
+        guard b.count == 10, let year = digits(0, 4), b[4] == UInt8(ascii: "-"), let month = digits(5, 2),
+            b[7] == UInt8(ascii: "-"), let day = digits(8, 2),
+            let date = CalendarDate(year: year, month: month, day: day)
+        else {
+            throw ConduitError(.eventFormat, path: path, "\"\(String(decoding: b, as: UTF8.self))\" is not a date (YYYY-MM-DD)")
+        }
+        return date
+    }
+
+    func write(into out: inout [UInt8]) {
+        appendDigits(year, 4, &out)
+        out.append(UInt8(ascii: "-"))
+        appendDigits(month, 2, &out)
+        out.append(UInt8(ascii: "-"))
+        appendDigits(day, 2, &out)
+    }
+
+    /// `YYYY-MM-DD`.
+    public var iso8601: String {
+        var out: [UInt8] = []
+        write(into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public var description: String { iso8601 }
+
+    static func isValid(year: Int, month: Int, day: Int) -> Bool {
+        guard year >= 1 && year <= 9999, month >= 1 && month <= 12, day >= 1 else { return false }
+        return day <= daysInMonth(year: year, month: month)
+    }
+
+    static func daysInMonth(year: Int, month: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+}
+
+@inline(__always)
+func appendDigits(_ value: Int, _ width: Int, _ out: inout [UInt8]) {
+    var divisor = 1
+    for _ in 1..<width { divisor *= 10 }
+    var value = value
+    while divisor > 0 {
+        out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value / divisor))
+        value %= divisor
+        divisor /= 10
+    }
+}
+
+@inline(__always)
+func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {
+    let q = a / b
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+}
+
+@inline(__always)
+func floorModulo(_ a: Int64, _ b: Int64) -> Int64 {
+    a - floorDivide(a, b) * b
+}

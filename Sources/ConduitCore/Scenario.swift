@@ -1,0 +1,374 @@
+/// What Conduit coordinates: communities and their buildings, organisations and what they run or
+/// inspect, work items with their plans, and the deadline.
+///
+/// A scenario is a JSON document (format `conduit-scenario/1`, described in the WireProtocol article).
+/// ``default`` is the 2023 old-community renovation plan of Jiangkou County (江府办发〔2023〕8号):
+/// 甘家坝, 瑞景碧苑 and 锦绣新城, 972 households, due 2023-12-31.
+public struct Scenario: Sendable, Hashable {
+    /// The format signature a scenario document carries in `format`.
+    public static let format = "conduit-scenario/1"
+
+    public var id: String
+    public var name: LocalizedText
+    /// Where the figures come from (a document reference).
+    public var reference: String?
+    /// What in the scenario is not from the source document.
+    public var note: String?
+    /// The date by which the work is to be essentially complete.
+    public var deadline: CalendarDate
+    public var communities: [Community]
+    public var organisations: [Organisation]
+    public var workItems: [WorkItem]
+
+    private var communityIndex: [String: Int]
+    private var organisationIndex: [String: Int]
+    private var workItemIndex: [String: Int]
+
+    /// Creates a scenario and checks that it is consistent.
+    public init(
+        id: String, name: LocalizedText, reference: String? = nil, note: String? = nil, deadline: CalendarDate,
+        communities: [Community], organisations: [Organisation], workItems: [WorkItem]
+    ) throws(ConduitError) {
+        self.id = id
+        self.name = name
+        self.reference = reference
+        self.note = note
+        self.deadline = deadline
+        self.communities = communities
+        self.organisations = organisations
+        self.workItems = workItems
+        communityIndex = try Self.index(communities.map(\.id), "communities")
+        organisationIndex = try Self.index(organisations.map(\.id), "organisations")
+        workItemIndex = try Self.index(workItems.map(\.id), "workItems")
+        try checkConsistency()
+    }
+
+    private static func index(_ ids: [String], _ path: String) throws(ConduitError) -> [String: Int] {
+        var index: [String: Int] = [:]
+        for (position, id) in ids.enumerated() {
+            guard index.updateValue(position, forKey: id) == nil else {
+                throw ConduitError(.scenarioInvalid, path: "\(path)[\(position)].id", "duplicate id \(id)")
+            }
+        }
+        return index
+    }
+
+    private func checkConsistency() throws(ConduitError) {
+        for (position, community) in communities.enumerated() {
+            let sum = community.buildings.reduce(0) { $0 + $1.households }
+            if !community.buildings.isEmpty && sum != community.households {
+                throw ConduitError(.scenarioInvalid, path: "communities[\(position)].households", "\(community.households) households, but its buildings hold \(sum)")
+            }
+            var buildingIDs: Set<String> = []
+            for (buildingPosition, building) in community.buildings.enumerated() where !buildingIDs.insert(building.id).inserted {
+                throw ConduitError(.scenarioInvalid, path: "communities[\(position)].buildings[\(buildingPosition)].id", "duplicate building id \(building.id)")
+            }
+        }
+        for (position, item) in workItems.enumerated() {
+            guard let community = community(item.community) else {
+                throw ConduitError(.scenarioCommunity, path: "workItems[\(position)].community", "\"\(item.community)\" is not a community of the scenario")
+            }
+            guard let organisation = organisation(item.organisation) else {
+                throw ConduitError(.scenarioOrganisation, path: "workItems[\(position)].organisation", "\"\(item.organisation)\" is not an organisation of the scenario")
+            }
+            guard organisation.utilities.contains(item.utility) else {
+                throw ConduitError(.scenarioUtility, path: "workItems[\(position)].utility", "\(organisation.id) does not run \(item.utility.rawValue)")
+            }
+            if item.plannedFinish < item.plannedStart {
+                throw ConduitError(.dataWindow, path: "workItems[\(position)].plannedFinish", "\(item.plannedFinish) is before plannedStart \(item.plannedStart)")
+            }
+            if item.households < 0 || item.households > community.households {
+                throw ConduitError(.dataRange, path: "workItems[\(position)].households", "\(item.households) is outside 0 to \(community.households)")
+            }
+        }
+    }
+
+    /// The community with this id.
+    public func community(_ id: String) -> Community? {
+        communityIndex[id].map { communities[$0] }
+    }
+
+    /// The organisation with this id.
+    public func organisation(_ id: String) -> Organisation? {
+        organisationIndex[id].map { organisations[$0] }
+    }
+
+    /// The work item with this id.
+    public func workItem(_ id: String) -> WorkItem? {
+        workItemIndex[id].map { workItems[$0] }
+    }
+
+    /// All households of all communities.
+    public var totalHouseholds: Int { communities.reduce(0) { $0 + $1.households } }
+
+    /// Organisations that run a utility.
+    public func organisations(running utility: Utility) -> [Organisation] {
+        organisations.filter { $0.utilities.contains(utility) }
+    }
+
+    /// The scenario of the source document, decoded from ``defaultJSON``.
+    public static let `default`: Scenario = {
+        do {
+            return try decode(defaultJSON)
+        } catch {
+            fatalError("the embedded default scenario is invalid: \(error)")
+        }
+    }()
+}
+
+/// A name or text in Chinese and English.
+public struct LocalizedText: Sendable, Hashable {
+    public var zh: String
+    public var en: String
+    public init(zh: String, en: String) {
+        self.zh = zh
+        self.en = en
+    }
+}
+
+/// A residential community (小区) being renovated.
+public struct Community: Sendable, Hashable {
+    public var id: String
+    public var name: LocalizedText
+    public var households: Int
+    public var buildings: [Building]
+
+    public init(id: String, name: LocalizedText, households: Int, buildings: [Building]) {
+        self.id = id
+        self.name = name
+        self.households = households
+        self.buildings = buildings
+    }
+
+    /// Whether the community has a building with this id.
+    public func hasBuilding(_ id: String) -> Bool { buildings.contains { $0.id == id } }
+}
+
+/// A residential building of a community.
+public struct Building: Sendable, Hashable {
+    public var id: String
+    public var households: Int
+    public init(id: String, households: Int) {
+        self.id = id
+        self.households = households
+    }
+}
+
+/// What part an organisation plays.
+public enum OrganisationRole: String, WireEnum {
+    /// Runs a utility and relocates its lines (power, water, telecom carriers, broadcast).
+    case utility
+    /// Inspects and accepts work (water acceptance, elevators, fire safety, joint acceptance).
+    case inspector
+    /// Coordinates and supervises (housing bureau, supervision office, sub-district).
+    case coordinator
+    /// Supports with approvals, funds, enforcement, publicity and other duties.
+    case support
+}
+
+/// An organisation named by the plan, with its duties.
+public struct Organisation: Sendable, Hashable {
+    public var id: String
+    public var name: LocalizedText
+    public var roles: [OrganisationRole]
+    /// Utilities it runs; an event from it may only claim these.
+    public var utilities: [Utility]
+    /// Inspections it performs.
+    public var inspects: [InspectionKind]
+    /// Its duty in the plan.
+    public var duty: LocalizedText
+
+    public init(
+        id: String, name: LocalizedText, roles: [OrganisationRole], utilities: [Utility] = [],
+        inspects: [InspectionKind] = [], duty: LocalizedText
+    ) {
+        self.id = id
+        self.name = name
+        self.roles = roles
+        self.utilities = utilities
+        self.inspects = inspects
+        self.duty = duty
+    }
+}
+
+/// A piece of relocation work of one organisation's utility at one community, with its plan.
+public struct WorkItem: Sendable, Hashable {
+    public var id: String
+    public var community: String
+    public var organisation: String
+    public var utility: Utility
+    public var title: LocalizedText
+    public var plannedStart: CalendarDate
+    public var plannedFinish: CalendarDate
+    /// Households the work affects.
+    public var households: Int
+    /// The inspection whose pass accepts this work.
+    public var acceptance: InspectionKind
+
+    public init(
+        id: String, community: String, organisation: String, utility: Utility, title: LocalizedText,
+        plannedStart: CalendarDate, plannedFinish: CalendarDate, households: Int, acceptance: InspectionKind
+    ) {
+        self.id = id
+        self.community = community
+        self.organisation = organisation
+        self.utility = utility
+        self.title = title
+        self.plannedStart = plannedStart
+        self.plannedFinish = plannedFinish
+        self.households = households
+        self.acceptance = acceptance
+    }
+}
+
+// MARK: - Decoding
+
+extension Scenario {
+    /// Decodes a scenario document.
+    /// - Throws: ``ConduitError`` with the JSON path: `json.*` for syntax, `event.missing`, `event.type`,
+    ///   `event.unknown_field`, `event.format`, `data.enum` for structure, `scenario.*` for consistency.
+    public static func decode(_ bytes: [UInt8]) throws(ConduitError) -> Scenario {
+        guard bytes.count <= 4 << 20 else {
+            throw ConduitError(.eventOversize, path: "$", "a scenario is limited to 4 MiB")
+        }
+        let root = try ScenarioObject(try JSONValue.parse(bytes), path: "$")
+        try root.allow(["format", "id", "name", "reference", "note", "deadline", "communities", "organisations", "workItems"])
+        let format = try root.string("format")
+        guard format == Scenario.format else {
+            throw ConduitError(.eventFormat, path: "format", "\"\(format)\" is not \"\(Scenario.format)\"")
+        }
+        let communities = try root.array("communities").enumerated().map { (position, value) throws(ConduitError) -> Community in
+            let object = try ScenarioObject(value, path: "communities[\(position)]")
+            try object.allow(["id", "name", "households", "buildings"])
+            let buildings = try object.array("buildings").enumerated().map { (index, value) throws(ConduitError) -> Building in
+                let building = try ScenarioObject(value, path: "\(object.path).buildings[\(index)]")
+                try building.allow(["id", "households"])
+                return Building(id: try building.identifier("id"), households: try building.count("households"))
+            }
+            return Community(
+                id: try object.identifier("id"), name: try object.text("name"),
+                households: try object.count("households"), buildings: buildings)
+        }
+        let organisations = try root.array("organisations").enumerated().map { (position, value) throws(ConduitError) -> Organisation in
+            let object = try ScenarioObject(value, path: "organisations[\(position)]")
+            try object.allow(["id", "name", "roles", "utilities", "inspects", "duty"])
+            return Organisation(
+                id: try object.identifier("id"), name: try object.text("name"),
+                roles: try object.enums("roles", OrganisationRole.self),
+                utilities: try object.enums("utilities", Utility.self, optional: true),
+                inspects: try object.enums("inspects", InspectionKind.self, optional: true),
+                duty: try object.text("duty"))
+        }
+        let workItems = try root.array("workItems").enumerated().map { (position, value) throws(ConduitError) -> WorkItem in
+            let object = try ScenarioObject(value, path: "workItems[\(position)]")
+            try object.allow(["id", "community", "organisation", "utility", "title", "plannedStart", "plannedFinish", "households", "acceptance"])
+            return WorkItem(
+                id: try object.identifier("id"), community: try object.identifier("community"),
+                organisation: try object.identifier("organisation"), utility: try object.enumValue("utility", Utility.self),
+                title: try object.text("title"), plannedStart: try object.date("plannedStart"),
+                plannedFinish: try object.date("plannedFinish"), households: try object.count("households"),
+                acceptance: try object.enumValue("acceptance", InspectionKind.self))
+        }
+        return try Scenario(
+            id: try root.identifier("id"), name: try root.text("name"), reference: try root.optionalString("reference"),
+            note: try root.optionalString("note"), deadline: try root.date("deadline"),
+            communities: communities, organisations: organisations, workItems: workItems)
+    }
+}
+
+/// Reads the members of one object of a scenario document, with paths for every error.
+struct ScenarioObject {
+    let members: [JSONValue.Member]
+    let path: String
+
+    init(_ value: JSONValue, path: String) throws(ConduitError) {
+        guard case .object(let members) = value else {
+            throw ConduitError(.eventType, path: path, "expected an object")
+        }
+        self.members = members
+        self.path = path
+    }
+
+    func childPath(_ key: String) -> String { path == "$" ? key : path + "." + key }
+
+    func allow(_ keys: Set<String>) throws(ConduitError) {
+        for member in members where !keys.contains(member.key) {
+            throw ConduitError(.eventUnknownField, path: childPath(member.key), "\"\(member.key)\" is not a field here")
+        }
+    }
+
+    func value(_ key: String) throws(ConduitError) -> JSONValue {
+        guard let member = members.first(where: { $0.key == key }) else {
+            throw ConduitError(.eventMissing, path: childPath(key), "the required field \(key) is missing")
+        }
+        return member.value
+    }
+
+    func string(_ key: String) throws(ConduitError) -> String {
+        guard case .string(let text) = try value(key), !text.isEmpty else {
+            throw ConduitError(.eventType, path: childPath(key), "expected a non-empty string")
+        }
+        return text
+    }
+
+    func optionalString(_ key: String) throws(ConduitError) -> String? {
+        guard members.contains(where: { $0.key == key }) else { return nil }
+        return try string(key)
+    }
+
+    func identifier(_ key: String) throws(ConduitError) -> String {
+        let text = try string(key)
+        guard Identifier.isValid(text) else {
+            throw ConduitError(.eventFormat, path: childPath(key), "\"\(text)\" is not an identifier (1 to 64 characters a-z, 0-9, '-')")
+        }
+        return text
+    }
+
+    func count(_ key: String) throws(ConduitError) -> Int {
+        guard case .number(let text) = try value(key), let number = Int(text) else {
+            throw ConduitError(.eventType, path: childPath(key), "expected an integer")
+        }
+        guard number >= 0 else { throw ConduitError(.dataRange, path: childPath(key), "\(number) is below 0") }
+        return number
+    }
+
+    func date(_ key: String) throws(ConduitError) -> CalendarDate {
+        let text = try string(key)
+        do {
+            return try CalendarDate(iso8601: text)
+        } catch {
+            throw ConduitError(error.code, path: childPath(key), error.reason)
+        }
+    }
+
+    func text(_ key: String) throws(ConduitError) -> LocalizedText {
+        let object = try ScenarioObject(try value(key), path: childPath(key))
+        try object.allow(["zh", "en"])
+        return LocalizedText(zh: try object.string("zh"), en: try object.string("en"))
+    }
+
+    func array(_ key: String) throws(ConduitError) -> [JSONValue] {
+        guard case .array(let elements) = try value(key) else {
+            throw ConduitError(.eventType, path: childPath(key), "expected an array")
+        }
+        return elements
+    }
+
+    func enumValue<E: WireEnum>(_ key: String, _ type: E.Type) throws(ConduitError) -> E {
+        let text = try string(key)
+        guard let value = E(rawValue: text) else {
+            throw ConduitError(.dataEnum, path: childPath(key), "\"\(text)\" is not one of \(E.choices)")
+        }
+        return value
+    }
+
+    func enums<E: WireEnum>(_ key: String, _ type: E.Type, optional: Bool = false) throws(ConduitError) -> [E] {
+        if optional && !members.contains(where: { $0.key == key }) { return [] }
+        return try array(key).enumerated().map { (index, element) throws(ConduitError) -> E in
+            guard case .string(let text) = element, let value = E(rawValue: text) else {
+                throw ConduitError(.dataEnum, path: "\(childPath(key))[\(index)]", "expected one of \(E.choices)")
+            }
+            return value
+        }
+    }
+}

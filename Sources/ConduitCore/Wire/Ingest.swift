@@ -1,0 +1,191 @@
+/// A message from an agent (DEALER) to the broker's ingest socket (ROUTER).
+///
+/// Frames as the agent sends them; the broker's ROUTER sees the peer's routing identity first and
+/// strips it before decoding. See the WireProtocol article for the byte layouts.
+public enum IngestRequest: Sendable, Hashable {
+    /// `PUBLISH`: one event. The correlation is chosen by the agent and echoed in the ack or reject,
+    /// so an agent can keep a window of unacknowledged events in flight.
+    case publish(correlation: UInt64, event: [UInt8])
+    /// `HELLO`: the agent's CloudEvents source and the heartbeat interval it promises.
+    case hello(source: String, heartbeatIntervalMs: UInt32)
+    /// `HEARTBEAT`: the agent is alive.
+    case heartbeat
+    /// `GOODBYE`: the agent is stopping.
+    case goodbye
+
+    /// A `PUBLISH` of an event in canonical JSON.
+    public static func publish(correlation: UInt64, event: Event) -> IngestRequest {
+        .publish(correlation: correlation, event: EventCodec.encode(event))
+    }
+
+    /// The frames of this message.
+    public func encode() -> Message {
+        switch self {
+        case .publish(let correlation, let event):
+            return [ProtocolSignature.frame, Wire.command("PUBLISH"), Wire.frame(correlation), event]
+        case .hello(let source, let interval):
+            return [ProtocolSignature.frame, Wire.command("HELLO"), Wire.frame(source), Wire.frame(interval)]
+        case .heartbeat:
+            return [ProtocolSignature.frame, Wire.command("HEARTBEAT")]
+        case .goodbye:
+            return [ProtocolSignature.frame, Wire.command("GOODBYE")]
+        }
+    }
+
+    /// Decodes a message (without the routing identity).
+    /// - Throws: ``ConduitError`` with a `frame.*` code, or `event.oversize` for a too-large event frame.
+    ///   The event JSON itself is not decoded here.
+    public static func decode(_ message: Message) throws(ConduitError) -> IngestRequest {
+        let command = try Wire.command(of: message)
+        switch command {
+        case Wire.command("PUBLISH"):
+            try Wire.arity(message, 4, "PUBLISH")
+            let correlation = try Wire.readUInt64(message, 2)
+            guard message[3].count <= EventCodec.maximumEventBytes else {
+                throw ConduitError(.eventOversize, path: "frame[3]", "the event is \(message[3].count) bytes; the limit is \(EventCodec.maximumEventBytes)")
+            }
+            return .publish(correlation: correlation, event: message[3])
+        case Wire.command("HELLO"):
+            try Wire.arity(message, 4, "HELLO")
+            let source = try Wire.readText(message, 2, maximum: 256, allowEmpty: false)
+            guard source.hasPrefix("/"), source.utf8.count >= 2 else {
+                throw ConduitError(.frameValue, path: "frame[2]", "\"\(source)\" is not a source; expected /<organisation>[/<agent>]")
+            }
+            return .hello(source: source, heartbeatIntervalMs: try Wire.readUInt32(message, 3))
+        case Wire.command("HEARTBEAT"):
+            try Wire.arity(message, 2, "HEARTBEAT")
+            return .heartbeat
+        case Wire.command("GOODBYE"):
+            try Wire.arity(message, 2, "GOODBYE")
+            return .goodbye
+        default:
+            throw Wire.unknownCommand(command, "ingest")
+        }
+    }
+
+    /// The correlation of a `PUBLISH` whose frames are at least readable, for rejecting it; 0 otherwise.
+    public static func correlation(ofUndecodable message: Message) -> UInt64 {
+        guard message.count >= 3, message[2].count == 8 else { return 0 }
+        return Wire.uint64(message[2], 0)
+    }
+}
+
+/// The broker's acknowledgement of a published event.
+public struct Acknowledgement: Sendable, Hashable {
+    /// The agent's correlation from the `PUBLISH`.
+    public var correlation: UInt64
+    /// The event's broker sequence (its original one if it was a duplicate).
+    public var sequence: UInt64
+    /// Whether the event had been stored before (same source and id); it was not stored again.
+    public var duplicate: Bool
+    public var source: String
+    public var id: String
+
+    public init(correlation: UInt64, sequence: UInt64, duplicate: Bool, source: String, id: String) {
+        self.correlation = correlation
+        self.sequence = sequence
+        self.duplicate = duplicate
+        self.source = source
+        self.id = id
+    }
+}
+
+/// The broker's refusal of a message, with the stable error code, the path and the reason.
+public struct Rejection: Sendable, Hashable {
+    /// The correlation of the rejected `PUBLISH`, or 0 if the message had none.
+    public var correlation: UInt64
+    public var error: ConduitError
+
+    public init(correlation: UInt64, error: ConduitError) {
+        self.correlation = correlation
+        self.error = error
+    }
+}
+
+/// The broker's answer to `HELLO`.
+public struct Welcome: Sendable, Hashable {
+    /// How often the broker sends heartbeats to idle agents and expects theirs.
+    public var heartbeatIntervalMs: UInt32
+    /// The largest event frame accepted.
+    public var maximumEventBytes: UInt32
+    /// How many unacknowledged `PUBLISH`es an agent may have in flight.
+    public var maximumInFlight: UInt32
+    /// The broker's journal head (latest sequence) when it answered.
+    public var headSequence: UInt64
+
+    public init(heartbeatIntervalMs: UInt32, maximumEventBytes: UInt32, maximumInFlight: UInt32, headSequence: UInt64) {
+        self.heartbeatIntervalMs = heartbeatIntervalMs
+        self.maximumEventBytes = maximumEventBytes
+        self.maximumInFlight = maximumInFlight
+        self.headSequence = headSequence
+    }
+}
+
+/// A message from the broker's ingest socket to an agent.
+public enum IngestReply: Sendable, Hashable {
+    /// `WELCOME`: answer to `HELLO`.
+    case welcome(Welcome)
+    /// `ACK`: the event is durable (or was already).
+    case ack(Acknowledgement)
+    /// `REJECT`: the message was refused; nothing was stored.
+    case reject(Rejection)
+    /// `HEARTBEAT`: the broker is alive.
+    case heartbeat
+
+    public func encode() -> Message {
+        switch self {
+        case .welcome(let welcome):
+            var body: [UInt8] = []
+            body.reserveCapacity(20)
+            Wire.append(welcome.heartbeatIntervalMs, to: &body)
+            Wire.append(welcome.maximumEventBytes, to: &body)
+            Wire.append(welcome.maximumInFlight, to: &body)
+            Wire.append(welcome.headSequence, to: &body)
+            return [ProtocolSignature.frame, Wire.command("WELCOME"), body]
+        case .ack(let ack):
+            return [
+                ProtocolSignature.frame, Wire.command("ACK"), Wire.frame(ack.correlation), Wire.frame(ack.sequence),
+                [ack.duplicate ? 1 : 0], Wire.frame(ack.source), Wire.frame(ack.id),
+            ]
+        case .reject(let rejection):
+            return [ProtocolSignature.frame, Wire.command("REJECT"), Wire.frame(rejection.correlation)]
+                + Wire.errorFrames(rejection.error)
+        case .heartbeat:
+            return [ProtocolSignature.frame, Wire.command("HEARTBEAT")]
+        }
+    }
+
+    public static func decode(_ message: Message) throws(ConduitError) -> IngestReply {
+        let command = try Wire.command(of: message)
+        switch command {
+        case Wire.command("WELCOME"):
+            try Wire.arity(message, 3, "WELCOME")
+            let body = message[2]
+            guard body.count == 20 else {
+                throw ConduitError(.frameSize, path: "frame[2]", "WELCOME's body is 20 bytes, got \(body.count)")
+            }
+            let words = (0..<3).map { index in body[(index * 4)..<(index * 4 + 4)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }
+            return .welcome(Welcome(
+                heartbeatIntervalMs: words[0], maximumEventBytes: words[1], maximumInFlight: words[2],
+                headSequence: Wire.uint64(body, 12)))
+        case Wire.command("ACK"):
+            try Wire.arity(message, 7, "ACK")
+            let flags = try Wire.readByte(message, 4)
+            guard flags <= 1 else {
+                throw ConduitError(.frameValue, path: "frame[4]", "flags 0x\(String(flags, radix: 16)) has bits other than bit 0 (duplicate) set")
+            }
+            return .ack(Acknowledgement(
+                correlation: try Wire.readUInt64(message, 2), sequence: try Wire.readUInt64(message, 3),
+                duplicate: flags == 1, source: try Wire.readText(message, 5, maximum: 256, allowEmpty: false),
+                id: try Wire.readText(message, 6, maximum: 128, allowEmpty: false)))
+        case Wire.command("REJECT"):
+            try Wire.arity(message, 6, "REJECT")
+            return .reject(Rejection(correlation: try Wire.readUInt64(message, 2), error: try Wire.readError(message, from: 3)))
+        case Wire.command("HEARTBEAT"):
+            try Wire.arity(message, 2, "HEARTBEAT")
+            return .heartbeat
+        default:
+            throw Wire.unknownCommand(command, "ingest")
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import Testing
+@testable import ConduitCore
+
+/// A small, seeded generator (SplitMix64) so fuzz runs are repeatable.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Garbage never crashes a decoder: every input either decodes or throws a ``ConduitError``
+/// with a known code and a path.
+@Suite struct DecoderFuzzTests {
+    static let knownCodes = Set(ConduitError.Code.all)
+
+    func check(_ body: () throws -> Void) {
+        do {
+            try body()
+        } catch let error as ConduitError {
+            #expect(Self.knownCodes.contains(error.code), "\(error)")
+            #expect(!error.path.isEmpty)
+        } catch {
+            Issue.record("unexpected error type: \(error)")
+        }
+    }
+
+    static let seeds: [[UInt8]] = Samples.all.map { EventCodec.encode($0) } + [Scenario.defaultJSON]
+
+    static func mutate(_ input: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
+        var bytes = input
+        let interesting: [UInt8] = Array("{}[],:\"\\0123456789.-+eEtrufalsn ".utf8) + [0x00, 0x1F, 0x7F, 0x80, 0xBF, 0xC0, 0xE0, 0xED, 0xF0, 0xF4, 0xFF]
+        for _ in 0..<Int.random(in: 1...4, using: &rng) {
+            guard !bytes.isEmpty else { break }
+            let index = Int.random(in: 0..<bytes.count, using: &rng)
+            switch Int.random(in: 0..<5, using: &rng) {
+            case 0: bytes[index] = interesting.randomElement(using: &rng)!
+            case 1: bytes[index] = UInt8.random(in: 0...255, using: &rng)
+            case 2: bytes.remove(at: index)
+            case 3: bytes.insert(interesting.randomElement(using: &rng)!, at: index)
+            default:
+                let end = min(bytes.count, index + Int.random(in: 1...16, using: &rng))
+                bytes.insert(contentsOf: Array(bytes[index..<end]), at: index)
+            }
+        }
+        return bytes
+    }
+
+    @Test func randomBytes() {
+        var rng = SplitMix64(state: 1)
+        for _ in 0..<3000 {
+            let count = Int.random(in: 0..<400, using: &rng)
+            let input = (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            check { _ = try EventCodec.decode(input) }
+            check { _ = try JSONValue.parse(input) }
+        }
+    }
+
+    @Test func truncatedValidEvents() {
+        for seed in Self.seeds.prefix(5) {
+            for length in 0..<seed.count {
+                check { _ = try EventCodec.decode(Array(seed[..<length])) }
+            }
+        }
+    }
+
+    @Test func mutatedValidEvents() {
+        var rng = SplitMix64(state: 2)
+        let validator = EventValidator(scenario: .default)
+        var decodedSome = 0
+        for iteration in 0..<20_000 {
+            let seed = Self.seeds[iteration % 5]
+            let input = Self.mutate(seed, &rng)
+            check {
+                let event = try EventCodec.decode(input)
+                decodedSome += 1
+                try validator.validate(event)
+                // Whatever decodes re-encodes to something that decodes to the same event.
+                #expect(try EventCodec.decode(EventCodec.encode(event)) == event)
+            }
+        }
+        #expect(decodedSome > 0)
+    }
+
+    @Test func mutatedScenario() {
+        var rng = SplitMix64(state: 3)
+        for _ in 0..<200 {
+            let input = Self.mutate(Scenario.defaultJSON, &rng)
+            check { _ = try Scenario.decode(input) }
+        }
+    }
+
+    @Test func mutatedFrames() {
+        var rng = SplitMix64(state: 4)
+        let messages: [[[UInt8]]] = [
+            GoldenFrames.ingestPublish, GoldenFrames.ingestHello, GoldenFrames.ingestAck, GoldenFrames.ingestReject,
+            GoldenFrames.ingestWelcome, GoldenFrames.fanoutEvent, GoldenFrames.fanoutHeartbeat, GoldenFrames.queryReplay,
+            GoldenFrames.queryChunk, GoldenFrames.queryEnd, GoldenFrames.queryHeadReply, GoldenFrames.queryError,
+            GoldenFrames.snapshotRequest, GoldenFrames.snapshotState,
+        ]
+        for iteration in 0..<20_000 {
+            var message = messages[iteration % messages.count]
+            switch Int.random(in: 0..<4, using: &rng) {
+            case 0 where !message.isEmpty:
+                message.remove(at: Int.random(in: 0..<message.count, using: &rng))
+            case 1:
+                message.insert(Self.mutate(bytes("CONDUIT/1"), &rng), at: Int.random(in: 0...message.count, using: &rng))
+            default:
+                let index = Int.random(in: 0..<message.count, using: &rng)
+                message[index] = Self.mutate(message[index], &rng)
+            }
+            check { _ = try IngestRequest.decode(message) }
+            check { _ = try IngestReply.decode(message) }
+            check { _ = try FanoutMessage.decode(message) }
+            check { _ = try QueryRequest.decode(message) }
+            check { _ = try QueryReply.decode(message) }
+            check { _ = try SnapshotRequest.decode(message) }
+            check { _ = try SnapshotReply.decode(message) }
+        }
+    }
+}

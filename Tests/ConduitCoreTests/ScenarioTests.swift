@@ -1,0 +1,71 @@
+import Testing
+@testable import ConduitCore
+
+@Suite struct ScenarioTests {
+    let scenario = Scenario.default
+
+    @Test func defaultScenarioHasTheSourceDocumentsTotals() {
+        #expect(scenario.communities.count == 3)
+        #expect(scenario.communities.map(\.name.zh) == ["甘家坝", "瑞景碧苑", "锦绣新城"])
+        #expect(scenario.communities.map(\.name.en) == ["Ganjiaba", "Ruijing Biyuan", "Jinxiu Xincheng"])
+        #expect(scenario.totalHouseholds == 972)
+        #expect(scenario.deadline == CalendarDate(year: 2023, month: 12, day: 31))
+        for community in scenario.communities {
+            #expect(community.buildings.reduce(0) { $0 + $1.households } == community.households)
+        }
+    }
+
+    @Test func defaultScenarioNamesTheOrganisationsAndTheirDuties() {
+        let names = Set(scenario.organisations.map(\.name.zh))
+        for expected in [
+            "县住房城乡建设局", "县发改局", "县财政局", "县自然资源局", "县综合行政执法局", "县市场监督管理局", "县公安局",
+            "县信访局", "县水投公司", "县委宣传部", "县消防救援大队", "县供电局", "县广电网络公司", "中国电信江口分公司",
+            "中国移动江口分公司", "中国联通江口分公司", "双江街道办事处", "县审计局", "市生态环境局江口分局",
+        ] {
+            #expect(names.contains(expected), "missing \(expected)")
+        }
+        #expect(scenario.organisations.allSatisfy { !$0.duty.zh.isEmpty && !$0.duty.en.isEmpty })
+        #expect(Set(scenario.organisations(running: .telecom).map(\.id)) == ["china-telecom", "china-mobile", "china-unicom"])
+        #expect(scenario.organisations(running: .power).map(\.id) == ["power-supply-bureau"])
+        #expect(scenario.organisations(running: .water).map(\.id) == ["water-investment-company"])
+        #expect(scenario.organisations(running: .broadcast).map(\.id) == ["broadcast-network-company"])
+        #expect(scenario.organisation("market-supervision-bureau")?.inspects == [.elevatorSupervisoryInspection])
+        #expect(scenario.organisation("fire-rescue-brigade")?.inspects == [.fireSafety])
+    }
+
+    @Test func everyWorkItemFinishesByTheDeadline() {
+        #expect(scenario.workItems.count == 18)
+        #expect(scenario.workItems.allSatisfy { $0.plannedFinish <= scenario.deadline })
+    }
+
+    static let minimal = #"{"format":"conduit-scenario/1","id":"t","name":{"zh":"测","en":"T"},"deadline":"2024-01-31","communities":[{"id":"c","name":{"zh":"小区","en":"C"},"households":3,"buildings":[{"id":"b1","households":3}]}],"organisations":[{"id":"o","name":{"zh":"公司","en":"O"},"roles":["utility"],"utilities":["water"],"duty":{"zh":"水","en":"water"}}],"workItems":[{"id":"w","community":"c","organisation":"o","utility":"water","title":{"zh":"水","en":"W"},"plannedStart":"2023-01-01","plannedFinish":"2023-02-01","households":3,"acceptance":"water_acceptance"}]}"#
+
+    @Test func decodesAMinimalScenario() throws {
+        let decoded = try Scenario.decode(bytes(Self.minimal))
+        #expect(decoded.totalHouseholds == 3)
+        #expect(decoded.workItem("w")?.utility == .water)
+    }
+
+    static let broken: [(String, String, ConduitError.Code, String)] = [
+        (#""format":"conduit-scenario/1""#, #""format":"conduit-scenario/2""#, .eventFormat, "format"),
+        (#""deadline":"2024-01-31""#, #""deadline":"2024-02-30""#, .eventFormat, "deadline"),
+        (#""households":3,"buildings""#, #""households":4,"buildings""#, .scenarioInvalid, "communities[0].households"),
+        (#""utilities":["water"]"#, #""utilities":["gas"]"#, .dataEnum, "organisations[0].utilities[0]"),
+        (#""utility":"water","title""#, #""utility":"power","title""#, .scenarioUtility, "workItems[0].utility"),
+        (#""community":"c""#, #""community":"d""#, .scenarioCommunity, "workItems[0].community"),
+        (#""id":"t""#, #""id":"t","colour":1"#, .eventUnknownField, "colour"),
+        (#""plannedFinish":"2023-02-01""#, #""plannedFinish":"2022-02-01""#, .dataWindow, "workItems[0].plannedFinish"),
+        (#""id":"b1""#, #""id":"b1","id":"b2""#, .jsonDuplicateKey, "communities[0].buildings[0].id"),
+    ]
+
+    @Test(arguments: 0..<broken.count)
+    func rejectsBrokenScenarios(_ index: Int) {
+        let (original, replacement, code, path) = Self.broken[index]
+        let text = Self.minimal.replacing(original, with: replacement)
+        expectError(code, at: path) { _ = try Scenario.decode(bytes(text)) }
+    }
+
+    @Test func rejectsNonJSON() {
+        expectError(.jsonSyntax, at: "format") { _ = try Scenario.decode(bytes("{\"format\":")) }
+    }
+}

@@ -1,0 +1,42 @@
+import Testing
+@testable import ConduitCore
+
+@Suite struct TimestampTests {
+    @Test(arguments: [
+        ("1970-01-01T00:00:00Z", Int64(0)),
+        ("2023-12-31T23:59:59Z", Int64(1_704_067_199_000_000)),
+        ("2023-06-01T16:30:00+08:00", Int64(1_685_608_200_000_000)),
+        ("2023-06-01T08:30:00.25z", Int64(1_685_608_200_250_000)),
+        ("2023-06-01t03:30:00.123456789-05:00", Int64(1_685_608_200_123_456)),
+        ("1969-12-31T23:59:59.5Z", Int64(-500_000)),
+        ("2024-02-29T00:00:00Z", Int64(1_709_164_800_000_000)),
+    ])
+    func parsesRFC3339(_ text: String, _ micros: Int64) throws {
+        #expect(try Timestamp(rfc3339: text).microsecondsSinceEpoch == micros)
+    }
+
+    @Test(arguments: [
+        "2023-06-01 08:30:00Z", "2023-06-01T08:30:00", "2023-13-01T00:00:00Z", "2023-02-29T00:00:00Z",
+        "2023-06-01T24:00:00Z", "2023-06-01T23:59:60Z", "2023-06-01T08:30:00.Z", "2023-06-01T08:30:00+0800",
+        "2023-06-01T08:30:00+08:00x", "2023-06-01T08:30:00.1234567890Z", "0000-01-01T00:00:00Z", "２023-06-01T08:30:00Z",
+    ])
+    func rejectsMalformedTimestamps(_ text: String) {
+        expectError(.eventFormat, at: "$") { _ = try Timestamp(rfc3339: text) }
+    }
+
+    @Test func writesUTCWithMicrosecondsOnlyWhenNeeded() {
+        #expect(Timestamp(microsecondsSinceEpoch: 1_685_608_200_000_000).rfc3339 == "2023-06-01T08:30:00Z")
+        #expect(Timestamp(microsecondsSinceEpoch: 1_685_608_200_000_001).rfc3339 == "2023-06-01T08:30:00.000001Z")
+        #expect(Timestamp(microsecondsSinceEpoch: -1).rfc3339 == "1969-12-31T23:59:59.999999Z")
+    }
+
+    @Test func datesRoundTripThroughDays() throws {
+        for days in stride(from: -719_162, through: 2_932_896, by: 997) {
+            let date = CalendarDate(daysSinceEpoch: days)
+            #expect(date.daysSinceEpoch == days)
+            #expect(try CalendarDate(iso8601: date.iso8601) == date)
+        }
+        #expect(CalendarDate(year: 2023, month: 2, day: 29) == nil)
+        expectError(.eventFormat, at: "$") { _ = try CalendarDate(iso8601: "2023-12-31T00:00:00Z") }
+    }
+}
