@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "conduit", targets: ["conduit"]),
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
+        .library(name: "ConduitJournal", targets: ["ConduitJournal"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -19,14 +20,19 @@ let package = Package(
         ),
         // The only module that imports CZeroMQ.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        // The durable event journal: segment files only, no sockets, no event model (topics and events are bytes).
+        .target(name: "ConduitJournal"),
         .executableTarget(
             name: "conduit",
             dependencies: [
                 "ZeroMQ",
+                "ConduitJournal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        // Depends on the `conduit` executable so that the crash test can run `conduit journal append-test`.
+        .testTarget(name: "ConduitJournalTests", dependencies: ["ConduitJournal", "conduit"]),
     ],
     swiftLanguageModes: [.v6]
 )
