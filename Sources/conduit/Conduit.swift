@@ -12,6 +12,6 @@ struct Conduit: AsyncParsableCommand {
             coordinators watch the aggregate state; reviewers replay any window of the journal.
             """,
         version: Conduit.version,
-        subcommands: [Bench.self]
+        subcommands: [JournalCommand.self, Bench.self]
     )
 }
