@@ -268,6 +268,9 @@ struct JournalAppendTest: AsyncParsableCommand {
     @Option(name: .long, help: "Seed for batch sizes.")
     var seed: UInt64 = 1
 
+    @Option(name: .long, help: "Largest batch, in records; each batch has a random size up to it.")
+    var maxBatch: Int = 64
+
     @Option(name: .long, help: "Stop after this many records (default: never).")
     var count: UInt64?
 
@@ -282,7 +285,7 @@ struct JournalAppendTest: AsyncParsableCommand {
         let batch = JournalBatch()
         var appended: UInt64 = 0
         while count.map({ appended < $0 }) ?? true {
-            let size = 1 + Int(random.next() % 64)
+            let size = 1 + Int(random.next() % UInt64(maxBatch))
             for _ in 0..<size {
                 let sequence = journal.nextSequence + UInt64(batch.count)
                 try batch.append(
