@@ -180,10 +180,29 @@ public final class Journal {
             }
             if let stop = scan.stop {
                 let end = scan.summary.endOffset
+                var reason = stop.reason
+                if let later = try SegmentScanner.findRecord(
+                    descriptor: fd, path: path, after: end, fileSize: scan.fileSize, sequence: scan.summary.nextSequence)
+                {
+                    // Not a torn tail: durable records may follow the damage. Never drop them silently.
+                    let message =
+                        "damaged record (\(stop.reason)) followed by a valid record with sequence \(later.sequence) at byte \(later.offset)"
+                    guard options.discardDamagedTail else {
+                        throw JournalError(
+                            .corrupt,
+                            "\(message); open with discardDamagedTail to move the bytes from here to a side file and truncate",
+                            path: path, offset: end)
+                    }
+                    let sidePath = path + ".damaged-\(end)"
+                    try saveTail(fd, from: end, size: scan.fileSize, path: path, to: sidePath, directory: directory)
+                    reason = "\(message); saved to \(sidePath)"
+                    report.problems.append(
+                        JournalProblem(path: path, offset: end, sequence: scan.summary.nextSequence, message: reason))
+                }
                 try POSIX.truncate(fd, to: end, path: path)
                 report.truncatedTail = RecoveryReport.TruncatedTail(
                     path: path, offset: end, bytes: scan.fileSize - end, fromSequence: scan.summary.nextSequence,
-                    reason: stop.reason)
+                    reason: reason)
             }
             // Whatever survived the crash is made durable before anything is acknowledged on top of it.
             try POSIX.dataSync(fd, path: path)
@@ -207,6 +226,26 @@ public final class Journal {
             Glibc.close(fd)
             throw error
         }
+    }
+
+    /// Copies the bytes of `path` from `offset` to the end into a new, synced file at `sidePath`.
+    private static func saveTail(
+        _ fd: Int32, from offset: UInt64, size: UInt64, path: String, to sidePath: String, directory: String
+    )
+        throws(JournalError)
+    {
+        let out = try POSIX.open(sidePath, O_WRONLY | O_CREAT | O_TRUNC)
+        defer { Glibc.close(out) }
+        let reader = BlockReader(descriptor: fd, path: path, blockSize: 4 << 20)
+        var position = offset
+        while position < size {
+            let window = try reader.window(at: position, needed: 1, limit: size)
+            guard window.count > 0 else { break }
+            try POSIX.pwriteAll(out, window, offset: position - offset, path: sidePath)
+            position += UInt64(window.count)
+        }
+        try POSIX.dataSync(out, path: sidePath)
+        try POSIX.syncDirectory(directory)
     }
 
     private static func recoverSealed(

@@ -43,6 +43,11 @@ public struct JournalOptions: Sendable {
     public var firstSequence: UInt64 = 1
     /// Create the directory if it does not exist.
     public var createIfMissing = true
+    /// What to do when the newest segment is damaged but valid records follow the damage (so it is not a torn
+    /// tail): `false` (the default) makes ``Journal/open(directory:options:)`` throw ``JournalError/Code/corrupt``
+    /// naming the file and offset; `true` moves the bytes from the damage on to a side file
+    /// (`<segment>.damaged-<offset>`), truncates, and reports it, giving up the records after the damage.
+    public var discardDamagedTail = false
     /// The write and sync calls; replace them in tests to simulate a full disk or an I/O error.
     public var fileIO: JournalFileIO = .system
 

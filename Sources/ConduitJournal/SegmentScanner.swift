@@ -161,6 +161,30 @@ enum SegmentScanner {
         return SegmentScan(summary: summary, fileSize: size, headerValid: true, stop: nil)
     }
 
+    /// The first valid record after `offset` (exclusive) whose sequence is at least `sequence`, found by trying
+    /// every byte position: evidence that damage at `offset` is not a torn tail but corruption with records after it.
+    static func findRecord(
+        descriptor fd: Int32, path: String, after offset: UInt64, fileSize: UInt64, sequence: UInt64
+    ) throws(JournalError) -> (offset: UInt64, sequence: UInt64)? {
+        let reader = BlockReader(descriptor: fd, path: path, blockSize: 4 << 20)
+        var position = offset + 1
+        while position + UInt64(JournalFormat.recordHeaderLength) <= fileSize {
+            let window = try reader.window(at: position, needed: JournalFormat.recordHeaderLength, limit: fileSize)
+            guard let base = window.baseAddress, window.count >= JournalFormat.recordHeaderLength else { break }
+            let length = UInt64(loadLE(base, 0, as: UInt32.self))
+            let found = loadLE(base, 8, as: UInt64.self)
+            if length >= UInt64(JournalFormat.recordHeaderLength) && position + length <= fileSize && found >= sequence
+                && found - sequence < 1 << 40
+            {
+                if case .record = try reader.record(at: position, expectedSequence: found, limit: fileSize) {
+                    return (position, found)
+                }
+            }
+            position += 1
+        }
+        return nil
+    }
+
     /// The index file of a sealed segment if it is present, intact and agrees with the segment's size and
     /// the record it points to last; otherwise `nil`.
     static func loadIndex(indexPath: String, segmentDescriptor fd: Int32, segmentPath: String, firstSequence: UInt64)

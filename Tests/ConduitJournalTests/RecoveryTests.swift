@@ -152,3 +152,38 @@ import Testing
         try reopened.close()
     }
 }
+
+@Suite(.timeLimit(.minutes(1))) struct DamagedActiveSegmentTests {
+    @Test func damageFollowedByValidRecordsIsNotTruncatedSilently() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        do {
+            let (journal, _) = try Journal.open(directory: dir.path, options: smallOptions(segmentSize: 1 << 20))
+            try appendInBatches(journal, TestPattern.records(1...300))
+            try journal.close()
+        }
+        let segment = try #require(dir.segmentPaths().last)
+        let size = fileSize(segment)
+        try flipBit(path: segment, offset: 20_000, bit: 3)
+        do {
+            _ = try Journal.open(directory: dir.path, options: smallOptions(segmentSize: 1 << 20))
+            Issue.record("damaged segment opened and truncated silently")
+        } catch {
+            #expect(error.code == .corrupt)
+            #expect(error.path == segment)
+            #expect(error.offset.map { $0 <= 20_000 && $0 > 19_000 } ?? false)
+        }
+        #expect(fileSize(segment) == size)
+
+        var options = smallOptions(segmentSize: 1 << 20)
+        options.discardDamagedTail = true
+        let (journal, report) = try Journal.open(directory: dir.path, options: options)
+        let tail = try #require(report.truncatedTail)
+        #expect(report.problems.count == 1)
+        #expect(FileManager.default.fileExists(atPath: segment + ".damaged-\(tail.offset)"))
+        #expect(fileSize(segment + ".damaged-\(tail.offset)") == size - tail.offset)
+        #expect(journal.lastSequence == tail.fromSequence - 1)
+        #expect(try readAll(journal.reader(from: 1)) == TestPattern.records(1...(tail.fromSequence - 1)))
+        try journal.close()
+    }
+}
