@@ -99,14 +99,17 @@ public enum JournalInspector {
                 if isLast { result.warnings.append(problem) } else { result.errors.append(problem) }
             }
             if !isLast {
+                let damaged = scan.stop != nil
                 let following = firsts[i + 1]
-                if scan.stop == nil && scan.summary.nextSequence != following {
+                if !damaged && scan.summary.nextSequence != following {
                     result.errors.append(
                         JournalProblem(
                             path: path, offset: scan.summary.endOffset, sequence: scan.summary.nextSequence,
                             message: "segment ends at sequence \(scan.summary.lastSequence) but the next one starts at \(following)"))
                 }
-                if !POSIX.exists(indexPath) {
+                if damaged {
+                    // The index cannot be checked against records that cannot be read.
+                } else if !POSIX.exists(indexPath) {
                     result.warnings.append(
                         JournalProblem(path: indexPath, offset: 0, sequence: nil, message: "index missing (rebuilt on the next open)"))
                 } else if let index {

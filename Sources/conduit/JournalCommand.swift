@@ -102,7 +102,7 @@ struct JournalStats: AsyncParsableCommand {
                     "records": segment.records, "bytes": segment.bytes,
                 ]
             }
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
             return
         }
@@ -165,6 +165,8 @@ struct JournalDump: AsyncParsableCommand {
     func run() async throws {
         let sinceTime = since.flatMap(parseTime)
         let untilTime = until.flatMap(parseTime)
+        let output = FileHandle.standardOutput
+        var pending = Data()
         do {
             let reader: JournalReader
             if let fromSequence {
@@ -177,8 +179,6 @@ struct JournalDump: AsyncParsableCommand {
                     directory: directory.dir, from: stats.segments.first?.firstSequence ?? 1)
             }
             var printed = 0
-            let output = FileHandle.standardOutput
-            var pending = Data()
             var done = false
             while !done {
                 let count = try reader.read(maxRecords: 1024) { record in
@@ -198,6 +198,8 @@ struct JournalDump: AsyncParsableCommand {
                 if count == 0 { break }
             }
         } catch let error as JournalError {
+            // Print what was read before the damage, then the error.
+            if pending.count > 0 { output.write(pending) }
             printError("conduit journal dump: \(error)")
             throw ExitCode(1)
         }
