@@ -440,14 +440,16 @@ public final class Journal {
         try? POSIX.replaceFile(
             directory + "/" + JournalFormat.indexFileName(firstSequence: active.firstSequence), with: active.encoded())
         let next = active.nextSequence
+        let path = directory + "/" + JournalFormat.segmentFileName(firstSequence: next)
+        let fd: Int32
         do throws(JournalError) {
             try Self.createSegment(directory: directory, firstSequence: next, io: options.fileIO)
+            fd = try POSIX.open(path, O_RDWR)
         } catch {
-            try? POSIX.unlink(directory + "/" + JournalFormat.segmentFileName(firstSequence: next))
+            // Without the new segment the writer goes on in the current one; the next commit tries again.
+            try? POSIX.unlink(path)
             throw error
         }
-        let path = directory + "/" + JournalFormat.segmentFileName(firstSequence: next)
-        let fd = try POSIX.open(path, O_RDWR)
         Glibc.close(activeDescriptor)
         activeDescriptor = fd
         activePath = path

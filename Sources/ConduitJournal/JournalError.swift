@@ -9,6 +9,7 @@ import Darwin
 public struct JournalError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is. Compare codes, not messages.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// The code's name.
         public let rawValue: String
         private init(_ rawValue: String) { self.rawValue = rawValue }
         public var description: String { rawValue }
@@ -46,6 +47,7 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
     /// The `errno` of a failed system call, if any.
     public var errno: Int32?
 
+    /// Creates an error; `path`, `offset` and `errno` say where and why, when known.
     public init(_ code: Code, _ message: String, path: String? = nil, offset: UInt64? = nil, errno: Int32? = nil) {
         self.code = code
         self.message = message
@@ -54,6 +56,7 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
         self.errno = errno
     }
 
+    /// The code, the message, the file and offset, and the `errno` with its text.
     public var description: String {
         var text = "\(code): \(message)"
         if let path { text += " (file \(path)" + (offset.map { ", byte \($0)" } ?? "") + ")" }

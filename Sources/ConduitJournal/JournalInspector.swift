@@ -8,16 +8,17 @@ import Darwin
 public struct SegmentStatistics: Sendable {
     /// The segment file.
     public var path: String
-    /// The first and last sequence (`lastSequence == firstSequence - 1` for an empty segment).
+    /// The first sequence (from the file name).
     public var firstSequence: UInt64
+    /// The last sequence (`firstSequence - 1` for an empty segment).
     public var lastSequence: UInt64
     /// How many records it holds.
     public var records: UInt64
     /// The file's size in bytes.
     public var bytes: UInt64
-    /// The recorded time of its first record and the latest recorded time in it (microseconds since the
-    /// Unix epoch); `nil` when empty.
+    /// The recorded time of its first record (microseconds since the Unix epoch); `nil` when empty.
     public var firstTime: Int64?
+    /// The latest recorded time in it (microseconds since the Unix epoch); `nil` when empty.
     public var maxTime: Int64?
     /// Whether a valid index file was used (sealed segments) rather than a scan.
     public var indexed: Bool
@@ -25,20 +26,29 @@ public struct SegmentStatistics: Sendable {
 
 /// The journal's segments, records, sequence and time ranges and size.
 public struct JournalStatistics: Sendable {
+    /// Each segment, oldest first.
     public var segments: [SegmentStatistics]
+    /// Records in all segments.
     public var records: UInt64 { segments.reduce(0) { $0 + $1.records } }
+    /// Bytes of all segment files.
     public var bytes: UInt64 { segments.reduce(0) { $0 + $1.bytes } }
+    /// The oldest sequence, if there is a record.
     public var firstSequence: UInt64? { segments.first(where: { $0.records > 0 })?.firstSequence }
+    /// The newest sequence, if there is a record.
     public var lastSequence: UInt64? { segments.last(where: { $0.records > 0 })?.lastSequence }
+    /// The recorded time of the oldest record (microseconds since the Unix epoch).
     public var firstTime: Int64? { segments.first(where: { $0.records > 0 })?.firstTime }
+    /// The latest recorded time in the journal (microseconds since the Unix epoch).
     public var maxTime: Int64? { segments.compactMap(\.maxTime).max() }
 }
 
 /// The outcome of checking every record and index of a journal.
 public struct JournalVerification: Sendable {
-    /// Segments and records checked, and their bytes.
+    /// Segments checked.
     public var segments = 0
+    /// Valid records read.
     public var records: UInt64 = 0
+    /// Bytes of all segment files.
     public var bytes: UInt64 = 0
     /// Damage to records or segment headers, or sequences missing: the journal is not sound.
     public var errors: [JournalProblem] = []

@@ -273,7 +273,10 @@ public final class JournalReader {
             let newBlock = BlockReader(descriptor: fd, path: newPath, blockSize: 1 << 20)
             let size = try POSIX.fileSize(fd, path: newPath)
             let header = try newBlock.window(at: 0, needed: JournalFormat.segmentHeaderLength, limit: size)
-            guard JournalFormat.decodeSegmentHeader(header) == first else {
+            if case .directory = source, header.count < JournalFormat.segmentHeaderLength {
+                // A segment the writer is creating right now (or a crash left without its header, which the
+                // writer rewrites when it reopens): nothing to read in it yet.
+            } else if JournalFormat.decodeSegmentHeader(header) != first {
                 throw JournalError(.corrupt, "segment header damaged", path: newPath, offset: 0)
             }
             newBlock.invalidate()

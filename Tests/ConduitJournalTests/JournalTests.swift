@@ -182,4 +182,25 @@ import Testing
         #expect(try reader.next() == nil)
         try journal.close()
     }
+
+    @Test func offlineReaderWaitsForASegmentBeingCreated() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        do {
+            let (journal, _) = try Journal.open(directory: dir.path, options: smallOptions())
+            try journal.append(TestPattern.records(1...20))
+            try journal.close()
+        }
+        let reader = try JournalReader.open(directory: dir.path, from: 1)
+        #expect(try readAll(reader) == TestPattern.records(1...20))
+        // The next segment exists but its header is not written yet.
+        let next = dir.file(JournalFormat.segmentFileName(firstSequence: 21))
+        #expect(FileManager.default.createFile(atPath: next, contents: Data([0x43, 0x4E])))
+        #expect(try reader.next() == nil)
+        let (journal, report) = try Journal.open(directory: dir.path, options: smallOptions())
+        #expect(report.repairedHeader == next)
+        try journal.append(TestPattern.records(21...25))
+        #expect(try readAll(reader) == TestPattern.records(21...25))
+        try journal.close()
+    }
 }
