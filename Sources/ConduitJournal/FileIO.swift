@@ -13,6 +13,7 @@ public struct JournalFileIO: Sendable {
     /// Flushes the data of `descriptor` to stable storage; returns 0 or `-errno`. The default is `fdatasync(2)`.
     public var sync: @Sendable (_ descriptor: Int32) -> Int32
 
+    /// Creates a seam from a write call and a sync call.
     public init(
         write: @escaping @Sendable (_ descriptor: Int32, _ buffer: UnsafeRawBufferPointer, _ offset: Int64) -> Int,
         sync: @escaping @Sendable (_ descriptor: Int32) -> Int32

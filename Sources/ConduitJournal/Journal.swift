@@ -39,6 +39,7 @@ public struct RecoveryReport: Sendable, CustomStringConvertible {
     /// Whether the journal opened without any repair or problem.
     public var isClean: Bool { truncatedTail == nil && repairedHeader == nil && rebuiltIndexes.isEmpty && problems.isEmpty }
 
+    /// One line per finding, starting with the segment count and sequence range.
     public var description: String {
         var lines = ["\(segmentCount) segment(s), sequences \(firstSequence)...\(lastSequence)"]
         if let tail = truncatedTail {

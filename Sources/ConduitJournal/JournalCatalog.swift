@@ -11,6 +11,7 @@ public struct JournalProblem: Sendable, Hashable, CustomStringConvertible {
     /// What is wrong.
     public var message: String
 
+    /// Creates a problem report.
     public init(path: String, offset: UInt64, sequence: UInt64?, message: String) {
         self.path = path
         self.offset = offset
@@ -18,6 +19,7 @@ public struct JournalProblem: Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
+    /// The file, offset, sequence and message on one line.
     public var description: String {
         "\(path) at byte \(offset)" + (sequence.map { " (sequence \($0))" } ?? "") + ": \(message)"
     }

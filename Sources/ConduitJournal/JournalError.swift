@@ -12,6 +12,7 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
         /// The code's name.
         public let rawValue: String
         private init(_ rawValue: String) { self.rawValue = rawValue }
+        /// The code's name.
         public var description: String { rawValue }
 
         /// A system call on a journal file failed; `errno` says why (for example `ENOSPC` when the disk is full).

@@ -19,6 +19,7 @@ public struct JournalRetention: Sendable, Equatable {
     /// Remove segments whose newest record is older than this many microseconds.
     public var maximumAgeMicroseconds: Int64?
 
+    /// Limits by total size and by age; `nil` means no limit of that kind.
     public init(maximumTotalBytes: UInt64? = nil, maximumAge: Duration? = nil) {
         self.maximumTotalBytes = maximumTotalBytes
         self.maximumAgeMicroseconds = maximumAge.map { Self.microseconds($0) }
@@ -51,5 +52,6 @@ public struct JournalOptions: Sendable {
     /// The write and sync calls; replace them in tests to simulate a full disk or an I/O error.
     public var fileIO: JournalFileIO = .system
 
+    /// The defaults: per-batch durability, 128 MiB segments, an index entry every 64 KiB, no retention.
     public init() {}
 }

@@ -11,6 +11,7 @@ public struct JournalRecord: Sendable, Hashable {
     /// The event bytes (opaque to the journal).
     public var event: [UInt8]
 
+    /// Creates a record; `recordedTime` is in microseconds since the Unix epoch.
     public init(sequence: UInt64, recordedTime: Int64, topic: [UInt8], event: [UInt8]) {
         self.sequence = sequence
         self.recordedTime = recordedTime
