@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "conduit", targets: ["conduit"]),
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
         .library(name: "ConduitCore", targets: ["ConduitCore"]),
+        .library(name: "ConduitJournal", targets: ["ConduitJournal"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -24,17 +25,22 @@ let package = Package(
         .target(name: "TransportReference", linkerSettings: [.linkedLibrary("zmq")]),
         // Events, validation, scenario and the wire codec: no sockets, no files, no dependencies.
         .target(name: "ConduitCore"),
+        // The durable event journal: segment files only, no sockets, no event model (topics and events are bytes).
+        .target(name: "ConduitJournal"),
         .executableTarget(
             name: "conduit",
             dependencies: [
                 "ZeroMQ",
                 "TransportReference",
                 "ConduitCore",
+                "ConduitJournal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ConduitCoreTests", dependencies: ["ConduitCore"]),
+        // Depends on the `conduit` executable so that the crash test can run `conduit journal append-test`.
+        .testTarget(name: "ConduitJournalTests", dependencies: ["ConduitJournal", "conduit"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,21 @@
+import Testing
+
+@testable import ConduitJournal
+
+@Suite struct CRC32CTests {
+    @Test func knownVectors() {
+        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(CRC32C.checksum([UInt8]()) == 0)
+        #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
+        #expect(CRC32C.checksum([UInt8](repeating: 0xFF, count: 32)) == 0x62A8_AB43)
+        #expect(CRC32C.checksum(Array(0...31 as ClosedRange<UInt8>)) == 0x46DD_794E)
+    }
+
+    @Test func chainingEqualsWhole() {
+        let bytes = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        for split in [0, 1, 7, 8, 9, 500, 999, 1000] {
+            let head = CRC32C.checksum(bytes[0..<split])
+            #expect(CRC32C.checksum(bytes[split...], seed: head) == CRC32C.checksum(bytes))
+        }
+    }
+}
