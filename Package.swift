@@ -9,9 +9,11 @@ let package = Package(
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
         .library(name: "ConduitCore", targets: ["ConduitCore"]),
         .library(name: "ConduitJournal", targets: ["ConduitJournal"]),
+        .library(name: "ConduitBroker", targets: ["ConduitBroker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // The C boundary: Debian's libzmq (4.3.4). No pkgConfig: Debian's libzmq.pc drags in krb5 flags.
@@ -27,6 +29,13 @@ let package = Package(
         .target(name: "ConduitCore"),
         // The durable event journal: segment files only, no sockets, no event model (topics and events are bytes).
         .target(name: "ConduitJournal"),
+        // The broker: ingest, durable sequencing, fan-out, replay and presence.
+        .target(
+            name: "ConduitBroker",
+            dependencies: [
+                "ConduitCore", "ConduitJournal", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "conduit",
             dependencies: [
@@ -34,6 +43,8 @@ let package = Package(
                 "TransportReference",
                 "ConduitCore",
                 "ConduitJournal",
+                "ConduitBroker",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

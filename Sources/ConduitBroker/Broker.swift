@@ -1,0 +1,157 @@
+import ConduitCore
+import ConduitJournal
+import Foundation
+import Logging
+import Synchronization
+import ZeroMQ
+
+/// The endpoints a running broker is bound to, with wildcard ports resolved.
+public struct BrokerEndpoints: Sendable, Equatable {
+    public var ingest: String
+    public var fanout: String
+    public var query: String
+}
+
+/// The Conduit broker: takes events from agents, validates, deduplicates, sequences and journals them, and only
+/// once they are durable acknowledges them and publishes them to subscribers; serves replays from the journal.
+///
+/// It runs one thread of its own that owns every socket and the journal (ZeroMQ sockets belong to one thread).
+/// ``start()`` returns once the endpoints are bound and the journal is recovered; ``stop()`` finishes the
+/// current batch, sends what is durable, closes the sockets and the journal, and returns when all is done.
+public final class Broker: Sendable {
+    public let configuration: BrokerConfiguration
+    private let logger: Logger
+    private let clock: @Sendable () -> Int64
+    private let state = Mutex<LifeCycle>(.idle)
+    private let stopRequested = StopFlag()
+    private let statistics = StatisticsBox()
+
+    private enum LifeCycle {
+        case idle
+        case running(DispatchSemaphore)
+        case stopped
+    }
+
+    /// The counters, written by the broker's thread after each iteration and read by anyone.
+    final class StatisticsBox: Sendable {
+        let value = Mutex<BrokerStatistics>(BrokerStatistics())
+    }
+
+    /// Set by ``stop()``, read by the broker's thread between polls.
+    final class StopFlag: Sendable {
+        let value = Atomic<Bool>(false)
+    }
+
+    /// - Parameters:
+    ///   - clock: the time stamped on events as their `recordedtime`, in microseconds since the epoch.
+    public init(
+        configuration: BrokerConfiguration, logger: Logger = Logger(label: "conduit.broker"),
+        clock: @escaping @Sendable () -> Int64 = Broker.wallClock
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.clock = clock
+    }
+
+    /// Microseconds since the Unix epoch, from the system clock.
+    @Sendable public static func wallClock() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
+    }
+
+    /// A snapshot of the broker's counters.
+    public var currentStatistics: BrokerStatistics { statistics.value.withLock { $0 } }
+
+    /// Opens the journal, binds the endpoints and starts serving. Throws ``BrokerError`` when an endpoint is taken
+    /// or the journal directory is unusable; nothing is left running in that case.
+    @discardableResult
+    public func start() throws(BrokerError) -> BrokerEndpoints {
+        let finished = DispatchSemaphore(value: 0)
+        try state.withLock { (state) throws(BrokerError) in
+            guard case .idle = state else { throw BrokerError(.wrongState, "the broker was already started") }
+            state = .running(finished)
+        }
+        let started = DispatchSemaphore(value: 0)
+        let outcome = Mutex<Result<BrokerEndpoints, BrokerError>?>(nil)
+        let thread = Thread { [configuration, logger, clock, stopRequested, statistics] in
+            defer { finished.signal() }
+            let loop: BrokerLoop
+            do throws(BrokerError) {
+                loop = try BrokerLoop(
+                    configuration: configuration, logger: logger, clock: clock, stop: stopRequested,
+                    statistics: statistics)
+            } catch {
+                outcome.withLock { $0 = .failure(error) }
+                started.signal()
+                return
+            }
+            outcome.withLock { $0 = .success(loop.endpoints) }
+            started.signal()
+            loop.run()
+        }
+        thread.name = "conduit-broker"
+        thread.start()
+        started.wait()
+        switch outcome.withLock({ $0 })! {
+        case .success(let endpoints):
+            return endpoints
+        case .failure(let error):
+            finished.wait()
+            state.withLock { $0 = .stopped }
+            throw error
+        }
+    }
+
+    /// Stops gracefully: the current batch is finished and acknowledged, queued replies get the configured linger,
+    /// sockets and journal are closed. Returns when the broker's thread has ended. Safe to call more than once.
+    public func stop() {
+        stopRequested.value.store(true, ordering: .releasing)
+        wait()
+    }
+
+    /// Blocks until the broker has stopped (after ``stop()``, or after a fatal journal failure).
+    public func wait() {
+        let semaphore: DispatchSemaphore? = state.withLock { state in
+            if case .running(let semaphore) = state { return semaphore }
+            return nil
+        }
+        guard let semaphore else { return }
+        semaphore.wait()
+        semaphore.signal()  // let other waiters through too
+        state.withLock { $0 = .stopped }
+    }
+}
+
+/// The broker's counters, as `STATS` reports them.
+public struct BrokerStatistics: Sendable, Equatable {
+    public var eventsAccepted: UInt64 = 0
+    public var eventsDuplicate: UInt64 = 0
+    public var eventsRejected: UInt64 = 0
+    public var eventsPublished: UInt64 = 0
+    public var presenceEvents: UInt64 = 0
+    public var batches: UInt64 = 0
+    public var fanoutHeartbeats: UInt64 = 0
+    public var replaysStarted: UInt64 = 0
+    public var replayEventsSent: UInt64 = 0
+    public var agentsOnline: Int = 0
+    public var replaysActive: Int = 0
+    public var firstSequence: UInt64 = 0
+    public var lastSequence: UInt64 = 0
+
+    public init() {}
+
+    /// The counters as a JSON object.
+    public var json: [UInt8] {
+        let fields: [(String, String)] = [
+            ("eventsAccepted", "\(eventsAccepted)"), ("eventsDuplicate", "\(eventsDuplicate)"),
+            ("eventsRejected", "\(eventsRejected)"), ("eventsPublished", "\(eventsPublished)"),
+            ("presenceEvents", "\(presenceEvents)"), ("batches", "\(batches)"),
+            ("fanoutHeartbeats", "\(fanoutHeartbeats)"), ("replaysStarted", "\(replaysStarted)"),
+            ("replayEventsSent", "\(replayEventsSent)"), ("agentsOnline", "\(agentsOnline)"),
+            ("replaysActive", "\(replaysActive)"), ("firstSequence", "\(firstSequence)"),
+            ("lastSequence", "\(lastSequence)"),
+        ]
+        return Array(("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}").utf8)
+    }
+}

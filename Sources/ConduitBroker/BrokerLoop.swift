@@ -1,0 +1,568 @@
+import ConduitCore
+import ConduitJournal
+import Logging
+import Synchronization
+import ZeroMQ
+
+/// The broker's thread: owns the sockets and the journal, and runs the poll loop.
+///
+/// One iteration: take up to `maximumBatch` ingest messages; validate, deduplicate and sequence the events among
+/// them into one journal batch; make the batch durable with one `fdatasync`; then, in arrival order, answer every
+/// message (acknowledgements carry the sequence) and publish the new events in sequence order. Then serve replays
+/// within their credit, and the timers (fan-out heartbeat, agents' expiry, idle replays).
+final class BrokerLoop {
+    let configuration: BrokerConfiguration
+    let endpoints: BrokerEndpoints
+    private let logger: Logger
+    private let clock: @Sendable () -> Int64
+    private let stop: Broker.StopFlag
+    private let statistics: Broker.StatisticsBox
+
+    private let context: Context
+    private let ingest: Socket
+    private let fanout: Socket
+    private let query: Socket
+    private let poller = Poller()
+    private let ingestIndex: Int
+    private let fanoutIndex: Int
+    private let queryIndex: Int
+
+    private let journal: Journal
+    private let validator: EventValidator
+    private var counters = BrokerStatistics()
+
+    // The batch being formed.
+    private let batch = JournalBatch()
+    private var replies: [(routingId: [UInt8], frames: ConduitCore.Message, newEvent: Acknowledgement?)] = []
+    private var publications: [(topic: [UInt8], header: [UInt8], event: [UInt8])] = []
+    private var batchKeys: [DedupeKey: UInt64] = [:]
+    private var batchNewKeys: [(DedupeKey, UInt64)] = []
+    private var encodeBuffer: [UInt8] = []
+
+    private var dedupe: DedupeWindow<DedupeKey>
+    private var presence: PresenceTracker
+    private var replays = ReplaySessions()
+    private var lastRecordedTime: Int64
+    private var lastPublishTime: Int64
+    private var presenceCounter: UInt64 = 0
+    private var journalFailure: JournalError?
+
+    init(
+        configuration: BrokerConfiguration, logger: Logger, clock: @escaping @Sendable () -> Int64,
+        stop: Broker.StopFlag, statistics: Broker.StatisticsBox
+    ) throws(BrokerError) {
+        self.configuration = configuration
+        self.logger = logger
+        self.clock = clock
+        self.stop = stop
+        self.statistics = statistics
+        self.validator = EventValidator(scenario: configuration.scenario)
+        self.dedupe = DedupeWindow(capacity: max(1, configuration.dedupeWindow))
+        self.presence = PresenceTracker(missedHeartbeats: configuration.agentMissedHeartbeats)
+
+        let opened: (Journal, RecoveryReport)
+        do {
+            opened = try Journal.open(directory: configuration.journalDirectory, options: configuration.journal)
+        } catch {
+            throw BrokerError(
+                .journalUnusable, "cannot open the journal in \(configuration.journalDirectory)", underlying: error)
+        }
+        journal = opened.0
+        if !opened.1.isClean {
+            logger.warning("journal.recovered", metadata: ["journal.report": "\(opened.1)"])
+        }
+
+        do {
+            context = try Context()
+            ingest = try Socket(context, type: .router)
+            fanout = try Socket(context, type: .xpub)
+            query = try Socket(context, type: .router)
+            for socket in [ingest, query] {
+                try socket.set(.sendHighWaterMark, configuration.socketHighWaterMark)
+                try socket.set(.receiveHighWaterMark, configuration.socketHighWaterMark)
+                try socket.set(.maximumMessageSize, Int64(EventCodec.maximumEventBytes + 64 * 1024))
+            }
+            try query.set(.routerMandatory, true)
+            try fanout.set(.sendHighWaterMark, configuration.fanoutHighWaterMark)
+        } catch {
+            try? journal.close()
+            throw BrokerError(.endpointUnavailable, "cannot create the broker's sockets", underlying: error)
+        }
+        var bound: [String] = []
+        for (socket, endpoint, name) in [
+            (ingest, configuration.ingestEndpoint, "ingest"), (fanout, configuration.fanoutEndpoint, "fan-out"),
+            (query, configuration.queryEndpoint, "query"),
+        ] {
+            do {
+                try socket.bind(endpoint)
+                bound.append(try socket.lastEndpoint)
+            } catch {
+                for socket in [ingest, fanout, query] { socket.close(linger: .zero) }
+                try? journal.close()
+                let reason = error.code == .addressInUse ? "is already in use" : "cannot be bound"
+                throw BrokerError(.endpointUnavailable, "the \(name) endpoint \(endpoint) \(reason)", underlying: error)
+            }
+        }
+        endpoints = BrokerEndpoints(ingest: bound[0], fanout: bound[1], query: bound[2])
+        ingestIndex = poller.add(ingest)
+        fanoutIndex = poller.add(fanout)
+        queryIndex = poller.add(query)
+
+        lastRecordedTime = 0
+        if journal.lastSequence > 0, let last = try? journal.reader(from: journal.lastSequence).next() {
+            lastRecordedTime = last.recordedTime
+        }
+        lastPublishTime = clock()
+        rebuildDedupeWindow()
+        counters.firstSequence = journal.firstSequence
+        counters.lastSequence = journal.lastSequence
+        publishStatistics()
+        logger.info(
+            "broker.started",
+            metadata: [
+                "endpoint.ingest": "\(endpoints.ingest)", "endpoint.fanout": "\(endpoints.fanout)",
+                "endpoint.query": "\(endpoints.query)", "journal.directory": "\(configuration.journalDirectory)",
+                "journal.last_sequence": "\(journal.lastSequence)", "dedupe.keys": "\(dedupe.keyCount)",
+            ])
+    }
+
+    /// Refills the dedupe window from the journal's tail, so that resends after a restart are recognised.
+    private func rebuildDedupeWindow() {
+        let last = journal.lastSequence
+        guard last > 0 else { return }
+        let first = max(journal.firstSequence, last >= UInt64(dedupe.capacity) ? last - UInt64(dedupe.capacity) + 1 : 1)
+        do {
+            let reader = try journal.reader(from: first)
+            defer { reader.close() }
+            while let record = try reader.next() {
+                if let event = try? EventCodec.decode(record.event) {
+                    dedupe.remember(event.dedupeKey, sequence: record.sequence)
+                }
+            }
+        } catch {
+            logger.warning("dedupe.rebuild_failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: The loop
+
+    func run() {
+        while !stop.value.load(ordering: .acquiring) {
+            do {
+                try poller.poll(timeout: nextTimeout())
+                let now = clock()
+                if poller.isReadable(ingestIndex) { try takeIngest(now: now) }
+                if poller.isReadable(queryIndex) { try takeQueries(now: now) }
+                if poller.isReadable(fanoutIndex) { try drainSubscriptions() }
+                try serveReplays(now: now)
+                try runTimers(now: clock())
+                publishStatistics()
+            } catch let error as ZMQError where error.isContextTerminated {
+                break
+            } catch {
+                logger.error("broker.loop_error", metadata: ["error": "\(error)"])
+            }
+        }
+        shutDown()
+    }
+
+    private func nextTimeout() -> Duration {
+        if replays.hasWork { return .zero }
+        let now = clock()
+        var next = lastPublishTime + configuration.fanoutHeartbeatInterval.microseconds
+        if let expiry = presence.nextExpiry { next = min(next, expiry) }
+        let wait = max(0, min(next - now, 100_000))  // wake at least every 100 ms to notice stop()
+        return .microseconds(wait)
+    }
+
+    private func shutDown() {
+        logger.info("broker.stopping", metadata: ["journal.last_sequence": "\(journal.lastSequence)"])
+        for socket in [ingest, fanout, query] { socket.close(linger: configuration.shutdownLinger) }
+        replays.closeAll()
+        do { try journal.close() } catch { logger.error("journal.close_failed", metadata: ["error": "\(error)"]) }
+        context.terminate()
+        logger.info("broker.stopped")
+    }
+
+    private func publishStatistics() {
+        counters.agentsOnline = presence.onlineCount
+        counters.replaysActive = replays.count
+        counters.firstSequence = journal.firstSequence
+        counters.lastSequence = journal.lastSequence
+        let snapshot = counters
+        statistics.value.withLock { $0 = snapshot }
+    }
+
+    // MARK: Ingest
+
+    private func takeIngest(now: Int64) throws {
+        var taken = 0
+        while taken < configuration.maximumBatch, let message = try ingest.receiveMessage(wait: false) {
+            taken += 1
+            guard message.frames.count >= 2 else { continue }  // a ROUTER always prepends the routing id
+            let routingId = message.frames[0]
+            handleIngest(routingId: routingId, frames: Array(message.frames.dropFirst()), userId: message.userId, now: now)
+        }
+        try commitBatch()
+    }
+
+    private func handleIngest(routingId: [UInt8], frames: ConduitCore.Message, userId: String?, now: Int64) {
+        let request: IngestRequest
+        do {
+            request = try IngestRequest.decode(frames)
+        } catch {
+            reject(routingId, correlation: IngestRequest.correlation(ofUndecodable: frames), error)
+            return
+        }
+        presence.seen(routingId: routingId, now: now)
+        switch request {
+        case .publish(let correlation, let bytes):
+            publish(routingId: routingId, correlation: correlation, bytes: bytes, userId: userId, now: now)
+        case .hello(let source, let intervalMs):
+            hello(routingId: routingId, source: source, intervalMs: intervalMs, userId: userId, now: now)
+        case .heartbeat:
+            replies.append((routingId, IngestReply.heartbeat.encode(), nil))
+        case .goodbye:
+            if let source = presence.goodbye(routingId: routingId) {
+                appendPresence(.death, source: source, intervalMs: nil, now: now)
+            }
+        }
+    }
+
+    private func reject(_ routingId: [UInt8], correlation: UInt64, _ error: ConduitError) {
+        counters.eventsRejected += 1
+        replies.append((routingId, IngestReply.reject(Rejection(correlation: correlation, error: error)).encode(), nil))
+        logger.debug(
+            "ingest.rejected", metadata: ["error.code": "\(error.code)", "error.path": "\(error.path)"])
+    }
+
+    private func publish(routingId: [UInt8], correlation: UInt64, bytes: [UInt8], userId: String?, now: Int64) {
+        if journalFailure != nil {
+            reject(
+                routingId, correlation: correlation,
+                ConduitError(.serviceUnavailable, path: "message", "the broker's journal failed; it accepts no events"))
+            return
+        }
+        var event: Event
+        do {
+            event = try EventCodec.decodeAndValidate(bytes, with: validator)
+        } catch {
+            reject(routingId, correlation: correlation, error)
+            return
+        }
+        if let userId, event.sourceOrganisation != userId[...] {
+            reject(
+                routingId, correlation: correlation,
+                ConduitError(
+                    .authForbidden, path: "source",
+                    "the key of organisation \(userId) may not publish for \(event.sourceOrganisation)"))
+            return
+        }
+        let key = event.dedupeKey
+        if let sequence = dedupe.sequence(of: key) ?? batchKeys[key] {
+            counters.eventsDuplicate += 1
+            let ack = Acknowledgement(
+                correlation: correlation, sequence: sequence, duplicate: true, source: key.source, id: key.id)
+            replies.append((routingId, IngestReply.ack(ack).encode(), nil))
+            return
+        }
+        event.authenticatedIdentity = userId
+        guard let sequence = append(&event, now: now) else {
+            reject(
+                routingId, correlation: correlation,
+                ConduitError(.serviceInternal, path: "message", "the event could not be framed for the journal"))
+            return
+        }
+        counters.eventsAccepted += 1
+        batchKeys[key] = sequence
+        batchNewKeys.append((key, sequence))
+        let ack = Acknowledgement(correlation: correlation, sequence: sequence, duplicate: false, source: key.source, id: key.id)
+        replies.append((routingId, IngestReply.ack(ack).encode(), ack))
+    }
+
+    private func hello(routingId: [UInt8], source: String, intervalMs: UInt32, userId: String?, now: Int64) {
+        let lower = configuration.agentHeartbeatInterval.microseconds / 50
+        let requested = intervalMs == 0 ? configuration.agentHeartbeatInterval.microseconds : Int64(intervalMs) * 1000
+        let interval = min(max(requested, max(lower, 100_000)), 3_600_000_000)
+        let birth = presenceEvent(.birth, source: source, intervalMs: Int(interval / 1000), now: now)
+        do throws(ConduitError) {
+            try validator.validate(birth)
+            if let userId, birth.sourceOrganisation != userId[...] {
+                throw ConduitError(
+                    .authForbidden, path: "frame[2]", "the key of organisation \(userId) may not speak for \(source)")
+            }
+        } catch {
+            reject(routingId, correlation: 0, error)
+            return
+        }
+        if presence.hello(source: source, routingId: routingId, intervalMicroseconds: interval, now: now) == .born {
+            var event = birth
+            event.authenticatedIdentity = userId
+            if append(&event, now: now) != nil { counters.presenceEvents += 1 }
+        }
+        let welcome = Welcome(
+            heartbeatIntervalMs: UInt32(interval / 1000), maximumEventBytes: UInt32(EventCodec.maximumEventBytes),
+            maximumInFlight: configuration.maximumInFlight, headSequence: journal.lastSequence)
+        replies.append((routingId, IngestReply.welcome(welcome).encode(), nil))
+    }
+
+    private func presenceEvent(_ status: PresenceStatus, source: String, intervalMs: Int?, now: Int64) -> Event {
+        presenceCounter += 1
+        return Event(
+            id: "\(status.rawValue)-\(now)-\(presenceCounter)", source: source,
+            time: Timestamp(microsecondsSinceEpoch: now),
+            data: .presence(
+                PresenceReport(
+                    status: status, agent: PresenceTracker.agentIdentifier(source: source),
+                    heartbeatIntervalMs: intervalMs)))
+    }
+
+    private func appendPresence(_ status: PresenceStatus, source: String, intervalMs: Int?, now: Int64) {
+        guard journalFailure == nil else { return }
+        var event = presenceEvent(status, source: source, intervalMs: intervalMs, now: now)
+        if append(&event, now: now) != nil { counters.presenceEvents += 1 }
+    }
+
+    /// Stamps `event` with the next sequence and the recorded time, and frames it into the batch.
+    private func append(_ event: inout Event, now: Int64) -> UInt64? {
+        let sequence = journal.nextSequence + UInt64(batch.count)
+        lastRecordedTime = max(lastRecordedTime, now)
+        event.sequence = sequence
+        event.recordedTime = Timestamp(microsecondsSinceEpoch: lastRecordedTime)
+        encodeBuffer.removeAll(keepingCapacity: true)
+        EventCodec.encode(event, into: &encodeBuffer)
+        let topic = event.topic
+        do {
+            try batch.append(sequence: sequence, recordedTime: lastRecordedTime, topic: topic, event: encodeBuffer)
+        } catch {
+            logger.error("journal.frame_failed", metadata: ["error": "\(error)"])
+            return nil
+        }
+        let header = RecordHeader(
+            sequence: sequence, recordedTime: Timestamp(microsecondsSinceEpoch: lastRecordedTime)
+        ).frame
+        publications.append((topic, header, encodeBuffer))
+        return sequence
+    }
+
+    /// Makes the batch durable, then answers and publishes in order. If the journal refuses the batch, the events
+    /// of the batch are rejected as `service.unavailable` (nothing of them was stored) and the rest is answered.
+    private func commitBatch() throws {
+        var stored = true
+        if !batch.isEmpty {
+            do {
+                try journal.commit(batch)
+                counters.batches += 1
+            } catch {
+                stored = false
+                journalFailure = error
+                logger.critical("journal.commit_failed", metadata: ["error": "\(error)"])
+                batch.removeAll()
+            }
+        }
+        if stored {
+            for (key, sequence) in batchNewKeys { dedupe.remember(key, sequence: sequence) }
+        }
+        for reply in replies {
+            var frames = reply.frames
+            if !stored, let ack = reply.newEvent {
+                counters.eventsAccepted -= 1
+                counters.eventsRejected += 1
+                let correlation = ack.correlation
+                frames = IngestReply.reject(
+                    Rejection(
+                        correlation: correlation,
+                        error: ConduitError(
+                            .serviceUnavailable, path: "message",
+                            "the journal could not store the event (\(journalFailure.map { "\($0.code)" } ?? "error")); retry later"))
+                ).encode()
+            }
+            try ingest.send(frames: [reply.routingId] + frames, wait: false)
+        }
+        if stored {
+            for publication in publications {
+                try fanout.send(frames: [publication.topic, ProtocolSignature.frame, publication.header, publication.event], wait: false)
+                counters.eventsPublished += 1
+            }
+            if !publications.isEmpty { lastPublishTime = clock() }
+        }
+        replies.removeAll(keepingCapacity: true)
+        publications.removeAll(keepingCapacity: true)
+        batchKeys.removeAll(keepingCapacity: true)
+        batchNewKeys.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: Fan-out
+
+    private func drainSubscriptions() throws {
+        // XPUB passes subscriptions up as messages; the broker does not need them, but reads them so they never queue.
+        var drained = 0
+        while drained < 1024, try fanout.receiveFrames(wait: false) != nil { drained += 1 }
+    }
+
+    private func runTimers(now: Int64) throws {
+        if now - lastPublishTime >= configuration.fanoutHeartbeatInterval.microseconds {
+            let header = RecordHeader(
+                sequence: journal.lastSequence, recordedTime: Timestamp(microsecondsSinceEpoch: now)
+            ).frame
+            try fanout.send(frames: [Topic.heartbeat, ProtocolSignature.frame, header], wait: false)
+            counters.fanoutHeartbeats += 1
+            lastPublishTime = now
+        }
+        if let expiry = presence.nextExpiry, expiry <= now {
+            for agent in presence.expire(now: now) {
+                logger.info("agent.silent", metadata: ["agent.source": "\(agent.source)"])
+                appendPresence(.death, source: agent.source, intervalMs: nil, now: now)
+            }
+            try commitBatch()
+        }
+        for (routingId, end) in replays.expireIdle(now: now, timeout: configuration.replayIdleTimeout.microseconds) {
+            _ = try? query.send(frames: [routingId] + QueryReply.end(end).encode(), wait: false)
+        }
+    }
+
+    // MARK: Query
+
+    private func takeQueries(now: Int64) throws {
+        var taken = 0
+        while taken < 256, let message = try query.receiveMessage(wait: false) {
+            taken += 1
+            guard message.frames.count >= 2 else { continue }
+            let routingId = message.frames[0]
+            let frames = Array(message.frames.dropFirst())
+            let request: QueryRequest
+            do {
+                request = try QueryRequest.decode(frames)
+            } catch {
+                let requestId = frames.count >= 3 && frames[2].count == 8 ? frames[2].bigEndianUInt64 : 0
+                sendQuery(routingId, .error(request: requestId, error))
+                continue
+            }
+            switch request {
+            case .replay(let replay):
+                startReplay(routingId: routingId, replay, now: now)
+            case .credit(let requestId, let amount):
+                if !replays.addCredit(routingId: routingId, request: requestId, amount: amount, now: now) {
+                    sendQuery(
+                        routingId,
+                        .error(request: requestId, ConduitError(.queryNotFound, path: "frame[2]", "no replay \(requestId) is in progress")))
+                }
+            case .cancel(let requestId):
+                if let session = replays.remove(routingId: routingId, request: requestId) {
+                    sendQuery(routingId, .end(session.end(.cancelled, head: journal.lastSequence)))
+                }
+            case .head(let requestId):
+                sendQuery(
+                    routingId,
+                    .head(
+                        JournalHead(
+                            request: requestId, firstSequence: journal.firstSequence,
+                            headSequence: journal.lastSequence,
+                            headRecordedTime: Timestamp(microsecondsSinceEpoch: lastRecordedTime))))
+            case .stats(let requestId):
+                publishStatistics()
+                sendQuery(routingId, .stats(request: requestId, json: counters.json))
+            }
+        }
+    }
+
+    private func sendQuery(_ routingId: [UInt8], _ reply: QueryReply) {
+        // The client may be gone (EHOSTUNREACH) or full (EAGAIN): a reply that cannot be delivered is dropped.
+        _ = try? query.send(frames: [routingId] + reply.encode(), wait: false)
+    }
+
+    private func startReplay(routingId: [UInt8], _ request: ReplayRequest, now: Int64) {
+        counters.replaysStarted += 1
+        let head = journal.lastSequence
+        let first = journal.firstSequence
+        let reader: JournalReader
+        do {
+            switch request.window {
+            case .sequence(let from, let to):
+                if head == 0 || to < first {
+                    let reason: EndReason = head == 0 ? .beyondHead : .beforeStart
+                    sendQuery(routingId, .end(EndOfStream(request: request.request, reason: reason, lastSequence: 0, headSequence: head)))
+                    return
+                }
+                if from > head {
+                    sendQuery(routingId, .end(EndOfStream(request: request.request, reason: .beyondHead, lastSequence: 0, headSequence: head)))
+                    return
+                }
+                reader = try journal.reader(from: max(from, first))
+            case .time(let from, let to):
+                if head == 0 {
+                    sendQuery(routingId, .end(EndOfStream(request: request.request, reason: .beyondHead, lastSequence: 0, headSequence: head)))
+                    return
+                }
+                if let firstRecord = try journal.reader(from: first).next(), to.microsecondsSinceEpoch <= firstRecord.recordedTime {
+                    sendQuery(routingId, .end(EndOfStream(request: request.request, reason: .beforeStart, lastSequence: 0, headSequence: head)))
+                    return
+                }
+                reader = try journal.reader(fromTime: from.microsecondsSinceEpoch)
+            }
+        } catch {
+            sendQuery(routingId, .error(request: request.request, ConduitError(.serviceInternal, path: "message", "the journal could not be read: \(error)")))
+            sendQuery(routingId, .end(EndOfStream(request: request.request, reason: .error, lastSequence: 0, headSequence: head)))
+            return
+        }
+        if let previous = replays.insert(ReplaySession(routingId: routingId, request: request, reader: reader, now: now)) {
+            // A client reusing a request id in flight replaces that replay.
+            previous.reader.close()
+        }
+    }
+
+    private func serveReplays(now: Int64) throws {
+        guard replays.hasWork else { return }
+        var budget = 8192  // events scanned per iteration across all replays, so ingest stays responsive
+        for session in replays.sessionsWithCredit() {
+            guard budget > 0 else { break }
+            let outcome = session.nextChunk(scanBudget: &budget, head: journal.lastSequence)
+            switch outcome {
+            case .chunk(let reply):
+                switch send(reply, to: session.routingId) {
+                case .sent:
+                    session.commitChunk(now: now)
+                    counters.replayEventsSent += UInt64(session.lastChunkCount)
+                case .full:
+                    session.holdChunk(reply)
+                case .gone:
+                    replays.remove(session)
+                    continue
+                }
+            case .waiting:
+                break
+            case .failed(let message):
+                sendQuery(session.routingId, .error(request: session.request.request, ConduitError(.serviceInternal, path: "message", message)))
+            }
+            if let end = session.finished(head: journal.lastSequence), session.pendingChunk == nil {
+                switch send(.end(end), to: session.routingId) {
+                case .sent, .gone: replays.remove(session)
+                case .full: break
+                }
+            }
+        }
+    }
+
+    private enum SendOutcome { case sent, full, gone }
+
+    private func send(_ reply: QueryReply, to routingId: [UInt8]) -> SendOutcome {
+        do {
+            return try query.send(frames: [routingId] + reply.encode(), wait: false) ? .sent : .full
+        } catch {
+            return .gone
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in whole microseconds.
+    var microseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// The first 8 bytes as a big-endian integer.
+    var bigEndianUInt64: UInt64 { prefix(8).reduce(0) { $0 << 8 | UInt64($1) } }
+}

@@ -1,0 +1,101 @@
+/// Which agents are alive, from their `HELLO`, heartbeats and `GOODBYE` on the ingest socket.
+///
+/// Pure state: time is passed in (microseconds since the epoch), so the rules are tested without a clock. An
+/// agent is keyed by its source (`/<organisation>/<agent>`); a `HELLO` from a source that is already alive (a
+/// reconnection) moves it to the new connection without a second birth.
+struct PresenceTracker {
+    struct Agent: Equatable {
+        var source: String
+        var routingId: [UInt8]
+        var intervalMicroseconds: Int64
+        var lastSeen: Int64
+    }
+
+    /// What a `HELLO` changed.
+    enum HelloOutcome: Equatable {
+        /// The agent was not alive: publish its birth.
+        case born
+        /// The agent was alive (a reconnection): nothing to publish.
+        case reconnected
+    }
+
+    /// An agent declared dead after this many missed heartbeat intervals.
+    let missedHeartbeats: Int64
+    private(set) var agents: [String: Agent] = [:]
+    private var sourceByRoutingId: [[UInt8]: String] = [:]
+
+    init(missedHeartbeats: Int) {
+        self.missedHeartbeats = Int64(max(1, missedHeartbeats))
+    }
+
+    var onlineCount: Int { agents.count }
+
+    mutating func hello(source: String, routingId: [UInt8], intervalMicroseconds: Int64, now: Int64) -> HelloOutcome {
+        let outcome: HelloOutcome
+        if let previous = agents[source] {
+            sourceByRoutingId[previous.routingId] = nil
+            outcome = .reconnected
+        } else {
+            outcome = .born
+        }
+        agents[source] = Agent(
+            source: source, routingId: routingId, intervalMicroseconds: intervalMicroseconds, lastSeen: now)
+        sourceByRoutingId[routingId] = source
+        return outcome
+    }
+
+    /// Notes that the connection sent something; returns whether it belongs to a known agent.
+    @discardableResult
+    mutating func seen(routingId: [UInt8], now: Int64) -> Bool {
+        guard let source = sourceByRoutingId[routingId] else { return false }
+        agents[source]?.lastSeen = now
+        return true
+    }
+
+    /// The agent said goodbye: returns its source, if it was known.
+    mutating func goodbye(routingId: [UInt8]) -> String? {
+        guard let source = sourceByRoutingId.removeValue(forKey: routingId) else { return nil }
+        agents[source] = nil
+        return source
+    }
+
+    /// Removes and returns the agents silent for longer than their allowance at `now`, oldest first.
+    mutating func expire(now: Int64) -> [Agent] {
+        let dead = agents.values.filter { now - $0.lastSeen > $0.intervalMicroseconds * missedHeartbeats }
+            .sorted { ($0.lastSeen, $0.source) < ($1.lastSeen, $1.source) }
+        for agent in dead {
+            agents[agent.source] = nil
+            sourceByRoutingId[agent.routingId] = nil
+        }
+        return dead
+    }
+
+    /// The earliest time at which some agent would expire, if any agent is alive.
+    var nextExpiry: Int64? {
+        agents.values.map { $0.lastSeen + $0.intervalMicroseconds * missedHeartbeats + 1 }.min()
+    }
+
+    /// An identifier for the agent behind `source`: its path segments, lower-cased, joined by `-`.
+    static func agentIdentifier(source: String) -> String {
+        var identifier = ""
+        var lastWasDash = true
+        for scalar in source.unicodeScalars {
+            let character: Character
+            switch scalar {
+            case "a"..."z", "0"..."9": character = Character(scalar)
+            case "A"..."Z": character = Character(String(scalar).lowercased())
+            default: character = "-"
+            }
+            if character == "-" {
+                if lastWasDash { continue }
+                lastWasDash = true
+            } else {
+                lastWasDash = false
+            }
+            identifier.append(character)
+            if identifier.count == 64 { break }
+        }
+        while identifier.hasSuffix("-") { identifier.removeLast() }
+        return identifier.isEmpty ? "agent" : identifier
+    }
+}
