@@ -36,6 +36,13 @@ let package = Package(
                 "ConduitCore", "ConduitJournal", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What live tests share: a broker on ephemeral ports in a temporary directory, raw protocol clients.
+        .target(
+            name: "ConduitTesting",
+            dependencies: [
+                "ConduitBroker", "ConduitCore", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "conduit",
             dependencies: [
@@ -50,6 +57,11 @@ let package = Package(
         ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ConduitCoreTests", dependencies: ["ConduitCore"]),
+        // Depends on `conduit` so that the crash test can run and kill `conduit broker`.
+        .testTarget(
+            name: "ConduitBrokerTests",
+            dependencies: ["ConduitBroker", "ConduitTesting", "ConduitCore", "ConduitJournal", "ZeroMQ", "conduit"]
+        ),
         // Depends on the `conduit` executable so that the crash test can run `conduit journal append-test`.
         .testTarget(name: "ConduitJournalTests", dependencies: ["ConduitJournal", "conduit"]),
     ],
