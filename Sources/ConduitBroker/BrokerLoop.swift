@@ -442,11 +442,8 @@ final class BrokerLoop {
             case .replay(let replay):
                 startReplay(routingId: routingId, replay, now: now)
             case .credit(let requestId, let amount):
-                if !replays.addCredit(routingId: routingId, request: requestId, amount: amount, now: now) {
-                    sendQuery(
-                        routingId,
-                        .error(request: requestId, ConduitError(.queryNotFound, path: "frame[2]", "no replay \(requestId) is in progress")))
-                }
+                // Credit for a replay that has just ended crosses its END on the wire: it is ignored, not an error.
+                _ = replays.addCredit(routingId: routingId, request: requestId, amount: amount, now: now)
             case .cancel(let requestId):
                 if let session = replays.remove(routingId: routingId, request: requestId) {
                     sendQuery(routingId, .end(session.end(.cancelled, head: journal.lastSequence)))
