@@ -111,16 +111,12 @@ import Testing
         }
     }
 
-    @Test func invalidUTF8IsRejected() {
-        var json = bytes(Samples.progress(replacingData: #"{"status":"planned","blockingReason":"ab"}"#))
-        let index = json.firstIndex(of: UInt8(ascii: "b"))!
-        json[index + 16] = 0xC0  // inside "ab": an overlong lead byte
-        #expect(throws: ConduitError.self) { _ = try EventCodec.decode(json) }
-        do {
-            _ = try EventCodec.decode(json)
-        } catch {
-            #expect(error.code == .jsonUTF8 || error.code == .jsonSyntax)
-        }
+    @Test(arguments: [[0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82], [0xFF], [0x80]] as [[UInt8]])
+    func invalidUTF8IsRejectedWithItsPath(_ sequence: [UInt8]) {
+        var json = bytes(Samples.progress(replacingData: #"{"status":"planned","blockingReason":"aXb"}"#))
+        let index = json.firstIndex(of: UInt8(ascii: "X"))!
+        json.replaceSubrange(index...index, with: sequence)
+        expectError(.jsonUTF8, at: "data.blockingReason") { _ = try EventCodec.decode(json) }
     }
 
     @Test func oversizeEventsAreRejected() {
