@@ -21,6 +21,11 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         lhs.microsecondsSinceEpoch < rhs.microsecondsSinceEpoch
     }
 
+    /// 0001-01-01T00:00:00Z, the earliest instant RFC 3339 can write in UTC.
+    public static let earliest = Timestamp(microsecondsSinceEpoch: -62_135_596_800_000_000)
+    /// 9999-12-31T23:59:59.999999Z, the latest instant RFC 3339 can write in UTC.
+    public static let latest = Timestamp(microsecondsSinceEpoch: 253_402_300_799_999_999)
+
     /// Adds a number of seconds.
     public func adding(seconds: Int64) -> Timestamp {
         Timestamp(microsecondsSinceEpoch: microsecondsSinceEpoch + seconds * 1_000_000)
@@ -97,7 +102,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         guard i == b.count else { throw bad("unexpected text after the offset") }
         let days = Int64(CalendarDate.daysFromCivil(year: year, month: month, day: day))
         let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetSeconds)
-        return Timestamp(microsecondsSinceEpoch: seconds * 1_000_000 + Int64(micros))
+        let timestamp = Timestamp(microsecondsSinceEpoch: seconds * 1_000_000 + Int64(micros))
+        guard timestamp >= .earliest && timestamp <= .latest else { throw bad("outside the years 0001 to 9999 in UTC") }
+        return timestamp
     }
 
     /// Appends the RFC 3339 UTC text of this instant.
