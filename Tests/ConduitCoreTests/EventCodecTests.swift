@@ -42,6 +42,16 @@ import Testing
         #expect(again == event)
     }
 
+    @Test func stampingOverwritesTheClientsClaims() throws {
+        var claimed = Samples.progress
+        claimed.sequence = 999
+        claimed.authenticatedIdentity = "someone-else"
+        let stamped = claimed.stamped(sequence: 42, recordedTime: Samples.recordedAt, authenticatedIdentity: "power-supply-bureau")
+        let json = String(decoding: EventCodec.encode(stamped), as: UTF8.self)
+        #expect(json.contains(#""sequence":42,"recordedtime":"2023-06-01T08:30:00.250000Z","authidentity":"power-supply-bureau","data""#))
+        #expect(try EventCodec.decode(bytes(json)) == stamped)
+    }
+
     @Test func encodeIntoAppends() {
         var buffer = bytes("x")
         EventCodec.encode(Samples.progress, into: &buffer)
