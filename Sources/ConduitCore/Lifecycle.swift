@@ -136,6 +136,14 @@ public enum Lifecycle {
         return !Set(first.buildings).isDisjoint(with: second.buildings)
     }
 
+    /// Checks two outages of a community for an overlap (see ``overlaps(_:_:)``).
+    public static func checkOverlap(outage key: String, _ report: OutageReport, with otherKey: String, _ other: OutageReport) -> LifecycleFinding? {
+        guard report.status != .cancelled, other.status != .cancelled, report.status != .restored, other.status != .restored,
+            overlaps(report, other)
+        else { return nil }
+        return LifecycleFinding(kind: .outageOverlap, reason: "outages \(key) and \(otherKey) overlap in time on the same buildings")
+    }
+
     /// Checks a failed or conditional inspection whose defects are past due with no later inspection.
     public static func checkReinspection(workItem: String, failed: InspectionReport, laterInspections: [InspectionReport], today: CalendarDate) -> LifecycleFinding? {
         guard failed.status == .performed, failed.result == .failed || failed.result == .conditional,

@@ -31,6 +31,9 @@ struct BenchCodec: AsyncParsableCommand {
         let totalBytes = encoded.reduce(0) { $0 + $1.count }
         let validator = EventValidator(scenario: .default)
 
+        // Warm up caches and the allocator before the measured runs.
+        for bytes in encoded.prefix(10_000) { _ = try? EventCodec.decode(bytes) }
+
         var decodeRates: [Double] = []
         var decodeMegabytes: [Double] = []
         var encodeRates: [Double] = []
@@ -81,6 +84,7 @@ struct BenchCodec: AsyncParsableCommand {
             ("events", String(events)),
             ("mean event size", String(format: "%.0f bytes", Double(totalBytes) / Double(encoded.count))),
             ("runs", String(options.runs)),
+            ("build", Self.buildConfiguration),
         ]
         report.add("decode+validate", unit: "events/s", runs: decodeRates)
         report.add("decode+validate throughput", unit: "MB/s", runs: decodeMegabytes)
@@ -92,6 +96,12 @@ struct BenchCodec: AsyncParsableCommand {
             runs: zip(decodeRates, foundationRates).map { $0 / $1 })
         report.print(json: options.json)
     }
+
+    #if DEBUG
+    static let buildConfiguration = "debug (figures are not representative; use swift build -c release)"
+    #else
+    static let buildConfiguration = "release"
+    #endif
 
     static func time(_ body: () throws -> Void) throws -> Double {
         let clock = ContinuousClock()

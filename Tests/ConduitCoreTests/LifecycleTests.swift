@@ -54,6 +54,9 @@ import Testing
         var other = outage
         other.buildings = ["b02", "b03"]
         #expect(Lifecycle.overlaps(outage, other))
+        #expect(Lifecycle.checkOverlap(outage: "o", outage, with: "p", other)?.kind == .outageOverlap)
+        other.status = .cancelled
+        #expect(Lifecycle.checkOverlap(outage: "o", outage, with: "p", other) == nil)
         other.buildings = ["b04"]
         #expect(!Lifecycle.overlaps(outage, other))
         other.buildings = ["b01"]

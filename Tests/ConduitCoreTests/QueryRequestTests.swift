@@ -25,6 +25,14 @@ import Testing
         #expect(ReplayRequest(request: 1, window: .sequence(from: 1, to: 2), credit: 1).selects(topic: bytes("alert/-/-/")))
     }
 
+    @Test func windowsContainTheirEvents() {
+        let at = { (sequence: UInt64, seconds: Int64) in RecordHeader(sequence: sequence, recordedTime: Timestamp(secondsSinceEpoch: seconds)) }
+        let bySequence = ReplayWindow.sequence(from: 5, to: 7)
+        #expect(!bySequence.contains(at(4, 0)) && bySequence.contains(at(5, 0)) && bySequence.contains(at(7, 0)) && !bySequence.contains(at(8, 0)))
+        let byTime = ReplayWindow.time(from: Timestamp(secondsSinceEpoch: 10), to: Timestamp(secondsSinceEpoch: 20))
+        #expect(!byTime.contains(at(1, 9)) && byTime.contains(at(1, 10)) && byTime.contains(at(1, 19)) && !byTime.contains(at(1, 20)))
+    }
+
     @Test func rejectsBadFrames() {
         var replay = GoldenFrames.queryReplay
         replay[3] = bytes("S") + hex("0000000000000064") + hex("0000000000000001")

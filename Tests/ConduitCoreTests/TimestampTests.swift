@@ -19,9 +19,17 @@ import Testing
         "2023-06-01 08:30:00Z", "2023-06-01T08:30:00", "2023-13-01T00:00:00Z", "2023-02-29T00:00:00Z",
         "2023-06-01T24:00:00Z", "2023-06-01T23:59:60Z", "2023-06-01T08:30:00.Z", "2023-06-01T08:30:00+0800",
         "2023-06-01T08:30:00+08:00x", "2023-06-01T08:30:00.1234567890Z", "0000-01-01T00:00:00Z", "２023-06-01T08:30:00Z",
+        "0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-00:01",
     ])
     func rejectsMalformedTimestamps(_ text: String) {
         expectError(.eventFormat, at: "$") { _ = try Timestamp(rfc3339: text) }
+    }
+
+    @Test func extremesRoundTrip() throws {
+        #expect(Timestamp.earliest.rfc3339 == "0001-01-01T00:00:00Z")
+        #expect(Timestamp.latest.rfc3339 == "9999-12-31T23:59:59.999999Z")
+        #expect(try Timestamp(rfc3339: Timestamp.latest.rfc3339) == .latest)
+        #expect(try Timestamp(rfc3339: Timestamp.earliest.rfc3339) == .earliest)
     }
 
     @Test func writesUTCWithMicrosecondsOnlyWhenNeeded() {

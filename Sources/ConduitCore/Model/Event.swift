@@ -69,6 +69,15 @@ public struct Event: Sendable, Hashable {
         return Substring(source[path.startIndex..<end])
     }
 
+    /// This event with the broker's stamps, overwriting whatever the client sent.
+    public func stamped(sequence: UInt64, recordedTime: Timestamp, authenticatedIdentity: String?) -> Event {
+        var copy = self
+        copy.sequence = sequence
+        copy.recordedTime = recordedTime
+        copy.authenticatedIdentity = authenticatedIdentity
+        return copy
+    }
+
     /// The fan-out topic of this event (see ``Topic``).
     public var topic: [UInt8] { Topic.make(kind: kind, utility: utility, community: site) }
 }

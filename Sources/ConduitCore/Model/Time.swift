@@ -21,6 +21,11 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         lhs.microsecondsSinceEpoch < rhs.microsecondsSinceEpoch
     }
 
+    /// 0001-01-01T00:00:00Z, the earliest instant RFC 3339 can write in UTC.
+    public static let earliest = Timestamp(microsecondsSinceEpoch: -62_135_596_800_000_000)
+    /// 9999-12-31T23:59:59.999999Z, the latest instant RFC 3339 can write in UTC.
+    public static let latest = Timestamp(microsecondsSinceEpoch: 253_402_300_799_999_999)
+
     /// Adds a number of seconds.
     public func adding(seconds: Int64) -> Timestamp {
         Timestamp(microsecondsSinceEpoch: microsecondsSinceEpoch + seconds * 1_000_000)
@@ -97,7 +102,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         guard i == b.count else { throw bad("unexpected text after the offset") }
         let days = Int64(CalendarDate.daysFromCivil(year: year, month: month, day: day))
         let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetSeconds)
-        return Timestamp(microsecondsSinceEpoch: seconds * 1_000_000 + Int64(micros))
+        let timestamp = Timestamp(microsecondsSinceEpoch: seconds * 1_000_000 + Int64(micros))
+        guard timestamp >= .earliest && timestamp <= .latest else { throw bad("outside the years 0001 to 9999 in UTC") }
+        return timestamp
     }
 
     /// Appends the RFC 3339 UTC text of this instant.
@@ -134,29 +141,40 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
 /// A calendar date without a time or zone, written `YYYY-MM-DD` (planned and actual start and finish).
 public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var year: Int
-    public var month: Int
-    public var day: Int
+    // Stored compactly (4 bytes): dates sit in every progress report.
+    private var storedYear: Int16
+    private var storedMonth: UInt8
+    private var storedDay: UInt8
+
+    /// The year, 1 to 9999.
+    public var year: Int { Int(storedYear) }
+    /// The month, 1 to 12.
+    public var month: Int { Int(storedMonth) }
+    /// The day of the month, from 1.
+    public var day: Int { Int(storedDay) }
 
     /// Creates a date; returns `nil` if there is no such day.
     public init?(year: Int, month: Int, day: Int) {
         guard CalendarDate.isValid(year: year, month: month, day: day) else { return nil }
-        self.year = year
-        self.month = month
-        self.day = day
+        storedYear = Int16(year)
+        storedMonth = UInt8(month)
+        storedDay = UInt8(day)
     }
 
-    /// The date `days` days after 1970-01-01.
+    /// The date `days` days after 1970-01-01 (clamped to the years 1 to 9999).
     public init(daysSinceEpoch days: Int) {
+        let days = min(max(days, -719_162), 2_932_896)
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
         let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
         let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
         let shiftedMonth = (5 * dayOfYear + 2) / 153
-        day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        storedYear = Int16(yearOfEra + era * 400 + (month <= 2 ? 1 : 0))
+        storedMonth = UInt8(month)
+        storedDay = UInt8(day)
     }
 
     /// Days since 1970-01-01.
@@ -166,7 +184,7 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
     public var startOfDayUTC: Timestamp { Timestamp(secondsSinceEpoch: Int64(daysSinceEpoch) * 86_400) }
 
     public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool {
-        (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
+        (lhs.storedYear, lhs.storedMonth, lhs.storedDay) < (rhs.storedYear, rhs.storedMonth, rhs.storedDay)
     }
 
     /// Parses `YYYY-MM-DD`.

@@ -5,6 +5,14 @@ public enum ReplayWindow: Sendable, Hashable {
     /// Events recorded at or after `from` and before `to` (microseconds).
     case time(from: Timestamp, to: Timestamp)
 
+    /// Whether a recorded event falls in the window.
+    public func contains(_ header: RecordHeader) -> Bool {
+        switch self {
+        case .sequence(let from, let to): header.sequence >= from && header.sequence <= to
+        case .time(let from, let to): header.recordedTime >= from && header.recordedTime < to
+        }
+    }
+
     /// The 17-byte frame: `S` or `T`, then two big-endian 64-bit values.
     var frame: [UInt8] {
         var bytes: [UInt8] = []
