@@ -81,12 +81,19 @@ struct ReplayTests {
         let beyond = try replay(client, request: 4, window: .sequence(from: 41, to: 50))
         #expect(beyond.events.isEmpty)
         #expect(beyond.end.reason == .beyondHead)
-        // By recorded time: everything up to the last event's recorded time, exclusive.
-        let lastTime = all.events[0].header.recordedTime
+        // By recorded time: [0, just after the last event) holds everything and reaches the head; a window that
+        // ends at the first event's recorded time lies wholly before the journal.
+        let everything = try replay(client, request: 5, window: .sequence(from: 1, to: .max))
+        let first = everything.events[0].header.recordedTime
+        let last = everything.events[everything.events.count - 1].header.recordedTime
         let byTime = try replay(
-            client, request: 5, window: .time(from: Timestamp(microsecondsSinceEpoch: 0), to: lastTime))
-        #expect(byTime.events.allSatisfy { $0.header.recordedTime < lastTime })
-        #expect(byTime.end.reason == .complete)
+            client, request: 6,
+            window: .time(from: Timestamp(microsecondsSinceEpoch: 0), to: Timestamp(microsecondsSinceEpoch: last.microsecondsSinceEpoch + 1)))
+        #expect(byTime.events.map(\.header.sequence) == Array(1...40))
+        #expect(byTime.end.reason == .beyondHead)
+        let before = try replay(client, request: 7, window: .time(from: Timestamp(microsecondsSinceEpoch: 0), to: first))
+        #expect(before.events.isEmpty)
+        #expect(before.end.reason == .beforeStart)
     }
 
     @Test func headAndStatsDescribeTheJournal() throws {
@@ -128,14 +135,14 @@ struct ReplayTests {
         // The subscriber wakes up and reads what reached it: it must see that it missed events.
         var seen: [UInt64] = []
         var latestKnown: UInt64 = 0
-        while let message = try subscriber.next(timeout: .milliseconds(500)) {
+        // Heartbeats come only when the broker is idle, after the last event: one that reports the head means
+        // everything that survived has been read.
+        while latestKnown < UInt64(total), let message = try subscriber.next(timeout: .seconds(5)) {
             switch message {
             case .event(_, let record): seen.append(record.header.sequence)
-            case .heartbeat(let latest): latestKnown = max(latestKnown, latest.sequence)
+            case .heartbeat(let latest): latestKnown = latest.sequence
             }
-            if latestKnown == UInt64(total) && seen.last.map({ $0 == UInt64(total) }) ?? false { break }
         }
-        latestKnown = max(latestKnown, seen.max() ?? 0)
         #expect(latestKnown == UInt64(total), "the heartbeat tells the subscriber how far the broker is")
         let missing = Set(1...UInt64(total)).subtracting(seen)
         #expect(!missing.isEmpty, "a stalled subscriber with a tiny high-water mark loses live events")
