@@ -1,6 +1,8 @@
 import Foundation
 import Synchronization
 import Testing
+import enum ConduitTesting.ConduitExecutable
+import class ConduitTesting.OutputCollector
 
 @testable import ConduitJournal
 
@@ -8,50 +10,8 @@ import Testing
 /// record it reported durable is present and intact, that the journal is a clean prefix, and that appends
 /// continue with the next sequence.
 @Suite(.timeLimit(.minutes(1))) struct CrashConsistencyTests {
-    /// The `conduit` executable, built next to the test bundle.
-    static func conduitExecutable() throws -> URL {
-        var candidates: [URL] = [Bundle.main.bundleURL, Bundle.main.executableURL ?? Bundle.main.bundleURL]
-        candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath())
-        for start in candidates {
-            var directory = start.hasDirectoryPath ? start : start.deletingLastPathComponent()
-            for _ in 0..<5 {
-                for relative in ["conduit", "debug/conduit"] {
-                    let url = directory.appendingPathComponent(relative)
-                    if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-                }
-                directory = directory.deletingLastPathComponent()
-            }
-        }
-        throw JournalError(.notAJournal, "the conduit executable was not found next to the test bundle")
-    }
-
-    /// Collects a child's standard output on a background thread.
-    final class OutputCollector: Sendable {
-        let text = Mutex("")
-        let finished = Atomic<Bool>(false)
-
-        func start(_ handle: FileHandle) {
-            Thread.detachNewThread {
-                while true {
-                    let data = handle.availableData
-                    if data.isEmpty { break }
-                    let chunk = String(decoding: data, as: UTF8.self)
-                    self.text.withLock { $0 += chunk }
-                }
-                self.finished.store(true, ordering: .releasing)
-            }
-        }
-
-        /// Complete lines only: the last line may have been cut by the kill.
-        func lines() -> [Substring] {
-            let all = text.withLock { $0 }
-            let complete = all.hasSuffix("\n") ? all[...] : all[..<(all.lastIndex(of: "\n") ?? all.startIndex)]
-            return complete.split(separator: "\n")
-        }
-    }
-
     @Test func sigkillAtRandomMomentsLosesNoDurableRecord() throws {
-        let executable = try Self.conduitExecutable()
+        let executable = try ConduitExecutable.url()
         let dir = TemporaryDirectory("crash")
         defer { dir.remove() }
         var random = SplitMix64(seed: 0xC0DE_F00D)
@@ -81,7 +41,7 @@ import Testing
             #expect(process.terminationReason == .uncaughtSignal)
             kills += 1
             let deadline = Date().addingTimeInterval(5)
-            while !collector.finished.load(ordering: .acquiring) && Date() < deadline { usleep(1000) }
+            while !collector.finished && Date() < deadline { usleep(1000) }
 
             let lines = collector.lines()
             var opened: UInt64?

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import enum ConduitTesting.ConduitExecutable
 
 @testable import ConduitJournal
 
@@ -13,7 +14,7 @@ import Testing
 
     func conduit(_ arguments: [String]) throws -> Run {
         let process = Process()
-        process.executableURL = try CrashConsistencyTests.conduitExecutable()
+        process.executableURL = try ConduitExecutable.url()
         process.arguments = arguments
         let output = Pipe()
         let error = Pipe()

@@ -1,0 +1,105 @@
+import Foundation
+import Synchronization
+
+/// The `conduit` executable built next to the test bundle, for tests that run (and kill) real processes.
+public enum ConduitExecutable {
+    public static func url() throws -> URL {
+        var candidates: [URL] = [Bundle.main.bundleURL, Bundle.main.executableURL ?? Bundle.main.bundleURL]
+        candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath())
+        for start in candidates {
+            var directory = start.hasDirectoryPath ? start : start.deletingLastPathComponent()
+            for _ in 0..<5 {
+                for relative in ["conduit", "debug/conduit"] {
+                    let url = directory.appendingPathComponent(relative)
+                    if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+                }
+                directory = directory.deletingLastPathComponent()
+            }
+        }
+        throw TestClientError("the conduit executable was not found next to the test bundle")
+    }
+}
+
+/// Collects a child's standard output on a background thread.
+public final class OutputCollector: Sendable {
+    private let text = Mutex("")
+    private let done = Atomic<Bool>(false)
+
+    public init() {}
+
+    public func start(_ handle: FileHandle) {
+        Thread.detachNewThread {
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { break }
+                let chunk = String(decoding: data, as: UTF8.self)
+                self.text.withLock { $0 += chunk }
+            }
+            self.done.store(true, ordering: .releasing)
+        }
+    }
+
+    /// Whether the child closed its output.
+    public var finished: Bool { done.load(ordering: .acquiring) }
+
+    /// Everything collected so far.
+    public var all: String { text.withLock { $0 } }
+
+    /// Complete lines only: the last line may have been cut by a kill.
+    public func lines() -> [Substring] {
+        let all = self.all
+        let complete = all.hasSuffix("\n") ? all[...] : all[..<(all.lastIndex(of: "\n") ?? all.startIndex)]
+        return complete.split(separator: "\n")
+    }
+}
+
+/// `conduit broker` running as a child process on ephemeral loopback ports.
+public final class BrokerProcess {
+    public let process = Process()
+    public let output = OutputCollector()
+    public private(set) var ingest = ""
+    public private(set) var fanout = ""
+    public private(set) var query = ""
+
+    /// Starts `conduit broker` with its journal in `journalDirectory` and waits until it reports its endpoints.
+    public init(journalDirectory: String, extraArguments: [String] = []) throws {
+        process.executableURL = try ConduitExecutable.url()
+        process.arguments =
+            [
+                "broker", "--data", journalDirectory, "--ingest", "tcp://127.0.0.1:*", "--fanout", "tcp://127.0.0.1:*",
+                "--query", "tcp://127.0.0.1:*", "--log-level", "warning",
+            ] + extraArguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        output.start(pipe.fileHandleForReading)
+        try process.run()
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            for line in output.lines() {
+                let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
+                guard parts.count == 2 else { continue }
+                switch parts[0] {
+                case "ingest": ingest = parts[1]
+                case "fanout": fanout = parts[1]
+                case "query": query = parts[1]
+                default: break
+                }
+            }
+            if !ingest.isEmpty && !fanout.isEmpty && !query.isEmpty { return }
+            if !process.isRunning { throw TestClientError("conduit broker exited with \(process.terminationStatus)") }
+            usleep(5_000)
+        }
+        process.terminate()
+        throw TestClientError("conduit broker did not report its endpoints in time")
+    }
+
+    /// Sends `signal` and waits for the process to end.
+    public func stop(signal: Int32 = SIGTERM) {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+    }
+
+    deinit { stop(signal: SIGKILL) }
+}
