@@ -45,7 +45,8 @@ public final class Poller {
         items[index].events = events.rawValue
     }
 
-    /// Waits until at least one item is ready or `timeout` passes (`nil` waits forever; `.zero` only checks).
+    /// Waits until at least one item is ready or `timeout` passes (`nil` waits forever; `.zero` only checks;
+    /// libzmq counts in milliseconds, so a timeout is rounded up to the next millisecond).
     /// Returns how many items are ready. Throws ``ZMQError/Code/contextTerminated`` once the context is shut down.
     ///
     /// The corresponding C function is `zmq_poll`.
@@ -58,8 +59,11 @@ public final class Poller {
         }
         let milliseconds: Int
         if let timeout {
+            // Rounded up: a wait shorter than libzmq's millisecond resolution waits one millisecond rather than
+            // returning at once, so a caller polling until a deadline never spins.
             let (seconds, attoseconds) = timeout.components
-            milliseconds = max(0, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
+            let partial = attoseconds % 1_000_000_000_000_000 > 0 ? 1 : 0
+            milliseconds = max(0, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000) + partial)
         } else {
             milliseconds = -1
         }
