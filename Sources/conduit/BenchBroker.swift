@@ -162,18 +162,24 @@ struct BrokerBenchRun {
 
     let parent: String?
 
-    /// Events whose id carries the agent, a counter and the send time, so a subscriber can measure delivery.
-    static func event(agent: Int, number: Int, sentAt: Int64) -> [UInt8] {
-        let id = "b\(agent)-\(number)-\(sentAt)"
-        return Array(
-            (#"{"specversion":"1.0","id":""# + id
-                + #"","source":"/power-supply-bureau/bench-\#(agent)","type":"conduit.progress","time":"2023-06-01T08:30:00Z","utility":"power","site":"ganjiaba","workitem":"ganjiaba-power","data":{"status":"in_progress","percent":45,"plannedStart":"2023-04-01","plannedFinish":"2023-09-30","actualStart":"2023-04-03","householdsAffected":120}}"#).utf8)
+    /// The bytes of an event before and after its id's tail: the id is `b<agent>-<n>-<µs sent>`, so a subscriber
+    /// can measure delivery latency from the event alone.
+    static func eventTemplate(agent: Int) -> (prefix: [UInt8], suffix: [UInt8]) {
+        let prefix = #"{"specversion":"1.0","id":"b"# + "\(agent)-"
+        let suffix =
+            #"","source":"/power-supply-bureau/bench-\#(agent)","type":"conduit.progress","time":"2023-06-01T08:30:00Z","utility":"power","site":"ganjiaba","workitem":"ganjiaba-power","data":{"status":"in_progress","percent":45,"plannedStart":"2023-04-01","plannedFinish":"2023-09-30","actualStart":"2023-04-03","householdsAffected":120}}"#
+        return (Array(prefix.utf8), Array(suffix.utf8))
     }
 
     /// The send time in an event id `b<agent>-<n>-<µs>`, found in the event JSON without decoding it all.
-    static func sentAt(inEvent bytes: [UInt8]) -> Int64? {
+    static func sentAt(inEvent bytes: UnsafeRawBufferPointer) -> Int64? {
         let marker = Array(#""id":"b"#.utf8)
-        guard let start = bytes.firstRange(of: marker)?.upperBound else { return nil }
+        guard bytes.count > marker.count else { return nil }
+        var start = -1
+        for offset in 0...(bytes.count - marker.count) where bytes[offset] == marker[0] {
+            if (0..<marker.count).allSatisfy({ bytes[offset + $0] == marker[$0] }) { start = offset + marker.count; break }
+        }
+        guard start >= 0 else { return nil }
         var index = start
         var dashes = 0
         while index < bytes.count && dashes < 2 {
@@ -318,16 +324,28 @@ struct BrokerBenchRun {
         var received = 0
         var latencies = LatencySamples()
         var lastSequence: UInt64 = 0
+        var frame = ZeroMQ.Message()
+        var header = [UInt8](repeating: 0, count: 16)
         while received < expected {
             guard try poller.poll(timeout: .seconds(10)) > 0 else { break }  // the rest was lost: report what came
-            while let frames = try socket.receiveFrames(wait: false) {
-                guard frames.count == 4 else { continue }
+            // Frames in place, without copying the event: [topic][signature][header][event].
+            while try socket.receive(into: &frame, wait: false) {
+                var index = 0
+                var sentAt: Int64? = nil
+                while true {
+                    if index == 2 && frame.count == 16 { frame.withUnsafeBytes { source in header.withUnsafeMutableBytes { $0.copyMemory(from: source) } } }
+                    if index == 3 { sentAt = frame.withUnsafeBytes { Self.sentAt(inEvent: $0) } }
+                    guard frame.hasMore else { break }
+                    try socket.receive(into: &frame)
+                    index += 1
+                }
+                guard index == 3 else { continue }  // a heartbeat
                 let now = monotonicMicroseconds()
-                let sequence = frames[2].prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                let sequence = header.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
                 guard sequence > lastSequence else { continue }
                 lastSequence = sequence
                 received += 1
-                if let sent = sentAt(inEvent: frames[3]) { latencies.append(now - sent) }
+                if let sentAt { latencies.append(now - sentAt) }
             }
         }
         socket.close()
@@ -348,16 +366,28 @@ struct BrokerBenchRun {
         var latencies = LatencySamples()
         var sent = 0
         var acknowledged = 0
+        let signature = ProtocolSignature.frame
+        let command = Array("PUBLISH".utf8)
+        let (prefix, suffix) = eventTemplate(agent: agent)
+        var eventBytes: [UInt8] = []
+        eventBytes.reserveCapacity(prefix.count + suffix.count + 40)
+        var frame = ZeroMQ.Message()
+        var correlation = [UInt8](repeating: 0, count: 8)
         while monotonicMicroseconds() < start { usleep(100) }
         while acknowledged < events {
             var now = monotonicMicroseconds()
             while sent < events && sent - acknowledged < window {
                 if let offset = pace(sent), start + offset > now { break }
                 sentAt[sent] = now
-                let frames = IngestRequest.publish(
-                    correlation: UInt64(sent), event: event(agent: agent, number: sent, sentAt: now)
-                ).encode()
-                try socket.send(frames: frames)
+                eventBytes.removeAll(keepingCapacity: true)
+                eventBytes += prefix
+                eventBytes += "\(sent)-\(now)".utf8
+                eventBytes += suffix
+                withUnsafeBytes(of: UInt64(sent).bigEndian) { source in correlation.withUnsafeMutableBytes { $0.copyMemory(from: source) } }
+                try socket.send(signature, more: true)
+                try socket.send(command, more: true)
+                try socket.send(correlation, more: true)
+                try socket.send(eventBytes)
                 sent += 1
                 now = monotonicMicroseconds()
             }
@@ -369,10 +399,22 @@ struct BrokerBenchRun {
                 if timeout == .seconds(10) { throw ValidationError("no acknowledgement for 10 s") }
                 continue
             }
-            while let frames = try socket.receiveFrames(wait: false) {
-                let reply = try IngestReply.decode(frames)
-                guard case .ack(let ack) = reply else { throw ValidationError("the broker rejected an event: \(reply)") }
-                latencies.append(monotonicMicroseconds() - sentAt[Int(ack.correlation)])
+            // Replies in place: [signature][ACK][correlation][sequence][flags][source][id], or a REJECT.
+            while try socket.receive(into: &frame, wait: false) {
+                var index = 0
+                var isAck = false
+                var number = -1
+                while true {
+                    if index == 1 { isAck = frame.withUnsafeBytes { $0.elementsEqual("ACK".utf8) } }
+                    if index == 2 && frame.count == 8 {
+                        number = Int(frame.withUnsafeBytes { $0.reduce(UInt64(0)) { $0 << 8 | UInt64($1) } })
+                    }
+                    guard frame.hasMore else { break }
+                    try socket.receive(into: &frame)
+                    index += 1
+                }
+                guard isAck, number >= 0, number < events else { throw ValidationError("the broker did not acknowledge an event") }
+                latencies.append(monotonicMicroseconds() - sentAt[number])
                 acknowledged += 1
             }
         }
