@@ -1,20 +1,39 @@
 #!/usr/bin/env bash
 # Installs what Conduit needs on a Debian machine that already has the Swift toolchain, when it is missing:
-#   libzmq3-dev  libzmq 4.3.4 and zmq.h (Debian), which the CZeroMQ module links against.
+#   libzmq3-dev  libzmq 4.3.4 and zmq.h (Debian), which the CZeroMQ module links against;
+#   with --tests: python3, pip and pyzmq (PyPI), for the interoperability test's Python client.
 # Safe to run again: it installs nothing that is already there.
 set -euo pipefail
 
+with_tests=false
+[ "${1:-}" = "--tests" ] && with_tests=true
+
 need_apt=()
 dpkg -s libzmq3-dev >/dev/null 2>&1 || need_apt+=(libzmq3-dev)
+need_pyzmq=false
+if $with_tests && ! python3 -c 'import zmq' >/dev/null 2>&1; then
+    need_pyzmq=true
+    command -v python3 >/dev/null || need_apt+=(python3)
+    python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
+fi
+
+if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else sudo="none"; fi
 
 if [ ${#need_apt[@]} -gt 0 ]; then
-    if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else
+    if [ "$sudo" = "none" ]; then
         echo "bootstrap: need root (or sudo) to install: ${need_apt[*]}" >&2
         exit 1
     fi
     echo "bootstrap: installing ${need_apt[*]} with apt-get" >&2
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if $need_pyzmq; then
+    echo "bootstrap: installing pyzmq with pip" >&2
+    python3 -m pip install --quiet pyzmq 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages pyzmq
+    python3 -c 'import zmq' || { echo "bootstrap: pyzmq did not install" >&2; exit 1; }
 fi
 
 if ! command -v swift >/dev/null; then

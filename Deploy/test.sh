@@ -3,5 +3,5 @@
 # Extra arguments go to `swift test` (for example: bash Deploy/test.sh --filter ZeroMQTests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash Deploy/bootstrap.sh
+bash Deploy/bootstrap.sh --tests
 exec swift test "$@"

@@ -39,9 +39,10 @@ __all__ = [
     "ConduitError", "ProtocolError", "ConduitTimeout", "ServerError",
     "Welcome", "Ack", "Reject", "IngestHeartbeat",
     "RecordHeader", "FanoutEvent", "FanoutHeartbeat", "Gap",
-    "Record", "End", "Head", "Stats", "QueryErrorReply", "ReplayResult",
+    "Record", "Chunk", "End", "Head", "Stats", "QueryErrorReply", "ReplayResult",
+    "decode_ingest_reply", "decode_fanout", "decode_query_reply",
     "IngestClient", "Subscriber", "QueryClient",
-    "encode_event", "topic_of", "parse_rfc3339_us", "window_by_sequence", "window_by_time",
+    "encode_event", "topic_of", "parse_rfc3339_us", "format_rfc3339_us", "window_by_sequence", "window_by_time",
 ]
 
 #: The protocol signature frame (9 ASCII bytes).
@@ -178,6 +179,13 @@ def parse_rfc3339_us(text: str) -> int:
     base = datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
     epoch_seconds = int(base.timestamp()) - offset
     return epoch_seconds * 1_000_000 + micros
+
+
+def format_rfc3339_us(micros: int) -> str:
+    """An RFC 3339 time as Conduit writes it: UTC, ``Z``, six fraction digits when the fraction is not zero."""
+    seconds, fraction = divmod(micros, 1_000_000)
+    text = datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{fraction:06d}Z" if fraction else f"{text}Z"
 
 
 def window_by_sequence(first: int, last: int = SEQUENCE_MAX) -> bytes:

@@ -18,11 +18,12 @@ import time
 import traceback
 from typing import Any, Dict, List
 
+sys.dont_write_bytecode = True  # leave no __pycache__ beside the sources
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from conduit_client import (  # noqa: E402
     SIGNATURE, SEQUENCE_MAX, Ack, ConduitError, FanoutEvent, IngestClient, QueryClient, Reject, ServerError,
-    Subscriber, encode_event, parse_rfc3339_us, topic_of, window_by_sequence, window_by_time,
+    Subscriber, encode_event, format_rfc3339_us, parse_rfc3339_us, topic_of, window_by_sequence, window_by_time,
 )
 
 POWER_SOURCE = "/power-supply-bureau/agent-1"
@@ -82,12 +83,19 @@ def outage_event(run: str, index: int, site: str = "ruijing-biyuan") -> Dict[str
     }
 
 
+TIME_FIELDS = ("windowStart", "windowEnd", "noticedAt", "startedAt", "restoredAt", "scheduledAt", "performedAt")
+
+
 def stamped(event: Dict[str, Any], sequence: int, recorded: str) -> bytes:
-    """The canonical form the broker should forward: ``sequence`` and ``recordedtime`` before ``data``."""
-    result = {k: v for k, v in event.items() if k != "data"}
+    """The canonical form the broker should forward for ``event`` (whose attributes and data fields are already in
+    the spec's table order): times rewritten in UTC as Conduit writes them, ``sequence`` and ``recordedtime``
+    stamped before ``data``."""
+    def utc(text: str) -> str:
+        return format_rfc3339_us(parse_rfc3339_us(text))
+    result = {k: (utc(v) if k == "time" else v) for k, v in event.items() if k != "data"}
     result["sequence"] = sequence
     result["recordedtime"] = recorded
-    result["data"] = event["data"]
+    result["data"] = {k: (utc(v) if k in TIME_FIELDS else v) for k, v in event["data"].items()}
     return encode_event(result)
 
 
@@ -216,7 +224,8 @@ class Interop:
         c.check("fan-out: JSON is the canonical form (sent event + sequence, recordedtime before data)",
                 not bad_canon, f"differs at sequences {bad_canon[:5]}; e.g. {self.fanout[bad_canon[0]].raw[:200]!r}"
                 if bad_canon else "")
-        presence = [m for s, m in self.fanout.items() if s <= head_before and m.json().get("type") == "conduit.presence"]
+        presence = [m for s, m in self.fanout.items()
+                    if s <= head_before and m.json().get("type") == "conduit.presence"]
         births = {m.json().get("source") for m in presence if m.json().get("data", {}).get("status") == "birth"}
         c.check("fan-out: HELLO recorded a presence birth for each agent", {POWER_SOURCE, WATER_SOURCE} <= births,
                 f"births for {sorted(births)}")
