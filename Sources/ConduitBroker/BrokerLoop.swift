@@ -33,7 +33,8 @@ final class BrokerLoop {
 
     // The batch being formed.
     private let batch = JournalBatch()
-    private var replies: [(routingId: [UInt8], frames: ConduitCore.Message, newEvent: Acknowledgement?)] = []
+    private var replies: [(routingId: [UInt8], reply: IngestReply, isNew: Bool)] = []
+    private var frame = ZeroMQ.Message()
     private var publications: [(topic: [UInt8], header: [UInt8], event: [UInt8])] = []
     private var batchKeys: [DedupeKey: UInt64] = [:]
     private var batchNewKeys: [(DedupeKey, UInt64)] = []
@@ -197,11 +198,17 @@ final class BrokerLoop {
 
     private func takeIngest(now: Int64) throws {
         var taken = 0
-        while taken < configuration.maximumBatch, let message = try ingest.receiveMessage(wait: false) {
+        while taken < configuration.maximumBatch, try ingest.receive(into: &frame, wait: false) {
             taken += 1
-            guard message.frames.count >= 2 else { continue }  // a ROUTER always prepends the routing id
-            let routingId = message.frames[0]
-            handleIngest(routingId: routingId, frames: Array(message.frames.dropFirst()), userId: message.userId, now: now)
+            // A ROUTER prepends the routing id; the rest of the message is already here (ZeroMQ delivers whole messages).
+            let routingId = frame.bytes
+            let userId = frame.property("User-Id")
+            var frames: ConduitCore.Message = []
+            while frame.hasMore {
+                try ingest.receive(into: &frame)
+                frames.append(frame.bytes)
+            }
+            handleIngest(routingId: routingId, frames: frames, userId: userId, now: now)
         }
         try commitBatch()
     }
@@ -221,7 +228,7 @@ final class BrokerLoop {
         case .hello(let source, let intervalMs):
             hello(routingId: routingId, source: source, intervalMs: intervalMs, userId: userId, now: now)
         case .heartbeat:
-            replies.append((routingId, IngestReply.heartbeat.encode(), nil))
+            replies.append((routingId, .heartbeat, false))
         case .goodbye:
             if let source = presence.goodbye(routingId: routingId) {
                 appendPresence(.death, source: source, intervalMs: nil, now: now)
@@ -231,7 +238,7 @@ final class BrokerLoop {
 
     private func reject(_ routingId: [UInt8], correlation: UInt64, _ error: ConduitError) {
         counters.eventsRejected += 1
-        replies.append((routingId, IngestReply.reject(Rejection(correlation: correlation, error: error)).encode(), nil))
+        replies.append((routingId, .reject(Rejection(correlation: correlation, error: error)), false))
         logger.debug(
             "ingest.rejected", metadata: ["error.code": "\(error.code)", "error.path": "\(error.path)"])
     }
@@ -263,7 +270,7 @@ final class BrokerLoop {
             counters.eventsDuplicate += 1
             let ack = Acknowledgement(
                 correlation: correlation, sequence: sequence, duplicate: true, source: key.source, id: key.id)
-            replies.append((routingId, IngestReply.ack(ack).encode(), nil))
+            replies.append((routingId, .ack(ack), false))
             return
         }
         event.authenticatedIdentity = userId
@@ -277,7 +284,7 @@ final class BrokerLoop {
         batchKeys[key] = sequence
         batchNewKeys.append((key, sequence))
         let ack = Acknowledgement(correlation: correlation, sequence: sequence, duplicate: false, source: key.source, id: key.id)
-        replies.append((routingId, IngestReply.ack(ack).encode(), ack))
+        replies.append((routingId, .ack(ack), true))
     }
 
     private func hello(routingId: [UInt8], source: String, intervalMs: UInt32, userId: String?, now: Int64) {
@@ -303,7 +310,7 @@ final class BrokerLoop {
         let welcome = Welcome(
             heartbeatIntervalMs: UInt32(interval / 1000), maximumEventBytes: UInt32(EventCodec.maximumEventBytes),
             maximumInFlight: configuration.maximumInFlight, headSequence: journal.lastSequence)
-        replies.append((routingId, IngestReply.welcome(welcome).encode(), nil))
+        replies.append((routingId, .welcome(welcome), false))
     }
 
     private func presenceEvent(_ status: PresenceStatus, source: String, intervalMs: Int?, now: Int64) -> Event {
@@ -363,25 +370,31 @@ final class BrokerLoop {
         if stored {
             for (key, sequence) in batchNewKeys { dedupe.remember(key, sequence: sequence) }
         }
-        for reply in replies {
-            var frames = reply.frames
-            if !stored, let ack = reply.newEvent {
+        for pending in replies {
+            var reply = pending.reply
+            if !stored, pending.isNew, case .ack(let ack) = reply {
                 counters.eventsAccepted -= 1
                 counters.eventsRejected += 1
                 let correlation = ack.correlation
-                frames = IngestReply.reject(
+                reply = IngestReply.reject(
                     Rejection(
                         correlation: correlation,
                         error: ConduitError(
                             .serviceUnavailable, path: "message",
                             "the journal could not store the event (\(journalFailure.map { "\($0.code)" } ?? "error")); retry later"))
-                ).encode()
+                )
             }
-            try ingest.send(frames: [reply.routingId] + frames, wait: false)
+            // A ROUTER never blocks: a reply to a peer that is gone or full is dropped, and the agent resends.
+            guard try ingest.send(pending.routingId, more: true, wait: false) else { continue }
+            try reply.forEachFrame { (bytes, more) throws(ZMQError) in try ingest.send(bytes, more: more) }
         }
         if stored {
             for publication in publications {
-                try fanout.send(frames: [publication.topic, ProtocolSignature.frame, publication.header, publication.event], wait: false)
+                // XPUB drops per subscriber at its high-water mark; the frames go one by one, no array built.
+                guard try fanout.send(publication.topic, more: true, wait: false) else { continue }
+                try fanout.send(ProtocolSignature.frame, more: true)
+                try fanout.send(publication.header, more: true)
+                try fanout.send(publication.event)
                 counters.eventsPublished += 1
             }
             if !publications.isEmpty { lastPublishTime = clock() }

@@ -61,7 +61,7 @@ struct BenchBroker: AsyncParsableCommand {
     }
 
     func run() throws {
-        var acked: [Double] = [], delivered: [Double] = []
+        var acked: [Double] = [], delivered: [Double] = [], cpuPerEvent: [Double] = [], cores: [Double] = []
         var ackP50: [Double] = [], ackP99: [Double] = [], ackP999: [Double] = []
         var deliveryP50: [Double] = [], deliveryP99: [Double] = [], deliveryP999: [Double] = []
         var pacedAckP50: [Double] = [], pacedAckP99: [Double] = [], pacedAckP999: [Double] = []
@@ -72,6 +72,8 @@ struct BenchBroker: AsyncParsableCommand {
             let throughput = try BrokerBenchRun(parent: dir).throughput(
                 agents: agents, subscribers: subscribers, eventsPerAgent: events, window: window)
             acked.append(throughput.ackedPerSecond)
+            cpuPerEvent.append(throughput.brokerCPUPerEvent)
+            cores.append(throughput.brokerCores)
             delivered.append(throughput.deliveredPerSecondPerSubscriber)
             ackP50.append(throughput.ack.percentile(50)); ackP99.append(throughput.ack.percentile(99))
             ackP999.append(throughput.ack.percentile(99.9))
@@ -104,6 +106,8 @@ struct BenchBroker: AsyncParsableCommand {
         ]
         report.add("acknowledged", unit: "events/s", runs: acked)
         report.add("delivered_per_subscriber", unit: "events/s", runs: delivered)
+        report.add("broker_cpu_per_event", unit: "µs", runs: cpuPerEvent)
+        report.add("broker_cpu_use", unit: "cores", runs: cores)
         report.add("throughput_ack_latency_p50", unit: "ms", runs: ackP50)
         report.add("throughput_ack_latency_p99", unit: "ms", runs: ackP99)
         report.add("throughput_ack_latency_p99.9", unit: "ms", runs: ackP999)
@@ -158,6 +162,10 @@ struct BrokerBenchRun {
         var ack = LatencySamples()
         var delivery = LatencySamples()
         var peakRSSMegabytes: Double = 0
+        /// CPU time the broker process used per acknowledged event, in microseconds (user + system).
+        var brokerCPUPerEvent: Double = .nan
+        /// The broker process's CPU use during the phase, in cores (1.0 = one core busy all the time).
+        var brokerCores: Double = .nan
     }
 
     let parent: String?
@@ -210,9 +218,15 @@ struct BrokerBenchRun {
 
     func throughput(agents: Int, subscribers: Int, eventsPerAgent: Int, window: Int) throws -> Outcome {
         try withBroker { broker in
-            try drive(broker: broker, agents: agents, subscribers: subscribers, stalled: 0, window: window) { _ in
-                eventsPerAgent
+            let cpuBefore = broker.cpuSeconds()
+            let started = monotonicMicroseconds()
+            var outcome = try drive(broker: broker, agents: agents, subscribers: subscribers, stalled: 0, window: window) {
+                _ in eventsPerAgent
             } pace: { _ in nil }
+            let cpu = broker.cpuSeconds() - cpuBefore
+            outcome.brokerCPUPerEvent = cpu * 1e6 / Double(agents * eventsPerAgent)
+            outcome.brokerCores = cpu / (Double(monotonicMicroseconds() - started) / 1e6)
+            return outcome
         }
     }
 
@@ -461,6 +475,17 @@ final class BrokerBenchProcess {
             default: break
             }
         }
+    }
+
+    /// The CPU time (user + system) the broker process has used, in seconds.
+    func cpuSeconds() -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+            let end = stat.lastIndex(of: ")")
+        else { return .nan }
+        // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return .nan }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// The broker's peak resident set (VmHWM), in megabytes.

@@ -34,3 +34,20 @@ import Testing
         expectError(.frameValue, at: "frame[3]") { _ = try IngestReply.decode(reject) }
     }
 }
+
+@Test(arguments: [
+    IngestReply.ack(Acknowledgement(correlation: 7, sequence: 42, duplicate: false, source: "/power-supply-bureau/agent-1", id: "pw-0001")),
+    IngestReply.ack(Acknowledgement(correlation: .max, sequence: 1, duplicate: true, source: "/a", id: "x")),
+    IngestReply.heartbeat,
+    IngestReply.reject(Rejection(correlation: 8, error: ConduitError(.dataRange, path: "data.percent", "140 is above 100"))),
+])
+func forEachFrameEmitsTheFramesOfEncode(reply: IngestReply) {
+    var frames: [[UInt8]] = []
+    var mores: [Bool] = []
+    reply.forEachFrame { bytes, more in
+        frames.append(Array(bytes))
+        mores.append(more)
+    }
+    #expect(frames == reply.encode())
+    #expect(mores == Array(repeating: true, count: frames.count - 1) + [false])
+}

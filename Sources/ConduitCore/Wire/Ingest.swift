@@ -189,3 +189,68 @@ public enum IngestReply: Sendable, Hashable {
         }
     }
 }
+
+extension IngestReply {
+    /// Calls `emit` with each frame of this reply in order (and whether more follow), without building arrays where
+    /// it can: the broker's acknowledgement path sends one reply per event. The frames are those of ``encode()``.
+    public func forEachFrame<Failure: Error>(
+        _ emit: (UnsafeRawBufferPointer, _ more: Bool) throws(Failure) -> Void
+    ) throws(Failure) {
+        guard case .ack(let ack) = self else {
+            let frames = encode()
+            for (index, frame) in frames.enumerated() {
+                try Wire.withBytes(frame) { (bytes) throws(Failure) in try emit(bytes, index < frames.count - 1) }
+            }
+            return
+        }
+        try Wire.withBytes(ProtocolSignature.frame) { (bytes) throws(Failure) in try emit(bytes, true) }
+        try Wire.withBytes(IngestReply.ackCommand) { (bytes) throws(Failure) in try emit(bytes, true) }
+        var numbers = (ack.correlation.bigEndian, ack.sequence.bigEndian)
+        try Wire.withRawBytes(&numbers) { (both) throws(Failure) in
+            try emit(UnsafeRawBufferPointer(rebasing: both[0..<8]), true)
+            try emit(UnsafeRawBufferPointer(rebasing: both[8..<16]), true)
+        }
+        var flag: UInt8 = ack.duplicate ? 1 : 0
+        try Wire.withRawBytes(&flag) { (bytes) throws(Failure) in try emit(bytes, true) }
+        var source = ack.source
+        try Wire.withUTF8(&source) { (bytes) throws(Failure) in try emit(bytes, true) }
+        var id = ack.id
+        try Wire.withUTF8(&id) { (bytes) throws(Failure) in try emit(bytes, false) }
+    }
+
+    static let ackCommand: [UInt8] = Array("ACK".utf8)
+}
+
+extension Wire {
+    /// `body` with the bytes of `array`, keeping a typed error.
+    static func withBytes<Failure: Error>(
+        _ array: [UInt8], _ body: (UnsafeRawBufferPointer) throws(Failure) -> Void
+    ) throws(Failure) {
+        let outcome: Result<Void, Failure> = array.withUnsafeBytes { bytes in
+            do throws(Failure) { try body(bytes); return .success(()) } catch { return .failure(error) }
+        }
+        try outcome.get()
+    }
+
+    /// `body` with the raw bytes of a value, keeping a typed error.
+    static func withRawBytes<Value, Failure: Error>(
+        _ value: inout Value, _ body: (UnsafeRawBufferPointer) throws(Failure) -> Void
+    ) throws(Failure) {
+        let outcome: Result<Void, Failure> = withUnsafeBytes(of: &value) { bytes in
+            do throws(Failure) { try body(bytes); return .success(()) } catch { return .failure(error) }
+        }
+        try outcome.get()
+    }
+
+    /// `body` with the UTF-8 bytes of a string (made contiguous if needed), keeping a typed error.
+    static func withUTF8<Failure: Error>(
+        _ text: inout String, _ body: (UnsafeRawBufferPointer) throws(Failure) -> Void
+    ) throws(Failure) {
+        let outcome: Result<Void, Failure> = text.withUTF8 { bytes in
+            do throws(Failure) { try body(UnsafeRawBufferPointer(bytes)); return .success(()) } catch {
+                return .failure(error)
+            }
+        }
+        try outcome.get()
+    }
+}
