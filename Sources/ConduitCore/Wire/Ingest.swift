@@ -193,36 +193,41 @@ public enum IngestReply: Sendable, Hashable {
 extension IngestReply {
     /// Calls `emit` with each frame of this reply in order (and whether more follow), without building arrays where
     /// it can: the broker's acknowledgement path sends one reply per event. The frames are those of ``encode()``.
+    @inlinable
     public func forEachFrame<Failure: Error>(
         _ emit: (UnsafeRawBufferPointer, _ more: Bool) throws(Failure) -> Void
     ) throws(Failure) {
         guard case .ack(let ack) = self else {
             let frames = encode()
             for (index, frame) in frames.enumerated() {
-                try Wire.withBytes(frame) { (bytes) throws(Failure) in try emit(bytes, index < frames.count - 1) }
+                try FrameBytes.withBytes(frame) { (bytes) throws(Failure) in try emit(bytes, index < frames.count - 1) }
             }
             return
         }
-        try Wire.withBytes(ProtocolSignature.frame) { (bytes) throws(Failure) in try emit(bytes, true) }
-        try Wire.withBytes(IngestReply.ackCommand) { (bytes) throws(Failure) in try emit(bytes, true) }
+        try FrameBytes.withBytes(ProtocolSignature.frame) { (bytes) throws(Failure) in try emit(bytes, true) }
+        try FrameBytes.withBytes(IngestReply.ackCommand) { (bytes) throws(Failure) in try emit(bytes, true) }
         var numbers = (ack.correlation.bigEndian, ack.sequence.bigEndian)
-        try Wire.withRawBytes(&numbers) { (both) throws(Failure) in
+        try FrameBytes.withRawBytes(&numbers) { (both) throws(Failure) in
             try emit(UnsafeRawBufferPointer(rebasing: both[0..<8]), true)
             try emit(UnsafeRawBufferPointer(rebasing: both[8..<16]), true)
         }
         var flag: UInt8 = ack.duplicate ? 1 : 0
-        try Wire.withRawBytes(&flag) { (bytes) throws(Failure) in try emit(bytes, true) }
+        try FrameBytes.withRawBytes(&flag) { (bytes) throws(Failure) in try emit(bytes, true) }
         var source = ack.source
-        try Wire.withUTF8(&source) { (bytes) throws(Failure) in try emit(bytes, true) }
+        try FrameBytes.withUTF8(&source) { (bytes) throws(Failure) in try emit(bytes, true) }
         var id = ack.id
-        try Wire.withUTF8(&id) { (bytes) throws(Failure) in try emit(bytes, false) }
+        try FrameBytes.withUTF8(&id) { (bytes) throws(Failure) in try emit(bytes, false) }
     }
 
-    static let ackCommand: [UInt8] = Array("ACK".utf8)
+    @usableFromInline static let ackCommand: [UInt8] = Array("ACK".utf8)
 }
 
-extension Wire {
+/// Byte access that keeps a typed error (the standard library's methods rethrow untyped errors); inlinable so that
+/// the acknowledgement path is specialised in its caller.
+@usableFromInline
+enum FrameBytes {
     /// `body` with the bytes of `array`, keeping a typed error.
+    @inlinable
     static func withBytes<Failure: Error>(
         _ array: [UInt8], _ body: (UnsafeRawBufferPointer) throws(Failure) -> Void
     ) throws(Failure) {
@@ -233,6 +238,7 @@ extension Wire {
     }
 
     /// `body` with the raw bytes of a value, keeping a typed error.
+    @inlinable
     static func withRawBytes<Value, Failure: Error>(
         _ value: inout Value, _ body: (UnsafeRawBufferPointer) throws(Failure) -> Void
     ) throws(Failure) {
@@ -243,6 +249,7 @@ extension Wire {
     }
 
     /// `body` with the UTF-8 bytes of a string (made contiguous if needed), keeping a typed error.
+    @inlinable
     static func withUTF8<Failure: Error>(
         _ text: inout String, _ body: (UnsafeRawBufferPointer) throws(Failure) -> Void
     ) throws(Failure) {
