@@ -18,9 +18,9 @@ public struct BrokerConfiguration: Sendable {
     public var journal = JournalOptions()
     /// The scenario events are validated against.
     public var scenario: Scenario = .default
-    /// How many recent events (by `source` + `id`) the broker remembers to deduplicate resends. Rebuilt from the
-    /// journal's tail on start, so it survives a restart.
-    public var dedupeWindow = 1_000_000
+    /// How many recent events (by `source` + `id`) the broker remembers at least to deduplicate resends (it keeps
+    /// up to twice as many). Rebuilt from the journal's tail on start, so it survives a restart.
+    public var dedupeWindow = 500_000
     /// The most ingest messages taken into one journal batch (one `fdatasync`).
     public var maximumBatch = 1024
     /// The fan-out high-water mark per subscriber: a subscriber that falls this far behind loses live events

@@ -1,12 +1,12 @@
 /// The broker's memory of recently accepted events, by dedupe key (`source` + `id`), so that a resend after a lost
 /// acknowledgement is acknowledged again with its original sequence and stored once.
 ///
-/// The window holds at most `capacity` keys; the oldest leave first. A resend older than the window is treated as
-/// new, so the capacity must cover the longest time an agent may keep resending (its outbox retries) at the peak
-/// event rate. The broker rebuilds the window from the tail of its journal on start, so it survives a restart.
+/// The window remembers at least the last `capacity` keys; older ones leave in bulk. A resend older than the window
+/// is treated as new, so the capacity must cover the longest time an agent may keep resending (its outbox retries)
+/// at the peak event rate. The broker rebuilds the window from the tail of its journal on start, so it survives a restart.
 ///
-/// Keys are kept as 128-bit fingerprints, not strings: 24 bytes a key instead of two heap strings, so a window of a
-/// million events costs tens of megabytes, not hundreds. Two different keys share a fingerprint with a probability
+/// Keys are kept as 128-bit fingerprints, not strings: 24 bytes a key instead of two heap strings, so a window of half a
+/// million events costs about 50 MB at most, not hundreds. Two different keys share a fingerprint with a probability
 /// of about n²/2¹²⁹ (10⁻²⁶ for a million keys).
 public struct DedupeWindow<Key: Hashable>: Sendable where Key: Sendable {
     /// A 128-bit fingerprint of a key: two independently salted hashes.
@@ -26,36 +26,36 @@ public struct DedupeWindow<Key: Hashable>: Sendable where Key: Sendable {
         }
     }
 
-    /// The most keys remembered.
+    /// The window: at least the last `capacity` keys are remembered (and at most twice as many).
     public let capacity: Int
-    private var sequences: [Fingerprint: UInt64] = [:]
-    // Fingerprints in the order they were remembered, as a ring once full; the oldest is at `head`.
-    private var order: [Fingerprint] = []
-    private var head = 0
+    // Two generations: new keys go into `current`; when it holds `capacity` keys it becomes `previous` and the old
+    // `previous` is dropped whole. Each generation reserves its table up front, so the window never rehashes (no
+    // transient doubling of memory), and pages are touched only as keys arrive.
+    private var current: [Fingerprint: UInt64]
+    private var previous: [Fingerprint: UInt64] = [:]
 
     public init(capacity: Int) {
         precondition(capacity > 0, "a dedupe window holds at least one key")
         self.capacity = capacity
+        self.current = Dictionary(minimumCapacity: capacity)
     }
 
     /// The number of keys remembered.
-    public var keyCount: Int { order.count }
+    public var keyCount: Int { current.count + previous.count }
 
     /// The sequence the event with `key` was stored under, if it is within the window.
-    public func sequence(of key: Key) -> UInt64? { sequences[Fingerprint(key)] }
-
-    /// Remembers that the event with `key` was stored under `sequence`, forgetting the oldest key when the window
-    /// is full.
-    public mutating func remember(_ key: Key, sequence: UInt64) {
+    public func sequence(of key: Key) -> UInt64? {
         let fingerprint = Fingerprint(key)
-        if order.count < capacity {
-            order.append(fingerprint)
-        } else {
-            let oldest = order[head]
-            if sequences[oldest] != nil { sequences[oldest] = nil }
-            order[head] = fingerprint
-            head = (head + 1) % capacity
+        return current[fingerprint] ?? previous[fingerprint]
+    }
+
+    /// Remembers that the event with `key` was stored under `sequence`.
+    public mutating func remember(_ key: Key, sequence: UInt64) {
+        if current.count >= capacity {
+            previous = [:]  // free the oldest generation before the next one is reserved
+            previous = current
+            current = Dictionary(minimumCapacity: capacity)
         }
-        sequences[fingerprint] = sequence
+        current[Fingerprint(key)] = sequence
     }
 }

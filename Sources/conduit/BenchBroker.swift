@@ -46,7 +46,7 @@ struct BenchBroker: AsyncParsableCommand {
     var stalledRate: Int = 50_000
 
     @Option(help: "Seconds of the stalled-subscriber phase.")
-    var stalledSeconds: Int = 10
+    var stalledSeconds: Int = 60
 
     @Option(help: "Directory for the temporary journal (default: the system's temporary directory).")
     var dir: String?

@@ -40,7 +40,7 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "The journal directory (default ./conduit-data/journal).")
     var data: String?
 
-    @Option(help: "Events remembered to deduplicate resends (default 1000000).")
+    @Option(help: "Recent events remembered at least, to deduplicate resends (default 500000; up to twice as many are kept).")
     var dedupeWindow: Int?
 
     @Option(help: "Journal durability: batch (fdatasync before every acknowledgement) or unsafe-no-sync (tests only).")

@@ -13,21 +13,17 @@ struct DedupeWindowTests {
         #expect(window.keyCount == 2)
     }
 
-    @Test func forgetsTheOldestWhenFull() {
-        var window = DedupeWindow<Int>(capacity: 3)
-        for key in 1...5 { window.remember(key, sequence: UInt64(100 + key)) }
-        #expect(window.keyCount == 3)
-        #expect(window.sequence(of: 1) == nil)
-        #expect(window.sequence(of: 2) == nil)
-        #expect(window.sequence(of: 3) == 103)
-        #expect(window.sequence(of: 5) == 105)
-    }
-
-    @Test func aWindowOfOneKeepsOnlyTheLatest() {
-        var window = DedupeWindow<Int>(capacity: 1)
-        window.remember(1, sequence: 1)
-        window.remember(2, sequence: 2)
-        #expect(window.sequence(of: 1) == nil)
-        #expect(window.sequence(of: 2) == 2)
+    @Test(arguments: [1, 3, 100])
+    func alwaysRemembersTheLastCapacityKeysAndForgetsOlderOnesInBulk(capacity: Int) {
+        var window = DedupeWindow<Int>(capacity: capacity)
+        for key in 1...(capacity * 5 + 1) {
+            window.remember(key, sequence: UInt64(key))
+            // The last `capacity` keys are always there.
+            for recent in max(1, key - capacity + 1)...key {
+                #expect(window.sequence(of: recent) == UInt64(recent))
+            }
+            #expect(window.keyCount <= 2 * capacity)
+        }
+        #expect(window.sequence(of: 1) == nil, "old keys are forgotten")
     }
 }
