@@ -63,7 +63,7 @@ let package = Package(
             dependencies: ["ConduitBroker", "ConduitTesting", "ConduitCore", "ConduitJournal", "ZeroMQ", "conduit"]
         ),
         // Depends on the `conduit` executable so that the crash test can run `conduit journal append-test`.
-        .testTarget(name: "ConduitJournalTests", dependencies: ["ConduitJournal", "ConduitTesting", "conduit"]),
+        .testTarget(name: "ConduitJournalTests", dependencies: ["ConduitJournal", "ConduitCore", "ConduitTesting", "conduit"]),
     ],
     swiftLanguageModes: [.v6]
 )

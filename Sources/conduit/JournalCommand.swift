@@ -1,6 +1,8 @@
 import ArgumentParser
+import ConduitCore
 import ConduitJournal
 import Foundation
+
 
 /// `conduit journal …`: operator commands on a journal directory. They only read, so they are safe to run
 /// while a broker writes the journal.
@@ -328,15 +330,3 @@ enum TestPattern {
     }
 }
 
-/// A small seeded random generator (SplitMix64).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -68,7 +68,7 @@ import Testing
     }
 
     @Test func randomEventsRoundTrip() throws {
-        var generator = Generator(rng: SplitMix64(state: 7))
+        var generator = Generator(rng: SplitMix64(seed: 7))
         for _ in 0..<2000 {
             let event = generator.event()
             let encoded = EventCodec.encode(event)

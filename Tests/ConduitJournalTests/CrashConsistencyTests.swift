@@ -1,4 +1,5 @@
 import Foundation
+import struct ConduitCore.SplitMix64
 import Synchronization
 import Testing
 import enum ConduitTesting.ConduitExecutable
@@ -116,15 +117,3 @@ import class ConduitTesting.OutputCollector
     }
 }
 
-/// A small seeded random generator (SplitMix64).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
