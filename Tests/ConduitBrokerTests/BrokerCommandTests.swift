@@ -1,0 +1,75 @@
+import ConduitTesting
+import Foundation
+import Testing
+
+/// `conduit broker` as an operator runs it: settings, and a clear message and exit status when it cannot start.
+@Suite(.timeLimit(.minutes(1)))
+struct BrokerCommandTests {
+    /// Runs `conduit broker …` expecting it to exit by itself; returns its status and standard error.
+    func brokerExits(_ arguments: [String]) throws -> (status: Int32, error: String) {
+        let process = Process()
+        process.executableURL = try ConduitExecutable.url()
+        process.arguments = ["broker"] + arguments
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        let collector = OutputCollector()
+        collector.start(errors.fileHandleForReading)
+        try process.run()
+        let deadline = Date().addingTimeInterval(20)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            process.terminate()
+            throw TestClientError("conduit broker \(arguments) did not exit")
+        }
+        while !collector.finished { usleep(1000) }
+        return (process.terminationStatus, collector.all)
+    }
+
+    @Test func aBadSettingIsExitStatus64WithTheReason() throws {
+        let directory = TemporaryDirectory()
+        let result = try brokerExits(["--data", directory.appending("j"), "--durability", "sometimes"])
+        #expect(result.status == 64)
+        #expect(result.error.contains("durability must be"))
+
+        let settings = directory.appending("settings.json")
+        try Data(#"{"dedupeWindow": "many"}"#.utf8).write(to: URL(fileURLWithPath: settings))
+        let file = try brokerExits(["--config", settings, "--data", directory.appending("j")])
+        #expect(file.status == 64)
+        #expect(file.error.contains(settings))
+    }
+
+    @Test func aTakenEndpointIs69AndAnUnusableJournalIs74() throws {
+        let running = try TestBroker()
+        let directory = TemporaryDirectory()
+        let taken = try brokerExits([
+            "--data", directory.appending("j"), "--ingest", running.endpoints.ingest, "--fanout", "tcp://127.0.0.1:*",
+            "--query", "tcp://127.0.0.1:*",
+        ])
+        #expect(taken.status == 69)
+        #expect(taken.error.contains("\(running.endpoints.ingest) is already in use"))
+
+        let file = directory.appending("a-file")
+        _ = FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
+        let unusable = try brokerExits([
+            "--data", file, "--ingest", "tcp://127.0.0.1:*", "--fanout", "tcp://127.0.0.1:*", "--query", "tcp://127.0.0.1:*",
+        ])
+        #expect(unusable.status == 74)
+        #expect(unusable.error.contains(file))
+    }
+
+    @Test func settingsFromAFileAreOverriddenByFlags() throws {
+        let directory = TemporaryDirectory()
+        let settings = directory.appending("settings.json")
+        try Data(
+            #"{"data": "\#(directory.appending("from-file"))", "ingest": "tcp://127.0.0.1:*", "fanout": "tcp://127.0.0.1:*", "query": "tcp://127.0.0.1:*"}"#
+                .utf8
+        ).write(to: URL(fileURLWithPath: settings))
+        let broker = try BrokerProcess(journalDirectory: directory.appending("from-flag"), extraArguments: ["--config", settings])
+        broker.stop(signal: SIGTERM)
+        #expect(broker.process.terminationStatus == 0, "SIGTERM stops the broker gracefully")
+        #expect(broker.output.all.contains("journal \(directory.appending("from-flag"))"), "a flag overrides the file")
+        #expect(FileManager.default.fileExists(atPath: directory.appending("from-flag")))
+        #expect(!FileManager.default.fileExists(atPath: directory.appending("from-file")))
+    }
+}
