@@ -38,6 +38,8 @@ public struct BrokerConfiguration: Sendable {
     public var maximumInFlight: UInt32 = 256
     /// A replay that received no credit for this long ends with reason `idle`.
     public var replayIdleTimeout: Duration = .seconds(60)
+    /// CURVE authentication on every endpoint; `nil` accepts everyone (a trusted network only).
+    public var authentication: BrokerAuthentication?
     /// How long closing waits for queued acknowledgements and replies to leave.
     public var shutdownLinger: Duration = .seconds(1)
 

@@ -36,3 +36,9 @@ public struct BrokerError: Error, Sendable, CustomStringConvertible {
         return message
     }
 }
+
+/// The text of an error that is not itself `Sendable`, kept as the cause of a ``BrokerError``.
+public struct ErrorDescription: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ error: any Error) { description = "\(error)" }
+}

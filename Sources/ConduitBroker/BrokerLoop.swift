@@ -19,6 +19,7 @@ final class BrokerLoop {
     private let statistics: Broker.StatisticsBox
 
     private let context: Context
+    private let zapHandler: ZAPHandler?
     private let ingest: Socket
     private let fanout: Socket
     private let query: Socket
@@ -75,6 +76,12 @@ final class BrokerLoop {
 
         do {
             context = try Context()
+            // The ZAP handler is bound before any server socket: with none, libzmq would admit every CURVE client.
+            if let authentication = configuration.authentication {
+                zapHandler = try ZAPHandler(context: context) { authentication.decide($0) }
+            } else {
+                zapHandler = nil
+            }
             ingest = try Socket(context, type: .router)
             fanout = try Socket(context, type: .xpub)
             query = try Socket(context, type: .router)
@@ -85,6 +92,12 @@ final class BrokerLoop {
             }
             try query.set(.routerMandatory, true)
             try fanout.set(.sendHighWaterMark, configuration.fanoutHighWaterMark)
+            if let authentication = configuration.authentication {
+                for socket in [ingest, fanout, query] {
+                    try socket.makeCurveServer(authentication.serverKeys)
+                    try socket.set(.zapDomain, "conduit")
+                }
+            }
         } catch {
             try? journal.close()
             throw BrokerError(.endpointUnavailable, "cannot create the broker's sockets", underlying: error)
@@ -99,6 +112,7 @@ final class BrokerLoop {
                 bound.append(try socket.lastEndpoint)
             } catch {
                 for socket in [ingest, fanout, query] { socket.close(linger: .zero) }
+                zapHandler?.stop()
                 try? journal.close()
                 let reason = error.code == .addressInUse ? "is already in use" : "cannot be bound"
                 throw BrokerError(.endpointUnavailable, "the \(name) endpoint \(endpoint) \(reason)", underlying: error)
@@ -179,6 +193,7 @@ final class BrokerLoop {
     private func shutDown() {
         logger.info("broker.stopping", metadata: ["journal.last_sequence": "\(journal.lastSequence)"])
         for socket in [ingest, fanout, query] { socket.close(linger: configuration.shutdownLinger) }
+        zapHandler?.stop()
         replays.closeAll()
         do { try journal.close() } catch { logger.error("journal.close_failed", metadata: ["error": "\(error)"]) }
         context.terminate()
@@ -202,10 +217,13 @@ final class BrokerLoop {
             taken += 1
             // A ROUTER prepends the routing id; the rest of the message is already here (ZeroMQ delivers whole messages).
             let routingId = frame.bytes
-            let userId = frame.property("User-Id")
+            var userId: String? = nil
             var frames: ConduitCore.Message = []
             while frame.hasMore {
                 try ingest.receive(into: &frame)
+                // The connection's metadata rides on the frames that came over the wire, not on the routing id
+                // the ROUTER prepends.
+                if frames.isEmpty { userId = frame.property("User-Id") }
                 frames.append(frame.bytes)
             }
             handleIngest(routingId: routingId, frames: frames, userId: userId, now: now)

@@ -68,9 +68,11 @@ public final class TestClient {
     public let socket: Socket
     private let poller = Poller()
 
-    public init(context: Context, endpoint: String, routingId: String? = nil) throws {
+    /// - Parameter curve: the client's key pair and the broker's public key, when the broker requires CURVE.
+    public init(context: Context, endpoint: String, routingId: String? = nil, curve: (CurveKeyPair, [UInt8])? = nil) throws {
         socket = try Socket(context, type: .dealer)
         try socket.set(.linger, .zero)
+        if let (keys, serverKey) = curve { try socket.makeCurveClient(keys, serverKey: serverKey) }
         if let routingId { try socket.set(.routingId, Array(routingId.utf8)) }
         try socket.connect(endpoint)
         poller.add(socket)
@@ -114,9 +116,13 @@ public final class TestSubscriber {
     public let socket: Socket
     private let poller = Poller()
 
-    public init(context: Context, endpoint: String, prefixes: [String] = [""], receiveHighWaterMark: Int32? = nil) throws {
+    public init(
+        context: Context, endpoint: String, prefixes: [String] = [""], receiveHighWaterMark: Int32? = nil,
+        curve: (CurveKeyPair, [UInt8])? = nil
+    ) throws {
         socket = try Socket(context, type: .sub)
         try socket.set(.linger, .zero)
+        if let (keys, serverKey) = curve { try socket.makeCurveClient(keys, serverKey: serverKey) }
         if let receiveHighWaterMark { try socket.set(.receiveHighWaterMark, receiveHighWaterMark) }
         for prefix in prefixes { try socket.subscribe(prefix) }
         try socket.subscribe(Topic.heartbeat)

@@ -49,6 +49,12 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
+    @Option(help: "Turn CURVE authentication on with the broker's secret key file (see conduit keygen).")
+    var serverKey: String?
+
+    @Option(help: "With --server-key: the directory of the admitted clients' public key files (*.pub).")
+    var clientKeys: String?
+
     func run() async throws {
         let settings: BrokerSettings
         do {
@@ -67,9 +73,17 @@ struct BrokerCommand: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
-        let configuration: BrokerConfiguration
+        var configuration: BrokerConfiguration
         do {
             configuration = try settings.configuration()
+            switch (serverKey, clientKeys) {
+            case (nil, nil): break
+            case (let serverKey?, let clientKeys?):
+                configuration.authentication = try CurveKeyFile.authentication(
+                    serverKeyFile: serverKey, clientsDirectory: clientKeys, scenario: configuration.scenario)
+            default:
+                throw BrokerSettings.Invalid(description: "--server-key and --client-keys go together")
+            }
         } catch {
             FileHandle.standardError.write(Data("conduit broker: \(error)\n".utf8))
             throw ExitCode(64)
@@ -84,6 +98,9 @@ struct BrokerCommand: AsyncParsableCommand {
         }
         print("ingest \(endpoints.ingest)\nfanout \(endpoints.fanout)\nquery \(endpoints.query)")
         print("journal \(configuration.journalDirectory)")
+        if let authentication = configuration.authentication {
+            print("curve \(authentication.serverKeys.publicKeyText) (\(authentication.clients.count) client keys)")
+        }
         fflush(nil)
 
         let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { _ in

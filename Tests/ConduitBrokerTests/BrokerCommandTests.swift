@@ -72,4 +72,38 @@ struct BrokerCommandTests {
         #expect(FileManager.default.fileExists(atPath: directory.appending("from-flag")))
         #expect(!FileManager.default.fileExists(atPath: directory.appending("from-file")))
     }
+
+    @Test func keygenWritesKeysTheBrokerAcceptsAndRefusesToOverwrite() throws {
+        let directory = TemporaryDirectory()
+        let keys = directory.appending("keys")
+        for arguments in [["--owner", "broker", "--dir", keys], ["--owner", "power-supply-bureau", "--dir", keys + "/clients"]] {
+            let process = Process()
+            process.executableURL = try ConduitExecutable.url()
+            process.arguments = ["keygen"] + arguments
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+        }
+        let attributes = try FileManager.default.attributesOfItem(atPath: keys + "/broker.key")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600, "the secret key is readable by its owner only")
+        let again = Process()
+        again.executableURL = try ConduitExecutable.url()
+        again.arguments = ["keygen", "--owner", "broker", "--dir", keys]
+        again.standardOutput = FileHandle.nullDevice
+        again.standardError = FileHandle.nullDevice
+        try again.run()
+        again.waitUntilExit()
+        #expect(again.terminationStatus != 0, "an existing key is not replaced without --force")
+
+        let broker = try BrokerProcess(
+            journalDirectory: directory.appending("journal"),
+            extraArguments: ["--server-key", keys + "/broker.key", "--client-keys", keys + "/clients"])
+        broker.stop(signal: SIGTERM)
+        #expect(broker.output.all.contains("(1 client keys)"))
+
+        let wrong = try brokerExits(["--data", directory.appending("j2"), "--server-key", keys + "/broker.pub", "--client-keys", keys + "/clients"])
+        #expect(wrong.status == 64)
+        #expect(wrong.error.contains("holds no secret key"))
+    }
 }

@@ -1,0 +1,60 @@
+import ArgumentParser
+import ConduitBroker
+import ConduitCore
+import Foundation
+import ZeroMQ
+
+/// `conduit keygen`: a CURVE key pair for the broker or for one organisation's agents.
+struct KeygenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keygen",
+        abstract: "Make a CURVE key pair for the broker or for an organisation.",
+        discussion: """
+            Writes <dir>/<owner>.key (both keys, readable by its owner only) and <dir>/<owner>.pub (the public key). \
+            The owner is `broker` or an organisation of the scenario, such as power-supply-bureau.
+
+            To turn authentication on: `conduit keygen --owner broker --dir keys`, one \
+            `conduit keygen --owner <organisation> --dir keys/clients` per organisation, give each organisation its \
+            .key file and the broker's .pub, keep the clients' .pub files in keys/clients, and start \
+            `conduit broker --server-key keys/broker.key --client-keys keys/clients`. The broker then admits only \
+            those keys on all three endpoints, and each key may publish only for its own organisation.
+            """
+    )
+
+    @Option(help: "Who the key is for: broker, or an organisation id of the scenario.")
+    var owner: String
+
+    @Option(help: "The directory to write the two files to (created if missing).")
+    var dir: String = "."
+
+    @Flag(help: "Replace existing key files of the same owner.")
+    var force = false
+
+    func validate() throws {
+        guard owner == "broker" || Scenario.default.organisation(owner) != nil else {
+            let known = Scenario.default.organisations.map(\.id).joined(separator: ", ")
+            throw ValidationError("--owner must be broker or one of: \(known); got \"\(owner)\"")
+        }
+    }
+
+    func run() throws {
+        let keys = try CurveKeyPair.generate()
+        let secretPath = dir + "/" + owner + ".key"
+        let publicPath = dir + "/" + owner + ".pub"
+        let manager = FileManager.default
+        if !force, manager.fileExists(atPath: secretPath) || manager.fileExists(atPath: publicPath) {
+            throw ValidationError("\(secretPath) or \(publicPath) already exists; use --force to replace them")
+        }
+        try manager.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let secret = try encoder.encode(
+            CurveKeyFile(owner: owner, publicKey: keys.publicKeyText, secretKey: keys.secretKeyText))
+        let pub = try encoder.encode(CurveKeyFile(owner: owner, publicKey: keys.publicKeyText, secretKey: nil))
+        guard manager.createFile(atPath: secretPath, contents: secret, attributes: [.posixPermissions: 0o600]),
+            manager.createFile(atPath: publicPath, contents: pub, attributes: [.posixPermissions: 0o644])
+        else { throw ValidationError("cannot write the key files in \(dir)") }
+        print("wrote \(secretPath) (secret: keep it with \(owner)) and \(publicPath)")
+        print("public key \(keys.publicKeyText)")
+    }
+}

@@ -1,0 +1,76 @@
+import ConduitBroker
+import ConduitCore
+import ConduitTesting
+import Foundation
+import Testing
+import ZeroMQ
+
+/// Invariant 7: with authentication on, only known keys connect, a key publishes only for its own organisation, and
+/// the broker stamps the authenticated identity over whatever the client claimed.
+@Suite(.timeLimit(.minutes(1)))
+struct AuthenticationTests {
+    let server: CurveKeyPair
+    let power: CurveKeyPair
+    let water: CurveKeyPair
+
+    init() throws {
+        server = try CurveKeyPair.generate()
+        power = try CurveKeyPair.generate()
+        water = try CurveKeyPair.generate()
+    }
+
+    func broker() throws -> TestBroker {
+        try TestBroker {
+            $0.authentication = BrokerAuthentication(
+                serverKeys: server,
+                clients: [power.publicKey: "power-supply-bureau", water.publicKey: "water-investment-company"])
+        }
+    }
+
+    @Test func aKnownKeyPublishesForItsOwnOrganisationAndIsStamped() throws {
+        let broker = try broker()
+        let context = try Context()
+        let subscriber = try TestSubscriber(
+            context: context, endpoint: broker.endpoints.fanout, prefixes: ["progress/"], curve: (water, server.publicKey))
+        try subscriber.awaitReady()
+        let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest, curve: (power, server.publicKey))
+        // The client claims another identity; the broker overwrites it with the key's organisation.
+        let claimed = SampleEvents.progressJSON(id: "auth-1").replacingOccurrences(
+            of: #""workitem":"ganjiaba-power","#, with: #""workitem":"ganjiaba-power","authidentity":"fire-brigade","#)
+        let ack = try #require(acknowledgement(try agent.publishAndWait(Array(claimed.utf8), correlation: 1)))
+        #expect(ack.sequence == 1)
+        let record = try #require(try subscriber.nextEvent())
+        #expect(try EventCodec.decode(record.event).authenticatedIdentity == "power-supply-bureau")
+    }
+
+    @Test func aKeyCannotSpeakForAnotherOrganisation() throws {
+        let broker = try broker()
+        let context = try Context()
+        let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest, curve: (water, server.publicKey))
+        let rejected = try #require(rejection(try agent.publishAndWait(SampleEvents.progress(id: "spoof"), correlation: 2)))
+        #expect(rejected.error.code == .authForbidden)
+        #expect(rejected.error.path == "source")
+        try agent.send(IngestRequest.hello(source: "/power-supply-bureau/agent-1", heartbeatIntervalMs: 1000).encode())
+        guard case .reject(let hello) = try agent.ingestReply() else { Issue.record("expected REJECT"); return }
+        #expect(hello.error.code == .authForbidden)
+        broker.stop()
+        #expect(try journalRecords(broker.directory.appending("journal")).isEmpty, "nothing was stored")
+    }
+
+    @Test func unknownKeysAndPlainClientsCannotConnect() throws {
+        let broker = try broker()
+        let context = try Context()
+        let stranger = try TestClient(
+            context: context, endpoint: broker.endpoints.ingest, curve: (try CurveKeyPair.generate(), server.publicKey))
+        try stranger.publish(SampleEvents.progress(id: "stranger"), correlation: 1)
+        #expect(try stranger.receive(timeout: .milliseconds(500)) == nil, "an unknown key fails its handshake")
+        let plain = try TestClient(context: context, endpoint: broker.endpoints.ingest)
+        try plain.publish(SampleEvents.progress(id: "plain"), correlation: 1)
+        #expect(try plain.receive(timeout: .milliseconds(500)) == nil, "a client without CURVE is not admitted")
+        let query = try TestClient(context: context, endpoint: broker.endpoints.query)
+        try query.send(QueryRequest.head(request: 1).encode())
+        #expect(try query.receive(timeout: .milliseconds(300)) == nil, "the query endpoint is guarded too")
+        broker.stop()
+        #expect(try journalRecords(broker.directory.appending("journal")).isEmpty)
+    }
+}
