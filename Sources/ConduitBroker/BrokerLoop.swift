@@ -218,7 +218,7 @@ final class BrokerLoop {
             // A ROUTER prepends the routing id; the rest of the message is already here (ZeroMQ delivers whole messages).
             let routingId = frame.bytes
             var userId: String? = nil
-            var frames: ConduitCore.Message = []
+            var frames: WireMessage = []
             while frame.hasMore {
                 try ingest.receive(into: &frame)
                 // The connection's metadata rides on the frames that came over the wire, not on the routing id
@@ -231,7 +231,7 @@ final class BrokerLoop {
         try commitBatch()
     }
 
-    private func handleIngest(routingId: [UInt8], frames: ConduitCore.Message, userId: String?, now: Int64) {
+    private func handleIngest(routingId: [UInt8], frames: WireMessage, userId: String?, now: Int64) {
         let request: IngestRequest
         do {
             request = try IngestRequest.decode(frames)

@@ -13,7 +13,7 @@ public enum FanoutMessage: Sendable, Hashable {
         .event(topic: event.topic, record: record)
     }
 
-    public func encode() -> Message {
+    public func encode() -> WireMessage {
         switch self {
         case .event(let topic, let record):
             return [topic, ProtocolSignature.frame, record.header.frame, record.event]
@@ -22,7 +22,7 @@ public enum FanoutMessage: Sendable, Hashable {
         }
     }
 
-    public static func decode(_ message: Message) throws(ConduitError) -> FanoutMessage {
+    public static func decode(_ message: WireMessage) throws(ConduitError) -> FanoutMessage {
         guard message.count >= 3 else {
             throw ConduitError(.frameArity, path: "message", "a fan-out message has 3 or 4 frames, got \(message.count)")
         }

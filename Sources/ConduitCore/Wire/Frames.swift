@@ -1,12 +1,12 @@
 /// One ZeroMQ message: its frames, in order.
-public typealias Message = [[UInt8]]
+public typealias WireMessage = [[UInt8]]
 
 /// The protocol signature every message carries: `CONDUIT/1`.
 public enum ProtocolSignature {
     /// The bytes of the signature frame.
     public static let frame: [UInt8] = Array("CONDUIT/1".utf8)
 
-    static func check(_ message: Message, at index: Int) throws(ConduitError) {
+    static func check(_ message: WireMessage, at index: Int) throws(ConduitError) {
         guard message.count > index else {
             throw ConduitError(.frameArity, path: "message", "expected a signature frame at frame[\(index)], got \(message.count) frames")
         }
@@ -100,7 +100,7 @@ enum Wire {
 
     static func frame(_ text: String) -> [UInt8] { Array(text.utf8) }
 
-    static func readUInt64(_ message: Message, _ index: Int) throws(ConduitError) -> UInt64 {
+    static func readUInt64(_ message: WireMessage, _ index: Int) throws(ConduitError) -> UInt64 {
         let frame = message[index]
         guard frame.count == 8 else {
             throw ConduitError(.frameSize, path: "frame[\(index)]", "expected an 8-byte big-endian integer, got \(frame.count) bytes")
@@ -108,11 +108,11 @@ enum Wire {
         return uint64(frame, 0)
     }
 
-    static func readInt64(_ message: Message, _ index: Int) throws(ConduitError) -> Int64 {
+    static func readInt64(_ message: WireMessage, _ index: Int) throws(ConduitError) -> Int64 {
         Int64(bitPattern: try readUInt64(message, index))
     }
 
-    static func readUInt32(_ message: Message, _ index: Int) throws(ConduitError) -> UInt32 {
+    static func readUInt32(_ message: WireMessage, _ index: Int) throws(ConduitError) -> UInt32 {
         let frame = message[index]
         guard frame.count == 4 else {
             throw ConduitError(.frameSize, path: "frame[\(index)]", "expected a 4-byte big-endian integer, got \(frame.count) bytes")
@@ -120,7 +120,7 @@ enum Wire {
         return frame.reduce(0) { $0 << 8 | UInt32($1) }
     }
 
-    static func readByte(_ message: Message, _ index: Int) throws(ConduitError) -> UInt8 {
+    static func readByte(_ message: WireMessage, _ index: Int) throws(ConduitError) -> UInt8 {
         let frame = message[index]
         guard frame.count == 1 else {
             throw ConduitError(.frameSize, path: "frame[\(index)]", "expected 1 byte, got \(frame.count)")
@@ -128,7 +128,7 @@ enum Wire {
         return frame[0]
     }
 
-    static func readText(_ message: Message, _ index: Int, maximum: Int = 1024, allowEmpty: Bool = true) throws(ConduitError) -> String {
+    static func readText(_ message: WireMessage, _ index: Int, maximum: Int = 1024, allowEmpty: Bool = true) throws(ConduitError) -> String {
         let frame = message[index]
         guard frame.count <= maximum else {
             throw ConduitError(.frameSize, path: "frame[\(index)]", "text of \(frame.count) bytes; the limit is \(maximum)")
@@ -143,7 +143,7 @@ enum Wire {
     }
 
     /// Checks the signature and returns the command frame's text.
-    static func command(of message: Message, signatureAt index: Int = 0) throws(ConduitError) -> [UInt8] {
+    static func command(of message: WireMessage, signatureAt index: Int = 0) throws(ConduitError) -> [UInt8] {
         try ProtocolSignature.check(message, at: index)
         guard message.count > index + 1 else {
             throw ConduitError(.frameArity, path: "message", "expected a command frame at frame[\(index + 1)]")
@@ -151,7 +151,7 @@ enum Wire {
         return message[index + 1]
     }
 
-    static func arity(_ message: Message, _ expected: Int, _ name: String) throws(ConduitError) {
+    static func arity(_ message: WireMessage, _ expected: Int, _ name: String) throws(ConduitError) {
         guard message.count == expected else {
             throw ConduitError(.frameArity, path: "message", "\(name) has \(expected) frames, got \(message.count)")
         }
@@ -167,7 +167,7 @@ enum Wire {
         [frame(error.code.rawValue), frame(error.path), frame(error.reason)]
     }
 
-    static func readError(_ message: Message, from index: Int) throws(ConduitError) -> ConduitError {
+    static func readError(_ message: WireMessage, from index: Int) throws(ConduitError) -> ConduitError {
         let code = try readText(message, index, maximum: 64, allowEmpty: false)
         let path = try readText(message, index + 1, maximum: 1024)
         let reason = try readText(message, index + 2, maximum: 4096)

@@ -19,7 +19,7 @@ public enum IngestRequest: Sendable, Hashable {
     }
 
     /// The frames of this message.
-    public func encode() -> Message {
+    public func encode() -> WireMessage {
         switch self {
         case .publish(let correlation, let event):
             return [ProtocolSignature.frame, Wire.command("PUBLISH"), Wire.frame(correlation), event]
@@ -35,7 +35,7 @@ public enum IngestRequest: Sendable, Hashable {
     /// Decodes a message (without the routing identity).
     /// - Throws: ``ConduitError`` with a `frame.*` code, or `event.oversize` for a too-large event frame.
     ///   The event JSON itself is not decoded here.
-    public static func decode(_ message: Message) throws(ConduitError) -> IngestRequest {
+    public static func decode(_ message: WireMessage) throws(ConduitError) -> IngestRequest {
         let command = try Wire.command(of: message)
         switch command {
         case Wire.command("PUBLISH"):
@@ -64,7 +64,7 @@ public enum IngestRequest: Sendable, Hashable {
     }
 
     /// The correlation of a `PUBLISH` whose frames are at least readable, for rejecting it; 0 otherwise.
-    public static func correlation(ofUndecodable message: Message) -> UInt64 {
+    public static func correlation(ofUndecodable message: WireMessage) -> UInt64 {
         guard message.count >= 3, message[2].count == 8 else { return 0 }
         return Wire.uint64(message[2], 0)
     }
@@ -132,7 +132,7 @@ public enum IngestReply: Sendable, Hashable {
     /// `HEARTBEAT`: the broker is alive.
     case heartbeat
 
-    public func encode() -> Message {
+    public func encode() -> WireMessage {
         switch self {
         case .welcome(let welcome):
             var body: [UInt8] = []
@@ -155,7 +155,7 @@ public enum IngestReply: Sendable, Hashable {
         }
     }
 
-    public static func decode(_ message: Message) throws(ConduitError) -> IngestReply {
+    public static func decode(_ message: WireMessage) throws(ConduitError) -> IngestReply {
         let command = try Wire.command(of: message)
         switch command {
         case Wire.command("WELCOME"):

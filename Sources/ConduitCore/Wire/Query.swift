@@ -94,7 +94,7 @@ public enum QueryRequest: Sendable, Hashable {
     /// `STATS`: ask for the broker's counters as JSON.
     case stats(request: UInt64)
 
-    public func encode() -> Message {
+    public func encode() -> WireMessage {
         switch self {
         case .replay(let replay):
             return [ProtocolSignature.frame, Wire.command("REPLAY"), Wire.frame(replay.request), replay.window.frame, Wire.frame(replay.credit)]
@@ -110,7 +110,7 @@ public enum QueryRequest: Sendable, Hashable {
         }
     }
 
-    public static func decode(_ message: Message) throws(ConduitError) -> QueryRequest {
+    public static func decode(_ message: WireMessage) throws(ConduitError) -> QueryRequest {
         let command = try Wire.command(of: message)
         switch command {
         case Wire.command("REPLAY"):
@@ -210,10 +210,10 @@ public enum QueryReply: Sendable, Hashable {
     /// The most events one `CHUNK` carries.
     public static let maximumChunkEvents = 1024
 
-    public func encode() -> Message {
+    public func encode() -> WireMessage {
         switch self {
         case .chunk(let request, let events):
-            var message: Message = [ProtocolSignature.frame, Wire.command("CHUNK"), Wire.frame(request)]
+            var message: WireMessage = [ProtocolSignature.frame, Wire.command("CHUNK"), Wire.frame(request)]
             message.reserveCapacity(3 + 2 * events.count)
             for record in events {
                 message.append(record.header.frame)
@@ -237,7 +237,7 @@ public enum QueryReply: Sendable, Hashable {
         }
     }
 
-    public static func decode(_ message: Message) throws(ConduitError) -> QueryReply {
+    public static func decode(_ message: WireMessage) throws(ConduitError) -> QueryReply {
         let command = try Wire.command(of: message)
         switch command {
         case Wire.command("CHUNK"):

@@ -11,11 +11,11 @@ public struct SnapshotRequest: Sendable, Hashable {
     }
 
     /// `[CONDUIT/1][SNAPSHOT][request][path]`.
-    public func encode() -> Message {
+    public func encode() -> WireMessage {
         [ProtocolSignature.frame, Wire.command("SNAPSHOT"), Wire.frame(request), Wire.frame(path)]
     }
 
-    public static func decode(_ message: Message) throws(ConduitError) -> SnapshotRequest {
+    public static func decode(_ message: WireMessage) throws(ConduitError) -> SnapshotRequest {
         let command = try Wire.command(of: message)
         guard command == Wire.command("SNAPSHOT") else { throw Wire.unknownCommand(command, "snapshot") }
         try Wire.arity(message, 4, "SNAPSHOT")
@@ -42,7 +42,7 @@ public enum SnapshotReply: Sendable, Hashable {
     /// `ERROR`: for instance `query.not_found` for an unknown path.
     case error(request: UInt64, ConduitError)
 
-    public func encode() -> Message {
+    public func encode() -> WireMessage {
         switch self {
         case .state(let request, let sequence, let json):
             return [ProtocolSignature.frame, Wire.command("STATE"), Wire.frame(request), Wire.frame(sequence), json]
@@ -51,7 +51,7 @@ public enum SnapshotReply: Sendable, Hashable {
         }
     }
 
-    public static func decode(_ message: Message) throws(ConduitError) -> SnapshotReply {
+    public static func decode(_ message: WireMessage) throws(ConduitError) -> SnapshotReply {
         let command = try Wire.command(of: message)
         switch command {
         case Wire.command("STATE"):
