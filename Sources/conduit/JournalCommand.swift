@@ -19,8 +19,8 @@ struct JournalDirectoryOption: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The journal directory: the broker's data directory followed by /journal.", valueName: "directory"))
-    var dir: String
+            "The journal directory: what `conduit broker --data` was given.", valueName: "directory"))
+    var dir: String = "conduit-data/journal"
 
     func validate() throws {
         var isDirectory: ObjCBool = false
