@@ -25,6 +25,7 @@ public final class Broker: Sendable {
     private let state = Mutex<LifeCycle>(.idle)
     private let stopRequested = StopFlag()
     private let statistics = StatisticsBox()
+    private let failureBox = FailureBox()
 
     private enum LifeCycle {
         case idle
@@ -35,6 +36,11 @@ public final class Broker: Sendable {
     /// The counters, written by the broker's thread after each iteration and read by anyone.
     final class StatisticsBox: Sendable {
         let value = Mutex<BrokerStatistics>(BrokerStatistics())
+    }
+
+    /// The error that stopped the broker by itself, if any.
+    final class FailureBox: Sendable {
+        let value = Mutex<BrokerError?>(nil)
     }
 
     /// Set by ``stop()``, read by the broker's thread between polls.
@@ -60,6 +66,10 @@ public final class Broker: Sendable {
         return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
     }
 
+    /// The failure that stopped the broker by itself (a journal that can no longer be trusted), if any; `nil` after
+    /// a requested stop.
+    public var failure: BrokerError? { failureBox.value.withLock { $0 } }
+
     /// A snapshot of the broker's counters.
     public var currentStatistics: BrokerStatistics { statistics.value.withLock { $0 } }
 
@@ -74,13 +84,13 @@ public final class Broker: Sendable {
         }
         let started = DispatchSemaphore(value: 0)
         let outcome = Mutex<Result<BrokerEndpoints, BrokerError>?>(nil)
-        let thread = Thread { [configuration, logger, clock, stopRequested, statistics] in
+        let thread = Thread { [configuration, logger, clock, stopRequested, statistics, failureBox] in
             defer { finished.signal() }
             let loop: BrokerLoop
             do throws(BrokerError) {
                 loop = try BrokerLoop(
                     configuration: configuration, logger: logger, clock: clock, stop: stopRequested,
-                    statistics: statistics)
+                    statistics: statistics, failure: failureBox)
             } catch {
                 outcome.withLock { $0 = .failure(error) }
                 started.signal()

@@ -17,6 +17,7 @@ final class BrokerLoop {
     private let clock: @Sendable () -> Int64
     private let stop: Broker.StopFlag
     private let statistics: Broker.StatisticsBox
+    private let brokerFailure: Broker.FailureBox
 
     private let context: Context
     private let zapHandler: ZAPHandler?
@@ -34,7 +35,8 @@ final class BrokerLoop {
 
     // The batch being formed.
     private let batch = JournalBatch()
-    private var replies: [(routingId: [UInt8], reply: IngestReply, isNew: Bool)] = []
+    /// Replies in arrival order; `needsBatch` marks acknowledgements that promise what this batch stores.
+    private var replies: [(routingId: [UInt8], reply: IngestReply, needsBatch: Bool)] = []
     private var frame = ZeroMQ.Message()
     private var publications: [(topic: [UInt8], header: [UInt8], event: [UInt8])] = []
     private var batchKeys: [DedupeKey: UInt64] = [:]
@@ -47,17 +49,25 @@ final class BrokerLoop {
     private var lastRecordedTime: Int64
     private var lastPublishTime: Int64
     private var presenceCounter: UInt64 = 0
-    private var journalFailure: JournalError?
 
     init(
         configuration: BrokerConfiguration, logger: Logger, clock: @escaping @Sendable () -> Int64,
-        stop: Broker.StopFlag, statistics: Broker.StatisticsBox
+        stop: Broker.StopFlag, statistics: Broker.StatisticsBox,
+        failure: Broker.FailureBox
     ) throws(BrokerError) {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
         self.stop = stop
         self.statistics = statistics
+        self.brokerFailure = failure
+        switch configuration.journal.durability {
+        case .perBatch, .unsafeNoSyncForTestsOnly: break
+        case .interval:
+            // An acknowledgement means "synced to disk": a broker cannot acknowledge on a timer's promise.
+            throw BrokerError(
+                .invalidConfiguration, "the broker needs per-batch durability (or the unsafe no-sync mode for tests)")
+        }
         self.validator = EventValidator(scenario: configuration.scenario)
         self.dedupe = DedupeWindow(capacity: max(1, configuration.dedupeWindow))
         self.presence = PresenceTracker(missedHeartbeats: configuration.agentMissedHeartbeats)
@@ -88,9 +98,14 @@ final class BrokerLoop {
             for socket in [ingest, query] {
                 try socket.set(.sendHighWaterMark, configuration.socketHighWaterMark)
                 try socket.set(.receiveHighWaterMark, configuration.socketHighWaterMark)
-                try socket.set(.maximumMessageSize, Int64(EventCodec.maximumEventBytes + 64 * 1024))
+                // Up to 1 MiB reaches the codec, which answers `event.oversize` above 64 KiB; beyond that libzmq drops
+                // the connection, so that no peer can make the broker buffer arbitrarily large messages.
+                try socket.set(.maximumMessageSize, 1 << 20)
             }
             try query.set(.routerMandatory, true)
+            // Replies to one query client queue at most 16 messages (chunks of ≤ 1024 events and about 1 MiB):
+            // a client that stops reading costs bounded memory, and its replay waits (credit is never lost).
+            try query.set(.sendHighWaterMark, 16)
             try fanout.set(.sendHighWaterMark, configuration.fanoutHighWaterMark)
             if let authentication = configuration.authentication {
                 for socket in [ingest, fanout, query] {
@@ -186,15 +201,22 @@ final class BrokerLoop {
         let now = clock()
         var next = lastPublishTime + configuration.fanoutHeartbeatInterval.microseconds
         if let expiry = presence.nextExpiry { next = min(next, expiry) }
+        if replays.hasBlocked { next = min(next, now + 5_000) }  // retry full client queues soon, without spinning
         let wait = max(0, min(next - now, 100_000))  // wake at least every 100 ms to notice stop()
         return .microseconds(wait)
     }
 
     private func shutDown() {
         logger.info("broker.stopping", metadata: ["journal.last_sequence": "\(journal.lastSequence)"])
+        for session in replays.removeAll() {
+            // Replay clients learn that their stream ended; they can resume from the last sequence they got.
+            sendQuery(
+                session.routingId,
+                .error(request: session.request.request, ConduitError(.serviceUnavailable, path: "message", "the broker is stopping")))
+            sendQuery(session.routingId, .end(session.end(.error, head: journal.durableSequence)))
+        }
         for socket in [ingest, fanout, query] { socket.close(linger: configuration.shutdownLinger) }
         zapHandler?.stop()
-        replays.closeAll()
         do { try journal.close() } catch { logger.error("journal.close_failed", metadata: ["error": "\(error)"]) }
         context.terminate()
         logger.info("broker.stopped")
@@ -262,12 +284,6 @@ final class BrokerLoop {
     }
 
     private func publish(routingId: [UInt8], correlation: UInt64, bytes: [UInt8], userId: String?, now: Int64) {
-        if journalFailure != nil {
-            reject(
-                routingId, correlation: correlation,
-                ConduitError(.serviceUnavailable, path: "message", "the broker's journal failed; it accepts no events"))
-            return
-        }
         var event: Event
         do {
             event = try EventCodec.decodeAndValidate(bytes, with: validator)
@@ -284,11 +300,19 @@ final class BrokerLoop {
             return
         }
         let key = event.dedupeKey
-        if let sequence = dedupe.sequence(of: key) ?? batchKeys[key] {
+        if let sequence = dedupe.sequence(of: key) {
             counters.eventsDuplicate += 1
             let ack = Acknowledgement(
                 correlation: correlation, sequence: sequence, duplicate: true, source: key.source, id: key.id)
             replies.append((routingId, .ack(ack), false))
+            return
+        }
+        if let sequence = batchKeys[key] {
+            // A resend of an event of this very batch: its acknowledgement, too, holds only if the batch is stored.
+            counters.eventsDuplicate += 1
+            let ack = Acknowledgement(
+                correlation: correlation, sequence: sequence, duplicate: true, source: key.source, id: key.id)
+            replies.append((routingId, .ack(ack), true))
             return
         }
         event.authenticatedIdentity = userId
@@ -327,7 +351,7 @@ final class BrokerLoop {
         }
         let welcome = Welcome(
             heartbeatIntervalMs: UInt32(interval / 1000), maximumEventBytes: UInt32(EventCodec.maximumEventBytes),
-            maximumInFlight: configuration.maximumInFlight, headSequence: journal.lastSequence)
+            maximumInFlight: configuration.maximumInFlight, headSequence: journal.durableSequence)
         replies.append((routingId, .welcome(welcome), false))
     }
 
@@ -343,7 +367,6 @@ final class BrokerLoop {
     }
 
     private func appendPresence(_ status: PresenceStatus, source: String, intervalMs: Int?, now: Int64) {
-        guard journalFailure == nil else { return }
         var event = presenceEvent(status, source: source, intervalMs: intervalMs, now: now)
         if append(&event, now: now) != nil { counters.presenceEvents += 1 }
     }
@@ -373,40 +396,43 @@ final class BrokerLoop {
     /// Makes the batch durable, then answers and publishes in order. If the journal refuses the batch, the events
     /// of the batch are rejected as `service.unavailable` (nothing of them was stored) and the rest is answered.
     private func commitBatch() throws {
-        var stored = true
+        defer {
+            replies.removeAll(keepingCapacity: true)
+            publications.removeAll(keepingCapacity: true)
+            batchKeys.removeAll(keepingCapacity: true)
+            batchNewKeys.removeAll(keepingCapacity: true)
+        }
+        var failure: JournalError?
         if !batch.isEmpty {
             do {
                 try journal.commit(batch)
                 counters.batches += 1
             } catch {
-                stored = false
-                journalFailure = error
-                logger.critical("journal.commit_failed", metadata: ["error": "\(error)"])
+                failure = error
                 batch.removeAll()
+                logger.error("journal.commit_failed", metadata: ["error": "\(error)"])
             }
         }
-        if stored {
+        if failure == nil {
             for (key, sequence) in batchNewKeys { dedupe.remember(key, sequence: sequence) }
         }
         for pending in replies {
             var reply = pending.reply
-            if !stored, pending.isNew, case .ack(let ack) = reply {
-                counters.eventsAccepted -= 1
+            if let failure, pending.needsBatch, case .ack(let ack) = reply {
+                if ack.duplicate { counters.eventsDuplicate -= 1 } else { counters.eventsAccepted -= 1 }
                 counters.eventsRejected += 1
-                let correlation = ack.correlation
-                reply = IngestReply.reject(
+                reply = .reject(
                     Rejection(
-                        correlation: correlation,
+                        correlation: ack.correlation,
                         error: ConduitError(
                             .serviceUnavailable, path: "message",
-                            "the journal could not store the event (\(journalFailure.map { "\($0.code)" } ?? "error")); retry later"))
-                )
+                            "the journal could not store the event (\(failure.code)); nothing was stored, retry later")))
             }
             // A ROUTER never blocks: a reply to a peer that is gone or full is dropped, and the agent resends.
             guard try ingest.send(pending.routingId, more: true, wait: false) else { continue }
             try reply.forEachFrame { (bytes, more) throws(ZMQError) in try ingest.send(bytes, more: more) }
         }
-        if stored {
+        if failure == nil {
             for publication in publications {
                 // XPUB drops per subscriber at its high-water mark; the frames go one by one, no array built.
                 guard try fanout.send(publication.topic, more: true, wait: false) else { continue }
@@ -417,10 +443,18 @@ final class BrokerLoop {
             }
             if !publications.isEmpty { lastPublishTime = clock() }
         }
-        replies.removeAll(keepingCapacity: true)
-        publications.removeAll(keepingCapacity: true)
-        batchKeys.removeAll(keepingCapacity: true)
-        batchNewKeys.removeAll(keepingCapacity: true)
+        if let failure, !journal.isUsable {
+            // A failed fdatasync: what was written since the last good sync cannot be trusted until the journal is
+            // reopened and recovered. Stop, rather than acknowledge anything more.
+            fatal(BrokerError(.journalUnusable, "the journal in \(configuration.journalDirectory) failed", underlying: failure))
+        }
+    }
+
+    /// Ends the loop after an unrecoverable failure; ``Broker/failure`` reports it.
+    private func fatal(_ error: BrokerError) {
+        logger.critical("broker.fatal", metadata: ["error": "\(error)"])
+        brokerFailure.value.withLock { $0 = error }
+        stop.value.store(true, ordering: .releasing)
     }
 
     // MARK: Fan-out
@@ -434,7 +468,7 @@ final class BrokerLoop {
     private func runTimers(now: Int64) throws {
         if now - lastPublishTime >= configuration.fanoutHeartbeatInterval.microseconds {
             let header = RecordHeader(
-                sequence: journal.lastSequence, recordedTime: Timestamp(microsecondsSinceEpoch: now)
+                sequence: journal.durableSequence, recordedTime: Timestamp(microsecondsSinceEpoch: now)
             ).frame
             try fanout.send(frames: [Topic.heartbeat, ProtocolSignature.frame, header], wait: false)
             counters.fanoutHeartbeats += 1
@@ -447,8 +481,8 @@ final class BrokerLoop {
             }
             try commitBatch()
         }
-        for (routingId, end) in replays.expireIdle(now: now, timeout: configuration.replayIdleTimeout.microseconds) {
-            _ = try? query.send(frames: [routingId] + QueryReply.end(end).encode(), wait: false)
+        for session in replays.expireIdle(now: now, timeout: configuration.replayIdleTimeout.microseconds) {
+            sendQuery(session.routingId, .end(session.end(.idle, head: journal.durableSequence)))
         }
     }
 
@@ -471,13 +505,23 @@ final class BrokerLoop {
             }
             switch request {
             case .replay(let replay):
+                if replays.count(of: routingId) >= Self.maximumReplaysPerClient || replays.count >= Self.maximumReplays {
+                    sendQuery(
+                        routingId,
+                        .error(
+                            request: replay.request,
+                            ConduitError(
+                                .serviceUnavailable, path: "message",
+                                "too many replays in progress (at most \(Self.maximumReplaysPerClient) per client, \(Self.maximumReplays) in all); retry when one ends")))
+                    continue
+                }
                 startReplay(routingId: routingId, replay, now: now)
             case .credit(let requestId, let amount):
                 // Credit for a replay that has just ended crosses its END on the wire: it is ignored, not an error.
                 _ = replays.addCredit(routingId: routingId, request: requestId, amount: amount, now: now)
             case .cancel(let requestId):
                 if let session = replays.remove(routingId: routingId, request: requestId) {
-                    sendQuery(routingId, .end(session.end(.cancelled, head: journal.lastSequence)))
+                    sendQuery(routingId, .end(session.end(.cancelled, head: journal.durableSequence)))
                 }
             case .head(let requestId):
                 sendQuery(
@@ -485,7 +529,7 @@ final class BrokerLoop {
                     .head(
                         JournalHead(
                             request: requestId, firstSequence: journal.firstSequence,
-                            headSequence: journal.lastSequence,
+                            headSequence: journal.durableSequence,
                             headRecordedTime: Timestamp(microsecondsSinceEpoch: lastRecordedTime))))
             case .stats(let requestId):
                 publishStatistics()
@@ -494,6 +538,10 @@ final class BrokerLoop {
         }
     }
 
+    /// Replays in progress at once, per query client and in all: each holds a journal reader (a file descriptor).
+    static let maximumReplaysPerClient = 16
+    static let maximumReplays = 256
+
     private func sendQuery(_ routingId: [UInt8], _ reply: QueryReply) {
         // The client may be gone (EHOSTUNREACH) or full (EAGAIN): a reply that cannot be delivered is dropped.
         _ = try? query.send(frames: [routingId] + reply.encode(), wait: false)
@@ -501,7 +549,7 @@ final class BrokerLoop {
 
     private func startReplay(routingId: [UInt8], _ request: ReplayRequest, now: Int64) {
         counters.replaysStarted += 1
-        let head = journal.lastSequence
+        let head = journal.durableSequence
         let first = journal.firstSequence
         let reader: JournalReader
         do {
@@ -534,18 +582,19 @@ final class BrokerLoop {
             return
         }
         if let previous = replays.insert(ReplaySession(routingId: routingId, request: request, reader: reader, now: now)) {
-            // A client reusing a request id in flight replaces that replay.
+            // A client reusing a request id in flight replaces that replay, which ends as cancelled.
             previous.reader.close()
+            sendQuery(routingId, .end(previous.end(.cancelled, head: head)))
         }
     }
 
     private func serveReplays(now: Int64) throws {
-        guard replays.hasWork else { return }
-        var budget = 8192  // events scanned per iteration across all replays, so ingest stays responsive
-        for session in replays.sessionsWithCredit() {
-            guard budget > 0 else { break }
-            let outcome = session.nextChunk(scanBudget: &budget, head: journal.lastSequence)
-            switch outcome {
+        guard replays.hasWork || replays.hasBlocked else { return }
+        var budget = 8192  // records scanned per iteration across all replays, so ingest stays responsive
+        let head = journal.durableSequence
+        for session in replays.active(includingBlocked: true) {
+            guard budget > 0 || session.isBlocked else { continue }
+            switch session.nextChunk(scanBudget: &budget) {
             case .chunk(let reply):
                 switch send(reply, to: session.routingId) {
                 case .sent:
@@ -553,6 +602,7 @@ final class BrokerLoop {
                     counters.replayEventsSent += UInt64(session.lastChunkCount)
                 case .full:
                     session.holdChunk(reply)
+                    continue
                 case .gone:
                     replays.remove(session)
                     continue
@@ -560,12 +610,14 @@ final class BrokerLoop {
             case .waiting:
                 break
             case .failed(let message):
-                sendQuery(session.routingId, .error(request: session.request.request, ConduitError(.serviceInternal, path: "message", message)))
+                sendQuery(
+                    session.routingId,
+                    .error(request: session.request.request, ConduitError(.serviceInternal, path: "message", message)))
             }
-            if let end = session.finished(head: journal.lastSequence), session.pendingChunk == nil {
+            if let end = session.finished(head: head) {
                 switch send(.end(end), to: session.routingId) {
                 case .sent, .gone: replays.remove(session)
-                case .full: break
+                case .full: session.holdEnd(end)
                 }
             }
         }

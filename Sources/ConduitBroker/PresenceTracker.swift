@@ -33,10 +33,14 @@ struct PresenceTracker {
     mutating func hello(source: String, routingId: [UInt8], intervalMicroseconds: Int64, now: Int64) -> HelloOutcome {
         let outcome: HelloOutcome
         if let previous = agents[source] {
-            sourceByRoutingId[previous.routingId] = nil
+            if sourceByRoutingId[previous.routingId] == source { sourceByRoutingId[previous.routingId] = nil }
             outcome = .reconnected
         } else {
             outcome = .born
+        }
+        // A connection that spoke for another source before now speaks for this one.
+        if let other = sourceByRoutingId[routingId], other != source, agents[other]?.routingId == routingId {
+            agents[other]?.routingId = []
         }
         agents[source] = Agent(
             source: source, routingId: routingId, intervalMicroseconds: intervalMicroseconds, lastSeen: now)
@@ -65,7 +69,8 @@ struct PresenceTracker {
             .sorted { ($0.lastSeen, $0.source) < ($1.lastSeen, $1.source) }
         for agent in dead {
             agents[agent.source] = nil
-            sourceByRoutingId[agent.routingId] = nil
+            // The connection may since speak for another source: unlink it only if it still means this one.
+            if sourceByRoutingId[agent.routingId] == agent.source { sourceByRoutingId[agent.routingId] = nil }
         }
         return dead
     }

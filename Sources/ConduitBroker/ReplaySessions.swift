@@ -6,18 +6,27 @@ import ConduitJournal
 /// The broker never sends an event without credit: each event in a `CHUNK` uses one, and the client tops it up with
 /// `CREDIT`. A chunk the socket could not take (its high-water mark) is held and offered again, never re-read.
 final class ReplaySession {
+    /// The most bytes of events in one chunk (besides the 1024 events of the protocol), so that a client's queue,
+    /// bounded in messages by the socket's high-water mark, is bounded in bytes too.
+    static let maximumChunkBytes = 1 << 20
+
     let routingId: [UInt8]
     let request: ReplayRequest
     let reader: JournalReader
     private(set) var credit: UInt64
     private(set) var lastSent: UInt64 = 0
+    /// When the session last made progress (sent something, or received credit).
     private(set) var lastActivity: Int64
     private(set) var pendingChunk: QueryReply?
+    /// An END that the client's full queue did not take yet.
+    private(set) var pendingEnd: EndOfStream?
     private(set) var lastChunkCount = 0
     private var pendingLast: UInt64 = 0
     private var pendingCount = 0
     private var ended: EndReason?
     private var reachedHead = false
+    // A matching record read ahead while the credit was zero, so that an exhausted window ends without more credit.
+    private var lookahead: RecordedEvent?
 
     init(routingId: [UInt8], request: ReplayRequest, reader: JournalReader, now: Int64) {
         self.routingId = routingId
@@ -36,59 +45,84 @@ final class ReplaySession {
         case failed(String)
     }
 
-    var hasWork: Bool { pendingChunk != nil || (credit > 0 && ended == nil && !reachedHead) || (ended != nil || reachedHead) }
+    /// Whether the session is waiting for the client to drain its queue (retried on a timer, not in a tight loop).
+    var isBlocked: Bool { pendingChunk != nil || pendingEnd != nil }
+
+    /// Whether the session can make progress now without a message from the client.
+    var hasWork: Bool {
+        if isBlocked { return false }
+        if ended != nil || reachedHead { return lookahead == nil || credit > 0 }
+        return credit > 0 || lookahead == nil
+    }
 
     func addCredit(_ amount: UInt32, now: Int64) {
         credit += UInt64(amount)
         lastActivity = now
     }
 
-    /// Reads the next chunk: at most `credit` events (and 1024), scanning at most `scanBudget` records.
-    func nextChunk(scanBudget: inout Int, head: UInt64) -> ChunkOutcome {
-        if let pendingChunk { return .chunk(pendingChunk) }
-        guard credit > 0, ended == nil, !reachedHead else { return .waiting }
-        var events: [RecordedEvent] = []
-        let limit = Int(min(credit, UInt64(QueryReply.maximumChunkEvents)))
-        var last = lastSent
-        do {
-            while events.count < limit && scanBudget > 0 && ended == nil {
-                let want = min(limit - events.count, scanBudget)
-                let read = try reader.read(maxRecords: want) { view in
-                    guard ended == nil else { return }
-                    switch request.window {
-                    case .sequence(_, let to):
-                        if view.sequence > to { ended = .complete; return }
-                    case .time(_, let to):
-                        if view.recordedTime >= to.microsecondsSinceEpoch { ended = .complete; return }
-                    }
-                    if request.topicPrefixes.isEmpty || request.topicPrefixes.contains(where: { view.topic.starts(with: $0) }) {
-                        events.append(
-                            RecordedEvent(
-                                header: RecordHeader(
-                                    sequence: view.sequence,
-                                    recordedTime: Timestamp(microsecondsSinceEpoch: view.recordedTime)),
-                                event: Array(view.event)))
-                        last = view.sequence
-                    }
-                    if case .sequence(_, let to) = request.window, view.sequence == to { ended = .complete }
+    /// Reads matching records into `events`, at most `limit` of them and `maximumChunkBytes` in all, scanning at most
+    /// `scanBudget` records; notes the end of the window or the head.
+    private func scan(limit: Int, into events: inout [RecordedEvent], scanBudget: inout Int) throws {
+        var bytes = events.reduce(0) { $0 + $1.event.count }
+        while events.count < limit && bytes < Self.maximumChunkBytes && scanBudget > 0 && ended == nil {
+            let want = min(limit - events.count, scanBudget)
+            let read = try reader.read(maxRecords: want) { view in
+                guard ended == nil else { return }
+                switch request.window {
+                case .sequence(_, let to):
+                    if view.sequence > to { ended = .complete; return }
+                case .time(_, let to):
+                    if view.recordedTime >= to.microsecondsSinceEpoch { ended = .complete; return }
                 }
-                scanBudget -= max(read, 1)
-                if read < want {
-                    if ended == nil { reachedHead = true }
-                    break
+                if request.topicPrefixes.isEmpty || request.topicPrefixes.contains(where: { view.topic.starts(with: $0) }) {
+                    events.append(
+                        RecordedEvent(
+                            header: RecordHeader(
+                                sequence: view.sequence, recordedTime: Timestamp(microsecondsSinceEpoch: view.recordedTime)),
+                            event: Array(view.event)))
+                    bytes += view.event.count
                 }
+                if case .sequence(_, let to) = request.window, view.sequence == to { ended = .complete }
             }
+            scanBudget -= max(read, 1)
+            if read < want {
+                if ended == nil { reachedHead = true }
+                break
+            }
+        }
+    }
+
+    /// The next chunk: at most `credit` events (and 1024, and about 1 MiB), scanning at most `scanBudget` records.
+    func nextChunk(scanBudget: inout Int) -> ChunkOutcome {
+        if let pendingChunk { return .chunk(pendingChunk) }
+        do {
+            if credit == 0 {
+                if lookahead == nil && ended == nil && !reachedHead {
+                    var ahead: [RecordedEvent] = []
+                    try scan(limit: 1, into: &ahead, scanBudget: &scanBudget)
+                    lookahead = ahead.first
+                }
+                return .waiting
+            }
+            var events: [RecordedEvent] = []
+            if let lookahead {
+                events.append(lookahead)
+                self.lookahead = nil
+            }
+            if ended == nil && !reachedHead {
+                try scan(limit: Int(min(credit, UInt64(QueryReply.maximumChunkEvents))), into: &events, scanBudget: &scanBudget)
+            }
+            guard let last = events.last else { return .waiting }
+            pendingLast = last.header.sequence
+            pendingCount = events.count
+            return .chunk(.chunk(request: request.request, events: events))
         } catch {
             ended = .error
             return .failed("the journal could not be read: \(error)")
         }
-        guard !events.isEmpty else { return .waiting }
-        pendingLast = last
-        pendingCount = events.count
-        return .chunk(.chunk(request: request.request, events: events))
     }
 
-    /// The chunk offered by ``nextChunk(scanBudget:head:)`` was sent.
+    /// The chunk offered by ``nextChunk(scanBudget:)`` was sent.
     func commitChunk(now: Int64) {
         credit -= UInt64(pendingCount)
         lastSent = pendingLast
@@ -103,8 +137,16 @@ final class ReplaySession {
         pendingChunk = reply
     }
 
-    /// The end of the stream, once the window is exhausted (complete) or the head is reached.
+    /// The END could not be queued: keep it to offer again.
+    func holdEnd(_ end: EndOfStream) {
+        pendingEnd = end
+    }
+
+    /// The end of the stream, once the window is exhausted (complete) or the head is reached, and everything read
+    /// has been sent.
     func finished(head: UInt64) -> EndOfStream? {
+        if let pendingEnd { return pendingEnd }
+        guard pendingChunk == nil, lookahead == nil else { return nil }
         if let ended { return end(ended, head: head) }
         if reachedHead { return end(.beyondHead, head: head) }
         return nil
@@ -129,6 +171,12 @@ struct ReplaySessions {
     /// Whether some replay can make progress without waiting for a message.
     var hasWork: Bool { sessions.values.contains { $0.hasWork } }
 
+    /// Whether some replay waits for its client to drain a full queue.
+    var hasBlocked: Bool { sessions.values.contains { $0.isBlocked } }
+
+    /// How many replays `routingId` has in progress.
+    func count(of routingId: [UInt8]) -> Int { sessions.keys.reduce(0) { $0 + ($1.routingId == routingId ? 1 : 0) } }
+
     /// Adds a session; returns the one it replaces (same client, same request id), if any.
     mutating func insert(_ session: ReplaySession) -> ReplaySession? {
         sessions.updateValue(session, forKey: Key(routingId: session.routingId, request: session.request.request))
@@ -150,24 +198,28 @@ struct ReplaySessions {
         _ = remove(routingId: session.routingId, request: session.request.request)
     }
 
-    /// Sessions that have something to do, oldest request first for fairness between clients.
-    func sessionsWithCredit() -> [ReplaySession] {
-        sessions.values.filter { $0.hasWork }.sorted { $0.lastActivity < $1.lastActivity }
+    /// Sessions that have something to do (or wait on a full queue, with `includingBlocked`), least recently
+    /// served first for fairness between clients.
+    func active(includingBlocked: Bool) -> [ReplaySession] {
+        sessions.values.filter { $0.hasWork || (includingBlocked && $0.isBlocked) }.sorted { $0.lastActivity < $1.lastActivity }
     }
 
-    /// Ends the replays that received no credit for `timeout` microseconds.
-    mutating func expireIdle(now: Int64, timeout: Int64) -> [([UInt8], EndOfStream)] {
-        var ended: [([UInt8], EndOfStream)] = []
-        for (key, session) in sessions where session.credit == 0 && now - session.lastActivity > timeout {
-            ended.append((key.routingId, session.end(.idle, head: 0)))
+    /// Removes and returns the replays that made no progress (nothing sent, no credit received) for `timeout`
+    /// microseconds, whatever their credit: a client that stopped reading does not hold a reader forever.
+    mutating func expireIdle(now: Int64, timeout: Int64) -> [ReplaySession] {
+        let idle = sessions.filter { now - $0.value.lastActivity > timeout }
+        for (key, session) in idle {
             session.reader.close()
             sessions[key] = nil
         }
-        return ended
+        return Array(idle.values)
     }
 
-    mutating func closeAll() {
-        for session in sessions.values { session.reader.close() }
+    /// Removes and returns every session (at shutdown).
+    mutating func removeAll() -> [ReplaySession] {
+        let all = Array(sessions.values)
+        for session in all { session.reader.close() }
         sessions.removeAll()
+        return all
     }
 }

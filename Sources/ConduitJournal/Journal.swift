@@ -399,6 +399,10 @@ public final class Journal {
         return durableSequence
     }
 
+    /// Whether the journal can still be written: open, and no failed `fdatasync` (or failed cut-back of a partial
+    /// write) has made it untrustworthy until it is reopened.
+    public var isUsable: Bool { !isClosed && failure == nil }
+
     private func checkUsable() throws(JournalError) {
         if isClosed { throw JournalError(.unusable, "the journal is closed", path: directory) }
         if let failure {

@@ -21,7 +21,8 @@ struct BrokerCommand: AsyncParsableCommand {
             then the sockets and the journal are closed.
 
             Exit status: 0 after a graceful stop; 69 when an endpoint is taken or cannot be bound; 74 when the \
-            journal directory cannot be used; 64 for a bad setting.
+            journal directory cannot be used, or the journal failed (a failed fdatasync) and the broker stopped \
+            rather than acknowledge anything it cannot vouch for; 64 for a bad setting.
             """
     )
 
@@ -113,6 +114,10 @@ struct BrokerCommand: AsyncParsableCommand {
             }
         }
         signals.cancel()
+        if let failure = broker.failure {
+            FileHandle.standardError.write(Data("conduit broker: stopped: \(failure)\n".utf8))
+            throw ExitCode(74)
+        }
     }
 }
 

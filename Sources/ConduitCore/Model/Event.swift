@@ -83,12 +83,27 @@ public struct Event: Sendable, Hashable {
 }
 
 /// The deduplication key of an event.
+///
+/// Keys compare and hash by their UTF-8 bytes, as they are on the wire: Swift's `String` equality treats canonically
+/// equivalent text (a precomposed "é" and "e" + combining accent) as equal, but they are different ids.
 public struct DedupeKey: Sendable, Hashable {
     public var source: String
     public var id: String
     public init(source: String, id: String) {
         self.source = source
         self.id = id
+    }
+
+    public static func == (lhs: DedupeKey, rhs: DedupeKey) -> Bool {
+        lhs.source.utf8.elementsEqual(rhs.source.utf8) && lhs.id.utf8.elementsEqual(rhs.id.utf8)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        var source = source
+        var id = id
+        source.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        hasher.combine(0xFF as UInt8)  // never part of UTF-8: separates the two fields
+        id.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
 }
 
