@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConduitBroker
+import ConduitCore
 import ConduitJournal
 import Foundation
 import Logging
@@ -50,6 +51,9 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
+    @Option(help: "A scenario file (JSON) to validate events against, instead of the default three communities.")
+    var scenario: String?
+
     @Option(help: "Turn CURVE authentication on with the broker's secret key file (see conduit keygen).")
     var serverKey: String?
 
@@ -77,6 +81,9 @@ struct BrokerCommand: AsyncParsableCommand {
         var configuration: BrokerConfiguration
         do {
             configuration = try settings.configuration()
+            if let scenario {
+                configuration.scenario = try loadScenario(scenario)
+            }
             switch (serverKey, clientKeys) {
             case (nil, nil): break
             case (let serverKey?, let clientKeys?):
@@ -246,5 +253,16 @@ struct BrokerSettings: Codable, Equatable {
             throw Invalid(description: "log level must be one of trace, debug, info, notice, warning, error, critical; got \"\(logLevel)\"")
         }
         return configuration
+    }
+}
+
+/// Reads a scenario file, with an error that names the file and what is wrong in it.
+func loadScenario(_ path: String) throws -> Scenario {
+    let data: Data
+    do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+        throw BrokerSettings.Invalid(description: "cannot read the scenario file \(path): \(error.localizedDescription)")
+    }
+    do { return try Scenario.decode(Array(data)) } catch {
+        throw BrokerSettings.Invalid(description: "the scenario file \(path) is not valid: \(error)")
     }
 }

@@ -1,3 +1,4 @@
+import ConduitCore
 import ConduitTesting
 import Foundation
 import Testing
@@ -37,6 +38,18 @@ struct BrokerCommandTests {
         let file = try brokerExits(["--config", settings, "--data", directory.appending("j")])
         #expect(file.status == 64)
         #expect(file.error.contains(settings))
+
+        let scenario = directory.appending("scenario.json")
+        try Data(#"{"format": "conduit-scenario/1", "communities": 3}"#.utf8).write(to: URL(fileURLWithPath: scenario))
+        let badScenario = try brokerExits(["--scenario", scenario, "--data", directory.appending("j")])
+        #expect(badScenario.status == 64)
+        #expect(badScenario.error.contains("the scenario file \(scenario) is not valid"))
+
+        let good = directory.appending("default-scenario.json")
+        try Data(Scenario.defaultJSON).write(to: URL(fileURLWithPath: good))
+        let broker = try BrokerProcess(journalDirectory: directory.appending("j3"), extraArguments: ["--scenario", good])
+        broker.stop(signal: SIGTERM)
+        #expect(broker.process.terminationStatus == 0, "a valid scenario file is accepted")
     }
 
     @Test func aTakenEndpointIs69AndAnUnusableJournalIs74() throws {
