@@ -36,6 +36,8 @@ let package = Package(
                 "ConduitCore", "ConduitJournal", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Replay tooling: a journal window, filtered, as a timeline, JSON lines or CSV.
+        .target(name: "ConduitReplay", dependencies: ["ConduitCore", "ConduitJournal"]),
         // What live tests share: a broker on ephemeral ports in a temporary directory, raw protocol clients.
         .target(
             name: "ConduitTesting",
@@ -51,12 +53,17 @@ let package = Package(
                 "ConduitCore",
                 "ConduitJournal",
                 "ConduitBroker",
+                "ConduitReplay",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ConduitCoreTests", dependencies: ["ConduitCore"]),
+        .testTarget(
+            name: "ConduitReplayTests",
+            dependencies: ["ConduitReplay", "ConduitCore", "ConduitJournal", "ConduitTesting", "conduit"]
+        ),
         // Depends on `conduit` so that the crash test can run and kill `conduit broker`.
         .testTarget(
             name: "ConduitBrokerTests",

@@ -1,0 +1,121 @@
+import ConduitCore
+import Foundation
+
+/// How replayed events are written.
+public enum ReplayFormat: String, Sendable, CaseIterable {
+    /// One line per event for people: local time, sequence, organisation, kind, community and what happened.
+    case timeline
+    /// The events as stored (canonical CloudEvents JSON), one per line.
+    case jsonl
+    /// Comma-separated values for spreadsheets, with a header row.
+    case csv
+}
+
+/// Writes replayed events in a ``ReplayFormat``, with the scenario's display names and a time zone.
+public struct ReplayWriter: Sendable {
+    public let format: ReplayFormat
+    public let scenario: Scenario
+    public let timeZone: TimeZone
+
+    public init(format: ReplayFormat, scenario: Scenario = .default, timeZone: TimeZone = .current) {
+        self.format = format
+        self.scenario = scenario
+        self.timeZone = timeZone
+    }
+
+    /// The header line, if the format has one.
+    public var header: String? {
+        format == .csv
+            ? "sequence,recorded,time,kind,status,organisation,utility,community,work_item,percent,households,detail" : nil
+    }
+
+    /// Appends one event (and a newline) to `output`. `event` is the decoded event, needed except for JSON lines.
+    public func write(sequence: UInt64, recordedTime: Int64, bytes: UnsafeRawBufferPointer, event: Event?,
+                      into output: inout [UInt8]) {
+        switch format {
+        case .jsonl:
+            output.append(contentsOf: bytes)
+            output.append(UInt8(ascii: "\n"))
+        case .timeline:
+            guard let event else { return }
+            output.append(contentsOf: timelineLine(sequence: sequence, event: event).utf8)
+            output.append(UInt8(ascii: "\n"))
+        case .csv:
+            guard let event else { return }
+            output.append(contentsOf: csvLine(sequence: sequence, recordedTime: recordedTime, event: event).utf8)
+            output.append(UInt8(ascii: "\n"))
+        }
+    }
+
+    // MARK: Text
+
+    func localTime(_ timestamp: Timestamp) -> String {
+        let date = Date(timeIntervalSince1970: Double(timestamp.microsecondsSinceEpoch) / 1e6)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        return String(
+            format: "%04d-%02d-%02d %02d:%02d:%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0,
+            parts.minute ?? 0, parts.second ?? 0)
+    }
+
+    func communityName(_ id: String?) -> String {
+        guard let id else { return "-" }
+        guard let community = scenario.community(id) else { return id }
+        return "\(community.name.zh) \(community.name.en)"
+    }
+
+    func organisationName(_ event: Event) -> String {
+        let id = String(event.sourceOrganisation)
+        return scenario.organisation(id)?.name.en ?? id
+    }
+
+    /// What the event says, in a few words.
+    func detail(_ event: Event) -> (status: String, percent: String, households: String, text: String) {
+        switch event.data {
+        case .progress(let report):
+            let percent = report.percent.map { String(format: "%g", $0) } ?? ""
+            let blocking = report.blockingReason.map { " — \($0)" } ?? ""
+            return (report.status.rawValue, percent, report.householdsAffected.map(String.init) ?? "",
+                    "\(event.workItem ?? "?") \(report.status.rawValue)\(percent.isEmpty ? "" : " \(percent)%")\(blocking)")
+        case .inspection(let report):
+            let result = report.result.map { " \($0.rawValue)" } ?? ""
+            let defects = report.defects.isEmpty ? "" : " (\(report.defects.count) defect\(report.defects.count == 1 ? "" : "s"))"
+            return (report.status.rawValue, "", "",
+                    "\(report.kind.rawValue) of \(event.workItem ?? "?") by \(report.authority): \(report.status.rawValue)\(result)\(defects)")
+        case .outage(let report):
+            var window = ""
+            if let start = report.windowStart, let end = report.windowEnd {
+                window = " \(localTime(start)) – \(localTime(end))"
+            }
+            return (report.status.rawValue, "", String(report.households),
+                    "\(report.nature.rawValue) \(report.service.rawValue) outage \(report.status.rawValue), \(report.households) households\(window)")
+        case .presence(let report):
+            return (report.status.rawValue, "", "", "agent \(report.agent) \(report.status.rawValue)")
+        case .alert(let report):
+            return (report.status.rawValue, "", "", "\(report.kind.rawValue) \(report.status.rawValue): \(report.message)")
+        }
+    }
+
+    func timelineLine(sequence: UInt64, event: Event) -> String {
+        let (_, _, _, text) = detail(event)
+        let kind = event.kind.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
+        return "\(localTime(event.time))  #\(sequence)  \(kind) \(organisationName(event)) @ \(communityName(event.site)): \(text)"
+    }
+
+    func csvLine(sequence: UInt64, recordedTime: Int64, event: Event) -> String {
+        let (status, percent, households, text) = detail(event)
+        let fields = [
+            String(sequence), Timestamp(microsecondsSinceEpoch: recordedTime).rfc3339, event.time.rfc3339,
+            event.kind.rawValue, status, String(event.sourceOrganisation), event.utility?.rawValue ?? "",
+            event.site ?? "", event.workItem ?? "", percent, households, text,
+        ]
+        return fields.map(Self.csvField).joined(separator: ",")
+    }
+
+    /// A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,141 @@
+import ArgumentParser
+import ConduitCore
+import ConduitReplay
+import Foundation
+import Synchronization
+
+/// `conduit replay`: a window of the journal, filtered, as a timeline, JSON lines or CSV.
+struct ReplayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Replay a window of the journal, filtered, as a timeline, JSON lines or CSV.",
+        discussion: """
+            Reads the journal directory read-only: safe while the broker runs. The window is by sequence \
+            (--from-seq/--to-seq) and/or recorded time (--since/--until, RFC 3339 or YYYY-MM-DD). Filters of one \
+            kind are alternatives (repeat the flag), different filters must all match. A summary goes to standard \
+            error; Ctrl-C stops cleanly after the current chunk.
+
+            Examples:
+              conduit replay --kind outage --community ganjiaba
+              conduit replay --since 2023-07-01 --until 2023-08-01 --format csv > july.csv
+              conduit replay --work-item ganjiaba-power --format jsonl
+            """
+    )
+
+    @Option(help: ArgumentHelp("The journal directory: what `conduit broker --data` was given.", valueName: "directory"))
+    var dir: String = "conduit-data/journal"
+
+    @Option(help: "The first sequence to replay.")
+    var fromSeq: UInt64?
+
+    @Option(help: "The last sequence to replay.")
+    var toSeq: UInt64?
+
+    @Option(help: "Events recorded at or after this time (RFC 3339, or a date YYYY-MM-DD in UTC).")
+    var since: String?
+
+    @Option(help: "Events recorded before this time (RFC 3339, or a date YYYY-MM-DD in UTC).")
+    var until: String?
+
+    @Option(help: "Only this kind: progress, inspection, outage, presence, alert (repeatable).")
+    var kind: [String] = []
+
+    @Option(help: "Only this utility: power, water, telecom, broadcast (repeatable).")
+    var utility: [String] = []
+
+    @Option(help: "Only this community id, e.g. ganjiaba (repeatable).")
+    var community: [String] = []
+
+    @Option(help: "Only events about this work item, including outages it caused (repeatable).")
+    var workItem: [String] = []
+
+    @Option(help: "Only events from this organisation, e.g. power-supply-bureau (repeatable).")
+    var organisation: [String] = []
+
+    @Option(help: "Only the events of this outage: its event id, subject or causing work item (repeatable).")
+    var outage: [String] = []
+
+    @Option(help: "Output: timeline (for people), jsonl (the stored events), csv (for spreadsheets).")
+    var format: String = "timeline"
+
+    @Option(help: "The time zone of the timeline, e.g. Asia/Shanghai (default: this machine's).")
+    var timeZone: String?
+
+    func run() throws {
+        guard let format = ReplayFormat(rawValue: format) else {
+            throw ValidationError("--format must be timeline, jsonl or csv; got \"\(format)\"")
+        }
+        var selection = ReplaySelection()
+        if let fromSeq { selection.fromSequence = fromSeq }
+        if let toSeq { selection.toSequence = toSeq }
+        guard selection.fromSequence <= selection.toSequence else {
+            throw ValidationError("--to-seq \(selection.toSequence) is before --from-seq \(selection.fromSequence)")
+        }
+        selection.since = try since.map { try Self.time($0, option: "--since") }
+        selection.until = try until.map { try Self.time($0, option: "--until") }
+        if let since = selection.since, let until = selection.until, until < since {
+            throw ValidationError("--until \(until.rfc3339) is before --since \(since.rfc3339)")
+        }
+        selection.kinds = Set(try kind.map { try Self.value(EventKind.self, $0, option: "--kind") })
+        selection.utilities = Set(try utility.map { try Self.value(Utility.self, $0, option: "--utility") })
+        let scenario = Scenario.default
+        for id in community where scenario.community(id) == nil {
+            throw ValidationError("--community \(id) is not a community of the scenario (\(scenario.communities.map(\.id).joined(separator: ", ")))")
+        }
+        selection.communities = Set(community)
+        selection.workItems = Set(workItem)
+        selection.organisations = Set(organisation)
+        selection.outages = Set(outage)
+        var zone = TimeZone.current
+        if let timeZone {
+            guard let named = TimeZone(identifier: timeZone) else { throw ValidationError("--time-zone \(timeZone) is not a time zone") }
+            zone = named
+        }
+        let writer = ReplayWriter(format: format, scenario: scenario, timeZone: zone)
+
+        let interrupted = Interruption()
+        let signals = SignalWatcher(signals: [SIGINT]) { _ in interrupted.flag.store(true, ordering: .releasing) }
+        defer { signals.cancel() }
+        let showProgress = isatty(STDERR_FILENO) == 1
+        var lastShown = Date.distantPast
+        let output = FileHandle.standardOutput
+        let summary: ReplaySummary
+        do {
+            summary = try OfflineReplay(directory: dir).run(
+                selection, writer: writer, emit: { output.write(Data($0)) },
+                progress: { scanned in
+                    guard showProgress, Date().timeIntervalSince(lastShown) > 0.2 else { return }
+                    lastShown = Date()
+                    FileHandle.standardError.write(Data("\rscanned \(scanned) events…".utf8))
+                },
+                shouldStop: { interrupted.flag.load(ordering: .acquiring) })
+        } catch {
+            throw ValidationError("cannot replay \(dir): \(error)")
+        }
+        if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        var lines = ["replayed \(summary.matched) of \(summary.scanned) events scanned"]
+        if let first = summary.firstSequence, let last = summary.lastSequence { lines[0] += " (sequences \(first)…\(last))" }
+        if let first = summary.journalFirst, let last = summary.journalLast { lines.append("the journal holds sequences \(first)…\(last)") }
+        if let notice = summary.notice { lines.append(notice) }
+        if interrupted.flag.load(ordering: .acquiring) { lines.append("interrupted: the output is complete up to the last sequence above") }
+        FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+    }
+
+    final class Interruption: Sendable {
+        let flag = Atomic<Bool>(false)
+    }
+
+    static func time(_ text: String, option: String) throws -> Timestamp {
+        if let date = try? CalendarDate(iso8601: text) { return date.startOfDayUTC }
+        do { return try Timestamp(rfc3339: text) } catch {
+            throw ValidationError("\(option) \"\(text)\" is neither RFC 3339 (2023-07-01T08:00:00+08:00) nor a date (2023-07-01)")
+        }
+    }
+
+    static func value<Value: WireEnum>(_ type: Value.Type, _ text: String, option: String) throws -> Value {
+        guard let value = Value(rawValue: text) else {
+            throw ValidationError("\(option) must be one of \(Value.allCases.map(\.rawValue).joined(separator: ", ")); got \"\(text)\"")
+        }
+        return value
+    }
+}

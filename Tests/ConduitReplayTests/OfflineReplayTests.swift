@@ -1,0 +1,113 @@
+import ConduitCore
+import ConduitJournal
+import ConduitTesting
+import Foundation
+import Testing
+
+@testable import ConduitReplay
+
+/// A journal of 60 events: progress of power at Ganjiaba and water outages at Ruijing Biyuan, alternating,
+/// recorded one second apart from 2023-06-01T00:00:00Z.
+func makeJournal(in directory: TemporaryDirectory) throws -> String {
+    let path = directory.appending("journal")
+    let (journal, _) = try Journal.open(directory: path)
+    var records: [JournalRecord] = []
+    let start = Timestamp(secondsSinceEpoch: 1_685_577_600)
+    for sequence in UInt64(1)...60 {
+        let bytes = sequence % 2 == 1 ? SampleEvents.progress(id: "p\(sequence)") : SampleEvents.outage(id: "o\(sequence)")
+        var event = try EventCodec.decode(bytes)
+        let recorded = start.microsecondsSinceEpoch + Int64(sequence) * 1_000_000
+        event.sequence = sequence
+        event.recordedTime = Timestamp(microsecondsSinceEpoch: recorded)
+        records.append(JournalRecord(sequence: sequence, recordedTime: recorded, topic: event.topic, event: EventCodec.encode(event)))
+    }
+    try journal.append(records)
+    try journal.close()
+    return path
+}
+
+func replay(_ path: String, _ selection: ReplaySelection, format: ReplayFormat = .jsonl) throws -> (String, ReplaySummary) {
+    var output: [UInt8] = []
+    let summary = try OfflineReplay(directory: path).run(
+        selection, writer: ReplayWriter(format: format, timeZone: TimeZone(identifier: "Asia/Shanghai")!),
+        emit: { output += $0 })
+    return (String(decoding: output, as: UTF8.self), summary)
+}
+
+struct OfflineReplayTests {
+    @Test func filtersAreExact() throws {
+        let directory = TemporaryDirectory()
+        let path = try makeJournal(in: directory)
+        var outages = ReplaySelection()
+        outages.kinds = [.outage]
+        let (text, summary) = try replay(path, outages)
+        let events = try text.split(separator: "\n").map { try EventCodec.decode(Array($0.utf8)) }
+        #expect(events.map(\.sequence) == Array(stride(from: UInt64(2), through: 60, by: 2)))
+        #expect(events.allSatisfy { $0.kind == .outage })
+        #expect(summary.matched == 30)
+
+        var power = ReplaySelection()
+        power.utilities = [.power]
+        power.communities = ["ganjiaba"]
+        power.fromSequence = 11
+        power.toSequence = 20
+        #expect(try replay(path, power).1.matched == 5)
+
+        var byOrganisation = ReplaySelection()
+        byOrganisation.organisations = ["water-investment-company"]
+        byOrganisation.workItems = ["ganjiaba-power"]
+        #expect(try replay(path, byOrganisation).1.matched == 0, "different filters must all match")
+
+        var byWorkItem = ReplaySelection()
+        byWorkItem.workItems = ["ganjiaba-power"]
+        let (items, _) = try replay(path, byWorkItem)
+        #expect(items.split(separator: "\n").count == 30)
+
+        var byTime = ReplaySelection()
+        byTime.since = Timestamp(secondsSinceEpoch: 1_685_577_600 + 10)
+        byTime.until = Timestamp(secondsSinceEpoch: 1_685_577_600 + 20)
+        let (window, timeSummary) = try replay(path, byTime)
+        #expect(try window.split(separator: "\n").map { try EventCodec.decode(Array($0.utf8)).sequence } == (10...19).map { UInt64($0) })
+        #expect(timeSummary.matched == 10)
+    }
+
+    @Test func aWindowBeyondTheJournalSaysSo() throws {
+        let directory = TemporaryDirectory()
+        let path = try makeJournal(in: directory)
+        var after = ReplaySelection()
+        after.fromSequence = 100
+        let (text, summary) = try replay(path, after)
+        #expect(text.isEmpty)
+        #expect(summary.notice == "the window starts at sequence 100, after the journal's last (60)")
+
+        var past = ReplaySelection()
+        past.fromSequence = 55
+        past.toSequence = 80
+        let (_, partial) = try replay(path, past)
+        #expect(partial.matched == 6)
+        #expect(partial.notice?.contains("past the journal's last (60)") == true)
+
+        var early = ReplaySelection()
+        early.until = Timestamp(secondsSinceEpoch: 1_600_000_000)
+        #expect(try replay(path, early).1.notice?.contains("before the journal's first record") == true)
+    }
+
+    @Test func timelineAndCSVUseDisplayNamesAndTheTimeZone() throws {
+        let directory = TemporaryDirectory()
+        let path = try makeJournal(in: directory)
+        var first = ReplaySelection()
+        first.toSequence = 2
+        let (timeline, _) = try replay(path, first, format: .timeline)
+        let lines = timeline.split(separator: "\n")
+        #expect(lines.count == 2)
+        // 2023-06-01T08:30:00Z is 16:30 in Shanghai.
+        #expect(lines[0].hasPrefix("2023-06-01 16:30:00  #1  progress"))
+        #expect(lines[0].contains("甘家坝 Ganjiaba"))
+        #expect(lines[1].contains("瑞景碧苑 Ruijing Biyuan"))
+        let (csv, _) = try replay(path, first, format: .csv)
+        let rows = csv.split(separator: "\n")
+        #expect(rows.count == 3)
+        #expect(rows[0].hasPrefix("sequence,recorded,time,kind"))
+        #expect(rows[2].contains("\"planned water outage noticed, 40 households"), "fields with commas are quoted")
+    }
+}
