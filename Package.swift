@@ -37,7 +37,7 @@ let package = Package(
             ]
         ),
         // Replay tooling: a journal window, filtered, as a timeline, JSON lines or CSV.
-        .target(name: "ConduitReplay", dependencies: ["ConduitCore", "ConduitJournal"]),
+        .target(name: "ConduitReplay", dependencies: ["ConduitCore", "ConduitJournal", "ZeroMQ"]),
         // What live tests share: a broker on ephemeral ports in a temporary directory, raw protocol clients.
         .target(
             name: "ConduitTesting",

@@ -25,6 +25,9 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The journal directory: what `conduit broker --data` was given.", valueName: "directory"))
     var dir: String = "conduit-data/journal"
 
+    @Option(help: "Replay through a running broker's query endpoint (e.g. tcp://127.0.0.1:5572) instead of --dir.")
+    var query: String?
+
     @Option(help: "The first sequence to replay.")
     var fromSeq: UInt64?
 
@@ -101,6 +104,11 @@ struct ReplayCommand: AsyncParsableCommand {
         let output = FileHandle.standardOutput
         let summary: ReplaySummary
         do {
+            if let query {
+                summary = try BrokerReplay(endpoint: query).run(
+                    selection, writer: writer, emit: { output.write(Data($0)) },
+                    shouldStop: { interrupted.flag.load(ordering: .acquiring) })
+            } else {
             summary = try OfflineReplay(directory: dir).run(
                 selection, writer: writer, emit: { output.write(Data($0)) },
                 progress: { scanned in
@@ -109,8 +117,9 @@ struct ReplayCommand: AsyncParsableCommand {
                     FileHandle.standardError.write(Data("\rscanned \(scanned) events…".utf8))
                 },
                 shouldStop: { interrupted.flag.load(ordering: .acquiring) })
+            }
         } catch {
-            throw ValidationError("cannot replay \(dir): \(error)")
+            throw ValidationError("cannot replay \(query ?? dir): \(error)")
         }
         if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         var lines = ["replayed \(summary.matched) of \(summary.scanned) events scanned"]

@@ -1,0 +1,117 @@
+import ConduitCore
+import ZeroMQ
+
+/// Replays through a running broker's query endpoint (`REPLAY` under credit), for a reviewer who cannot read the
+/// journal directory. The broker narrows by sequence or time window and topic prefixes; everything else of the
+/// selection is checked here, so the output is the same as ``OfflineReplay``'s.
+public struct BrokerReplay: Sendable {
+    public let endpoint: String
+    /// How long to wait for the broker before giving up.
+    public let timeout: Duration
+
+    public init(endpoint: String, timeout: Duration = .seconds(10)) {
+        self.endpoint = endpoint
+        self.timeout = timeout
+    }
+
+    /// Errors: no answer in time, or the broker's `ERROR`.
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The topic prefixes the broker can filter on: kind, then utility, then community, as far as they are given
+    /// from the left; empty (everything) when kinds are not given.
+    static func prefixes(for selection: ReplaySelection) -> [[UInt8]] {
+        guard !selection.kinds.isEmpty else { return [] }
+        var prefixes: [[UInt8]] = []
+        for kind in selection.kinds.sorted(by: { $0.rawValue < $1.rawValue }) {
+            if selection.utilities.isEmpty {
+                prefixes.append(Topic.prefix(kind: kind))
+                continue
+            }
+            for utility in selection.utilities.sorted(by: { $0.rawValue < $1.rawValue }) {
+                if selection.communities.isEmpty {
+                    prefixes.append(Topic.prefix(kind: kind, utility: utility))
+                } else {
+                    for community in selection.communities.sorted() {
+                        prefixes.append(Topic.prefix(kind: kind, utility: utility, community: community))
+                    }
+                }
+            }
+        }
+        return prefixes.count <= ReplayRequest.maximumPrefixes ? prefixes : []
+    }
+
+    public func run(
+        _ selection: ReplaySelection, writer: ReplayWriter, emit: ([UInt8]) throws -> Void,
+        shouldStop: () -> Bool = { false }
+    ) throws -> ReplaySummary {
+        let context = try Context()
+        let socket = try Socket(context, type: .dealer)
+        try socket.set(.linger, .zero)
+        try socket.connect(endpoint)
+        defer { socket.close() }
+        let window: ReplayWindow
+        if selection.fromSequence == 1 && selection.toSequence == .max, selection.since != nil || selection.until != nil {
+            window = .time(
+                from: selection.since ?? Timestamp(microsecondsSinceEpoch: 0),
+                to: selection.until ?? Timestamp(microsecondsSinceEpoch: .max))
+        } else {
+            window = .sequence(from: selection.fromSequence, to: selection.toSequence)
+        }
+        let credit: UInt32 = 1024
+        let request = ReplayRequest(request: 1, window: window, credit: credit, topicPrefixes: Self.prefixes(for: selection))
+        try socket.send(frames: QueryRequest.replay(request).encode())
+        let poller = Poller()
+        poller.add(socket)
+        var summary = ReplaySummary()
+        if let header = writer.header { try emit(Array((header + "\n").utf8)) }
+        var output: [UInt8] = []
+        while true {
+            guard try poller.poll(timeout: timeout) > 0, let frames = try socket.receiveFrames(wait: false) else {
+                throw Failure(description: "no answer from the broker at \(endpoint) within \(timeout)")
+            }
+            switch try QueryReply.decode(frames) {
+            case .chunk(_, let events):
+                for record in events {
+                    summary.scanned += 1
+                    guard selection.matches(recordedTime: record.header.recordedTime.microsecondsSinceEpoch) else { continue }
+                    let event = try? EventCodec.decode(record.event)
+                    guard let event, selection.matches(event: event), event.topic.withUnsafeBytes({ selection.matches(topic: $0) }) else {
+                        continue
+                    }
+                    record.event.withUnsafeBytes { bytes in
+                        writer.write(
+                            sequence: record.header.sequence, recordedTime: record.header.recordedTime.microsecondsSinceEpoch,
+                            bytes: bytes, event: event, into: &output)
+                    }
+                    summary.matched += 1
+                    if summary.firstSequence == nil { summary.firstSequence = record.header.sequence }
+                    summary.lastSequence = record.header.sequence
+                }
+                try emit(output)
+                output.removeAll(keepingCapacity: true)
+                if shouldStop() {
+                    try socket.send(frames: QueryRequest.cancel(request: 1).encode())
+                } else {
+                    try socket.send(frames: QueryRequest.credit(request: 1, amount: UInt32(events.count)).encode())
+                }
+            case .end(let end):
+                summary.journalLast = end.headSequence
+                switch end.reason {
+                case .beforeStart: summary.notice = "the window lies before the journal's first retained event"
+                case .beyondHead where summary.matched == 0 && end.lastSequence == 0:
+                    summary.notice = "the window starts after the journal's last event (\(end.headSequence))"
+                case .beyondHead: summary.notice = "the window reaches past the journal's last event (\(end.headSequence))"
+                case .idle, .error: summary.notice = "the broker ended the replay (\(end.reason.rawValue))"
+                case .complete, .cancelled: break
+                }
+                return summary
+            case .error(_, let error):
+                throw Failure(description: "the broker refused the replay: \(error)")
+            default:
+                continue
+            }
+        }
+    }
+}
