@@ -183,7 +183,7 @@ extension AggregateState {
             "utility": .string(item.item.utility.rawValue),
             "acceptedByInspections": .bool(item.isAcceptedByInspections),
             "openBlockingDefects": .array(item.openBlockingDefects.map { .string($0.id) }),
-            "stale": .bool(item.reportedBy.flatMap { agent($0) }.map { $0.liveness == .stale } ?? false),
+            "stale": .bool(item.reportedBy.flatMap { agent(String($0.dropFirst())) }.map { $0.liveness == .stale } ?? false),
         ]
         members["status"] = item.status.map { .string($0.rawValue) }
         members["actualStart"] = item.actualStart.map { .string($0.iso8601) }

@@ -14,7 +14,7 @@ extension AggregateState {
                 workItem: item.item.id, status: .accepted, inspections: item.inspections.map(\.report),
                 acceptance: item.item.acceptance)
             : nil
-        update(Keys.workItemAcceptance(item.item.id), finding, refs: [item.lastRef].compactMap { $0 }, &changes)
+        update(itemKeys[index].acceptance, finding, refs: [item.lastRef].compactMap { $0 }, &changes)
     }
 
     /// Behind its plan by more than the threshold, and not started by its planned start.
@@ -26,14 +26,14 @@ extension AggregateState {
             workItem: item.plannedItem, status: status, percent: item.percent, today: today, deadline: Self.noDeadline,
             tolerance: options.behindScheduleThreshold)
         if behind?.kind != .behindSchedule { behind = nil }
-        update(Keys.behindSchedule(item.item.id), behind, refs: refs, &changes)
+        update(itemKeys[index].behindSchedule, behind, refs: refs, &changes)
 
         let notStarted = (status == .planned || status == .scheduled) && item.plannedStart < today
             ? LifecycleFinding(
                 kind: .behindSchedule,
                 reason: "\(item.item.id) has not started; its plan starts on \(item.plannedStart)")
             : nil
-        update(Keys.notStarted(item.item.id), notStarted, refs: refs, &changes)
+        update(itemKeys[index].notStarted, notStarted, refs: refs, &changes)
     }
 
     /// The deadline at risk for a community: one of its work items is unfinished past the deadline, or
@@ -73,7 +73,7 @@ extension AggregateState {
                 break
             }
         }
-        update(Keys.reinspectionOverdue(item.item.id), finding, refs: refs, &changes)
+        update(itemKeys[index].reinspectionOverdue, finding, refs: refs, &changes)
     }
 
     /// The rules of one outage: its lifecycle, its notice, its overrun and its overlaps with outages of

@@ -44,6 +44,8 @@ public struct AggregateState: Sendable, Equatable {
 
     // Indexes derived from the arrays above (rebuilt on restore).
     let workItemIndex: [String: Int]
+    /// The alert keys of each work item, in scenario order.
+    let itemKeys: [WorkItemKeys]
     var outageIndex: [String: Int] = [:]
     var outagesByCommunity: [String: [Int]] = [:]
     var agentIndex: [String: Int] = [:]
@@ -56,6 +58,7 @@ public struct AggregateState: Sendable, Equatable {
         var index: [String: Int] = [:]
         for (position, item) in scenario.workItems.enumerated() { index[item.id] = position }
         self.workItemIndex = index
+        self.itemKeys = scenario.workItems.map { WorkItemKeys(id: $0.id) }
     }
 
     /// The state of one work item.
@@ -122,6 +125,7 @@ public struct AggregateState: Sendable, Equatable {
             return
         }
         let previous = item.status
+        let previousFinish = item.plannedFinish
         item.status = report.status
         if let percent = report.percent {
             item.percent = percent
@@ -137,17 +141,21 @@ public struct AggregateState: Sendable, Equatable {
         item.reportedAt = event.time
         let ref = Self.ref(event)
         item.lastRef = ref
-        item.reportedBy = String(event.source.utf8.dropFirst())!
+        item.reportedBy = event.source
         workItems[index] = item
 
-        if previous != report.status {
+        let statusChanged = previous != report.status
+        if statusChanged {
             let finding = Lifecycle.checkTransition(workItem: id, from: previous, to: report.status)
-            update(Keys.workItemTransition(id), finding, refs: [ref], &changes)
+            update(itemKeys[index].transition, finding, refs: [ref], &changes)
+            evaluateAcceptance(index, &changes)
         }
-        evaluateAcceptance(index, &changes)
         if let day = evaluatedDay {
             evaluateSchedule(index, today: day, &changes)
-            evaluateDeadline(community: item.item.community, today: day, &changes)
+            // The deadline rule depends on the status and the planned finish, not on the percent.
+            if statusChanged || previousFinish != item.plannedFinish {
+                evaluateDeadline(community: item.item.community, today: day, &changes)
+            }
         }
     }
 
@@ -224,11 +232,13 @@ public struct AggregateState: Sendable, Equatable {
         let key = organisation + "/" + report.agent
         let liveness: AgentLiveness = report.status == .death ? .dead : .online
         let ref = Self.ref(event)
+        var wasStale = false
         if let index = agentIndex[key] {
             guard event.time >= agents[index].lastSeen else {
                 eventsIgnored += 1
                 return
             }
+            wasStale = agents[index].liveness == .stale
             agents[index].lastSeen = event.time
             agents[index].heartbeatIntervalMs = report.heartbeatIntervalMs ?? agents[index].heartbeatIntervalMs
             agents[index].version = report.version ?? agents[index].version
@@ -240,7 +250,8 @@ public struct AggregateState: Sendable, Equatable {
                 key: key, organisation: organisation, lastSeen: event.time, heartbeatIntervalMs: report.heartbeatIntervalMs,
                 version: report.version, liveness: liveness, lastRef: ref))
         }
-        update(Keys.agentSilent(key), nil, refs: [], &changes)
+        // An agent is stale exactly while its agent_silent alert is raised.
+        if wasStale { update(Keys.agentSilent(key), nil, refs: [], &changes) }
         if liveness == .online {
             let silentFrom = silenceDeadline(agents[agentIndex[key]!])
             if nextTimeCheck.map({ silentFrom < $0 }) ?? false { nextTimeCheck = silentFrom }
@@ -267,6 +278,23 @@ public struct AggregateState: Sendable, Equatable {
             changes.append(AlertChange(
                 kind: active.kind, key: key, status: .cleared, message: "cleared: " + active.message, refs: active.refs, time: time))
         }
+    }
+}
+
+/// The alert keys of one work item, made once.
+struct WorkItemKeys: Sendable, Hashable {
+    var transition: String
+    var acceptance: String
+    var behindSchedule: String
+    var notStarted: String
+    var reinspectionOverdue: String
+
+    init(id: String) {
+        transition = Keys.workItemTransition(id)
+        acceptance = Keys.workItemAcceptance(id)
+        behindSchedule = Keys.behindSchedule(id)
+        notStarted = Keys.notStarted(id)
+        reinspectionOverdue = Keys.reinspectionOverdue(id)
     }
 }
 

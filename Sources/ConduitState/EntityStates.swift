@@ -20,7 +20,7 @@ public struct WorkItemState: Sendable, Hashable {
     public var reportedAt: Timestamp?
     /// The latest progress report, `source#id`.
     public var lastRef: String?
-    /// The agent behind the latest progress report (`source` without its leading `/`).
+    /// The `source` of the latest progress report (`/<organisation>/<agent>`).
     public var reportedBy: String?
     /// Inspections of this work item in the order of their `time` (ties in arrival order).
     public var inspections: [InspectionRecord]
