@@ -72,7 +72,7 @@ extension AggregateState {
         for node in try root.node("outages").elements() {
             let outage = try decodeOutage(node)
             state.outageIndex[outage.key] = state.outages.count
-            state.outagesByCommunity[outage.community, default: []].append(state.outages.count)
+            if outage.isOpen { state.openOutages.append(state.outages.count) }
             state.outages.append(outage)
         }
         for node in try root.node("agents").elements() {

@@ -61,17 +61,21 @@ extension AggregateState {
     /// A failed or conditional inspection whose defects are past due with no later inspection of its kind.
     mutating func evaluateReinspection(_ index: Int, today: CalendarDate, _ changes: inout [AlertChange]) {
         let item = workItems[index]
-        let reports = item.inspections.map(\.report)
         var finding: LifecycleFinding?
         var refs: [String] = []
-        for (position, record) in item.inspections.enumerated() {
-            if let found = Lifecycle.checkReinspection(
-                workItem: item.item.id, failed: record.report, laterInspections: Array(reports[(position + 1)...]), today: today)
+        // From the latest back, so that each inspection knows whether one of its kind was performed
+        // after it (then it is not overdue) without rescanning: linear in the inspections. The
+        // earliest overdue inspection is the one reported.
+        var performedLater: [InspectionKind] = []
+        for record in item.inspections.reversed() {
+            let report = record.report
+            if !performedLater.contains(report.kind),
+                let found = Lifecycle.checkReinspection(workItem: item.item.id, failed: report, laterInspections: [], today: today)
             {
                 finding = found
                 refs = [record.ref]
-                break
             }
+            if report.status == .performed && !performedLater.contains(report.kind) { performedLater.append(report.kind) }
         }
         update(itemKeys[index].reinspectionOverdue, finding, refs: refs, &changes)
     }
@@ -101,11 +105,25 @@ extension AggregateState {
         update(Keys.outageOverrun(key), overrun, refs: outage.refs, &changes)
         if outage.isOff, let end = report.windowEnd, nextTimeCheck.map({ end < $0 }) ?? false { nextTimeCheck = end }
 
-        for otherIndex in outagesByCommunity[outage.community] ?? [] where otherIndex != index {
+        // A restored or cancelled outage overlaps nothing: its pairs were cleared when it closed.
+        for otherIndex in openOutages where otherIndex != index {
             let other = outages[otherIndex]
-            guard other.report.service != report.service else { continue }
+            guard other.community == outage.community, other.report.service != report.service else { continue }
             let finding = Lifecycle.checkOverlap(outage: key, report, with: other.key, other.report)
             update(Keys.outageOverlap(key, other.key), finding, refs: outage.refs + other.refs, &changes)
+        }
+        var low = 0
+        var high = openOutages.count
+        while low < high {
+            let middle = (low + high) / 2
+            if openOutages[middle] < index { low = middle + 1 } else { high = middle }
+        }
+        let position = low
+        let listed = position < openOutages.endIndex && openOutages[position] == index
+        if outage.isOpen && !listed {
+            openOutages.insert(index, at: position)
+        } else if !outage.isOpen && listed {
+            openOutages.remove(at: position)
         }
     }
 
@@ -135,7 +153,7 @@ extension AggregateState {
             }
         }
         var next = options.startOfLocalDay(after: day)
-        for index in outages.indices where outages[index].isOff {
+        for index in openOutages where outages[index].isOff {
             let outage = outages[index]
             let overrun = Lifecycle.checkOverrun(outage: outage.key, outage.report, now: now)
             update(Keys.outageOverrun(outage.key), overrun, refs: outage.refs, &changes)

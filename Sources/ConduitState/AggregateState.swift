@@ -47,7 +47,9 @@ public struct AggregateState: Sendable, Equatable {
     /// The alert keys of each work item, in scenario order.
     let itemKeys: [WorkItemKeys]
     var outageIndex: [String: Int] = [:]
-    var outagesByCommunity: [String: [Int]] = [:]
+    /// Positions in ``outages`` of those neither restored nor cancelled, ascending: the only ones the
+    /// overlap and overrun rules can concern.
+    var openOutages: [Int] = []
     var agentIndex: [String: Int] = [:]
 
     /// An empty state: every work item of `scenario` planned and unreported, no outages, no alerts.
@@ -221,7 +223,6 @@ public struct AggregateState: Sendable, Equatable {
                 key: key, community: site, organisation: String(event.sourceOrganisation), report: report,
                 previousStatus: nil, reportedAt: event.time, refs: [ref]))
             outageIndex[key] = index
-            outagesByCommunity[site, default: []].append(index)
             statusChanged = true
         }
         evaluateOutage(index, statusChanged: statusChanged, &changes)

@@ -105,6 +105,8 @@ public struct OutageState: Sendable, Hashable {
 
     /// Whether the service is off now: started and not restored.
     public var isOff: Bool { report.status == .started && report.restoredAt == nil }
+    /// Whether it is neither restored nor cancelled.
+    public var isOpen: Bool { report.status != .restored && report.status != .cancelled }
     /// Whether it is planned and still ahead: proposed or noticed.
     public var isPlanned: Bool { report.status == .proposed || report.status == .noticed }
 }
