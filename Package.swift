@@ -54,6 +54,7 @@ let package = Package(
                 "ConduitCore",
                 "ConduitJournal",
                 "ConduitBroker",
+                "ConduitState",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
