@@ -8,13 +8,17 @@ public struct WorkItemState: Sendable, Hashable {
     public var status: WorkStatus?
     /// The latest reported percent complete (0 when never reported).
     public var percent: Double
-    /// The plan: the latest reported planned dates, else the scenario's.
+    /// The planned start: the latest reported one, else the scenario's.
     public var plannedStart: CalendarDate
+    /// The planned finish: the latest reported one, else the scenario's.
     public var plannedFinish: CalendarDate
+    /// The latest reported actual start.
     public var actualStart: CalendarDate?
+    /// The latest reported actual finish.
     public var actualFinish: CalendarDate?
     /// Households the work affects: the latest report's figure, else the scenario's.
     public var householdsAffected: Int
+    /// Why it is blocked or suspended, from the latest report.
     public var blockingReason: String?
     /// The `time` of the latest applied progress report; older reports are ignored.
     public var reportedAt: Timestamp?
@@ -69,12 +73,14 @@ public struct WorkItemState: Sendable, Hashable {
 
 /// One inspection event of a work item.
 public struct InspectionRecord: Sendable, Hashable {
+    /// The inspection as reported.
     public var report: InspectionReport
     /// The event's `time`.
     public var time: Timestamp
     /// The event's `source#id`.
     public var ref: String
 
+    /// The inspection `report` of the event `ref` of `time`.
     public init(report: InspectionReport, time: Timestamp, ref: String) {
         self.report = report
         self.time = time
@@ -125,11 +131,15 @@ public enum AgentLiveness: String, Sendable, Hashable {
 public struct AgentState: Sendable, Hashable {
     /// `<organisation>/<agent>`.
     public var key: String
+    /// Its organisation (the first segment of its `source`).
     public var organisation: String
     /// The `time` of its latest presence event.
     public var lastSeen: Timestamp
+    /// The heartbeat interval it announced, if any.
     public var heartbeatIntervalMs: Int?
+    /// The software version it announced, if any.
     public var version: String?
+    /// Online, stale or dead.
     public var liveness: AgentLiveness
     /// Its latest presence event, `source#id`.
     public var lastRef: String

@@ -36,6 +36,7 @@ public struct StateOptions: Sendable, Hashable {
         .broadcast: .seconds(86_400),
     ]
 
+    /// Options with the defaults stated on each property.
     public init(
         requiredNotice: [Utility: Duration] = StateOptions.defaultRequiredNotice,
         behindScheduleThreshold: Double = 10,

@@ -21,6 +21,7 @@ public struct Rollup: Sendable, Hashable {
     /// Outages proposed or noticed.
     public var outagesPlanned: Int = 0
 
+    /// All zero.
     public init() {}
 }
 
@@ -28,6 +29,7 @@ public struct Rollup: Sendable, Hashable {
 public struct StateSummary: Sendable, Hashable {
     /// The local day the figures are for (`nil` before any event: plans expect nothing yet).
     public var today: CalendarDate?
+    /// Every work item and outage.
     public var overall: Rollup
     /// By community id.
     public var communities: [String: Rollup]
