@@ -1,9 +1,9 @@
 import ConduitCore
 
-/// The alert rules. Each one evaluates its condition with ``Lifecycle`` and hands the finding to
+/// The alert rules. Each one evaluates its condition with `Lifecycle` and hands the finding to
 /// ``AggregateState/update(_:_:refs:_:)``, which raises it once and clears it when the finding goes.
 extension AggregateState {
-    /// A date after any deadline, to ask ``Lifecycle/checkSchedule`` for the behind-plan rule alone.
+    /// A date after any deadline, to ask `Lifecycle/checkSchedule` for the behind-plan rule alone.
     private static let noDeadline = CalendarDate(year: 9999, month: 12, day: 31)!
 
     /// Marked accepted without a passed acceptance inspection (or with a blocking defect open).
@@ -37,7 +37,7 @@ extension AggregateState {
     }
 
     /// The deadline at risk for a community: one of its work items is unfinished past the deadline, or
-    /// past its planned finish with less than 30 days to the deadline (``Lifecycle/checkSchedule``).
+    /// past its planned finish with less than 30 days to the deadline (`Lifecycle/checkSchedule`).
     mutating func evaluateDeadline(community: String, today: CalendarDate, _ changes: inout [AlertChange]) {
         var reasons: [String] = []
         var refs: [String] = []

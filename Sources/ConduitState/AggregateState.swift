@@ -79,7 +79,7 @@ public struct AggregateState: Sendable, Equatable {
 
     /// Applies one event and returns the alerts it raised or cleared, in a deterministic order.
     ///
-    /// The event should have passed ``EventValidator``; references the scenario does not know are ignored.
+    /// The event should have passed `EventValidator`; references the scenario does not know are ignored.
     public mutating func apply(_ event: Event) -> [AlertChange] {
         if let sequence = event.sequence {
             guard sequence > lastSequence else {

@@ -50,12 +50,12 @@ public struct WorkItemState: Sendable, Hashable {
     /// Whether the work is done (completed or accepted) or cancelled.
     public var isClosed: Bool { status == .completed || status == .accepted || status == .cancelled }
 
-    /// Whether its inspections accept it (``Lifecycle/isAccepted(by:acceptance:)``).
+    /// Whether its inspections accept it (`Lifecycle/isAccepted(by:acceptance:)`).
     public var isAcceptedByInspections: Bool {
         Lifecycle.isAccepted(by: inspections.map(\.report), acceptance: item.acceptance)
     }
 
-    /// Critical or major defects still open (``Lifecycle/openBlockingDefects(in:)``).
+    /// Critical or major defects still open (`Lifecycle/openBlockingDefects(in:)`).
     public var openBlockingDefects: [Defect] { Lifecycle.openBlockingDefects(in: inspections.map(\.report)) }
 
     /// The percent the plan expects on `today`.

@@ -11,16 +11,16 @@ public struct StateOptions: Sendable, Hashable {
     /// - **water: 24 hours.** 《城市供水条例》 (Regulations on Urban Water Supply, State Council, 1994),
     ///   article 22 requires the supplier to notify users in advance of a planned interruption without
     ///   fixing the lead; 24 hours is the lead that municipal implementing rules typically set and the one
-    ///   ``Lifecycle/requiredNoticeSeconds`` uses.
+    ///   `Lifecycle/requiredNoticeSeconds` uses.
     /// - **telecom and broadcast: 24 hours**, the same default; no national rule fixes a lead for them.
     ///
-    /// A service missing from the dictionary uses ``Lifecycle/requiredNoticeSeconds``.
+    /// A service missing from the dictionary uses `Lifecycle/requiredNoticeSeconds`.
     public var requiredNotice: [Utility: Duration]
     /// How many percentage points a work item may lag its linear plan before `behind_schedule` is raised.
     /// Default 10.
     public var behindScheduleThreshold: Double
     /// How many heartbeat intervals an agent may miss before it is silent (`agent_silent`) and its data
-    /// stale. Default 3, as ``Lifecycle/checkSilence(agent:lastSeen:heartbeatIntervalMs:now:)``.
+    /// stale. Default 3, as `Lifecycle/checkSilence(agent:lastSeen:heartbeatIntervalMs:now:)`.
     public var missedHeartbeats: Int
     /// The heartbeat interval assumed for an agent that announced none. Default 30 seconds.
     public var defaultHeartbeatInterval: Duration
