@@ -95,6 +95,19 @@ import Testing
         #expect(state.publishedAlerts["outage_overlap/x+y"]?.report.status == .raised)
     }
 
+    @Test func alertChangesMakeValidAlertEvents() throws {
+        var state = AggregateState(scenario: Fixtures.scenario)
+        let changes = state.apply(Self.history())
+        let validator = EventValidator(scenario: Fixtures.scenario)
+        for (position, change) in changes.enumerated() {
+            let event = Event(id: "alert-\(position)", source: "/conduit/aggregator", time: change.time, data: .alert(change.report))
+            try validator.validate(event)
+            #expect(state.apply(event).isEmpty)
+        }
+        // The history holds one alert event of its own, behind_schedule/north-power.
+        #expect(Set(state.publishedAlerts.keys) == Set(changes.map(\.key) + ["behind_schedule/north-power"]))
+    }
+
     @Test func foldingTwiceIsDeterministic() {
         var first = AggregateState(scenario: Fixtures.scenario)
         var second = AggregateState(scenario: Fixtures.scenario)
