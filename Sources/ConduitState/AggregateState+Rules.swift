@@ -60,22 +60,23 @@ extension AggregateState {
 
     /// A failed or conditional inspection whose defects are past due with no later inspection of its kind.
     mutating func evaluateReinspection(_ index: Int, today: CalendarDate, _ changes: inout [AlertChange]) {
-        let item = workItems[index]
+        let inspections = workItems[index].inspections
         var finding: LifecycleFinding?
         var refs: [String] = []
         // From the latest back, so that each inspection knows whether one of its kind was performed
         // after it (then it is not overdue) without rescanning: linear in the inspections. The
         // earliest overdue inspection is the one reported.
         var performedLater: [InspectionKind] = []
-        for record in item.inspections.reversed() {
-            let report = record.report
-            if !performedLater.contains(report.kind),
-                let found = Lifecycle.checkReinspection(workItem: item.item.id, failed: report, laterInspections: [], today: today)
+        for position in inspections.indices.reversed() {
+            let kind = inspections[position].report.kind
+            if performedLater.contains(kind) { continue }
+            if let found = Lifecycle.checkReinspection(
+                workItem: workItems[index].item.id, failed: inspections[position].report, laterInspections: [], today: today)
             {
                 finding = found
-                refs = [record.ref]
+                refs = [inspections[position].ref]
             }
-            if report.status == .performed && !performedLater.contains(report.kind) { performedLater.append(report.kind) }
+            if inspections[position].report.status == .performed { performedLater.append(kind) }
         }
         update(itemKeys[index].reinspectionOverdue, finding, refs: refs, &changes)
     }

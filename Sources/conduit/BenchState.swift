@@ -9,7 +9,7 @@ struct BenchState: AsyncParsableCommand {
         abstract: "Fold generated events of every kind into the aggregate state on one core.",
         discussion: """
             Generates a seeded stream of valid, sequenced events for the default scenario — progress \
-            reports (70 %), heartbeats (20 %), outages going noticed → started → restored (8 %) and \
+            reports (70 %), heartbeats (20 %, each agent every few minutes with a 5-minute interval), outages going noticed → started → restored (8 %) and \
             inspections (2 %), 15 s apart so that the day-based rules run — validates them all, then times \
             folding them into a fresh AggregateState, alerts included. Build with -c release before \
             reading the figures.
@@ -85,7 +85,7 @@ enum StateWorkload {
                 let organisation = agents[index % agents.count]
                 event = Event(
                     id: "h-\(index)", source: "/\(organisation.id)/agent-1", time: time, sequence: sequence, recordedTime: time,
-                    data: .presence(PresenceReport(status: .heartbeat, agent: "agent-1", heartbeatIntervalMs: 60_000)))
+                    data: .presence(PresenceReport(status: .heartbeat, agent: "agent-1", heartbeatIntervalMs: 300_000)))
             } else if slot < 49 {
                 let (organisation, utility) = utilityOrganisations[outageNumber % 2]
                 let status: OutageStatus
