@@ -23,9 +23,10 @@ public struct AggregateState: Sendable, Equatable {
     public internal(set) var lastSequence: UInt64 = 0
     /// The fold clock: the latest event time (`recordedtime`, else `time`) or advance seen; `nil` before any.
     public internal(set) var now: Timestamp?
-    /// Events applied (duplicates excluded).
+    /// Events folded: every event but duplicates (including those whose content was then ignored).
     public internal(set) var eventsApplied: Int = 0
-    /// Events ignored: duplicates, reports older than what they would replace, unknown references.
+    /// Events ignored: duplicates, and folded events whose content was ignored — reports older than
+    /// what they would replace, references the scenario does not know.
     public internal(set) var eventsIgnored: Int = 0
     /// Every work item of the scenario, in scenario order.
     public internal(set) var workItems: [WorkItemState]
