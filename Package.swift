@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "ConduitCore", targets: ["ConduitCore"]),
         .library(name: "ConduitJournal", targets: ["ConduitJournal"]),
         .library(name: "ConduitBroker", targets: ["ConduitBroker"]),
+        .library(name: "ConduitState", targets: ["ConduitState"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,6 +28,8 @@ let package = Package(
         .target(name: "TransportReference", linkerSettings: [.linkedLibrary("zmq")]),
         // Events, validation, scenario and the wire codec: no sockets, no files, no dependencies.
         .target(name: "ConduitCore"),
+        // The aggregate state: a pure fold of events into per-item state, roll-ups and derived alerts. No I/O.
+        .target(name: "ConduitState", dependencies: ["ConduitCore"]),
         // The durable event journal: segment files only, no sockets, no event model (topics and events are bytes).
         .target(name: "ConduitJournal"),
         // The broker: ingest, durable sequencing, fan-out, replay and presence.
@@ -54,6 +57,7 @@ let package = Package(
                 "ConduitJournal",
                 "ConduitBroker",
                 "ConduitReplay",
+                "ConduitState",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -64,6 +68,7 @@ let package = Package(
             name: "ConduitReplayTests",
             dependencies: ["ConduitReplay", "ConduitCore", "ConduitJournal", "ConduitTesting", "conduit"]
         ),
+        .testTarget(name: "ConduitStateTests", dependencies: ["ConduitState", "ConduitCore"]),
         // Depends on `conduit` so that the crash test can run and kill `conduit broker`.
         .testTarget(
             name: "ConduitBrokerTests",

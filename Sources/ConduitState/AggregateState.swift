@@ -1,0 +1,318 @@
+import ConduitCore
+
+/// The aggregate state of the renovation: a pure fold of events, with the alerts it derives.
+///
+/// The aggregator, the CLI's live view and replay's "state at time T" share this one definition.
+/// It does no I/O and never reads the wall clock: its clock ``now`` is the latest `recordedtime`
+/// (else `time`) of the events applied, or a time given to ``advance(to:)``, so a replay reproduces
+/// the same alerts in the same order.
+///
+/// - Duplicates: an event whose broker `sequence` is not above ``lastSequence`` is ignored.
+///   Events without a sequence (folded before reaching a broker) are always applied.
+/// - Out of order: a progress or presence report older (by `time`) than the latest one applied for
+///   its work item or agent is ignored; an inspection is always recorded, in `time` order; an older
+///   outage report only fills in times the outage does not have yet.
+/// - `conduit.alert` events (published back by an aggregator) are recorded in ``publishedAlerts``
+///   and derive nothing.
+public struct AggregateState: Sendable, Equatable {
+    /// The scenario the events refer to.
+    public let scenario: Scenario
+    /// The thresholds of the alert rules.
+    public let options: StateOptions
+    /// The highest broker sequence applied; 0 before any.
+    public internal(set) var lastSequence: UInt64 = 0
+    /// The fold clock: the latest event time (`recordedtime`, else `time`) or advance seen; `nil` before any.
+    public internal(set) var now: Timestamp?
+    /// Events folded: every event but duplicates (including those whose content was then ignored).
+    public internal(set) var eventsApplied: Int = 0
+    /// Events ignored: duplicates, and folded events whose content was ignored — reports older than
+    /// what they would replace, references the scenario does not know.
+    public internal(set) var eventsIgnored: Int = 0
+    /// Every work item of the scenario, in scenario order.
+    public internal(set) var workItems: [WorkItemState]
+    /// Outages in the order they were first reported.
+    public internal(set) var outages: [OutageState] = []
+    /// Agents in the order they were first heard of.
+    public internal(set) var agents: [AgentState] = []
+    /// The ledger: alerts raised and not cleared, by key.
+    public internal(set) var activeAlerts: [String: ActiveAlert] = [:]
+    /// The latest `conduit.alert` event seen per key.
+    public internal(set) var publishedAlerts: [String: PublishedAlert] = [:]
+    /// The local day the day-based rules were last evaluated for.
+    var evaluatedDay: CalendarDate?
+    /// The earliest fold time at which a time-based rule may change; `nil`: at the next event.
+    var nextTimeCheck: Timestamp?
+
+    // Indexes derived from the arrays above (rebuilt on restore).
+    let workItemIndex: [String: Int]
+    /// The alert keys of each work item, in scenario order.
+    let itemKeys: [WorkItemKeys]
+    var outageIndex: [String: Int] = [:]
+    /// Positions in ``outages`` of those neither restored nor cancelled, ascending: the only ones the
+    /// overlap and overrun rules can concern.
+    var openOutages: [Int] = []
+    var agentIndex: [String: Int] = [:]
+
+    /// An empty state: every work item of `scenario` planned and unreported, no outages, no alerts.
+    public init(scenario: Scenario, options: StateOptions = .init()) {
+        self.scenario = scenario
+        self.options = options
+        self.workItems = scenario.workItems.map(WorkItemState.init(item:))
+        var index: [String: Int] = [:]
+        for (position, item) in scenario.workItems.enumerated() { index[item.id] = position }
+        self.workItemIndex = index
+        self.itemKeys = scenario.workItems.map { WorkItemKeys(id: $0.id) }
+    }
+
+    /// The state of one work item.
+    public func workItem(_ id: String) -> WorkItemState? { workItemIndex[id].map { workItems[$0] } }
+
+    /// The state of one outage, by key (see ``OutageState``).
+    public func outage(_ key: String) -> OutageState? { outageIndex[key].map { outages[$0] } }
+
+    /// The state of one agent, by `<organisation>/<agent>`.
+    public func agent(_ key: String) -> AgentState? { agentIndex[key].map { agents[$0] } }
+
+    /// The local calendar day of the fold clock.
+    public var today: CalendarDate? { now.map(options.localDate(of:)) }
+
+    // MARK: - Folding
+
+    /// Applies one event and returns the alerts it raised or cleared, in a deterministic order.
+    ///
+    /// The event should have passed `EventValidator`; references the scenario does not know are ignored.
+    public mutating func apply(_ event: Event) -> [AlertChange] {
+        if let sequence = event.sequence {
+            guard sequence > lastSequence else {
+                eventsIgnored += 1
+                return []
+            }
+            lastSequence = sequence
+        }
+        eventsApplied += 1
+        let eventTime = event.recordedTime ?? event.time
+        if now.map({ eventTime > $0 }) ?? true { now = eventTime }
+        var changes: [AlertChange] = []
+        switch event.data {
+        case .progress(let report): applyProgress(report, event, &changes)
+        case .inspection(let report): applyInspection(report, event, &changes)
+        case .outage(let report): applyOutage(report, event, &changes)
+        case .presence(let report): applyPresence(report, event, &changes)
+        case .alert(let report): applyAlert(report, event)
+        }
+        runTimeRules(&changes)
+        return changes
+    }
+
+    /// Moves the fold clock forward to `time` (a fan-out heartbeat's time, or "as of" for replay) and
+    /// returns the alerts the time-based rules raised or cleared. An earlier time changes nothing.
+    public mutating func advance(to time: Timestamp) -> [AlertChange] {
+        guard now.map({ time > $0 }) ?? true else { return [] }
+        now = time
+        var changes: [AlertChange] = []
+        runTimeRules(&changes)
+        return changes
+    }
+
+    @inline(__always)
+    static func ref(_ event: Event) -> String { event.source + "#" + event.id }
+
+    private mutating func applyProgress(_ report: ProgressReport, _ event: Event, _ changes: inout [AlertChange]) {
+        guard let id = event.workItem, let index = workItemIndex[id] else {
+            eventsIgnored += 1
+            return
+        }
+        var item = workItems[index]
+        if let reportedAt = item.reportedAt, event.time < reportedAt {
+            eventsIgnored += 1
+            return
+        }
+        let previous = item.status
+        let previousFinish = item.plannedFinish
+        item.status = report.status
+        if let percent = report.percent {
+            item.percent = percent
+        } else if report.status == .completed || report.status == .accepted {
+            item.percent = 100
+        }
+        if let start = report.plannedStart { item.plannedStart = start }
+        if let finish = report.plannedFinish { item.plannedFinish = finish }
+        if let start = report.actualStart { item.actualStart = start }
+        if let finish = report.actualFinish { item.actualFinish = finish }
+        if let households = report.householdsAffected { item.householdsAffected = households }
+        item.blockingReason = report.blockingReason
+        item.reportedAt = event.time
+        let ref = Self.ref(event)
+        item.lastRef = ref
+        item.reportedBy = event.source
+        workItems[index] = item
+
+        let statusChanged = previous != report.status
+        if statusChanged {
+            let finding = Lifecycle.checkTransition(workItem: id, from: previous, to: report.status)
+            update(itemKeys[index].transition, finding, refs: [ref], &changes)
+            evaluateAcceptance(index, &changes)
+        }
+        if let day = evaluatedDay {
+            evaluateSchedule(index, today: day, &changes)
+            // The deadline rule depends on the status and the planned finish, not on the percent.
+            if statusChanged || previousFinish != item.plannedFinish {
+                evaluateDeadline(community: item.item.community, today: day, &changes)
+            }
+        }
+    }
+
+    private mutating func applyInspection(_ report: InspectionReport, _ event: Event, _ changes: inout [AlertChange]) {
+        guard let id = event.workItem, let index = workItemIndex[id] else {
+            eventsIgnored += 1
+            return
+        }
+        let record = InspectionRecord(report: report, time: event.time, ref: Self.ref(event))
+        var position = workItems[index].inspections.endIndex
+        while position > 0 && workItems[index].inspections[position - 1].time > event.time { position -= 1 }
+        workItems[index].inspections.insert(record, at: position)
+        evaluateAcceptance(index, &changes)
+        if let day = evaluatedDay { evaluateReinspection(index, today: day, &changes) }
+    }
+
+    /// The key of the outage an event reports (see ``OutageState``).
+    static func outageKey(_ report: OutageReport, _ event: Event, site: String) -> String {
+        let reference = event.subject ?? report.windowStart?.rfc3339 ?? report.startedAt?.rfc3339 ?? event.id
+        return site + "/" + report.service.rawValue + "/" + reference
+    }
+
+    private mutating func applyOutage(_ report: OutageReport, _ event: Event, _ changes: inout [AlertChange]) {
+        guard let site = event.site, scenario.community(site) != nil else {
+            eventsIgnored += 1
+            return
+        }
+        let key = Self.outageKey(report, event, site: site)
+        let ref = Self.ref(event)
+        let index: Int
+        var statusChanged = false
+        if let existing = outageIndex[key] {
+            index = existing
+            var outage = outages[index]
+            if event.time >= outage.reportedAt {
+                let earlier = outage.report
+                var merged = report
+                merged.windowStart = merged.windowStart ?? earlier.windowStart
+                merged.windowEnd = merged.windowEnd ?? earlier.windowEnd
+                merged.noticedAt = merged.noticedAt ?? earlier.noticedAt
+                merged.startedAt = merged.startedAt ?? earlier.startedAt
+                merged.restoredAt = merged.restoredAt ?? earlier.restoredAt
+                merged.causedBy = merged.causedBy ?? earlier.causedBy
+                if merged.buildings.isEmpty { merged.buildings = earlier.buildings }
+                if earlier.status != merged.status {
+                    outage.previousStatus = earlier.status
+                    statusChanged = true
+                }
+                outage.report = merged
+                outage.reportedAt = event.time
+            } else {
+                outage.report.windowStart = outage.report.windowStart ?? report.windowStart
+                outage.report.windowEnd = outage.report.windowEnd ?? report.windowEnd
+                outage.report.noticedAt = outage.report.noticedAt ?? report.noticedAt
+                outage.report.startedAt = outage.report.startedAt ?? report.startedAt
+                outage.report.restoredAt = outage.report.restoredAt ?? report.restoredAt
+            }
+            outage.refs.append(ref)
+            outages[index] = outage
+        } else {
+            index = outages.count
+            outages.append(OutageState(
+                key: key, community: site, organisation: String(event.sourceOrganisation), report: report,
+                previousStatus: nil, reportedAt: event.time, refs: [ref]))
+            outageIndex[key] = index
+            statusChanged = true
+        }
+        evaluateOutage(index, statusChanged: statusChanged, &changes)
+    }
+
+    private mutating func applyPresence(_ report: PresenceReport, _ event: Event, _ changes: inout [AlertChange]) {
+        let organisation = String(event.sourceOrganisation)
+        let key = organisation + "/" + report.agent
+        let liveness: AgentLiveness = report.status == .death ? .dead : .online
+        let ref = Self.ref(event)
+        var wasStale = false
+        if let index = agentIndex[key] {
+            guard event.time >= agents[index].lastSeen else {
+                eventsIgnored += 1
+                return
+            }
+            wasStale = agents[index].liveness == .stale
+            agents[index].lastSeen = event.time
+            agents[index].heartbeatIntervalMs = report.heartbeatIntervalMs ?? agents[index].heartbeatIntervalMs
+            agents[index].version = report.version ?? agents[index].version
+            agents[index].liveness = liveness
+            agents[index].lastRef = ref
+        } else {
+            agentIndex[key] = agents.count
+            agents.append(AgentState(
+                key: key, organisation: organisation, lastSeen: event.time, heartbeatIntervalMs: report.heartbeatIntervalMs,
+                version: report.version, liveness: liveness, lastRef: ref))
+        }
+        // An agent is stale exactly while its agent_silent alert is raised.
+        if wasStale { update(Keys.agentSilent(key), nil, refs: [], &changes) }
+        if liveness == .online {
+            let silentFrom = silenceDeadline(agents[agentIndex[key]!])
+            if nextTimeCheck.map({ silentFrom < $0 }) ?? false { nextTimeCheck = silentFrom }
+        }
+    }
+
+    private mutating func applyAlert(_ report: AlertReport, _ event: Event) {
+        if let published = publishedAlerts[report.key], published.time > event.time { return }
+        publishedAlerts[report.key] = PublishedAlert(report: report, ref: Self.ref(event), time: event.time)
+    }
+
+    // MARK: - The ledger
+
+    /// Raises the alert `key` if `finding` is not `nil` and it is not raised yet; clears it if
+    /// `finding` is `nil` and it is raised.
+    mutating func update(_ key: String, _ finding: LifecycleFinding?, refs: @autoclosure () -> [String], _ changes: inout [AlertChange]) {
+        let time = now ?? .earliest
+        if let finding {
+            guard activeAlerts[key] == nil else { return }
+            let refs = refs()
+            activeAlerts[key] = ActiveAlert(kind: finding.kind, key: key, message: finding.reason, refs: refs, raisedAt: time)
+            changes.append(AlertChange(kind: finding.kind, key: key, status: .raised, message: finding.reason, refs: refs, time: time))
+        } else if let active = activeAlerts.removeValue(forKey: key) {
+            changes.append(AlertChange(
+                kind: active.kind, key: key, status: .cleared, message: "cleared: " + active.message, refs: active.refs, time: time))
+        }
+    }
+}
+
+/// The alert keys of one work item, made once.
+struct WorkItemKeys: Sendable, Hashable {
+    var transition: String
+    var acceptance: String
+    var behindSchedule: String
+    var notStarted: String
+    var reinspectionOverdue: String
+
+    init(id: String) {
+        transition = Keys.workItemTransition(id)
+        acceptance = Keys.workItemAcceptance(id)
+        behindSchedule = Keys.behindSchedule(id)
+        notStarted = Keys.notStarted(id)
+        reinspectionOverdue = Keys.reinspectionOverdue(id)
+    }
+}
+
+/// The alert keys: `<kind>/<subject>`, stable so that a clear names its raise.
+enum Keys {
+    static func workItemTransition(_ id: String) -> String { "lifecycle_anomaly/workitem/\(id)/transition" }
+    static func workItemAcceptance(_ id: String) -> String { "lifecycle_anomaly/workitem/\(id)/acceptance" }
+    static func outageTransition(_ key: String) -> String { "lifecycle_anomaly/outage/\(key)" }
+    static func behindSchedule(_ id: String) -> String { "behind_schedule/\(id)" }
+    static func notStarted(_ id: String) -> String { "behind_schedule/\(id)/not_started" }
+    static func deadlineAtRisk(_ community: String) -> String { "deadline_at_risk/\(community)" }
+    static func reinspectionOverdue(_ id: String) -> String { "reinspection_overdue/\(id)" }
+    static func shortNotice(_ key: String) -> String { "short_notice/\(key)" }
+    static func outageOverrun(_ key: String) -> String { "outage_overrun/\(key)" }
+    static func outageOverlap(_ first: String, _ second: String) -> String {
+        first < second ? "outage_overlap/\(first)+\(second)" : "outage_overlap/\(second)+\(first)"
+    }
+    static func agentSilent(_ key: String) -> String { "agent_silent/\(key)" }
+}

@@ -1,0 +1,197 @@
+import ConduitCore
+import Testing
+
+@testable import ConduitState
+
+@Suite struct AggregateStateTests {
+    /// A mix of every kind, out of order in places, raising and clearing alerts along the way.
+    static func history() -> [Event] {
+        var factory = EventFactory()
+        let window = ("2023-01-10T00:00:00Z", "2023-01-10T06:00:00Z")
+        return [
+            factory.presence(.birth, at: "2023-01-02T00:00:00Z"),
+            factory.progress("north-power", .inProgress, percent: 10, at: "2023-01-02T01:00:00Z"),
+            factory.progress("north-water", .scheduled, at: "2023-01-02T02:00:00Z"),
+            factory.outage(.power, .noticed, subject: "p1", at: "2023-01-05T00:00:00Z", window: window, noticedAt: "2023-01-05T00:00:00Z"),
+            factory.outage(.water, .noticed, subject: "w1", at: "2023-01-06T00:00:00Z", window: window, noticedAt: "2023-01-06T00:00:00Z", buildings: ["b1", "b2"], households: 100),
+            factory.outage(.power, .started, subject: "p1", at: "2023-01-10T00:00:00Z", window: window, startedAt: "2023-01-10T00:00:00Z"),
+            factory.inspection("north-water", kind: .waterAcceptance, result: .failed, at: "2023-01-11T00:00:00Z", authority: "waterco",
+                defects: [Defect(id: "d1", severity: .critical, description: "破损 \"burst\"", dueDate: Fixtures.date("2023-01-15"))]),
+            factory.progress("north-power", .inProgress, percent: 35, at: "2023-01-16T00:00:00Z"),
+            factory.progress("north-power", .inProgress, percent: 20, at: "2023-01-03T00:00:00Z"),
+            factory.outage(.power, .restored, subject: "p1", at: "2023-01-10T09:00:00Z", window: window, restoredAt: "2023-01-10T09:00:00Z"),
+            factory.presence(.heartbeat, at: "2023-01-17T00:00:00Z"),
+            factory.stamp(Event(
+                id: "", source: "/conduit/aggregator", time: Fixtures.time("2023-01-17T00:00:01Z"),
+                data: .alert(AlertReport(status: .raised, kind: .behindSchedule, key: "behind_schedule/north-power", message: "behind")))),
+            factory.progress("north-power", .completed, percent: 100, at: "2023-01-30T00:00:00Z", plannedFinish: "2023-01-31"),
+        ]
+    }
+
+    @Test func duplicateSequenceIsIgnored() {
+        var factory = EventFactory()
+        var state = AggregateState(scenario: Fixtures.scenario)
+        let event = factory.progress("north-power", .inProgress, percent: 10, at: "2023-01-02T00:00:00Z")
+        _ = state.apply(event)
+        let before = state
+        var again = event
+        if case .progress(var report) = again.data {
+            report.percent = 90
+            again.data = .progress(report)
+        }
+        #expect(state.apply(again).isEmpty)
+        #expect(state.workItem("north-power")?.percent == 10)
+        #expect(state.lastSequence == 1)
+        #expect(state.eventsIgnored == before.eventsIgnored + 1)
+        #expect(state.eventsApplied == before.eventsApplied)
+        var older = event
+        older.sequence = 0
+        #expect(state.apply(older).isEmpty, "a lower sequence is a duplicate too")
+    }
+
+    @Test func olderProgressReportIsIgnored() {
+        var factory = EventFactory()
+        var state = AggregateState(scenario: Fixtures.scenario)
+        _ = state.apply(factory.progress("north-power", .inProgress, percent: 50, at: "2023-01-10T00:00:00Z"))
+        _ = state.apply(factory.progress("north-power", .scheduled, percent: 0, at: "2023-01-05T00:00:00Z"))
+        #expect(state.workItem("north-power")?.status == .inProgress)
+        #expect(state.workItem("north-power")?.percent == 50)
+        #expect(state.eventsIgnored == 1)
+        #expect(!state.isRaised("lifecycle_anomaly/workitem/north-power/transition"))
+    }
+
+    @Test func inspectionsAreKeptInTimeOrder() {
+        var factory = EventFactory()
+        var state = AggregateState(scenario: Fixtures.scenario)
+        _ = state.apply(factory.inspection("north-power", kind: .jointAcceptance, result: .passed, at: "2023-02-03T00:00:00Z"))
+        _ = state.apply(factory.inspection("north-power", kind: .jointAcceptance, result: nil, at: "2023-01-20T00:00:00Z"))
+        #expect(state.workItem("north-power")?.inspections.map(\.report.status) == [.requested, .performed])
+    }
+
+    @Test func clockComesFromTheEvents() {
+        var factory = EventFactory()
+        var state = AggregateState(scenario: Fixtures.scenario)
+        #expect(state.now == nil)
+        var event = factory.progress("north-power", .inProgress, percent: 10, at: "2023-01-02T00:00:00Z")
+        event.recordedTime = Fixtures.time("2023-01-02T00:00:05Z")
+        _ = state.apply(event)
+        #expect(state.now == Fixtures.time("2023-01-02T00:00:05Z"))
+        _ = state.apply(factory.progress("north-power", .inProgress, percent: 10, at: "2023-01-01T00:00:00Z"))
+        #expect(state.now == Fixtures.time("2023-01-02T00:00:05Z"), "the clock never goes back")
+        #expect(state.advance(to: Fixtures.time("2022-01-01T00:00:00Z")).isEmpty)
+        #expect(state.today == Fixtures.date("2023-01-02"))
+    }
+
+    @Test func publishedAlertsAreRecordedAndDeriveNothing() {
+        var factory = EventFactory()
+        var state = AggregateState(scenario: Fixtures.scenario)
+        _ = state.apply(factory.progress("north-power", .inProgress, percent: 50, at: "2023-01-16T00:00:00Z"))
+        let active = state.activeAlerts
+        let alert = factory.stamp(Event(
+            id: "", source: "/conduit/aggregator", time: Fixtures.time("2023-01-16T00:00:01Z"),
+            data: .alert(AlertReport(status: .raised, kind: .outageOverlap, key: "outage_overlap/x+y", message: "overlap"))))
+        #expect(state.apply(alert).isEmpty)
+        #expect(state.activeAlerts == active)
+        #expect(state.publishedAlerts["outage_overlap/x+y"]?.report.status == .raised)
+    }
+
+    @Test func alertChangesMakeValidAlertEvents() throws {
+        var state = AggregateState(scenario: Fixtures.scenario)
+        let changes = state.apply(Self.history())
+        let validator = EventValidator(scenario: Fixtures.scenario)
+        for (position, change) in changes.enumerated() {
+            let event = Event(id: "alert-\(position)", source: "/conduit/aggregator", time: change.time, data: .alert(change.report))
+            try validator.validate(event)
+            #expect(state.apply(event).isEmpty)
+        }
+        // The history holds one alert event of its own, behind_schedule/north-power.
+        #expect(Set(state.publishedAlerts.keys) == Set(changes.map(\.key) + ["behind_schedule/north-power"]))
+    }
+
+    @Test func foldingTwiceIsDeterministic() {
+        var first = AggregateState(scenario: Fixtures.scenario)
+        var second = AggregateState(scenario: Fixtures.scenario)
+        let firstChanges = first.apply(Self.history())
+        let secondChanges = second.apply(Self.history())
+        #expect(!firstChanges.isEmpty)
+        #expect(first == second)
+        #expect(firstChanges == secondChanges)
+        #expect(first.json() == second.json())
+    }
+
+    @Test func everyRaiseIsClearedByItsKeyAtMostOnce() {
+        var state = AggregateState(scenario: Fixtures.scenario)
+        var open: Set<String> = []
+        for change in state.apply(Self.history()) {
+            switch change.status {
+            case .raised: #expect(open.insert(change.key).inserted, "raised twice: \(change.key)")
+            case .cleared: #expect(open.remove(change.key) != nil, "cleared without a raise: \(change.key)")
+            }
+        }
+        #expect(open == Set(state.activeAlerts.keys))
+    }
+
+    @Test func checkpointRoundTrips() throws {
+        let events = Self.history()
+        var state = AggregateState(scenario: Fixtures.scenario, options: StateOptions(behindScheduleThreshold: 12.5, missedHeartbeats: 4))
+        let half = events.count / 2
+        _ = state.apply(Array(events[..<half]))
+        let restored = try AggregateState.restore(json: state.json(), scenario: Fixtures.scenario)
+        #expect(restored == state)
+        #expect(restored.json() == state.json())
+
+        var continued = restored
+        let expected = state.apply(Array(events[half...]))
+        #expect(continued.apply(Array(events[half...])) == expected)
+        #expect(continued == state)
+    }
+
+    @Test func restoreRejectsAnotherScenarioAndBadDocuments() {
+        let state = AggregateState(scenario: Fixtures.scenario)
+        #expect(throws: ConduitError.self) { try AggregateState.restore(json: state.json(), scenario: .default) }
+        #expect(throws: ConduitError.self) { try AggregateState.restore(json: Array("{}".utf8), scenario: Fixtures.scenario) }
+        #expect(throws: ConduitError.self) { try AggregateState.restore(json: Array("not json".utf8), scenario: Fixtures.scenario) }
+    }
+
+    @Test(arguments: [
+        ("communities/north", true), ("communities/south", true), ("communities/nowhere", false),
+        ("utilities/water", true), ("utilities/broadcast", false), ("workitems/north-power", true), ("workitems/x", false),
+        ("organisations/grid", true), ("alerts", true), ("outages", true), ("outages/0", true), ("outages/9", false),
+        ("agents", true), ("summary", true), ("nope", false),
+    ])
+    func subtreePaths(_ path: String, _ exists: Bool) throws {
+        var state = AggregateState(scenario: Fixtures.scenario)
+        _ = state.apply(Self.history())
+        let bytes = state.json(at: path)
+        #expect((bytes != nil) == exists)
+        if let bytes { _ = try JSONValue.parse(bytes) }
+    }
+
+    @Test func subtreeContents() throws {
+        var state = AggregateState(scenario: Fixtures.scenario)
+        _ = state.apply(Self.history())
+        let north = try JSONValue.parse(try #require(state.json(at: "communities/north")))
+        #expect(north["rollup"]?["households"] == .number("100"))
+        #expect(north["workitems"] == .array([.string("north-power"), .string("north-water")]))
+        let item = try JSONValue.parse(try #require(state.json(at: "workitems/north-water")))
+        #expect(item["openBlockingDefects"] == .array([.string("d1")]))
+        #expect(item["status"] == .string("scheduled"))
+        let whole = try JSONValue.parse(state.json())
+        #expect(whole["workitems"]?["north-water"] == item)
+    }
+
+    @Test func jsonMembersAreSorted() throws {
+        var state = AggregateState(scenario: Fixtures.scenario)
+        _ = state.apply(Self.history())
+        func check(_ value: JSONValue) {
+            switch value {
+            case .object(let members):
+                #expect(members.map(\.key) == members.map(\.key).sorted())
+                members.forEach { check($0.value) }
+            case .array(let elements): elements.forEach(check)
+            default: break
+            }
+        }
+        check(try JSONValue.parse(state.json()))
+    }
+}
