@@ -40,7 +40,7 @@ let package = Package(
             ]
         ),
         // Replay tooling: a journal window, filtered, as a timeline, JSON lines or CSV.
-        .target(name: "ConduitReplay", dependencies: ["ConduitCore", "ConduitJournal", "ZeroMQ"]),
+        .target(name: "ConduitReplay", dependencies: ["ConduitCore", "ConduitJournal", "ConduitState", "ZeroMQ"]),
         // What live tests share: a broker on ephemeral ports in a temporary directory, raw protocol clients.
         .target(
             name: "ConduitTesting",
@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "ConduitCoreTests", dependencies: ["ConduitCore"]),
         .testTarget(
             name: "ConduitReplayTests",
-            dependencies: ["ConduitReplay", "ConduitCore", "ConduitJournal", "ConduitTesting", "conduit"]
+            dependencies: ["ConduitReplay", "ConduitCore", "ConduitJournal", "ConduitState", "ConduitTesting", "conduit"]
         ),
         .testTarget(name: "ConduitStateTests", dependencies: ["ConduitState", "ConduitCore"]),
         // Depends on `conduit` so that the crash test can run and kill `conduit broker`.

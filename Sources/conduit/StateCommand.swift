@@ -1,0 +1,121 @@
+import ArgumentParser
+import ConduitCore
+import ConduitReplay
+import ConduitState
+import Foundation
+
+/// `conduit state`: the aggregate state — now, or as it was at a moment — folded from the journal.
+struct StateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "state",
+        abstract: "The aggregate state: progress per community and utility, late items, open outages, alerts.",
+        discussion: """
+            Folds the journal (read-only, safe while the broker runs) with the same fold the aggregator runs, up to \
+            a moment (--at, a recorded time) or a sequence (--seq); without either, up to the journal's end. Prints \
+            a table, or with --json the state (or the subtree --path, such as communities/ganjiaba) as JSON.
+            """
+    )
+
+    @Option(help: ArgumentHelp("The journal directory: what `conduit broker --data` was given.", valueName: "directory"))
+    var dir: String = "conduit-data/journal"
+
+    @Option(help: "The state as it was at this recorded time (RFC 3339, or a date YYYY-MM-DD in UTC).")
+    var at: String?
+
+    @Option(help: "The state after the event with this sequence.")
+    var seq: UInt64?
+
+    @Flag(help: "Print the state as JSON instead of a table.")
+    var json = false
+
+    @Option(help: "With --json: only this subtree, e.g. communities/ganjiaba, workitems/ganjiaba-power, alerts, outages.")
+    var path: String?
+
+    func run() throws {
+        let time = try at.map { try ReplayCommand.time($0, option: "--at") }
+        let state: AggregateState
+        do {
+            state = try StateReplay(directory: dir).state(atTime: time, atSequence: seq)
+        } catch {
+            throw ValidationError("cannot read the journal in \(dir): \(error)")
+        }
+        if json {
+            let bytes: [UInt8]
+            if let path {
+                guard let subtree = state.json(at: path) else {
+                    throw ValidationError("no state at \(path) (try communities/<id>, utilities/<id>, workitems/<id>, alerts, outages)")
+                }
+                bytes = subtree
+            } else {
+                bytes = state.json()
+            }
+            FileHandle.standardOutput.write(Data(bytes + [UInt8(ascii: "\n")]))
+            return
+        }
+        print(StateTable(state: state).text)
+    }
+}
+
+/// The aggregate state as a table for people.
+struct StateTable {
+    let state: AggregateState
+
+    static func bar(_ percent: Double, width: Int = 10) -> String {
+        let filled = max(0, min(width, Int((percent / 100 * Double(width)).rounded())))
+        return String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+    }
+
+    static func pad(_ text: String, _ width: Int) -> String {
+        // East Asian wide characters (Hangul, CJK, full-width forms) take two columns.
+        func isWide(_ value: UInt32) -> Bool {
+            (0x1100...0x115F).contains(value) || (0x2E80...0xA4CF).contains(value) || (0xAC00...0xD7A3).contains(value)
+                || (0xF900...0xFAFF).contains(value) || (0xFE30...0xFE4F).contains(value) || (0xFF00...0xFF60).contains(value)
+                || (0xFFE0...0xFFE6).contains(value)
+        }
+        let columns = text.unicodeScalars.reduce(0) { $0 + (isWide($1.value) ? 2 : 1) }
+        return columns >= width ? text : text + String(repeating: " ", count: width - columns)
+    }
+
+    var text: String {
+        let scenario = state.scenario
+        let summary = state.summary()
+        var lines: [String] = []
+        let when = state.now.map { $0.rfc3339 } ?? "the beginning"
+        lines.append("State after sequence \(state.lastSequence) (as of \(when); today \(state.today.map { "\($0)" } ?? "-"))")
+        let overall = summary.overall
+        lines.append(
+            String(
+                format: "Overall: %.0f%% complete (%.0f%% expected), %d of %d work items late, %d accepted, %d households without service now",
+                overall.percentComplete, overall.expectedPercent, overall.itemsLate, overall.workItems, overall.itemsAccepted,
+                overall.householdsAffectedNow))
+        lines.append("")
+        let utilities = Utility.allCases
+        lines.append(Self.pad("community", 28) + utilities.map { Self.pad($0.rawValue, 17) }.joined())
+        for community in scenario.communities {
+            var row = Self.pad("\(community.name.zh) \(community.name.en)", 28)
+            for utility in utilities {
+                let items = state.workItems.filter { $0.item.community == community.id && $0.item.utility == utility }
+                guard !items.isEmpty else {
+                    row += Self.pad("-", 17)
+                    continue
+                }
+                let percent = items.reduce(0) { $0 + $1.percent } / Double(items.count)
+                row += Self.pad("\(Self.bar(percent)) \(String(format: "%3.0f%%", percent))", 17)
+            }
+            lines.append(row)
+        }
+        let late = state.activeAlerts.values.filter { $0.kind == .behindSchedule }
+        let open = state.outages.filter(\.isOpen)
+        lines.append("")
+        lines.append("Open outages (\(open.count)):")
+        for outage in open.prefix(20) {
+            lines.append("  \(outage.community) \(outage.report.service.rawValue) \(outage.report.status.rawValue), \(outage.report.households) households (\(outage.organisation))")
+        }
+        lines.append("Active alerts (\(state.activeAlerts.count), \(late.count) behind schedule):")
+        for alert in state.activeAlerts.values.sorted(by: { ($0.kind.rawValue, $0.key) < ($1.kind.rawValue, $1.key) }).prefix(30) {
+            lines.append("  [\(alert.kind.rawValue)] \(alert.message)")
+        }
+        if state.activeAlerts.count > 30 { lines.append("  … and \(state.activeAlerts.count - 30) more (--json for all)") }
+        return lines.joined(separator: "\n")
+    }
+}
