@@ -94,10 +94,14 @@ public final class BrokerProcess {
         throw TestClientError("conduit broker did not report its endpoints in time")
     }
 
-    /// Sends `signal` and waits for the process to end.
+    /// Sends `signal` and waits for the process to end; after 15 s it is killed (SIGKILL), so a test never hangs on
+    /// a broker that ignores the signal (its exit status then shows it).
     public func stop(signal: Int32 = SIGTERM) {
         guard process.isRunning else { return }
         kill(process.processIdentifier, signal)
+        let deadline = Date().addingTimeInterval(15)
+        while process.isRunning && Date() < deadline { usleep(5_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 

@@ -97,6 +97,12 @@ struct BrokerCommand: AsyncParsableCommand {
             throw ExitCode(64)
         }
         let broker = Broker(configuration: configuration, logger: Logger(label: "conduit.broker"))
+        // Watch the signals before anyone can learn that the broker is up (it prints its endpoints), so a SIGTERM
+        // sent right after is never lost; a stop before the loop runs ends it at once.
+        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { _ in
+            Task.detached { broker.stop() }
+        }
+        defer { signals.cancel() }
         let endpoints: BrokerEndpoints
         do {
             endpoints = try broker.start()
@@ -111,16 +117,12 @@ struct BrokerCommand: AsyncParsableCommand {
         }
         fflush(nil)
 
-        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { _ in
-            Task.detached { broker.stop() }
-        }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             Thread.detachNewThread {
                 broker.wait()
                 continuation.resume()
             }
         }
-        signals.cancel()
         if let failure = broker.failure {
             FileHandle.standardError.write(Data("conduit broker: stopped: \(failure)\n".utf8))
             throw ExitCode(74)
