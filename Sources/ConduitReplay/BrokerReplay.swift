@@ -21,7 +21,7 @@ public struct BrokerReplay: Sendable {
 
     /// The topic prefixes the broker can filter on: kind, then utility, then community, as far as they are given
     /// from the left; empty (everything) when kinds are not given.
-    static func prefixes(for selection: ReplaySelection) -> [[UInt8]] {
+    public static func prefixes(for selection: ReplaySelection) -> [[UInt8]] {
         guard !selection.kinds.isEmpty else { return [] }
         var prefixes: [[UInt8]] = []
         for kind in selection.kinds.sorted(by: { $0.rawValue < $1.rawValue }) {

@@ -1,0 +1,127 @@
+import ArgumentParser
+import ConduitCore
+import ConduitReplay
+import Foundation
+import Synchronization
+import ZeroMQ
+
+/// `conduit watch`: live events from the broker's fan-out, filtered, one line each.
+struct WatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "Watch live events from the broker, filtered by kind, utility, community or work item.",
+        discussion: """
+            Subscribes to the broker's fan-out with ZeroMQ prefix subscriptions built from --kind, --utility and \
+            --community; --work-item takes glob patterns (ganjiaba-*) checked on each event. Prints a timeline line \
+            per event (or --format jsonl). The fan-out heartbeat carries the latest sequence, so a gap — events lost \
+            while this terminal fell behind — is reported as it is noticed. Ctrl-C stops.
+            """
+    )
+
+    @Option(help: "The broker's fan-out endpoint.")
+    var fanout: String = "tcp://127.0.0.1:5571"
+
+    @Option(help: "Only this kind: progress, inspection, outage, presence, alert (repeatable).")
+    var kind: [String] = []
+
+    @Option(help: "Only this utility: power, water, telecom, broadcast (repeatable; needs --kind for a server-side filter).")
+    var utility: [String] = []
+
+    @Option(help: "Only this community id (repeatable).")
+    var community: [String] = []
+
+    @Option(help: "Only work items matching this glob pattern, e.g. ganjiaba-* (repeatable).")
+    var workItem: [String] = []
+
+    @Option(help: "Output: timeline or jsonl.")
+    var format: String = "timeline"
+
+    @Option(help: "The time zone of the timeline, e.g. Asia/Shanghai (default: this machine's).")
+    var timeZone: String?
+
+    @Option(help: "Stop after this many events (for scripts).")
+    var count: Int?
+
+    func run() throws {
+        guard let format = ReplayFormat(rawValue: format), format != .csv else {
+            throw ValidationError("--format must be timeline or jsonl; got \"\(format)\"")
+        }
+        var selection = ReplaySelection()
+        selection.kinds = Set(try kind.map { try ReplayCommand.value(EventKind.self, $0, option: "--kind") })
+        selection.utilities = Set(try utility.map { try ReplayCommand.value(Utility.self, $0, option: "--utility") })
+        selection.communities = Set(community)
+        var zone = TimeZone.current
+        if let timeZone {
+            guard let named = TimeZone(identifier: timeZone) else { throw ValidationError("--time-zone \(timeZone) is not a time zone") }
+            zone = named
+        }
+        let writer = ReplayWriter(format: format, timeZone: zone)
+        let patterns = workItem
+
+        let context = try Context()
+        let stopping = Interruption()
+        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { _ in
+            stopping.flag.store(true, ordering: .releasing)
+            context.shutdown()
+        }
+        defer { signals.cancel() }
+        let socket = try Socket(context, type: .sub)
+        try socket.set(.linger, .zero)
+        let prefixes = BrokerReplay.prefixes(for: selection)
+        if prefixes.isEmpty { try socket.subscribe() } else { for prefix in prefixes { try socket.subscribe(prefix) } }
+        try socket.subscribe(Topic.heartbeat)
+        try socket.connect(fanout)
+        FileHandle.standardError.write(Data("watching \(fanout) (Ctrl-C to stop)\n".utf8))
+
+        var expected: UInt64?  // the next sequence, once known; with topic filters gaps are judged by heartbeats only
+        var shown = 0
+        var output: [UInt8] = []
+        let everything = prefixes.isEmpty && selection.communities.isEmpty && selection.utilities.isEmpty
+        while !stopping.flag.load(ordering: .acquiring) {
+            guard let frames = try Self.nextMessage(socket) else { break }
+            let message = try? FanoutMessage.decode(frames)
+            switch message {
+            case .heartbeat(let latest):
+                if let next = expected, latest.sequence >= next, everything {
+                    FileHandle.standardError.write(Data("! missed events \(next)…\(latest.sequence) (replay them with conduit replay --from-seq \(next))\n".utf8))
+                }
+                if everything { expected = latest.sequence + 1 }
+            case .event(let topic, let record):
+                if everything, let next = expected, record.header.sequence > next {
+                    FileHandle.standardError.write(Data("! missed events \(next)…\(record.header.sequence - 1)\n".utf8))
+                }
+                expected = record.header.sequence + 1
+                guard topic.withUnsafeBytes({ selection.matches(topic: $0) }), let event = try? EventCodec.decode(record.event)
+                else { continue }
+                if !patterns.isEmpty {
+                    guard let item = event.workItem, patterns.contains(where: { fnmatch($0, item, 0) == 0 }) else { continue }
+                }
+                output.removeAll(keepingCapacity: true)
+                record.event.withUnsafeBytes { bytes in
+                    writer.write(
+                        sequence: record.header.sequence, recordedTime: record.header.recordedTime.microsecondsSinceEpoch,
+                        bytes: bytes, event: event, into: &output)
+                }
+                FileHandle.standardOutput.write(Data(output))
+                shown += 1
+                if let count, shown >= count { return }
+            case nil:
+                continue
+            }
+        }
+    }
+
+    /// The next fan-out message; `nil` once the context is shut down (Ctrl-C).
+    private static func nextMessage(_ socket: Socket) throws -> [[UInt8]]? {
+        do {
+            return try socket.receiveFrames()
+        } catch {
+            if error.isContextTerminated { return nil }
+            throw error
+        }
+    }
+
+    final class Interruption: Sendable {
+        let flag = Atomic<Bool>(false)
+    }
+}
