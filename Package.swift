@@ -41,6 +41,11 @@ let package = Package(
         ),
         // Replay tooling: a journal window, filtered, as a timeline, JSON lines or CSV.
         .target(name: "ConduitReplay", dependencies: ["ConduitCore", "ConduitJournal", "ConduitState", "ZeroMQ"]),
+        // The state aggregator process: catch-up, live fold, gap filling, checkpoints, snapshots, alerts.
+        .target(
+            name: "ConduitAggregator",
+            dependencies: ["ConduitCore", "ConduitState", "ZeroMQ", .product(name: "Logging", package: "swift-log")]
+        ),
         // What live tests share: a broker on ephemeral ports in a temporary directory, raw protocol clients.
         .target(
             name: "ConduitTesting",
@@ -58,6 +63,7 @@ let package = Package(
                 "ConduitBroker",
                 "ConduitReplay",
                 "ConduitState",
+                "ConduitAggregator",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -66,7 +72,10 @@ let package = Package(
         .testTarget(name: "ConduitCoreTests", dependencies: ["ConduitCore"]),
         .testTarget(
             name: "ConduitReplayTests",
-            dependencies: ["ConduitReplay", "ConduitCore", "ConduitJournal", "ConduitState", "ConduitTesting", "conduit"]
+            dependencies: [
+                "ConduitReplay", "ConduitAggregator", "ConduitCore", "ConduitJournal", "ConduitState", "ConduitTesting",
+                "ZeroMQ", "conduit",
+            ]
         ),
         .testTarget(name: "ConduitStateTests", dependencies: ["ConduitState", "ConduitCore"]),
         // Depends on `conduit` so that the crash test can run and kill `conduit broker`.

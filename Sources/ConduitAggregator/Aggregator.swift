@@ -1,0 +1,94 @@
+import ConduitCore
+import ConduitState
+import Foundation
+import Logging
+import Synchronization
+import ZeroMQ
+
+/// Where the aggregator connects and listens, and how it keeps its checkpoints.
+public struct AggregatorConfiguration: Sendable {
+    public var fanoutEndpoint = "tcp://127.0.0.1:5571"
+    public var queryEndpoint = "tcp://127.0.0.1:5572"
+    public var ingestEndpoint = "tcp://127.0.0.1:5570"
+    /// The snapshot endpoint (ROUTER) it binds.
+    public var snapshotEndpoint = "tcp://127.0.0.1:5573"
+    /// The checkpoint file; `nil` keeps the state in memory only (it is rebuilt from the journal on start).
+    public var checkpointPath: String?
+    /// A checkpoint is written after this many applied events, and when the aggregator stops.
+    public var checkpointEvery = 10_000
+    public var scenario: Scenario = .default
+    public var options = StateOptions()
+    /// Publish derived alerts back through ingest, as the aggregator's own events (journaled and replayable).
+    public var publishAlerts = true
+
+    public init() {}
+}
+
+/// The state aggregator: subscribes to the fan-out first, catches up from the journal through the query endpoint
+/// (from its checkpoint), then applies live events in sequence, filling any gap by replay (the ZeroMQ Guide's Clone
+/// pattern). It serves snapshots stamped with the sequence they reflect, and publishes the alerts the fold derives.
+public final class Aggregator: Sendable {
+    public let configuration: AggregatorConfiguration
+    private let logger: Logger
+    private let stopFlag = Flag()
+    private let finished = DispatchSemaphore(value: 0)
+    private let started = Atomic<Bool>(false)
+    private let appliedSequence = Progress()
+
+    final class Flag: Sendable { let value = Atomic<Bool>(false) }
+    final class Progress: Sendable { let value = Atomic<UInt64>(0) }
+
+    public init(configuration: AggregatorConfiguration, logger: Logger = Logger(label: "conduit.aggregator")) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The sequence of the last event applied (for progress and tests).
+    public var sequence: UInt64 { appliedSequence.value.load(ordering: .acquiring) }
+
+    /// Loads the checkpoint, binds the snapshot endpoint and starts; returns the bound snapshot endpoint.
+    public func start() throws -> String {
+        guard started.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
+            throw AggregatorError("the aggregator was already started")
+        }
+        let outcome = Mutex<Result<String, AggregatorError>?>(nil)
+        let ready = DispatchSemaphore(value: 0)
+        let thread = Thread { [configuration, logger, stopFlag, finished, appliedSequence] in
+            defer { finished.signal() }
+            let loop: AggregatorLoop
+            do {
+                loop = try AggregatorLoop(configuration: configuration, logger: logger, stop: stopFlag, applied: appliedSequence)
+            } catch {
+                outcome.withLock { $0 = .failure(error as? AggregatorError ?? AggregatorError("\(error)")) }
+                ready.signal()
+                return
+            }
+            outcome.withLock { $0 = .success(loop.snapshotEndpoint) }
+            ready.signal()
+            loop.run()
+        }
+        thread.name = "conduit-aggregator"
+        thread.start()
+        ready.wait()
+        return try outcome.withLock { $0! }.get()
+    }
+
+    /// Stops after the current step, writes a last checkpoint and closes; returns when done.
+    public func stop() {
+        stopFlag.value.store(true, ordering: .releasing)
+        wait()
+    }
+
+    /// Blocks until the aggregator has stopped.
+    public func wait() {
+        guard started.load(ordering: .acquiring) else { return }
+        finished.wait()
+        finished.signal()
+    }
+}
+
+/// Why the aggregator could not start.
+public struct AggregatorError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,226 @@
+import ConduitCore
+import ConduitState
+import Foundation
+import Logging
+import ZeroMQ
+
+/// The aggregator's thread: owns its sockets and the state.
+final class AggregatorLoop {
+    let configuration: AggregatorConfiguration
+    let snapshotEndpoint: String
+    private let logger: Logger
+    private let stop: Aggregator.Flag
+    private let applied: Aggregator.Progress
+    private let context: Context
+    private let subscriber: Socket
+    private let query: Socket
+    private let ingest: Socket?
+    private let snapshots: Socket
+    private let poller = Poller()
+    private var state: AggregateState
+    private var sinceCheckpoint = 0
+    /// The replay in progress (catch-up, or a gap), and the live events held back until it ends.
+    private var replayRequest: UInt64?
+    private var nextRequest: UInt64 = 0
+    private var heldBack: [RecordedEvent] = []
+    private var correlation: UInt64 = 0
+    private static let credit: UInt32 = 4096
+
+    init(configuration: AggregatorConfiguration, logger: Logger, stop: Aggregator.Flag, applied: Aggregator.Progress) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.stop = stop
+        self.applied = applied
+        state = AggregateState(scenario: configuration.scenario, options: configuration.options)
+        if let path = configuration.checkpointPath, let data = FileManager.default.contents(atPath: path) {
+            do {
+                state = try AggregateState.restore(json: Array(data), scenario: configuration.scenario)
+                logger.info("checkpoint.loaded", metadata: ["checkpoint.sequence": "\(state.lastSequence)"])
+            } catch {
+                // A damaged checkpoint costs time, not correctness: the state is rebuilt from the journal.
+                logger.warning("checkpoint.unusable", metadata: ["checkpoint.path": "\(path)", "error": "\(error)"])
+            }
+        }
+        context = try Context()
+        // Subscribe first (the Clone pattern): what is published while the catch-up runs is held back, not lost.
+        subscriber = try Socket(context, type: .sub)
+        try subscriber.set(.receiveHighWaterMark, 100_000)
+        try subscriber.subscribe()
+        try subscriber.connect(configuration.fanoutEndpoint)
+        query = try Socket(context, type: .dealer)
+        try query.connect(configuration.queryEndpoint)
+        if configuration.publishAlerts {
+            let socket = try Socket(context, type: .dealer)
+            try socket.connect(configuration.ingestEndpoint)
+            ingest = socket
+        } else {
+            ingest = nil
+        }
+        snapshots = try Socket(context, type: .router)
+        do {
+            try snapshots.bind(configuration.snapshotEndpoint)
+        } catch {
+            throw AggregatorError("the snapshot endpoint \(configuration.snapshotEndpoint) cannot be bound: \(error)")
+        }
+        snapshotEndpoint = try snapshots.lastEndpoint
+        for socket in [subscriber, query, snapshots] { poller.add(socket) }
+        if let ingest { poller.add(ingest) }
+        applied.value.store(state.lastSequence, ordering: .releasing)
+    }
+
+    func run() {
+        do {
+            try requestReplay(from: state.lastSequence + 1, to: .max)
+            while !stop.value.load(ordering: .acquiring) {
+                try poller.poll(timeout: .milliseconds(100))
+                try drainQuery()
+                try drainSubscriber()
+                try drainSnapshots()
+                if let ingest { while try ingest.receiveFrames(wait: false) != nil {} }  // acknowledgements
+            }
+        } catch {
+            logger.error("aggregator.loop_error", metadata: ["error": "\(error)"])
+        }
+        checkpoint()
+        for socket in [subscriber, query, snapshots] { socket.close(linger: .zero) }
+        ingest?.close(linger: .milliseconds(500))
+        context.terminate()
+    }
+
+    // MARK: Events
+
+    private func requestReplay(from: UInt64, to: UInt64) throws {
+        nextRequest += 1
+        replayRequest = nextRequest
+        let request = ReplayRequest(request: nextRequest, window: .sequence(from: from, to: to), credit: Self.credit)
+        try query.send(frames: QueryRequest.replay(request).encode())
+    }
+
+    private func apply(_ record: RecordedEvent) throws {
+        guard record.header.sequence > state.lastSequence else { return }
+        guard let event = try? EventCodec.decode(record.event) else { return }
+        let changes = state.apply(event)
+        applied.value.store(state.lastSequence, ordering: .releasing)
+        for change in changes { try publish(change, after: state.lastSequence) }
+        sinceCheckpoint += 1
+        if sinceCheckpoint >= configuration.checkpointEvery { checkpoint() }
+    }
+
+    /// Publishes a derived alert as the aggregator's own event; its id is derived from the alert and the sequence
+    /// that caused it, so a rebuild that derives it again is deduplicated by the broker.
+    private func publish(_ change: AlertChange, after sequence: UInt64) throws {
+        guard let ingest else { return }
+        let event = Event(
+            id: "\(change.status.rawValue)-\(sequence)-\(change.key)".prefix(128).description,
+            source: "/conduit/aggregator", time: change.time, data: .alert(change.report))
+        correlation += 1
+        try ingest.send(frames: IngestRequest.publish(correlation: correlation, event: event).encode(), wait: false)
+    }
+
+    private func drainQuery() throws {
+        while let frames = try query.receiveFrames(wait: false) {
+            guard let reply = try? QueryReply.decode(frames) else { continue }
+            switch reply {
+            case .chunk(let request, let events) where request == replayRequest:
+                for record in events { try apply(record) }
+                try query.send(frames: QueryRequest.credit(request: request, amount: UInt32(events.count)).encode())
+            case .end(let end) where end.request == replayRequest:
+                replayRequest = nil
+                let held = heldBack.sorted { $0.header.sequence < $1.header.sequence }
+                heldBack.removeAll()
+                for record in held { try receiveLive(record) }
+            case .error(let request, let error) where request == replayRequest:
+                logger.error("replay.failed", metadata: ["error": "\(error)"])
+                replayRequest = nil
+            default:
+                continue
+            }
+        }
+    }
+
+    private func receiveLive(_ record: RecordedEvent) throws {
+        if replayRequest != nil {
+            heldBack.append(record)
+        } else if record.header.sequence == state.lastSequence + 1 {
+            try apply(record)
+        } else if record.header.sequence > state.lastSequence + 1 {
+            // A gap: fetch what was missed, and hold this event back until it is filled.
+            logger.info("gap.detected", metadata: ["gap.from": "\(state.lastSequence + 1)", "gap.to": "\(record.header.sequence - 1)"])
+            heldBack.append(record)
+            try requestReplay(from: state.lastSequence + 1, to: record.header.sequence - 1)
+        }
+    }
+
+    private func drainSubscriber() throws {
+        var taken = 0
+        while taken < 4096, let frames = try subscriber.receiveFrames(wait: false) {
+            taken += 1
+            switch try? FanoutMessage.decode(frames) {
+            case .event(_, let record):
+                try receiveLive(record)
+            case .heartbeat(let latest):
+                if replayRequest == nil, latest.sequence > state.lastSequence {
+                    try requestReplay(from: state.lastSequence + 1, to: latest.sequence)
+                }
+                if replayRequest == nil, let now = state.now, latest.recordedTime > now {
+                    // Time passes when nothing happens: heartbeats advance the fold's clock for time-based alerts.
+                    for change in state.advance(to: latest.recordedTime) { try publish(change, after: state.lastSequence) }
+                }
+            case nil:
+                continue
+            }
+        }
+    }
+
+    // MARK: Snapshots and checkpoints
+
+    private func drainSnapshots() throws {
+        while let frames = try snapshots.receiveFrames(wait: false) {
+            guard frames.count >= 2 else { continue }
+            let routingId = frames[0]
+            let reply: SnapshotReply
+            do {
+                let request = try SnapshotRequest.decode(Array(frames.dropFirst()))
+                if request.path.isEmpty {
+                    reply = .state(request: request.request, sequence: state.lastSequence, json: state.json())
+                } else if let subtree = state.json(at: request.path) {
+                    reply = .state(request: request.request, sequence: state.lastSequence, json: subtree)
+                } else {
+                    reply = .error(
+                        request: request.request,
+                        ConduitError(.queryNotFound, path: "frame[3]", "no state at \(request.path)"))
+                }
+            } catch {
+                reply = .error(request: 0, error)
+            }
+            _ = try? snapshots.send(frames: [routingId] + reply.encode(), wait: false)
+        }
+    }
+
+    /// Writes the state atomically: a temporary file, synced, renamed over the checkpoint; a crash in between
+    /// leaves the previous checkpoint.
+    private func checkpoint() {
+        guard let path = configuration.checkpointPath else { return }
+        sinceCheckpoint = 0
+        let temporary = path + ".tmp"
+        let bytes = state.json()
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard descriptor >= 0 else {
+            logger.error("checkpoint.failed", metadata: ["checkpoint.path": "\(temporary)", "errno": "\(errno)"])
+            return
+        }
+        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        let synced = fsync(descriptor)
+        close(descriptor)
+        guard written == bytes.count, synced == 0, rename(temporary, path) == 0 else {
+            logger.error("checkpoint.failed", metadata: ["checkpoint.path": "\(path)", "errno": "\(errno)"])
+            return
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        let directoryDescriptor = open(directory.isEmpty ? "." : directory, O_RDONLY)
+        if directoryDescriptor >= 0 {
+            fsync(directoryDescriptor)
+            close(directoryDescriptor)
+        }
+    }
+}

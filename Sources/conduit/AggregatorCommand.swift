@@ -1,0 +1,70 @@
+import ArgumentParser
+import ConduitAggregator
+import Foundation
+import Logging
+
+/// `conduit aggregator`: keeps the aggregate state live and serves snapshots.
+struct AggregatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "aggregator",
+        abstract: "Keep the aggregate state live from the broker, serve snapshots, publish derived alerts.",
+        discussion: """
+            Subscribes to the broker's fan-out first, catches up from its checkpoint through the query endpoint, then \
+            applies live events in sequence, filling any gap by replay. Serves the state (or a subtree) on the \
+            snapshot endpoint, stamped with the sequence it reflects, and publishes the alerts it derives back \
+            through ingest as events of /conduit/aggregator. Checkpoints atomically; SIGINT/SIGTERM stop it after a \
+            last checkpoint.
+            """
+    )
+
+    @Option(help: "The broker's fan-out endpoint.")
+    var fanout: String = "tcp://127.0.0.1:5571"
+
+    @Option(help: "The broker's query endpoint.")
+    var query: String = "tcp://127.0.0.1:5572"
+
+    @Option(help: "The broker's ingest endpoint (for the derived alerts).")
+    var ingest: String = "tcp://127.0.0.1:5570"
+
+    @Option(help: "The snapshot endpoint to bind.")
+    var snapshot: String = "tcp://127.0.0.1:5573"
+
+    @Option(help: "The checkpoint file.")
+    var checkpoint: String = "conduit-data/aggregator.checkpoint"
+
+    @Flag(help: "Do not publish derived alerts back to the broker.")
+    var noAlerts = false
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        var configuration = AggregatorConfiguration()
+        configuration.fanoutEndpoint = fanout
+        configuration.queryEndpoint = query
+        configuration.ingestEndpoint = ingest
+        configuration.snapshotEndpoint = snapshot
+        configuration.checkpointPath = checkpoint
+        configuration.publishAlerts = !noAlerts
+        let directory = (checkpoint as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        let aggregator = Aggregator(configuration: configuration)
+        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { _ in Task.detached { aggregator.stop() } }
+        defer { signals.cancel() }
+        let endpoint: String
+        do { endpoint = try aggregator.start() } catch {
+            FileHandle.standardError.write(Data("conduit aggregator: \(error)\n".utf8))
+            throw ExitCode(69)
+        }
+        print("snapshot \(endpoint)")
+        fflush(nil)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                aggregator.wait()
+                continuation.resume()
+            }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import ConduitAggregator
+import ConduitCore
+import ConduitState
+import ConduitTesting
+import Foundation
+import Testing
+import ZeroMQ
+
+@testable import ConduitReplay
+
+/// The aggregator process: a late joiner converges to the state of the whole journal, and a restart from its
+/// checkpoint equals a rebuild from the journal.
+@Suite(.timeLimit(.minutes(1)))
+struct AggregatorTests {
+    func publish(_ agent: TestClient, _ range: ClosedRange<Int>) throws {
+        for index in range {
+            let event = index % 2 == 1 ? SampleEvents.progress(id: "g\(index)", percent: index) : SampleEvents.outage(id: "g\(index)")
+            _ = try agent.publishAndWait(event, correlation: UInt64(index))
+        }
+    }
+
+    /// Waits until the aggregator has applied everything the broker holds (alerts it publishes back included).
+    func settle(_ aggregator: Aggregator, _ broker: TestBroker, _ query: TestClient) throws -> UInt64 {
+        var stable = 0
+        var head: UInt64 = 0
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            try query.send(QueryRequest.head(request: 1).encode())
+            guard case .head(let reply) = try query.queryReply() else { continue }
+            if reply.headSequence == aggregator.sequence && reply.headSequence == head { stable += 1 } else { stable = 0 }
+            head = reply.headSequence
+            if stable >= 5 { return head }
+            usleep(50_000)
+        }
+        throw TestClientError("the aggregator did not catch up (at \(aggregator.sequence), broker at \(head))")
+    }
+
+    /// The fold of the journal up to `sequence`, its clock advanced to the live state's: the aggregator's clock also
+    /// moves with the fan-out heartbeats while nothing happens, which a fold of the journal alone cannot see.
+    func rebuild(_ broker: TestBroker, at sequence: UInt64, asOf live: [UInt8]) throws -> AggregateState {
+        var rebuilt = try StateReplay(directory: broker.directory.appending("journal")).state(atSequence: sequence)
+        let liveState = try AggregateState.restore(json: live, scenario: .default)
+        if let now = liveState.now { _ = rebuilt.advance(to: now) }
+        return rebuilt
+    }
+
+    func snapshot(_ endpoint: String, context: Context, path: String = "") throws -> (UInt64, [UInt8]) {
+        let client = try TestClient(context: context, endpoint: endpoint)
+        try client.send(SnapshotRequest(request: 7, path: path).encode())
+        guard let frames = try client.receive(), case .state(let request, let sequence, let json) = try SnapshotReply.decode(frames)
+        else { throw TestClientError("no STATE") }
+        #expect(request == 7)
+        return (sequence, json)
+    }
+
+    @Test func aLateJoinerAndARestartFromCheckpointConvergeToTheJournalsFold() throws {
+        let broker = try TestBroker()
+        let context = try Context()
+        let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest)
+        let query = try TestClient(context: context, endpoint: broker.endpoints.query)
+        try publish(agent, 1...30)
+
+        var configuration = AggregatorConfiguration()
+        configuration.fanoutEndpoint = broker.endpoints.fanout
+        configuration.queryEndpoint = broker.endpoints.query
+        configuration.ingestEndpoint = broker.endpoints.ingest
+        configuration.snapshotEndpoint = "tcp://127.0.0.1:*"
+        configuration.checkpointPath = broker.directory.appending("aggregator.checkpoint")
+        let late = Aggregator(configuration: configuration)
+        let endpoint = try late.start()
+        try publish(agent, 31...60)  // live, while it may still be catching up
+        let head = try settle(late, broker, query)
+        let (sequence, json) = try snapshot(endpoint, context: context)
+        #expect(sequence == head)
+        let rebuilt = try rebuild(broker, at: sequence, asOf: json)
+        #expect(json == rebuilt.json(), "the late joiner equals a fold of the whole journal")
+        #expect(!rebuilt.publishedAlerts.isEmpty, "the alerts it derived came back through the broker")
+        let (_, subtree) = try snapshot(endpoint, context: context, path: "communities/ganjiaba")
+        #expect(subtree == rebuilt.json(at: "communities/ganjiaba"))
+        late.stop()
+
+        try publish(agent, 61...70)
+        let restarted = Aggregator(configuration: configuration)
+        let again = try restarted.start()
+        let head2 = try settle(restarted, broker, query)
+        let (sequence2, json2) = try snapshot(again, context: context)
+        #expect(sequence2 == head2)
+        let rebuilt2 = try rebuild(broker, at: sequence2, asOf: json2)
+        #expect(json2 == rebuilt2.json(), "a restart from the checkpoint equals a rebuild from the journal")
+        restarted.stop()
+    }
+}
