@@ -89,12 +89,7 @@ struct ReplayCommand: AsyncParsableCommand {
         selection.workItems = Set(workItem)
         selection.organisations = Set(organisation)
         selection.outages = Set(outage)
-        var zone = TimeZone.current
-        if let timeZone {
-            guard let named = TimeZone(identifier: timeZone) else { throw ValidationError("--time-zone \(timeZone) is not a time zone") }
-            zone = named
-        }
-        let writer = ReplayWriter(format: format, scenario: scenario, timeZone: zone)
+        let writer = ReplayWriter(format: format, scenario: scenario, timeZone: try Self.zone(timeZone))
 
         let interrupted = Interruption()
         let signals = SignalWatcher(signals: [SIGINT]) { _ in interrupted.flag.store(true, ordering: .releasing) }
@@ -130,8 +125,18 @@ struct ReplayCommand: AsyncParsableCommand {
         FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 
+    /// Set by a signal handler, read between chunks of work.
     final class Interruption: Sendable {
         let flag = Atomic<Bool>(false)
+    }
+
+    /// The time zone named by `--time-zone`, or this machine's.
+    static func zone(_ identifier: String?) throws -> TimeZone {
+        guard let identifier else { return .current }
+        guard let zone = TimeZone(identifier: identifier) else {
+            throw ValidationError("--time-zone \(identifier) is not a time zone (try Asia/Shanghai or UTC)")
+        }
+        return zone
     }
 
     static func time(_ text: String, option: String) throws -> Timestamp {

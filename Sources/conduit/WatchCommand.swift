@@ -2,7 +2,6 @@ import ArgumentParser
 import ConduitCore
 import ConduitReplay
 import Foundation
-import Synchronization
 import ZeroMQ
 
 /// `conduit watch`: live events from the broker's fan-out, filtered, one line each.
@@ -50,16 +49,11 @@ struct WatchCommand: AsyncParsableCommand {
         selection.kinds = Set(try kind.map { try ReplayCommand.value(EventKind.self, $0, option: "--kind") })
         selection.utilities = Set(try utility.map { try ReplayCommand.value(Utility.self, $0, option: "--utility") })
         selection.communities = Set(community)
-        var zone = TimeZone.current
-        if let timeZone {
-            guard let named = TimeZone(identifier: timeZone) else { throw ValidationError("--time-zone \(timeZone) is not a time zone") }
-            zone = named
-        }
-        let writer = ReplayWriter(format: format, timeZone: zone)
+        let writer = ReplayWriter(format: format, timeZone: try ReplayCommand.zone(timeZone))
         let patterns = workItem
 
         let context = try Context()
-        let stopping = Interruption()
+        let stopping = ReplayCommand.Interruption()
         let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { _ in
             stopping.flag.store(true, ordering: .releasing)
             context.shutdown()
@@ -121,7 +115,4 @@ struct WatchCommand: AsyncParsableCommand {
         }
     }
 
-    final class Interruption: Sendable {
-        let flag = Atomic<Bool>(false)
-    }
 }
