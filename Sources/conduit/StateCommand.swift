@@ -3,6 +3,7 @@ import ConduitCore
 import ConduitReplay
 import ConduitState
 import Foundation
+import ZeroMQ
 
 /// `conduit state`: the aggregate state — now, or as it was at a moment — folded from the journal.
 struct StateCommand: AsyncParsableCommand {
@@ -11,13 +12,17 @@ struct StateCommand: AsyncParsableCommand {
         abstract: "The aggregate state: progress per community and utility, late items, open outages, alerts.",
         discussion: """
             Folds the journal (read-only, safe while the broker runs) with the same fold the aggregator runs, up to \
-            a moment (--at, a recorded time) or a sequence (--seq); without either, up to the journal's end. Prints \
-            a table, or with --json the state (or the subtree --path, such as communities/ganjiaba) as JSON.
+            a moment (--at, a recorded time) or a sequence (--seq); without either, up to the journal's end. With \
+            --snapshot, asks a running aggregator for its live state instead. Prints a table, or with --json the \
+            state (or the subtree --path, such as communities/ganjiaba) as JSON.
             """
     )
 
     @Option(help: ArgumentHelp("The journal directory: what `conduit broker --data` was given.", valueName: "directory"))
     var dir: String = "conduit-data/journal"
+
+    @Option(help: "Ask a running aggregator (its snapshot endpoint, e.g. tcp://127.0.0.1:5573) instead of folding the journal.")
+    var snapshot: String?
 
     @Option(help: "The state as it was at this recorded time (RFC 3339, or a date YYYY-MM-DD in UTC).")
     var at: String?
@@ -32,6 +37,13 @@ struct StateCommand: AsyncParsableCommand {
     var path: String?
 
     func run() throws {
+        if let snapshot {
+            guard at == nil, seq == nil else {
+                throw ValidationError("--at and --seq fold the journal; an aggregator's snapshot is always its latest state")
+            }
+            try printSnapshot(from: snapshot)
+            return
+        }
         let time = try at.map { try ReplayCommand.time($0, option: "--at") }
         let state: AggregateState
         do {
@@ -53,6 +65,33 @@ struct StateCommand: AsyncParsableCommand {
             return
         }
         print(StateTable(state: state).text)
+    }
+}
+
+extension StateCommand {
+    /// Fetches the state (or `--path` subtree) from an aggregator's snapshot endpoint and prints it.
+    func printSnapshot(from endpoint: String) throws {
+        let context = try Context()
+        let socket = try Socket(context, type: .dealer)
+        try socket.set(.linger, .zero)
+        try socket.connect(endpoint)
+        let wantsSubtree = json && path != nil
+        try socket.send(frames: SnapshotRequest(request: 1, path: wantsSubtree ? path! : "").encode())
+        let poller = Poller()
+        poller.add(socket)
+        guard try poller.poll(timeout: .seconds(10)) > 0, let frames = try socket.receiveFrames(wait: false) else {
+            throw ValidationError("no answer from the aggregator at \(endpoint) within 10 s")
+        }
+        switch try SnapshotReply.decode(frames) {
+        case .state(_, _, let bytes):
+            if json {
+                FileHandle.standardOutput.write(Data(bytes + [UInt8(ascii: "\n")]))
+            } else {
+                print(StateTable(state: try AggregateState.restore(json: bytes, scenario: .default)).text)
+            }
+        case .error(_, let error):
+            throw ValidationError("the aggregator answered: \(error)")
+        }
     }
 }
 

@@ -77,6 +77,20 @@ struct AggregatorTests {
         #expect(!rebuilt.publishedAlerts.isEmpty, "the alerts it derived came back through the broker")
         let (_, subtree) = try snapshot(endpoint, context: context, path: "communities/ganjiaba")
         #expect(subtree == rebuilt.json(at: "communities/ganjiaba"))
+
+        // `conduit state --snapshot` prints what the aggregator serves.
+        let command = Process()
+        command.executableURL = try ConduitExecutable.url()
+        command.arguments = ["state", "--snapshot", endpoint, "--json", "--path", "communities/ganjiaba"]
+        let output = Pipe()
+        command.standardOutput = output
+        let collector = OutputCollector()
+        collector.start(output.fileHandleForReading)
+        try command.run()
+        command.waitUntilExit()
+        while !collector.finished { usleep(1000) }
+        #expect(command.terminationStatus == 0)
+        #expect(collector.all == String(decoding: subtree, as: UTF8.self) + "\n")
         late.stop()
 
         try publish(agent, 61...70)
