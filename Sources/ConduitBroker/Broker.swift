@@ -10,6 +10,28 @@ public struct BrokerEndpoints: Sendable, Equatable {
     public var ingest: String
     public var fanout: String
     public var query: String
+
+    public init(ingest: String, fanout: String, query: String) {
+        self.ingest = ingest
+        self.fanout = fanout
+        self.query = query
+    }
+
+    /// The lines `conduit broker` prints once it is up (`ingest <endpoint>`, `fanout …`, `query …`), for scripts
+    /// and parent processes to read.
+    public var announcement: String { "ingest \(ingest)\nfanout \(fanout)\nquery \(query)" }
+
+    /// The endpoints from an announcement, or `nil` while one of its three lines is still missing. Other lines
+    /// are ignored.
+    public init?(announcement text: some StringProtocol) {
+        var found: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ", maxSplits: 1)
+            if parts.count == 2 { found[String(parts[0])] = String(parts[1]) }
+        }
+        guard let ingest = found["ingest"], let fanout = found["fanout"], let query = found["query"] else { return nil }
+        self.init(ingest: ingest, fanout: fanout, query: query)
+    }
 }
 
 /// The Conduit broker: takes events from agents, validates, deduplicates, sequences and journals them, and only

@@ -1,3 +1,4 @@
+import ConduitBroker
 import Foundation
 import Synchronization
 
@@ -76,17 +77,10 @@ public final class BrokerProcess {
         try process.run()
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
-            for line in output.lines() {
-                let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
-                guard parts.count == 2 else { continue }
-                switch parts[0] {
-                case "ingest": ingest = parts[1]
-                case "fanout": fanout = parts[1]
-                case "query": query = parts[1]
-                default: break
-                }
+            if let endpoints = BrokerEndpoints(announcement: output.lines().joined(separator: "\n")) {
+                (ingest, fanout, query) = (endpoints.ingest, endpoints.fanout, endpoints.query)
+                return
             }
-            if !ingest.isEmpty && !fanout.isEmpty && !query.isEmpty { return }
             if !process.isRunning { throw TestClientError("conduit broker exited with \(process.terminationStatus)") }
             usleep(5_000)
         }
@@ -106,4 +100,47 @@ public final class BrokerProcess {
     }
 
     deinit { stop(signal: SIGKILL) }
+}
+
+/// What a child process left behind: its exit status and everything it wrote.
+public struct ProcessOutcome: Sendable {
+    public var status: Int32
+    public var output: String
+    public var errors: String
+}
+
+/// Runs a child process to its end, for tests of commands.
+public enum ChildProcess {
+    /// Runs `executable` with `arguments` and waits for it; after `timeout` seconds it is killed and this throws,
+    /// so a test never hangs on a command that does not finish.
+    public static func run(_ executable: URL, _ arguments: [String], timeout: TimeInterval = 60) throws -> ProcessOutcome {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        let outputCollector = OutputCollector()
+        let errorCollector = OutputCollector()
+        outputCollector.start(output.fileHandleForReading)
+        errorCollector.start(errors.fileHandleForReading)
+        try process.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw TestClientError(
+                "\(executable.lastPathComponent) \(arguments.joined(separator: " ")) did not finish in \(Int(timeout)) s:\n\(outputCollector.all)\(errorCollector.all)")
+        }
+        process.waitUntilExit()
+        while !outputCollector.finished || !errorCollector.finished { usleep(1000) }
+        return ProcessOutcome(status: process.terminationStatus, output: outputCollector.all, errors: errorCollector.all)
+    }
+
+    /// Runs the `conduit` executable built next to the tests.
+    public static func conduit(_ arguments: [String], timeout: TimeInterval = 60) throws -> ProcessOutcome {
+        try run(try ConduitExecutable.url(), arguments, timeout: timeout)
+    }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConduitBroker
 import ConduitCore
 import Foundation
 import Synchronization
@@ -460,20 +461,16 @@ final class BrokerBenchProcess {
         try process.run()
         let reader = pipe.fileHandleForReading
         var text = ""
-        while !(text.contains("query ") && text.hasSuffix("\n")) || !text.contains("journal ") {
+        // Whole lines only: the announcement may arrive in pieces.
+        while true {
+            let complete = text[..<(text.lastIndex(of: "\n") ?? text.startIndex)]
+            if let endpoints = BrokerEndpoints(announcement: complete) {
+                (ingest, fanout, query) = (endpoints.ingest, endpoints.fanout, endpoints.query)
+                break
+            }
             let data = reader.availableData
             if data.isEmpty { throw ValidationError("conduit broker exited before reporting its endpoints") }
             text += String(decoding: data, as: UTF8.self)
-        }
-        for line in text.split(separator: "\n") {
-            let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { continue }
-            switch parts[0] {
-            case "ingest": ingest = parts[1]
-            case "fanout": fanout = parts[1]
-            case "query": query = parts[1]
-            default: break
-            }
         }
     }
 

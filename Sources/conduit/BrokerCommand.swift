@@ -110,7 +110,7 @@ struct BrokerCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("conduit broker: \(error)\n".utf8))
             throw ExitCode(error.code == .endpointUnavailable ? 69 : error.code == .journalUnusable ? 74 : 1)
         }
-        print("ingest \(endpoints.ingest)\nfanout \(endpoints.fanout)\nquery \(endpoints.query)")
+        print(endpoints.announcement)
         print("journal \(configuration.journalDirectory)")
         if let authentication = configuration.authentication {
             print("curve \(authentication.serverKeys.publicKeyText) (\(authentication.clients.count) client keys)")

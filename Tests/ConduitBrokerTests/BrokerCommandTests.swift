@@ -8,23 +8,8 @@ import Testing
 struct BrokerCommandTests {
     /// Runs `conduit broker …` expecting it to exit by itself; returns its status and standard error.
     func brokerExits(_ arguments: [String]) throws -> (status: Int32, error: String) {
-        let process = Process()
-        process.executableURL = try ConduitExecutable.url()
-        process.arguments = ["broker"] + arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        let collector = OutputCollector()
-        collector.start(errors.fileHandleForReading)
-        try process.run()
-        let deadline = Date().addingTimeInterval(20)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning {
-            process.terminate()
-            throw TestClientError("conduit broker \(arguments) did not exit")
-        }
-        while !collector.finished { usleep(1000) }
-        return (process.terminationStatus, collector.all)
+        let outcome = try ChildProcess.conduit(["broker"] + arguments, timeout: 20)
+        return (outcome.status, outcome.errors)
     }
 
     @Test func aBadSettingIsExitStatus64WithTheReason() throws {
@@ -90,24 +75,12 @@ struct BrokerCommandTests {
         let directory = TemporaryDirectory()
         let keys = directory.appending("keys")
         for arguments in [["--owner", "broker", "--dir", keys], ["--owner", "power-supply-bureau", "--dir", keys + "/clients"]] {
-            let process = Process()
-            process.executableURL = try ConduitExecutable.url()
-            process.arguments = ["keygen"] + arguments
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0)
+            #expect(try ChildProcess.conduit(["keygen"] + arguments).status == 0)
         }
         let attributes = try FileManager.default.attributesOfItem(atPath: keys + "/broker.key")
         #expect((attributes[.posixPermissions] as? Int) == 0o600, "the secret key is readable by its owner only")
-        let again = Process()
-        again.executableURL = try ConduitExecutable.url()
-        again.arguments = ["keygen", "--owner", "broker", "--dir", keys]
-        again.standardOutput = FileHandle.nullDevice
-        again.standardError = FileHandle.nullDevice
-        try again.run()
-        again.waitUntilExit()
-        #expect(again.terminationStatus != 0, "an existing key is not replaced without --force")
+        let again = try ChildProcess.conduit(["keygen", "--owner", "broker", "--dir", keys])
+        #expect(again.status != 0, "an existing key is not replaced without --force")
 
         let broker = try BrokerProcess(
             journalDirectory: directory.appending("journal"),

@@ -79,18 +79,9 @@ struct AggregatorTests {
         #expect(subtree == rebuilt.json(at: "communities/ganjiaba"))
 
         // `conduit state --snapshot` prints what the aggregator serves.
-        let command = Process()
-        command.executableURL = try ConduitExecutable.url()
-        command.arguments = ["state", "--snapshot", endpoint, "--json", "--path", "communities/ganjiaba"]
-        let output = Pipe()
-        command.standardOutput = output
-        let collector = OutputCollector()
-        collector.start(output.fileHandleForReading)
-        try command.run()
-        command.waitUntilExit()
-        while !collector.finished { usleep(1000) }
-        #expect(command.terminationStatus == 0)
-        #expect(collector.all == String(decoding: subtree, as: UTF8.self) + "\n")
+        let command = try ChildProcess.conduit(["state", "--snapshot", endpoint, "--json", "--path", "communities/ganjiaba"])
+        #expect(command.status == 0)
+        #expect(command.output == String(decoding: subtree, as: UTF8.self) + "\n")
         late.stop()
 
         try publish(agent, 61...70)
