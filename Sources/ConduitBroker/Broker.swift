@@ -44,6 +44,7 @@ public final class Broker: Sendable {
     public let configuration: BrokerConfiguration
     private let logger: Logger
     private let clock: @Sendable () -> Int64
+    private let calendar: @Sendable () -> Int64
     private let state = Mutex<LifeCycle>(.idle)
     private let stopRequested = StopFlag()
     private let statistics = StatisticsBox()
@@ -71,14 +72,19 @@ public final class Broker: Sendable {
     }
 
     /// - Parameters:
-    ///   - clock: the time stamped on events as their `recordedtime`, in microseconds since the epoch.
+    ///   - clock: the time the broker's timers run on (heartbeats, agent silence, replay expiry), in microseconds
+    ///     since the epoch.
+    ///   - calendar: the time stamped on events as their `recordedtime` and on fan-out heartbeats; `nil` (the
+    ///     default) for `clock`. A simulation runs the hub on a scaled calendar (a year in a minute) while its timers
+    ///     keep real time.
     public init(
         configuration: BrokerConfiguration, logger: Logger = Logger(label: "conduit.broker"),
-        clock: @escaping @Sendable () -> Int64 = Broker.wallClock
+        clock: @escaping @Sendable () -> Int64 = Broker.wallClock, calendar: (@Sendable () -> Int64)? = nil
     ) {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
+        self.calendar = calendar ?? clock
     }
 
     /// Microseconds since the Unix epoch, from the system clock.
@@ -106,12 +112,12 @@ public final class Broker: Sendable {
         }
         let started = DispatchSemaphore(value: 0)
         let outcome = Mutex<Result<BrokerEndpoints, BrokerError>?>(nil)
-        let thread = Thread { [configuration, logger, clock, stopRequested, statistics, failureBox] in
+        let thread = Thread { [configuration, logger, clock, calendar, stopRequested, statistics, failureBox] in
             defer { finished.signal() }
             let loop: BrokerLoop
             do throws(BrokerError) {
                 loop = try BrokerLoop(
-                    configuration: configuration, logger: logger, clock: clock, stop: stopRequested,
+                    configuration: configuration, logger: logger, clock: clock, calendar: calendar, stop: stopRequested,
                     statistics: statistics, failure: failureBox)
             } catch {
                 outcome.withLock { $0 = .failure(error) }

@@ -15,6 +15,9 @@ final class BrokerLoop {
     let endpoints: BrokerEndpoints
     private let logger: Logger
     private let clock: @Sendable () -> Int64
+    /// The time stamped on events and heartbeats (see `Broker.init`); read once per iteration into `stampTime`.
+    private let calendar: @Sendable () -> Int64
+    private var stampTime: Int64 = 0
     private let stop: Broker.StopFlag
     private let statistics: Broker.StatisticsBox
     private let brokerFailure: Broker.FailureBox
@@ -52,12 +55,13 @@ final class BrokerLoop {
 
     init(
         configuration: BrokerConfiguration, logger: Logger, clock: @escaping @Sendable () -> Int64,
-        stop: Broker.StopFlag, statistics: Broker.StatisticsBox,
+        calendar: @escaping @Sendable () -> Int64, stop: Broker.StopFlag, statistics: Broker.StatisticsBox,
         failure: Broker.FailureBox
     ) throws(BrokerError) {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
+        self.calendar = calendar
         self.stop = stop
         self.statistics = statistics
         self.brokerFailure = failure
@@ -181,6 +185,7 @@ final class BrokerLoop {
             do {
                 try poller.poll(timeout: nextTimeout())
                 let now = clock()
+                stampTime = calendar()
                 if poller.isReadable(ingestIndex) { try takeIngest(now: now) }
                 if poller.isReadable(queryIndex) { try takeQueries(now: now) }
                 if poller.isReadable(fanoutIndex) { try drainSubscriptions() }
@@ -271,7 +276,7 @@ final class BrokerLoop {
             replies.append((routingId, .heartbeat, false))
         case .goodbye:
             if let source = presence.goodbye(routingId: routingId) {
-                appendPresence(.death, source: source, intervalMs: nil, now: now)
+                appendPresence(.death, source: source, intervalMs: nil, reason: "goodbye", now: now)
             }
         }
     }
@@ -355,26 +360,28 @@ final class BrokerLoop {
         replies.append((routingId, .welcome(welcome), false))
     }
 
-    private func presenceEvent(_ status: PresenceStatus, source: String, intervalMs: Int?, now: Int64) -> Event {
+    private func presenceEvent(
+        _ status: PresenceStatus, source: String, intervalMs: Int?, reason: String? = nil, now: Int64
+    ) -> Event {
         presenceCounter += 1
         return Event(
             id: "\(status.rawValue)-\(now)-\(presenceCounter)", source: source,
-            time: Timestamp(microsecondsSinceEpoch: now),
+            time: Timestamp(microsecondsSinceEpoch: max(lastRecordedTime, stampTime)), subject: reason,
             data: .presence(
                 PresenceReport(
                     status: status, agent: PresenceTracker.agentIdentifier(source: source),
                     heartbeatIntervalMs: intervalMs)))
     }
 
-    private func appendPresence(_ status: PresenceStatus, source: String, intervalMs: Int?, now: Int64) {
-        var event = presenceEvent(status, source: source, intervalMs: intervalMs, now: now)
+    private func appendPresence(_ status: PresenceStatus, source: String, intervalMs: Int?, reason: String? = nil, now: Int64) {
+        var event = presenceEvent(status, source: source, intervalMs: intervalMs, reason: reason, now: now)
         if append(&event, now: now) != nil { counters.presenceEvents += 1 }
     }
 
     /// Stamps `event` with the next sequence and the recorded time, and frames it into the batch.
     private func append(_ event: inout Event, now: Int64) -> UInt64? {
         let sequence = journal.nextSequence + UInt64(batch.count)
-        lastRecordedTime = max(lastRecordedTime, now)
+        lastRecordedTime = max(lastRecordedTime, stampTime)
         event.sequence = sequence
         event.recordedTime = Timestamp(microsecondsSinceEpoch: lastRecordedTime)
         encodeBuffer.removeAll(keepingCapacity: true)
@@ -468,7 +475,7 @@ final class BrokerLoop {
     private func runTimers(now: Int64) throws {
         if now - lastPublishTime >= configuration.fanoutHeartbeatInterval.microseconds {
             let header = RecordHeader(
-                sequence: journal.durableSequence, recordedTime: Timestamp(microsecondsSinceEpoch: now)
+                sequence: journal.durableSequence, recordedTime: Timestamp(microsecondsSinceEpoch: max(lastRecordedTime, calendar()))
             ).frame
             try fanout.send(frames: [Topic.heartbeat, ProtocolSignature.frame, header], wait: false)
             counters.fanoutHeartbeats += 1
@@ -477,7 +484,7 @@ final class BrokerLoop {
         if let expiry = presence.nextExpiry, expiry <= now {
             for agent in presence.expire(now: now) {
                 logger.info("agent.silent", metadata: ["agent.source": "\(agent.source)"])
-                appendPresence(.death, source: agent.source, intervalMs: nil, now: now)
+                appendPresence(.death, source: agent.source, intervalMs: nil, reason: "silent", now: now)
             }
             try commitBatch()
         }

@@ -250,6 +250,7 @@ extension AggregateState {
             "lastSeen": .string(agent.lastSeen.rfc3339),
             "liveness": .string(agent.liveness.rawValue),
             "lastRef": .string(agent.lastRef),
+            "judgedByClock": .bool(agent.judgedByClock),
         ]
         members["heartbeatIntervalMs"] = agent.heartbeatIntervalMs.map { .integer(Int64($0)) }
         members["version"] = agent.version.map(JSONValue.string)
@@ -371,7 +372,8 @@ extension AggregateState {
         return AgentState(
             key: try node.string("key"), organisation: try node.string("organisation"), lastSeen: try node.timestamp("lastSeen"),
             heartbeatIntervalMs: try node.optionalNode("heartbeatIntervalMs").map { node throws(ConduitError) in Int(try node.integer()) },
-            version: try node.optionalString("version"), liveness: parsed, lastRef: try node.string("lastRef"))
+            version: try node.optionalString("version"), liveness: parsed, lastRef: try node.string("lastRef"),
+            judgedByClock: try node.optionalBool("judgedByClock") ?? false)
     }
 
     private static func decodeAlertReport(_ node: Node) throws(ConduitError) -> AlertReport {
@@ -435,6 +437,12 @@ private struct Node {
     func number() throws(ConduitError) -> Double {
         guard case .number(let text) = value, let number = Double(text) else { throw fail("expected a number") }
         return number
+    }
+
+    func optionalBool(_ key: String) throws(ConduitError) -> Bool? {
+        guard let node = try optionalNode(key) else { return nil }
+        guard case .bool(let flag) = node.value else { throw node.fail("expected true or false") }
+        return flag
     }
 
     func string(_ key: String) throws(ConduitError) -> String { try node(key).text() }

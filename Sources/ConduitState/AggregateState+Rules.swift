@@ -160,7 +160,7 @@ extension AggregateState {
             update(Keys.outageOverrun(outage.key), overrun, refs: outage.refs, &changes)
             if overrun == nil, let end = outage.report.windowEnd, end < next { next = end }
         }
-        for index in agents.indices where agents[index].liveness != .dead {
+        for index in agents.indices where agents[index].liveness == .online && agents[index].judgedByClock {
             let agent = agents[index]
             let deadline = silenceDeadline(agent)
             if now > deadline {

@@ -232,7 +232,10 @@ public struct AggregateState: Sendable, Equatable {
     private mutating func applyPresence(_ report: PresenceReport, _ event: Event, _ changes: inout [AlertChange]) {
         let organisation = String(event.sourceOrganisation)
         let key = organisation + "/" + report.agent
-        let liveness: AgentLiveness = report.status == .death ? .dead : .online
+        // The broker records a death for silence with the subject `silent` (for `GOODBYE`: `goodbye`).
+        let silentDeath = report.status == .death && event.subject == "silent"
+        let liveness: AgentLiveness = report.status == .death ? (silentDeath ? .stale : .dead) : .online
+        let judgedByClock = report.status == .heartbeat
         let ref = Self.ref(event)
         var wasStale = false
         if let index = agentIndex[key] {
@@ -246,15 +249,23 @@ public struct AggregateState: Sendable, Equatable {
             agents[index].version = report.version ?? agents[index].version
             agents[index].liveness = liveness
             agents[index].lastRef = ref
+            agents[index].judgedByClock = judgedByClock
         } else {
             agentIndex[key] = agents.count
             agents.append(AgentState(
                 key: key, organisation: organisation, lastSeen: event.time, heartbeatIntervalMs: report.heartbeatIntervalMs,
-                version: report.version, liveness: liveness, lastRef: ref))
+                version: report.version, liveness: liveness, lastRef: ref, judgedByClock: judgedByClock))
         }
         // An agent is stale exactly while its agent_silent alert is raised.
-        if wasStale { update(Keys.agentSilent(key), nil, refs: [], &changes) }
-        if liveness == .online {
+        if silentDeath {
+            let finding = LifecycleFinding(
+                kind: .agentSilent,
+                reason: "agent \(key) went silent: the broker heard nothing from it for three heartbeat intervals; its data is stale")
+            update(Keys.agentSilent(key), finding, refs: [ref], &changes)
+        } else if wasStale {
+            update(Keys.agentSilent(key), nil, refs: [], &changes)
+        }
+        if liveness == .online && judgedByClock {
             let silentFrom = silenceDeadline(agents[agentIndex[key]!])
             if nextTimeCheck.map({ silentFrom < $0 }) ?? false { nextTimeCheck = silentFrom }
         }

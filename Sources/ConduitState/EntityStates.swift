@@ -143,4 +143,8 @@ public struct AgentState: Sendable, Hashable {
     public var liveness: AgentLiveness
     /// Its latest presence event, `source#id`.
     public var lastRef: String
+    /// Whether the fold judges its silence by the clock: true while its latest presence event is a `heartbeat` it
+    /// published itself. An agent the broker tracks (a `birth` on `HELLO`, a `death` on `GOODBYE` or silence)
+    /// heartbeats on the wire, not in the journal, so only the broker's `death` with subject `silent` marks it stale.
+    public var judgedByClock: Bool = false
 }

@@ -37,8 +37,9 @@ struct PresenceTests {
         }
         #expect(broker.broker.currentStatistics.agentsOnline == 1)
         // Then it falls silent: after three intervals it is declared dead.
-        let (_, died) = try #require(try presence(subscriber.nextEvent(timeout: .seconds(3))))
+        let (death, died) = try #require(try presence(subscriber.nextEvent(timeout: .seconds(3))))
         #expect(died.status == .death)
+        #expect(death.subject == "silent")
         // The counters are refreshed after the loop's iteration that published the death.
         let deadline = Date().addingTimeInterval(2)
         while broker.broker.currentStatistics.agentsOnline != 0 && Date() < deadline { usleep(5000) }
@@ -55,7 +56,9 @@ struct PresenceTests {
         guard case .welcome = try agent.ingestReply() else { Issue.record("expected WELCOME"); return }
         #expect(try presence(subscriber.nextEvent())?.1.status == .birth)
         try agent.send(IngestRequest.goodbye.encode())
-        #expect(try presence(subscriber.nextEvent())?.1.status == .death)
+        let goodbye = try #require(try presence(subscriber.nextEvent()))
+        #expect(goodbye.1.status == .death)
+        #expect(goodbye.0.subject == "goodbye")
 
         try agent.send(IngestRequest.hello(source: "/nobody/agent", heartbeatIntervalMs: 5000).encode())
         guard case .reject(let rejection) = try agent.ingestReply() else { Issue.record("expected REJECT"); return }

@@ -235,13 +235,33 @@ import Testing
         var state = AggregateState(scenario: Fixtures.scenario)
         let key = "agent_silent/grid/agent"
         let start = Fixtures.time("2023-01-10T00:00:00Z")
-        _ = state.apply(factory.presence(.birth, intervalMs: row.intervalMs, at: start.rfc3339))
+        _ = state.apply(factory.presence(.heartbeat, intervalMs: row.intervalMs, at: start.rfc3339))
         #expect(state.agent("grid/agent")?.liveness == .online)
         #expect(state.advance(to: start.adding(seconds: row.silentSeconds)).of(key) == (row.raised ? [.raised] : []))
         #expect(state.agent("grid/agent")?.liveness == (row.raised ? .stale : .online))
         let heartbeat = state.apply(factory.presence(.heartbeat, intervalMs: row.intervalMs, at: start.adding(seconds: 100).rfc3339))
         #expect(heartbeat.of(key) == (row.raised ? [.cleared] : []))
         #expect(state.agent("grid/agent")?.liveness == .online)
+    }
+
+    /// A broker-tracked agent heartbeats on the wire, not in the journal: the fold leaves its liveness to the
+    /// broker's records, and its `death` for silence is what raises the alert.
+    @Test func brokerTrackedAgentIsSilentOnlyWhenTheBrokerSaysSo() {
+        var factory = EventFactory()
+        var state = AggregateState(scenario: Fixtures.scenario)
+        let key = "agent_silent/grid/agent"
+        _ = state.apply(factory.presence(.birth, at: "2023-01-10T00:00:00Z"))
+        #expect(state.advance(to: Fixtures.time("2023-01-12T00:00:00Z")).of(key) == [])
+        #expect(state.agent("grid/agent")?.liveness == .online)
+        var silent = factory.presence(.death, intervalMs: nil, at: "2023-01-12T00:00:01Z")
+        silent.subject = "silent"
+        #expect(state.apply(silent).of(key) == [.raised])
+        #expect(state.agent("grid/agent")?.liveness == .stale)
+        #expect(state.apply(factory.presence(.birth, at: "2023-01-12T00:01:00Z")).of(key) == [.cleared])
+        var goodbye = factory.presence(.death, intervalMs: nil, at: "2023-01-12T00:02:00Z")
+        goodbye.subject = "goodbye"
+        #expect(state.apply(goodbye).of(key) == [])
+        #expect(state.agent("grid/agent")?.liveness == .dead)
     }
 
     @Test func deadAgentIsNeverSilent() {
@@ -255,7 +275,7 @@ import Testing
     @Test func staleAgentMarksItsDataStale() throws {
         var factory = EventFactory()
         var state = AggregateState(scenario: Fixtures.scenario)
-        _ = state.apply(factory.presence(.birth, at: "2023-01-10T00:00:00Z"))
+        _ = state.apply(factory.presence(.heartbeat, at: "2023-01-10T00:00:00Z"))
         _ = state.apply(factory.progress("north-power", .inProgress, percent: 40, at: "2023-01-10T00:00:01Z"))
         _ = state.advance(to: Fixtures.time("2023-01-10T00:05:00Z"))
         let item = try JSONValue.parse(try #require(state.json(at: "workitems/north-power")))
