@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "ConduitJournal", targets: ["ConduitJournal"]),
         .library(name: "ConduitBroker", targets: ["ConduitBroker"]),
         .library(name: "ConduitState", targets: ["ConduitState"]),
+        .library(name: "ConduitAgent", targets: ["ConduitAgent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -46,6 +47,13 @@ let package = Package(
             name: "ConduitAggregator",
             dependencies: ["ConduitCore", "ConduitState", "ZeroMQ", .product(name: "Logging", package: "swift-log")]
         ),
+        // The agent library: a durable outbox, the ingest session (window, heartbeats, reconnection), publishing.
+        .target(
+            name: "ConduitAgent",
+            dependencies: [
+                "ConduitCore", "ConduitJournal", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // What live tests share: a broker on ephemeral ports in a temporary directory, raw protocol clients.
         .target(
             name: "ConduitTesting",
@@ -64,6 +72,7 @@ let package = Package(
                 "ConduitReplay",
                 "ConduitState",
                 "ConduitAggregator",
+                "ConduitAgent",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -76,6 +85,10 @@ let package = Package(
                 "ConduitReplay", "ConduitAggregator", "ConduitCore", "ConduitJournal", "ConduitState", "ConduitTesting",
                 "ZeroMQ", "conduit",
             ]
+        ),
+        .testTarget(
+            name: "ConduitAgentTests",
+            dependencies: ["ConduitAgent", "ConduitTesting", "ConduitCore", "ConduitBroker", "ZeroMQ", "conduit"]
         ),
         .testTarget(name: "ConduitStateTests", dependencies: ["ConduitState", "ConduitCore"]),
         // Depends on `conduit` so that the crash test can run and kill `conduit broker`.

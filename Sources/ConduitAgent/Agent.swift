@@ -1,0 +1,406 @@
+import ConduitCore
+import Foundation
+import Logging
+import Synchronization
+import ZeroMQ
+
+/// What a utility embeds or runs to publish to a Conduit broker.
+///
+/// ``publish(_:cursor:)`` validates the events, writes them to the on-disk ``Outbox`` (durably) and returns; the
+/// agent's own thread then sends them through a window of unacknowledged events, resends what was not acknowledged
+/// after a reconnection or a restart (same `source` and `id`: the broker deduplicates), and takes an event out of the
+/// outbox only when the broker acknowledged it (durable in the journal) or rejected it (final, reported through
+/// ``Configuration/onOutcome``, never retried). It announces itself with `HELLO`, heartbeats when idle, reconnects
+/// with exponential backoff and jitter when the broker falls silent, and says `GOODBYE` on ``stop()``.
+public final class Agent: Sendable {
+    public struct Configuration: Sendable {
+        /// The broker's ingest endpoint, e.g. `tcp://127.0.0.1:5571`.
+        public var endpoint: String
+        /// The agent's CloudEvents source, `/<organisation>/<agent>`; announced in `HELLO`.
+        public var source: String
+        /// Where the outbox lives; one directory per agent.
+        public var outboxDirectory: String
+        /// The heartbeat interval asked of the broker.
+        public var heartbeatInterval: Duration = .seconds(1)
+        /// The most events in flight (the broker's `WELCOME` may lower it).
+        public var window: Int = 256
+        /// The first reconnection delay and the cap of its doubling.
+        public var reconnectInitial: Duration = .milliseconds(100)
+        public var reconnectMaximum: Duration = .seconds(5)
+        /// Events are validated against it before they enter the outbox (`nil`: the broker alone validates).
+        public var scenario: Scenario? = .default
+        /// The client's key pair and the broker's public key when the broker requires CURVE.
+        public var curve: (keys: CurveKeyPair, serverKey: [UInt8])?
+        /// Called on the agent's thread for every outcome; keep it short.
+        public var onOutcome: @Sendable (AgentOutcome) -> Void = { _ in }
+
+        public init(endpoint: String, source: String, outboxDirectory: String) {
+            self.endpoint = endpoint
+            self.source = source
+            self.outboxDirectory = outboxDirectory
+        }
+    }
+
+    public let configuration: Configuration
+    /// The agent's outbox.
+    public let outbox: Outbox
+    private let logger: Logger
+    private let validator: EventValidator?
+    private let shared = Mutex<Shared>(Shared())
+    private let wake: WakePipe
+    private let finished = DispatchSemaphore(value: 0)
+
+    private struct Shared {
+        var inbox: [OutboxEntry] = []
+        var stopRequested = false
+        var started = false
+        var stopped = false
+        var status = AgentStatus()
+    }
+
+    /// Opens the outbox (reading back what is pending from an earlier run). Call ``start()`` to connect.
+    public init(configuration: Configuration, logger: Logger = Logger(label: "conduit.agent")) throws(AgentError) {
+        guard configuration.source.hasPrefix("/"), configuration.source.count > 1 else {
+            throw AgentError("the source must be /<organisation>/<agent>, got \"\(configuration.source)\"")
+        }
+        self.configuration = configuration
+        self.logger = logger
+        self.validator = configuration.scenario.map { EventValidator(scenario: $0) }
+        do {
+            outbox = try Outbox(directory: configuration.outboxDirectory)
+        } catch {
+            throw AgentError("cannot open the outbox: \(error)")
+        }
+        if outbox.tornTailBytes > 0 {
+            logger.warning(
+                "outbox.torn_tail",
+                metadata: ["outbox.dropped_bytes": "\(outbox.tornTailBytes)", "outbox.path": "\(configuration.outboxDirectory)"])
+        }
+        guard let wake = WakePipe() else { throw AgentError("cannot create the agent's wake-up pipe: \(String(cString: strerror(errno)))") }
+        self.wake = wake
+    }
+
+    /// The agent's counters and connection state.
+    public var status: AgentStatus {
+        var status = shared.withLock { $0.status }
+        status.pending = outbox.pendingCount
+        return status
+    }
+
+    /// Validates `events`, stores them durably in the outbox (with `cursor`, the caller's position, stored in the
+    /// same write) and hands them to the agent's thread. When this returns, the events survive a crash of the agent.
+    ///
+    /// - Throws: ``AgentError`` naming the event and what is wrong with it; nothing of the call is stored then.
+    @discardableResult
+    public func publish(_ events: [Event], cursor: UInt64? = nil) throws(AgentError) -> [OutboxEntry] {
+        var records: [(source: String, id: String, json: [UInt8])] = []
+        records.reserveCapacity(events.count)
+        for (index, event) in events.enumerated() {
+            if let validator {
+                do {
+                    try EventValidator.checkPayload(event.data)
+                    try validator.validate(event)
+                } catch {
+                    throw AgentError("event \(index) (\(event.source) \(event.id)) is invalid: \(error)", rejection: error)
+                }
+            }
+            records.append((event.source, event.id, EventCodec.encode(event)))
+        }
+        let entries: [OutboxEntry]
+        do {
+            entries = try outbox.enqueue(records, cursor: cursor)
+        } catch {
+            throw AgentError("cannot store in the outbox: \(error)")
+        }
+        guard !entries.isEmpty else { return entries }
+        shared.withLock { $0.inbox += entries }
+        wake.signal()
+        return entries
+    }
+
+    /// Starts the agent's thread: it connects, resends what the outbox holds, then publishes as events come.
+    public func start() {
+        let first = shared.withLock { shared -> Bool in
+            defer { shared.started = true }
+            return !shared.started
+        }
+        guard first else { return }
+        let thread = Thread { [self] in
+            defer { finished.signal() }
+            run()
+        }
+        thread.name = "conduit-agent"
+        thread.start()
+    }
+
+    /// Waits until every event stored so far was acknowledged or rejected, or `timeout` passed; returns whether
+    /// the outbox is empty.
+    public func drain(timeout: Duration) -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while outbox.pendingCount > 0 {
+            if clock.now >= deadline { return false }
+            if shared.withLock({ $0.status.refused != nil }) { return false }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        return true
+    }
+
+    /// Says `GOODBYE` (if connected), closes the connection and ends the thread. What is still pending stays in the
+    /// outbox for the next run. Safe to call more than once.
+    public func stop() {
+        let running = shared.withLock { shared -> Bool in
+            shared.stopRequested = true
+            return shared.started && !shared.stopped
+        }
+        wake.signal()
+        guard running else { return }
+        finished.wait()
+        finished.signal()
+        shared.withLock { $0.stopped = true }
+    }
+
+    deinit {
+        stop()
+    }
+
+    // MARK: - The agent's thread
+
+    private static func monotonicMicroseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
+    }
+
+    private func run() {
+        let context: Context
+        do {
+            context = try Context()
+        } catch {
+            logger.error("agent.context_failed", metadata: ["error": "\(error)"])
+            return
+        }
+        defer { context.terminate() }
+        var session = AgentSession(
+            settings: .init(
+                source: configuration.source,
+                heartbeatIntervalMicroseconds: configuration.heartbeatInterval.microseconds,
+                window: max(1, configuration.window),
+                reconnectInitialMicroseconds: max(1000, configuration.reconnectInitial.microseconds),
+                reconnectMaximumMicroseconds: max(1000, configuration.reconnectMaximum.microseconds)),
+            jitterSeed: UInt64(bitPattern: Self.monotonicMicroseconds()) ^ UInt64(getpid()))
+        let pending = outbox.pending
+        // What the outbox held at start is queued first; later publishes arrive through the inbox. An entry
+        // published while we read the outbox may be in both: keep the first.
+        var known = Set(pending.map(\.number))
+        _ = session.enqueue(pending, now: Self.monotonicMicroseconds())
+        var socket: Socket?
+        defer { socket?.close(linger: .zero) }
+
+        func carryOut(_ actions: [AgentSession.Action]) {
+            for action in actions {
+                switch action {
+                case .connect:
+                    socket?.close(linger: .zero)
+                    socket = nil
+                    do {
+                        let fresh = try Socket(context, type: .dealer)
+                        try fresh.set(.linger, .milliseconds(500))
+                        if let curve = configuration.curve { try fresh.makeCurveClient(curve.keys, serverKey: curve.serverKey) }
+                        try fresh.connect(configuration.endpoint)
+                        socket = fresh
+                        logger.debug("agent.connecting", metadata: ["agent.endpoint": "\(configuration.endpoint)"])
+                    } catch {
+                        logger.warning("agent.connect_failed", metadata: ["error": "\(error)"])
+                    }
+                case .disconnect:
+                    socket?.close(linger: .zero)
+                    socket = nil
+                    shared.withLock {
+                        $0.status.connected = false
+                        $0.status.reconnects = session.reconnects
+                    }
+                    configuration.onOutcome(.disconnected)
+                case .send(let frames):
+                    do {
+                        _ = try socket?.send(frames: frames, wait: false)
+                    } catch {
+                        logger.warning("agent.send_failed", metadata: ["error": "\(error)"])
+                    }
+                case .acknowledged(let entry, let acknowledgement):
+                    do {
+                        try outbox.markDone(entry.number, .acknowledged)
+                    } catch {
+                        logger.error("outbox.write_failed", metadata: ["error": "\(error)"])
+                    }
+                    known.remove(entry.number)
+                    shared.withLock {
+                        $0.status.acknowledged += 1
+                        if acknowledgement.duplicate { $0.status.duplicates += 1 }
+                        $0.status.lastSequence = max($0.status.lastSequence, acknowledgement.sequence)
+                    }
+                    configuration.onOutcome(.acknowledged(entry, sequence: acknowledgement.sequence, duplicate: acknowledgement.duplicate))
+                case .rejected(let entry, let rejection):
+                    do {
+                        try outbox.markDone(entry.number, .rejected)
+                    } catch {
+                        logger.error("outbox.write_failed", metadata: ["error": "\(error)"])
+                    }
+                    known.remove(entry.number)
+                    shared.withLock { $0.status.rejected += 1 }
+                    logger.warning(
+                        "agent.rejected",
+                        metadata: ["event.id": "\(entry.id)", "error.code": "\(rejection.error.code.rawValue)", "error": "\(rejection.error)"])
+                    configuration.onOutcome(.rejected(entry, rejection.error))
+                case .refused(let rejection):
+                    shared.withLock { $0.status.refused = rejection.error }
+                    logger.error("agent.refused", metadata: ["error": "\(rejection.error)"])
+                    configuration.onOutcome(.refused(rejection.error))
+                }
+            }
+        }
+
+        while true {
+            let now = Self.monotonicMicroseconds()
+            let (inbox, stopping) = shared.withLock { shared in
+                defer { shared.inbox.removeAll(keepingCapacity: true) }
+                return (shared.inbox, shared.stopRequested)
+            }
+            if stopping {
+                carryOut(session.goodbye())
+                socket?.close(linger: .milliseconds(500))
+                socket = nil
+                return
+            }
+            let fresh = inbox.filter { known.insert($0.number).inserted }
+            if !fresh.isEmpty { carryOut(session.enqueue(fresh, now: now)) }
+            carryOut(session.tick(now: Self.monotonicMicroseconds()))
+            if case .ready = session.phase, shared.withLock({ !$0.status.connected }) {
+                shared.withLock {
+                    $0.status.connected = true
+                    $0.status.reconnects = session.reconnects
+                }
+                if let welcome = session.welcome { configuration.onOutcome(.connected(welcome)) }
+            }
+
+            let poller = Poller()
+            let wakeIndex = poller.add(fileDescriptor: wake.readDescriptor)
+            let socketIndex = socket.map { poller.add($0) }
+            let wait = max(0, min(session.nextDeadline - Self.monotonicMicroseconds(), 100_000))
+            do {
+                _ = try poller.poll(timeout: .microseconds(wait))
+            } catch {
+                logger.error("agent.poll_failed", metadata: ["error": "\(error)"])
+                return
+            }
+            if poller.isReadable(wakeIndex) { wake.drain() }
+            if let socketIndex, poller.isReadable(socketIndex), let current = socket {
+                var received = 0
+                while received < 1024 {
+                    let frames: [[UInt8]]?
+                    do {
+                        frames = try current.receiveFrames(wait: false)
+                    } catch {
+                        logger.warning("agent.receive_failed", metadata: ["error": "\(error)"])
+                        break
+                    }
+                    guard let frames else { break }
+                    received += 1
+                    do {
+                        let reply = try IngestReply.decode(frames)
+                        carryOut(session.receive(reply, now: Self.monotonicMicroseconds()))
+                    } catch {
+                        logger.warning("agent.bad_reply", metadata: ["error": "\(error)"])
+                    }
+                    if socket == nil { break }
+                }
+            }
+        }
+    }
+}
+
+/// What happened to the agent's events and connection, reported as it happens.
+public enum AgentOutcome: Sendable {
+    /// Welcomed by the broker.
+    case connected(Welcome)
+    /// The connection was given up (the broker fell silent); the agent reconnects after a backoff.
+    case disconnected
+    /// Durable in the broker's journal at `sequence` (the original one for a duplicate).
+    case acknowledged(OutboxEntry, sequence: UInt64, duplicate: Bool)
+    /// Refused by the broker for the reason given; it is out of the outbox and will not be resent.
+    case rejected(OutboxEntry, ConduitError)
+    /// The broker refused the agent's `HELLO` (unknown or forbidden source); nothing will be sent.
+    case refused(ConduitError)
+}
+
+/// The agent's counters.
+public struct AgentStatus: Sendable, Equatable {
+    /// Welcomed by the broker now.
+    public var connected = false
+    /// Events in the outbox, not yet acknowledged or rejected.
+    public var pending = 0
+    public var acknowledged = 0
+    /// Of the acknowledged, those the broker had already stored (resends).
+    public var duplicates = 0
+    public var rejected = 0
+    /// Connections given up and retried.
+    public var reconnects = 0
+    /// The highest sequence acknowledged.
+    public var lastSequence: UInt64 = 0
+    /// Set when the broker refused the agent's source.
+    public var refused: ConduitError?
+
+    public init() {}
+}
+
+/// An error of the agent: a clear message, and the validation error when an event was refused locally.
+public struct AgentError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var rejection: ConduitError?
+    public var description: String { message }
+
+    public init(_ message: String, rejection: ConduitError? = nil) {
+        self.message = message
+        self.rejection = rejection
+    }
+}
+
+/// A pipe that wakes the agent's `zmq_poll` from other threads.
+final class WakePipe: Sendable {
+    let readDescriptor: Int32
+    let writeDescriptor: Int32
+
+    init?() {
+        var descriptors: [Int32] = [0, 0]
+        guard pipe(&descriptors) == 0 else { return nil }
+        for descriptor in descriptors {
+            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+        }
+        readDescriptor = descriptors[0]
+        writeDescriptor = descriptors[1]
+    }
+
+    func signal() {
+        var byte: UInt8 = 1
+        _ = write(writeDescriptor, &byte, 1)  // a full pipe already wakes the reader
+    }
+
+    func drain() {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        while read(readDescriptor, &buffer, buffer.count) > 0 {}
+    }
+
+    deinit {
+        close(readDescriptor)
+        close(writeDescriptor)
+    }
+}
+
+extension Duration {
+    /// Whole microseconds.
+    var microseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+    }
+}

@@ -1,0 +1,197 @@
+import ConduitCore
+
+/// The agent's side of the ingest protocol as a pure state machine: it takes what happened (time passed, a reply
+/// arrived, entries were queued) and returns what to do. The I/O loop in ``Agent`` only carries the actions out, so
+/// every rule here — the window, heartbeats, reconnection with backoff and jitter, resending — is tested without
+/// sockets or clocks.
+///
+/// Times are microseconds on a monotonic clock.
+struct AgentSession {
+    struct Settings {
+        /// The CloudEvents source the agent announces in `HELLO`.
+        var source: String
+        /// The heartbeat interval asked for in `HELLO`; the broker's `WELCOME` decides.
+        var heartbeatIntervalMicroseconds: Int64
+        /// The most events in flight the agent wants (the broker's limit may be lower).
+        var window: Int
+        /// The first reconnection delay, doubled after each failed attempt up to the maximum.
+        var reconnectInitialMicroseconds: Int64
+        var reconnectMaximumMicroseconds: Int64
+    }
+
+    enum Action: Equatable {
+        /// Open a fresh connection (closing any previous one) to the broker.
+        case connect
+        /// Close the connection; a later `connect` follows.
+        case disconnect
+        /// Send a message on the connection.
+        case send(WireMessage)
+        /// The broker acknowledged an entry: it is durable.
+        case acknowledged(OutboxEntry, Acknowledgement)
+        /// The broker rejected an entry: final.
+        case rejected(OutboxEntry, Rejection)
+        /// The broker refused the `HELLO` itself (an unknown or forbidden source): the agent cannot go on.
+        case refused(Rejection)
+    }
+
+    enum Phase: Equatable {
+        /// Not connected; connect at `retryAt`.
+        case waiting(retryAt: Int64)
+        /// Connected, `HELLO` sent at `since`, no `WELCOME` yet.
+        case greeting(since: Int64)
+        /// Welcomed: publishing.
+        case ready
+        /// The broker refused the agent's source.
+        case refused
+    }
+
+    let settings: Settings
+    private(set) var phase: Phase = .waiting(retryAt: 0)
+    /// Entries to send on this connection, oldest first: `queueStorage[queueHead...]`.
+    private var queueStorage: [OutboxEntry] = []
+    private var queueHead = 0
+    /// Entries sent and not answered, by correlation.
+    private(set) var inFlight: [UInt64: OutboxEntry] = [:]
+    private(set) var welcome: Welcome?
+    private(set) var reconnects = 0
+    private var attempts = 0
+    private var nextCorrelation: UInt64 = 1
+    private var lastSent: Int64 = 0
+    private var lastHeard: Int64 = 0
+    private var random: SplitMix64
+
+    init(settings: Settings, jitterSeed: UInt64) {
+        self.settings = settings
+        self.random = SplitMix64(seed: jitterSeed)
+    }
+
+    /// The interval the broker granted, or the one asked for before it answered.
+    var heartbeatInterval: Int64 {
+        welcome.map { Int64($0.heartbeatIntervalMs) * 1000 } ?? settings.heartbeatIntervalMicroseconds
+    }
+
+    /// Whether nothing is queued or in flight.
+    var isIdle: Bool { queuedCount == 0 && inFlight.isEmpty }
+
+    /// Entries waiting to be sent.
+    var queuedCount: Int { queueStorage.count - queueHead }
+
+    /// The effective window: the agent's, bounded by the broker's.
+    var window: Int { min(settings.window, welcome.map { Int($0.maximumInFlight) } ?? settings.window) }
+
+    /// Queues entries (already durable in the outbox) and sends what the window allows.
+    mutating func enqueue(_ entries: [OutboxEntry], now: Int64) -> [Action] {
+        queueStorage += entries
+        return fill(now: now)
+    }
+
+    /// Handles one reply from the broker.
+    mutating func receive(_ reply: IngestReply, now: Int64) -> [Action] {
+        lastHeard = now
+        switch reply {
+        case .welcome(let granted):
+            guard case .greeting = phase else { return [] }
+            welcome = granted
+            phase = .ready
+            attempts = 0
+            return fill(now: now)
+        case .ack(let acknowledgement):
+            guard let entry = inFlight.removeValue(forKey: acknowledgement.correlation) else { return [] }
+            return [.acknowledged(entry, acknowledgement)] + fill(now: now)
+        case .reject(let rejection):
+            if rejection.correlation == 0, case .greeting = phase {
+                phase = .refused
+                return [.disconnect, .refused(rejection)]
+            }
+            guard let entry = inFlight.removeValue(forKey: rejection.correlation) else { return [] }
+            return [.rejected(entry, rejection)] + fill(now: now)
+        case .heartbeat:
+            return []
+        }
+    }
+
+    /// Handles the passing of time: connect when the backoff ends, heartbeat when idle for an interval, reconnect
+    /// when the broker was silent for three.
+    mutating func tick(now: Int64) -> [Action] {
+        switch phase {
+        case .refused:
+            return []
+        case .waiting(let retryAt):
+            guard now >= retryAt else { return [] }
+            phase = .greeting(since: now)
+            lastSent = now
+            lastHeard = now
+            let hello = IngestRequest.hello(
+                source: settings.source, heartbeatIntervalMs: UInt32(clamping: settings.heartbeatIntervalMicroseconds / 1000))
+            return [.connect, .send(hello.encode())]
+        case .greeting(let since):
+            guard now - since >= 3 * heartbeatInterval else { return [] }
+            return reconnect(now: now)
+        case .ready:
+            if now - lastHeard >= 3 * heartbeatInterval { return reconnect(now: now) }
+            if now - lastSent >= heartbeatInterval {
+                lastSent = now
+                return [.send(IngestRequest.heartbeat.encode())]
+            }
+            return []
+        }
+    }
+
+    /// When ``tick(now:)`` next has something to do.
+    var nextDeadline: Int64 {
+        switch phase {
+        case .refused: return .max
+        case .waiting(let retryAt): return retryAt
+        case .greeting(let since): return since + 3 * heartbeatInterval
+        case .ready: return min(lastSent + heartbeatInterval, lastHeard + 3 * heartbeatInterval)
+        }
+    }
+
+    /// Says goodbye, if connected.
+    mutating func goodbye() -> [Action] {
+        guard case .ready = phase else { return [] }
+        return [.send(IngestRequest.goodbye.encode())]
+    }
+
+    /// Gives up on the connection: what was in flight goes back to the front of the queue, in entry order, to be
+    /// resent with the same `source` and `id` (the broker deduplicates); the next attempt waits a backoff delay.
+    private mutating func reconnect(now: Int64) -> [Action] {
+        let unanswered = inFlight.values.sorted { $0.number < $1.number }
+        inFlight.removeAll()
+        queueStorage = unanswered + queueStorage[queueHead...]
+        queueHead = 0
+        welcome = nil
+        reconnects += 1
+        attempts += 1
+        phase = .waiting(retryAt: now + backoff())
+        return [.disconnect]
+    }
+
+    /// The delay before the next attempt: exponential in the failed attempts, capped, with "equal jitter" (half
+    /// fixed, half random) so that agents cut off together do not come back together.
+    private mutating func backoff() -> Int64 {
+        let exponent = min(attempts - 1, 30)
+        let ceiling = min(settings.reconnectMaximumMicroseconds, settings.reconnectInitialMicroseconds << Int64(max(0, exponent)))
+        let half = max(1, ceiling / 2)
+        return half + Int64(random.next() % UInt64(half))
+    }
+
+    private mutating func fill(now: Int64) -> [Action] {
+        guard case .ready = phase else { return [] }
+        var actions: [Action] = []
+        while inFlight.count < window, queueHead < queueStorage.count {
+            let entry = queueStorage[queueHead]
+            queueHead += 1
+            let correlation = nextCorrelation
+            nextCorrelation += 1
+            inFlight[correlation] = entry
+            actions.append(.send(IngestRequest.publish(correlation: correlation, event: entry.event).encode()))
+        }
+        if !actions.isEmpty { lastSent = now }
+        if queueHead > 1024 && queueHead * 2 > queueStorage.count {
+            queueStorage.removeFirst(queueHead)
+            queueHead = 0
+        }
+        return actions
+    }
+}

@@ -1,0 +1,141 @@
+import ConduitCore
+import Testing
+
+@testable import ConduitAgent
+
+@Suite struct AgentSessionTests {
+    static let settings = AgentSession.Settings(
+        source: "/water-investment-company/agent-1", heartbeatIntervalMicroseconds: 1_000_000, window: 3,
+        reconnectInitialMicroseconds: 100_000, reconnectMaximumMicroseconds: 2_000_000)
+
+    static func entries(_ numbers: ClosedRange<UInt64>) -> [OutboxEntry] {
+        numbers.map { OutboxEntry(number: $0, source: "/water-investment-company/agent-1", id: "e\($0)", event: Array("{\($0)}".utf8)) }
+    }
+
+    static let welcome = Welcome(heartbeatIntervalMs: 1000, maximumEventBytes: 65_536, maximumInFlight: 256, headSequence: 0)
+
+    /// The correlations and events of the `PUBLISH`es among `actions`.
+    static func published(_ actions: [AgentSession.Action]) throws -> [(UInt64, [UInt8])] {
+        try actions.compactMap { action in
+            guard case .send(let frames) = action, case .publish(let correlation, let event) = try IngestRequest.decode(frames) else {
+                return nil
+            }
+            return (correlation, event)
+        }
+    }
+
+    func connected(now: Int64 = 0) -> AgentSession {
+        var session = AgentSession(settings: Self.settings, jitterSeed: 7)
+        let actions = session.tick(now: now)
+        #expect(actions.first == .connect)
+        _ = session.receive(.welcome(Self.welcome), now: now)
+        return session
+    }
+
+    @Test func helloFirstThenTheWindowBoundsWhatIsInFlight() throws {
+        var session = AgentSession(settings: Self.settings, jitterSeed: 7)
+        #expect(session.enqueue(Self.entries(1...5), now: 0).isEmpty)  // not connected yet
+        let opening = session.tick(now: 0)
+        #expect(opening.count == 2)
+        guard case .send(let hello) = opening[1], case .hello(let source, let interval) = try IngestRequest.decode(hello) else {
+            Issue.record("expected HELLO, got \(opening)")
+            return
+        }
+        #expect(source == Self.settings.source)
+        #expect(interval == 1000)
+        let first = try Self.published(session.receive(.welcome(Self.welcome), now: 10))
+        #expect(first.map { String(decoding: $0.1, as: UTF8.self) } == ["{1}", "{2}", "{3}"])
+        #expect(session.inFlight.count == 3)
+        // One acknowledgement frees one slot.
+        let ack = Acknowledgement(correlation: first[0].0, sequence: 9, duplicate: false, source: "s", id: "e1")
+        let next = session.receive(.ack(ack), now: 20)
+        guard case .acknowledged(let entry, _) = next.first else {
+            Issue.record("expected the acknowledgement first, got \(next)")
+            return
+        }
+        #expect(entry.number == 1)
+        #expect(try Self.published(next).map { String(decoding: $0.1, as: UTF8.self) } == ["{4}"])
+    }
+
+    @Test func aRejectionIsFinalAndFreesTheSlot() throws {
+        var session = connected()
+        let sent = try Self.published(session.enqueue(Self.entries(1...4), now: 1))
+        let rejection = Rejection(correlation: sent[1].0, error: ConduitError(.dataRange, path: "data.percent", "above 100"))
+        let actions = session.receive(.reject(rejection), now: 2)
+        guard case .rejected(let entry, let reason) = actions.first else {
+            Issue.record("expected a rejection, got \(actions)")
+            return
+        }
+        #expect(entry.number == 2)
+        #expect(reason.error.code == .dataRange)
+        #expect(try Self.published(actions).count == 1)  // entry 4 takes the slot
+        // Entry 2 is never sent again, even after a reconnection.
+        let resent = try Self.published(reconnectAndWelcome(&session, at: 10_000_000))
+        #expect(Set(resent.map { String(decoding: $0.1, as: UTF8.self) }) == ["{1}", "{3}", "{4}"])
+    }
+
+    /// Silence for three intervals: reconnect after a jittered backoff and resend what was unanswered, in order.
+    func reconnectAndWelcome(_ session: inout AgentSession, at now: Int64) throws -> [AgentSession.Action] {
+        let silence = session.tick(now: now)
+        #expect(silence == [.disconnect])
+        guard case .waiting(let retryAt) = session.phase else {
+            Issue.record("expected to wait, got \(session.phase)")
+            return []
+        }
+        #expect(session.tick(now: retryAt - 1).isEmpty)
+        #expect(session.tick(now: retryAt).first == .connect)
+        return session.receive(.welcome(Self.welcome), now: retryAt)
+    }
+
+    @Test func silenceMeansReconnectAndResendInOrder() throws {
+        var session = connected()
+        _ = session.enqueue(Self.entries(1...5), now: 0)
+        // Heartbeats while the broker is quiet but within three intervals.
+        let heartbeat = session.tick(now: 1_000_000)
+        guard case .send(let frames) = heartbeat.first, case .heartbeat = try IngestRequest.decode(frames) else {
+            Issue.record("expected HEARTBEAT, got \(heartbeat)")
+            return
+        }
+        #expect(session.tick(now: 2_999_999).allSatisfy { if case .disconnect = $0 { false } else { true } })
+        let resent = try Self.published(reconnectAndWelcome(&session, at: 3_000_000))
+        #expect(resent.map { String(decoding: $0.1, as: UTF8.self) } == ["{1}", "{2}", "{3}"])
+        #expect(session.reconnects == 1)
+    }
+
+    @Test func backoffGrowsIsCappedAndJittered() {
+        var session = AgentSession(settings: Self.settings, jitterSeed: 1)
+        var now: Int64 = 0
+        var delays: [Int64] = []
+        for _ in 0..<8 {
+            #expect(session.tick(now: now).first == .connect)
+            now += 3_000_000  // HELLO unanswered for three intervals
+            #expect(session.tick(now: now) == [.disconnect])
+            guard case .waiting(let retryAt) = session.phase else { return }
+            delays.append(retryAt - now)
+            now = retryAt
+        }
+        let ceilings: [Int64] = [100_000, 200_000, 400_000, 800_000, 1_600_000, 2_000_000, 2_000_000, 2_000_000]
+        for (delay, ceiling) in zip(delays, ceilings) {
+            #expect(delay >= ceiling / 2 && delay < ceiling, "delay \(delay) for ceiling \(ceiling)")
+        }
+        // Two agents cut off together do not come back together.
+        var other = AgentSession(settings: Self.settings, jitterSeed: 2)
+        _ = other.tick(now: 0)
+        _ = other.tick(now: 3_000_000)
+        guard case .waiting(let otherRetry) = other.phase else { return }
+        var same = AgentSession(settings: Self.settings, jitterSeed: 1)
+        _ = same.tick(now: 0)
+        _ = same.tick(now: 3_000_000)
+        guard case .waiting(let sameRetry) = same.phase else { return }
+        #expect(otherRetry != sameRetry)
+    }
+
+    @Test func aRefusedHelloStopsTheSession() {
+        var session = AgentSession(settings: Self.settings, jitterSeed: 7)
+        _ = session.tick(now: 0)
+        let refusal = Rejection(correlation: 0, error: ConduitError(.scenarioOrganisation, path: "source", "unknown"))
+        let actions = session.receive(.reject(refusal), now: 1)
+        #expect(actions == [.disconnect, .refused(refusal)])
+        #expect(session.tick(now: 100_000_000).isEmpty)
+    }
+}
