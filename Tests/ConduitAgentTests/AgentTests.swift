@@ -1,0 +1,166 @@
+import ConduitBroker
+import ConduitCore
+import ConduitJournal
+import ConduitTesting
+import Foundation
+import Synchronization
+import Testing
+
+@testable import ConduitAgent
+
+/// The agent against a live broker: delivered once, across restarts of either side, rejections final.
+@Suite(.timeLimit(.minutes(2))) struct AgentTests {
+    static func event(_ id: String, percent: Int = 45) throws -> Event {
+        try EventCodec.decode(SampleEvents.progress(id: id, percent: percent))
+    }
+
+    static func configuration(endpoint: String, outbox: String) -> Agent.Configuration {
+        var configuration = Agent.Configuration(
+            endpoint: endpoint, source: "/power-supply-bureau/agent-1", outboxDirectory: outbox)
+        configuration.heartbeatInterval = .milliseconds(200)
+        configuration.reconnectInitial = .milliseconds(20)
+        configuration.reconnectMaximum = .milliseconds(200)
+        return configuration
+    }
+
+    /// The ids of the progress events in a journal, in sequence order.
+    static func journaledIds(_ directory: String) throws -> [String] {
+        let reader = try JournalReader.open(directory: directory, from: 1)
+        defer { reader.close() }
+        var ids: [String] = []
+        while let record = try reader.next() {
+            let event = try EventCodec.decode(record.event)
+            if event.kind == .progress { ids.append(event.id) }
+        }
+        return ids
+    }
+
+    @Test func everyEventIsAcknowledgedOnceAndLeavesTheOutbox() throws {
+        let broker = try TestBroker()
+        let outbox = TemporaryDirectory()
+        let outcomes = Mutex<[UInt64]>([])
+        var configuration = Self.configuration(endpoint: broker.endpoints.ingest, outbox: outbox.path)
+        configuration.onOutcome = { outcome in
+            if case .acknowledged(_, let sequence, _) = outcome { outcomes.withLock { $0.append(sequence) } }
+        }
+        let agent = try Agent(configuration: configuration)
+        agent.start()
+        for batch in 0..<10 {
+            try agent.publish((0..<50).map { try Self.event("e-\(batch)-\($0)") })
+        }
+        #expect(agent.drain(timeout: .seconds(20)))
+        let status = agent.status
+        #expect(status.acknowledged == 500)
+        #expect(status.duplicates == 0)
+        #expect(status.pending == 0)
+        #expect(status.connected)
+        agent.stop()
+        broker.stop()
+        let ids = try Self.journaledIds(broker.directory.appending("journal"))
+        #expect(ids.count == 500)
+        #expect(Set(ids).count == 500)
+        #expect(outcomes.withLock { $0.count } == 500)
+        #expect(try Outbox(directory: outbox.path).pendingCount == 0)
+    }
+
+    @Test func eventsStoredWhileTheBrokerIsAwaySurviveAnAgentRestart() throws {
+        let outbox = TemporaryDirectory()
+        // No broker yet: the events wait in the outbox, and the agent is stopped.
+        do {
+            let agent = try Agent(configuration: Self.configuration(endpoint: "tcp://127.0.0.1:9", outbox: outbox.path))
+            agent.start()
+            try agent.publish((0..<40).map { try Self.event("offline-\($0)") })
+            #expect(!agent.drain(timeout: .milliseconds(300)))
+            agent.stop()
+        }
+        #expect(try Outbox(directory: outbox.path).pendingCount == 40)
+        let broker = try TestBroker()
+        let agent = try Agent(configuration: Self.configuration(endpoint: broker.endpoints.ingest, outbox: outbox.path))
+        #expect(agent.status.pending == 40)
+        agent.start()
+        #expect(agent.drain(timeout: .seconds(20)))
+        #expect(agent.status.acknowledged == 40)
+        agent.stop()
+        broker.stop()
+        #expect(try Self.journaledIds(broker.directory.appending("journal")) == (0..<40).map { "offline-\($0)" })
+    }
+
+    @Test func aBrokerRestartMidStreamLosesNothingAndStoresNothingTwice() throws {
+        let data = TemporaryDirectory()
+        let first = try TestBroker(directory: data)
+        let ingest = first.endpoints.ingest
+        let outbox = TemporaryDirectory()
+        let agent = try Agent(configuration: Self.configuration(endpoint: ingest, outbox: outbox.path))
+        agent.start()
+        try agent.publish((0..<300).map { try Self.event("a-\($0)") })
+        // Stop the broker while events are in flight, publish more while it is down, then bring it back on the
+        // same port and journal.
+        first.stop()
+        try agent.publish((0..<300).map { try Self.event("b-\($0)") })
+        Thread.sleep(forTimeInterval: 0.8)  // the agent notices the silence and starts backing off
+        let second = try TestBroker(directory: data) { $0.ingestEndpoint = ingest }
+        #expect(agent.drain(timeout: .seconds(30)))
+        let status = agent.status
+        #expect(status.reconnects >= 1)
+        #expect(status.acknowledged == 600)
+        agent.stop()
+        second.stop()
+        let ids = try Self.journaledIds(data.appending("journal"))
+        #expect(ids.count == 600)
+        #expect(Set(ids) == Set((0..<300).map { "a-\($0)" } + (0..<300).map { "b-\($0)" }))
+    }
+
+    @Test func aRejectionIsReportedAndNeverResent() throws {
+        let broker = try TestBroker()
+        let outbox = TemporaryDirectory()
+        let rejections = Mutex<[ConduitError]>([])
+        var configuration = Self.configuration(endpoint: broker.endpoints.ingest, outbox: outbox.path)
+        configuration.scenario = nil  // the broker alone validates
+        configuration.onOutcome = { outcome in
+            if case .rejected(_, let error) = outcome { rejections.withLock { $0.append(error) } }
+        }
+        do {
+            let agent = try Agent(configuration: configuration)
+            agent.start()
+            try agent.publish([try Self.event("good"), try Self.event("bad", percent: 150)])
+            #expect(agent.drain(timeout: .seconds(10)))
+            #expect(agent.status.acknowledged == 1)
+            #expect(agent.status.rejected == 1)
+            agent.stop()
+        }
+        #expect(rejections.withLock { $0.map(\.code) } == [.dataRange])
+        // A second run has nothing to resend.
+        let again = try Agent(configuration: configuration)
+        #expect(again.status.pending == 0)
+        again.start()
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(again.status.acknowledged == 0 && again.status.rejected == 0)
+        again.stop()
+        broker.stop()
+        #expect(try Self.journaledIds(broker.directory.appending("journal")) == ["good"])
+    }
+
+    @Test func anInvalidEventIsRefusedBeforeItIsStored() throws {
+        let outbox = TemporaryDirectory()
+        let agent = try Agent(configuration: Self.configuration(endpoint: "tcp://127.0.0.1:9", outbox: outbox.path))
+        let error = #expect(throws: AgentError.self) {
+            try agent.publish([try Self.event("fine"), try Self.event("bad", percent: 150)])
+        }
+        #expect(error?.rejection?.code == .dataRange)
+        #expect(error?.description.contains("event 1") == true)
+        #expect(agent.status.pending == 0)
+    }
+
+    @Test func anUnknownOrganisationIsRefusedAtHello() throws {
+        let broker = try TestBroker()
+        let outbox = TemporaryDirectory()
+        var configuration = Self.configuration(endpoint: broker.endpoints.ingest, outbox: outbox.path)
+        configuration.source = "/nobody/agent"
+        let agent = try Agent(configuration: configuration)
+        agent.start()
+        let deadline = Date().addingTimeInterval(5)
+        while agent.status.refused == nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(agent.status.refused?.code == .scenarioOrganisation)
+        agent.stop()
+    }
+}
