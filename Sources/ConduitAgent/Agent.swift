@@ -14,7 +14,7 @@ import ZeroMQ
 /// with exponential backoff and jitter when the broker falls silent, and says `GOODBYE` on ``stop()``.
 public final class Agent: Sendable {
     public struct Configuration: Sendable {
-        /// The broker's ingest endpoint, e.g. `tcp://127.0.0.1:5571`.
+        /// The broker's ingest endpoint, e.g. `tcp://127.0.0.1:5570`.
         public var endpoint: String
         /// The agent's CloudEvents source, `/<organisation>/<agent>`; announced in `HELLO`.
         public var source: String
@@ -31,6 +31,9 @@ public final class Agent: Sendable {
         public var scenario: Scenario? = .default
         /// The client's key pair and the broker's public key when the broker requires CURVE.
         public var curve: (keys: CurveKeyPair, serverKey: [UInt8])?
+        /// Whether the broker records the agent's presence (`HELLO`, heartbeats, `GOODBYE`: a birth and a death in
+        /// the journal). A one-off publisher turns it off.
+        public var announcesPresence = true
         /// Called on the agent's thread for every outcome; keep it short.
         public var onOutcome: @Sendable (AgentOutcome) -> Void = { _ in }
 
@@ -146,18 +149,20 @@ public final class Agent: Sendable {
         return true
     }
 
-    /// Says `GOODBYE` (if connected), closes the connection and ends the thread. What is still pending stays in the
-    /// outbox for the next run. Safe to call more than once.
+    /// Says `GOODBYE` (if connected), closes the connection, ends the thread and closes the outbox (releasing it
+    /// for another process). What is still pending stays in the outbox for the next run. Safe to call more than once.
     public func stop() {
         let running = shared.withLock { shared -> Bool in
             shared.stopRequested = true
             return shared.started && !shared.stopped
         }
         wake.signal()
-        guard running else { return }
-        finished.wait()
-        finished.signal()
-        shared.withLock { $0.stopped = true }
+        if running {
+            finished.wait()
+            finished.signal()
+            shared.withLock { $0.stopped = true }
+        }
+        outbox.close()
     }
 
     deinit {
@@ -187,7 +192,8 @@ public final class Agent: Sendable {
                 heartbeatIntervalMicroseconds: configuration.heartbeatInterval.microseconds,
                 window: max(1, configuration.window),
                 reconnectInitialMicroseconds: max(1000, configuration.reconnectInitial.microseconds),
-                reconnectMaximumMicroseconds: max(1000, configuration.reconnectMaximum.microseconds)),
+                reconnectMaximumMicroseconds: max(1000, configuration.reconnectMaximum.microseconds),
+                announce: configuration.announcesPresence),
             jitterSeed: UInt64(bitPattern: Self.monotonicMicroseconds()) ^ UInt64(getpid()))
         let pending = outbox.pending
         // What the outbox held at start is queued first; later publishes arrive through the inbox. An entry
@@ -275,7 +281,9 @@ public final class Agent: Sendable {
             let fresh = inbox.filter { known.insert($0.number).inserted }
             if !fresh.isEmpty { carryOut(session.enqueue(fresh, now: now)) }
             carryOut(session.tick(now: Self.monotonicMicroseconds()))
-            if case .ready = session.phase, shared.withLock({ !$0.status.connected }) {
+            if case .ready = session.phase, session.welcome != nil || !configuration.announcesPresence,
+                shared.withLock({ !$0.status.connected })
+            {
                 shared.withLock {
                     $0.status.connected = true
                     $0.status.reconnects = session.reconnects

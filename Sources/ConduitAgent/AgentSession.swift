@@ -17,6 +17,9 @@ struct AgentSession {
         /// The first reconnection delay, doubled after each failed attempt up to the maximum.
         var reconnectInitialMicroseconds: Int64
         var reconnectMaximumMicroseconds: Int64
+        /// Whether to announce the agent with `HELLO` (and `GOODBYE`), so the broker records its presence. A
+        /// one-off publisher does not: it publishes straight away.
+        var announce = true
     }
 
     enum Action: Equatable {
@@ -118,9 +121,14 @@ struct AgentSession {
             return []
         case .waiting(let retryAt):
             guard now >= retryAt else { return [] }
-            phase = .greeting(since: now)
             lastSent = now
             lastHeard = now
+            guard settings.announce else {
+                phase = .ready
+                attempts = 0
+                return [.connect] + fill(now: now)
+            }
+            phase = .greeting(since: now)
             let hello = IngestRequest.hello(
                 source: settings.source, heartbeatIntervalMs: UInt32(clamping: settings.heartbeatIntervalMicroseconds / 1000))
             return [.connect, .send(hello.encode())]
@@ -149,7 +157,7 @@ struct AgentSession {
 
     /// Says goodbye, if connected.
     mutating func goodbye() -> [Action] {
-        guard case .ready = phase else { return [] }
+        guard case .ready = phase, settings.announce else { return [] }
         return [.send(IngestRequest.goodbye.encode())]
     }
 

@@ -64,7 +64,7 @@ public final class Outbox: Sendable {
         var doneSinceCompaction = 0
         var tornBytes = 0
 
-        deinit { if descriptor >= 0 { close(descriptor) } }
+        deinit { if descriptor >= 0 { Glibc.close(descriptor) } }
     }
 
     /// Opens (or creates) the outbox in `directory`, reading back what is pending.
@@ -75,8 +75,20 @@ public final class Outbox: Sendable {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw OutboxError(path, "open") }
         var state = State(descriptor: descriptor)
+        // One process at a time: two writers appending to one file would interleave their records.
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            throw OutboxError(path: path, message: "in use by another process (an agent or `conduit publish` with the same outbox is running)")
+        }
         try Self.load(&state, path: path)
         self.state = Mutex(state)
+    }
+
+    /// Closes the file (and releases it for another process). Later writes fail; safe to call more than once.
+    public func close() {
+        state.withLock { state in
+            if state.descriptor >= 0 { Glibc.close(state.descriptor) }
+            state.descriptor = -1
+        }
     }
 
     /// Entries not yet acknowledged or rejected, oldest first.
@@ -98,6 +110,7 @@ public final class Outbox: Sendable {
     @discardableResult
     public func enqueue(_ events: [(source: String, id: String, json: [UInt8])], cursor: UInt64? = nil) throws(OutboxError) -> [OutboxEntry] {
         try state.withLock { (state) throws(OutboxError) -> [OutboxEntry] in
+            guard state.descriptor >= 0 else { throw OutboxError(path: path, message: "closed") }
             var bytes: [UInt8] = []
             var entries: [OutboxEntry] = []
             var number = state.nextNumber
@@ -136,6 +149,7 @@ public final class Outbox: Sendable {
     /// Records that an entry is done (acknowledged or rejected). Unknown or already done entries are ignored.
     public func markDone(_ number: UInt64, _ outcome: OutboxOutcome) throws(OutboxError) {
         try state.withLock { (state) throws(OutboxError) in
+            guard state.descriptor >= 0 else { throw OutboxError(path: path, message: "closed") }
             guard state.pending.removeValue(forKey: number) != nil else { return }
             var payload: [UInt8] = [UInt8(ascii: "D")]
             Self.append(number, to: &payload)
@@ -182,16 +196,18 @@ public final class Outbox: Sendable {
             guard fsync(descriptor) == 0 else { throw OutboxError(temporary, "fsync") }
             guard rename(temporary, path) == 0 else { throw OutboxError(path, "rename") }
         } catch {
-            close(descriptor)
+            Glibc.close(descriptor)
             unlink(temporary)
             throw error
         }
         let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directoryDescriptor >= 0 {
             _ = fsync(directoryDescriptor)
-            close(directoryDescriptor)
+            Glibc.close(directoryDescriptor)
         }
-        close(state.descriptor)
+        // The lock moves to the new file (the old one is unlinked by the rename).
+        _ = flock(descriptor, LOCK_EX | LOCK_NB)
+        Glibc.close(state.descriptor)
         state.descriptor = descriptor
         state.fileSize = bytes.count
         state.doneSinceCompaction = 0

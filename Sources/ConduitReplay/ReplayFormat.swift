@@ -97,7 +97,8 @@ public struct ReplayWriter: Sendable {
         }
     }
 
-    func timelineLine(sequence: UInt64, event: Event) -> String {
+    /// One event as a line of the readable timeline.
+    public func timelineLine(sequence: UInt64, event: Event) -> String {
         let (_, _, _, text) = detail(event)
         let kind = event.kind.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
         return "\(localTime(event.time))  #\(sequence)  \(kind) \(organisationName(event)) @ \(communityName(event.site)): \(text)"

@@ -113,10 +113,14 @@ public struct ProcessOutcome: Sendable {
 public enum ChildProcess {
     /// Runs `executable` with `arguments` and waits for it; after `timeout` seconds it is killed and this throws,
     /// so a test never hangs on a command that does not finish.
-    public static func run(_ executable: URL, _ arguments: [String], timeout: TimeInterval = 60) throws -> ProcessOutcome {
+    public static func run(
+        _ executable: URL, _ arguments: [String], input: Data? = nil, timeout: TimeInterval = 60
+    ) throws -> ProcessOutcome {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        let inputPipe = Pipe()
+        process.standardInput = input == nil ? FileHandle.nullDevice : inputPipe
         let output = Pipe()
         let errors = Pipe()
         process.standardOutput = output
@@ -126,6 +130,10 @@ public enum ChildProcess {
         outputCollector.start(output.fileHandleForReading)
         errorCollector.start(errors.fileHandleForReading)
         try process.run()
+        if let input {
+            inputPipe.fileHandleForWriting.write(input)
+            try inputPipe.fileHandleForWriting.close()
+        }
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(10_000) }
         if process.isRunning {
@@ -140,7 +148,7 @@ public enum ChildProcess {
     }
 
     /// Runs the `conduit` executable built next to the tests.
-    public static func conduit(_ arguments: [String], timeout: TimeInterval = 60) throws -> ProcessOutcome {
-        try run(try ConduitExecutable.url(), arguments, timeout: timeout)
+    public static func conduit(_ arguments: [String], input: Data? = nil, timeout: TimeInterval = 60) throws -> ProcessOutcome {
+        try run(try ConduitExecutable.url(), arguments, input: input, timeout: timeout)
     }
 }

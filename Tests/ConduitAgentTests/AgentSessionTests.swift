@@ -130,6 +130,17 @@ import Testing
         #expect(otherRetry != sameRetry)
     }
 
+    @Test func aOneOffPublisherSkipsHelloAndGoodbye() throws {
+        var settings = Self.settings
+        settings.announce = false
+        var session = AgentSession(settings: settings, jitterSeed: 7)
+        _ = session.enqueue(Self.entries(1...2), now: 0)
+        let actions = session.tick(now: 0)
+        #expect(actions.first == .connect)
+        #expect(try Self.published(actions).count == 2)
+        #expect(session.goodbye().isEmpty)
+    }
+
     @Test func aRefusedHelloStopsTheSession() {
         var session = AgentSession(settings: Self.settings, jitterSeed: 7)
         _ = session.tick(now: 0)

@@ -47,6 +47,7 @@ import Testing
         #expect(reopened.tornTailBytes == 11)
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == intact)
         try reopened.enqueue([Self.record(4)])
+        reopened.close()
         #expect(try Outbox(directory: directory.path).pending.map(\.id) == ["e-1", "e-2", "e-3", "e-4"])
     }
 
@@ -80,10 +81,20 @@ import Testing
         let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
         #expect(size < 1 << 20)
         #expect(outbox.pendingCount == 0)
+        outbox.close()
         let reopened = try Outbox(directory: directory.path)
         #expect(reopened.pendingCount == 0)
         #expect(reopened.cursor == number - 100)
         #expect(try reopened.enqueue([Self.record(1)]).map(\.number) == [number + 1])
+    }
+
+    @Test func oneProcessAtATime() throws {
+        let directory = TemporaryDirectory()
+        let outbox = try Outbox(directory: directory.path)
+        // flock is per open file description: a second open in this process conflicts like another process would.
+        let error = #expect(throws: OutboxError.self) { try Outbox(directory: directory.path) }
+        #expect(error?.message.contains("in use") == true)
+        _ = outbox
     }
 
     @Test func anUnwritableDirectoryIsAClearError() {

@@ -1,0 +1,232 @@
+import ArgumentParser
+import ConduitAgent
+import ConduitCore
+import ConduitReplay
+import Foundation
+import Logging
+import Synchronization
+
+/// `conduit agent`: one organisation's agent — forwarding its own systems' events, or simulating its field work.
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Run one organisation's agent: forward events from standard input or a directory, or simulate the year.",
+        discussion: """
+            Every event goes through an outbox on disk first (conduit-data/outbox/<organisation>-<agent> unless \
+            --outbox says otherwise), so nothing is lost when the agent, the broker or the network goes down: what \
+            was not acknowledged is resent, with the same id, until it is; a rejection is reported and not retried.
+
+            Forwarding (the default): JSON lines, one CloudEvents event per line, from standard input (ends at end \
+            of input, after the broker answered everything) or, with --watch-dir, from *.jsonl files dropped in a \
+            directory (each renamed to .done once stored; lines that fail validation go to a .rejected file beside \
+            it). Each acknowledgement or rejection is printed as a line.
+
+            Simulation (--simulate): plays this organisation's part of the scenario's year as field work would \
+            unfold, on a clock running --speed times real time (525600: a year in about a minute), reproducibly for \
+            a --seed. Restarted with the same outbox, it continues where it stopped.
+
+            --follow also prints the other organisations' outages and inspections at this organisation's communities.
+
+            Examples:
+              conduit agent --org water-investment-company < events.jsonl
+              conduit agent --org china-telecom --watch-dir /var/spool/telecom-events
+              conduit agent --org power-supply-bureau --simulate --speed 86400 --seed 7 --follow
+            """
+    )
+
+    @Option(help: "The organisation this agent speaks for (its id in the scenario), e.g. water-investment-company.")
+    var org: String
+
+    @OptionGroup var connection: AgentConnectionOptions
+
+    @Option(help: ArgumentHelp("Forward *.jsonl files dropped in this directory instead of standard input.", valueName: "directory"))
+    var watchDir: String?
+
+    @Flag(help: "Simulate this organisation's field work over the scenario's year instead of forwarding.")
+    var simulate = false
+
+    @Option(help: "With --simulate: the simulated clock's speed, times real time (525600: a year in about a minute).")
+    var speed: Double = 525_600
+
+    @Option(help: "With --simulate: the seed that makes the year reproducible.")
+    var seed: UInt64 = 2023
+
+    @Option(help: "The fan-out endpoint for --follow.")
+    var fanout: String = "tcp://127.0.0.1:5571"
+
+    @Flag(help: "Print the other organisations' outages and inspections at this organisation's communities.")
+    var follow = false
+
+    @Flag(help: "Print only rejections and the final summary, not every acknowledgement.")
+    var quiet = false
+
+    @Option(help: "At the end of the input, how long to wait for the broker to answer what is still pending (seconds).")
+    var drainTimeout: Double = 30
+
+    func validate() throws {
+        guard Scenario.default.organisation(org) != nil else {
+            throw ValidationError(
+                "--org \(org) is not an organisation of the scenario; one of: \(Scenario.default.organisations.map(\.id).joined(separator: ", "))")
+        }
+        if simulate && watchDir != nil { throw ValidationError("--simulate and --watch-dir exclude each other") }
+        if speed <= 0 { throw ValidationError("--speed must be above 0") }
+    }
+
+    func run() throws {
+        var configuration = try connection.configuration(organisation: org, defaultAgent: simulate ? "sim" : "agent")
+        let counters = OutcomeCounters()
+        let quiet = quiet
+        configuration.onOutcome = { outcome in counters.report(outcome, quiet: quiet) }
+        let agent: Agent
+        do {
+            agent = try Agent(configuration: configuration, logger: AgentConnectionOptions.logger(label: "conduit.agent"))
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        if agent.outbox.tornTailBytes > 0 {
+            Self.note("the outbox's last record was torn (\(agent.outbox.tornTailBytes) bytes dropped): it was never stored, so never acknowledged")
+        }
+        let pendingAtStart = agent.status.pending
+        if pendingAtStart > 0 { Self.note("resending \(pendingAtStart) event(s) left in \(configuration.outboxDirectory) by an earlier run") }
+        let stop = ReplayCommand.Interruption()
+        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { _ in stop.flag.store(true, ordering: .releasing) }
+        defer { signals.cancel() }
+        var feed: AgentFeed?
+        if follow {
+            let writer = ReplayWriter(format: .timeline)
+            let created = AgentFeed(endpoint: fanout, organisation: org, curve: configuration.curve) { event in
+                print("concerns us: " + writer.timelineLine(sequence: event.sequence ?? 0, event: event))
+                fflush(nil)
+            }
+            try created.start()
+            feed = created
+        }
+        defer { feed?.stop() }
+        agent.start()
+        Self.note("agent \(configuration.source) → \(configuration.endpoint), outbox \(configuration.outboxDirectory)")
+
+        let shouldStop = { stop.flag.load(ordering: .acquiring) }
+        let status: Int32
+        if simulate {
+            status = 0 // SIMULATION-PENDING
+        } else if let watchDir {
+            try Self.forwardDirectory(watchDir, agent: agent, shouldStop: shouldStop)
+            status = 0
+        } else {
+            Self.forwardLines(FileHandle.standardInput, name: "stdin", agent: agent, counters: counters, shouldStop: shouldStop)
+            status = 0
+        }
+        if !shouldStop() {
+            if !agent.drain(timeout: .milliseconds(Int64(drainTimeout * 1000))) {
+                Self.note("\(agent.status.pending) event(s) not acknowledged within \(drainTimeout) s; they stay in the outbox for the next run")
+            }
+        }
+        agent.stop()
+        let final = agent.status
+        Self.note(
+            "acknowledged \(final.acknowledged) (\(final.duplicates) already stored), rejected \(final.rejected + counters.invalidLines), pending \(final.pending), reconnections \(final.reconnects)")
+        if let refused = final.refused {
+            Self.note("the broker refused this agent: \(refused)")
+            throw ExitCode(65)
+        }
+        if status != 0 { throw ExitCode(status) }
+        if final.rejected + counters.invalidLines > 0 { throw ExitCode(65) }
+        if final.pending > 0 { throw ExitCode(75) }
+    }
+
+    static func note(_ text: String) {
+        FileHandle.standardError.write(Data("conduit agent: \(text)\n".utf8))
+    }
+
+    /// Counts and prints outcomes as the agent reports them.
+    final class OutcomeCounters: Sendable {
+        private let invalid = Atomic<Int>(0)
+        var invalidLines: Int { invalid.load(ordering: .relaxed) }
+        func countInvalid() { invalid.add(1, ordering: .relaxed) }
+
+        func report(_ outcome: AgentOutcome, quiet: Bool) {
+            switch outcome {
+            case .acknowledged(let entry, let sequence, let duplicate):
+                if !quiet {
+                    print("acknowledged \(entry.id): sequence \(sequence)\(duplicate ? " (already stored)" : "")")
+                    fflush(nil)
+                }
+            case .rejected(let entry, let error):
+                print("rejected \(entry.id): \(error)")
+                fflush(nil)
+            case .connected(let welcome):
+                AgentCommand.note("connected; the broker's journal is at sequence \(welcome.headSequence)")
+            case .disconnected:
+                AgentCommand.note("the broker went silent; reconnecting")
+            case .refused:
+                break
+            }
+        }
+    }
+
+    /// Reads JSON lines and publishes each valid event; an invalid line is reported with its number and skipped.
+    /// Returns the lines that failed, with their reasons.
+    @discardableResult
+    static func forwardLines(
+        _ handle: FileHandle, name: String, agent: Agent, counters: OutcomeCounters?, shouldStop: () -> Bool
+    ) -> [(Int, String, String)] {
+        var failures: [(Int, String, String)] = []
+        var buffer: [UInt8] = []
+        var lineNumber = 0
+        func take(_ line: ArraySlice<UInt8>) {
+            lineNumber += 1
+            var bytes = Array(line)
+            while let last = bytes.last, last == 13 || last == 32 { bytes.removeLast() }
+            guard !bytes.isEmpty else { return }
+            do {
+                let event = try EventCodec.decode(bytes)
+                try agent.publish([event])
+            } catch {
+                let text = String(decoding: bytes, as: UTF8.self)
+                failures.append((lineNumber, text, "\(error)"))
+                counters?.countInvalid()
+                print("rejected \(name):\(lineNumber): \(error)")
+                fflush(nil)
+            }
+        }
+        while !shouldStop() {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            buffer += chunk
+            var start = buffer.startIndex
+            while let newline = buffer[start...].firstIndex(of: 10) {
+                take(buffer[start..<newline])
+                start = newline + 1
+            }
+            buffer.removeSubrange(..<start)
+        }
+        if !buffer.isEmpty && !shouldStop() { take(buffer[...]) }
+        return failures
+    }
+
+    /// Forwards *.jsonl files dropped in `directory`, oldest name first, until interrupted.
+    static func forwardDirectory(_ directory: String, agent: Agent, shouldStop: () -> Bool) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("--watch-dir \(directory) is not a directory")
+        }
+        note("watching \(directory) for *.jsonl files; Ctrl-C to stop")
+        while !shouldStop() {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            for name in names.filter({ $0.hasSuffix(".jsonl") }).sorted() {
+                let path = directory + "/" + name
+                guard let handle = FileHandle(forReadingAtPath: path) else { continue }
+                let failures = forwardLines(handle, name: name, agent: agent, counters: nil, shouldStop: { false })
+                try? handle.close()
+                if !failures.isEmpty {
+                    let report = failures.map { "line \($0.0): \($0.2)\n\($0.1)\n" }.joined()
+                    _ = FileManager.default.createFile(atPath: path + ".rejected", contents: Data(report.utf8))
+                }
+                // Everything valid is in the outbox (durable) before the file is marked done.
+                try? FileManager.default.moveItem(atPath: path, toPath: path + ".done")
+                note("\(name): forwarded, \(failures.count) line(s) rejected")
+            }
+            Thread.sleep(forTimeInterval: 0.25)
+        }
+    }
+}

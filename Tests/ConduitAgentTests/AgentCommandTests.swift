@@ -1,0 +1,114 @@
+import ConduitCore
+import ConduitJournal
+import ConduitTesting
+import Foundation
+import Testing
+
+/// `conduit publish` and `conduit agent` as a user runs them, against a live broker.
+@Suite(.timeLimit(.minutes(3))) struct AgentCommandTests {
+    /// Every event in a journal, in sequence order.
+    static func journal(_ directory: String) throws -> [Event] {
+        let reader = try JournalReader.open(directory: directory, from: 1)
+        defer { reader.close() }
+        var events: [Event] = []
+        while let record = try reader.next() { events.append(try EventCodec.decode(record.event)) }
+        return events
+    }
+
+    @Test func publishPrintsTheSequenceAndRecordsNoPresence() throws {
+        let broker = try TestBroker()
+        let outbox = TemporaryDirectory()
+        let published = try ChildProcess.conduit([
+            "publish", "progress", "--org", "power-supply-bureau", "--work-item", "ganjiaba-power", "--status", "in_progress",
+            "--percent", "45", "--id", "p-1", "--time", "2023-06-01T08:00:00+08:00", "--ingest", broker.endpoints.ingest,
+            "--outbox", outbox.path,
+        ])
+        #expect(published.status == 0, "\(published.errors)")
+        #expect(published.output.contains("acknowledged /power-supply-bureau/cli p-1: sequence 1"))
+        // The same event again is a resend: acknowledged with its original sequence, stored once.
+        let again = try ChildProcess.conduit([
+            "publish", "progress", "--org", "power-supply-bureau", "--work-item", "ganjiaba-power", "--status", "in_progress",
+            "--percent", "45", "--id", "p-1", "--time", "2023-06-01T08:00:00+08:00", "--ingest", broker.endpoints.ingest,
+            "--outbox", outbox.path,
+        ])
+        #expect(again.status == 0)
+        #expect(again.output.contains("sequence 1 (the broker had it already)"))
+        broker.stop()
+        let events = try Self.journal(broker.directory.appending("journal"))
+        #expect(events.map(\.id) == ["p-1"])
+        guard case .progress(let report) = events.first?.data else { Issue.record("expected progress"); return }
+        #expect(report.status == .inProgress && report.percent == 45)
+        #expect(events.first?.site == "ganjiaba" && events.first?.utility == .power)
+    }
+
+    @Test func anInvalidEventIsRefusedWithItsReasonAndNothingIsStored() throws {
+        let broker = try TestBroker()
+        let outbox = TemporaryDirectory()
+        let outcome = try ChildProcess.conduit([
+            "publish", "outage", "--org", "water-investment-company", "--site", "ruijing-biyuan", "--service", "water",
+            "--status", "noticed", "--window-start", "2023-07-03T17:00:00+08:00", "--window-end", "2023-07-03T09:00:00+08:00",
+            "--ingest", broker.endpoints.ingest, "--outbox", outbox.path,
+        ])
+        #expect(outcome.status == 65)
+        #expect(outcome.errors.contains("data.windowEnd"))
+        let unknownBuilding = try ChildProcess.conduit([
+            "publish", "outage", "--org", "water-investment-company", "--site", "ruijing-biyuan", "--service", "water",
+            "--status", "noticed", "--window-start", "2023-07-03T09:00:00+08:00", "--window-end", "2023-07-03T17:00:00+08:00",
+            "--buildings", "b99", "--ingest", broker.endpoints.ingest, "--outbox", outbox.path,
+        ])
+        #expect(unknownBuilding.status == 65)
+        #expect(unknownBuilding.errors.contains("scenario.building"))
+        broker.stop()
+        #expect(try Self.journal(broker.directory.appending("journal")).isEmpty)
+    }
+
+    @Test func anEventStoredWhileTheBrokerIsDownIsSentByTheNextRun() throws {
+        let data = TemporaryDirectory()
+        let first = try TestBroker(directory: data)
+        let ingest = first.endpoints.ingest
+        first.stop()
+        let outbox = TemporaryDirectory()
+        let arguments = [
+            "--org", "housing-bureau", "--work-item", "ruijing-biyuan-water", "--status", "performed",
+            "--inspection-kind", "water_acceptance", "--authority", "water-investment-company", "--result", "conditional",
+            "--defect", "d1:minor::valve label missing", "--ingest", ingest, "--outbox", outbox.path,
+        ]
+        let stored = try ChildProcess.conduit(["publish", "inspection", "--id", "i-1", "--timeout", "0.5"] + arguments)
+        #expect(stored.status == 75, "\(stored.errors)")
+        #expect(stored.errors.contains("stored in"))
+        let second = try TestBroker(directory: data) { $0.ingestEndpoint = ingest }
+        let sent = try ChildProcess.conduit(["publish", "inspection", "--id", "i-2"] + arguments)
+        #expect(sent.status == 0, "\(sent.errors)")
+        #expect(sent.errors.contains("also delivered 1 event(s) stored by an earlier run"))
+        second.stop()
+        #expect(try Self.journal(data.appending("journal")).map(\.id) == ["i-1", "i-2"])
+    }
+
+    @Test func theAgentForwardsLinesAndReportsTheBadOnes() throws {
+        let broker = try TestBroker()
+        let outbox = TemporaryDirectory()
+        let lines = [
+            SampleEvents.progressJSON(id: "l-1", source: "/power-supply-bureau/agent"),
+            SampleEvents.progressJSON(id: "l-2", source: "/power-supply-bureau/agent"),
+            #"{"specversion":"1.0","id":"broken""#,
+            SampleEvents.progressJSON(id: "l-4", percent: 150, source: "/power-supply-bureau/agent"),
+            SampleEvents.progressJSON(id: "l-5", source: "/power-supply-bureau/agent"),
+        ]
+        let outcome = try ChildProcess.conduit(
+            ["agent", "--org", "power-supply-bureau", "--ingest", broker.endpoints.ingest, "--outbox", outbox.path],
+            input: Data((lines.joined(separator: "\n") + "\n").utf8))
+        #expect(outcome.status == 65, "\(outcome.errors)")
+        #expect(outcome.output.contains("rejected stdin:3"))
+        #expect(outcome.output.contains("rejected stdin:4") && outcome.output.contains("data.range"))
+        for id in ["l-1", "l-2", "l-5"] { #expect(outcome.output.contains("acknowledged \(id): sequence")) }
+        #expect(outcome.errors.contains("acknowledged 3"))
+        broker.stop()
+        let events = try Self.journal(broker.directory.appending("journal"))
+        #expect(events.filter { $0.kind == .progress }.map(\.id) == ["l-1", "l-2", "l-5"])
+        // The agent announced itself and said goodbye: a birth and a death.
+        let presence = events.compactMap { event -> PresenceStatus? in
+            if case .presence(let report) = event.data { return report.status } else { return nil }
+        }
+        #expect(presence == [.birth, .death])
+    }
+}
