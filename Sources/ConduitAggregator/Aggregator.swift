@@ -20,8 +20,22 @@ public struct AggregatorConfiguration: Sendable {
     public var options = StateOptions()
     /// Publish derived alerts back through ingest, as the aggregator's own events (journaled and replayable).
     public var publishAlerts = true
+    /// Called on the aggregator's thread after each round of work that changed the state (events applied, the
+    /// clock advanced), with the state and what changed; at most about ten times a second while events stream in.
+    /// For an embedding process's live view. Keep it short: the aggregator waits for it.
+    public var observer: (@Sendable (AggregatorUpdate) -> Void)?
 
     public init() {}
+}
+
+/// What an ``AggregatorConfiguration/observer`` is told.
+public struct AggregatorUpdate: Sendable {
+    /// The state after the changes.
+    public var state: AggregateState
+    /// The events applied since the previous update, in sequence order.
+    public var events: [Event]
+    /// The alerts raised or cleared since the previous update, in order.
+    public var alertChanges: [AlertChange]
 }
 
 /// The state aggregator: subscribes to the fan-out first, catches up from the journal through the query endpoint

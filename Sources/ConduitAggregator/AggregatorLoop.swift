@@ -25,6 +25,11 @@ final class AggregatorLoop {
     private var heldBack: [RecordedEvent] = []
     private var correlation: UInt64 = 0
     private static let credit: UInt32 = 4096
+    /// What the observer has not been told yet.
+    private var unobservedEvents: [Event] = []
+    private var unobservedChanges: [AlertChange] = []
+    private var clockMoved = false
+    private var lastObserved: ContinuousClock.Instant?
 
     init(configuration: AggregatorConfiguration, logger: Logger, stop: Aggregator.Flag, applied: Aggregator.Progress) throws {
         self.configuration = configuration
@@ -77,7 +82,9 @@ final class AggregatorLoop {
                 try drainSubscriber()
                 try drainSnapshots()
                 if let ingest { while try ingest.receiveFrames(wait: false) != nil {} }  // acknowledgements
+                notifyObserver(force: false)
             }
+            notifyObserver(force: true)
         } catch {
             logger.error("aggregator.loop_error", metadata: ["error": "\(error)"])
         }
@@ -100,6 +107,10 @@ final class AggregatorLoop {
         guard record.header.sequence > state.lastSequence else { return }
         guard let event = try? EventCodec.decode(record.event) else { return }
         let changes = state.apply(event)
+        if configuration.observer != nil {
+            unobservedEvents.append(event)
+            unobservedChanges += changes
+        }
         applied.value.store(state.lastSequence, ordering: .releasing)
         for change in changes { try publish(change, after: state.lastSequence) }
         sinceCheckpoint += 1
@@ -164,12 +175,30 @@ final class AggregatorLoop {
                 }
                 if replayRequest == nil, let now = state.now, latest.recordedTime > now {
                     // Time passes when nothing happens: heartbeats advance the fold's clock for time-based alerts.
-                    for change in state.advance(to: latest.recordedTime) { try publish(change, after: state.lastSequence) }
+                    let changes = state.advance(to: latest.recordedTime)
+                    if configuration.observer != nil {
+                        unobservedChanges += changes
+                        clockMoved = true
+                    }
+                    for change in changes { try publish(change, after: state.lastSequence) }
                 }
             case nil:
                 continue
             }
         }
+    }
+
+    /// Tells the observer what changed, at most every 100 ms unless `force`.
+    private func notifyObserver(force: Bool) {
+        guard let observer = configuration.observer else { return }
+        guard !unobservedEvents.isEmpty || !unobservedChanges.isEmpty || clockMoved else { return }
+        let now = ContinuousClock.now
+        if !force, let last = lastObserved, now - last < .milliseconds(100) { return }
+        lastObserved = now
+        observer(AggregatorUpdate(state: state, events: unobservedEvents, alertChanges: unobservedChanges))
+        unobservedEvents.removeAll(keepingCapacity: true)
+        unobservedChanges.removeAll(keepingCapacity: true)
+        clockMoved = false
     }
 
     // MARK: Snapshots and checkpoints
