@@ -1,17 +1,27 @@
 import ArgumentParser
+import ConduitAggregator
+import ConduitBroker
 import ConduitCore
+import ConduitJournal
 import ConduitState
+import Foundation
+import Logging
 
 /// `conduit bench state`: how fast the aggregate state folds events on one core.
 struct BenchState: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "state",
-        abstract: "Fold generated events of every kind into the aggregate state on one core.",
+        abstract: "Fold events into the aggregate state on one core; time an aggregator's catch-up through a broker.",
         discussion: """
             Generates a seeded stream of valid, sequenced events for the default scenario — progress \
             reports (70 %), heartbeats (20 %, each agent every few minutes with a 5-minute interval), outages going noticed → started → restored (8 %) and \
             inspections (2 %), 15 s apart so that the day-based rules run — validates them all, then times \
-            folding them into a fresh AggregateState, alerts included. Build with -c release before \
+            folding them into a fresh AggregateState, alerts included.
+
+            Then the catch-up: the same kind of stream (--catch-up-events of it) is written to a journal, a broker \
+            is started on it in this process, and a fresh aggregator (no checkpoint, alerts not published back) is \
+            timed from its start until it has applied the journal's last sequence: replayed through the broker's \
+            query endpoint with credit-based flow control, decoded and folded. Build with -c release before \
             reading the figures.
             """
     )
@@ -20,6 +30,12 @@ struct BenchState: AsyncParsableCommand {
 
     @Option(name: .long, help: "How many events each run folds.")
     var events: Int = 1_000_000
+
+    @Option(name: .long, help: "How many events the catch-up journal holds (0 skips the catch-up).")
+    var catchUpEvents: Int = 1_000_000
+
+    @Option(help: "Where to write the catch-up journal (default: the temporary directory).")
+    var dir: String?
 
     func validate() throws {
         guard events >= 1 else { throw ValidationError("--events must be at least 1, got \(events)") }
@@ -50,7 +66,71 @@ struct BenchState: AsyncParsableCommand {
             ("runs", String(options.runs)), ("build", BenchCodec.buildConfiguration),
         ]
         report.add("fold", unit: "events/s", runs: rates)
+        if catchUpEvents > 0 {
+            let (seconds, startSeconds) = try measureCatchUp(scenario: scenario, reuse: catchUpEvents == stream.count ? stream : nil)
+            report.parameters.append(("catch-up events", String(catchUpEvents)))
+            report.parameters.append(("broker start on that journal", String(format: "%.2f s", startSeconds)))
+            report.add("catch_up", unit: "s", runs: seconds)
+            report.add("catch_up_rate", unit: "events/s", runs: seconds.map { Double(catchUpEvents) / $0 })
+        }
         report.print(json: options.json)
+    }
+
+    /// Writes the catch-up journal, starts a broker on it, and times fresh aggregators catching up; returns the
+    /// seconds of each run and the broker's start time.
+    private func measureCatchUp(scenario: Scenario, reuse: [Event]?) throws -> ([Double], Double) {
+        let base = (dir ?? NSTemporaryDirectory()) + "/conduit-bench-catch-up-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        if !options.json { FileHandle.standardError.write(Data("writing a journal of \(catchUpEvents) events…\n".utf8)) }
+        do {
+            try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+            var journalOptions = JournalOptions()
+            journalOptions.durability = .unsafeNoSyncForTestsOnly
+            let (journal, _) = try Journal.open(directory: base + "/journal", options: journalOptions)
+            let batch = JournalBatch()
+            for event in reuse ?? StateWorkload.events(count: catchUpEvents, scenario: scenario) {
+                try batch.append(
+                    sequence: event.sequence!, recordedTime: event.recordedTime!.microsecondsSinceEpoch, topic: event.topic,
+                    event: EventCodec.encode(event))
+                if batch.count == 1000 { try journal.commit(batch) }
+            }
+            try journal.commit(batch)
+            try journal.sync()
+            try journal.close()
+        }
+        var configuration = BrokerConfiguration(journalDirectory: base + "/journal")
+        configuration.ingestEndpoint = "tcp://127.0.0.1:*"
+        configuration.fanoutEndpoint = "tcp://127.0.0.1:*"
+        configuration.queryEndpoint = "tcp://127.0.0.1:*"
+        var quiet = Logger(label: "conduit.bench")
+        quiet.logLevel = .error
+        let broker = Broker(configuration: configuration, logger: quiet)
+        let brokerStart = ContinuousClock.now
+        let endpoints = try broker.start()
+        let startSeconds = (ContinuousClock.now - brokerStart).seconds
+        defer { broker.stop() }
+        var seconds: [Double] = []
+        for _ in 0..<options.runs {
+            var aggregatorConfiguration = AggregatorConfiguration()
+            aggregatorConfiguration.fanoutEndpoint = endpoints.fanout
+            aggregatorConfiguration.queryEndpoint = endpoints.query
+            aggregatorConfiguration.ingestEndpoint = endpoints.ingest
+            aggregatorConfiguration.snapshotEndpoint = "tcp://127.0.0.1:*"
+            aggregatorConfiguration.publishAlerts = false
+            let aggregator = Aggregator(configuration: aggregatorConfiguration, logger: quiet)
+            let start = ContinuousClock.now
+            _ = try aggregator.start()
+            let deadline = start + .seconds(300)
+            while aggregator.sequence < UInt64(catchUpEvents) && ContinuousClock.now < deadline { usleep(1000) }
+            let elapsed = (ContinuousClock.now - start).seconds
+            let reached = aggregator.sequence
+            aggregator.stop()
+            guard reached == UInt64(catchUpEvents) else {
+                throw ValidationError("the aggregator reached sequence \(reached) of \(catchUpEvents) in 300 s")
+            }
+            seconds.append(elapsed)
+        }
+        return (seconds, startSeconds)
     }
 }
 
