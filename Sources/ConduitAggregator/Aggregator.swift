@@ -20,6 +20,9 @@ public struct AggregatorConfiguration: Sendable {
     public var options = StateOptions()
     /// Publish derived alerts back through ingest, as the aggregator's own events (journaled and replayable).
     public var publishAlerts = true
+    /// The subscriber's receive high-water mark, in messages: beyond it, live events are dropped by ZeroMQ and
+    /// the aggregator fills the gap from the journal.
+    public var subscriberHighWaterMark: Int32 = 100_000
     /// Called on the aggregator's thread after each round of work that changed the state (events applied, the
     /// clock advanced), with the state and what changed; at most about ten times a second while events stream in.
     /// For an embedding process's live view. Keep it short: the aggregator waits for it.
@@ -50,7 +53,10 @@ public final class Aggregator: Sendable {
     private let appliedSequence = Progress()
 
     final class Flag: Sendable { let value = Atomic<Bool>(false) }
-    final class Progress: Sendable { let value = Atomic<UInt64>(0) }
+    final class Progress: Sendable {
+        let value = Atomic<UInt64>(0)
+        let gaps = Atomic<Int>(0)
+    }
 
     public init(configuration: AggregatorConfiguration, logger: Logger = Logger(label: "conduit.aggregator")) {
         self.configuration = configuration
@@ -59,6 +65,10 @@ public final class Aggregator: Sendable {
 
     /// The sequence of the last event applied (for progress and tests).
     public var sequence: UInt64 { appliedSequence.value.load(ordering: .acquiring) }
+
+    /// How many gaps in the live stream (events lost at a high-water mark, or announced by a heartbeat) were
+    /// filled from the journal.
+    public var gapsFilled: Int { appliedSequence.gaps.load(ordering: .relaxed) }
 
     /// Loads the checkpoint, binds the snapshot endpoint and starts; returns the bound snapshot endpoint.
     public func start() throws -> String {

@@ -49,7 +49,7 @@ final class AggregatorLoop {
         context = try Context()
         // Subscribe first (the Clone pattern): what is published while the catch-up runs is held back, not lost.
         subscriber = try Socket(context, type: .sub)
-        try subscriber.set(.receiveHighWaterMark, 100_000)
+        try subscriber.set(.receiveHighWaterMark, configuration.subscriberHighWaterMark)
         try subscriber.subscribe()
         try subscriber.connect(configuration.fanoutEndpoint)
         query = try Socket(context, type: .dealer)
@@ -158,6 +158,7 @@ final class AggregatorLoop {
             // A gap: fetch what was missed, and hold this event back until it is filled.
             logger.info("gap.detected", metadata: ["gap.from": "\(state.lastSequence + 1)", "gap.to": "\(record.header.sequence - 1)"])
             heldBack.append(record)
+            applied.gaps.add(1, ordering: .relaxed)
             try requestReplay(from: state.lastSequence + 1, to: record.header.sequence - 1)
         }
     }
@@ -171,6 +172,7 @@ final class AggregatorLoop {
                 try receiveLive(record)
             case .heartbeat(let latest):
                 if replayRequest == nil, latest.sequence > state.lastSequence {
+                    applied.gaps.add(1, ordering: .relaxed)
                     try requestReplay(from: state.lastSequence + 1, to: latest.sequence)
                 }
                 if replayRequest == nil, let now = state.now, latest.recordedTime > now {

@@ -94,4 +94,34 @@ struct AggregatorTests {
         #expect(json2 == rebuilt2.json(), "a restart from the checkpoint equals a rebuild from the journal")
         restarted.stop()
     }
+
+    /// A subscriber that cannot keep up (a high-water mark of one message, an observer that stalls it) loses live
+    /// events; it sees the gaps and fills them from the journal, and ends equal to the journal's fold.
+    @Test func aStalledAggregatorWithATinyHighWaterMarkFillsItsGapsAndConverges() throws {
+        let broker = try TestBroker { $0.fanoutHighWaterMark = 2 }
+        let context = try Context()
+        let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest)
+        let query = try TestClient(context: context, endpoint: broker.endpoints.query)
+        var configuration = AggregatorConfiguration()
+        configuration.fanoutEndpoint = broker.endpoints.fanout
+        configuration.queryEndpoint = broker.endpoints.query
+        configuration.ingestEndpoint = broker.endpoints.ingest
+        configuration.snapshotEndpoint = "tcp://127.0.0.1:*"
+        configuration.subscriberHighWaterMark = 1
+        configuration.observer = { _ in usleep(30_000) }  // a slow consumer
+        let aggregator = Aggregator(configuration: configuration)
+        let endpoint = try aggregator.start()
+        // A burst, pipelined: far faster than the stalled aggregator takes it.
+        for index in 1...1500 {
+            let event = index % 2 == 1 ? SampleEvents.progress(id: "t\(index)", percent: index % 100) : SampleEvents.outage(id: "t\(index)")
+            try agent.publish(event, correlation: UInt64(index))
+        }
+        for _ in 1...1500 { _ = try agent.ingestReply() }
+        let head = try settle(aggregator, broker, query)
+        #expect(aggregator.gapsFilled > 0, "the burst overflowed the high-water marks")
+        let (sequence, json) = try snapshot(endpoint, context: context)
+        #expect(sequence == head)
+        #expect(json == (try rebuild(broker, at: sequence, asOf: json)).json())
+        aggregator.stop()
+    }
 }
