@@ -23,6 +23,8 @@ public struct AggregatorConfiguration: Sendable {
     /// The subscriber's receive high-water mark, in messages: beyond it, live events are dropped by ZeroMQ and
     /// the aggregator fills the gap from the journal.
     public var subscriberHighWaterMark: Int32 = 100_000
+    /// The kernel receive buffer of the subscriber's connection in bytes; `nil` for the system's (self-tuning).
+    public var subscriberReceiveBuffer: Int32?
     /// Called on the aggregator's thread after each round of work that changed the state (events applied, the
     /// clock advanced), with the state and what changed; at most about ten times a second while events stream in.
     /// For an embedding process's live view. Keep it short: the aggregator waits for it.

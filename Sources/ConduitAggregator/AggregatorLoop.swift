@@ -50,6 +50,7 @@ final class AggregatorLoop {
         // Subscribe first (the Clone pattern): what is published while the catch-up runs is held back, not lost.
         subscriber = try Socket(context, type: .sub)
         try subscriber.set(.receiveHighWaterMark, configuration.subscriberHighWaterMark)
+        if let bytes = configuration.subscriberReceiveBuffer { try subscriber.set(.receiveBuffer, bytes) }
         try subscriber.subscribe()
         try subscriber.connect(configuration.fanoutEndpoint)
         query = try Socket(context, type: .dealer)

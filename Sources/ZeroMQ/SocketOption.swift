@@ -19,6 +19,11 @@ extension SocketOption where Value == Int32 {
     public static var sendHighWaterMark: Self { .init(code: ZMQ_SNDHWM, name: "ZMQ_SNDHWM") }
     /// `ZMQ_RCVHWM`: the most messages queued from one peer before the peer's sends block or drop.
     public static var receiveHighWaterMark: Self { .init(code: ZMQ_RCVHWM, name: "ZMQ_RCVHWM") }
+    /// `ZMQ_SNDBUF`: the kernel's send buffer for the socket's connections, in bytes (-1: the OS default).
+    public static var sendBuffer: Self { .init(code: ZMQ_SNDBUF, name: "ZMQ_SNDBUF") }
+    /// `ZMQ_RCVBUF`: the kernel's receive buffer for the socket's connections, in bytes (-1: the OS default). A fixed
+    /// size turns off the kernel's automatic tuning.
+    public static var receiveBuffer: Self { .init(code: ZMQ_RCVBUF, name: "ZMQ_RCVBUF") }
     /// `ZMQ_TCP_KEEPALIVE`: -1 (system default), 0 (off) or 1 (on).
     public static var tcpKeepAlive: Self { .init(code: ZMQ_TCP_KEEPALIVE, name: "ZMQ_TCP_KEEPALIVE") }
     /// `ZMQ_TCP_KEEPALIVE_IDLE`: seconds idle before the first keepalive probe (-1: system default).

@@ -3,6 +3,7 @@ import ConduitCore
 import ConduitState
 import ConduitTesting
 import Foundation
+import Synchronization
 import Testing
 import ZeroMQ
 
@@ -108,15 +109,20 @@ struct AggregatorTests {
         configuration.ingestEndpoint = broker.endpoints.ingest
         configuration.snapshotEndpoint = "tcp://127.0.0.1:*"
         configuration.subscriberHighWaterMark = 1
-        configuration.observer = { _ in usleep(30_000) }  // a slow consumer
+        configuration.subscriberReceiveBuffer = 4096  // and no kernel buffer to speak of
+        let stalls = Atomic<Int>(0)
+        configuration.observer = { _ in
+            // A consumer that stalls for a while, long enough for the kernel's socket buffers to fill too.
+            if stalls.add(1, ordering: .relaxed).newValue <= 3 { usleep(400_000) }
+        }
         let aggregator = Aggregator(configuration: configuration)
         let endpoint = try aggregator.start()
         // A burst, pipelined: far faster than the stalled aggregator takes it.
-        for index in 1...1500 {
+        for index in 1...3000 {
             let event = index % 2 == 1 ? SampleEvents.progress(id: "t\(index)", percent: index % 100) : SampleEvents.outage(id: "t\(index)")
             try agent.publish(event, correlation: UInt64(index))
         }
-        for _ in 1...1500 { _ = try agent.ingestReply() }
+        for _ in 1...3000 { _ = try agent.ingestReply() }
         let head = try settle(aggregator, broker, query)
         #expect(aggregator.gapsFilled > 0, "the burst overflowed the high-water marks")
         let (sequence, json) = try snapshot(endpoint, context: context)
