@@ -11,7 +11,7 @@ import ZeroMQ
 
 /// The aggregator process: a late joiner converges to the state of the whole journal, and a restart from its
 /// checkpoint equals a rebuild from the journal.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(2)))
 struct AggregatorTests {
     func publish(_ agent: TestClient, _ range: ClosedRange<Int>) throws {
         for index in range {
@@ -110,19 +110,24 @@ struct AggregatorTests {
         configuration.snapshotEndpoint = "tcp://127.0.0.1:*"
         configuration.subscriberHighWaterMark = 1
         configuration.subscriberReceiveBuffer = 4096  // and no kernel buffer to speak of
-        let stalls = Atomic<Int>(0)
+        let released = Atomic<Bool>(false)
         configuration.observer = { _ in
-            // A consumer that stalls for a while, long enough for the kernel's socket buffers to fill too.
-            if stalls.add(1, ordering: .relaxed).newValue <= 3 { usleep(400_000) }
+            // A consumer that stalls until the whole burst is published: more than the kernel's send buffer (at
+            // most 4 MiB by default on Linux) and the 4 KiB receive buffer can hold.
+            while !released.load(ordering: .acquiring) { usleep(1000) }
         }
         let aggregator = Aggregator(configuration: configuration)
         let endpoint = try aggregator.start()
-        // A burst, pipelined: far faster than the stalled aggregator takes it.
-        for index in 1...3000 {
+        // A first event, and the aggregator stalls in its observer; then a burst, pipelined.
+        _ = try agent.publishAndWait(SampleEvents.progress(id: "t0"), correlation: 0)
+        let stalled = Date().addingTimeInterval(10)
+        while aggregator.sequence < 1 && Date() < stalled { usleep(1000) }
+        for index in 1...15_000 {
             let event = index % 2 == 1 ? SampleEvents.progress(id: "t\(index)", percent: index % 100) : SampleEvents.outage(id: "t\(index)")
             try agent.publish(event, correlation: UInt64(index))
         }
-        for _ in 1...3000 { _ = try agent.ingestReply() }
+        for _ in 1...15_000 { _ = try agent.ingestReply() }
+        released.store(true, ordering: .releasing)
         let head = try settle(aggregator, broker, query)
         #expect(aggregator.gapsFilled > 0, "the burst overflowed the high-water marks")
         let (sequence, json) = try snapshot(endpoint, context: context)
