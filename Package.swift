@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "ConduitJournal", targets: ["ConduitJournal"]),
         .library(name: "ConduitBroker", targets: ["ConduitBroker"]),
         .library(name: "ConduitState", targets: ["ConduitState"]),
+        .library(name: "ConduitSimulation", targets: ["ConduitSimulation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -30,6 +31,8 @@ let package = Package(
         .target(name: "ConduitCore"),
         // The aggregate state: a pure fold of events into per-item state, roll-ups and derived alerts. No I/O.
         .target(name: "ConduitState", dependencies: ["ConduitCore"]),
+        // A seeded field simulator: the events a year of relocation work and inspection would produce. No I/O.
+        .target(name: "ConduitSimulation", dependencies: ["ConduitCore"]),
         // The durable event journal: segment files only, no sockets, no event model (topics and events are bytes).
         .target(name: "ConduitJournal"),
         // The broker: ingest, durable sequencing, fan-out, replay and presence.
@@ -78,6 +81,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ConduitStateTests", dependencies: ["ConduitState", "ConduitCore"]),
+        .testTarget(name: "ConduitSimulationTests", dependencies: ["ConduitSimulation", "ConduitCore", "ConduitState"]),
         // Depends on `conduit` so that the crash test can run and kill `conduit broker`.
         .testTarget(
             name: "ConduitBrokerTests",
