@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "ConduitBroker", targets: ["ConduitBroker"]),
         .library(name: "ConduitState", targets: ["ConduitState"]),
         .library(name: "ConduitAgent", targets: ["ConduitAgent"]),
+        .library(name: "ConduitSimulation", targets: ["ConduitSimulation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -31,6 +32,8 @@ let package = Package(
         .target(name: "ConduitCore"),
         // The aggregate state: a pure fold of events into per-item state, roll-ups and derived alerts. No I/O.
         .target(name: "ConduitState", dependencies: ["ConduitCore"]),
+        // A seeded field simulator: the events a year of relocation work and inspection would produce. No I/O.
+        .target(name: "ConduitSimulation", dependencies: ["ConduitCore"]),
         // The durable event journal: segment files only, no sockets, no event model (topics and events are bytes).
         .target(name: "ConduitJournal"),
         // The broker: ingest, durable sequencing, fan-out, replay and presence.
@@ -73,6 +76,7 @@ let package = Package(
                 "ConduitState",
                 "ConduitAggregator",
                 "ConduitAgent",
+                "ConduitSimulation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -91,6 +95,7 @@ let package = Package(
             dependencies: ["ConduitAgent", "ConduitTesting", "ConduitCore", "ConduitBroker", "ZeroMQ", "conduit"]
         ),
         .testTarget(name: "ConduitStateTests", dependencies: ["ConduitState", "ConduitCore"]),
+        .testTarget(name: "ConduitSimulationTests", dependencies: ["ConduitSimulation", "ConduitCore", "ConduitState"]),
         // Depends on `conduit` so that the crash test can run and kill `conduit broker`.
         .testTarget(
             name: "ConduitBrokerTests",
