@@ -97,7 +97,9 @@ public struct ReplayWriter: Sendable {
         }
     }
 
-    func timelineLine(sequence: UInt64, event: Event) -> String {
+    /// The timeline line of one event, without its newline: local time, sequence, kind, organisation, community
+    /// and what happened.
+    public func timelineLine(sequence: UInt64, event: Event) -> String {
         let (_, _, _, text) = detail(event)
         let kind = event.kind.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
         return "\(localTime(event.time))  #\(sequence)  \(kind) \(organisationName(event)) @ \(communityName(event.site)): \(text)"
