@@ -30,9 +30,10 @@ import Synchronization
 /// - Otherwise it writes one line per event (the timeline of `conduit replay`) and per alert raised or cleared
 ///   (`alert raised [kind] message`), and a roll-up line (`= #sequence …`) every `rollupEvery` events, or after
 ///   `rollupInterval` if anything changed since the last one, and at `finish`.
-/// - Ctrl-C: the cursor is shown again the moment SIGINT or SIGTERM arrives. Stopping is the caller's job, as
-///   every `conduit` command does with its `SignalWatcher` (install it; the view's own watch ignores the signal's
-///   default action): stop feeding the view and call `finish`.
+/// - Ctrl-C: the cursor is shown again the moment SIGINT or SIGTERM arrives. Stopping is the caller's job when it
+///   watches the signal itself, as every `conduit` command does with its `SignalWatcher` (install that before the
+///   first update): stop feeding the view and call `finish`. A caller that does not watch them is ended as the
+///   default action would (status 128 + the signal).
 ///
 /// One thread uses a view at a time.
 final class LiveView {
@@ -51,6 +52,23 @@ final class LiveView {
     private var lastDraw: ContinuousClock.Instant?
     private var pending: AggregateState?
     private var lastSize: (columns: Int, rows: Int)?
+    /// What the last frame queued showed, to tell whether an update without lines changed anything.
+    private var shown: Mark?
+
+    /// The figures that change whenever the state does: cheaper to compare than the state.
+    private struct Mark: Equatable {
+        var sequence: UInt64
+        var now: Timestamp?
+        var applied: Int
+        var alerts: Int
+
+        init(_ state: AggregateState) {
+            sequence = state.lastSequence
+            now = state.now
+            applied = state.eventsApplied
+            alerts = state.activeAlerts.count
+        }
+    }
 
     private var eventsSinceRollup = 0
     private var changedSinceRollup = false
@@ -94,11 +112,17 @@ final class LiveView {
         if isInteractive {
             recent.append(contentsOf: lines)
             if recent.count > Self.recentKept + 50 { recent.removeFirst(recent.count - Self.recentKept) }
-            pending = state
-            let now = clock.now
+            let mark = Mark(state)
+            if !lines.isEmpty || mark != shown || pending != nil {
+                pending = state
+                shown = mark
+            }
             let size = TerminalScreen.size()
             let resized = lastSize.map { $0 != size } ?? true
-            if resized || lastDraw.map({ now - $0 >= .milliseconds(100) }) ?? true { draw(size: size) }
+            if resized && pending == nil { pending = state }
+            if pending != nil && (resized || lastDraw.map({ clock.now - $0 >= .milliseconds(100) }) ?? true) {
+                draw(size: size)
+            }
             return
         }
         for line in lines { output(line + "\n") }
@@ -357,7 +381,7 @@ final class TerminalScreen {
     private static let home = "\u{1B}[H"
     private static let clearLine = "\u{1B}[K"
     private static let clearBelow = "\u{1B}[J"
-    private var signals: SignalWatcher?
+    private var signals: [any DispatchSourceSignal] = []
     private var drawn = false
 
     /// Whether `descriptor` is a terminal.
@@ -391,8 +415,20 @@ final class TerminalScreen {
                 if cursorHidden.exchange(false, ordering: .acquiringAndReleasing) { TerminalScreen.emit(TerminalScreen.showCursor) }
             }
         }
-        signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { _ in
-            if cursorHidden.exchange(false, ordering: .acquiringAndReleasing) { TerminalScreen.emit(TerminalScreen.showCursor) }
+        signals = [SIGINT, SIGTERM].map { number in
+            // Not `SignalWatcher`: its `signal(SIG_IGN)` would undo the handler libdispatch installed for the caller's
+            // own watch of the signal. With no watch of the caller's (the default action), this one ends the program
+            // as the default would have.
+            var current = sigaction()
+            sigaction(number, nil, &current)
+            let callerHandles = current.__sigaction_handler.sa_handler != nil
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                if cursorHidden.exchange(false, ordering: .acquiringAndReleasing) { TerminalScreen.emit(TerminalScreen.showCursor) }
+                if !callerHandles { exit(128 + number) }
+            }
+            source.resume()
+            return source
         }
     }
 
@@ -414,8 +450,8 @@ final class TerminalScreen {
 
     /// Leaves the last frame on the screen, puts the cursor below it and shows it. Safe to call more than once.
     func restore() {
-        signals?.cancel()
-        signals = nil
+        for source in signals { source.cancel() }
+        signals = []
         guard drawn else { return }
         drawn = false
         Self.emit("\r\n")
