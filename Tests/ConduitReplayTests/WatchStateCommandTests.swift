@@ -1,3 +1,4 @@
+import ConduitAggregator
 import ConduitCore
 import ConduitTesting
 import Foundation
@@ -98,6 +99,51 @@ struct WatchStateCommandTests {
         let printed = outcome.output.split(separator: "\n").map(String.init)
         #expect(printed.filter { $0.contains("  #") }.count == 5)
         #expect(printed.last?.hasPrefix("= #5 ") == true, "\(printed)")
+    }
+
+    @Test func fromAnAggregatorsSnapshotOnlyLaterEventsAreApplied() throws {
+        let broker = try TestBroker()
+        let context = try Context()
+        let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest)
+        _ = try agent.publishAndWait(SampleEvents.progress(id: "sn-1"), correlation: 1)
+        _ = try agent.publishAndWait(OverlappingOutages.power, correlation: 2)
+        var configuration = AggregatorConfiguration()
+        configuration.fanoutEndpoint = broker.endpoints.fanout
+        configuration.queryEndpoint = broker.endpoints.query
+        configuration.ingestEndpoint = broker.endpoints.ingest
+        configuration.snapshotEndpoint = "tcp://127.0.0.1:*"
+        configuration.publishAlerts = false
+        let aggregator = Aggregator(configuration: configuration)
+        let snapshot = try aggregator.start()
+        defer { aggregator.stop() }
+        #expect(Self.wait(20) { aggregator.sequence == 2 })
+
+        let process = Process()
+        process.executableURL = try ConduitExecutable.url()
+        process.arguments = [
+            "watch", "--state", "--fanout", broker.endpoints.fanout, "--query", broker.endpoints.query, "--snapshot", snapshot,
+            "--count", "1",
+        ]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        let lines = OutputCollector()
+        let notes = OutputCollector()
+        lines.start(output.fileHandleForReading)
+        notes.start(errors.fileHandleForReading)
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        #expect(Self.wait(20) { notes.all.contains("at sequence 2") }, "stderr: \(notes.all)")
+        _ = try agent.publishAndWait(OverlappingOutages.water, correlation: 3)
+        #expect(Self.wait(20) { !process.isRunning }, "stdout: \(lines.all)")
+        process.waitUntilExit()
+        #expect(Self.wait(5) { lines.finished })
+        #expect(process.terminationStatus == 0, "stderr: \(notes.all)")
+        let printed = lines.lines().map(String.init)
+        #expect(printed.filter { $0.contains("  #") }.map { $0.contains("#3") } == [true], "only the live event: \(printed)")
+        #expect(printed.contains { $0.hasPrefix("alert raised [outage_overlap]") }, "the snapshot's outage and the live one overlap")
+        #expect(printed.last?.hasPrefix("= #3 ") == true)
     }
 
     @Test func stateOptionsThatDoNotApplyAreRefused() throws {
