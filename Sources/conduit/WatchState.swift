@@ -117,7 +117,7 @@ struct StateWatch {
             ) { _, event in session.apply(event) }
             if what == "gap" {
                 let range = to == .max ? "\(from)…" : "\(from)…\(to)"
-                note("filled a gap: replayed \(summary.matched) events of \(range) from \(query)")
+                note("filled a gap: replayed \(summary.matched) event\(summary.matched == 1 ? "" : "s") of \(range) from \(query)")
             }
         } catch {
             if what == "catch-up" {

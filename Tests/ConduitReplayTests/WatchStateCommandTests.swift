@@ -1,5 +1,6 @@
 import ConduitAggregator
 import ConduitCore
+import ConduitReplay
 import ConduitTesting
 import Foundation
 import Testing
@@ -144,6 +145,57 @@ struct WatchStateCommandTests {
         #expect(printed.filter { $0.contains("  #") }.map { $0.contains("#3") } == [true], "only the live event: \(printed)")
         #expect(printed.contains { $0.hasPrefix("alert raised [outage_overlap]") }, "the snapshot's outage and the live one overlap")
         #expect(printed.last?.hasPrefix("= #3 ") == true)
+    }
+
+    @Test func aSequenceJumpAndAHeartbeatAheadAreFilledByReplay() throws {
+        // The watcher's fan-out is a socket of the test's, which skips events; the broker's query endpoint has them.
+        let broker = try TestBroker()
+        let context = try Context()
+        let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest)
+        _ = try agent.publishAndWait(SampleEvents.progress(id: "gap-1", percent: 10), correlation: 1)
+        let fanout = try Socket(context, type: .xpub)
+        try fanout.set(.linger, .zero)
+        try fanout.bind("tcp://127.0.0.1:*")
+        defer { fanout.close() }
+
+        let process = Process()
+        process.executableURL = try ConduitExecutable.url()
+        process.arguments = [
+            "watch", "--state", "--fanout", try fanout.lastEndpoint, "--query", broker.endpoints.query, "--count", "5",
+        ]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        let lines = OutputCollector()
+        let notes = OutputCollector()
+        lines.start(output.fileHandleForReading)
+        notes.start(errors.fileHandleForReading)
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        #expect(Self.wait(20) { notes.all.contains("caught up at sequence 1") }, "stderr: \(notes.all)")
+        #expect(Self.wait(20) { (try? fanout.receiveFrames(wait: false)) != nil }, "the watcher subscribes")
+
+        for index in 2...5 {
+            _ = try agent.publishAndWait(SampleEvents.progress(id: "gap-\(index)", percent: 10 * index), correlation: UInt64(index))
+        }
+        var stored: [ReplayedEvent] = []
+        _ = try BrokerReplay(endpoint: broker.endpoints.query).events(ReplaySelection()) { record, _ in stored.append(record) }
+        #expect(stored.count == 5)
+        // #3 without #2: a jump. Then a heartbeat announcing #5 while #4 and #5 never come.
+        try fanout.send(frames: stored[2].fanoutMessage.encode())
+        #expect(Self.wait(20) { lines.all.contains("#3") }, "stdout: \(lines.all)")
+        try fanout.send(frames: FanoutMessage.heartbeat(latest: stored[4].header).encode())
+        #expect(Self.wait(20) { !process.isRunning }, "stdout: \(lines.all)\nstderr: \(notes.all)")
+        process.waitUntilExit()
+        #expect(Self.wait(5) { lines.finished })
+        #expect(process.terminationStatus == 0, "stderr: \(notes.all)")
+        let sequences = lines.lines().filter { $0.contains("  #") }.compactMap { line in
+            line.split(separator: " ").first { $0.hasPrefix("#") }.flatMap { UInt64($0.dropFirst()) }
+        }
+        #expect(sequences == [1, 2, 3, 4, 5])
+        #expect(notes.all.contains("filled a gap: replayed 1 event of 2…2"))
+        #expect(notes.all.contains("filled a gap: replayed 2 events of 4…5"))
     }
 
     @Test func stateOptionsThatDoNotApplyAreRefused() throws {
