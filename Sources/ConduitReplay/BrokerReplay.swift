@@ -46,6 +46,42 @@ public struct BrokerReplay: Sendable {
         _ selection: ReplaySelection, writer: ReplayWriter, emit: ([UInt8]) throws -> Void,
         shouldStop: () -> Bool = { false }
     ) throws -> ReplaySummary {
+        var output: [UInt8] = []
+        return try scan(
+            selection, shouldStop: shouldStop,
+            start: { if let header = writer.header { try emit(Array((header + "\n").utf8)) } },
+            visit: { record, event in
+                record.event.withUnsafeBytes { bytes in
+                    writer.write(
+                        sequence: record.header.sequence, recordedTime: record.header.recordedTime.microsecondsSinceEpoch,
+                        bytes: bytes, event: event, into: &output)
+                }
+            },
+            endOfBatch: {
+                try emit(output)
+                output.removeAll(keepingCapacity: true)
+            })
+    }
+
+    /// Replays the selected window and calls `body` with each matching event, decoded, and its record (header,
+    /// topic and canonical JSON), in sequence order. `shouldStop` is polled after each chunk; the replay is then
+    /// cancelled.
+    public func events(
+        _ selection: ReplaySelection, shouldStop: () -> Bool = { false },
+        _ body: (ReplayedEvent, Event) throws -> Void
+    ) throws -> ReplaySummary {
+        try scan(
+            selection, shouldStop: shouldStop, start: {},
+            visit: { record, event in try body(ReplayedEvent(header: record.header, topic: event.topic, event: record.event), event) },
+            endOfBatch: {})
+    }
+
+    /// The replay shared by ``run(_:writer:emit:shouldStop:)`` and ``events(_:shouldStop:_:)``: `start` once the
+    /// request is sent, `visit` for each match, `endOfBatch` after each chunk.
+    private func scan(
+        _ selection: ReplaySelection, shouldStop: () -> Bool, start: () throws -> Void,
+        visit: (RecordedEvent, Event) throws -> Void, endOfBatch: () throws -> Void
+    ) throws -> ReplaySummary {
         let context = try Context()
         let socket = try Socket(context, type: .dealer)
         try socket.set(.linger, .zero)
@@ -65,8 +101,7 @@ public struct BrokerReplay: Sendable {
         let poller = Poller()
         poller.add(socket)
         var summary = ReplaySummary()
-        if let header = writer.header { try emit(Array((header + "\n").utf8)) }
-        var output: [UInt8] = []
+        try start()
         while true {
             guard try poller.poll(timeout: timeout) > 0, let frames = try socket.receiveFrames(wait: false) else {
                 throw Failure(description: "no answer from the broker at \(endpoint) within \(timeout)")
@@ -80,17 +115,12 @@ public struct BrokerReplay: Sendable {
                     guard let event, selection.matches(event: event), event.topic.withUnsafeBytes({ selection.matches(topic: $0) }) else {
                         continue
                     }
-                    record.event.withUnsafeBytes { bytes in
-                        writer.write(
-                            sequence: record.header.sequence, recordedTime: record.header.recordedTime.microsecondsSinceEpoch,
-                            bytes: bytes, event: event, into: &output)
-                    }
+                    try visit(record, event)
                     summary.matched += 1
                     if summary.firstSequence == nil { summary.firstSequence = record.header.sequence }
                     summary.lastSequence = record.header.sequence
                 }
-                try emit(output)
-                output.removeAll(keepingCapacity: true)
+                try endOfBatch()
                 if shouldStop() {
                     try socket.send(frames: QueryRequest.cancel(request: 1).encode())
                 } else {

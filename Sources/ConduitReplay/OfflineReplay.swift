@@ -17,6 +17,25 @@ public struct ReplaySummary: Sendable, Equatable {
     public var notice: String?
 }
 
+/// One event of a replayed window as the broker stamped and stored it: what the fan-out sent for it.
+public struct ReplayedEvent: Sendable, Hashable {
+    /// Its sequence and recorded time.
+    public var header: RecordHeader
+    /// Its fan-out topic, `<kind>/<utility>/<community>/`.
+    public var topic: [UInt8]
+    /// Its canonical, stamped JSON.
+    public var event: [UInt8]
+
+    public init(header: RecordHeader, topic: [UInt8], event: [UInt8]) {
+        self.header = header
+        self.topic = topic
+        self.event = event
+    }
+
+    /// The fan-out message that carries it, exactly as the broker published it.
+    public var fanoutMessage: FanoutMessage { .event(topic: topic, record: RecordedEvent(header: header, event: event)) }
+}
+
 /// Replays a journal directory offline: read-only, safe while a broker appends to it (the reader stops at records
 /// still being written).
 public struct OfflineReplay: Sendable {
@@ -31,6 +50,47 @@ public struct OfflineReplay: Sendable {
     public func run(
         _ selection: ReplaySelection, writer: ReplayWriter, emit: ([UInt8]) throws -> Void,
         progress: (UInt64) -> Void = { _ in }, shouldStop: () -> Bool = { false }
+    ) throws -> ReplaySummary {
+        var output: [UInt8] = []
+        output.reserveCapacity(1 << 20)
+        return try scan(
+            selection, decode: writer.format != .jsonl, progress: progress, shouldStop: shouldStop,
+            start: { if let header = writer.header { try emit(Array((header + "\n").utf8)) } },
+            visit: { view, event in
+                writer.write(sequence: view.sequence, recordedTime: view.recordedTime, bytes: view.event, event: event, into: &output)
+            },
+            endOfBatch: {
+                if !output.isEmpty {
+                    try emit(output)
+                    output.removeAll(keepingCapacity: true)
+                }
+            })
+    }
+
+    /// Reads the selected window and calls `body` with each matching event, decoded, and its stored record
+    /// (header and canonical JSON), in sequence order. `shouldStop` is polled between chunks of the journal.
+    public func events(
+        _ selection: ReplaySelection, shouldStop: () -> Bool = { false },
+        _ body: (ReplayedEvent, Event) throws -> Void
+    ) throws -> ReplaySummary {
+        try scan(
+            selection, decode: true, progress: { _ in }, shouldStop: shouldStop, start: {},
+            visit: { view, event in
+                guard let event else { return }
+                let record = ReplayedEvent(
+                    header: RecordHeader(sequence: view.sequence, recordedTime: Timestamp(microsecondsSinceEpoch: view.recordedTime)),
+                    topic: Array(view.topic), event: Array(view.event))
+                try body(record, event)
+            },
+            endOfBatch: {})
+    }
+
+    /// The window walk shared by ``run(_:writer:emit:progress:shouldStop:)`` and ``events(_:shouldStop:_:)``:
+    /// `start` once the journal is found to overlap the window, `visit` for each match (its event decoded when
+    /// `decode` or a filter needs it), `endOfBatch` after each chunk of the journal.
+    private func scan(
+        _ selection: ReplaySelection, decode: Bool, progress: (UInt64) -> Void, shouldStop: () -> Bool,
+        start: () throws -> Void, visit: (JournalRecordView, Event?) throws -> Void, endOfBatch: () throws -> Void
     ) throws -> ReplaySummary {
         var summary = ReplaySummary()
         let statistics = try JournalInspector.statistics(directory: directory)
@@ -63,9 +123,7 @@ public struct OfflineReplay: Sendable {
             reader = try JournalReader.open(directory: directory, from: max(selection.fromSequence, first))
         }
         defer { reader.close() }
-        if let header = writer.header { try emit(Array((header + "\n").utf8)) }
-        var output: [UInt8] = []
-        output.reserveCapacity(1 << 20)
+        try start()
         var finished = false
         while !finished && !shouldStop() {
             let read = try reader.read(maxRecords: 65_536) { view in
@@ -82,20 +140,17 @@ public struct OfflineReplay: Sendable {
                 }
                 guard selection.matches(recordedTime: view.recordedTime), selection.matches(topic: view.topic) else { return }
                 var event: Event?
-                if selection.needsEvent || writer.format != .jsonl {
+                if selection.needsEvent || decode {
                     event = try? EventCodec.decode(UnsafeBufferPointer(start: view.event.baseAddress?.assumingMemoryBound(to: UInt8.self), count: view.event.count))
                     if let decoded = event, !selection.matches(event: decoded) { return }
                     if event == nil && selection.needsEvent { return }
                 }
-                writer.write(sequence: view.sequence, recordedTime: view.recordedTime, bytes: view.event, event: event, into: &output)
+                try visit(view, event)
                 summary.matched += 1
                 if summary.firstSequence == nil { summary.firstSequence = view.sequence }
                 summary.lastSequence = view.sequence
             }
-            if !output.isEmpty {
-                try emit(output)
-                output.removeAll(keepingCapacity: true)
-            }
+            try endOfBatch()
             progress(summary.scanned)
             if read < 65_536 { break }
         }

@@ -97,7 +97,8 @@ public struct ReplayWriter: Sendable {
         }
     }
 
-    /// One event as a line of the readable timeline.
+    /// The timeline line of one event, without its newline: local time, sequence, kind, organisation, community
+    /// and what happened.
     public func timelineLine(sequence: UInt64, event: Event) -> String {
         let (_, _, _, text) = detail(event)
         let kind = event.kind.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)

@@ -15,10 +15,24 @@ struct ReplayCommand: AsyncParsableCommand {
             kind are alternatives (repeat the flag), different filters must all match. A summary goes to standard \
             error; Ctrl-C stops cleanly after the current chunk.
 
+            With --publish, re-publishes the window instead of printing it: onto an XPUB socket bound at the \
+            endpoint, in the broker's fan-out format (topic, CONDUIT/1, record header with each event's original \
+            sequence and recorded time, event JSON; _heartbeat/ with the latest sequence published after each \
+            --heartbeat-ms without a message), so `conduit watch --fanout <endpoint>` or a dashboard subscribes to \
+            it as to a broker. A filtered window keeps its original sequences, so it has gaps by design. The window \
+            is read into memory first. The original spacing of the recorded times is kept, divided by --speed: \
+            10 or 10x (ten times faster), 0.5x, original (1x) or max (no waiting). It starts once \
+            --wait-subscribers subscribers are connected: connections counted by a socket monitor, as many \
+            subscription messages received on the XPUB, then 100 ms to let the rest of their subscriptions land \
+            (0 starts at once). Nothing is dropped: a slow subscriber holds the replay back. The position (sequence, \
+            recorded time, percent of the window) goes to standard error. Pause and resume: the space key when \
+            standard input is a terminal (q quits), or SIGUSR1 (kill -USR1 <pid>) from anywhere. Ctrl-C stops.
+
             Examples:
               conduit replay --kind outage --community ganjiaba
               conduit replay --since 2023-07-01 --until 2023-08-01 --format csv > july.csv
               conduit replay --work-item ganjiaba-power --format jsonl
+              conduit replay --since 2023-07-01 --until 2023-07-02 --publish tcp://127.0.0.1:5581 --speed 60x
             """
     )
 
@@ -64,31 +78,28 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "The time zone of the timeline, e.g. Asia/Shanghai (default: this machine's).")
     var timeZone: String?
 
+    @Option(help: ArgumentHelp("Re-publish the window onto a fan-out bound here, e.g. tcp://127.0.0.1:5581 (port * picks one; the endpoint is printed).", valueName: "endpoint"))
+    var publish: String?
+
+    @Option(help: "With --publish: N or Nx (N times the original pace), original, or max.")
+    var speed: String = "original"
+
+    @Option(help: "With --publish: wait for this many subscribers before starting (0: start at once).")
+    var waitSubscribers: Int = 1
+
+    @Option(help: "With --publish: a heartbeat after this many milliseconds without a message.")
+    var heartbeatMs: Int = 1000
+
     func run() throws {
+        if let publish {
+            try runPublish(publish, selection: try selection())
+            return
+        }
         guard let format = ReplayFormat(rawValue: format) else {
             throw ValidationError("--format must be timeline, jsonl or csv; got \"\(format)\"")
         }
-        var selection = ReplaySelection()
-        if let fromSeq { selection.fromSequence = fromSeq }
-        if let toSeq { selection.toSequence = toSeq }
-        guard selection.fromSequence <= selection.toSequence else {
-            throw ValidationError("--to-seq \(selection.toSequence) is before --from-seq \(selection.fromSequence)")
-        }
-        selection.since = try since.map { try Self.time($0, option: "--since") }
-        selection.until = try until.map { try Self.time($0, option: "--until") }
-        if let since = selection.since, let until = selection.until, until < since {
-            throw ValidationError("--until \(until.rfc3339) is before --since \(since.rfc3339)")
-        }
-        selection.kinds = Set(try kind.map { try Self.value(EventKind.self, $0, option: "--kind") })
-        selection.utilities = Set(try utility.map { try Self.value(Utility.self, $0, option: "--utility") })
+        let selection = try selection()
         let scenario = Scenario.default
-        for id in community where scenario.community(id) == nil {
-            throw ValidationError("--community \(id) is not a community of the scenario (\(scenario.communities.map(\.id).joined(separator: ", ")))")
-        }
-        selection.communities = Set(community)
-        selection.workItems = Set(workItem)
-        selection.organisations = Set(organisation)
-        selection.outages = Set(outage)
         let writer = ReplayWriter(format: format, scenario: scenario, timeZone: try Self.zone(timeZone))
 
         let interrupted = Interruption()
@@ -123,6 +134,32 @@ struct ReplayCommand: AsyncParsableCommand {
         if let notice = summary.notice { lines.append(notice) }
         if interrupted.flag.load(ordering: .acquiring) { lines.append("interrupted: the output is complete up to the last sequence above") }
         FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+    }
+
+    /// The window and filters the options select.
+    func selection() throws -> ReplaySelection {
+        var selection = ReplaySelection()
+        if let fromSeq { selection.fromSequence = fromSeq }
+        if let toSeq { selection.toSequence = toSeq }
+        guard selection.fromSequence <= selection.toSequence else {
+            throw ValidationError("--to-seq \(selection.toSequence) is before --from-seq \(selection.fromSequence)")
+        }
+        selection.since = try since.map { try Self.time($0, option: "--since") }
+        selection.until = try until.map { try Self.time($0, option: "--until") }
+        if let since = selection.since, let until = selection.until, until < since {
+            throw ValidationError("--until \(until.rfc3339) is before --since \(since.rfc3339)")
+        }
+        selection.kinds = Set(try kind.map { try Self.value(EventKind.self, $0, option: "--kind") })
+        selection.utilities = Set(try utility.map { try Self.value(Utility.self, $0, option: "--utility") })
+        let scenario = Scenario.default
+        for id in community where scenario.community(id) == nil {
+            throw ValidationError("--community \(id) is not a community of the scenario (\(scenario.communities.map(\.id).joined(separator: ", ")))")
+        }
+        selection.communities = Set(community)
+        selection.workItems = Set(workItem)
+        selection.organisations = Set(organisation)
+        selection.outages = Set(outage)
+        return selection
     }
 
     /// Set by a signal handler, read between chunks of work.

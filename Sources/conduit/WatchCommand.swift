@@ -14,8 +14,24 @@ struct WatchCommand: AsyncParsableCommand {
             --community; --work-item takes glob patterns (ganjiaba-*) checked on each event. Prints a timeline line \
             per event (or --format jsonl). The fan-out heartbeat carries the latest sequence, so a gap — events lost \
             while this terminal fell behind — is reported as it is noticed. Ctrl-C stops.
+
+            With --state, shows the aggregate state live instead: it subscribes to everything first, takes the state \
+            of an aggregator (--snapshot) or folds the journal from sequence 1 through the broker's query endpoint \
+            (--query), then applies only live events above that sequence, replaying any gap. On a terminal the \
+            state is redrawn in place (progress bars, open outages, alerts, the latest events); otherwise it prints \
+            a line per event and per alert raised or cleared, and a roll-up line (= #sequence …) every 100 events \
+            or 10 seconds.
             """
     )
+
+    @Flag(help: "Show the aggregate state live (caught up from the journal or an aggregator's snapshot) instead of event lines.")
+    var state = false
+
+    @Option(help: "With --state: the broker's query endpoint, to catch up and fill gaps.")
+    var query: String = "tcp://127.0.0.1:5572"
+
+    @Option(help: "With --state: take the state from this aggregator's snapshot endpoint (e.g. tcp://127.0.0.1:5573) instead of folding the journal.")
+    var snapshot: String?
 
     @Option(help: "The broker's fan-out endpoint.")
     var fanout: String = "tcp://127.0.0.1:5571"
@@ -38,10 +54,17 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: "The time zone of the timeline, e.g. Asia/Shanghai (default: this machine's).")
     var timeZone: String?
 
-    @Option(help: "Stop after this many events (for scripts).")
+    @Option(help: "Stop after this many events (for scripts; with --state, events applied, caught up included).")
     var count: Int?
 
     func run() throws {
+        if state {
+            try runState()
+            return
+        }
+        if snapshot != nil {
+            throw ValidationError("--snapshot goes with --state")
+        }
         guard let format = ReplayFormat(rawValue: format), format != .csv else {
             throw ValidationError("--format must be timeline or jsonl; got \"\(format)\"")
         }
@@ -103,6 +126,28 @@ struct WatchCommand: AsyncParsableCommand {
                 continue
             }
         }
+    }
+
+    /// `--state`: the live aggregate state (see ``StateWatch``).
+    private func runState() throws {
+        guard kind.isEmpty, utility.isEmpty, community.isEmpty, workItem.isEmpty else {
+            throw ValidationError("--state folds every event: --kind, --utility, --community and --work-item do not apply")
+        }
+        guard format == "timeline" else {
+            throw ValidationError("--state shows the state, not events in a format: leave out --format")
+        }
+        let zone = try ReplayCommand.zone(timeZone)
+        let context = try Context()
+        let stopping = ReplayCommand.Interruption()
+        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { _ in
+            stopping.flag.store(true, ordering: .releasing)
+            context.shutdown()
+        }
+        defer { signals.cancel() }
+        try StateWatch(
+            fanout: fanout, query: query, snapshot: snapshot, timeZone: zone, count: count, context: context,
+            stopping: stopping
+        ).run()
     }
 
     /// The next fan-out message; `nil` once the context is shut down (Ctrl-C).

@@ -1,0 +1,206 @@
+import ConduitAggregator
+import ConduitCore
+import ConduitReplay
+import ConduitTesting
+import Foundation
+import Testing
+import ZeroMQ
+
+/// Planned outages at Ganjiaba on building b01, noticed ahead: two of different services with overlapping windows
+/// raise `outage_overlap`.
+enum OverlappingOutages {
+    static func json(id: String, service: Utility, organisation: String, subject: String, from: String, to: String) -> [UInt8] {
+        Array(
+            (#"{"specversion":"1.0","id":""# + id + #"","source":"/"# + organisation
+                + #"/agent-1","type":"conduit.outage","time":"2023-07-01T09:00:00+08:00","subject":""# + subject
+                + #"","utility":""# + service.rawValue
+                + #"","site":"ganjiaba","data":{"status":"noticed","nature":"planned","service":""# + service.rawValue
+                + #"","windowStart":""# + from + #"","windowEnd":""# + to
+                + #"","noticedAt":"2023-06-20T09:00:00+08:00","buildings":["b01"],"households":54}}"#).utf8)
+    }
+
+    static let power = json(
+        id: "ov-power", service: .power, organisation: "power-supply-bureau", subject: "power-cut-b01",
+        from: "2023-07-10T09:00:00+08:00", to: "2023-07-10T17:00:00+08:00")
+    static let water = json(
+        id: "ov-water", service: .water, organisation: "water-investment-company", subject: "water-cut-b01",
+        from: "2023-07-10T13:00:00+08:00", to: "2023-07-10T20:00:00+08:00")
+}
+
+/// `conduit watch --state` as a child process whose output is a pipe: the plain-line form.
+@Suite(.timeLimit(.minutes(1)))
+struct WatchStateCommandTests {
+    /// Waits until `condition` holds, up to `seconds`.
+    static func wait(_ seconds: TimeInterval, until condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(10_000)
+        }
+        return condition()
+    }
+
+    @Test func caughtUpAndLiveEventsAndTheirAlertsArePrintedAsLines() throws {
+        let broker = try TestBroker()
+        let context = try Context()
+        let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest)
+        // Before the watcher starts: a progress report and a power outage.
+        _ = try agent.publishAndWait(SampleEvents.progress(id: "ws-1"), correlation: 1)
+        _ = try agent.publishAndWait(OverlappingOutages.power, correlation: 2)
+
+        let process = Process()
+        process.executableURL = try ConduitExecutable.url()
+        process.arguments = [
+            "watch", "--state", "--fanout", broker.endpoints.fanout, "--query", broker.endpoints.query, "--count", "3",
+            "--time-zone", "Asia/Shanghai",
+        ]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        let lines = OutputCollector()
+        let notes = OutputCollector()
+        lines.start(output.fileHandleForReading)
+        notes.start(errors.fileHandleForReading)
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        #expect(Self.wait(20) { notes.all.contains("caught up at sequence 2") }, "stderr: \(notes.all)")
+        // Live: a water outage on the same building, overlapping in time.
+        _ = try agent.publishAndWait(OverlappingOutages.water, correlation: 3)
+        #expect(Self.wait(20) { !process.isRunning }, "--count 3 ends it; stdout: \(lines.all)")
+        process.waitUntilExit()
+        #expect(Self.wait(5) { lines.finished })
+        #expect(process.terminationStatus == 0, "stderr: \(notes.all)")
+
+        let printed = lines.lines().map(String.init)
+        let events = printed.filter { $0.contains("  #") }
+        #expect(events.count == 3, "\(printed)")
+        #expect(events.first?.contains("#1") == true && events.first?.contains("ganjiaba-power in_progress 45%") == true)
+        #expect(events.dropFirst().first?.contains("#2") == true && events.dropFirst().first?.contains("power outage noticed") == true)
+        #expect(events.last?.contains("#3") == true && events.last?.contains("water outage noticed") == true, "live")
+        let overlap = try #require(printed.firstIndex { $0.hasPrefix("alert raised [outage_overlap]") }, "\(printed)")
+        #expect(printed[overlap].contains("ganjiaba/power/power-cut-b01") && printed[overlap].contains("ganjiaba/water/water-cut-b01"))
+        #expect(overlap > printed.firstIndex { $0.contains("#3") }!, "raised by the live event")
+        let rollup = try #require(printed.last)
+        #expect(rollup.hasPrefix("= #3 as of "), "a last roll-up")
+        #expect(rollup.contains("2 outages open"))
+        #expect(!printed.joined().contains("\u{1B}["), "no escapes when stdout is not a terminal")
+    }
+
+    @Test func aLateWatcherCatchesUpFromTheJournal() throws {
+        let broker = try TestBroker()
+        let context = try Context()
+        let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest)
+        for index in 1...5 { _ = try agent.publishAndWait(SampleEvents.progress(id: "hb-\(index)", percent: 10 * index), correlation: UInt64(index)) }
+        let outcome = try ChildProcess.conduit(
+            ["watch", "--state", "--fanout", broker.endpoints.fanout, "--query", broker.endpoints.query, "--count", "5"],
+            timeout: 30)
+        #expect(outcome.status == 0, "\(outcome.errors)")
+        let printed = outcome.output.split(separator: "\n").map(String.init)
+        #expect(printed.filter { $0.contains("  #") }.count == 5)
+        #expect(printed.last?.hasPrefix("= #5 ") == true, "\(printed)")
+    }
+
+    @Test func fromAnAggregatorsSnapshotOnlyLaterEventsAreApplied() throws {
+        let broker = try TestBroker()
+        let context = try Context()
+        let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest)
+        _ = try agent.publishAndWait(SampleEvents.progress(id: "sn-1"), correlation: 1)
+        _ = try agent.publishAndWait(OverlappingOutages.power, correlation: 2)
+        var configuration = AggregatorConfiguration()
+        configuration.fanoutEndpoint = broker.endpoints.fanout
+        configuration.queryEndpoint = broker.endpoints.query
+        configuration.ingestEndpoint = broker.endpoints.ingest
+        configuration.snapshotEndpoint = "tcp://127.0.0.1:*"
+        configuration.publishAlerts = false
+        let aggregator = Aggregator(configuration: configuration)
+        let snapshot = try aggregator.start()
+        defer { aggregator.stop() }
+        #expect(Self.wait(20) { aggregator.sequence == 2 })
+
+        let process = Process()
+        process.executableURL = try ConduitExecutable.url()
+        process.arguments = [
+            "watch", "--state", "--fanout", broker.endpoints.fanout, "--query", broker.endpoints.query, "--snapshot", snapshot,
+            "--count", "1",
+        ]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        let lines = OutputCollector()
+        let notes = OutputCollector()
+        lines.start(output.fileHandleForReading)
+        notes.start(errors.fileHandleForReading)
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        #expect(Self.wait(20) { notes.all.contains("at sequence 2") }, "stderr: \(notes.all)")
+        _ = try agent.publishAndWait(OverlappingOutages.water, correlation: 3)
+        #expect(Self.wait(20) { !process.isRunning }, "stdout: \(lines.all)")
+        process.waitUntilExit()
+        #expect(Self.wait(5) { lines.finished })
+        #expect(process.terminationStatus == 0, "stderr: \(notes.all)")
+        let printed = lines.lines().map(String.init)
+        #expect(printed.filter { $0.contains("  #") }.map { $0.contains("#3") } == [true], "only the live event: \(printed)")
+        #expect(printed.contains { $0.hasPrefix("alert raised [outage_overlap]") }, "the snapshot's outage and the live one overlap")
+        #expect(printed.last?.hasPrefix("= #3 ") == true)
+    }
+
+    @Test func aSequenceJumpAndAHeartbeatAheadAreFilledByReplay() throws {
+        // The watcher's fan-out is a socket of the test's, which skips events; the broker's query endpoint has them.
+        let broker = try TestBroker()
+        let context = try Context()
+        let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest)
+        _ = try agent.publishAndWait(SampleEvents.progress(id: "gap-1", percent: 10), correlation: 1)
+        let fanout = try Socket(context, type: .xpub)
+        try fanout.set(.linger, .zero)
+        try fanout.bind("tcp://127.0.0.1:*")
+        defer { fanout.close() }
+
+        let process = Process()
+        process.executableURL = try ConduitExecutable.url()
+        process.arguments = [
+            "watch", "--state", "--fanout", try fanout.lastEndpoint, "--query", broker.endpoints.query, "--count", "5",
+        ]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        let lines = OutputCollector()
+        let notes = OutputCollector()
+        lines.start(output.fileHandleForReading)
+        notes.start(errors.fileHandleForReading)
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        #expect(Self.wait(20) { notes.all.contains("caught up at sequence 1") }, "stderr: \(notes.all)")
+        #expect(Self.wait(20) { (try? fanout.receiveFrames(wait: false)) != nil }, "the watcher subscribes")
+
+        for index in 2...5 {
+            _ = try agent.publishAndWait(SampleEvents.progress(id: "gap-\(index)", percent: 10 * index), correlation: UInt64(index))
+        }
+        var stored: [ReplayedEvent] = []
+        _ = try BrokerReplay(endpoint: broker.endpoints.query).events(ReplaySelection()) { record, _ in stored.append(record) }
+        #expect(stored.count == 5)
+        // #3 without #2: a jump. Then a heartbeat announcing #5 while #4 and #5 never come.
+        try fanout.send(frames: stored[2].fanoutMessage.encode())
+        #expect(Self.wait(20) { lines.all.contains("#3") }, "stdout: \(lines.all)")
+        try fanout.send(frames: FanoutMessage.heartbeat(latest: stored[4].header).encode())
+        #expect(Self.wait(20) { !process.isRunning }, "stdout: \(lines.all)\nstderr: \(notes.all)")
+        process.waitUntilExit()
+        #expect(Self.wait(5) { lines.finished })
+        #expect(process.terminationStatus == 0, "stderr: \(notes.all)")
+        let sequences = lines.lines().filter { $0.contains("  #") }.compactMap { line in
+            line.split(separator: " ").first { $0.hasPrefix("#") }.flatMap { UInt64($0.dropFirst()) }
+        }
+        #expect(sequences == [1, 2, 3, 4, 5])
+        #expect(notes.all.contains("filled a gap: replayed 1 event of 2…2"))
+        #expect(notes.all.contains("filled a gap: replayed 2 events of 4…5"))
+    }
+
+    @Test func stateOptionsThatDoNotApplyAreRefused() throws {
+        let outcome = try ChildProcess.conduit(["watch", "--state", "--kind", "outage"], timeout: 30)
+        #expect(outcome.status != 0)
+        #expect(outcome.errors.contains("--state folds every event"))
+    }
+}
