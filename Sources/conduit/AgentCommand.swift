@@ -108,7 +108,7 @@ struct AgentCommand: AsyncParsableCommand {
         let shouldStop = { stop.flag.load(ordering: .acquiring) }
         let status: Int32
         if simulate {
-            status = 0 // SIMULATION-PENDING
+            status = try AgentSimulation(organisation: org, seed: seed, speed: speed).run(agent: agent, shouldStop: shouldStop)
         } else if let watchDir {
             try Self.forwardDirectory(watchDir, agent: agent, shouldStop: shouldStop)
             status = 0

@@ -1,0 +1,298 @@
+import ArgumentParser
+import ConduitAgent
+import ConduitAggregator
+import ConduitBroker
+import ConduitCore
+import ConduitSimulation
+import ConduitState
+import Foundation
+import Logging
+import Synchronization
+
+/// `conduit demo`: the whole system in one process, playing the scenario's year in about a minute.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Play the renovation year in about a minute: broker, aggregator and every organisation's agent in one process.",
+        discussion: """
+            Starts a broker (journal in <data>/journal), the state aggregator, and one simulated agent per \
+            organisation of the default scenario — the power supply bureau, the water company, China Telecom, China \
+            Mobile, China Unicom, the broadcast network company, and the inspecting bodies — each with its outbox on \
+            disk. The hub runs on a simulated calendar (the year of the scenario) while the agents publish their \
+            field work as it falls due; the live view shows progress per community and utility, open outages and \
+            alerts as the aggregator raises them. At the end: a summary, and the commands to look back at it.
+
+            Running it again continues an interrupted run (Ctrl-C stops it cleanly) or, once a run has finished, \
+            starts fresh; --fresh and --continue decide explicitly. The endpoints are the usual ones \
+            (tcp://127.0.0.1:5570-5573) so `conduit watch` and `conduit state --snapshot` work beside it; if they \
+            are taken, free ports are used and printed.
+            """
+    )
+
+    @Option(help: ArgumentHelp("Where the demo keeps its journal, outboxes and checkpoint.", valueName: "directory"))
+    var data: String = "conduit-demo"
+
+    @Option(help: "How long the whole year takes, in seconds of real time.")
+    var duration: Double = 60
+
+    @Option(help: "The seed of the simulated year (the same seed plays the same year).")
+    var seed: UInt64 = 2023
+
+    @Flag(help: "Start over: remove the previous run's data first.")
+    var fresh = false
+
+    @Flag(name: .customLong("continue"), help: "Continue the previous run where it stopped.")
+    var continueRun = false
+
+    @Flag(help: "Print plain lines (events, alerts, roll-ups) instead of the live view, even on a terminal.")
+    var plain = false
+
+    func validate() throws {
+        if fresh && continueRun { throw ValidationError("--fresh and --continue exclude each other") }
+        if duration <= 0 { throw ValidationError("--duration must be above 0 seconds") }
+    }
+
+    func run() throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .error
+            return handler
+        }
+        let scenario = Scenario.default
+        let plan = FieldSimulator.plan(scenario: scenario, options: SimulationOptions(seed: seed))
+        let organisations = FieldSimulator.organisations(in: scenario)
+        let span = FieldSimulator.span(of: scenario)
+        try prepareDirectory(plan: plan, organisations: organisations)
+
+        // The agents, with their outboxes (opened first: they say how far an earlier run got).
+        var agents: [String: Agent] = [:]
+        var slices: [String: [SimulatedEvent]] = [:]
+        var cursors: [String: Int] = [:]
+        for organisation in organisations {
+            slices[organisation] = plan.filter { $0.event.sourceOrganisation == organisation }
+        }
+        // Where the simulated calendar starts: the beginning of the year, or where the previous run got to.
+        var resumeAt = span.start
+        var published = 0
+        try FileManager.default.createDirectory(atPath: "\(data)/outbox", withIntermediateDirectories: true)
+        for organisation in organisations {
+            let outbox = try Outbox(directory: "\(data)/outbox/\(organisation)")
+            let cursor = Int(outbox.cursor ?? 0)
+            outbox.close()
+            cursors[organisation] = cursor
+            published += cursor
+            if cursor > 0, let due = slices[organisation]?[cursor - 1].due, due > resumeAt { resumeAt = due }
+        }
+        let clock = SimulatedCalendar(start: resumeAt, speed: Double(span.end.microsecondsSinceEpoch - span.start.microsecondsSinceEpoch) / 1_000_000 / duration)
+
+        // The broker on the simulated calendar (its timers keep real time).
+        let broker = try startBroker(clock: clock)
+        let endpoints = broker.endpoints
+        for organisation in organisations {
+            var configuration = Agent.Configuration(
+                endpoint: endpoints.ingest, source: "/\(organisation)/sim", outboxDirectory: "\(data)/outbox/\(organisation)")
+            configuration.heartbeatInterval = .seconds(1)
+            do { agents[organisation] = try Agent(configuration: configuration) } catch { throw ValidationError("\(error)") }
+        }
+
+        // The aggregator, telling the live view what changes.
+        let display = DemoDisplay(scenario: scenario, interactive: plain ? false : nil)
+        var aggregatorConfiguration = AggregatorConfiguration()
+        aggregatorConfiguration.fanoutEndpoint = endpoints.fanout
+        aggregatorConfiguration.queryEndpoint = endpoints.query
+        aggregatorConfiguration.ingestEndpoint = endpoints.ingest
+        aggregatorConfiguration.checkpointPath = "\(data)/aggregator.checkpoint"
+        aggregatorConfiguration.observer = { update in display.update(update) }
+        let aggregator = try startAggregator(aggregatorConfiguration)
+
+        let stop = ReplayCommand.Interruption()
+        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { _ in stop.flag.store(true, ordering: .releasing) }
+        defer { signals.cancel() }
+        for agent in agents.values { agent.start() }
+        display.begin(
+            header: "conduit demo: \(plan.count) events of \(organisations.count) organisations over \(span.start.rfc3339.prefix(10))…\(span.end.rfc3339.prefix(10)), seed \(seed)"
+                + (published > 0 ? "; continuing after \(published) events" : ""),
+            endpoints: endpoints, snapshot: aggregator.endpoint)
+
+        // Publish each organisation's events as they fall due on the simulated calendar.
+        let realStart = ContinuousClock.now
+        while !stop.flag.load(ordering: .acquiring) {
+            let now = clock.now()
+            var pending = false
+            for organisation in organisations {
+                guard let slice = slices[organisation], let agent = agents[organisation] else { continue }
+                var next = cursors[organisation] ?? 0
+                let start = next
+                while next < slice.count && slice[next].due.microsecondsSinceEpoch <= now { next += 1 }
+                if next > start {
+                    do {
+                        try agent.publish(slice[start..<next].map(\.event), cursor: UInt64(next))
+                    } catch {
+                        display.finish(state: nil, summary: ["conduit demo: \(organisation)'s agent cannot publish: \(error)"])
+                        throw ExitCode(1)
+                    }
+                    cursors[organisation] = next
+                }
+                if next < slice.count { pending = true }
+            }
+            // Run to the end of the year, so that the deadline rules see it pass.
+            if !pending && now >= span.end.microsecondsSinceEpoch { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        let interrupted = stop.flag.load(ordering: .acquiring)
+        // Let what was published be acknowledged and folded before stopping.
+        if !interrupted {
+            for agent in agents.values { _ = agent.drain(timeout: .seconds(10)) }
+            let head = broker.broker.currentStatistics.lastSequence
+            let deadline = Date().addingTimeInterval(10)
+            while aggregator.aggregator.sequence < head && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            Thread.sleep(forTimeInterval: 0.3)  // the aggregator's alerts, journaled in turn
+        }
+        for agent in agents.values { agent.stop() }
+        aggregator.aggregator.stop()
+        broker.broker.stop()
+        let elapsed = ContinuousClock.now - realStart
+        display.finish(
+            state: display.latestState,
+            summary: summary(
+                state: display.latestState, counts: display.counts, interrupted: interrupted, elapsed: elapsed,
+                simulatedNow: Timestamp(microsecondsSinceEpoch: clock.now()), endpoints: endpoints))
+        if let failure = broker.broker.failure {
+            FileHandle.standardError.write(Data("conduit demo: the broker stopped: \(failure)\n".utf8))
+            throw ExitCode(74)
+        }
+    }
+
+    // MARK: - Setting up
+
+    /// Decides fresh or continue, and clears the directory for a fresh run (only if it holds a demo's data).
+    func prepareDirectory(plan: [SimulatedEvent], organisations: [String]) throws {
+        let manager = FileManager.default
+        guard manager.fileExists(atPath: data) else { return }
+        let contents = (try? manager.contentsOfDirectory(atPath: data)) ?? []
+        let known: Set<String> = ["journal", "outbox", "aggregator.checkpoint", "aggregator.checkpoint.tmp"]
+        guard contents.allSatisfy(known.contains) else {
+            throw ValidationError(
+                "--data \(data) holds other files (\(contents.filter { !known.contains($0) }.sorted().joined(separator: ", "))); give the demo a directory of its own")
+        }
+        var startFresh = fresh
+        if !fresh && !continueRun && !contents.isEmpty {
+            // Finished runs start over; interrupted ones continue.
+            let finished = organisations.allSatisfy { organisation in
+                let total = plan.filter { $0.event.sourceOrganisation == organisation }.count
+                guard let outbox = try? Outbox(directory: "\(data)/outbox/\(organisation)") else { return false }
+                defer { outbox.close() }
+                return Int(outbox.cursor ?? 0) >= total
+            }
+            if finished {
+                print("conduit demo: the previous run in \(data) finished; starting fresh (--continue keeps it)")
+                startFresh = true
+            } else {
+                print("conduit demo: continuing the interrupted run in \(data) (--fresh starts over)")
+            }
+        }
+        if startFresh {
+            for name in contents { try manager.removeItem(atPath: "\(data)/\(name)") }
+        }
+    }
+
+    /// A broker on the usual endpoints, or on free ports if they are taken.
+    func startBroker(clock: SimulatedCalendar) throws -> (broker: Broker, endpoints: BrokerEndpoints) {
+        var configuration = BrokerConfiguration(journalDirectory: "\(data)/journal")
+        configuration.shutdownLinger = .milliseconds(300)
+        for attempt in 0..<2 {
+            if attempt == 1 {
+                configuration.ingestEndpoint = "tcp://127.0.0.1:*"
+                configuration.fanoutEndpoint = "tcp://127.0.0.1:*"
+                configuration.queryEndpoint = "tcp://127.0.0.1:*"
+            }
+            let broker = Broker(configuration: configuration, logger: Logger(label: "conduit.demo.broker"), calendar: { clock.now() })
+            do {
+                return (broker, try broker.start())
+            } catch where error.code == .endpointUnavailable && attempt == 0 {
+                continue
+            } catch {
+                FileHandle.standardError.write(Data("conduit demo: the broker cannot start: \(error)\n".utf8))
+                throw ExitCode(error.code == .journalUnusable ? 74 : 69)
+            }
+        }
+        throw ExitCode(69)
+    }
+
+    func startAggregator(_ base: AggregatorConfiguration) throws -> (aggregator: Aggregator, endpoint: String) {
+        var configuration = base
+        for attempt in 0..<2 {
+            if attempt == 1 { configuration.snapshotEndpoint = "tcp://127.0.0.1:*" }
+            let aggregator = Aggregator(configuration: configuration, logger: Logger(label: "conduit.demo.aggregator"))
+            do {
+                return (aggregator, try aggregator.start())
+            } catch {
+                if attempt == 0 { continue }
+                FileHandle.standardError.write(Data("conduit demo: the aggregator cannot start: \(error)\n".utf8))
+                throw ExitCode(69)
+            }
+        }
+        throw ExitCode(69)
+    }
+
+    // MARK: - The end
+
+    func summary(
+        state: AggregateState?, counts: DemoDisplay.Counts, interrupted: Bool, elapsed: Duration, simulatedNow: Timestamp,
+        endpoints: BrokerEndpoints
+    ) -> [String] {
+        var lines: [String] = []
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let until = simulatedNow.rfc3339.prefix(10)
+        if interrupted {
+            lines.append("Interrupted at \(until) after \(String(format: "%.0f", seconds)) s; `conduit demo --data \(data)` continues from there.")
+        } else {
+            lines.append("The year played in \(String(format: "%.0f", seconds)) s.")
+        }
+        lines.append(
+            "\(counts.events) events folded by the aggregator (\(counts.byKind.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))); alerts raised \(counts.raised), cleared \(counts.cleared).")
+        if let state {
+            let summary = state.summary()
+            let overall = summary.overall
+            lines.append(
+                String(
+                    format: "Overall: %.0f%% complete, %d of %d work items accepted, %d late, %d households without service now.",
+                    overall.percentComplete, overall.itemsAccepted, overall.workItems, overall.itemsLate, overall.householdsAffectedNow))
+            let late = state.workItems.filter { $0.status != .accepted && $0.status != .cancelled }
+            for item in late {
+                lines.append("  not accepted: \(item.item.id) (\(item.status?.rawValue ?? "planned"), \(Int(item.percent))%, planned to finish \(item.item.plannedFinish))")
+            }
+            let kinds = counts.raisedByKind.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+            if !kinds.isEmpty { lines.append("Alerts raised by kind: \(kinds).") }
+        }
+        let journal = "\(data)/journal"
+        let example = state?.workItems.first { $0.status != .accepted }?.item.id ?? "ganjiaba-power"
+        lines.append("")
+        lines.append("Look back at it:")
+        lines.append("  conduit state --dir \(journal)                          the state at the end")
+        lines.append("  conduit state --dir \(journal) --at 2023-07-01          the state as it was on 1 July")
+        lines.append("  conduit replay --dir \(journal) --kind alert            the supervision office's ledger")
+        lines.append("  conduit replay --dir \(journal) --work-item \(example)")
+        lines.append("  conduit replay --dir \(journal) --kind outage --community ganjiaba --format csv")
+        return lines
+    }
+}
+
+/// The hub's calendar during the demo: the simulated year, running `speed` times real time from `start`.
+final class SimulatedCalendar: Sendable {
+    let start: Timestamp
+    let speed: Double
+    private let realStart = ContinuousClock.now
+
+    init(start: Timestamp, speed: Double) {
+        self.start = start
+        self.speed = speed
+    }
+
+    /// Microseconds since the epoch on the simulated calendar.
+    func now() -> Int64 {
+        let elapsed = ContinuousClock.now - realStart
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return start.microsecondsSinceEpoch + Int64(seconds * speed * 1_000_000)
+    }
+}
