@@ -3,9 +3,11 @@ import ConduitCore
 /// The aggregate state of the renovation: a pure fold of events, with the alerts it derives.
 ///
 /// The aggregator, the CLI's live view and replay's "state at time T" share this one definition.
-/// It does no I/O and never reads the wall clock: its clock ``now`` is the latest `recordedtime`
-/// (else `time`) of the events applied, or a time given to ``advance(to:)``, so a replay reproduces
-/// the same alerts in the same order.
+/// It does no I/O and never reads the wall clock: its clock ``now`` is the latest `time` of the
+/// events applied (when the reported facts happened), or a time given to ``advance(to:)`` (a fan-out
+/// heartbeat's, while nothing happens), so a replay reproduces the same alerts in the same order. The
+/// facts' time, not the broker's `recordedtime`: a report that takes an hour to arrive must not make
+/// the outage it restores look an hour overdue.
 ///
 /// - Duplicates: an event whose broker `sequence` is not above ``lastSequence`` is ignored.
 ///   Events without a sequence (folded before reaching a broker) are always applied.
@@ -21,7 +23,7 @@ public struct AggregateState: Sendable, Equatable {
     public let options: StateOptions
     /// The highest broker sequence applied; 0 before any.
     public internal(set) var lastSequence: UInt64 = 0
-    /// The fold clock: the latest event time (`recordedtime`, else `time`) or advance seen; `nil` before any.
+    /// The fold clock: the latest event `time` or advance seen; `nil` before any.
     public internal(set) var now: Timestamp?
     /// Events folded: every event but duplicates (including those whose content was then ignored).
     public internal(set) var eventsApplied: Int = 0
@@ -90,7 +92,7 @@ public struct AggregateState: Sendable, Equatable {
             lastSequence = sequence
         }
         eventsApplied += 1
-        let eventTime = event.recordedTime ?? event.time
+        let eventTime = event.time
         if now.map({ eventTime > $0 }) ?? true { now = eventTime }
         var changes: [AlertChange] = []
         switch event.data {

@@ -110,7 +110,7 @@ struct DemoCommand: AsyncParsableCommand {
         defer { signals.cancel() }
         for agent in agents.values { agent.start() }
         display.begin(
-            header: "conduit demo: \(plan.count) events of \(organisations.count) organisations over \(span.start.rfc3339.prefix(10))…\(span.end.rfc3339.prefix(10)), seed \(seed)"
+            header: "conduit demo: \(plan.count) events of \(organisations.count) organisations, \(span.start.adding(seconds: 8 * 3600).rfc3339.prefix(10)) to \(scenario.deadline) in \(Int(duration)) s, seed \(seed)"
                 + (published > 0 ? "; continuing after \(published) events" : ""),
             endpoints: endpoints, snapshot: aggregator.endpoint)
 
@@ -140,6 +140,8 @@ struct DemoCommand: AsyncParsableCommand {
             Thread.sleep(forTimeInterval: 0.02)
         }
         let interrupted = stop.flag.load(ordering: .acquiring)
+        // The calendar stops at the end of the year (or where it was interrupted) while everything shuts down.
+        clock.freeze(at: min(clock.now(), span.end.microsecondsSinceEpoch))
         // Let what was published be acknowledged and folded before stopping.
         if !interrupted {
             for agent in agents.values { _ = agent.drain(timeout: .seconds(10)) }
@@ -283,6 +285,7 @@ final class SimulatedCalendar: Sendable {
     let start: Timestamp
     let speed: Double
     private let realStart = ContinuousClock.now
+    private let frozen = Atomic<Int64>(.max)
 
     init(start: Timestamp, speed: Double) {
         self.start = start
@@ -293,6 +296,11 @@ final class SimulatedCalendar: Sendable {
     func now() -> Int64 {
         let elapsed = ContinuousClock.now - realStart
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return start.microsecondsSinceEpoch + Int64(seconds * speed * 1_000_000)
+        return min(frozen.load(ordering: .acquiring), start.microsecondsSinceEpoch + Int64(seconds * speed * 1_000_000))
+    }
+
+    /// Stops the calendar at `time` (or where it is, if earlier).
+    func freeze(at time: Int64) {
+        frozen.store(min(time, now()), ordering: .releasing)
     }
 }

@@ -27,7 +27,9 @@ final class DemoDisplay: Sendable {
     /// - Parameter interactive: redraw the live view in place (a terminal), or print plain lines; `nil`: redraw
     ///   when standard output is a terminal.
     init(scenario: Scenario, interactive: Bool?) {
-        shown = Mutex(Shown(view: LiveView(scenario: scenario, interactive: interactive, rollupEvery: 100, rollupInterval: .seconds(5))))
+        shown = Mutex(Shown(view: LiveView(
+            scenario: scenario, interactive: interactive, timeZone: TimeZone(identifier: "Asia/Shanghai") ?? .current,
+            rollupEvery: 100, rollupInterval: .seconds(5))))
     }
 
     var latestState: AggregateState? { shown.withLock { $0.state } }

@@ -40,7 +40,7 @@ struct LiveStateViewTests {
         #expect(changes.contains { $0.kind == .outageOverlap && $0.status == .raised })
         let frame = LiveStateView.render(state: state, recent: ["the latest line"], width: 120, height: 60)
         let text = frame.joined(separator: "\n")
-        #expect(frame[0].hasPrefix("Conduit · sequence 3 · 2023-07-01 10:00:00 +08:00"))
+        #expect(frame[0].hasPrefix("Conduit · sequence 3 · 2023-07-01 09:00:00 +08:00"))
         #expect(frame[1].hasPrefix("Overall "))
         let ganjiaba = try #require(frame.first { $0.hasPrefix("甘家坝 Ganjiaba") })
         #expect(ganjiaba.contains("██████░░░░  60%"), "ganjiaba-power at 60%: \(ganjiaba)")
@@ -91,7 +91,7 @@ struct LiveStateViewTests {
         #expect(printed.count == 6, "\(printed)")
         #expect(printed[0].hasPrefix("2023-06-30 08:30:00  #1  progress"), "the time of the report, in UTC")
         #expect(printed[3].hasPrefix("alert raised [outage_overlap] outages ganjiaba/water/water-cut-b01"))
-        #expect(printed[4].hasPrefix("= #3 as of 2023-07-01 10:00:00 +08:00: "), "after two events")
+        #expect(printed[4].hasPrefix("= #3 as of 2023-07-01 09:00:00 +08:00: "), "after two events")
         #expect(printed[5].hasPrefix("= #3 "), "and at the end")
     }
 }

@@ -28,8 +28,16 @@ struct StateReplayTests {
         let directory = TemporaryDirectory()
         let path = try makeJournal(in: directory)
         // Event n is recorded at 2023-06-01T00:00:00Z + n seconds.
-        let state = try StateReplay(directory: path).state(atTime: Timestamp(secondsSinceEpoch: 1_685_577_600 + 25))
+        let moment = Timestamp(secondsSinceEpoch: 1_685_577_600 + 25)
+        let state = try StateReplay(directory: path).state(atTime: moment)
         #expect(state.lastSequence == 25)
-        #expect(state.now == Timestamp(secondsSinceEpoch: 1_685_577_600 + 25))
+        // The same as a fold of those 25 events with its clock advanced to the moment.
+        var expected = AggregateState(scenario: .default)
+        let reader = try JournalReader.open(directory: path, from: 1)
+        while let record = try reader.next(), record.sequence <= 25 { _ = expected.apply(try EventCodec.decode(record.event)) }
+        reader.close()
+        _ = expected.advance(to: moment)
+        #expect(state == expected)
+        #expect(state.now.map { $0 >= moment } == true)
     }
 }
