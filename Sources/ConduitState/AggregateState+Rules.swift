@@ -22,9 +22,12 @@ extension AggregateState {
         let item = workItems[index]
         let status = item.status ?? .planned
         let refs = [item.lastRef].compactMap { $0 }
+        // Hysteresis: raised beyond the threshold, cleared only once back within half of it, so that an item
+        // reported weekly near the threshold does not raise and clear the alert every week.
+        let raised = activeAlerts[itemKeys[index].behindSchedule] != nil
         var behind = Lifecycle.checkSchedule(
             workItem: item.plannedItem, status: status, percent: item.percent, today: today, deadline: Self.noDeadline,
-            tolerance: options.behindScheduleThreshold)
+            tolerance: raised ? options.behindScheduleThreshold / 2 : options.behindScheduleThreshold)
         if behind?.kind != .behindSchedule { behind = nil }
         update(itemKeys[index].behindSchedule, behind, refs: refs, &changes)
 

@@ -17,7 +17,7 @@ public struct StateOptions: Sendable, Hashable {
     /// A service missing from the dictionary uses `Lifecycle/requiredNoticeSeconds`.
     public var requiredNotice: [Utility: Duration]
     /// How many percentage points a work item may lag its linear plan before `behind_schedule` is raised.
-    /// Default 10.
+    /// Default 10. A raised alert clears once the item is back within half of it.
     public var behindScheduleThreshold: Double
     /// How many heartbeat intervals an agent may miss before it is silent (`agent_silent`) and its data
     /// stale. Default 3, as `Lifecycle/checkSilence(agent:lastSeen:heartbeatIntervalMs:now:)`.

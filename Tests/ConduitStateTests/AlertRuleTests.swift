@@ -33,6 +33,20 @@ import Testing
         #expect(!state.isRaised(key))
     }
 
+    /// Raised beyond 10 points behind; cleared only within 5: an item hovering near the threshold does not flap.
+    @Test func behindScheduleClearsOnlyWithinHalfTheThreshold() {
+        var factory = EventFactory()
+        var state = AggregateState(scenario: Fixtures.scenario)
+        let key = "behind_schedule/north-power"
+        _ = state.apply(factory.progress("north-power", .inProgress, percent: 5, at: "2023-01-02T02:00:00Z"))
+        #expect(state.apply(factory.progress("north-power", .inProgress, percent: 38, at: "2023-01-16T02:00:00Z")).of(key) == [.raised])
+        #expect(state.apply(factory.progress("north-power", .inProgress, percent: 42, at: "2023-01-16T03:00:00Z")).of(key) == [])
+        #expect(state.isRaised(key), "8 points behind: still raised")
+        #expect(state.apply(factory.progress("north-power", .inProgress, percent: 46, at: "2023-01-16T04:00:00Z")).of(key) == [.cleared])
+        #expect(state.apply(factory.progress("north-power", .inProgress, percent: 42, at: "2023-01-16T05:00:00Z")).of(key) == [])
+        #expect(!state.isRaised(key), "8 points behind again: not raised again")
+    }
+
     @Test func behindScheduleThresholdIsConfigurable() {
         var factory = EventFactory()
         var state = AggregateState(scenario: Fixtures.scenario, options: StateOptions(behindScheduleThreshold: 25))
