@@ -92,7 +92,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ConduitAgentTests",
-            dependencies: ["ConduitAgent", "ConduitTesting", "ConduitCore", "ConduitBroker", "ZeroMQ", "conduit"]
+            dependencies: [
+                "ConduitAgent", "ConduitTesting", "ConduitCore", "ConduitBroker", "ConduitJournal", "ConduitSimulation", "ZeroMQ",
+                "conduit",
+            ]
         ),
         .testTarget(name: "ConduitStateTests", dependencies: ["ConduitState", "ConduitCore"]),
         .testTarget(name: "ConduitSimulationTests", dependencies: ["ConduitSimulation", "ConduitCore", "ConduitState"]),

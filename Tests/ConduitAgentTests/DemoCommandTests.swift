@@ -1,0 +1,102 @@
+import ConduitCore
+import ConduitJournal
+import ConduitSimulation
+import ConduitTesting
+import Foundation
+import Testing
+
+/// `conduit demo` and `conduit agent --simulate` end to end, in a short mode.
+@Suite(.timeLimit(.minutes(3))) struct DemoCommandTests {
+    /// Every event in a journal, in sequence order.
+    static func journal(_ directory: String) throws -> [Event] {
+        let reader = try JournalReader.open(directory: directory, from: 1)
+        defer { reader.close() }
+        var events: [Event] = []
+        while let record = try reader.next() { events.append(try EventCodec.decode(record.event)) }
+        return events
+    }
+
+    @Test func aSimulatingAgentPublishesItsPartOfTheYearExactlyOnce() throws {
+        let broker = try TestBroker()
+        let outbox = TemporaryDirectory()
+        let arguments = [
+            "agent", "--org", "china-unicom", "--simulate", "--speed", "2000000000", "--seed", "7", "--quiet",
+            "--ingest", broker.endpoints.ingest, "--outbox", outbox.path,
+        ]
+        let first = try ChildProcess.conduit(arguments)
+        #expect(first.status == 0, "\(first.errors)")
+        #expect(first.errors.contains("the simulated year is published"))
+        // Run again with the same outbox: nothing more to publish, nothing published twice.
+        let again = try ChildProcess.conduit(arguments)
+        #expect(again.status == 0)
+        #expect(again.errors.contains("already published"))
+        broker.stop()
+        let expected = FieldSimulator.plan(scenario: .default, options: SimulationOptions(seed: 7))
+            .filter { $0.event.sourceOrganisation == "china-unicom" }.map(\.event.id)
+        let stored = try Self.journal(broker.directory.appending("journal")).filter { $0.kind != .presence }
+        #expect(stored.map(\.id) == expected)
+        #expect(stored.allSatisfy { $0.source == "/china-unicom/sim" })
+    }
+
+    @Test func theDemoPlaysTheYearContinuesAfterAnInterruptionAndStoresEveryEventOnce() throws {
+        let directory = TemporaryDirectory()
+        let data = directory.appending("demo")
+        // Interrupted part-way: Ctrl-C stops it cleanly.
+        let process = Process()
+        process.executableURL = try ConduitExecutable.url()
+        process.arguments = ["demo", "--data", data, "--duration", "30", "--plain", "--seed", "11"]
+        let output = OutputCollector()
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        output.start(pipe.fileHandleForReading)
+        try process.run()
+        Thread.sleep(forTimeInterval: 3)
+        kill(process.processIdentifier, SIGINT)
+        let deadline = Date().addingTimeInterval(30)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        #expect(!process.isRunning)
+        process.waitUntilExit()
+        while !output.finished { usleep(1000) }
+        #expect(process.terminationStatus == 0, "\(output.all)")
+        #expect(output.all.contains("Interrupted at"))
+        let partial = try Self.journal(data + "/journal")
+        let plan = FieldSimulator.plan(scenario: .default, options: SimulationOptions(seed: 11))
+        #expect(partial.filter { $0.kind == .progress || $0.kind == .outage || $0.kind == .inspection }.count < plan.count)
+
+        // Run again: it continues, and finishes the year.
+        let continued = try ChildProcess.conduit(["demo", "--data", data, "--duration", "4", "--plain", "--seed", "11"])
+        #expect(continued.status == 0, "\(continued.errors)")
+        #expect(continued.output.contains("continuing the interrupted run"))
+        #expect(continued.output.contains("The year played"))
+        #expect(continued.output.contains("Look back at it:"))
+        #expect(continued.output.contains("conduit state --dir \(data)/journal"))
+        #expect(continued.output.contains("alert raised [outage_overlap]"))
+
+        // Every event of the plan is in the journal exactly once, whoever published it when.
+        let events = try Self.journal(data + "/journal")
+        let facts = events.filter { $0.kind == .progress || $0.kind == .outage || $0.kind == .inspection }
+        #expect(facts.count == plan.count)
+        #expect(Set(facts.map { $0.source + "#" + $0.id }) == Set(plan.map { $0.event.source + "#" + $0.event.id }))
+        // The aggregator's alerts came back through the broker, and its checkpoint is there.
+        #expect(events.contains { $0.kind == .alert })
+        #expect(FileManager.default.fileExists(atPath: data + "/aggregator.checkpoint"))
+        // The recorded calendar is the simulated year.
+        #expect(events.last.flatMap(\.recordedTime).map { $0.rfc3339.hasPrefix("2023-12-31T16:00:00") || $0.rfc3339.hasPrefix("2024") } == true)
+
+        // A finished run starts fresh next time.
+        let fresh = try ChildProcess.conduit(["demo", "--data", data, "--duration", "2", "--plain", "--seed", "11"])
+        #expect(fresh.status == 0)
+        #expect(fresh.output.contains("finished; starting fresh"))
+        #expect(try Self.journal(data + "/journal").filter { $0.kind == .progress }.count == plan.filter { $0.event.kind == .progress }.count)
+    }
+
+    @Test func theDemoRefusesADirectoryThatIsNotItsOwn() throws {
+        let directory = TemporaryDirectory()
+        _ = FileManager.default.createFile(atPath: directory.appending("thesis.tex"), contents: Data("x".utf8))
+        let outcome = try ChildProcess.conduit(["demo", "--data", directory.path, "--duration", "1", "--plain"])
+        #expect(outcome.status == 64)
+        #expect(outcome.errors.contains("thesis.tex"))
+        #expect(FileManager.default.fileExists(atPath: directory.appending("thesis.tex")))
+    }
+}
