@@ -7,5 +7,5 @@ bash Deploy/bootstrap.sh
 echo "building conduit (release)…" >&2
 swift build -c release --product conduit >&2
 binary=".build/release/conduit"
-if [ $# -eq 0 ]; then set -- smoke; fi
+if [ $# -eq 0 ]; then set -- demo; fi
 exec "$binary" "$@"
