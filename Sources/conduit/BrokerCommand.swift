@@ -3,6 +3,7 @@ import ConduitBroker
 import ConduitCore
 import ConduitJournal
 import Foundation
+import Synchronization
 import Logging
 
 /// `conduit broker`: runs the broker until SIGINT or SIGTERM.
@@ -134,9 +135,13 @@ struct BrokerCommand: AsyncParsableCommand {
 final class SignalWatcher {
     private let sources: [any DispatchSourceSignal]
 
+    /// Signals whose default action is already turned off. On Linux, libdispatch installs its own handler when the
+    /// first source for a signal is made; setting `SIG_IGN` again for a second watcher would remove it.
+    private static let ignored = Mutex<Set<Int32>>([])
+
     init(signals: [Int32], handler: @escaping @Sendable (Int32) -> Void) {
         sources = signals.map { number in
-            signal(number, SIG_IGN)
+            if Self.ignored.withLock({ $0.insert(number).inserted }) { signal(number, SIG_IGN) }
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { handler(number) }
             source.resume()
