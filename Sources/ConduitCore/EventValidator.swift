@@ -7,7 +7,10 @@
 ///   (`event.missing`);
 /// - references the scenario does not know: community (`scenario.community`), work item
 ///   (`scenario.work_item`), organisation (`scenario.organisation`), building (`scenario.building`),
-///   and a utility the source organisation does not run (`scenario.utility`).
+///   and a utility the source organisation does not run (`scenario.utility`);
+/// - inspections out of their authority: an authority that does not carry out inspections of that kind
+///   (`scenario.organisation` at `data.authority`), and a performed inspection reported by anyone but its
+///   authority (`auth.forbidden` at `source`): a utility may request an acceptance, not pass its own work.
 ///
 /// What shows only across events (accepted without a passed acceptance, restored without a start)
 /// is never rejected; ``Lifecycle`` has the rules the aggregator uses to raise alerts for it.
@@ -27,12 +30,14 @@ public struct EventValidator: Sendable {
             var utility: Utility
         }
         var organisationUtilities: [Substring: UInt8] = [:]
+        var organisationInspects: [Substring: [InspectionKind]] = [:]
         var communities: [Substring: Int] = [:]
         var workItems: [Substring: WorkItemEntry] = [:]
 
         init(_ scenario: Scenario) {
             for organisation in scenario.organisations {
                 organisationUtilities[Substring(organisation.id)] = organisation.utilities.reduce(0) { $0 | Lookup.bit($1) }
+                organisationInspects[Substring(organisation.id)] = organisation.inspects
             }
             for (index, community) in scenario.communities.enumerated() {
                 communities[Substring(community.id)] = index
@@ -192,8 +197,18 @@ public struct EventValidator: Sendable {
             if event.workItem == nil {
                 throw ConduitError(.eventMissing, path: "workitem", "an inspection event needs the workitem attribute")
             }
-            if lookup.organisationUtilities[Substring(report.authority)] == nil {
+            guard let inspects = lookup.organisationInspects[Substring(report.authority)] else {
                 throw ConduitError(.scenarioOrganisation, path: "data.authority", "\"\(report.authority)\" is not an organisation of the scenario")
+            }
+            if !inspects.contains(report.kind) {
+                throw ConduitError(
+                    .scenarioOrganisation, path: "data.authority",
+                    "\(report.authority) does not carry out \(report.kind.rawValue) inspections")
+            }
+            if report.status == .performed && !isSystem && organisationID != Substring(report.authority) {
+                throw ConduitError(
+                    .authForbidden, path: "source",
+                    "a performed inspection is reported by its authority \(report.authority), not by \(organisationID)")
             }
         case .outage(let report):
             guard let communityIndex else {

@@ -52,10 +52,13 @@ public enum Lifecycle {
 
     /// Defects that block acceptance and are still open, taking the latest report of each defect id.
     /// `inspections` are in the order they were recorded.
+    ///
+    /// Only performed inspections count: a request may list the defects it asks to have checked, but a defect is
+    /// rectified or verified when an inspector says so, not when the utility does.
     public static func openBlockingDefects(in inspections: [InspectionReport]) -> [Defect] {
         var latest: [String: Defect] = [:]
         var order: [String] = []
-        for inspection in inspections {
+        for inspection in inspections where inspection.status == .performed {
             for defect in inspection.defects {
                 if latest.updateValue(defect, forKey: defect.id) == nil { order.append(defect.id) }
             }

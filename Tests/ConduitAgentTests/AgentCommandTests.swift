@@ -69,7 +69,7 @@ import Testing
         first.stop()
         let outbox = TemporaryDirectory()
         let arguments = [
-            "--org", "housing-bureau", "--work-item", "ruijing-biyuan-water", "--status", "performed",
+            "--org", "water-investment-company", "--work-item", "ruijing-biyuan-water", "--status", "performed",
             "--inspection-kind", "water_acceptance", "--authority", "water-investment-company", "--result", "conditional",
             "--defect", "d1:minor::valve label missing", "--ingest", ingest, "--outbox", outbox.path,
         ]

@@ -70,6 +70,8 @@ import Testing
         Case(name: "passed with an open major defect", event: inspection { $0.result = .passed }, code: .dataConflict, path: "data.defects[0].status", reason: nil),
         Case(name: "duplicate defect ids", event: inspection { $0.defects.append($0.defects[0]) }, code: .dataConflict, path: "data.defects[1].id", reason: nil),
         Case(name: "unknown authority", event: inspection { $0.authority = "weather-bureau" }, code: .scenarioOrganisation, path: "data.authority", reason: nil),
+        Case(name: "an authority that does not carry out that kind", event: inspection { $0.kind = .fireSafety }, code: .scenarioOrganisation, path: "data.authority", reason: "water-investment-company does not carry out fire_safety inspections"),
+        Case(name: "a utility passing its own work", event: with(inspection { $0.kind = .jointAcceptance; $0.authority = "housing-bureau" }) { $0.source = "/water-investment-company/agent" }, code: .authForbidden, path: "source", reason: "a performed inspection is reported by its authority housing-bureau, not by water-investment-company"),
         Case(name: "unknown community", event: with(Samples.progress) { $0.site = "atlantis" }, code: .scenarioCommunity, path: "site", reason: #""atlantis" is not a community of the scenario"#),
         Case(name: "unknown work item", event: with(Samples.progress) { $0.workItem = "ganjiaba-gas" }, code: .scenarioWorkItem, path: "workitem", reason: nil),
         Case(name: "work item of another community", event: with(Samples.progress) { $0.workItem = "ruijing-biyuan-power" }, code: .scenarioWorkItem, path: "workitem", reason: "ruijing-biyuan-power belongs to ruijing-biyuan, not ganjiaba"),
@@ -91,6 +93,13 @@ import Testing
             #expect(error.path == example.path)
             if let reason = example.reason { #expect(error.reason == reason) }
         }
+    }
+
+    @Test func aUtilityMayRequestAnInspectionFromItsAuthority() throws {
+        let request = Self.with(Self.inspection { $0.status = .requested; $0.result = nil; $0.performedAt = nil; $0.kind = .jointAcceptance; $0.authority = "housing-bureau" }) {
+            $0.source = "/water-investment-company/agent"
+        }
+        try validator.validate(request)
     }
 
     @Test func acrossEventProblemsAreNotRejected() throws {

@@ -26,6 +26,11 @@ import Testing
         var rectified = Self.passed
         rectified.defects = [Defect(id: "d1", severity: .major, description: "leak", status: .verified)]
         #expect(Lifecycle.checkAcceptance(workItem: "w", status: .accepted, inspections: [Self.failedWithMajor, rectified], acceptance: .waterAcceptance) == nil)
+        // A request that claims the defect rectified does not close it: only an inspector's report does.
+        let claim = InspectionReport(
+            status: .requested, kind: .waterAcceptance, authority: "water-investment-company",
+            defects: [Defect(id: "d1", severity: .major, description: "leak", status: .rectified)])
+        #expect(Lifecycle.openBlockingDefects(in: [Self.failedWithMajor, claim]).map(\.id) == ["d1"])
         var minorOpen = Self.passed
         minorOpen.defects = [Defect(id: "d2", severity: .minor, description: "paint")]
         #expect(Lifecycle.isAccepted(by: [minorOpen], acceptance: .waterAcceptance))
