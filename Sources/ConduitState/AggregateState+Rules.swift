@@ -105,6 +105,15 @@ extension AggregateState {
             : Lifecycle.checkNotice(outage: key, report, requiredSeconds: options.requiredNoticeSeconds(for: report.service))
         update(Keys.shortNotice(key), notice, refs: outage.refs, &changes)
 
+        // Restored after its window ended, and the clock never saw it still off (the restoration was the next thing
+        // heard): the overrun goes into the ledger all the same, raised and at once cleared.
+        if statusChanged, report.status == .restored, let end = report.windowEnd, let restored = report.restoredAt, restored > end {
+            let minutes = (restored.microsecondsSinceEpoch - end.microsecondsSinceEpoch) / 60_000_000
+            let late = LifecycleFinding(
+                kind: .outageOverrun,
+                reason: "outage \(key) was restored at \(restored), \(minutes / 60) h \(minutes % 60) min after its window ended at \(end)")
+            update(Keys.outageOverrun(key), late, refs: outage.refs, &changes)
+        }
         let overrun = now.flatMap { Lifecycle.checkOverrun(outage: key, report, now: $0) }
         update(Keys.outageOverrun(key), overrun, refs: outage.refs, &changes)
         if outage.isOff, let end = report.windowEnd, nextTimeCheck.map({ end < $0 }) ?? false { nextTimeCheck = end }

@@ -230,6 +230,21 @@ import Testing
         #expect(restored.of(key) == [.cleared])
     }
 
+    /// Restored late, but the clock never saw it still off: the overrun is still recorded, raised and cleared.
+    @Test func anOverrunLearntFromTheRestorationIsRecorded() {
+        var factory = EventFactory()
+        var state = AggregateState(scenario: Fixtures.scenario)
+        let key = "outage_overrun/north/power/p1"
+        let window = ("2023-01-10T00:00:00Z", "2023-01-10T06:00:00Z")
+        _ = state.apply(factory.outage(.power, .noticed, subject: "p1", at: "2023-01-01T00:00:00Z", window: window, noticedAt: "2023-01-01T00:00:00Z"))
+        _ = state.apply(factory.outage(.power, .started, subject: "p1", at: "2023-01-10T00:00:00Z", window: window, startedAt: "2023-01-10T00:00:00Z"))
+        let restored = state.apply(factory.outage(
+            .power, .restored, subject: "p1", at: "2023-01-10T07:30:00Z", window: window, restoredAt: "2023-01-10T07:30:00Z"))
+        #expect(restored.of(key) == [.raised, .cleared])
+        #expect(restored.first { $0.key == key }?.message.contains("1 h 30 min after its window ended") == true)
+        #expect(!state.isRaised(key))
+    }
+
     // MARK: agent silent past its timeout
 
     struct SilenceRow: Sendable, CustomTestStringConvertible {
