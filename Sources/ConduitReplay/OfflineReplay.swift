@@ -140,7 +140,12 @@ public struct OfflineReplay: Sendable {
                 }
                 guard selection.matches(recordedTime: view.recordedTime), selection.matches(topic: view.topic) else { return }
                 var event: Event?
-                if selection.needsEvent || decode {
+                if selection.needsEvent && !decode, let matched = selection.matchesCanonical(event: view.event) {
+                    // JSON lines need no decoded event: the stored bytes decide.
+                    guard matched else { return }
+                } else if selection.needsEvent && !selection.mightMatch(event: view.event) {
+                    return
+                } else if selection.needsEvent || decode {
                     event = try? EventCodec.decode(UnsafeBufferPointer(start: view.event.baseAddress?.assumingMemoryBound(to: UInt8.self), count: view.event.count))
                     if let decoded = event, !selection.matches(event: decoded) { return }
                     if event == nil && selection.needsEvent { return }

@@ -1,4 +1,5 @@
 import ConduitCore
+import Glibc
 
 /// What a reviewer asks to see of the journal: a window by sequence and/or recorded time, and filters.
 ///
@@ -35,6 +36,60 @@ public struct ReplaySelection: Sendable, Equatable {
         if !utilities.isEmpty && !(parts.utility.map(utilities.contains) ?? false) { return false }
         if !communities.isEmpty && !(parts.community.map(communities.contains) ?? false) { return false }
         return true
+    }
+
+    /// A quick test on the event's stored JSON before decoding it: `false` when the work item and organisation
+    /// filters cannot match. The journal holds events in canonical JSON, where identifiers (work items,
+    /// organisations: lower-case letters, digits and dashes) appear verbatim, so a work item that matches appears as
+    /// the string `"<id>"` and an organisation as the start of the source, `"/<id>`. `true` means "decode and check".
+    public func mightMatch(event bytes: UnsafeRawBufferPointer) -> Bool {
+        if !workItems.isEmpty && !workItems.contains(where: { Self.contains(bytes, "\"" + $0 + "\"") }) { return false }
+        if !organisations.isEmpty && !organisations.contains(where: { Self.contains(bytes, "\"/" + $0) }) { return false }
+        return true
+    }
+
+    /// Decides the work item and organisation filters on the stored JSON alone, for events in the canonical form the
+    /// broker stores (no whitespace, fixed member names); `nil` when a filter needs the event decoded (outages).
+    ///
+    /// Exact, not a guess: in JSON a `"` inside a string is always escaped, so `"workitem":"<id>"`,
+    /// `"causedBy":"<id>"` and `"source":"/<organisation>` can only occur as members, never inside a value; and the
+    /// codec allows no other member of those names (extension names have no capitals and `data`'s members are
+    /// fixed per kind).
+    public func matchesCanonical(event bytes: UnsafeRawBufferPointer) -> Bool? {
+        guard outages.isEmpty else { return nil }
+        if !workItems.isEmpty
+            && !workItems.contains(where: {
+                Self.contains(bytes, "\"workitem\":\"" + $0 + "\"") || Self.contains(bytes, "\"causedBy\":\"" + $0 + "\"")
+            })
+        {
+            return false
+        }
+        if !organisations.isEmpty
+            && !organisations.contains(where: {
+                Self.contains(bytes, "\"source\":\"/" + $0 + "\"") || Self.contains(bytes, "\"source\":\"/" + $0 + "/")
+            })
+        {
+            return false
+        }
+        return true
+    }
+
+    /// Whether `needle` occurs in `haystack`: `memchr` for its first byte, then a comparison.
+    private static func contains(_ haystack: UnsafeRawBufferPointer, _ needle: String) -> Bool {
+        guard let base = haystack.baseAddress else { return false }
+        var needle = needle
+        return needle.withUTF8 { pattern -> Bool in
+            guard let first = pattern.first, pattern.count <= haystack.count else { return false }
+            var offset = 0
+            let last = haystack.count - pattern.count
+            while offset <= last {
+                guard let found = memchr(base + offset, Int32(first), last - offset + 1) else { return false }
+                let position = base.distance(to: UnsafeRawPointer(found))
+                if memcmp(base + position, pattern.baseAddress!, pattern.count) == 0 { return true }
+                offset = position + 1
+            }
+            return false
+        }
     }
 
     /// Whether the decoded event passes the work item, organisation and outage filters.

@@ -71,6 +71,58 @@ struct OfflineReplayTests {
         #expect(timeSummary.matched == 10)
     }
 
+    /// JSON lines decide the work item and organisation filters on the stored bytes; the other formats decode. Both
+    /// must select the same events, also where an identifier appears elsewhere in the event (a subject, a reason).
+    @Test func theStoredBytesAndTheDecodedEventSelectAlike() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.appending("journal")
+        let (journal, _) = try Journal.open(directory: path)
+        var records: [JournalRecord] = []
+        var events: [Event] = []
+        events.append(try EventCodec.decode(SampleEvents.progress(id: "a")))
+        var decoy = try EventCodec.decode(SampleEvents.outage(id: "b"))
+        decoy.subject = "\"workitem\":\"ganjiaba-power\" and /power-supply-bureau"  // quotes inside a value
+        events.append(decoy)
+        var caused = try EventCodec.decode(SampleEvents.outage(id: "c"))
+        if case .outage(var report) = caused.data {
+            report.causedBy = "ganjiaba-power"
+            caused.data = .outage(report)
+        }
+        events.append(caused)
+        var blocked = try EventCodec.decode(SampleEvents.progress(id: "d", source: "/power-supply-bureau"))
+        blocked.workItem = "ganjiaba-water"
+        blocked.utility = .water
+        blocked.source = "/water-investment-company/x"
+        if case .progress(var report) = blocked.data {
+            report.blockingReason = "waiting for ganjiaba-power"
+            blocked.data = .progress(report)
+        }
+        events.append(blocked)
+        for (index, var event) in events.enumerated() {
+            event.sequence = UInt64(index + 1)
+            event.recordedTime = Timestamp(secondsSinceEpoch: 1_685_577_600 + Int64(index))
+            records.append(JournalRecord(
+                sequence: event.sequence!, recordedTime: event.recordedTime!.microsecondsSinceEpoch, topic: event.topic,
+                event: EventCodec.encode(event)))
+        }
+        try journal.append(records)
+        try journal.close()
+        for (workItems, organisations, expected) in [
+            (["ganjiaba-power"], [String](), [UInt64(1), 3]), ([], ["power-supply-bureau"], [1]),
+            ([], ["water-investment-company"], [2, 3, 4]), (["ganjiaba-water"], ["water-investment-company"], [4]),
+        ] {
+            var selection = ReplaySelection()
+            selection.workItems = Set(workItems)
+            selection.organisations = Set(organisations)
+            let (lines, _) = try replay(path, selection)
+            let fromBytes = try lines.split(separator: "\n").map { try EventCodec.decode(Array($0.utf8)).sequence! }
+            let (csv, _) = try replay(path, selection, format: .csv)
+            let decoded = csv.split(separator: "\n").dropFirst().map { UInt64($0.split(separator: ",")[0])! }
+            #expect(fromBytes == expected, "\(workItems) \(organisations)")
+            #expect(decoded == expected, "\(workItems) \(organisations)")
+        }
+    }
+
     @Test func aWindowBeyondTheJournalSaysSo() throws {
         let directory = TemporaryDirectory()
         let path = try makeJournal(in: directory)
