@@ -45,12 +45,20 @@ struct StateCommand: AsyncParsableCommand {
             return
         }
         let time = try at.map { try ReplayCommand.time($0, option: "--at") }
+        let watch = InterruptionWatch()
+        defer { watch.cancel() }
+        let progress = ScanProgress()
         let state: AggregateState
+        let reading: JournalReading
         do {
-            state = try StateReplay(directory: dir).state(atTime: time, atSequence: seq)
+            (state, reading) = try StateReplay(directory: dir).fold(
+                atTime: time, atSequence: seq, progress: progress.show, shouldStop: { watch.isInterrupted })
         } catch {
+            progress.finish()
             throw ValidationError("cannot read the journal in \(dir): \(error)")
         }
+        progress.finish()
+        try Self.report(reading)
         if json {
             let bytes: [UInt8]
             if let path {
@@ -69,6 +77,17 @@ struct StateCommand: AsyncParsableCommand {
 }
 
 extension StateCommand {
+    /// Says on standard error what the fold left out: a torn tail; stops (exit status 130) if it was interrupted,
+    /// since a state folded part of the way would mislead.
+    static func report(_ reading: JournalReading) throws {
+        if let tail = reading.tail { FileHandle.standardError.write(Data((tail.warning + "\n").utf8)) }
+        if reading.interrupted {
+            let after = reading.lastSequence.map { " after sequence \($0)" } ?? ""
+            FileHandle.standardError.write(Data("interrupted\(after): nothing printed\n".utf8))
+            throw ExitCode(130)
+        }
+    }
+
     /// Fetches the state (or `--path` subtree) from an aggregator's snapshot endpoint and prints it.
     func printSnapshot(from endpoint: String) throws {
         let context = try Context()
