@@ -16,6 +16,12 @@ public struct StateDiff: Sendable, Hashable {
         public var lastSequence: UInt64
         /// The fold clock.
         public var now: Timestamp?
+
+        /// The end after sequence `lastSequence`, at `now`.
+        public init(lastSequence: UInt64, now: Timestamp?) {
+            self.lastSequence = lastSequence
+            self.now = now
+        }
     }
 
     /// A work item whose status or percent moved.
@@ -77,9 +83,12 @@ public struct StateDiff: Sendable, Hashable {
     public var outagesClosed: [OutageChange]
     /// Alerts active at the later end and not at the earlier, by key.
     public var alertsRaised: [AlertEntry]
-    /// Alerts active at the earlier end and not at the later, by key.
+    /// Alerts active at the earlier end and not at the later, by key, with the time their earlier raise was
+    /// cleared when the alert changes tell it.
     public var alertsCleared: [AlertEntry]
-    /// Alerts raised and cleared again in between, active at neither end, in the order they were raised.
+    /// Alerts raised and cleared again in between, in the order they were cleared; known only from the alert
+    /// changes. An alert that came and went more than once may also be in ``alertsRaised`` (its last raise) or
+    /// ``alertsCleared`` (the clear of the alert the earlier end held).
     public var alertsRaisedAndCleared: [AlertEntry]
     /// Every work item and outage.
     public var overall: RollupChange
@@ -121,7 +130,8 @@ public struct StateDiff: Sendable, Hashable {
         }
 
         // Walk the changes from the earlier ledger: a raise of a key already raised (by the earlier state's own
-        // advance) changes nothing; a raise cleared again before the end is an alert within the interval.
+        // advance) changes nothing; the first clear of an earlier alert says when it went; a raise cleared again
+        // before the end is an alert within the interval.
         var active = earlier.activeAlerts
         var raisedWithin: Set<String> = []
         var clearedAt: [String: Timestamp] = [:]
@@ -135,17 +145,15 @@ public struct StateDiff: Sendable, Hashable {
                 raisedWithin.insert(change.key)
             case .cleared:
                 guard let raised = active.removeValue(forKey: change.key) else { continue }
-                clearedAt[change.key] = change.time
-                if raisedWithin.remove(change.key) != nil
-                    && earlier.activeAlerts[change.key] == nil && later.activeAlerts[change.key] == nil
-                {
+                if raisedWithin.remove(change.key) != nil {
                     within.append(AlertEntry(
                         kind: raised.kind, key: raised.key, message: raised.message, refs: raised.refs,
                         raisedAt: raised.raisedAt, clearedAt: change.time))
+                } else {
+                    clearedAt[change.key] = change.time
                 }
             }
         }
-        // Alerts active at one end only are reported as raised or cleared, not as within the interval.
         alertsRaisedAndCleared = within
         alertsRaised = later.activeAlerts.values
             .filter { earlier.activeAlerts[$0.key] == nil }

@@ -127,6 +127,28 @@ import Testing
         #expect(diff.alertsRaised.map(\.key) == ["short_notice/north/power/p2"])
     }
 
+    /// An alert held at the earlier end, cleared, raised again and cleared again: cleared when the earlier one went,
+    /// and raised and cleared in between.
+    @Test func anAlertThatCameAndWentTwice() {
+        var factory = EventFactory()
+        let key = "behind_schedule/north-power"
+        var state = AggregateState(scenario: Fixtures.scenario)
+        _ = state.apply(factory.progress("north-power", .inProgress, percent: 0, at: "2023-01-11T00:00:00Z"))
+        let earlier = state
+        #expect(earlier.isRaised(key))
+        var changes = state.apply(factory.progress("north-power", .inProgress, percent: 40, at: "2023-01-12T00:00:00Z"))
+        changes += state.apply(factory.progress("north-power", .inProgress, percent: 40, at: "2023-01-20T00:00:00Z"))
+        changes += state.apply(factory.progress("north-power", .inProgress, percent: 70, at: "2023-01-21T00:00:00Z"))
+        #expect(changes.of(key) == [.cleared, .raised, .cleared])
+        let diff = StateDiff(from: earlier, to: state, alertChanges: changes)
+        let cleared = diff.alertsCleared.first { $0.key == key }
+        #expect(cleared?.raisedAt == Fixtures.time("2023-01-11T00:00:00Z"))
+        #expect(cleared?.clearedAt == Fixtures.time("2023-01-12T00:00:00Z"))
+        let within = diff.alertsRaisedAndCleared.filter { $0.key == key }
+        #expect(within.map(\.raisedAt) == [Fixtures.time("2023-01-20T00:00:00Z")])
+        #expect(within.map(\.clearedAt) == [Fixtures.time("2023-01-21T00:00:00Z")])
+    }
+
     @Test func rollupsOverallAndPerCommunity() {
         let (earlier, later, changes) = Self.fold()
         let diff = StateDiff(from: earlier, to: later, alertChanges: changes)
