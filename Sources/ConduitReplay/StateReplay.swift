@@ -2,7 +2,7 @@ import ConduitCore
 import ConduitJournal
 import ConduitState
 
-/// The aggregate state as it was at a moment, folded from the journal with the same
+/// The aggregate state as it was at a moment, or what changed between two, folded from the journal with the same
 /// fold the aggregator runs, so the two agree by construction.
 public struct StateReplay: Sendable {
     public let directory: String
@@ -13,6 +13,11 @@ public struct StateReplay: Sendable {
         self.directory = directory
         self.scenario = scenario
         self.options = options
+    }
+
+    /// Errors: a diff whose later moment comes before its earlier one.
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
     }
 
     /// The state after every event recorded at or before `time` (when given) and with a sequence at or below
@@ -41,6 +46,67 @@ public struct StateReplay: Sendable {
         // An empty journal gives the empty state, whatever the time.
         if let time, !reading.interrupted, statistics.firstSequence != nil { _ = state.advance(to: time) }
         return (state, reading)
+    }
+
+    /// What changed between the state at the recorded time `from` and the state at `to` (see
+    /// ``state(atTime:atSequence:)``), with the alerts the fold raised and cleared in between.
+    /// - Throws: ``Failure`` if `to` is before `from`; journal errors.
+    public func diff(
+        fromTime from: Timestamp, toTime to: Timestamp, progress: (UInt64) -> Void = { _ in },
+        shouldStop: () -> Bool = { false }
+    ) throws -> (diff: StateDiff, reading: JournalReading) {
+        guard from <= to else { throw Failure(description: "the later time \(to.rfc3339) is before the earlier \(from.rfc3339)") }
+        return try diff(Bound(time: from), Bound(time: to), progress: progress, shouldStop: shouldStop)
+    }
+
+    /// What changed between the state after the event with sequence `from` and the state after `to`, with the
+    /// alerts the fold raised and cleared in between.
+    /// - Throws: ``Failure`` if `to` is below `from`; journal errors.
+    public func diff(
+        fromSequence from: UInt64, toSequence to: UInt64, progress: (UInt64) -> Void = { _ in },
+        shouldStop: () -> Bool = { false }
+    ) throws -> (diff: StateDiff, reading: JournalReading) {
+        guard from <= to else { throw Failure(description: "the later sequence \(to) is below the earlier \(from)") }
+        return try diff(Bound(sequence: from), Bound(sequence: to), progress: progress, shouldStop: shouldStop)
+    }
+
+    /// One pass: fold up to `earlier`, keep a copy advanced to its time, fold on up to `later`. The two ends equal
+    /// the states ``state(atTime:atSequence:)`` gives for each moment. The alert changes come from folding on from
+    /// the copy, so that they start from its ledger: an alert the advance raised is cleared in them, not raised
+    /// again. (Without a time to advance to, the copy and the fold are the same.)
+    private func diff(
+        _ earlier: Bound, _ later: Bound, progress: (UInt64) -> Void, shouldStop: () -> Bool
+    ) throws -> (diff: StateDiff, reading: JournalReading) {
+        var state = AggregateState(scenario: scenario, options: options)
+        var before: AggregateState?
+        var observed: AggregateState?
+        var changes: [AlertChange] = []
+        let statistics = try JournalInspector.statistics(directory: directory)
+        let reading = try JournalScan.run(
+            directory: directory, statistics: statistics, progress: progress, shouldStop: shouldStop
+        ) { view in
+            if before == nil && earlier.isPassed(by: view) {
+                before = earlier.snapshot(state)
+                observed = before
+            }
+            if later.isPassed(by: view) { return false }
+            if let event = JournalScan.event(view) {
+                let applied = state.apply(event)
+                if observed != nil {
+                    changes += earlier.time == nil ? applied : observed!.apply(event)
+                }
+            }
+            return true
+        }
+        if before == nil {
+            before = earlier.snapshot(state)
+            observed = before
+        }
+        if let time = later.time, !reading.interrupted {
+            let advanced = state.advance(to: time)
+            changes += earlier.time == nil ? advanced : observed!.advance(to: time)
+        }
+        return (StateDiff(from: before!, to: state, alertChanges: changes), reading)
     }
 
     /// Where a fold stops: after the last record recorded at or before `time` and with a sequence at or below
