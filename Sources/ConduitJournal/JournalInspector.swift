@@ -22,6 +22,56 @@ public struct SegmentStatistics: Sendable {
     public var maxTime: Int64?
     /// Whether a valid index file was used (sealed segments) rather than a scan.
     public var indexed: Bool
+    /// For the newest segment: the bytes after its last valid record, if any. Readers stop there.
+    public var tail: JournalTail? = nil
+}
+
+/// Bytes at the end of the newest segment that are not a complete, valid record: a tail torn by a crash in
+/// mid-write (a broker cuts it off when it next opens the journal), or a record a running broker is writing
+/// at this moment. Offline readers stop in front of them and leave the file as it is.
+public struct JournalTail: Sendable, Hashable, CustomStringConvertible {
+    /// The segment file.
+    public var path: String
+    /// Where its valid records end.
+    public var offset: UInt64
+    /// How many bytes follow them.
+    public var bytes: UInt64
+    /// The sequence the first record there would carry.
+    public var nextSequence: UInt64
+    /// Why the bytes at `offset` are not a record.
+    public var reason: String
+    /// A valid record found after the damage: then the tail is not torn but damaged, and the records from
+    /// `nextSequence` on are not read (`conduit journal verify` says more).
+    public var recordAfter: Position?
+
+    /// Where a record lies in the segment.
+    public struct Position: Sendable, Hashable {
+        public var sequence: UInt64
+        public var offset: UInt64
+
+        public init(sequence: UInt64, offset: UInt64) {
+            self.sequence = sequence
+            self.offset = offset
+        }
+    }
+
+    /// A tail of `bytes` bytes at `offset` of `path`.
+    public init(path: String, offset: UInt64, bytes: UInt64, nextSequence: UInt64, reason: String) {
+        self.path = path
+        self.offset = offset
+        self.bytes = bytes
+        self.nextSequence = nextSequence
+        self.reason = reason
+    }
+
+    /// The file, the offset, the size and the reason on one line.
+    public var description: String {
+        var text = "\(path) at byte \(offset): \(bytes) byte(s) are not a complete record (\(reason)); sequence \(nextSequence) would be next"
+        if let later = recordAfter {
+            text += "; a valid record with sequence \(later.sequence) follows at byte \(later.offset)"
+        }
+        return text
+    }
 }
 
 /// The journal's segments, records, sequence and time ranges and size.
@@ -40,6 +90,8 @@ public struct JournalStatistics: Sendable {
     public var firstTime: Int64? { segments.first(where: { $0.records > 0 })?.firstTime }
     /// The latest recorded time in the journal (microseconds since the Unix epoch).
     public var maxTime: Int64? { segments.compactMap(\.maxTime).max() }
+    /// The bytes after the newest segment's last valid record, if any (see ``JournalTail``).
+    public var tail: JournalTail? { segments.last?.tail }
 }
 
 /// The outcome of checking every record and index of a journal.
@@ -144,8 +196,8 @@ public enum JournalInspector {
         return result
     }
 
-    /// Segments, records, sequence and time ranges and bytes. Sealed segments are read from their index
-    /// files when these are valid; others are scanned.
+    /// Segments, records, sequence and time ranges and bytes, and the newest segment's incomplete tail. Sealed
+    /// segments are read from their index files when these are valid; others are scanned.
     public static func statistics(directory: String) throws(JournalError) -> JournalStatistics {
         let firsts = try Journal.segmentSequences(in: directory)
         guard !firsts.isEmpty else { throw JournalError(.notAJournal, "no segment files", path: directory) }
@@ -162,15 +214,28 @@ public enum JournalInspector {
                     segmentPath: path, firstSequence: first)
             }
             let indexed = summary != nil
+            var tail: JournalTail?
             if summary == nil {
-                summary = try SegmentScanner.scan(descriptor: fd, path: path, firstSequence: first, indexInterval: 1 << 30).summary
+                let scan = try SegmentScanner.scan(descriptor: fd, path: path, firstSequence: first, indexInterval: 1 << 30)
+                summary = scan.summary
+                if i == firsts.count - 1, let stop = scan.stop, scan.fileSize > stop.offset {
+                    tail = JournalTail(
+                        path: path, offset: stop.offset, bytes: scan.fileSize - stop.offset,
+                        nextSequence: scan.summary.nextSequence, reason: stop.reason)
+                    if scan.headerValid {
+                        tail?.recordAfter = try SegmentScanner.findRecord(
+                            descriptor: fd, path: path, after: stop.offset, fileSize: scan.fileSize,
+                            sequence: scan.summary.nextSequence
+                        ).map { JournalTail.Position(sequence: $0.sequence, offset: $0.offset) }
+                    }
+                }
             }
             let s = summary!
             segments.append(
                 SegmentStatistics(
                     path: path, firstSequence: first, lastSequence: s.lastSequence, records: s.recordCount, bytes: size,
                     firstTime: s.recordCount > 0 ? s.firstTime : nil, maxTime: s.recordCount > 0 ? s.maxTime : nil,
-                    indexed: indexed))
+                    indexed: indexed, tail: tail))
         }
         return JournalStatistics(segments: segments)
     }

@@ -15,6 +15,9 @@ public struct ReplaySummary: Sendable, Equatable {
     public var journalLast: UInt64?
     /// Why nothing (or not all) was replayed, in words, when the window lies outside the journal.
     public var notice: String?
+    /// The bytes after the newest segment's last valid record, ignored and left as they are: a tail torn by a
+    /// crash (see `JournalTail`). `nil` when none, or when the replay read past them (a record being written).
+    public var tail: JournalTail?
 }
 
 /// One event of a replayed window as the broker stamped and stored it: what the fan-out sent for it.
@@ -96,6 +99,7 @@ public struct OfflineReplay: Sendable {
         let statistics = try JournalInspector.statistics(directory: directory)
         summary.journalFirst = statistics.firstSequence
         summary.journalLast = statistics.lastSequence
+        summary.tail = statistics.tail
         guard let first = statistics.firstSequence, let last = statistics.lastSequence else {
             summary.notice = "the journal in \(directory) holds no events"
             return summary
@@ -125,10 +129,12 @@ public struct OfflineReplay: Sendable {
         defer { reader.close() }
         try start()
         var finished = false
+        var lastRead: UInt64 = 0
         while !finished && !shouldStop() {
             let read = try reader.read(maxRecords: 65_536) { view in
                 guard !finished else { return }
                 summary.scanned += 1
+                lastRead = view.sequence
                 if view.sequence < selection.fromSequence { return }
                 if view.sequence > selection.toSequence { finished = true; return }
                 if let until = selection.until, view.recordedTime >= until.microsecondsSinceEpoch,
@@ -159,6 +165,7 @@ public struct OfflineReplay: Sendable {
             progress(summary.scanned)
             if read < 65_536 { break }
         }
+        if let tail = summary.tail, lastRead >= tail.nextSequence { summary.tail = nil }
         if selection.toSequence != .max, selection.toSequence > last, summary.notice == nil {
             summary.notice = "the window reaches sequence \(selection.toSequence), past the journal's last (\(last)): replayed up to \(last)"
         }

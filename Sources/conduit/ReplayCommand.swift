@@ -102,37 +102,31 @@ struct ReplayCommand: AsyncParsableCommand {
         let scenario = Scenario.default
         let writer = ReplayWriter(format: format, scenario: scenario, timeZone: try Self.zone(timeZone))
 
-        let interrupted = Interruption()
-        let signals = SignalWatcher(signals: [SIGINT]) { _ in interrupted.flag.store(true, ordering: .releasing) }
-        defer { signals.cancel() }
-        let showProgress = isatty(STDERR_FILENO) == 1
-        var lastShown = Date.distantPast
+        let watch = InterruptionWatch()
+        defer { watch.cancel() }
+        let progress = ScanProgress()
         let output = FileHandle.standardOutput
         let summary: ReplaySummary
         do {
             if let query {
                 summary = try BrokerReplay(endpoint: query).run(
-                    selection, writer: writer, emit: { output.write(Data($0)) },
-                    shouldStop: { interrupted.flag.load(ordering: .acquiring) })
+                    selection, writer: writer, emit: { output.write(Data($0)) }, shouldStop: { watch.isInterrupted })
             } else {
-            summary = try OfflineReplay(directory: dir).run(
-                selection, writer: writer, emit: { output.write(Data($0)) },
-                progress: { scanned in
-                    guard showProgress, Date().timeIntervalSince(lastShown) > 0.2 else { return }
-                    lastShown = Date()
-                    FileHandle.standardError.write(Data("\rscanned \(scanned) events…".utf8))
-                },
-                shouldStop: { interrupted.flag.load(ordering: .acquiring) })
+                summary = try OfflineReplay(directory: dir).run(
+                    selection, writer: writer, emit: { output.write(Data($0)) }, progress: progress.show,
+                    shouldStop: { watch.isInterrupted })
             }
         } catch {
+            progress.finish()
             throw ValidationError("cannot replay \(query ?? dir): \(error)")
         }
-        if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        progress.finish()
         var lines = ["replayed \(summary.matched) of \(summary.scanned) events scanned"]
         if let first = summary.firstSequence, let last = summary.lastSequence { lines[0] += " (sequences \(first)…\(last))" }
         if let first = summary.journalFirst, let last = summary.journalLast { lines.append("the journal holds sequences \(first)…\(last)") }
         if let notice = summary.notice { lines.append(notice) }
-        if interrupted.flag.load(ordering: .acquiring) { lines.append("interrupted: the output is complete up to the last sequence above") }
+        if let tail = summary.tail { lines.append(tail.warning) }
+        if watch.isInterrupted { lines.append("interrupted: the output is complete up to the last sequence above") }
         FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 

@@ -15,6 +15,16 @@ struct StateCommand: AsyncParsableCommand {
             a moment (--at, a recorded time) or a sequence (--seq); without either, up to the journal's end. With \
             --snapshot, asks a running aggregator for its live state instead. Prints a table, or with --json the \
             state (or the subtree --path, such as communities/ganjiaba) as JSON.
+
+            With --diff <from> <to> (recorded times) or --diff-seq <from> <to> (sequences), prints what changed \
+            between the two states instead: work items whose status or percent moved, outages first seen, changed \
+            and closed, alerts raised, cleared, and raised and cleared again in between, and the roll-ups. Ctrl-C \
+            stops a long fold; nothing is printed then.
+
+            Examples:
+              conduit state --at 2023-07-01
+              conduit state --diff 2023-07-01 2023-08-01
+              conduit state --diff-seq 1200 1800 --json
             """
     )
 
@@ -36,6 +46,17 @@ struct StateCommand: AsyncParsableCommand {
     @Option(help: "With --json: only this subtree, e.g. communities/ganjiaba, workitems/ganjiaba-power, alerts, outages.")
     var path: String?
 
+    @Option(
+        parsing: .upToNextOption,
+        help: ArgumentHelp(
+            "What changed between two recorded times (RFC 3339, or a date YYYY-MM-DD in UTC).", valueName: "from> <to"))
+    var diff: [String] = []
+
+    @Option(
+        parsing: .upToNextOption,
+        help: ArgumentHelp("What changed between the states after two sequences.", valueName: "from> <to"))
+    var diffSeq: [UInt64] = []
+
     func run() throws {
         if let snapshot {
             guard at == nil, seq == nil else {
@@ -44,13 +65,25 @@ struct StateCommand: AsyncParsableCommand {
             try printSnapshot(from: snapshot)
             return
         }
+        if !diff.isEmpty || !diffSeq.isEmpty {
+            try printDiff()
+            return
+        }
         let time = try at.map { try ReplayCommand.time($0, option: "--at") }
+        let watch = InterruptionWatch()
+        defer { watch.cancel() }
+        let progress = ScanProgress()
         let state: AggregateState
+        let reading: JournalReading
         do {
-            state = try StateReplay(directory: dir).state(atTime: time, atSequence: seq)
+            (state, reading) = try StateReplay(directory: dir).fold(
+                atTime: time, atSequence: seq, progress: progress.show, shouldStop: { watch.isInterrupted })
         } catch {
+            progress.finish()
             throw ValidationError("cannot read the journal in \(dir): \(error)")
         }
+        progress.finish()
+        try Self.report(reading)
         if json {
             let bytes: [UInt8]
             if let path {
@@ -69,6 +102,63 @@ struct StateCommand: AsyncParsableCommand {
 }
 
 extension StateCommand {
+    /// `--diff` and `--diff-seq`: the difference between two states of the fold, as text or JSON.
+    func printDiff() throws {
+        guard snapshot == nil, at == nil, seq == nil, path == nil else {
+            throw ValidationError("--diff and --diff-seq fold the journal twice over; they take no --snapshot, --at, --seq or --path")
+        }
+        guard diff.isEmpty || diffSeq.isEmpty else { throw ValidationError("give --diff (times) or --diff-seq (sequences), not both") }
+        guard diff.isEmpty || diff.count == 2 else {
+            throw ValidationError("--diff takes two times, the earlier and the later: --diff 2023-07-01 2023-08-01")
+        }
+        guard diffSeq.isEmpty || diffSeq.count == 2 else {
+            throw ValidationError("--diff-seq takes two sequences, the earlier and the later: --diff-seq 1200 1800")
+        }
+        let watch = InterruptionWatch()
+        defer { watch.cancel() }
+        let progress = ScanProgress()
+        let replay = StateReplay(directory: dir)
+        let result: (diff: StateDiff, reading: JournalReading)
+        do {
+            if diff.count == 2 {
+                let from = try ReplayCommand.time(diff[0], option: "--diff")
+                let to = try ReplayCommand.time(diff[1], option: "--diff")
+                guard from <= to else { throw ValidationError("--diff: \(diff[1]) is before \(diff[0]); give the earlier time first") }
+                result = try replay.diff(fromTime: from, toTime: to, progress: progress.show, shouldStop: { watch.isInterrupted })
+            } else {
+                guard diffSeq[0] <= diffSeq[1] else {
+                    throw ValidationError("--diff-seq: \(diffSeq[1]) is below \(diffSeq[0]); give the earlier sequence first")
+                }
+                result = try replay.diff(
+                    fromSequence: diffSeq[0], toSequence: diffSeq[1], progress: progress.show, shouldStop: { watch.isInterrupted })
+            }
+        } catch let error as ValidationError {
+            progress.finish()
+            throw error
+        } catch {
+            progress.finish()
+            throw ValidationError("cannot read the journal in \(dir): \(error)")
+        }
+        progress.finish()
+        try Self.report(result.reading)
+        if json {
+            FileHandle.standardOutput.write(Data(result.diff.json() + [UInt8(ascii: "\n")]))
+        } else {
+            print(StateDiffText(diff: result.diff, scenario: .default).text)
+        }
+    }
+
+    /// Says on standard error what the fold left out: a torn tail; stops (exit status 130) if it was interrupted,
+    /// since a state folded part of the way would mislead.
+    static func report(_ reading: JournalReading) throws {
+        if let tail = reading.tail { FileHandle.standardError.write(Data((tail.warning + "\n").utf8)) }
+        if reading.interrupted {
+            let after = reading.lastSequence.map { " after sequence \($0)" } ?? ""
+            FileHandle.standardError.write(Data("interrupted\(after): nothing printed\n".utf8))
+            throw ExitCode(130)
+        }
+    }
+
     /// Fetches the state (or `--path` subtree) from an aggregator's snapshot endpoint and prints it.
     func printSnapshot(from endpoint: String) throws {
         let context = try Context()

@@ -1,0 +1,89 @@
+import ArgumentParser
+import ConduitCore
+import ConduitReplay
+import Foundation
+
+/// `conduit incident`: everything that touched one work item or outage, as a timeline with the durations.
+struct IncidentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "incident",
+        abstract: "Everything that touched one work item or outage: a timeline, who published each step, the durations.",
+        discussion: """
+            Reads the journal directory read-only (safe while the broker runs) and folds it with the aggregator's \
+            fold. For a work item: its progress reports and inspections, the outages it caused and every report of \
+            them. For an outage — by its key <community>/<service>/<subject> as `conduit state` lists it, or by its \
+            subject alone — every report of it. Both with the alerts about them: those an aggregator published, and \
+            those the fold derives on replay (marked *). Then the durations: notice lead time, outage length against \
+            the planned window, time from a failed inspection to the re-inspection, start and finish against the plan.
+
+            --since/--until or --from-seq/--to-seq limit the timeline to a window; earlier events are still folded. \
+            Ctrl-C stops cleanly; nothing is printed then.
+
+            Examples:
+              conduit incident ganjiaba-power
+              conduit incident ruijing-biyuan/water/2023-07-03T01:00:00Z --time-zone Asia/Shanghai
+              conduit incident gjb-cut-1 --json
+            """
+    )
+
+    @Argument(help: ArgumentHelp("A work item id, an outage key, or an outage's subject.", valueName: "outage-key | work-item-id"))
+    var id: String
+
+    @Option(help: ArgumentHelp("The journal directory: what `conduit broker --data` was given.", valueName: "directory"))
+    var dir: String = "conduit-data/journal"
+
+    @Option(help: "List events recorded at or after this time (RFC 3339, or a date YYYY-MM-DD in UTC).")
+    var since: String?
+
+    @Option(help: "List events recorded before this time (RFC 3339, or a date YYYY-MM-DD in UTC); the fold stops there.")
+    var until: String?
+
+    @Option(help: "List events from this sequence on.")
+    var fromSeq: UInt64?
+
+    @Option(help: "List events up to this sequence; the fold stops there.")
+    var toSeq: UInt64?
+
+    @Option(help: "The time zone of the timeline, e.g. Asia/Shanghai (default: this machine's).")
+    var timeZone: String?
+
+    @Flag(help: "Print the report as JSON instead of text.")
+    var json = false
+
+    func run() throws {
+        var window = ReplaySelection()
+        if let fromSeq { window.fromSequence = fromSeq }
+        if let toSeq { window.toSequence = toSeq }
+        guard window.fromSequence <= window.toSequence else {
+            throw ValidationError("--to-seq \(window.toSequence) is before --from-seq \(window.fromSequence)")
+        }
+        window.since = try since.map { try ReplayCommand.time($0, option: "--since") }
+        window.until = try until.map { try ReplayCommand.time($0, option: "--until") }
+        if let since = window.since, let until = window.until, until < since {
+            throw ValidationError("--until \(until.rfc3339) is before --since \(since.rfc3339)")
+        }
+        let zone = try ReplayCommand.zone(timeZone)
+
+        let watch = InterruptionWatch()
+        defer { watch.cancel() }
+        let progress = ScanProgress()
+        let report: IncidentReport
+        do {
+            report = try IncidentReplay(directory: dir).report(
+                for: id, window: window, progress: progress.show, shouldStop: { watch.isInterrupted })
+        } catch let error as IncidentError {
+            progress.finish()
+            throw ValidationError(error.description)
+        } catch {
+            progress.finish()
+            throw ValidationError("cannot read the journal in \(dir): \(error)")
+        }
+        progress.finish()
+        try StateCommand.report(report.reading)
+        if json {
+            FileHandle.standardOutput.write(Data(report.json() + [UInt8(ascii: "\n")]))
+        } else {
+            print(report.text(timeZone: zone))
+        }
+    }
+}

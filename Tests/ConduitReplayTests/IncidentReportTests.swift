@@ -1,0 +1,208 @@
+import ConduitCore
+import ConduitJournal
+import ConduitState
+import ConduitTesting
+import Foundation
+import Testing
+
+@testable import ConduitReplay
+
+/// An entry in a few words: `<sequence> <source>#<id>` for an event, `<sequence> <status> <key>` for a derived alert.
+func summary(_ entry: IncidentEntry) -> String {
+    switch entry.content {
+    case .event(let event): "\(entry.sequence) \(event.source)#\(event.id)"
+    case .derivedAlert(let change): "\(entry.sequence) \(change.status.rawValue) \(change.key)"
+    }
+}
+
+@Suite(.timeLimit(.minutes(2))) struct IncidentReportTests {
+    static let shortNotice = "short_notice/" + Story.outageKey
+    static let overrun = "outage_overrun/" + Story.outageKey
+
+    /// The outage's story: its three reports (the first names no cause), the aggregator's alert, and what the fold
+    /// derives: the short notice, the overrun seen at the next event after the window, both cleared on restoration.
+    static let outageTimeline = [
+        "2 \(Story.power)#o1", "2 raised \(shortNotice)", "3 /conduit/aggregator#a1", "5 \(Story.power)#o2",
+        "6 raised \(overrun)", "7 \(Story.power)#o3", "7 cleared \(shortNotice)", "7 cleared \(overrun)",
+    ]
+
+    static func outageDurations(asOf: Timestamp) -> [IncidentDuration] {
+        [
+            IncidentDuration(
+                kind: .noticeLeadTime, subject: Story.outageKey, from: .instant(Story.time("2023-06-02T09:00:00+08:00")),
+                to: .instant(Story.time("2023-06-05T09:00:00+08:00")), seconds: 3 * 86_400, ongoing: false,
+                expectedSeconds: 7 * 86_400, note: "short of the required notice"),
+            IncidentDuration(
+                kind: .outageLength, subject: Story.outageKey, from: .instant(Story.time("2023-06-05T09:10:00+08:00")),
+                to: .instant(Story.time("2023-06-05T18:30:00+08:00")), seconds: 9 * 3600 + 20 * 60, ongoing: false,
+                expectedSeconds: 8 * 3600, note: nil),
+        ]
+    }
+
+    @Test func aWorkItemsTimelineHoldsItsReportsItsOutagesAndTheAlertsAboutThem() throws {
+        let directory = TemporaryDirectory()
+        let path = try Story.journal(in: directory)
+        let report = try IncidentReplay(directory: path).report(for: "ganjiaba-power")
+        #expect(report.subject == .workItem("ganjiaba-power"))
+        #expect(report.outages.map(\.key) == [Story.outageKey])
+        #expect(report.entries.map(summary) == [
+            "1 \(Story.power)#p1",
+        ] + Self.outageTimeline + [
+            "8 \(Story.bureau)#i1", "8 raised behind_schedule/ganjiaba-power", "9 raised reinspection_overdue/ganjiaba-power",
+            "10 \(Story.bureau)#i2", "10 cleared reinspection_overdue/ganjiaba-power", "11 \(Story.power)#p2",
+            "11 cleared behind_schedule/ganjiaba-power",
+        ])
+        #expect(report.asOf == Story.time("2023-10-05T16:00:02+08:00"))
+        #expect(report.workItem?.status == .completed)
+        // Who published each step: the source, and the identity the broker authenticated.
+        let first = try #require(report.entries.first)
+        guard case .event(let event) = first.content else { throw TestClientError("not an event") }
+        #expect(event.source == Story.power && event.authenticatedIdentity == "power-supply-bureau")
+        #expect(first.recordedTime == Story.time("2023-06-01T08:00:02+08:00"))
+
+        #expect(report.durations == [
+            IncidentDuration(
+                kind: .start, subject: "ganjiaba-power", from: .day(Story.date("2023-04-01")), to: .day(Story.date("2023-04-03")),
+                seconds: 2 * 86_400, ongoing: false, expectedSeconds: nil, note: nil),
+            IncidentDuration(
+                kind: .finish, subject: "ganjiaba-power", from: .day(Story.date("2023-09-30")), to: .day(Story.date("2023-10-05")),
+                seconds: 5 * 86_400, ongoing: false, expectedSeconds: nil, note: nil),
+            IncidentDuration(
+                kind: .reinspection, subject: "ganjiaba-power joint_acceptance",
+                from: .instant(Story.time("2023-08-01T10:00:00+08:00")), to: .instant(Story.time("2023-08-15T10:00:00+08:00")),
+                seconds: 14 * 86_400, ongoing: false, expectedSeconds: nil, note: "failed, re-inspected: passed"),
+        ] + Self.outageDurations(asOf: report.asOf!))
+        #expect(!report.reading.interrupted && report.reading.tail == nil)
+    }
+
+    @Test(arguments: ["gjb-cut-1", "ganjiaba/power/gjb-cut-1"])
+    func anOutagesTimelineByItsKeyOrItsSubject(id: String) throws {
+        let directory = TemporaryDirectory()
+        let path = try Story.journal(in: directory)
+        let report = try IncidentReplay(directory: path).report(for: id)
+        #expect(report.subject == .outage(Story.outageKey))
+        #expect(report.workItem == nil)
+        #expect(report.outages.map(\.report.status) == [.restored])
+        #expect(report.entries.map(summary) == Self.outageTimeline)
+        #expect(report.durations == Self.outageDurations(asOf: report.asOf!))
+    }
+
+    /// A window lists only its events, folds those before it, stops the fold at its end and measures up to it.
+    @Test func aWindowLimitsTheTimelineAndEndsTheFold() throws {
+        let directory = TemporaryDirectory()
+        let path = try Story.journal(in: directory)
+        var window = ReplaySelection()
+        window.since = Story.time("2023-06-05T00:00:00Z")
+        window.until = Story.time("2023-08-14T00:00:00Z")
+        let report = try IncidentReplay(directory: path).report(for: "ganjiaba-power", window: window)
+        #expect(report.entries.map(summary) == [
+            "5 \(Story.power)#o2", "6 raised \(Self.overrun)", "7 \(Story.power)#o3", "7 cleared \(Self.shortNotice)",
+            "7 cleared \(Self.overrun)", "8 \(Story.bureau)#i1", "8 raised behind_schedule/ganjiaba-power",
+            "9 raised reinspection_overdue/ganjiaba-power",
+        ])
+        #expect(report.asOf == window.until)
+        let reinspection = try #require(report.durations.first { $0.kind == .reinspection })
+        #expect(reinspection.to == nil && reinspection.ongoing)
+        let twelveDaysAndTwentyTwoHours: Int64 = 12 * 86_400 + 22 * 3600
+        #expect(reinspection.seconds == twelveDaysAndTwentyTwoHours)
+        #expect(reinspection.note == "failed, not re-inspected")
+        let finish = try #require(report.durations.first { $0.kind == .finish })
+        #expect(finish.ongoing && finish.to == nil)
+        let fortySevenDaysAhead: Int64 = -47 * 86_400
+        #expect(finish.seconds == fortySevenDaysAhead, "47 days before its planned finish")
+
+        var after = ReplaySelection()
+        after.fromSequence = 12
+        #expect {
+            try IncidentReplay(directory: path).report(for: "ganjiaba-power", window: after)
+        } throws: { error in
+            (error as? IncidentError)?.code == .outsideWindow
+                && "\(error)".contains("none in the window; the first is sequence 1, the last 11")
+        }
+    }
+
+    @Test func anUnknownIdSaysWhatIsNear() throws {
+        let directory = TemporaryDirectory()
+        let path = try Story.journal(in: directory)
+        #expect {
+            try IncidentReplay(directory: path).report(for: "ganjiaba-powr")
+        } throws: { error in
+            guard let error = error as? IncidentError else { return false }
+            return error.code == .notFound && error.candidates == ["ganjiaba-power", "ganjiaba-water"]
+        }
+        #expect {
+            try IncidentReplay(directory: path).report(for: "gjb-cut")
+        } throws: { error in
+            (error as? IncidentError)?.candidates == [Story.outageKey]
+        }
+    }
+
+    @Test func aSubjectOfSeveralOutagesIsAmbiguous() throws {
+        let directory = TemporaryDirectory()
+        var elsewhere = Story.outage("x1", .noticed, at: "2023-06-03T09:00:00+08:00")
+        elsewhere.site = "ruijing-biyuan"
+        let path = try writeJournal(Story.events + [elsewhere], in: directory)
+        #expect {
+            try IncidentReplay(directory: path).report(for: "gjb-cut-1")
+        } throws: { error in
+            guard let error = error as? IncidentError else { return false }
+            return error.code == .ambiguous && error.candidates == [Story.outageKey, "ruijing-biyuan/power/gjb-cut-1"]
+        }
+        #expect(try IncidentReplay(directory: path).report(for: "ruijing-biyuan/power/gjb-cut-1").entries.count == 2)
+    }
+
+    @Test func anInterruptedReportSaysSo() throws {
+        let directory = TemporaryDirectory()
+        let path = try Story.journal(in: directory)
+        let report = try IncidentReplay(directory: path).report(for: "ganjiaba-power", shouldStop: { true })
+        #expect(report.reading.interrupted)
+        #expect(report.entries.isEmpty)
+    }
+
+    @Test func alertKeysMentionWholeComponentsOnly() {
+        #expect(IncidentCollector.mentions("behind_schedule/ganjiaba-power", "ganjiaba-power"))
+        #expect(IncidentCollector.mentions("lifecycle_anomaly/workitem/ganjiaba-power/transition", "ganjiaba-power"))
+        #expect(!IncidentCollector.mentions("behind_schedule/ganjiaba-power-2", "ganjiaba-power"))
+        #expect(!IncidentCollector.mentions("behind_schedule/old-ganjiaba-power", "ganjiaba-power"))
+        #expect(IncidentCollector.mentions("outage_overlap/a/water/x+a/power/y", "a/water/x"))
+        #expect(IncidentCollector.mentions("outage_overlap/a/water/x+a/power/y", "a/power/y"))
+        #expect(!IncidentCollector.mentions("outage_overlap/a/water/x+a/power/y", "a/power"))
+    }
+
+    @Test func conduitIncidentPrintsTheTimelineAndTheDurations() throws {
+        let directory = TemporaryDirectory()
+        let path = try Story.journal(in: directory)
+        let text = try ChildProcess.conduit(["incident", "gjb-cut-1", "--dir", path, "--time-zone", "Asia/Shanghai"])
+        #expect(text.status == 0, "\(text.errors)")
+        let lines = text.output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines.first == "Incident: outage \(Story.outageKey)")
+        #expect(lines.contains("Timeline (8 entries, times in Asia/Shanghai; * derived by the fold on replay):"))
+        #expect(lines.contains(
+            "  2023-06-05 09:10:00  #5  outage     planned power outage started, 108 households 2023-06-05 09:00:00 – 2023-06-05 17:00:00"
+                + " — by County Power Supply Bureau (/power-supply-bureau/agent-1), authenticated as power-supply-bureau"))
+        #expect(lines.contains(
+            "  2023-06-05 17:30:02  #6  alert*     outage_overrun raised: outage \(Story.outageKey) is still off after its window ended at 2023-06-05T09:00:00Z"))
+        #expect(lines.contains(
+            "  notice lead time of \(Story.outageKey): 3 d 0 h (noticed 2023-06-02 09:00:00, window from 2023-06-05 09:00:00); 7 d 0 h required: 4 d 0 h short"))
+        #expect(lines.contains(
+            "  outage length of \(Story.outageKey): 9 h 20 min (2023-06-05 09:10:00 → 2023-06-05 18:30:00); planned window 8 h 0 min: 1 h 20 min over"))
+
+        let item = try ChildProcess.conduit(["incident", "ganjiaba-power", "--dir", path, "--time-zone", "Asia/Shanghai"])
+        #expect(item.status == 0)
+        #expect(item.output.contains("\n  start of ganjiaba-power: planned 2023-04-01, actual 2023-04-03: 2 days late\n"))
+        #expect(item.output.contains("\n  finish of ganjiaba-power: planned 2023-09-30, actual 2023-10-05: 5 days late\n"))
+        #expect(item.output.contains(
+            "\n  re-inspection of ganjiaba-power joint_acceptance: 2023-08-01 10:00:00 → 2023-08-15 10:00:00: 14 d 0 h (failed, re-inspected: passed)\n"))
+
+        let json = try ChildProcess.conduit(["incident", "ganjiaba-power", "--dir", path, "--json"])
+        #expect(json.status == 0)
+        let report = try IncidentReplay(directory: path).report(for: "ganjiaba-power")
+        #expect(json.output == String(decoding: report.json(), as: UTF8.self) + "\n")
+
+        let unknown = try ChildProcess.conduit(["incident", "ganjiaba-powr", "--dir", path])
+        #expect(unknown.status != 0)
+        #expect(unknown.output.isEmpty)
+        #expect(unknown.errors.contains("nothing in the journal in \(path) is about \"ganjiaba-powr\""))
+        #expect(unknown.errors.contains("did you mean:\n  ganjiaba-power\n  ganjiaba-water"))
+    }
+}
