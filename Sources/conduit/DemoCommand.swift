@@ -274,7 +274,8 @@ struct DemoCommand: AsyncParsableCommand {
         lines.append("  conduit state --dir \(journal)                          the state at the end")
         lines.append("  conduit state --dir \(journal) --at 2023-07-01          the state as it was on 1 July")
         lines.append("  conduit replay --dir \(journal) --kind alert            the supervision office's ledger")
-        lines.append("  conduit replay --dir \(journal) --work-item \(example)")
+        lines.append("  conduit state --dir \(journal) --diff 2023-06-01 2023-07-01 what changed in June")
+        lines.append("  conduit incident \(example) --dir \(journal)")
         lines.append("  conduit replay --dir \(journal) --kind outage --community ganjiaba --format csv")
         return lines
     }

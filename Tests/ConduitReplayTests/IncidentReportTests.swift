@@ -52,7 +52,7 @@ func summary(_ entry: IncidentEntry) -> String {
             "10 \(Story.bureau)#i2", "10 cleared reinspection_overdue/ganjiaba-power", "11 \(Story.power)#p2",
             "11 cleared behind_schedule/ganjiaba-power",
         ])
-        #expect(report.asOf == Story.time("2023-10-05T16:00:02+08:00"))
+        #expect(report.asOf == Story.time("2023-10-05T16:00:00+08:00"))
         #expect(report.workItem?.status == .completed)
         // Who published each step: the source, and the identity the broker authenticated.
         let first = try #require(report.entries.first)
@@ -181,7 +181,7 @@ func summary(_ entry: IncidentEntry) -> String {
             "  2023-06-05 09:10:00  #5  outage     planned power outage started, 108 households 2023-06-05 09:00:00 – 2023-06-05 17:00:00"
                 + " — by County Power Supply Bureau (/power-supply-bureau/agent-1), authenticated as power-supply-bureau"))
         #expect(lines.contains(
-            "  2023-06-05 17:30:02  #6  alert*     outage_overrun raised: outage \(Story.outageKey) is still off after its window ended at 2023-06-05T09:00:00Z"))
+            "  2023-06-05 17:30:00  #6  alert*     outage_overrun raised: outage \(Story.outageKey) is still off after its window ended at 2023-06-05T09:00:00Z"))
         #expect(lines.contains(
             "  notice lead time of \(Story.outageKey): 3 d 0 h (noticed 2023-06-02 09:00:00, window from 2023-06-05 09:00:00); 7 d 0 h required: 4 d 0 h short"))
         #expect(lines.contains(
