@@ -8,11 +8,17 @@ public struct StateReplay: Sendable {
     public let directory: String
     public let scenario: Scenario
     public let options: StateOptions
+    /// Where folds start from and leave snapshots (see ``StateCheckpoints``); `nil` folds from the journal's start.
+    public var checkpoints: StateCheckpoints?
 
-    public init(directory: String, scenario: Scenario = .default, options: StateOptions = StateOptions()) {
+    public init(
+        directory: String, scenario: Scenario = .default, options: StateOptions = StateOptions(),
+        checkpoints: StateCheckpoints? = nil
+    ) {
         self.directory = directory
         self.scenario = scenario
         self.options = options
+        self.checkpoints = checkpoints
     }
 
     /// Errors: a diff whose later moment comes before its earlier one.
@@ -36,12 +42,31 @@ public struct StateReplay: Sendable {
         let bound = Bound(time: time, sequence: sequence)
         var state = AggregateState(scenario: scenario, options: options)
         let statistics = try JournalInspector.statistics(directory: directory)
-        let reading = try JournalScan.run(
-            directory: directory, statistics: statistics, progress: progress, shouldStop: shouldStop
-        ) { view in
-            if bound.isPassed(by: view) { return false }
-            if let event = JournalScan.event(view) { _ = state.apply(event) }
-            return true
+        // Start from the latest checkpoint inside the bound, if there is one that fits this journal.
+        var start: UInt64?
+        if let checkpoints, let restored = checkpoints.latest(
+            atOrBefore: sequence, time: time, journal: directory, scenario: scenario, options: options)
+        {
+            state = restored
+            start = restored.lastSequence + 1
+        }
+        var saved = Set(checkpoints?.entries().map(\.sequence) ?? [])
+        var reading = JournalReading()
+        if let start, let last = statistics.lastSequence, start > last {
+            reading.note(statistics.tail)
+        } else {
+            reading = try JournalScan.run(
+                directory: directory, statistics: statistics, from: start, progress: progress, shouldStop: shouldStop
+            ) { view in
+                if bound.isPassed(by: view) { return false }
+                if let event = JournalScan.event(view) { _ = state.apply(event) }
+                if let checkpoints, view.sequence % checkpoints.every == 0, state.lastSequence == view.sequence,
+                    !saved.contains(view.sequence), checkpoints.save(state, recordedTime: view.recordedTime)
+                {
+                    saved.insert(view.sequence)
+                }
+                return true
+            }
         }
         // An empty journal gives the empty state, whatever the time.
         if let time, !reading.interrupted, statistics.firstSequence != nil { _ = state.advance(to: time) }

@@ -21,6 +21,11 @@ struct StateCommand: AsyncParsableCommand {
             and closed, alerts raised, cleared, and raised and cleared again in between, and the roll-ups. Ctrl-C \
             stops a long fold; nothing is printed then.
 
+            Folds leave checkpoints of the state every 250,000 events in <journal>.state (beside the journal; \
+            --checkpoints elsewhere, --no-checkpoints not at all), so that after a first fold of a long journal, \
+            the state at any moment is a short fold from the nearest one. They are a cache: deleting them is safe, \
+            and one that no longer fits the journal is ignored.
+
             Examples:
               conduit state --at 2023-07-01
               conduit state --diff 2023-07-01 2023-08-01
@@ -45,6 +50,21 @@ struct StateCommand: AsyncParsableCommand {
 
     @Option(help: "With --json: only this subtree, e.g. communities/ganjiaba, workitems/ganjiaba-power, alerts, outages.")
     var path: String?
+
+    @Option(help: ArgumentHelp("Where folds keep their checkpoints (default: <journal>.state).", valueName: "directory"))
+    var checkpoints: String?
+
+    @Flag(help: "Fold from the journal's start, without reading or writing checkpoints.")
+    var noCheckpoints = false
+
+    /// The fold over the journal, with its checkpoints.
+    var replay: StateReplay {
+        var replay = StateReplay(directory: dir)
+        if !noCheckpoints {
+            replay.checkpoints = checkpoints.map { StateCheckpoints(directory: $0) } ?? StateCheckpoints.beside(journal: dir)
+        }
+        return replay
+    }
 
     @Option(
         parsing: .upToNextOption,
@@ -76,7 +96,7 @@ struct StateCommand: AsyncParsableCommand {
         let state: AggregateState
         let reading: JournalReading
         do {
-            (state, reading) = try StateReplay(directory: dir).fold(
+            (state, reading) = try replay.fold(
                 atTime: time, atSequence: seq, progress: progress.show, shouldStop: { watch.isInterrupted })
         } catch {
             progress.finish()
@@ -117,7 +137,6 @@ extension StateCommand {
         let watch = InterruptionWatch()
         defer { watch.cancel() }
         let progress = ScanProgress()
-        let replay = StateReplay(directory: dir)
         let result: (diff: StateDiff, reading: JournalReading)
         do {
             if diff.count == 2 {

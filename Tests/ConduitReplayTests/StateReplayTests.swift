@@ -41,3 +41,43 @@ struct StateReplayTests {
         #expect(state.now.map { $0 >= moment } == true)
     }
 }
+
+/// Checkpoints beside the journal: a fold starts from the nearest one and ends in the same state as a fold from the
+/// start; one that does not fit the journal, or is damaged, is ignored.
+struct StateCheckpointTests {
+    @Test func aFoldFromACheckpointEqualsAFoldFromTheStart() throws {
+        let directory = TemporaryDirectory()
+        let path = try makeJournal(in: directory)
+        let plain = StateReplay(directory: path)
+        let cached = StateReplay(directory: path, checkpoints: StateCheckpoints(directory: directory.appending("state"), every: 10))
+        // The first fold leaves checkpoints at 10, 20, … 60.
+        #expect(try cached.state() == plain.state())
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.appending("state")).sorted()
+        #expect(names.count == 6)
+        #expect(names.allSatisfy { $0.hasPrefix("state-") && $0.hasSuffix(".json") })
+        // Later folds start from the nearest one: a few records read, the same state.
+        let (atSequence, reading) = try cached.fold(atSequence: 37)
+        #expect(reading.scanned <= 8)
+        #expect(atSequence == (try plain.state(atSequence: 37)))
+        let moment = Timestamp(secondsSinceEpoch: 1_685_577_600 + 44)
+        #expect(try cached.state(atTime: moment) == plain.state(atTime: moment))
+        #expect(try cached.state(atSequence: 5) == plain.state(atSequence: 5))
+    }
+
+    @Test func aCheckpointThatDoesNotFitTheJournalIsIgnored() throws {
+        let directory = TemporaryDirectory()
+        let path = try makeJournal(in: directory)
+        let checkpoints = StateCheckpoints(directory: directory.appending("state"), every: 10)
+        let cached = StateReplay(directory: path, checkpoints: checkpoints)
+        _ = try cached.state()
+        let manager = FileManager.default
+        let entries = checkpoints.entries()
+        // A checkpoint claiming another recorded time (another journal), and one damaged.
+        try manager.moveItem(atPath: entries[2].path, toPath: directory.appending("state/state-30-12345.json"))
+        try Data("{not json".utf8).write(to: URL(fileURLWithPath: entries[1].path))
+        let expected = try StateReplay(directory: path).state(atSequence: 35)
+        let (state, reading) = try cached.fold(atSequence: 35)
+        #expect(state == expected)
+        #expect(reading.scanned == 26, "from the checkpoint at 10 (records 11 to 36, which ends the fold): those at 20 and 30 are unusable")
+    }
+}
