@@ -194,9 +194,9 @@ public struct AggregateState: Sendable, Equatable {
         var statusChanged = false
         if let existing = outageIndex[key] {
             index = existing
-            var outage = outages[index]
-            if event.time >= outage.reportedAt {
-                let earlier = outage.report
+            // Mutated in place: a copy of the outage would copy its refs on every report.
+            if event.time >= outages[index].reportedAt {
+                let earlier = outages[index].report
                 var merged = report
                 merged.windowStart = merged.windowStart ?? earlier.windowStart
                 merged.windowEnd = merged.windowEnd ?? earlier.windowEnd
@@ -206,20 +206,19 @@ public struct AggregateState: Sendable, Equatable {
                 merged.causedBy = merged.causedBy ?? earlier.causedBy
                 if merged.buildings.isEmpty { merged.buildings = earlier.buildings }
                 if earlier.status != merged.status {
-                    outage.previousStatus = earlier.status
+                    outages[index].previousStatus = earlier.status
                     statusChanged = true
                 }
-                outage.report = merged
-                outage.reportedAt = event.time
+                outages[index].report = merged
+                outages[index].reportedAt = event.time
             } else {
-                outage.report.windowStart = outage.report.windowStart ?? report.windowStart
-                outage.report.windowEnd = outage.report.windowEnd ?? report.windowEnd
-                outage.report.noticedAt = outage.report.noticedAt ?? report.noticedAt
-                outage.report.startedAt = outage.report.startedAt ?? report.startedAt
-                outage.report.restoredAt = outage.report.restoredAt ?? report.restoredAt
+                outages[index].report.windowStart = outages[index].report.windowStart ?? report.windowStart
+                outages[index].report.windowEnd = outages[index].report.windowEnd ?? report.windowEnd
+                outages[index].report.noticedAt = outages[index].report.noticedAt ?? report.noticedAt
+                outages[index].report.startedAt = outages[index].report.startedAt ?? report.startedAt
+                outages[index].report.restoredAt = outages[index].report.restoredAt ?? report.restoredAt
             }
-            outage.refs.append(ref)
-            outages[index] = outage
+            outages[index].addRef(ref)
         } else {
             index = outages.count
             outages.append(OutageState(

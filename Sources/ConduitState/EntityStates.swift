@@ -106,8 +106,18 @@ public struct OutageState: Sendable, Hashable {
     public var previousStatus: OutageStatus?
     /// The `time` of the latest applied report.
     public var reportedAt: Timestamp
-    /// Every report, `source#id`, in arrival order.
+    /// Its reports, `source#id`, in arrival order: the first and the latest (see ``refsKept``).
     public var refs: [String]
+
+    /// At most this many refs are kept: the first report and the latest ones (an outage reported every few
+    /// minutes for weeks must not make the state grow without bound).
+    public static let refsKept = 64
+
+    /// Notes one more report of the outage, keeping the first and the latest ``refsKept`` − 1.
+    mutating func addRef(_ ref: String) {
+        refs.append(ref)
+        if refs.count > Self.refsKept + 32 { refs.removeSubrange(1..<(refs.count - Self.refsKept + 1)) }
+    }
 
     /// Whether the service is off now: started and not restored.
     public var isOff: Bool { report.status == .started && report.restoredAt == nil }

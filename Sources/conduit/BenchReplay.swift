@@ -10,9 +10,11 @@ struct BenchReplay: AsyncParsableCommand {
         commandName: "replay",
         abstract: "Events/s scanned, filtered and written as JSON lines from a journal.",
         discussion: """
-            Writes a journal of --events progress and outage events (alternating, ~350 bytes) into a temporary \
+            Writes a journal of --events progress and outage events (alternating, ~420 bytes, stamped and in \
+            canonical form as the broker stores them) into a temporary \
             directory, then replays it three ways, discarding the output: everything, a topic filter (outages: half \
-            the events, decided from the topic alone), and a work-item filter (which decodes every event).
+            the events, decided from the topic alone), and a work-item filter (half the events; decided on the \
+            stored canonical JSON, without decoding).
             """
     )
 
@@ -28,7 +30,7 @@ struct BenchReplay: AsyncParsableCommand {
         let base = (dir ?? NSTemporaryDirectory()) + "/conduit-bench-replay-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: base) }
         if !options.json { FileHandle.standardError.write(Data("writing a journal of \(events) events…\n".utf8)) }
-        let bytes = try writeJournal(at: base)
+        let bytes = try Self.writeJournal(at: base, events: events)
         var all: [Double] = [], topic: [Double] = [], decoded: [Double] = [], megabytes: [Double] = []
         var everything = ReplaySelection()
         everything.fromSequence = 1
@@ -52,19 +54,29 @@ struct BenchReplay: AsyncParsableCommand {
         report.print(json: options.json)
     }
 
-    private func writeJournal(at path: String) throws -> Int {
+    /// Writes a journal of `events` alternating progress and outage events, one microsecond apart; returns the
+    /// bytes of event JSON written.
+    static func writeJournal(at path: String, events: Int, progress: (Int) -> Void = { _ in }) throws -> Int {
         var options = JournalOptions()
         options.durability = .unsafeNoSyncForTestsOnly
         let (journal, _) = try Journal.open(directory: path, options: options)
         let batch = JournalBatch()
         var total = 0
         let start = Int64(1_685_577_600_000_000)
+        var bytes: [UInt8] = []
         for sequence in UInt64(1)...UInt64(events) {
-            let bytes = sequence % 2 == 1 ? Self.progress(sequence) : Self.outage(sequence)
-            let topic: [UInt8] = Array((sequence % 2 == 1 ? "progress/power/ganjiaba/" : "outage/water/ruijing-biyuan/").utf8)
-            try batch.append(sequence: sequence, recordedTime: start + Int64(sequence), topic: topic, event: bytes)
+            // Stamped and in canonical form, as the broker stores events.
+            var event = try EventCodec.decode(sequence % 2 == 1 ? Self.progress(sequence) : Self.outage(sequence))
+            event.sequence = sequence
+            event.recordedTime = Timestamp(microsecondsSinceEpoch: start + Int64(sequence))
+            bytes.removeAll(keepingCapacity: true)
+            EventCodec.encode(event, into: &bytes)
+            try batch.append(sequence: sequence, recordedTime: start + Int64(sequence), topic: event.topic, event: bytes)
             total += bytes.count
-            if batch.count == 1000 { try journal.commit(batch) }
+            if batch.count == 1000 {
+                try journal.commit(batch)
+                if sequence % 1_000_000 == 0 { progress(Int(sequence)) }
+            }
         }
         try journal.commit(batch)
         try journal.close()
