@@ -118,9 +118,12 @@ public enum Lifecycle {
         guard report.nature == .planned, let start = report.windowStart, let noticed = report.noticedAt else { return nil }
         let lead = (start.microsecondsSinceEpoch - noticed.microsecondsSinceEpoch) / 1_000_000
         guard lead < requiredSeconds else { return nil }
+        let when = lead >= 0
+            ? "\(lead / 3600) h \(lead % 3600 / 60) min before its window"
+            : "\(-lead / 3600) h \(-lead % 3600 / 60) min after its window had begun"
         return LifecycleFinding(
             kind: .shortNotice,
-            reason: "outage \(key) was noticed \(lead / 3600) h \(lead % 3600 / 60) min before its window; \(requiredSeconds / 3600) h are required")
+            reason: "outage \(key) was noticed \(when); \(requiredSeconds / 3600) h are required")
     }
 
     /// Checks an outage still off after its planned window ended.

@@ -52,6 +52,9 @@ import Testing
         #expect(Lifecycle.checkNotice(outage: "o", outage) == nil)
         outage.noticedAt = try Timestamp(rfc3339: "2023-07-01T20:00:00Z")
         #expect(Lifecycle.checkNotice(outage: "o", outage)?.kind == .shortNotice)
+        var late = outage
+        late.noticedAt = late.windowStart.map { $0.adding(seconds: 3 * 3600 + 600) }
+        #expect(Lifecycle.checkNotice(outage: "o", late)?.reason == "outage o was noticed 3 h 10 min after its window had begun; 24 h are required")
         outage.status = .started
         outage.restoredAt = nil
         #expect(Lifecycle.checkOverrun(outage: "o", outage, now: try Timestamp(rfc3339: "2023-07-02T06:00:00Z"))?.kind == .outageOverrun)
