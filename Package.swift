@@ -61,7 +61,7 @@ let package = Package(
         .target(
             name: "ConduitTesting",
             dependencies: [
-                "ConduitBroker", "ConduitCore", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+                "ConduitBroker", "ConduitCore", "ConduitJournal", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(

@@ -152,3 +152,59 @@ public enum ChildProcess {
         try run(try ConduitExecutable.url(), arguments, input: input, timeout: timeout)
     }
 }
+
+/// `conduit` running as a child process, its standard output and error collected as it goes: for tests that talk
+/// to a command while it runs (watchers, replays, the demo). It is killed if the test forgets it.
+public final class RunningConduit {
+    public let process = Process()
+    public let output = OutputCollector()
+    public let errors = OutputCollector()
+
+    /// Starts `conduit arguments…` with standard input closed.
+    public init(_ arguments: [String]) throws {
+        process.executableURL = try ConduitExecutable.url()
+        process.arguments = arguments
+        let outputPipe = Pipe()
+        let errorPipe = Pipe()
+        process.standardOutput = outputPipe
+        process.standardError = errorPipe
+        process.standardInput = FileHandle.nullDevice
+        output.start(outputPipe.fileHandleForReading)
+        errors.start(errorPipe.fileHandleForReading)
+        try process.run()
+    }
+
+    public var isRunning: Bool { process.isRunning }
+
+    /// Sends a signal (SIGINT for Ctrl-C).
+    public func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    /// Waits up to `timeout` seconds for the process to end and its output to be read; its exit status, or `nil`
+    /// if it is still running.
+    public func finish(timeout: TimeInterval = 20) -> Int32? {
+        guard Poll.until(timeout, { !self.process.isRunning }) else { return nil }
+        process.waitUntilExit()
+        _ = Poll.until(5) { self.output.finished && self.errors.finished }
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
+
+/// Waiting for something to become true, without hanging a test.
+public enum Poll {
+    /// Checks `condition` every 10 ms for up to `seconds`; whether it became true.
+    public static func until(_ seconds: TimeInterval, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(10_000)
+        }
+        return condition()
+    }
+}

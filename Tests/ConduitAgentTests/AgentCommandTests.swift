@@ -6,14 +6,7 @@ import Testing
 
 /// `conduit publish` and `conduit agent` as a user runs them, against a live broker.
 @Suite(.timeLimit(.minutes(3))) struct AgentCommandTests {
-    /// Every event in a journal, in sequence order.
-    static func journal(_ directory: String) throws -> [Event] {
-        let reader = try JournalReader.open(directory: directory, from: 1)
-        defer { reader.close() }
-        var events: [Event] = []
-        while let record = try reader.next() { events.append(try EventCodec.decode(record.event)) }
-        return events
-    }
+    static func journal(_ directory: String) throws -> [Event] { try JournalContents.events(in: directory) }
 
     @Test func publishPrintsTheSequenceAndRecordsNoPresence() throws {
         let broker = try TestBroker()

@@ -25,14 +25,7 @@ import Testing
 
     /// The ids of the progress events in a journal, in sequence order.
     static func journaledIds(_ directory: String) throws -> [String] {
-        let reader = try JournalReader.open(directory: directory, from: 1)
-        defer { reader.close() }
-        var ids: [String] = []
-        while let record = try reader.next() {
-            let event = try EventCodec.decode(record.event)
-            if event.kind == .progress { ids.append(event.id) }
-        }
-        return ids
+        try JournalContents.events(in: directory).filter { $0.kind == .progress }.map(\.id)
     }
 
     @Test func everyEventIsAcknowledgedOnceAndLeavesTheOutbox() throws {

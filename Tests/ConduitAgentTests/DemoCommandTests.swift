@@ -7,14 +7,7 @@ import Testing
 
 /// `conduit demo` and `conduit agent --simulate` end to end, in a short mode.
 @Suite(.timeLimit(.minutes(3))) struct DemoCommandTests {
-    /// Every event in a journal, in sequence order.
-    static func journal(_ directory: String) throws -> [Event] {
-        let reader = try JournalReader.open(directory: directory, from: 1)
-        defer { reader.close() }
-        var events: [Event] = []
-        while let record = try reader.next() { events.append(try EventCodec.decode(record.event)) }
-        return events
-    }
+    static func journal(_ directory: String) throws -> [Event] { try JournalContents.events(in: directory) }
 
     @Test func aSimulatingAgentPublishesItsPartOfTheYearExactlyOnce() throws {
         let broker = try TestBroker()
@@ -42,23 +35,11 @@ import Testing
         let directory = TemporaryDirectory()
         let data = directory.appending("demo")
         // Interrupted part-way: Ctrl-C stops it cleanly.
-        let process = Process()
-        process.executableURL = try ConduitExecutable.url()
-        process.arguments = ["demo", "--data", data, "--duration", "30", "--plain", "--seed", "11"]
-        let output = OutputCollector()
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        output.start(pipe.fileHandleForReading)
-        try process.run()
+        let demo = try RunningConduit(["demo", "--data", data, "--duration", "30", "--plain", "--seed", "11"])
         Thread.sleep(forTimeInterval: 3)
-        kill(process.processIdentifier, SIGINT)
-        let deadline = Date().addingTimeInterval(30)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        #expect(!process.isRunning)
-        process.waitUntilExit()
-        while !output.finished { usleep(1000) }
-        #expect(process.terminationStatus == 0, "\(output.all)")
+        demo.signal(SIGINT)
+        let output = demo.output
+        #expect(demo.finish(timeout: 30) == 0, "\(output.all)")
         #expect(output.all.contains("Interrupted at"))
         let partial = try Self.journal(data + "/journal")
         let plan = FieldSimulator.plan(scenario: .default, options: SimulationOptions(seed: 11))

@@ -31,14 +31,7 @@ enum OverlappingOutages {
 @Suite(.timeLimit(.minutes(1)))
 struct WatchStateCommandTests {
     /// Waits until `condition` holds, up to `seconds`.
-    static func wait(_ seconds: TimeInterval, until condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(10_000)
-        }
-        return condition()
-    }
+    static func wait(_ seconds: TimeInterval, until condition: () -> Bool) -> Bool { Poll.until(seconds, condition) }
 
     @Test func caughtUpAndLiveEventsAndTheirAlertsArePrintedAsLines() throws {
         let broker = try TestBroker()
@@ -48,30 +41,17 @@ struct WatchStateCommandTests {
         _ = try agent.publishAndWait(SampleEvents.progress(id: "ws-1"), correlation: 1)
         _ = try agent.publishAndWait(OverlappingOutages.power, correlation: 2)
 
-        let process = Process()
-        process.executableURL = try ConduitExecutable.url()
-        process.arguments = [
+        let watcher = try RunningConduit([
             "watch", "--state", "--fanout", broker.endpoints.fanout, "--query", broker.endpoints.query, "--count", "3",
             "--time-zone", "Asia/Shanghai",
-        ]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        let lines = OutputCollector()
-        let notes = OutputCollector()
-        lines.start(output.fileHandleForReading)
-        notes.start(errors.fileHandleForReading)
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        ])
+        let (lines, notes) = (watcher.output, watcher.errors)
 
         #expect(Self.wait(20) { notes.all.contains("caught up at sequence 2") }, "stderr: \(notes.all)")
         // Live: a water outage on the same building, overlapping in time.
         _ = try agent.publishAndWait(OverlappingOutages.water, correlation: 3)
-        #expect(Self.wait(20) { !process.isRunning }, "--count 3 ends it; stdout: \(lines.all)")
-        process.waitUntilExit()
-        #expect(Self.wait(5) { lines.finished })
-        #expect(process.terminationStatus == 0, "stderr: \(notes.all)")
+        #expect(Self.wait(20) { !watcher.isRunning }, "--count 3 ends it; stdout: \(lines.all)")
+        #expect(watcher.finish() == 0, "stderr: \(notes.all)")
 
         let printed = lines.lines().map(String.init)
         let events = printed.filter { $0.contains("  #") }
@@ -119,28 +99,15 @@ struct WatchStateCommandTests {
         defer { aggregator.stop() }
         #expect(Self.wait(20) { aggregator.sequence == 2 })
 
-        let process = Process()
-        process.executableURL = try ConduitExecutable.url()
-        process.arguments = [
+        let watcher = try RunningConduit([
             "watch", "--state", "--fanout", broker.endpoints.fanout, "--query", broker.endpoints.query, "--snapshot", snapshot,
             "--count", "1",
-        ]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        let lines = OutputCollector()
-        let notes = OutputCollector()
-        lines.start(output.fileHandleForReading)
-        notes.start(errors.fileHandleForReading)
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        ])
+        let (lines, notes) = (watcher.output, watcher.errors)
         #expect(Self.wait(20) { notes.all.contains("at sequence 2") }, "stderr: \(notes.all)")
         _ = try agent.publishAndWait(OverlappingOutages.water, correlation: 3)
-        #expect(Self.wait(20) { !process.isRunning }, "stdout: \(lines.all)")
-        process.waitUntilExit()
-        #expect(Self.wait(5) { lines.finished })
-        #expect(process.terminationStatus == 0, "stderr: \(notes.all)")
+        #expect(Self.wait(20) { !watcher.isRunning }, "stdout: \(lines.all)")
+        #expect(watcher.finish() == 0, "stderr: \(notes.all)")
         let printed = lines.lines().map(String.init)
         #expect(printed.filter { $0.contains("  #") }.map { $0.contains("#3") } == [true], "only the live event: \(printed)")
         #expect(printed.contains { $0.hasPrefix("alert raised [outage_overlap]") }, "the snapshot's outage and the live one overlap")
@@ -158,21 +125,10 @@ struct WatchStateCommandTests {
         try fanout.bind("tcp://127.0.0.1:*")
         defer { fanout.close() }
 
-        let process = Process()
-        process.executableURL = try ConduitExecutable.url()
-        process.arguments = [
+        let watcher = try RunningConduit([
             "watch", "--state", "--fanout", try fanout.lastEndpoint, "--query", broker.endpoints.query, "--count", "5",
-        ]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        let lines = OutputCollector()
-        let notes = OutputCollector()
-        lines.start(output.fileHandleForReading)
-        notes.start(errors.fileHandleForReading)
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        ])
+        let (lines, notes) = (watcher.output, watcher.errors)
         #expect(Self.wait(20) { notes.all.contains("caught up at sequence 1") }, "stderr: \(notes.all)")
         #expect(Self.wait(20) { (try? fanout.receiveFrames(wait: false)) != nil }, "the watcher subscribes")
 
@@ -186,10 +142,8 @@ struct WatchStateCommandTests {
         try fanout.send(frames: stored[2].fanoutMessage.encode())
         #expect(Self.wait(20) { lines.all.contains("#3") }, "stdout: \(lines.all)")
         try fanout.send(frames: FanoutMessage.heartbeat(latest: stored[4].header).encode())
-        #expect(Self.wait(20) { !process.isRunning }, "stdout: \(lines.all)\nstderr: \(notes.all)")
-        process.waitUntilExit()
-        #expect(Self.wait(5) { lines.finished })
-        #expect(process.terminationStatus == 0, "stderr: \(notes.all)")
+        #expect(Self.wait(20) { !watcher.isRunning }, "stdout: \(lines.all)\nstderr: \(notes.all)")
+        #expect(watcher.finish() == 0, "stderr: \(notes.all)")
         let sequences = lines.lines().filter { $0.contains("  #") }.compactMap { line in
             line.split(separator: " ").first { $0.hasPrefix("#") }.flatMap { UInt64($0.dropFirst()) }
         }

@@ -1,0 +1,14 @@
+import ConduitCore
+import ConduitJournal
+
+/// What a journal holds, decoded: for tests that check what a run stored.
+public enum JournalContents {
+    /// Every event in the journal in `directory`, in sequence order.
+    public static func events(in directory: String) throws -> [Event] {
+        let reader = try JournalReader.open(directory: directory, from: 1)
+        defer { reader.close() }
+        var events: [Event] = []
+        while let record = try reader.next() { events.append(try EventCodec.decode(record.event)) }
+        return events
+    }
+}
