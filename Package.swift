@@ -93,7 +93,8 @@ let package = Package(
         .testTarget(
             name: "ConduitAgentTests",
             dependencies: [
-                "ConduitAgent", "ConduitTesting", "ConduitCore", "ConduitBroker", "ConduitJournal", "ConduitSimulation", "ZeroMQ",
+                "ConduitAgent", "ConduitTesting", "ConduitCore", "ConduitBroker", "ConduitJournal", "ConduitReplay", "ConduitSimulation",
+                "ConduitState", "ZeroMQ",
                 "conduit",
             ]
         ),

@@ -104,4 +104,30 @@ import Testing
         }
         #expect(presence == [.birth, .death])
     }
+
+    @Test func theAgentForwardsFilesDroppedInAWatchedDirectory() throws {
+        let broker = try TestBroker()
+        let outbox = TemporaryDirectory()
+        let spool = TemporaryDirectory()
+        let agent = try RunningConduit([
+            "agent", "--org", "power-supply-bureau", "--agent", "spool", "--watch-dir", spool.path, "--ingest", broker.endpoints.ingest,
+            "--outbox", outbox.path,
+        ])
+        let lines = [
+            SampleEvents.progressJSON(id: "f-1", source: "/power-supply-bureau/spool"),
+            SampleEvents.progressJSON(id: "f-2", percent: 101, source: "/power-supply-bureau/spool"),
+            SampleEvents.progressJSON(id: "f-3", source: "/power-supply-bureau/spool"),
+        ]
+        // Written under another name, then renamed: the agent only takes complete *.jsonl files.
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: spool.appending("batch-1.tmp")))
+        try FileManager.default.moveItem(atPath: spool.appending("batch-1.tmp"), toPath: spool.appending("batch-1.jsonl"))
+        #expect(Poll.until(20) { FileManager.default.fileExists(atPath: spool.appending("batch-1.jsonl.done")) }, "\(agent.errors.all)")
+        #expect(Poll.until(20) { agent.output.all.contains("acknowledged f-3") }, "\(agent.output.all)")
+        let rejected = try String(contentsOfFile: spool.appending("batch-1.jsonl.rejected"), encoding: .utf8)
+        #expect(rejected.contains("line 2") && rejected.contains("data.range"))
+        agent.signal(SIGINT)
+        #expect(agent.finish() != nil)
+        broker.stop()
+        #expect(try Self.journal(broker.directory.appending("journal")).filter { $0.kind == .progress }.map(\.id) == ["f-1", "f-3"])
+    }
 }

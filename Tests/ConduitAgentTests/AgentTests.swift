@@ -5,6 +5,7 @@ import ConduitTesting
 import Foundation
 import Synchronization
 import Testing
+import ZeroMQ
 
 @testable import ConduitAgent
 
@@ -155,5 +156,48 @@ import Testing
         while agent.status.refused == nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
         #expect(agent.status.refused?.code == .scenarioOrganisation)
         agent.stop()
+    }
+}
+
+/// The feed of what concerns an organisation: the others' outages and inspections at its communities.
+@Suite(.timeLimit(.minutes(1))) struct AgentFeedTests {
+    @Test func theFeedCarriesTheOthersOutagesAtItsSitesOnly() throws {
+        let broker = try TestBroker()
+        let received = Mutex<[String]>([])
+        let feed = AgentFeed(endpoint: broker.endpoints.fanout, organisation: "power-supply-bureau") { event in
+            received.withLock { $0.append(event.id) }
+        }
+        #expect(feed.sites == ["ganjiaba", "ruijing-biyuan", "jinxiu-xincheng"])
+        try feed.start()
+        defer { feed.stop() }
+        let context = try ZeroMQ.Context()
+        let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest)
+        // Publish until the feed's subscription has reached the broker, then the events that matter.
+        var probe = 0
+        while received.withLock({ $0.isEmpty }) && probe < 200 {
+            probe += 1
+            _ = try agent.publishAndWait(SampleEvents.outage(id: "probe-\(probe)"), correlation: UInt64(probe))
+            usleep(20_000)
+        }
+        received.withLock { $0.removeAll() }
+        _ = try agent.publishAndWait(SampleEvents.outage(id: "water-cut"), correlation: 1000)  // the water company's: concerns power
+        _ = try agent.publishAndWait(SampleEvents.progress(id: "own-progress"), correlation: 1001)  // progress: not in the feed
+        var own = try EventCodec.decode(SampleEvents.outage(id: "own-cut"))
+        own.source = "/power-supply-bureau/agent-1"
+        own.utility = .power
+        if case .outage(var report) = own.data {
+            report.service = .power
+            own.data = .outage(report)
+        }
+        _ = try agent.publishAndWait(EventCodec.encode(own), correlation: 1002)  // its own outage: not in the feed
+        _ = try agent.publishAndWait(SampleEvents.outage(id: "water-cut-2"), correlation: 1003)
+        #expect(Poll.until(5) { received.withLock { $0.count } >= 2 })
+        usleep(100_000)
+        #expect(received.withLock { $0 } == ["water-cut", "water-cut-2"])
+    }
+
+    @Test func anOrganisationWithoutWorkItemsHasNoSites() {
+        let feed = AgentFeed(endpoint: "tcp://127.0.0.1:9", organisation: "housing-bureau") { _ in }
+        #expect(feed.sites.isEmpty)
     }
 }

@@ -1,6 +1,8 @@
 import ConduitCore
 import ConduitJournal
+import ConduitReplay
 import ConduitSimulation
+import ConduitState
 import ConduitTesting
 import Foundation
 import Testing
@@ -61,7 +63,16 @@ import Testing
         #expect(Set(facts.map { $0.source + "#" + $0.id }) == Set(plan.map { $0.event.source + "#" + $0.event.id }))
         // The aggregator's alerts came back through the broker, and its checkpoint is there.
         #expect(events.contains { $0.kind == .alert })
-        #expect(FileManager.default.fileExists(atPath: data + "/aggregator.checkpoint"))
+        // The aggregator's last checkpoint is the journal's fold up to its sequence (its clock advanced to the
+        // aggregator's, which heartbeats also moved): what was live is what a replay gives.
+        let checkpoint = try #require(FileManager.default.contents(atPath: data + "/aggregator.checkpoint"))
+        let live = try AggregateState.restore(json: Array(checkpoint), scenario: .default)
+        var replayed = try StateReplay(directory: data + "/journal").state(atSequence: live.lastSequence)
+        if let now = live.now { _ = replayed.advance(to: now) }
+        #expect(live.lastSequence > 0)
+        #expect(replayed.workItems == live.workItems)
+        #expect(replayed.outages == live.outages)
+        #expect(Set(replayed.activeAlerts.keys) == Set(live.activeAlerts.keys))
         // The recorded calendar is the simulated year.
         #expect(events.last.flatMap(\.recordedTime).map { $0.rfc3339.hasPrefix("2023-12-31T16:00:00") || $0.rfc3339.hasPrefix("2024") } == true)
 
