@@ -110,7 +110,7 @@ struct AgentCommand: AsyncParsableCommand {
         if simulate {
             status = try AgentSimulation(organisation: org, seed: seed, speed: speed).run(agent: agent, shouldStop: shouldStop)
         } else if let watchDir {
-            try Self.forwardDirectory(watchDir, agent: agent, shouldStop: shouldStop)
+            try Self.forwardDirectory(watchDir, agent: agent, counters: counters, shouldStop: shouldStop)
             status = 0
         } else {
             Self.forwardLines(FileHandle.standardInput, name: "stdin", agent: agent, counters: counters, shouldStop: shouldStop)
@@ -205,7 +205,7 @@ struct AgentCommand: AsyncParsableCommand {
     }
 
     /// Forwards *.jsonl files dropped in `directory`, oldest name first, until interrupted.
-    static func forwardDirectory(_ directory: String, agent: Agent, shouldStop: () -> Bool) throws {
+    static func forwardDirectory(_ directory: String, agent: Agent, counters: OutcomeCounters, shouldStop: () -> Bool) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--watch-dir \(directory) is not a directory")
@@ -216,7 +216,7 @@ struct AgentCommand: AsyncParsableCommand {
             for name in names.filter({ $0.hasSuffix(".jsonl") }).sorted() {
                 let path = directory + "/" + name
                 guard let handle = FileHandle(forReadingAtPath: path) else { continue }
-                let failures = forwardLines(handle, name: name, agent: agent, counters: nil, shouldStop: { false })
+                let failures = forwardLines(handle, name: name, agent: agent, counters: counters, shouldStop: { false })
                 try? handle.close()
                 if !failures.isEmpty {
                     let report = failures.map { "line \($0.0): \($0.2)\n\($0.1)\n" }.joined()
