@@ -85,6 +85,9 @@ extension AggregateState {
                 kind: try node.enumeration("kind"), key: key, message: try node.string("message"), refs: try node.strings("refs"),
                 raisedAt: try node.timestamp("raisedAt"))
         }
+        for index in state.workItems.indices {
+            state.behindScheduleRaised[index] = state.activeAlerts[state.itemKeys[index].behindSchedule] != nil
+        }
         for (key, node) in try root.node("publishedAlerts").members() {
             state.publishedAlerts[key] = PublishedAlert(
                 report: try decodeAlertReport(node.node("report")), ref: try node.string("ref"), time: try node.timestamp("time"))

@@ -24,12 +24,13 @@ extension AggregateState {
         let refs = [item.lastRef].compactMap { $0 }
         // Hysteresis: raised beyond the threshold, cleared only once back within half of it, so that an item
         // reported weekly near the threshold does not raise and clear the alert every week.
-        let raised = activeAlerts[itemKeys[index].behindSchedule] != nil
+        let raised = behindScheduleRaised[index]
         var behind = Lifecycle.checkSchedule(
             workItem: item.plannedItem, status: status, percent: item.percent, today: today, deadline: Self.noDeadline,
             tolerance: raised ? options.behindScheduleThreshold / 2 : options.behindScheduleThreshold)
         if behind?.kind != .behindSchedule { behind = nil }
         update(itemKeys[index].behindSchedule, behind, refs: refs, &changes)
+        behindScheduleRaised[index] = behind != nil
 
         let notStarted = (status == .planned || status == .scheduled) && item.plannedStart < today
             ? LifecycleFinding(

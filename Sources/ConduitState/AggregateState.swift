@@ -53,6 +53,9 @@ public struct AggregateState: Sendable, Equatable {
     /// Positions in ``outages`` of those neither restored nor cancelled, ascending: the only ones the
     /// overlap and overrun rules can concern.
     var openOutages: [Int] = []
+    /// Per work item, in scenario order: whether its `behind_schedule` alert is raised (a flag instead of a lookup
+    /// of the alert's key on every report).
+    var behindScheduleRaised: [Bool]
     var agentIndex: [String: Int] = [:]
 
     /// An empty state: every work item of `scenario` planned and unreported, no outages, no alerts.
@@ -64,6 +67,7 @@ public struct AggregateState: Sendable, Equatable {
         for (position, item) in scenario.workItems.enumerated() { index[item.id] = position }
         self.workItemIndex = index
         self.itemKeys = scenario.workItems.map { WorkItemKeys(id: $0.id) }
+        self.behindScheduleRaised = Array(repeating: false, count: scenario.workItems.count)
     }
 
     /// The state of one work item.
