@@ -93,7 +93,10 @@ public struct ReplayWriter: Sendable {
         case .presence(let report):
             return (report.status.rawValue, "", "", "agent \(report.agent) \(report.status.rawValue)")
         case .alert(let report):
-            return (report.status.rawValue, "", "", "\(report.kind.rawValue) \(report.status.rawValue): \(report.message)")
+            // A clear's message repeats the raise's after "cleared: "; the line says "cleared" once.
+            let message = report.status == .cleared && report.message.hasPrefix("cleared: ")
+                ? String(report.message.dropFirst("cleared: ".count)) : report.message
+            return (report.status.rawValue, "", "", "\(report.kind.rawValue) \(report.status.rawValue): \(message)")
         }
     }
 
