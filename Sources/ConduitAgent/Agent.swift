@@ -189,30 +189,41 @@ public final class Agent: Sendable {
         var session = AgentSession(
             settings: .init(
                 source: configuration.source,
-                heartbeatIntervalMicroseconds: configuration.heartbeatInterval.microseconds,
+                // At least the 100 ms the broker grants at the least (0 would time the greeting out at once).
+                heartbeatIntervalMicroseconds: max(100_000, configuration.heartbeatInterval.microseconds),
                 window: max(1, configuration.window),
                 reconnectInitialMicroseconds: max(1000, configuration.reconnectInitial.microseconds),
                 reconnectMaximumMicroseconds: max(1000, configuration.reconnectMaximum.microseconds),
                 announce: configuration.announcesPresence),
             jitterSeed: UInt64(bitPattern: Self.monotonicMicroseconds()) ^ UInt64(getpid()))
         let pending = outbox.pending
-        // What the outbox held at start is queued first; later publishes arrive through the inbox. An entry
-        // published while we read the outbox may be in both: keep the first.
-        var known = Set(pending.map(\.number))
+        // What the outbox held at start is queued first; later publishes arrive through the inbox. The outbox numbers
+        // entries in increasing order, so an inbox entry at or below the snapshot's highest number is one the
+        // snapshot already has (published while it was read), whether or not it has been answered since.
+        let snapshotHighest = pending.last?.number ?? 0
         _ = session.enqueue(pending, now: Self.monotonicMicroseconds())
         var socket: Socket?
-        defer { socket?.close(linger: .zero) }
+        var monitor: SocketMonitor?
+        func closeConnection(linger: Duration) {
+            monitor?.close()
+            monitor = nil
+            socket?.close(linger: linger)
+            socket = nil
+        }
+        defer { closeConnection(linger: .zero) }
 
         func carryOut(_ actions: [AgentSession.Action]) {
             for action in actions {
                 switch action {
                 case .connect:
-                    socket?.close(linger: .zero)
-                    socket = nil
+                    closeConnection(linger: .zero)
                     do {
                         let fresh = try Socket(context, type: .dealer)
                         try fresh.set(.linger, .milliseconds(500))
                         if let curve = configuration.curve { try fresh.makeCurveClient(curve.keys, serverKey: curve.serverKey) }
+                        // Watch the connection: when it drops (the broker stopped or restarted), start afresh at once
+                        // rather than let ZeroMQ reconnect underneath, so a new broker hears HELLO.
+                        monitor = try SocketMonitor(fresh)
                         try fresh.connect(configuration.endpoint)
                         socket = fresh
                         logger.debug("agent.connecting", metadata: ["agent.endpoint": "\(configuration.endpoint)"])
@@ -220,13 +231,13 @@ public final class Agent: Sendable {
                         logger.warning("agent.connect_failed", metadata: ["error": "\(error)"])
                     }
                 case .disconnect:
-                    socket?.close(linger: .zero)
-                    socket = nil
+                    closeConnection(linger: .zero)
                     shared.withLock {
                         $0.status.connected = false
                         $0.status.reconnects = session.reconnects
                     }
-                    configuration.onOutcome(.disconnected)
+                    // A refusal is reported as such, not as a lost connection.
+                    if session.phase != .refused { configuration.onOutcome(.disconnected) }
                 case .send(let frames):
                     do {
                         _ = try socket?.send(frames: frames, wait: false)
@@ -239,7 +250,6 @@ public final class Agent: Sendable {
                     } catch {
                         logger.error("outbox.write_failed", metadata: ["error": "\(error)"])
                     }
-                    known.remove(entry.number)
                     shared.withLock {
                         $0.status.acknowledged += 1
                         if acknowledgement.duplicate { $0.status.duplicates += 1 }
@@ -252,7 +262,6 @@ public final class Agent: Sendable {
                     } catch {
                         logger.error("outbox.write_failed", metadata: ["error": "\(error)"])
                     }
-                    known.remove(entry.number)
                     shared.withLock { $0.status.rejected += 1 }
                     logger.warning(
                         "agent.rejected",
@@ -274,12 +283,18 @@ public final class Agent: Sendable {
             }
             if stopping {
                 carryOut(session.goodbye())
-                socket?.close(linger: .milliseconds(500))
-                socket = nil
+                closeConnection(linger: .milliseconds(500))
                 return
             }
-            let fresh = inbox.filter { known.insert($0.number).inserted }
+            let fresh = inbox.filter { $0.number > snapshotHighest }
             if !fresh.isEmpty { carryOut(session.enqueue(fresh, now: now)) }
+            while let event = try? monitor?.next(timeout: .zero) {
+                if event.kind == .disconnected {
+                    logger.info("agent.disconnected", metadata: ["agent.endpoint": "\(configuration.endpoint)"])
+                    carryOut(session.connectionLost(now: Self.monotonicMicroseconds()))
+                    break
+                }
+            }
             carryOut(session.tick(now: Self.monotonicMicroseconds()))
             if case .ready = session.phase, session.welcome != nil || !configuration.announcesPresence,
                 shared.withLock({ !$0.status.connected })

@@ -53,8 +53,8 @@ struct AgentSession {
     /// Entries to send on this connection, oldest first: `queueStorage[queueHead...]`.
     private var queueStorage: [OutboxEntry] = []
     private var queueHead = 0
-    /// Entries sent and not answered, by correlation.
-    private(set) var inFlight: [UInt64: OutboxEntry] = [:]
+    /// Entries sent and not answered, by correlation, with when they were sent.
+    private(set) var inFlight: [UInt64: (entry: OutboxEntry, sentAt: Int64)] = [:]
     private(set) var welcome: Welcome?
     private(set) var reconnects = 0
     private var attempts = 0
@@ -99,22 +99,45 @@ struct AgentSession {
             attempts = 0
             return fill(now: now)
         case .ack(let acknowledgement):
-            guard let entry = inFlight.removeValue(forKey: acknowledgement.correlation) else { return [] }
-            return [.acknowledged(entry, acknowledgement)] + fill(now: now)
+            guard let sent = inFlight.removeValue(forKey: acknowledgement.correlation) else { return [] }
+            requeueSkipped(before: acknowledgement.correlation)
+            return [.acknowledged(sent.entry, acknowledgement)] + fill(now: now)
         case .reject(let rejection):
             if rejection.correlation == 0, case .greeting = phase {
                 phase = .refused
                 return [.disconnect, .refused(rejection)]
             }
-            guard let entry = inFlight.removeValue(forKey: rejection.correlation) else { return [] }
-            return [.rejected(entry, rejection)] + fill(now: now)
+            guard let sent = inFlight.removeValue(forKey: rejection.correlation) else { return [] }
+            requeueSkipped(before: rejection.correlation)
+            return [.rejected(sent.entry, rejection)] + fill(now: now)
         case .heartbeat:
             return []
         }
     }
 
+    /// The broker answers a connection's `PUBLISH`es in the order they were sent: when the answer to `correlation`
+    /// comes, those sent before it and still unanswered never reached it (a broker restarted under a connection that
+    /// ZeroMQ quietly re-established, a message dropped at a high-water mark). They go back to the front of the
+    /// queue and are sent again, with the same `source` and `id`.
+    private mutating func requeueSkipped(before correlation: UInt64) {
+        let skipped = inFlight.filter { $0.key < correlation }
+        guard !skipped.isEmpty else { return }
+        for key in skipped.keys { inFlight[key] = nil }
+        queueStorage = skipped.values.map(\.entry).sorted { $0.number < $1.number } + queueStorage[queueHead...]
+        queueHead = 0
+    }
+
+    /// The connection was lost (the socket reported a disconnection): start again with a fresh one, so that the
+    /// broker on the other end — perhaps a restarted one — hears `HELLO` and gets what was in flight.
+    mutating func connectionLost(now: Int64) -> [Action] {
+        switch phase {
+        case .greeting, .ready: return reconnect(now: now)
+        case .waiting, .refused: return []
+        }
+    }
+
     /// Handles the passing of time: connect when the backoff ends, heartbeat when idle for an interval, reconnect
-    /// when the broker was silent for three.
+    /// when the broker was silent for three, or an event went unanswered for three.
     mutating func tick(now: Int64) -> [Action] {
         switch phase {
         case .refused:
@@ -137,6 +160,7 @@ struct AgentSession {
             return reconnect(now: now)
         case .ready:
             if now - lastHeard >= 3 * heartbeatInterval { return reconnect(now: now) }
+            if let oldest = oldestSentAt, now - oldest >= 3 * heartbeatInterval { return reconnect(now: now) }
             if now - lastSent >= heartbeatInterval {
                 lastSent = now
                 return [.send(IngestRequest.heartbeat.encode())]
@@ -151,9 +175,14 @@ struct AgentSession {
         case .refused: return .max
         case .waiting(let retryAt): return retryAt
         case .greeting(let since): return since + 3 * heartbeatInterval
-        case .ready: return min(lastSent + heartbeatInterval, lastHeard + 3 * heartbeatInterval)
+        case .ready:
+            let unanswered = oldestSentAt.map { $0 + 3 * heartbeatInterval } ?? .max
+            return min(lastSent + heartbeatInterval, lastHeard + 3 * heartbeatInterval, unanswered)
         }
     }
+
+    /// When the oldest unanswered event was sent.
+    private var oldestSentAt: Int64? { inFlight.values.lazy.map(\.sentAt).min() }
 
     /// Says goodbye, if connected.
     mutating func goodbye() -> [Action] {
@@ -164,7 +193,7 @@ struct AgentSession {
     /// Gives up on the connection: what was in flight goes back to the front of the queue, in entry order, to be
     /// resent with the same `source` and `id` (the broker deduplicates); the next attempt waits a backoff delay.
     private mutating func reconnect(now: Int64) -> [Action] {
-        let unanswered = inFlight.values.sorted { $0.number < $1.number }
+        let unanswered = inFlight.values.map(\.entry).sorted { $0.number < $1.number }
         inFlight.removeAll()
         queueStorage = unanswered + queueStorage[queueHead...]
         queueHead = 0
@@ -192,7 +221,7 @@ struct AgentSession {
             queueHead += 1
             let correlation = nextCorrelation
             nextCorrelation += 1
-            inFlight[correlation] = entry
+            inFlight[correlation] = (entry, now)
             actions.append(.send(IngestRequest.publish(correlation: correlation, event: entry.event).encode()))
         }
         if !actions.isEmpty { lastSent = now }

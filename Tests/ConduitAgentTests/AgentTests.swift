@@ -104,6 +104,33 @@ import ZeroMQ
         #expect(Set(ids) == Set((0..<300).map { "a-\($0)" } + (0..<300).map { "b-\($0)" }))
     }
 
+    /// The broker is back before the agent could notice any silence (heartbeats every 5 s): the dropped connection
+    /// itself makes the agent start afresh, say HELLO to the new broker and resend what was unanswered.
+    @Test func aBrokerBackAtOnceStillGetsEverythingAndAHello() throws {
+        let data = TemporaryDirectory()
+        let first = try TestBroker(directory: data)
+        let ingest = first.endpoints.ingest
+        let outbox = TemporaryDirectory()
+        var configuration = Self.configuration(endpoint: ingest, outbox: outbox.path)
+        configuration.heartbeatInterval = .seconds(5)
+        let agent = try Agent(configuration: configuration)
+        agent.start()
+        try agent.publish((0..<200).map { try Self.event("c-\($0)") })
+        #expect(agent.drain(timeout: .seconds(10)))
+        try agent.publish((0..<500).map { try Self.event("d-\($0)") })
+        first.stop()
+        let second = try TestBroker(directory: data) { $0.ingestEndpoint = ingest }
+        #expect(agent.drain(timeout: .seconds(4)), "well before three 5-second heartbeat intervals")
+        #expect(agent.status.reconnects >= 1)
+        agent.stop()
+        second.stop()
+        let events = try JournalContents.events(in: data.appending("journal"))
+        #expect(Set(events.filter { $0.kind == .progress }.map(\.id)).count == 700)
+        #expect(events.filter { $0.kind == .progress }.count == 700, "nothing stored twice")
+        let births = events.filter { if case .presence(let report) = $0.data { report.status == .birth } else { false } }
+        #expect(births.count == 2, "the restarted broker heard HELLO too")
+    }
+
     @Test func aRejectionIsReportedAndNeverResent() throws {
         let broker = try TestBroker()
         let outbox = TemporaryDirectory()
