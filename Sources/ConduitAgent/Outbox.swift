@@ -162,8 +162,13 @@ public final class Outbox: Sendable {
             if state.pending.isEmpty {
                 state.order.removeAll(keepingCapacity: true)
                 if state.fileSize > 1 << 20 { try compact(&state) }
-            } else if state.order.count > 4096 && state.order.count > 2 * state.pending.count {
-                state.order.removeAll { state.pending[$0] == nil }
+            } else {
+                if state.order.count > 4096 && state.order.count > 2 * state.pending.count {
+                    state.order.removeAll { state.pending[$0] == nil }
+                }
+                // Under steady traffic something is always pending: compact once the file is mostly done records
+                // and events, so that it does not grow without bound.
+                if state.fileSize > 8 << 20 && state.doneSinceCompaction > 4 * state.pending.count { try compact(&state) }
             }
         }
     }

@@ -7,7 +7,9 @@ import Foundation
 /// fold away instead of a fold of the whole journal.
 ///
 /// A checkpoint is the state's JSON (``AggregateState/json()``, which restores exactly) after folding every event up
-/// to and including one sequence, with no advance of the clock: `state-<sequence>-<recorded time µs>.json`. They are
+/// to and including one sequence, with no advance of the clock: `state-<sequence>-<recorded time µs>.json`, in a
+/// subdirectory `fold-<version>-<scenario id>` (see ``AggregateState/foldVersion``), so a build whose rules differ
+/// never uses another's. They are
 /// written by ``StateReplay`` as it folds past a multiple of ``every`` (atomically: a temporary file renamed), and
 /// used only when they still fit the journal: the record at that sequence must have that recorded time, and the
 /// checkpoint's scenario and options must be the fold's. They are a cache: deleting them costs time, never
@@ -17,9 +19,21 @@ public struct StateCheckpoints: Sendable {
     /// A checkpoint at every multiple of this sequence.
     public let every: UInt64
 
+    /// - Parameter directory: where checkpoints of every fold version and scenario are kept.
     public init(directory: String, every: UInt64 = 250_000) {
         self.directory = directory
         self.every = max(1, every)
+    }
+
+    /// The subdirectory for one fold version and scenario.
+    func folder(_ scenario: Scenario) -> String {
+        let name = scenario.id.unicodeScalars.map { scalar -> String in
+            switch scalar {
+            case "a"..."z", "A"..."Z", "0"..."9", "-", "_", ".": String(scalar)
+            default: "_"
+            }
+        }.joined()
+        return directory + "/fold-\(AggregateState.foldVersion)-" + name
     }
 
     /// The checkpoint directory a journal's folds use by default: beside it, `<journal>.state`.
@@ -35,14 +49,15 @@ public struct StateCheckpoints: Sendable {
         var path: String
     }
 
-    /// The checkpoints present, by sequence.
-    func entries() -> [Entry] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    /// The checkpoints present for `scenario`, by sequence.
+    func entries(_ scenario: Scenario) -> [Entry] {
+        let folder = folder(scenario)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         return names.compactMap { name -> Entry? in
             guard name.hasPrefix("state-"), name.hasSuffix(".json") else { return nil }
             let parts = name.dropFirst(6).dropLast(5).split(separator: "-")
             guard parts.count == 2, let sequence = UInt64(parts[0]), let time = Int64(parts[1]) else { return nil }
-            return Entry(sequence: sequence, recordedTime: time, path: directory + "/" + name)
+            return Entry(sequence: sequence, recordedTime: time, path: folder + "/" + name)
         }.sorted { $0.sequence < $1.sequence }
     }
 
@@ -51,7 +66,7 @@ public struct StateCheckpoints: Sendable {
     func latest(
         atOrBefore sequence: UInt64?, time: Timestamp?, journal: String, scenario: Scenario, options: StateOptions
     ) -> AggregateState? {
-        for entry in entries().reversed() {
+        for entry in entries(scenario).reversed() {
             if let sequence, entry.sequence > sequence { continue }
             if let time, entry.recordedTime > time.microsecondsSinceEpoch { continue }
             guard fits(entry, journal: journal),
@@ -77,13 +92,14 @@ public struct StateCheckpoints: Sendable {
     @discardableResult
     func save(_ state: AggregateState, recordedTime: Int64) -> Bool {
         let manager = FileManager.default
-        if !manager.fileExists(atPath: directory) {
-            guard (try? manager.createDirectory(atPath: directory, withIntermediateDirectories: true)) != nil else { return false }
+        let folder = folder(state.scenario)
+        if !manager.fileExists(atPath: folder) {
+            guard (try? manager.createDirectory(atPath: folder, withIntermediateDirectories: true)) != nil else { return false }
         }
         let name = "state-\(state.lastSequence)-\(recordedTime).json"
-        let temporary = directory + "/." + name + ".tmp"
+        let temporary = folder + "/." + name + ".tmp"
         guard manager.createFile(atPath: temporary, contents: Data(state.json())) else { return false }
-        guard rename(temporary, directory + "/" + name) == 0 else {
+        guard rename(temporary, folder + "/" + name) == 0 else {
             unlink(temporary)
             return false
         }

@@ -50,7 +50,7 @@ public struct StateReplay: Sendable {
             state = restored
             start = restored.lastSequence + 1
         }
-        var saved = Set(checkpoints?.entries().map(\.sequence) ?? [])
+        var saved = Set(checkpoints?.entries(scenario).map(\.sequence) ?? [])
         var reading = JournalReading()
         if let start, let last = statistics.lastSequence, start > last {
             reading.note(statistics.tail)

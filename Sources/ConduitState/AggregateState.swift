@@ -17,6 +17,10 @@ import ConduitCore
 /// - `conduit.alert` events (published back by an aggregator) are recorded in ``publishedAlerts``
 ///   and derive nothing.
 public struct AggregateState: Sendable, Equatable {
+    /// The version of the fold's rules: raised whenever a rule changes what a sequence of events folds into, so
+    /// that snapshots kept from an earlier version (``StateCheckpoints``) are not taken for this one's.
+    public static let foldVersion = 2
+
     /// The scenario the events refer to.
     public let scenario: Scenario
     /// The thresholds of the alert rules.

@@ -88,6 +88,27 @@ import Testing
         #expect(try reopened.enqueue([Self.record(1)]).map(\.number) == [number + 1])
     }
 
+    /// Under steady traffic something is always pending; the file is still compacted and stays bounded.
+    @Test func steadyTrafficDoesNotGrowTheFileWithoutBound() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.appending("outbox.log")
+        let outbox = try Outbox(directory: directory.path)
+        var previous: OutboxEntry?
+        var largest = 0
+        for _ in 0..<400 {
+            let entries = try outbox.enqueue((0..<100).map { Self.record($0) })
+            if let previous { try outbox.markDone(previous.number, .acknowledged) }
+            for entry in entries.dropLast() { try outbox.markDone(entry.number, .acknowledged) }
+            previous = entries.last
+            largest = max(largest, try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int)
+        }
+        #expect(largest < 9 << 20, "without compaction it would pass 14 MB")
+        #expect(outbox.pending.map(\.number) == [previous!.number])
+        outbox.close()
+        let reopened = try Outbox(directory: directory.path)
+        #expect(reopened.pending.map(\.number) == [previous!.number])
+    }
+
     @Test func oneProcessAtATime() throws {
         let directory = TemporaryDirectory()
         let outbox = try Outbox(directory: directory.path)

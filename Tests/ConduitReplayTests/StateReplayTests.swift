@@ -52,7 +52,8 @@ struct StateCheckpointTests {
         let cached = StateReplay(directory: path, checkpoints: StateCheckpoints(directory: directory.appending("state"), every: 10))
         // The first fold leaves checkpoints at 10, 20, … 60.
         #expect(try cached.state() == plain.state())
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory.appending("state")).sorted()
+        let folder = directory.appending("state/fold-\(AggregateState.foldVersion)-\(Scenario.default.id)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
         #expect(names.count == 6)
         #expect(names.allSatisfy { $0.hasPrefix("state-") && $0.hasSuffix(".json") })
         // Later folds start from the nearest one: a few records read, the same state.
@@ -71,9 +72,9 @@ struct StateCheckpointTests {
         let cached = StateReplay(directory: path, checkpoints: checkpoints)
         _ = try cached.state()
         let manager = FileManager.default
-        let entries = checkpoints.entries()
+        let entries = checkpoints.entries(.default)
         // A checkpoint claiming another recorded time (another journal), and one damaged.
-        try manager.moveItem(atPath: entries[2].path, toPath: directory.appending("state/state-30-12345.json"))
+        try manager.moveItem(atPath: entries[2].path, toPath: checkpoints.folder(.default) + "/state-30-12345.json")
         try Data("{not json".utf8).write(to: URL(fileURLWithPath: entries[1].path))
         let expected = try StateReplay(directory: path).state(atSequence: 35)
         let (state, reading) = try cached.fold(atSequence: 35)
