@@ -17,6 +17,25 @@ struct AgentSimulation {
     var agentName = "sim"
     var scenario: Scenario = .default
 
+    /// Checks that a simulation continued in `directory` is the one begun there (same seed), and records it when it
+    /// begins: an outbox's cursor is a position in one seed's plan, meaningless in another's.
+    static func checkSeed(_ seed: UInt64, in directory: String, started: Bool, how: String) throws {
+        let path = directory + "/simulation.json"
+        if let data = FileManager.default.contents(atPath: path),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let recorded = (object["seed"] as? NSNumber)?.uint64Value
+        {
+            guard recorded == seed || !started else {
+                throw ValidationError("\(directory) holds a simulation begun with seed \(recorded); continue it with --seed \(recorded), or \(how)")
+            }
+            if recorded == seed { return }
+        }
+        let text = "{\"seed\":\(seed)}\n"
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else {
+            throw ValidationError("cannot write \(path)")
+        }
+    }
+
     /// This organisation's events, in the order they are due.
     func plan() -> [SimulatedEvent] {
         FieldSimulator.plan(scenario: scenario, options: SimulationOptions(seed: seed, agent: agentName))
@@ -35,6 +54,7 @@ struct AgentSimulation {
             throw ValidationError("--simulate publishes as \(source); use --agent \(agentName) (or leave --agent out)")
         }
         var next = Int(agent.outbox.cursor ?? 0)
+        try Self.checkSeed(seed, in: agent.outbox.directory, started: next > 0, how: "give a fresh --outbox")
         if next >= events.count {
             AgentCommand.note("the simulated year is already published (\(events.count) events); a fresh outbox starts it again")
             return 0

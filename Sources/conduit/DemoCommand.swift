@@ -76,12 +76,26 @@ struct DemoCommand: AsyncParsableCommand {
         var published = 0
         try FileManager.default.createDirectory(atPath: "\(data)/outbox", withIntermediateDirectories: true)
         for organisation in organisations {
-            let outbox = try Outbox(directory: "\(data)/outbox/\(organisation)")
+            let outbox: Outbox
+            do {
+                outbox = try Outbox(directory: "\(data)/outbox/\(organisation)")
+            } catch {
+                FileHandle.standardError.write(Data("conduit demo: \(error) (is another conduit demo using \(data)?)\n".utf8))
+                throw ExitCode(73)
+            }
             let cursor = Int(outbox.cursor ?? 0)
             outbox.close()
             cursors[organisation] = cursor
             published += cursor
-            if cursor > 0, let due = slices[organisation]?[cursor - 1].due, due > resumeAt { resumeAt = due }
+        }
+        // The cursors are positions in one seed's plan: check the seed before reading the plan with them.
+        try AgentSimulation.checkSeed(seed, in: data, started: published > 0, how: "start over with --fresh")
+        for organisation in organisations {
+            let cursor = cursors[organisation] ?? 0
+            guard let slice = slices[organisation], cursor <= slice.count else {
+                throw ValidationError("the outbox of \(organisation) in \(data) is past the end of this seed's plan; start over with --fresh")
+            }
+            if cursor > 0, slice[cursor - 1].due > resumeAt { resumeAt = slice[cursor - 1].due }
         }
         let clock = SimulatedCalendar(start: resumeAt, speed: Double(span.end.microsecondsSinceEpoch - span.start.microsecondsSinceEpoch) / 1_000_000 / duration)
 
@@ -172,7 +186,9 @@ struct DemoCommand: AsyncParsableCommand {
         let manager = FileManager.default
         guard manager.fileExists(atPath: data) else { return }
         let contents = (try? manager.contentsOfDirectory(atPath: data)) ?? []
-        let known: Set<String> = ["journal", "outbox", "aggregator.checkpoint", "aggregator.checkpoint.tmp"]
+        let known: Set<String> = [
+            "journal", "journal.state", "outbox", "aggregator.checkpoint", "aggregator.checkpoint.tmp", "simulation.json",
+        ]
         guard contents.allSatisfy(known.contains) else {
             throw ValidationError(
                 "--data \(data) holds other files (\(contents.filter { !known.contains($0) }.sorted().joined(separator: ", "))); give the demo a directory of its own")
@@ -247,7 +263,7 @@ struct DemoCommand: AsyncParsableCommand {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let until = simulatedNow.rfc3339.prefix(10)
         if interrupted {
-            lines.append("Interrupted at \(until) after \(String(format: "%.0f", seconds)) s; `conduit demo --data \(data)` continues from there.")
+            lines.append("Interrupted at \(until) after \(String(format: "%.0f", seconds)) s; `conduit demo --data \(data)\(seed == 2023 ? "" : " --seed \(seed)")` continues from there.")
         } else {
             lines.append("The year played in \(String(format: "%.0f", seconds)) s.")
         }

@@ -38,7 +38,8 @@ import Testing
         let data = directory.appending("demo")
         // Interrupted part-way: Ctrl-C stops it cleanly.
         let demo = try RunningConduit(["demo", "--data", data, "--duration", "30", "--plain", "--seed", "11"])
-        Thread.sleep(forTimeInterval: 3)
+        // Interrupted once the year is under way: some events of every kind published, far from all.
+        #expect(Poll.until(30) { demo.output.all.contains("  #60  ") }, "\(demo.output.all)")
         demo.signal(SIGINT)
         let output = demo.output
         #expect(demo.finish(timeout: 30) == 0, "\(output.all)")
@@ -46,6 +47,12 @@ import Testing
         let partial = try Self.journal(data + "/journal")
         let plan = FieldSimulator.plan(scenario: .default, options: SimulationOptions(seed: 11))
         #expect(partial.filter { $0.kind == .progress || $0.kind == .outage || $0.kind == .inspection }.count < plan.count)
+
+        // Continuing with another seed would mix two years: refused, and nothing is changed.
+        let otherSeed = try ChildProcess.conduit(["demo", "--data", data, "--duration", "4", "--plain", "--seed", "12"])
+        #expect(otherSeed.status == 64)
+        #expect(otherSeed.errors.contains("continue it with --seed 11"))
+        #expect(try Self.journal(data + "/journal").count == partial.count)
 
         // Run again: it continues, and finishes the year.
         let continued = try ChildProcess.conduit(["demo", "--data", data, "--duration", "4", "--plain", "--seed", "11"])
