@@ -48,12 +48,19 @@ public final class AgentFeed: Sendable {
     /// Connects and starts delivering. Throws if the socket cannot be set up.
     public func start() throws(ZMQError) {
         guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        let context = try Context()
-        let socket = try Socket(context, type: .sub)
-        try socket.set(.linger, .zero)
-        if let curve { try socket.makeCurveClient(curve.keys, serverKey: curve.serverKey) }
-        for prefix in Self.prefixes { try socket.subscribe(prefix) }
-        try socket.connect(endpoint)
+        let context: Context
+        let socket: Socket
+        do throws(ZMQError) {
+            context = try Context()
+            socket = try Socket(context, type: .sub)
+            try socket.set(.linger, .zero)
+            if let curve { try socket.makeCurveClient(curve.keys, serverKey: curve.serverKey) }
+            for prefix in Self.prefixes { try socket.subscribe(prefix) }
+            try socket.connect(endpoint)
+        } catch {
+            started.store(false, ordering: .releasing)  // nothing runs: stop() must not wait for a thread
+            throw error
+        }
         let box = SocketBox(socket: socket, context: context)
         let thread = Thread { [self] in
             defer { finished.signal() }

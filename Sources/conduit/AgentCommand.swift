@@ -77,14 +77,19 @@ struct AgentCommand: AsyncParsableCommand {
         let counters = OutcomeCounters()
         let quiet = quiet
         configuration.onOutcome = { outcome in counters.report(outcome, quiet: quiet) }
+        if simulate && configuration.source != "/\(org)/sim" {
+            throw ValidationError("--simulate publishes as /\(org)/sim; leave --agent out")
+        }
         let agent: Agent
         do {
             agent = try Agent(configuration: configuration, logger: AgentConnectionOptions.logger(label: "conduit.agent"))
         } catch {
-            throw ValidationError("\(error)")
+            Self.note("\(error)")
+            throw ExitCode(73)  // EX_CANTCREAT: the outbox cannot be opened or is in use
         }
         if agent.outbox.tornTailBytes > 0 {
-            Self.note("the outbox's last record was torn (\(agent.outbox.tornTailBytes) bytes dropped): it was never stored, so never acknowledged")
+            Self.note(
+                "the end of the outbox (\(agent.outbox.tornTailBytes) bytes) could not be read and was dropped: a record being written when the agent stopped, or damage")
         }
         let pendingAtStart = agent.status.pending
         if pendingAtStart > 0 { Self.note("resending \(pendingAtStart) event(s) left in \(configuration.outboxDirectory) by an earlier run") }
@@ -117,7 +122,7 @@ struct AgentCommand: AsyncParsableCommand {
             status = 0
         }
         if !shouldStop() {
-            if !agent.drain(timeout: .milliseconds(Int64(drainTimeout * 1000))) {
+            if !agent.drain(timeout: .milliseconds(Int64(drainTimeout * 1000))) && agent.status.refused == nil {
                 Self.note("\(agent.status.pending) event(s) not acknowledged within \(drainTimeout) s; they stay in the outbox for the next run")
             }
         }
@@ -190,6 +195,10 @@ struct AgentCommand: AsyncParsableCommand {
             }
         }
         while !shouldStop() {
+            // Wait for input a fifth of a second at a time, so that Ctrl-C is noticed while the input is quiet.
+            var descriptor = pollfd(fd: handle.fileDescriptor, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, 200)
+            if ready == 0 || (ready < 0 && errno == EINTR) { continue }
             let chunk = handle.availableData
             if chunk.isEmpty { break }
             buffer += chunk
@@ -210,11 +219,18 @@ struct AgentCommand: AsyncParsableCommand {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--watch-dir \(directory) is not a directory")
         }
-        note("watching \(directory) for *.jsonl files; Ctrl-C to stop")
+        note("watching \(directory) for *.jsonl files (write them under another name and rename them in); Ctrl-C to stop")
+        var unmovable: Set<String> = []
         while !shouldStop() {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-            for name in names.filter({ $0.hasSuffix(".jsonl") }).sorted() {
+            for name in names.filter({ $0.hasSuffix(".jsonl") && !unmovable.contains($0) }).sorted() {
                 let path = directory + "/" + name
+                // A file changed within the last second may still be being written: take it on a later pass.
+                if let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                    Date().timeIntervalSince(modified) < 1
+                {
+                    continue
+                }
                 guard let handle = FileHandle(forReadingAtPath: path) else { continue }
                 let failures = forwardLines(handle, name: name, agent: agent, counters: counters, shouldStop: { false })
                 try? handle.close()
@@ -222,8 +238,20 @@ struct AgentCommand: AsyncParsableCommand {
                     let report = failures.map { "line \($0.0): \($0.2)\n\($0.1)\n" }.joined()
                     _ = FileManager.default.createFile(atPath: path + ".rejected", contents: Data(report.utf8))
                 }
-                // Everything valid is in the outbox (durable) before the file is marked done.
-                try? FileManager.default.moveItem(atPath: path, toPath: path + ".done")
+                // Everything valid is in the outbox (durable) before the file is marked done. A name already done
+                // before gets a suffix; a file that cannot be renamed is reported and never read again.
+                var done = path + ".done"
+                var attempt = 1
+                while FileManager.default.fileExists(atPath: done) {
+                    attempt += 1
+                    done = path + ".\(attempt).done"
+                }
+                do {
+                    try FileManager.default.moveItem(atPath: path, toPath: done)
+                } catch {
+                    unmovable.insert(name)
+                    note("\(name): forwarded, but it cannot be renamed to \((done as NSString).lastPathComponent) (\(error.localizedDescription)); it will not be read again while this agent runs")
+                }
                 note("\(name): forwarded, \(failures.count) line(s) rejected")
             }
             Thread.sleep(forTimeInterval: 0.25)

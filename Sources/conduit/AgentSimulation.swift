@@ -49,10 +49,6 @@ struct AgentSimulation {
             AgentCommand.note("\(organisation) has no part in the simulated year")
             return 0
         }
-        let source = "/\(organisation)/\(agentName)"
-        guard agent.configuration.source == source else {
-            throw ValidationError("--simulate publishes as \(source); use --agent \(agentName) (or leave --agent out)")
-        }
         var next = Int(agent.outbox.cursor ?? 0)
         try Self.checkSeed(seed, in: agent.outbox.directory, started: next > 0, how: "give a fresh --outbox")
         if next >= events.count {

@@ -151,17 +151,23 @@ struct DemoCommand: AsyncParsableCommand {
             }
             // Run to the end of the year, so that the deadline rules see it pass.
             if !pending && now >= span.end.microsecondsSinceEpoch { break }
+            if broker.broker.failure != nil { break }
             Thread.sleep(forTimeInterval: 0.02)
         }
         let interrupted = stop.flag.load(ordering: .acquiring)
         // The calendar stops at the end of the year (or where it was interrupted) while everything shuts down.
         clock.freeze(at: min(clock.now(), span.end.microsecondsSinceEpoch))
         // Let what was published be acknowledged and folded before stopping.
-        if !interrupted {
-            for agent in agents.values { _ = agent.drain(timeout: .seconds(10)) }
+        if !interrupted && broker.broker.failure == nil {
+            // One deadline for all of it: the agents' last acknowledgements, then the aggregator's last events.
+            let deadline = ContinuousClock.now + .seconds(15)
+            for agent in agents.values {
+                let left = deadline - ContinuousClock.now
+                if left <= .zero { break }
+                _ = agent.drain(timeout: left)
+            }
             let head = broker.broker.currentStatistics.lastSequence
-            let deadline = Date().addingTimeInterval(10)
-            while aggregator.aggregator.sequence < head && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            while aggregator.aggregator.sequence < head && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.02) }
             Thread.sleep(forTimeInterval: 0.3)  // the aggregator's alerts, journaled in turn
         }
         for agent in agents.values { agent.stop() }
@@ -210,6 +216,14 @@ struct DemoCommand: AsyncParsableCommand {
             }
         }
         if startFresh {
+            // Not under a demo that is running: its outboxes are locked while it runs.
+            for organisation in organisations {
+                do {
+                    try Outbox(directory: "\(data)/outbox/\(organisation)").close()
+                } catch {
+                    throw ValidationError("\(data) is in use (\(error)); stop the other conduit demo first")
+                }
+            }
             for name in contents { try manager.removeItem(atPath: "\(data)/\(name)") }
         }
     }

@@ -78,7 +78,8 @@ struct PublishCommand: AsyncParsableCommand {
             The event is validated against the scenario, stored in an outbox on disk, sent to the broker and \
             reported: the sequence the broker assigned, or the rejection with its code and path. If the broker does \
             not answer within --timeout, the event stays in the outbox and is sent by the next run that uses the \
-            same outbox (same --org and --agent), never twice.
+            same outbox (same --org and --agent); do not publish it again by hand, or give it a fixed --id so that \
+            the broker recognises a second copy (within its deduplication window, the last 500,000 events by default).
 
             Examples:
               conduit publish progress --org power-supply-bureau --work-item ganjiaba-power --status in_progress --percent 45
@@ -90,7 +91,8 @@ struct PublishCommand: AsyncParsableCommand {
               conduit publish file event.json
 
             Exit status: 0 acknowledged (also for a resend the broker already had), 65 rejected (invalid here or \
-            refused by the broker; not stored), 75 stored in the outbox but not acknowledged in time, 64 bad usage.
+            refused by the broker; not stored), 75 stored in the outbox but not acknowledged in time, 73 the outbox \
+            cannot be opened or is in use, 64 bad usage.
             """
     )
 
@@ -175,8 +177,8 @@ struct PublishCommand: AsyncParsableCommand {
 
     func run() throws {
         let event = try makeEvent()
-        var configuration = try connection.configuration(
-            organisation: String(event.sourceOrganisation), defaultAgent: String(event.source.split(separator: "/").dropFirst().first ?? "cli"))
+        // A file's event keeps its own source; the outbox is the organisation's `cli` one unless --agent says otherwise.
+        var configuration = try connection.configuration(organisation: String(event.sourceOrganisation), defaultAgent: "cli")
         if kind == .file, connection.agent == nil {
             configuration.source = event.source
         }
@@ -201,7 +203,8 @@ struct PublishCommand: AsyncParsableCommand {
         do {
             agent = try Agent(configuration: configuration, logger: AgentConnectionOptions.logger(label: "conduit.publish"))
         } catch {
-            throw ValidationError("\(error)")
+            FileHandle.standardError.write(Data("conduit publish: \(error)\n".utf8))
+            throw ExitCode(73)  // EX_CANTCREAT: the outbox cannot be opened or is in use
         }
         let entries: [OutboxEntry]
         do {
@@ -229,7 +232,7 @@ struct PublishCommand: AsyncParsableCommand {
             throw ExitCode(65)
         default:
             FileHandle.standardError.write(Data(
-                "no answer from \(configuration.endpoint) within \(timeout) s; \(event.id) is stored in \(configuration.outboxDirectory) and will be sent by the next run with this outbox\n".utf8))
+                "no answer from \(configuration.endpoint) within \(timeout) s; \(event.id) is stored in \(configuration.outboxDirectory) and will be sent by the next run with this outbox (do not publish it again with a new id)\n".utf8))
             throw ExitCode(75)
         }
     }
