@@ -1,4 +1,5 @@
 import ConduitCore
+import ConduitState
 import Glibc
 
 /// What a reviewer asks to see of the journal: a window by sequence and/or recorded time, and filters.
@@ -19,8 +20,8 @@ public struct ReplaySelection: Sendable, Equatable {
     public var workItems: Set<String> = []
     /// Organisations, by the first segment of the event's source.
     public var organisations: Set<String> = []
-    /// Outages, by the `id` of their events (an outage's events share its id's source and subject) or the work item
-    /// that caused it.
+    /// Outages, by the key `conduit state` and `conduit incident` show (`<site>/<service>/<reference>`), the `id`
+    /// or `subject` of their events, or the work item that caused them.
     public var outages: Set<String> = []
 
     public init() {}
@@ -102,7 +103,7 @@ public struct ReplaySelection: Sendable, Equatable {
         if !organisations.isEmpty && !organisations.contains(String(event.sourceOrganisation)) { return false }
         if !outages.isEmpty {
             guard case .outage(let outage) = event.data else { return false }
-            let names = [event.id, event.subject, outage.causedBy].compactMap { $0 }
+            let names = [event.id, event.subject, outage.causedBy, AggregateState.outageKey(of: event)].compactMap { $0 }
             if !names.contains(where: outages.contains) { return false }
         }
         return true

@@ -69,7 +69,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "Only events from this organisation, e.g. power-supply-bureau (repeatable).")
     var organisation: [String] = []
 
-    @Option(help: "Only the events of this outage: its event id, subject or causing work item (repeatable).")
+    @Option(help: "Only the events of this outage: its key as `conduit state` shows it (ganjiaba/power/<reference>), an event id, its subject or the causing work item (repeatable).")
     var outage: [String] = []
 
     @Option(help: "Output: timeline (for people), jsonl (the stored events), csv (for spreadsheets).")

@@ -1,5 +1,6 @@
 import ConduitCore
 import ConduitJournal
+import ConduitState
 import ConduitTesting
 import Foundation
 import Testing
@@ -62,6 +63,13 @@ struct OfflineReplayTests {
         byWorkItem.workItems = ["ganjiaba-power"]
         let (items, _) = try replay(path, byWorkItem)
         #expect(items.split(separator: "\n").count == 30)
+
+        // An outage by the key the state shows for it.
+        let key = try #require(AggregateState.outageKey(of: try EventCodec.decode(SampleEvents.outage(id: "any"))))
+        #expect(key.hasPrefix("ruijing-biyuan/water/"))
+        var byOutageKey = ReplaySelection()
+        byOutageKey.outages = [key]
+        #expect(try replay(path, byOutageKey).1.matched == 30)
 
         var byTime = ReplaySelection()
         byTime.since = Timestamp(secondsSinceEpoch: 1_685_577_600 + 10)
