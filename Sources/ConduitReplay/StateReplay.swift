@@ -40,12 +40,30 @@ public struct StateReplay: Sendable {
         shouldStop: () -> Bool = { false }
     ) throws -> (state: AggregateState, reading: JournalReading) {
         let bound = Bound(time: time, sequence: sequence)
-        var state = AggregateState(scenario: scenario, options: options)
         let statistics = try JournalInspector.statistics(directory: directory)
-        // Start from the latest checkpoint inside the bound, if there is one that fits this journal.
+        var (state, reading) = try scan(
+            startingWithin: bound, statistics: statistics, progress: progress, shouldStop: shouldStop
+        ) { view, state in
+            if bound.isPassed(by: view) { return false }
+            if let event = JournalScan.event(view) { _ = state.apply(event) }
+            return true
+        }
+        // An empty journal gives the empty state, whatever the time.
+        if let time, !reading.interrupted, statistics.firstSequence != nil { _ = state.advance(to: time) }
+        return (state, reading)
+    }
+
+    /// Reads the journal into a fold: from the latest checkpoint within `bound` that fits the journal (else from the
+    /// start), calling `body` with each record and the state (which it folds); leaves a checkpoint at each multiple of
+    /// the checkpoints' interval that the fold passes. `body` returns `false` to stop.
+    private func scan(
+        startingWithin bound: Bound, statistics: JournalStatistics, progress: (UInt64) -> Void, shouldStop: () -> Bool,
+        _ body: (JournalRecordView, inout AggregateState) throws -> Bool
+    ) throws -> (state: AggregateState, reading: JournalReading) {
+        var state = AggregateState(scenario: scenario, options: options)
         var start: UInt64?
         if let checkpoints, let restored = checkpoints.latest(
-            atOrBefore: sequence, time: time, journal: directory, scenario: scenario, options: options)
+            atOrBefore: bound.sequence, time: bound.time, journal: directory, scenario: scenario, options: options)
         {
             state = restored
             start = restored.lastSequence + 1
@@ -54,22 +72,19 @@ public struct StateReplay: Sendable {
         var reading = JournalReading()
         if let start, let last = statistics.lastSequence, start > last {
             reading.note(statistics.tail)
-        } else {
-            reading = try JournalScan.run(
-                directory: directory, statistics: statistics, from: start, progress: progress, shouldStop: shouldStop
-            ) { view in
-                if bound.isPassed(by: view) { return false }
-                if let event = JournalScan.event(view) { _ = state.apply(event) }
-                if let checkpoints, view.sequence % checkpoints.every == 0, state.lastSequence == view.sequence,
-                    !saved.contains(view.sequence), checkpoints.save(state, recordedTime: view.recordedTime)
-                {
-                    saved.insert(view.sequence)
-                }
-                return true
-            }
+            return (state, reading)
         }
-        // An empty journal gives the empty state, whatever the time.
-        if let time, !reading.interrupted, statistics.firstSequence != nil { _ = state.advance(to: time) }
+        reading = try JournalScan.run(
+            directory: directory, statistics: statistics, from: start, progress: progress, shouldStop: shouldStop
+        ) { view in
+            guard try body(view, &state) else { return false }
+            if let checkpoints, view.sequence % checkpoints.every == 0, state.lastSequence == view.sequence,
+                !saved.contains(view.sequence), checkpoints.save(state, recordedTime: view.recordedTime)
+            {
+                saved.insert(view.sequence)
+            }
+            return true
+        }
         return (state, reading)
     }
 
@@ -102,14 +117,13 @@ public struct StateReplay: Sendable {
     private func diff(
         _ earlier: Bound, _ later: Bound, progress: (UInt64) -> Void, shouldStop: () -> Bool
     ) throws -> (diff: StateDiff, reading: JournalReading) {
-        var state = AggregateState(scenario: scenario, options: options)
         var before: AggregateState?
         var observed: AggregateState?
         var changes: [AlertChange] = []
         let statistics = try JournalInspector.statistics(directory: directory)
-        let reading = try JournalScan.run(
-            directory: directory, statistics: statistics, progress: progress, shouldStop: shouldStop
-        ) { view in
+        var (state, reading) = try scan(
+            startingWithin: earlier, statistics: statistics, progress: progress, shouldStop: shouldStop
+        ) { view, state in
             if before == nil && earlier.isPassed(by: view) {
                 before = earlier.snapshot(state)
                 observed = before

@@ -63,6 +63,12 @@ struct StateCheckpointTests {
         let moment = Timestamp(secondsSinceEpoch: 1_685_577_600 + 44)
         #expect(try cached.state(atTime: moment) == plain.state(atTime: moment))
         #expect(try cached.state(atSequence: 5) == plain.state(atSequence: 5))
+        // A diff starts from the checkpoint before its earlier end, and says the same.
+        let (cachedDiff, diffReading) = try cached.diff(fromSequence: 33, toSequence: 47)
+        #expect(diffReading.scanned <= 18)
+        #expect(cachedDiff.json() == (try plain.diff(fromSequence: 33, toSequence: 47)).diff.json())
+        let from = Timestamp(secondsSinceEpoch: 1_685_577_600 + 21), to = Timestamp(secondsSinceEpoch: 1_685_577_600 + 52)
+        #expect(try cached.diff(fromTime: from, toTime: to).diff.json() == plain.diff(fromTime: from, toTime: to).diff.json())
     }
 
     @Test func aCheckpointThatDoesNotFitTheJournalIsIgnored() throws {
