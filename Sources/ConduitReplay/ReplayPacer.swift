@@ -11,7 +11,8 @@ public enum ReplaySpeed: Sendable, Hashable, CustomStringConvertible {
     /// The original pace (`factor(1)`).
     public static let original = ReplaySpeed.factor(1)
 
-    /// Reads `10`, `10x`, `0.5x`, `original` (1×) or `max`; `nil` for anything else, zero or a negative factor.
+    /// Reads `10`, `10x`, `0.5x`, `original` (1×) or `max`; `nil` for anything else, and for a factor outside
+    /// 0.001 to 1,000,000 (beyond which a schedule's arithmetic would overflow; `max` means no waiting at all).
     public init?(argument: String) {
         let text = argument.lowercased()
         switch text {
@@ -19,7 +20,7 @@ public enum ReplaySpeed: Sendable, Hashable, CustomStringConvertible {
         case "max", "maximum": self = .maximum
         default:
             let number = text.hasSuffix("x") || text.hasSuffix("×") ? String(text.dropLast()) : text
-            guard let factor = Double(number), factor.isFinite, factor > 0 else { return nil }
+            guard let factor = Double(number), factor.isFinite, factor >= 0.001, factor <= 1_000_000 else { return nil }
             self = .factor(factor)
         }
     }
@@ -102,7 +103,7 @@ public struct ReplayPacer: Sendable, Hashable {
         guard case .factor(let factor) = speed else { return .zero }
         let micros = recordedTime &- firstRecordedTime
         guard micros > 0 else { return .zero }
-        return .microseconds(Int64((Double(micros) / factor).rounded()))
+        return .microseconds(Int64(min(9e18, (Double(micros) / factor).rounded())))
     }
 
     /// The instant an event recorded at `recordedTime` is due, on the schedule as shifted by the pauses so far;
@@ -128,6 +129,6 @@ public struct ReplayPacer: Sendable, Hashable {
         guard reached > .zero else { return firstRecordedTime }
         let (seconds, attoseconds) = reached.components
         let micros = Double(seconds) * 1e6 + Double(attoseconds) / 1e12
-        return firstRecordedTime &+ Int64((micros * factor).rounded(.down))
+        return firstRecordedTime &+ Int64(min(9e18, (micros * factor).rounded(.down)))
     }
 }

@@ -62,8 +62,12 @@ public final class ReplayPublisher {
     /// Binds `endpoint` (such as `tcp://127.0.0.1:*` or `tcp://*:5581`) in `context`.
     public init(context: Context, endpoint: String) throws {
         socket = try Socket(context, type: .xpub)
-        try socket.set(.sendHighWaterMark, 100_000)
+        // A short queue: a slow subscriber holds the replay back (no drop) instead of piling up events that a close
+        // at the end would have to discard.
+        try socket.set(.sendHighWaterMark, 1000)
         try socket.set(.xpubNoDrop, true)
+        // Every subscription is passed up, not only the first of each topic: --wait-subscribers counts them.
+        try socket.set(.xpubVerbose, true)
         monitor = try SocketMonitor(socket)
         try socket.bind(endpoint)
         self.endpoint = try socket.lastEndpoint
@@ -89,7 +93,7 @@ public final class ReplayPublisher {
     /// then keeps up to `linger` to deliver what is queued.
     public func run(
         _ events: [ReplayedEvent], speed: ReplaySpeed, subscribers: Int = 1, heartbeatInterval: Duration = .seconds(1),
-        progressInterval: Duration = .milliseconds(200), linger: Duration = .seconds(2), control: ReplayControl,
+        progressInterval: Duration = .milliseconds(200), linger: Duration = .seconds(5), control: ReplayControl,
         progress: (ReplayPosition) -> Void = { _ in }
     ) throws -> Outcome {
         defer { socket.close(linger: linger) }
@@ -134,7 +138,7 @@ public final class ReplayPublisher {
             let time = index == 0 ? firstTime : clockTime()
             let header = RecordHeader(sequence: lastSequence, recordedTime: Timestamp(microsecondsSinceEpoch: time))
             // A heartbeat that meets the high-water mark is skipped: the next one says the same.
-            _ = try socket.send(frames: FanoutMessage.heartbeat(latest: header).encode(), wait: false)
+            _ = try send(FanoutMessage.heartbeat(latest: header).encode(), control: control)
             lastSend = elapsed()
         }
 
@@ -193,7 +197,7 @@ public final class ReplayPublisher {
         if !outcome.stopped {
             // A last heartbeat: the window is complete up to its last sequence.
             let header = RecordHeader(sequence: lastSequence, recordedTime: Timestamp(microsecondsSinceEpoch: lastTime))
-            _ = try socket.send(frames: FanoutMessage.heartbeat(latest: header).encode(), wait: false)
+            _ = try send(FanoutMessage.heartbeat(latest: header).encode(), control: control)
         }
         report(waiting: false, force: true)
         return outcome

@@ -8,7 +8,7 @@ extension ReplayCommand {
     /// `--publish`: reads the selected window, then re-publishes it with a ``ReplayPublisher``.
     func runPublish(_ endpoint: String, selection: ReplaySelection) throws {
         guard let speed = ReplaySpeed(argument: self.speed) else {
-            throw ValidationError("--speed must be N or Nx (a positive number), original or max; got \"\(self.speed)\"")
+            throw ValidationError("--speed must be N or Nx (from 0.001 to 1000000), original or max; got \"\(self.speed)\"")
         }
         guard waitSubscribers >= 0 else { throw ValidationError("--wait-subscribers must be 0 or more") }
         guard heartbeatMs > 0 else { throw ValidationError("--heartbeat-ms must be positive") }
@@ -48,6 +48,7 @@ extension ReplayCommand {
         defer { keys?.restore() }
         let terminal = isatty(STDERR_FILENO) == 1
         var lastLine = ContinuousClock.now
+        var wasPaused = false
         let started = ContinuousClock.now
         let outcome = try publisher.run(
             events, speed: speed, subscribers: waitSubscribers, heartbeatInterval: .milliseconds(heartbeatMs),
@@ -56,11 +57,14 @@ extension ReplayCommand {
             let line = Self.positionLine(position, keys: keys != nil)
             if terminal {
                 FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
-            } else if position.isPaused || position.published == position.total || ContinuousClock.now - lastLine >= .seconds(1) {
-                // Not a terminal: a line a second, and at each pause and at the end.
+            } else if position.isPaused != wasPaused || position.published == position.total
+                || (!position.isPaused && ContinuousClock.now - lastLine >= .seconds(1))
+            {
+                // Not a terminal: a line a second while playing, and at each pause, resume and the end.
                 lastLine = ContinuousClock.now
                 note(line)
             }
+            wasPaused = position.isPaused
         }
         if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
         let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18
@@ -94,7 +98,10 @@ final class KeyReader {
 
     /// `nil` when standard input is not a terminal.
     init?(control: ReplayControl) {
-        guard isatty(STDIN_FILENO) == 1, tcgetattr(STDIN_FILENO, &original) == 0 else { return nil }
+        // Only in the terminal's foreground: a background job that touched the terminal's settings would be stopped
+        // (SIGTTOU); it is paused and resumed with SIGUSR1 instead.
+        guard isatty(STDIN_FILENO) == 1, tcgetpgrp(STDIN_FILENO) == getpgrp(), tcgetattr(STDIN_FILENO, &original) == 0
+        else { return nil }
         var raw = original
         raw.c_lflag &= ~tcflag_t(ICANON | ECHO)
         withUnsafeMutableBytes(of: &raw.c_cc) { bytes in

@@ -89,6 +89,23 @@ struct ReplayPublishCommandTests {
         Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
     }
 
+    /// Two subscribers to everything: the replay waits for both (each subscription is counted), and both get it all.
+    @Test func itWaitsForEverySubscriberItWasAskedFor() throws {
+        let broker = try TestBroker()
+        try Self.publishSpaced(broker, gaps: [0.05, 0.05])
+        let replayer = try Replayer(["--query", broker.endpoints.query, "--speed", "max", "--wait-subscribers", "2"])
+        let context = try Context()
+        let first = try TestSubscriber(context: context, endpoint: replayer.endpoint)
+        usleep(300_000)
+        #expect(replayer.process.isRunning && !replayer.notes.all.contains("re-published"), "still waiting for the second")
+        let second = try TestSubscriber(context: context, endpoint: replayer.endpoint)
+        let one = try Self.receive(3, from: first)
+        let two = try Self.receive(3, from: second)
+        #expect(replayer.finish() == 0, "\(replayer.notes.all)")
+        #expect(one.events.map(\.record.header.sequence) == [1, 2, 3])
+        #expect(two.events.map(\.record.header.sequence) == [1, 2, 3])
+    }
+
     @Test func aSubscriberReceivesTheWindowInOrderWithItsSpacingScaled() throws {
         let broker = try TestBroker()
         try Self.publishSpaced(broker, gaps: [1.0, 2.0, 0.5])
