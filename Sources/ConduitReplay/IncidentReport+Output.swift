@@ -131,7 +131,8 @@ extension IncidentReport {
             guard let seconds = duration.seconds, let to else {
                 return "notice lead time of \(duration.subject): \(duration.note ?? "unknown")"
             }
-            var text = "notice lead time of \(duration.subject): \(span(seconds)) (noticed \(from), window from \(to))"
+            let lead = seconds >= 0 ? span(seconds) : "none: noticed \(span(-seconds)) after the window began"
+            var text = "notice lead time of \(duration.subject): \(lead) (noticed \(from), window from \(to))"
             if let required = duration.expectedSeconds {
                 text += "; \(span(required)) required"
                 if seconds < required { text += ": \(span(required - seconds)) short" }
@@ -139,7 +140,9 @@ extension IncidentReport {
             return text
         case .outageLength:
             var text = "outage length of \(duration.subject): "
-            if let seconds = duration.seconds {
+            if let seconds = duration.seconds, seconds < 0 {
+                text += "contradictory: restored \(span(-seconds)) before it started"
+            } else if let seconds = duration.seconds {
                 text += span(seconds) + (duration.ongoing ? " so far" : "")
             } else {
                 text += "unknown"
@@ -147,7 +150,7 @@ extension IncidentReport {
             text += " (\(from) → \(to ?? "…"))"
             if let window = duration.expectedSeconds {
                 text += "; planned window \(span(window))"
-                if let seconds = duration.seconds, !duration.ongoing || seconds > window {
+                if let seconds = duration.seconds, seconds >= 0, !duration.ongoing || seconds > window {
                     text += seconds > window ? ": \(span(seconds - window)) over" : seconds < window ? ": within it" : ": exactly it"
                 }
             }

@@ -155,12 +155,15 @@ public struct StateDiff: Sendable, Hashable {
             }
         }
         alertsRaisedAndCleared = within
+        // An alert active at both ends may have been cleared and raised again in between: then it is both cleared
+        // (the earlier one) and raised (the later one).
+        let reraised = Set(raisedWithin.filter { clearedAt[$0] != nil })
         alertsRaised = later.activeAlerts.values
-            .filter { earlier.activeAlerts[$0.key] == nil }
+            .filter { earlier.activeAlerts[$0.key] == nil || reraised.contains($0.key) }
             .map { AlertEntry(kind: $0.kind, key: $0.key, message: $0.message, refs: $0.refs, raisedAt: $0.raisedAt) }
             .sorted { $0.key < $1.key }
         alertsCleared = earlier.activeAlerts.values
-            .filter { later.activeAlerts[$0.key] == nil }
+            .filter { later.activeAlerts[$0.key] == nil || reraised.contains($0.key) }
             .map {
                 AlertEntry(
                     kind: $0.kind, key: $0.key, message: $0.message, refs: $0.refs, raisedAt: $0.raisedAt,

@@ -115,10 +115,16 @@ struct StateWatch {
             let summary = try BrokerReplay(endpoint: query).events(
                 selection, shouldStop: { stopped || session.isDone }
             ) { _, event in session.apply(event) }
+            let range = to == .max ? "\(from)…" : "\(from)…\(to)"
             if what == "gap" {
-                let range = to == .max ? "\(from)…" : "\(from)…\(to)"
                 note("filled a gap: replayed \(summary.matched) event\(summary.matched == 1 ? "" : "s") of \(range) from \(query)")
             }
+            // Say so when the journal could not give the whole range (retention removed the start, the replay ended
+            // early): the state lacks those events.
+            if let first = summary.firstSequence, first > from {
+                note("! the journal starts at sequence \(first): events \(from)…\(first - 1) are not in this state (try --snapshot of an aggregator)")
+            }
+            if let notice = summary.notice, to != .max { note("! \(what) of \(range): \(notice)") }
         } catch {
             if what == "catch-up" {
                 throw ValidationError("cannot catch up from the broker's query endpoint \(query): \(error)")

@@ -206,3 +206,21 @@ func summary(_ entry: IncidentEntry) -> String {
         #expect(unknown.errors.contains("did you mean:\n  ganjiaba-power\n  ganjiaba-water"))
     }
 }
+
+/// Durations that come out negative say what happened instead of dropping the sign.
+struct IncidentDurationTextTests {
+    @Test func aNoticeAfterTheWindowBeganAndARestorationBeforeTheStartSaySo() {
+        let writer = ReplayWriter(format: .timeline, timeZone: TimeZone(identifier: "UTC")!)
+        let start = Timestamp(secondsSinceEpoch: 1_688_342_400)
+        let late = IncidentDuration(
+            kind: .noticeLeadTime, subject: "o", from: .instant(start.adding(seconds: 7200)), to: .instant(start), seconds: -7200,
+            ongoing: false, expectedSeconds: 86_400, note: nil)
+        #expect(IncidentReport.line(late, writer).contains("notice lead time of o: none: noticed 2 h 0 min after the window began"))
+        let backwards = IncidentDuration(
+            kind: .outageLength, subject: "o", from: .instant(start), to: .instant(start.adding(seconds: -600)), seconds: -600,
+            ongoing: false, expectedSeconds: 3600, note: nil)
+        let text = IncidentReport.line(backwards, writer)
+        #expect(text.contains("contradictory: restored 10 min before it started"))
+        #expect(!text.contains("within it"))
+    }
+}

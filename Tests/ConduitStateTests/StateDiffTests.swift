@@ -149,6 +149,22 @@ import Testing
         #expect(within.map(\.clearedAt) == [Fixtures.time("2023-01-21T00:00:00Z")])
     }
 
+    /// An alert held at both ends, cleared and raised again in between: the earlier one cleared, the later raised.
+    @Test func anAlertClearedAndRaisedAgainIsBothClearedAndRaised() {
+        var factory = EventFactory()
+        let key = "behind_schedule/north-power"
+        var state = AggregateState(scenario: Fixtures.scenario)
+        _ = state.apply(factory.progress("north-power", .inProgress, percent: 0, at: "2023-01-11T00:00:00Z"))
+        let earlier = state
+        var changes = state.apply(factory.progress("north-power", .inProgress, percent: 40, at: "2023-01-12T00:00:00Z"))
+        changes += state.apply(factory.progress("north-power", .inProgress, percent: 40, at: "2023-01-20T00:00:00Z"))
+        #expect(changes.of(key) == [.cleared, .raised])
+        let diff = StateDiff(from: earlier, to: state, alertChanges: changes)
+        #expect(!diff.isEmpty)
+        #expect(diff.alertsCleared.first { $0.key == key }?.clearedAt == Fixtures.time("2023-01-12T00:00:00Z"))
+        #expect(diff.alertsRaised.first { $0.key == key }?.raisedAt == Fixtures.time("2023-01-20T00:00:00Z"))
+    }
+
     @Test func rollupsOverallAndPerCommunity() {
         let (earlier, later, changes) = Self.fold()
         let diff = StateDiff(from: earlier, to: later, alertChanges: changes)
