@@ -41,8 +41,9 @@ public struct ReplayPosition: Sendable, Hashable {
 
 /// Re-publishes a replayed window onto a fan-out of its own: an `XPUB` socket bound at an endpoint, speaking the
 /// broker's fan-out protocol (topic, signature, record header with the original sequence and recorded time, event
-/// JSON; `_heartbeat/` with the latest sequence published while idle), so that anything that subscribes to a
-/// broker — `conduit watch`, an aggregator, a dashboard — can subscribe to a replay instead.
+/// JSON; `_heartbeat/` with the latest sequence published while idle), so that a subscriber of a broker's fan-out
+/// — `conduit watch`, a dashboard — can subscribe to a replay instead. (Not `conduit watch --state` or an
+/// aggregator: they catch up from a broker's journal first, and a replay's sequences are that journal's.)
 ///
 /// The spacing of the events' recorded times is kept, scaled by a ``ReplaySpeed`` (``ReplayPacer``). It starts
 /// when the wanted number of subscribers has connected: connections are counted by a socket monitor (handshakes

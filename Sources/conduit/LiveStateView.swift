@@ -134,6 +134,16 @@ final class LiveView {
     }
 
     /// The end: the last frame, left on the terminal with the cursor restored below it; or a last roll-up line.
+    /// A note of the watcher's own (a gap filled, a warning): among the recent lines when redrawing, where standard
+    /// error would be drawn over; else on standard error.
+    func note(_ text: String) {
+        if isInteractive {
+            recent.append(text)
+        } else {
+            FileHandle.standardError.write(Data((text + "\n").utf8))
+        }
+    }
+
     func finish(state: AggregateState) {
         if isInteractive {
             pending = state

@@ -117,19 +117,19 @@ struct StateWatch {
             ) { _, event in session.apply(event) }
             let range = to == .max ? "\(from)…" : "\(from)…\(to)"
             if what == "gap" {
-                note("filled a gap: replayed \(summary.matched) event\(summary.matched == 1 ? "" : "s") of \(range) from \(query)")
+                session.view.note("filled a gap: replayed \(summary.matched) event\(summary.matched == 1 ? "" : "s") of \(range) from \(query)")
             }
             // Say so when the journal could not give the whole range (retention removed the start, the replay ended
             // early): the state lacks those events.
             if let first = summary.firstSequence, first > from {
-                note("! the journal starts at sequence \(first): events \(from)…\(first - 1) are not in this state (try --snapshot of an aggregator)")
+                session.view.note("! the journal starts at sequence \(first): events \(from)…\(first - 1) are not in this state (try --snapshot of an aggregator)")
             }
-            if let notice = summary.notice, to != .max { note("! \(what) of \(range): \(notice)") }
+            if let notice = summary.notice, to != .max { session.view.note("! \(what) of \(range): \(notice)") }
         } catch {
             if what == "catch-up" {
                 throw ValidationError("cannot catch up from the broker's query endpoint \(query): \(error)")
             }
-            note("! cannot fill the gap \(from)…\(to) from \(query): \(error)")
+            session.view.note("! cannot fill the gap \(from)…\(to) from \(query): \(error)")
         }
     }
 
