@@ -73,10 +73,10 @@ struct IncidentCommand: AsyncParsableCommand {
                 for: id, window: window, progress: progress.show, shouldStop: { watch.isInterrupted })
         } catch let error as IncidentError {
             progress.finish()
-            throw ValidationError(error.description)
+            throw RuntimeFailure.exit("incident", error.description, status: RuntimeFailure.notFound)
         } catch {
             progress.finish()
-            throw ValidationError("cannot read the journal in \(dir): \(error)")
+            throw RuntimeFailure.exit("incident", "cannot read the journal in \(dir): \(error)", status: RuntimeFailure.noInput)
         }
         progress.finish()
         try StateCommand.report(report.reading)

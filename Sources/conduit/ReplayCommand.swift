@@ -118,7 +118,7 @@ struct ReplayCommand: AsyncParsableCommand {
             }
         } catch {
             progress.finish()
-            throw ValidationError("cannot replay \(query ?? dir): \(error)")
+            throw RuntimeFailure.exit("replay", "cannot replay \(query ?? dir): \(error)", status: query == nil ? RuntimeFailure.noInput : RuntimeFailure.unavailable)
         }
         progress.finish()
         var lines = ["replayed \(summary.matched) of \(summary.scanned) events scanned"]

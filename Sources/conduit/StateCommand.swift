@@ -100,7 +100,7 @@ struct StateCommand: AsyncParsableCommand {
                 atTime: time, atSequence: seq, progress: progress.show, shouldStop: { watch.isInterrupted })
         } catch {
             progress.finish()
-            throw ValidationError("cannot read the journal in \(dir): \(error)")
+            throw RuntimeFailure.exit("state", "cannot read the journal in \(dir): \(error)", status: RuntimeFailure.noInput)
         }
         progress.finish()
         try Self.report(reading)
@@ -156,7 +156,7 @@ extension StateCommand {
             throw error
         } catch {
             progress.finish()
-            throw ValidationError("cannot read the journal in \(dir): \(error)")
+            throw RuntimeFailure.exit("state", "cannot read the journal in \(dir): \(error)", status: RuntimeFailure.noInput)
         }
         progress.finish()
         try Self.report(result.reading)
@@ -189,7 +189,7 @@ extension StateCommand {
         let poller = Poller()
         poller.add(socket)
         guard try poller.poll(timeout: .seconds(10)) > 0, let frames = try socket.receiveFrames(wait: false) else {
-            throw ValidationError("no answer from the aggregator at \(endpoint) within 10 s")
+            throw RuntimeFailure.exit("state", "no answer from the aggregator at \(endpoint) within 10 s", status: RuntimeFailure.unavailable)
         }
         switch try SnapshotReply.decode(frames) {
         case .state(_, _, let bytes):
@@ -199,7 +199,7 @@ extension StateCommand {
                 print(StateTable(state: try AggregateState.restore(json: bytes, scenario: .default)).text)
             }
         case .error(_, let error):
-            throw ValidationError("the aggregator answered: \(error)")
+            throw RuntimeFailure.exit("state", "the aggregator answered: \(error)", status: RuntimeFailure.unavailable)
         }
     }
 }

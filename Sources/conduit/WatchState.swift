@@ -127,7 +127,7 @@ struct StateWatch {
             if let notice = summary.notice, to != .max { session.view.note("! \(what) of \(range): \(notice)") }
         } catch {
             if what == "catch-up" {
-                throw ValidationError("cannot catch up from the broker's query endpoint \(query): \(error)")
+                throw RuntimeFailure.exit("watch", "cannot catch up from the broker's query endpoint \(query): \(error)", status: RuntimeFailure.unavailable)
             }
             session.view.note("! cannot fill the gap \(from)…\(to) from \(query): \(error)")
         }
@@ -142,13 +142,13 @@ struct StateWatch {
         let poller = Poller()
         poller.add(socket)
         guard try poller.poll(timeout: .seconds(10)) > 0, let frames = try socket.receiveFrames(wait: false) else {
-            throw ValidationError("no answer from the aggregator at \(endpoint) within 10 s")
+            throw RuntimeFailure.exit("watch", "no answer from the aggregator at \(endpoint) within 10 s", status: RuntimeFailure.unavailable)
         }
         switch try SnapshotReply.decode(frames) {
         case .state(_, _, let json):
             return try AggregateState.restore(json: json, scenario: .default)
         case .error(_, let error):
-            throw ValidationError("the aggregator at \(endpoint) answered: \(error)")
+            throw RuntimeFailure.exit("watch", "the aggregator at \(endpoint) answered: \(error)", status: RuntimeFailure.unavailable)
         }
     }
 
