@@ -122,7 +122,13 @@ struct AgentCommand: AsyncParsableCommand {
             status = 0
         }
         if !shouldStop() {
-            if !agent.drain(timeout: .milliseconds(Int64(drainTimeout * 1000))) && agent.status.refused == nil {
+            // Wait for the answers, a tenth of a second at a time so that Ctrl-C ends the wait.
+            let deadline = ContinuousClock.now + .milliseconds(Int64(drainTimeout * 1000))
+            var drained = false
+            while !drained && !shouldStop() && ContinuousClock.now < deadline && agent.status.refused == nil {
+                drained = agent.drain(timeout: .milliseconds(100))
+            }
+            if !drained && !shouldStop() && agent.status.refused == nil {
                 Self.note("\(agent.status.pending) event(s) not acknowledged within \(drainTimeout) s; they stay in the outbox for the next run")
             }
         }
@@ -146,6 +152,8 @@ struct AgentCommand: AsyncParsableCommand {
     /// Counts and prints outcomes as the agent reports them.
     final class OutcomeCounters: Sendable {
         private let invalid = Atomic<Int>(0)
+        private let connected = Atomic<Bool>(false)
+        private let waitingNoted = Atomic<Bool>(false)
         var invalidLines: Int { invalid.load(ordering: .relaxed) }
         func countInvalid() { invalid.add(1, ordering: .relaxed) }
 
@@ -160,9 +168,15 @@ struct AgentCommand: AsyncParsableCommand {
                 print("rejected \(entry.id): \(error)")
                 fflush(nil)
             case .connected(let welcome):
+                connected.store(true, ordering: .relaxed)
                 AgentCommand.note("connected; the broker's journal is at sequence \(welcome.headSequence)")
             case .disconnected:
-                AgentCommand.note("the broker went silent; reconnecting")
+                // Once per loss: then the agent keeps trying, backing off, until the broker answers.
+                if connected.exchange(false, ordering: .relaxed) {
+                    AgentCommand.note("lost the broker; reconnecting (events wait in the outbox)")
+                } else if !waitingNoted.exchange(true, ordering: .relaxed) {
+                    AgentCommand.note("no answer from the broker yet; retrying with backoff (events wait in the outbox)")
+                }
             case .refused:
                 break
             }
