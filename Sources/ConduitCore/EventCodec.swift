@@ -630,6 +630,50 @@ extension JSONWriter {
     mutating func enumValue<E: WireEnum>(_ value: E) {
         string(value.rawValue)
     }
+
+    /// `"key":value` when the value is present; nothing when it is `nil` (absent attributes are left out, never
+    /// written as null).
+    @inline(__always)
+    mutating func member(_ key: StaticString, _ value: String?) {
+        guard let value else { return }
+        self.key(key)
+        string(value)
+    }
+
+    @inline(__always)
+    mutating func member(_ key: StaticString, _ value: Timestamp?) {
+        guard let value else { return }
+        self.key(key)
+        timestamp(value)
+    }
+
+    @inline(__always)
+    mutating func member(_ key: StaticString, _ value: CalendarDate?) {
+        guard let value else { return }
+        self.key(key)
+        date(value)
+    }
+
+    @inline(__always)
+    mutating func member<T: BinaryInteger>(_ key: StaticString, _ value: T?) {
+        guard let value else { return }
+        self.key(key)
+        integer(value)
+    }
+
+    @inline(__always)
+    mutating func member(_ key: StaticString, _ value: Double?) {
+        guard let value else { return }
+        self.key(key)
+        double(value)
+    }
+
+    @inline(__always)
+    mutating func member<E: WireEnum>(_ key: StaticString, _ value: E?) {
+        guard let value else { return }
+        self.key(key)
+        enumValue(value)
+    }
 }
 
 extension EventCodec {
@@ -651,38 +695,14 @@ extension EventCodec {
         }
         w.key("time")
         w.timestamp(event.time)
-        if let subject = event.subject {
-            w.key("subject")
-            w.string(subject)
-        }
-        if let dataContentType = event.dataContentType {
-            w.key("datacontenttype")
-            w.string(dataContentType)
-        }
-        if let utility = event.utility {
-            w.key("utility")
-            w.enumValue(utility)
-        }
-        if let site = event.site {
-            w.key("site")
-            w.string(site)
-        }
-        if let workItem = event.workItem {
-            w.key("workitem")
-            w.string(workItem)
-        }
-        if let sequence = event.sequence {
-            w.key("sequence")
-            w.integer(sequence)
-        }
-        if let recordedTime = event.recordedTime {
-            w.key("recordedtime")
-            w.timestamp(recordedTime)
-        }
-        if let identity = event.authenticatedIdentity {
-            w.key("authidentity")
-            w.string(identity)
-        }
+        w.member("subject", event.subject)
+        w.member("datacontenttype", event.dataContentType)
+        w.member("utility", event.utility)
+        w.member("site", event.site)
+        w.member("workitem", event.workItem)
+        w.member("sequence", event.sequence)
+        w.member("recordedtime", event.recordedTime)
+        w.member("authidentity", event.authenticatedIdentity)
         for attribute in event.extensions {
             w.dynamicKey(attribute.name)
             w.rawValue(attribute.json)
@@ -702,34 +722,13 @@ extension EventCodec {
         w.beginObject()
         w.key("status")
         w.enumValue(report.status)
-        if let percent = report.percent {
-            w.key("percent")
-            w.double(percent)
-        }
-        if let date = report.plannedStart {
-            w.key("plannedStart")
-            w.date(date)
-        }
-        if let date = report.plannedFinish {
-            w.key("plannedFinish")
-            w.date(date)
-        }
-        if let date = report.actualStart {
-            w.key("actualStart")
-            w.date(date)
-        }
-        if let date = report.actualFinish {
-            w.key("actualFinish")
-            w.date(date)
-        }
-        if let households = report.householdsAffected {
-            w.key("householdsAffected")
-            w.integer(households)
-        }
-        if let reason = report.blockingReason {
-            w.key("blockingReason")
-            w.string(reason)
-        }
+        w.member("percent", report.percent)
+        w.member("plannedStart", report.plannedStart)
+        w.member("plannedFinish", report.plannedFinish)
+        w.member("actualStart", report.actualStart)
+        w.member("actualFinish", report.actualFinish)
+        w.member("householdsAffected", report.householdsAffected)
+        w.member("blockingReason", report.blockingReason)
         w.endObject()
     }
 
@@ -741,18 +740,9 @@ extension EventCodec {
         w.enumValue(report.kind)
         w.key("authority")
         w.string(report.authority)
-        if let time = report.scheduledAt {
-            w.key("scheduledAt")
-            w.timestamp(time)
-        }
-        if let time = report.performedAt {
-            w.key("performedAt")
-            w.timestamp(time)
-        }
-        if let result = report.result {
-            w.key("result")
-            w.enumValue(result)
-        }
+        w.member("scheduledAt", report.scheduledAt)
+        w.member("performedAt", report.performedAt)
+        w.member("result", report.result)
         if !report.defects.isEmpty {
             w.key("defects")
             w.beginArray()
@@ -765,10 +755,7 @@ extension EventCodec {
                 w.enumValue(defect.severity)
                 w.key("description")
                 w.string(defect.description)
-                if let due = defect.dueDate {
-                    w.key("dueDate")
-                    w.date(due)
-                }
+                w.member("dueDate", defect.dueDate)
                 w.key("status")
                 w.enumValue(defect.status)
                 w.endObject()
@@ -786,26 +773,11 @@ extension EventCodec {
         w.enumValue(report.nature)
         w.key("service")
         w.enumValue(report.service)
-        if let time = report.windowStart {
-            w.key("windowStart")
-            w.timestamp(time)
-        }
-        if let time = report.windowEnd {
-            w.key("windowEnd")
-            w.timestamp(time)
-        }
-        if let time = report.noticedAt {
-            w.key("noticedAt")
-            w.timestamp(time)
-        }
-        if let time = report.startedAt {
-            w.key("startedAt")
-            w.timestamp(time)
-        }
-        if let time = report.restoredAt {
-            w.key("restoredAt")
-            w.timestamp(time)
-        }
+        w.member("windowStart", report.windowStart)
+        w.member("windowEnd", report.windowEnd)
+        w.member("noticedAt", report.noticedAt)
+        w.member("startedAt", report.startedAt)
+        w.member("restoredAt", report.restoredAt)
         if !report.buildings.isEmpty {
             w.key("buildings")
             w.beginArray()
@@ -817,10 +789,7 @@ extension EventCodec {
         }
         w.key("households")
         w.integer(report.households)
-        if let workItem = report.causedBy {
-            w.key("causedBy")
-            w.string(workItem)
-        }
+        w.member("causedBy", report.causedBy)
         w.endObject()
     }
 
@@ -830,14 +799,8 @@ extension EventCodec {
         w.enumValue(report.status)
         w.key("agent")
         w.string(report.agent)
-        if let interval = report.heartbeatIntervalMs {
-            w.key("heartbeatIntervalMs")
-            w.integer(interval)
-        }
-        if let version = report.version {
-            w.key("version")
-            w.string(version)
-        }
+        w.member("heartbeatIntervalMs", report.heartbeatIntervalMs)
+        w.member("version", report.version)
         w.endObject()
     }
 
