@@ -122,4 +122,24 @@ struct HardeningTests {
         #expect(!decomposed.duplicate)
         #expect(decomposed.sequence == composed.sequence + 1)
     }
+
+    /// A REPLAY whose time window ends near `Int64.min`, before it begins, once killed the broker (SIGILL) while the
+    /// reason was formatted. It is an `ERROR data.window` naming both ends, and the broker goes on answering.
+    @Test func aTimeWindowEndingNearTheSmallestInstantIsRejectedAndTheBrokerCarriesOn() throws {
+        let broker = try TestBroker()
+        let context = try Context()
+        let client = try TestClient(context: context, endpoint: broker.endpoints.query)
+        var window = [UInt8(ascii: "T")] + [UInt8](repeating: 0, count: 8)
+        window += [0x80, 0, 0, 0, 0, 0, 0, 0]
+        try client.send([ProtocolSignature.frame, Array("REPLAY".utf8), [0, 0, 0, 0, 0, 0, 0, 7], window, [0, 0, 0, 8]])
+        guard case .error(let request, let error) = try client.queryReply() else { Issue.record("expected ERROR"); return }
+        #expect(request == 7)
+        #expect(error.code == .dataWindow)
+        #expect(error.message.contains("-9223372036854775808 µs"), "\(error)")
+        try client.send(QueryRequest.head(request: 8).encode())
+        guard case .head(let head) = try client.queryReply() else { Issue.record("expected HEAD"); return }
+        #expect(head.request == 8)
+        broker.stop()
+        #expect(broker.broker.failure == nil)
+    }
 }

@@ -45,4 +45,34 @@ import Testing
         let tooMany = Array(GoldenFrames.queryReplay.prefix(5)) + [[UInt8]](repeating: bytes("outage/"), count: 17)
         expectError(.frameArity, at: "message") { _ = try QueryRequest.decode(tooMany) }
     }
+
+    /// Every pair of 64-bit times decodes or is rejected as `data.window`, and the reason names both ends as received:
+    /// a window ending near `Int64.min` once crashed the broker while its reason was formatted.
+    @Test(arguments: [
+        (0, .min), (.max, .min), (.min + 1, .min), (-1, .min + 1), (.max, .max - 1), (.max, 0),
+    ] as [(Int64, Int64)])
+    func timeWindowsThatEndBeforeTheyBeginAreRejectedAtAnyValue(_ from: Int64, _ to: Int64) throws {
+        var replay = GoldenFrames.queryReplay
+        replay[3] = bytes("T") + bigEndian(UInt64(bitPattern: from)) + bigEndian(UInt64(bitPattern: to))
+        expectError(.dataWindow, at: "frame[3]") { _ = try QueryRequest.decode(replay) }
+        do {
+            _ = try QueryRequest.decode(replay)
+        } catch {
+            let shown = { (value: Int64) in
+                let timestamp = Timestamp(microsecondsSinceEpoch: value)
+                return timestamp.isWritable ? timestamp.rfc3339 : String(value)
+            }
+            #expect(error.message.contains(shown(from)) && error.message.contains(shown(to)), "\(error)")
+        }
+    }
+
+    @Test(arguments: [(.min, .min), (.min, .max), (.max, .max), (.min, 0)] as [(Int64, Int64)])
+    func timeWindowsAtTheEndsOfTheRangeDecode(_ from: Int64, _ to: Int64) throws {
+        var replay = GoldenFrames.queryReplay
+        replay[3] = bytes("T") + bigEndian(UInt64(bitPattern: from)) + bigEndian(UInt64(bitPattern: to))
+        guard case .replay(let request) = try QueryRequest.decode(replay) else { Issue.record("not a replay"); return }
+        #expect(request.window == .time(from: Timestamp(microsecondsSinceEpoch: from), to: Timestamp(microsecondsSinceEpoch: to)))
+    }
 }
+
+private func bigEndian(_ value: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) } }

@@ -32,6 +32,15 @@ import Testing
         #expect(try Timestamp(rfc3339: Timestamp.earliest.rfc3339) == .earliest)
     }
 
+    /// Any 64-bit value can be written and described: a peer's raw window ends are not parsed text.
+    @Test(arguments: [Int64.min, Int64.min + 1, Timestamp.earliest.microsecondsSinceEpoch - 1, Int64.max, Int64.max - 1])
+    func valuesOutsideTheWritableYearsAreClampedOrShownRaw(_ value: Int64) {
+        let timestamp = Timestamp(microsecondsSinceEpoch: value)
+        #expect(!timestamp.isWritable)
+        #expect(timestamp.rfc3339 == (value < 0 ? "0001-01-01T00:00:00Z" : "9999-12-31T23:59:59.999999Z"))
+        #expect(timestamp.description == "\(value) µs from 1970-01-01T00:00:00Z")
+    }
+
     @Test func writesUTCWithMicrosecondsOnlyWhenNeeded() {
         #expect(Timestamp(microsecondsSinceEpoch: 1_685_608_200_000_000).rfc3339 == "2023-06-01T08:30:00Z")
         #expect(Timestamp(microsecondsSinceEpoch: 1_685_608_200_000_001).rfc3339 == "2023-06-01T08:30:00.000001Z")

@@ -107,10 +107,15 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         return timestamp
     }
 
-    /// Appends the RFC 3339 UTC text of this instant.
+    /// Whether RFC 3339 can write this instant in UTC: the years 0001 to 9999.
+    public var isWritable: Bool { self >= .earliest && self <= .latest }
+
+    /// Appends the RFC 3339 UTC text of this instant; an instant outside the years 0001 to 9999 (which no parsed
+    /// text yields, but a peer's raw 64-bit value may) is written as the nearest one inside them.
     func write(into out: inout [UInt8]) {
-        let micros = Int(floorModulo(microsecondsSinceEpoch, 1_000_000))
-        let seconds = floorDivide(microsecondsSinceEpoch, 1_000_000)
+        let clamped = min(max(microsecondsSinceEpoch, Timestamp.earliest.microsecondsSinceEpoch), Timestamp.latest.microsecondsSinceEpoch)
+        let micros = Int(floorModulo(clamped, 1_000_000))
+        let seconds = floorDivide(clamped, 1_000_000)
         let days = Int(floorDivide(seconds, 86_400))
         let secondOfDay = Int(seconds - Int64(days) * 86_400)
         let date = CalendarDate(daysSinceEpoch: days)
@@ -136,7 +141,11 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         return String(decoding: out, as: UTF8.self)
     }
 
-    public var description: String { rfc3339 }
+    /// The RFC 3339 text, or for an instant outside the years 0001 to 9999 its raw value
+    /// (`-9223372036854775808 µs from 1970-01-01T00:00:00Z`), so that an error message about it says what was received.
+    public var description: String {
+        isWritable ? rfc3339 : "\(microsecondsSinceEpoch) µs from 1970-01-01T00:00:00Z"
+    }
 }
 
 /// A calendar date without a time or zone, written `YYYY-MM-DD` (planned and actual start and finish).
@@ -273,7 +282,9 @@ func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
 }
 
+/// `a` modulo `b` with the sign of `b`; defined for every `a` (no intermediate product that could overflow).
 @inline(__always)
 func floorModulo(_ a: Int64, _ b: Int64) -> Int64 {
-    a - floorDivide(a, b) * b
+    let remainder = a % b
+    return remainder != 0 && (remainder < 0) != (b < 0) ? remainder + b : remainder
 }
