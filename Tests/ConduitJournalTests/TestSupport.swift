@@ -16,9 +16,12 @@ struct TemporaryDirectory {
 
     func file(_ name: String) -> String { path + "/" + name }
 
-    func segmentPaths() -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        return names.filter { $0.hasSuffix(".journal") }.sorted().map { path + "/" + $0 }
+    func segmentPaths() -> [String] { TemporaryDirectory.segmentPaths(in: path) }
+
+    /// The segment files of the journal in `directory`, oldest first.
+    static func segmentPaths(in directory: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasSuffix(".journal") }.sorted().map { directory + "/" + $0 }
     }
 }
 
