@@ -1,6 +1,7 @@
 // The transport benchmark's reference loops, in C against libzmq: what the Swift binding is measured against.
 #include "TransportReference.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,32 +15,41 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/// Linger 0 and every blocking send and receive bounded by TRANSPORT_REFERENCE_STALL_MS.
+static void bound(void *socket) {
+    int linger = 0, stall = TRANSPORT_REFERENCE_STALL_MS;
+    zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(socket, ZMQ_RCVTIMEO, &stall, sizeof stall);
+    zmq_setsockopt(socket, ZMQ_SNDTIMEO, &stall, sizeof stall);
+}
+
+/// What a failed call means: a bounded wait that ran out, or another error.
+static double failure(void) { return errno == EAGAIN ? TRANSPORT_REFERENCE_STALLED : TRANSPORT_REFERENCE_FAILED; }
+
 struct peer_args {
     void *context;
     void *socket;
     char endpoint[256];
     int count;
-    int ok;
+    double result;  // 0 on success, else a TRANSPORT_REFERENCE_* failure
     double finished;
 };
 
 static void *subscriber_main(void *raw) {
     struct peer_args *args = raw;
     void *sub = zmq_socket(args->context, ZMQ_SUB);
-    int linger = 0;
-    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
+    bound(sub);
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
     zmq_connect(sub, args->endpoint);
     zmq_msg_t msg;
     zmq_msg_init(&msg);
-    int ok = 1;
-    for (int i = 0; i < args->count && ok; i++) {
+    args->result = 0;
+    for (int i = 0; i < args->count && args->result == 0; i++) {
         do {
-            if (zmq_msg_recv(&msg, sub, 0) < 0) { ok = 0; break; }
+            if (zmq_msg_recv(&msg, sub, 0) < 0) { args->result = failure(); break; }
         } while (zmq_msg_more(&msg));
     }
     args->finished = now_seconds();
-    args->ok = ok;
     zmq_msg_close(&msg);
     zmq_close(sub);
     return NULL;
@@ -48,10 +58,14 @@ static void *subscriber_main(void *raw) {
 double transport_reference_pub_sub(int count, int payload_size, const char *topic) {
     void *context = zmq_ctx_new();
     void *pub = zmq_socket(context, ZMQ_XPUB);
-    int one = 1, linger = 0;
+    int one = 1;
     zmq_setsockopt(pub, ZMQ_XPUB_NODROP, &one, sizeof one);
-    zmq_setsockopt(pub, ZMQ_LINGER, &linger, sizeof linger);
-    if (zmq_bind(pub, "tcp://127.0.0.1:*") != 0) return -1;
+    bound(pub);
+    if (zmq_bind(pub, "tcp://127.0.0.1:*") != 0) {
+        zmq_close(pub);
+        zmq_ctx_term(context);
+        return TRANSPORT_REFERENCE_FAILED;
+    }
     struct peer_args args = {.context = context, .count = count};
     size_t size = sizeof args.endpoint;
     zmq_getsockopt(pub, ZMQ_LAST_ENDPOINT, args.endpoint, &size);
@@ -59,22 +73,23 @@ double transport_reference_pub_sub(int count, int payload_size, const char *topi
     pthread_create(&thread, NULL, subscriber_main, &args);
     // Wait for the subscription so nothing is sent before the subscriber is there.
     char subscription[256];
-    if (zmq_recv(pub, subscription, sizeof subscription, 0) < 0) return -1;
-
+    double published = 0;
+    if (zmq_recv(pub, subscription, sizeof subscription, 0) < 0) published = failure();
     char *payload = calloc(1, (size_t)payload_size);
     size_t topic_size = strlen(topic);
     double started = now_seconds();
-    for (int i = 0; i < count; i++) {
+    for (int i = 0; i < count && published == 0; i++) {
         memcpy(payload, &i, sizeof i);
-        if (zmq_send(pub, topic, topic_size, ZMQ_SNDMORE) < 0) break;
-        if (zmq_send(pub, payload, (size_t)payload_size, 0) < 0) break;
+        if (zmq_send(pub, topic, topic_size, ZMQ_SNDMORE) < 0 || zmq_send(pub, payload, (size_t)payload_size, 0) < 0)
+            published = failure();
     }
-    pthread_join(thread, NULL);
+    pthread_join(thread, NULL);  // the subscriber's receives are bounded too
     double elapsed = args.finished - started;
     free(payload);
     zmq_close(pub);
     zmq_ctx_term(context);
-    return args.ok ? count / elapsed : -1;
+    if (published != 0) return published;
+    return args.result == 0 ? count / elapsed : args.result;
 }
 
 static void *router_main(void *raw) {
@@ -83,29 +98,33 @@ static void *router_main(void *raw) {
     zmq_msg_t id, part;
     zmq_msg_init(&id);
     zmq_msg_init(&part);
-    int ok = 1;
+    args->result = 0;
     uint64_t sequence = 0;
-    for (int i = 0; i < args->count && ok; i++) {
-        if (zmq_msg_recv(&id, router, 0) < 0) { ok = 0; break; }
+    for (int i = 0; i < args->count && args->result == 0; i++) {
+        if (zmq_msg_recv(&id, router, 0) < 0) { args->result = failure(); break; }
         do {
-            if (zmq_msg_recv(&part, router, 0) < 0) { ok = 0; break; }
+            if (zmq_msg_recv(&part, router, 0) < 0) { args->result = failure(); break; }
         } while (zmq_msg_more(&part));
+        if (args->result != 0) break;
         sequence++;
-        if (zmq_msg_send(&id, router, ZMQ_SNDMORE) < 0 || zmq_send(router, &sequence, sizeof sequence, 0) < 0) ok = 0;
+        if (zmq_msg_send(&id, router, ZMQ_SNDMORE) < 0 || zmq_send(router, &sequence, sizeof sequence, 0) < 0)
+            args->result = failure();
     }
-    args->ok = ok;
     zmq_msg_close(&id);
     zmq_msg_close(&part);
-    zmq_close(router);
+    // The socket is not closed here: acknowledgements may still be queued; the starting thread closes it after join.
     return NULL;
 }
 
 double transport_reference_dealer_router(int count, int payload_size, const char *topic, int window) {
     void *context = zmq_ctx_new();
     void *router = zmq_socket(context, ZMQ_ROUTER);
-    int linger = 0;
-    zmq_setsockopt(router, ZMQ_LINGER, &linger, sizeof linger);
-    if (zmq_bind(router, "tcp://127.0.0.1:*") != 0) return -1;
+    bound(router);
+    if (zmq_bind(router, "tcp://127.0.0.1:*") != 0) {
+        zmq_close(router);
+        zmq_ctx_term(context);
+        return TRANSPORT_REFERENCE_FAILED;
+    }
     struct peer_args args = {.context = context, .socket = router, .count = count};
     size_t size = sizeof args.endpoint;
     zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, args.endpoint, &size);
@@ -113,30 +132,37 @@ double transport_reference_dealer_router(int count, int payload_size, const char
     pthread_create(&thread, NULL, router_main, &args);
 
     void *dealer = zmq_socket(context, ZMQ_DEALER);
-    zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
+    bound(dealer);
     zmq_connect(dealer, args.endpoint);
     char *payload = calloc(1, (size_t)payload_size);
     size_t topic_size = strlen(topic);
     zmq_msg_t ack;
     zmq_msg_init(&ack);
     int sent = 0, acknowledged = 0;
+    double published = 0;
     double started = now_seconds();
-    while (acknowledged < count) {
+    while (acknowledged < count && published == 0) {
         while (sent < count && sent - acknowledged < window) {
             memcpy(payload, &sent, sizeof sent);
-            zmq_send(dealer, topic, topic_size, ZMQ_SNDMORE);
-            zmq_send(dealer, payload, (size_t)payload_size, 0);
+            if (zmq_send(dealer, topic, topic_size, ZMQ_SNDMORE) < 0
+                || zmq_send(dealer, payload, (size_t)payload_size, 0) < 0) {
+                published = failure();
+                break;
+            }
             sent++;
         }
-        if (zmq_msg_recv(&ack, dealer, 0) < 0) break;
+        if (published != 0) break;
+        if (zmq_msg_recv(&ack, dealer, 0) < 0) { published = failure(); break; }
         acknowledged++;
         while (zmq_msg_recv(&ack, dealer, ZMQ_DONTWAIT) >= 0) acknowledged++;
     }
     double elapsed = now_seconds() - started;
-    pthread_join(thread, NULL);
+    pthread_join(thread, NULL);  // the router's receives are bounded too
     free(payload);
     zmq_msg_close(&ack);
     zmq_close(dealer);
+    zmq_close(router);
     zmq_ctx_term(context);
-    return acknowledged == count && args.ok ? count / elapsed : -1;
+    if (published != 0) return published;
+    return args.result == 0 ? count / elapsed : args.result;
 }

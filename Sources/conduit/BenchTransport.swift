@@ -35,7 +35,8 @@ struct BenchTransport: AsyncParsableCommand {
     func validate() throws {
         guard messages >= 1000 else { throw ValidationError("--messages must be at least 1000, got \(messages)") }
         guard payload >= 8 else { throw ValidationError("--payload must be at least 8 bytes, got \(payload)") }
-        guard window >= 1 else { throw ValidationError("--window must be at least 1, got \(window)") }
+        // Beyond the high-water mark (1,000 messages) a ROUTER drops acknowledgements instead of queuing them.
+        guard (1...1000).contains(window) else { throw ValidationError("--window must be 1 to 1000, got \(window)") }
     }
 
     func run() throws {
@@ -67,13 +68,36 @@ struct BenchTransport: AsyncParsableCommand {
     }
 
     private func check(_ rate: Double, _ name: String) throws -> Double {
-        guard rate > 0 else { throw ValidationError("the \(name) reference loop failed (libzmq error)") }
+        if rate == TRANSPORT_REFERENCE_STALLED {
+            throw TransportLoops.Failure("the \(name) reference loop stalled: no message moved for \(TransportLoops.stall)")
+        }
+        guard rate > 0 else { throw TransportLoops.Failure("the \(name) reference loop failed (a libzmq error)") }
         return rate
     }
 }
 
-/// The benchmark loops through the Swift binding; the same shape as `TransportReference.c`.
+/// The benchmark loops through the Swift binding; the same shape as `TransportReference.c`. Every blocking send and
+/// receive is bounded by ``stall``: a loop that cannot finish says so instead of waiting for ever.
 enum TransportLoops {
+    /// The longest any send or receive may wait.
+    static let stall = Duration.milliseconds(Int(TRANSPORT_REFERENCE_STALL_MS))
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    private static func stalled(_ what: String) -> ZMQError {
+        ZMQError(code: .init(rawValue: EAGAIN), operation: "\(what), with nothing moving for \(stall),")
+    }
+
+    /// Linger 0, and sends and receives bounded by ``stall``.
+    private static func bound(_ socket: Socket) throws(ZMQError) {
+        try socket.set(.linger, .zero)
+        try socket.set(.receiveTimeout, stall)
+        try socket.set(.sendTimeout, stall)
+    }
+
     /// A zeroed buffer the publisher stamps with the message number, as the C loop does.
     private static func makeBuffer(_ size: Int) -> UnsafeMutableRawBufferPointer {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
@@ -92,7 +116,7 @@ enum TransportLoops {
         let context = try Context()
         let publisher = try Socket(context, type: .xpub)
         try publisher.set(.xpubNoDrop, true)
-        try publisher.set(.linger, .zero)
+        try bound(publisher)
         try publisher.bind("tcp://127.0.0.1:*")
         let endpoint = try publisher.lastEndpoint
         let finished = Mutex<ContinuousClock.Instant?>(nil)
@@ -104,31 +128,40 @@ enum TransportLoops {
             done.signal()
         }
         subscriberThread.start()
-        _ = try publisher.receiveFrames()  // the subscription: nothing is sent before the subscriber is there
         let payload = makeBuffer(payloadSize)
         let topicBuffer = makeBuffer(topic)
         defer { payload.deallocate(); topicBuffer.deallocate() }
         let started = ContinuousClock.now
-        try publish(publisher, topic: UnsafeRawBufferPointer(topicBuffer), payload: payload, messages: messages)
-        done.wait()
+        var published: ZMQError?
+        do throws(ZMQError) {
+            // The subscription first: nothing is sent before the subscriber is there.
+            guard try publisher.receiveFrames() != nil else { throw stalled("waiting for the subscription") }
+            try publish(publisher, topic: UnsafeRawBufferPointer(topicBuffer), payload: payload, messages: messages)
+        } catch {
+            published = error
+        }
+        done.wait()  // the subscriber's receives are bounded too
         publisher.close()
+        if let published { throw Failure("the Swift publisher: \(published)") }
         guard let end = finished.withLock({ $0 }) else {
-            throw ValidationError("the Swift subscriber failed before receiving every message")
+            throw Failure("the Swift subscriber failed before receiving every message (no message for \(stall), or a libzmq error)")
         }
         return Double(messages) / (end - started).seconds
     }
 
     private static func subscribe(context: Context, endpoint: String, messages: Int) throws(ZMQError) {
         let subscriber = try Socket(context, type: .sub)
-        try subscriber.set(.linger, .zero)
+        try bound(subscriber)
         try subscriber.subscribe()
         try subscriber.connect(endpoint)
+        defer { subscriber.close() }
         var message = Message()
         for _ in 0..<messages {
-            try subscriber.receive(into: &message)
-            while message.hasMore { try subscriber.receive(into: &message) }
+            guard try subscriber.receive(into: &message) else { throw stalled("receiving") }
+            while message.hasMore {
+                guard try subscriber.receive(into: &message) else { throw stalled("receiving") }
+            }
         }
-        subscriber.close()
     }
 
     private static func publish(
@@ -136,51 +169,70 @@ enum TransportLoops {
     ) throws(ZMQError) {
         for index in 0..<messages {
             payload.storeBytes(of: Int32(truncatingIfNeeded: index), as: Int32.self)
-            try publisher.send(topic, more: true)
-            try publisher.send(UnsafeRawBufferPointer(payload))
+            guard try publisher.send(topic, more: true), try publisher.send(UnsafeRawBufferPointer(payload)) else {
+                throw stalled("sending")
+            }
         }
     }
 
     static func dealerRouter(messages: Int, payloadSize: Int, topic: String, window: Int) throws -> Double {
         let context = try Context()
         let endpointBox = Mutex<Result<String, ZMQError>?>(nil)
-        let bound = DispatchSemaphore(value: 0)
+        let routerFailure = Mutex<ZMQError?>(nil)
+        let ready = DispatchSemaphore(value: 0)
+        let dealerFinished = DispatchSemaphore(value: 0)
         let done = DispatchSemaphore(value: 0)
         let routerThread = Thread {
             do throws(ZMQError) {
-                try acknowledge(context: context, messages: messages) { endpoint in
+                // The ROUTER is closed only once the DEALER has stopped: closing it with linger 0 right after the
+                // last send would discard acknowledgements still queued, and the DEALER would wait for them.
+                try acknowledge(context: context, messages: messages, closeAfter: dealerFinished) { endpoint in
                     endpointBox.withLock { $0 = .success(endpoint) }
-                    bound.signal()
+                    ready.signal()
                 }
             } catch {
+                routerFailure.withLock { $0 = error }
                 endpointBox.withLock { if $0 == nil { $0 = .failure(error) } }
-                bound.signal()
+                ready.signal()
             }
             done.signal()
         }
         routerThread.start()
-        bound.wait()
-        let endpoint = try endpointBox.withLock { $0! }.get()
-        let dealer = try Socket(context, type: .dealer)
-        try dealer.set(.linger, .zero)
-        try dealer.connect(endpoint)
+        ready.wait()
+        let endpoint: String
+        do { endpoint = try endpointBox.withLock { $0! }.get() } catch { dealerFinished.signal(); done.wait(); throw error }
         let payload = makeBuffer(payloadSize)
         let topicBuffer = makeBuffer(topic)
         defer { payload.deallocate(); topicBuffer.deallocate() }
+        var published: ZMQError?
         let started = ContinuousClock.now
-        try publishWithWindow(
-            dealer, topic: UnsafeRawBufferPointer(topicBuffer), payload: payload, messages: messages, window: window)
+        do throws(ZMQError) {
+            let dealer = try Socket(context, type: .dealer)
+            defer { dealer.close() }
+            try bound(dealer)
+            try dealer.connect(endpoint)
+            try publishWithWindow(
+                dealer, topic: UnsafeRawBufferPointer(topicBuffer), payload: payload, messages: messages, window: window)
+        } catch {
+            published = error
+        }
         let elapsed = (ContinuousClock.now - started).seconds
-        done.wait()
-        dealer.close()
+        dealerFinished.signal()
+        done.wait()  // the router's receives are bounded too
+        if let published { throw Failure("the Swift dealer: \(published)") }
+        if let failed = routerFailure.withLock({ $0 }) { throw Failure("the Swift router: \(failed)") }
         return Double(messages) / elapsed
     }
 
     private static func acknowledge(
-        context: Context, messages: Int, bound: (String) -> Void
+        context: Context, messages: Int, closeAfter dealerFinished: DispatchSemaphore, bound: (String) -> Void
     ) throws(ZMQError) {
         let router = try Socket(context, type: .router)
-        try router.set(.linger, .zero)
+        defer {
+            dealerFinished.wait()
+            router.close()
+        }
+        try TransportLoops.bound(router)
         try router.bind("tcp://127.0.0.1:*")
         bound(try router.lastEndpoint)
         var routingId = Message()
@@ -188,14 +240,15 @@ enum TransportLoops {
         let ack = makeBuffer(8)
         defer { ack.deallocate() }
         for sequence in 1...UInt64(messages) {
-            try router.receive(into: &routingId)
-            try router.receive(into: &part)
-            while part.hasMore { try router.receive(into: &part) }
-            try router.send(contentsOf: routingId, more: true)
+            guard try router.receive(into: &routingId), try router.receive(into: &part) else { throw stalled("receiving") }
+            while part.hasMore {
+                guard try router.receive(into: &part) else { throw stalled("receiving") }
+            }
             ack.storeBytes(of: sequence, as: UInt64.self)
-            try router.send(UnsafeRawBufferPointer(ack))
+            guard try router.send(contentsOf: routingId, more: true), try router.send(UnsafeRawBufferPointer(ack)) else {
+                throw stalled("sending")
+            }
         }
-        router.close()
     }
 
     private static func publishWithWindow(
@@ -208,11 +261,12 @@ enum TransportLoops {
         while acknowledged < messages {
             while sent < messages && sent - acknowledged < window {
                 payload.storeBytes(of: Int32(truncatingIfNeeded: sent), as: Int32.self)
-                try dealer.send(topic, more: true)
-                try dealer.send(UnsafeRawBufferPointer(payload))
+                guard try dealer.send(topic, more: true), try dealer.send(UnsafeRawBufferPointer(payload)) else {
+                    throw stalled("sending")
+                }
                 sent += 1
             }
-            try dealer.receive(into: &ack)
+            guard try dealer.receive(into: &ack) else { throw stalled("waiting for acknowledgements") }
             acknowledged += 1
             while try dealer.receive(into: &ack, wait: false) { acknowledged += 1 }
         }

@@ -2,13 +2,21 @@
 #define TRANSPORT_REFERENCE_H
 
 /// The transport benchmark's loops written directly against libzmq in C: the reference `conduit bench transport`
-/// compares the Swift binding with, in the same run. Each returns messages per second, or a negative value on error.
+/// compares the Swift binding with, in the same run. Each returns messages per second, or a negative value:
+/// `TRANSPORT_REFERENCE_STALLED` when no message moved for `TRANSPORT_REFERENCE_STALL_MS` (every send and receive
+/// is bounded by it, so a loop never waits for ever), `TRANSPORT_REFERENCE_FAILED` on any other libzmq error.
+
+#define TRANSPORT_REFERENCE_STALL_MS 30000
+#define TRANSPORT_REFERENCE_FAILED (-1.0)
+#define TRANSPORT_REFERENCE_STALLED (-2.0)
 
 /// PUB→SUB over tcp loopback: `count` messages of a topic frame and a `payload_size`-byte frame; the publisher
 /// (with ZMQ_XPUB_NODROP) waits at its high-water mark rather than drop, so every message is delivered.
 double transport_reference_pub_sub(int count, int payload_size, const char *topic);
 
 /// DEALER→ROUTER over tcp loopback with one acknowledgement per message and at most `window` unacknowledged.
+/// The ROUTER is closed only after the DEALER has every acknowledgement (closing it with linger 0 right after
+/// the last send would discard acknowledgements still queued).
 double transport_reference_dealer_router(int count, int payload_size, const char *topic, int window);
 
 #endif
