@@ -75,7 +75,7 @@ public final class BrokerProcess {
         process.standardError = FileHandle.nullDevice
         output.start(pipe.fileHandleForReading)
         try process.run()
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
             if let endpoints = BrokerEndpoints(announcement: output.lines().joined(separator: "\n")) {
                 (ingest, fanout, query) = (endpoints.ingest, endpoints.fanout, endpoints.query)
@@ -93,7 +93,7 @@ public final class BrokerProcess {
     public func stop(signal: Int32 = SIGTERM) {
         guard process.isRunning else { return }
         kill(process.processIdentifier, signal)
-        let deadline = Date().addingTimeInterval(15)
+        let deadline = Date().addingTimeInterval(60)
         while process.isRunning && Date() < deadline { usleep(5_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
@@ -114,7 +114,7 @@ public enum ChildProcess {
     /// Runs `executable` with `arguments` and waits for it; after `timeout` seconds it is killed and this throws,
     /// so a test never hangs on a command that does not finish.
     public static func run(
-        _ executable: URL, _ arguments: [String], input: Data? = nil, timeout: TimeInterval = 60
+        _ executable: URL, _ arguments: [String], input: Data? = nil, timeout: TimeInterval = 120
     ) throws -> ProcessOutcome {
         let process = Process()
         process.executableURL = executable
@@ -148,7 +148,7 @@ public enum ChildProcess {
     }
 
     /// Runs the `conduit` executable built next to the tests.
-    public static func conduit(_ arguments: [String], input: Data? = nil, timeout: TimeInterval = 60) throws -> ProcessOutcome {
+    public static func conduit(_ arguments: [String], input: Data? = nil, timeout: TimeInterval = 120) throws -> ProcessOutcome {
         try run(try ConduitExecutable.url(), arguments, input: input, timeout: timeout)
     }
 }
@@ -181,10 +181,10 @@ public final class RunningConduit {
 
     /// Waits up to `timeout` seconds for the process to end and its output to be read; its exit status, or `nil`
     /// if it is still running.
-    public func finish(timeout: TimeInterval = 20) -> Int32? {
+    public func finish(timeout: TimeInterval = 120) -> Int32? {
         guard Poll.until(timeout, { !self.process.isRunning }) else { return nil }
         process.waitUntilExit()
-        _ = Poll.until(5) { self.output.finished && self.errors.finished }
+        _ = Poll.until(60) { self.output.finished && self.errors.finished }
         return process.terminationStatus
     }
 

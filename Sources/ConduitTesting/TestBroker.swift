@@ -35,19 +35,22 @@ public final class TestBroker: Sendable {
         configuration.fanoutEndpoint = "tcp://127.0.0.1:*"
         configuration.queryEndpoint = "tcp://127.0.0.1:*"
         configuration.fanoutHeartbeatInterval = .milliseconds(50)
-        configuration.shutdownLinger = .milliseconds(200)
+        // Replies already queued leave before the sockets close, even on a loaded machine; costs nothing otherwise.
+        configuration.shutdownLinger = .seconds(5)
         return configuration
     }
 
-    /// Starts a broker; `configure` may change the test configuration.
+    /// Starts a broker; `configure` may change the test configuration; `clock` is what its timers run on (a test
+    /// may move it forward instead of waiting).
     public init(
-        directory: TemporaryDirectory = TemporaryDirectory(), configure: (inout BrokerConfiguration) -> Void = { _ in }
+        directory: TemporaryDirectory = TemporaryDirectory(), configure: (inout BrokerConfiguration) -> Void = { _ in },
+        clock: @escaping @Sendable () -> Int64 = Broker.wallClock
     ) throws {
         var configuration = Self.configuration(in: directory)
         configure(&configuration)
         var logger = Logger(label: "conduit.test.broker")
         logger.logLevel = .warning
-        broker = Broker(configuration: configuration, logger: logger)
+        broker = Broker(configuration: configuration, logger: logger, clock: clock)
         endpoints = try broker.start()
         self.directory = directory
     }
@@ -81,7 +84,7 @@ public final class TestClient {
     public func send(_ frames: [[UInt8]]) throws { try socket.send(frames: frames) }
 
     /// The next message, or `nil` after `timeout`.
-    public func receive(timeout: Duration = .seconds(5)) throws -> [[UInt8]]? {
+    public func receive(timeout: Duration = .seconds(60)) throws -> [[UInt8]]? {
         guard try poller.poll(timeout: timeout) > 0 else { return nil }
         return try socket.receiveFrames(wait: false)
     }
@@ -92,21 +95,21 @@ public final class TestClient {
     }
 
     /// The next ingest reply; throws if none comes in `timeout`.
-    public func ingestReply(timeout: Duration = .seconds(5)) throws -> IngestReply {
+    public func ingestReply(timeout: Duration = .seconds(60)) throws -> IngestReply {
         guard let frames = try receive(timeout: timeout) else { throw TestClientError("no ingest reply within \(timeout)") }
         return try IngestReply.decode(frames)
     }
 
     /// The next query reply; throws if none comes in `timeout`.
-    public func queryReply(timeout: Duration = .seconds(5)) throws -> QueryReply {
+    public func queryReply(timeout: Duration = .seconds(60)) throws -> QueryReply {
         guard let frames = try receive(timeout: timeout) else { throw TestClientError("no query reply within \(timeout)") }
         return try QueryReply.decode(frames)
     }
 
     /// Publishes and waits for the reply.
-    public func publishAndWait(_ event: [UInt8], correlation: UInt64) throws -> IngestReply {
+    public func publishAndWait(_ event: [UInt8], correlation: UInt64, timeout: Duration = .seconds(60)) throws -> IngestReply {
         try publish(event, correlation: correlation)
-        return try ingestReply()
+        return try ingestReply(timeout: timeout)
     }
 }
 
@@ -125,13 +128,15 @@ public final class TestSubscriber {
         if let (keys, serverKey) = curve { try socket.makeCurveClient(keys, serverKey: serverKey) }
         if let receiveHighWaterMark { try socket.set(.receiveHighWaterMark, receiveHighWaterMark) }
         for prefix in prefixes { try socket.subscribe(prefix) }
-        try socket.subscribe(Topic.heartbeat)
+        // One subscription per prefix: "" already takes heartbeats (a publisher that counts subscriptions, such as
+        // `conduit replay --wait-subscribers`, would otherwise count this subscriber twice).
+        if !prefixes.contains("") { try socket.subscribe(Topic.heartbeat) }
         try socket.connect(endpoint)
         poller.add(socket)
     }
 
     /// Waits for the first heartbeat: from then on, every event published reaches this subscriber.
-    public func awaitReady(timeout: Duration = .seconds(5)) throws {
+    public func awaitReady(timeout: Duration = .seconds(60)) throws {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while clock.now < deadline {
@@ -141,13 +146,13 @@ public final class TestSubscriber {
     }
 
     /// The next fan-out message, or `nil` after `timeout`.
-    public func next(timeout: Duration = .seconds(5)) throws -> FanoutMessage? {
+    public func next(timeout: Duration = .seconds(60)) throws -> FanoutMessage? {
         guard try poller.poll(timeout: timeout) > 0, let frames = try socket.receiveFrames(wait: false) else { return nil }
         return try FanoutMessage.decode(frames)
     }
 
     /// The next event (skipping heartbeats), or `nil` after `timeout`.
-    public func nextEvent(timeout: Duration = .seconds(5)) throws -> RecordedEvent? {
+    public func nextEvent(timeout: Duration = .seconds(60)) throws -> RecordedEvent? {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while clock.now < deadline {

@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 /// `conduit publish` and `conduit agent` as a user runs them, against a live broker.
-@Suite(.timeLimit(.minutes(3))) struct AgentCommandTests {
+@Suite(.timeLimit(.minutes(10))) struct AgentCommandTests {
     static func journal(_ directory: String) throws -> [Event] { try JournalContents.events(in: directory) }
 
     @Test func publishPrintsTheSequenceAndRecordsNoPresence() throws {
@@ -121,8 +121,8 @@ import Testing
         // Written under another name, then renamed: the agent only takes complete *.jsonl files.
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: spool.appending("batch-1.tmp")))
         try FileManager.default.moveItem(atPath: spool.appending("batch-1.tmp"), toPath: spool.appending("batch-1.jsonl"))
-        #expect(Poll.until(20) { FileManager.default.fileExists(atPath: spool.appending("batch-1.jsonl.done")) }, "\(agent.errors.all)")
-        #expect(Poll.until(20) { agent.output.all.contains("acknowledged f-3") }, "\(agent.output.all)")
+        #expect(Poll.until(120) { FileManager.default.fileExists(atPath: spool.appending("batch-1.jsonl.done")) }, "\(agent.errors.all)")
+        #expect(Poll.until(120) { agent.output.all.contains("acknowledged f-3") }, "\(agent.output.all)")
         let rejected = try String(contentsOfFile: spool.appending("batch-1.jsonl.rejected"), encoding: .utf8)
         #expect(rejected.contains("line 2") && rejected.contains("data.range"))
         agent.signal(SIGINT)

@@ -7,7 +7,7 @@ import ZeroMQ
 
 /// Invariant 7: with authentication on, only known keys connect, a key publishes only for its own organisation, and
 /// the broker stamps the authenticated identity over whatever the client claimed.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct AuthenticationTests {
     let server: CurveKeyPair
     let power: CurveKeyPair

@@ -31,7 +31,7 @@ func rejection(_ reply: IngestReply, sourceLocation: SourceLocation = #_sourceLo
     return rejection
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct BrokerTests {
     @Test func acceptedEventsAreAcknowledgedJournaledAndPublishedInOrder() throws {
         let broker = try TestBroker()

@@ -4,7 +4,7 @@ import Testing
 
 /// A client in another language, written from the wire protocol article alone (`Tests/Interop/`), against a live
 /// broker: publish, acknowledgements and rejections, subscription, replay under credit.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(5)))
 struct InteropTests {
     static let script = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent()

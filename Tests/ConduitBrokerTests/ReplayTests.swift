@@ -27,7 +27,7 @@ func replay(
     }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct ReplayTests {
     /// Starts a broker and publishes `count` events, alternating progress and outage.
     func brokerWithEvents(_ count: Int) throws -> (TestBroker, Context) {
@@ -137,7 +137,7 @@ struct ReplayTests {
         var latestKnown: UInt64 = 0
         // Heartbeats come only when the broker is idle, after the last event: one that reports the head means
         // everything that survived has been read.
-        while latestKnown < UInt64(total), let message = try subscriber.next(timeout: .seconds(5)) {
+        while latestKnown < UInt64(total), let message = try subscriber.next(timeout: .seconds(60)) {
             switch message {
             case .event(_, let record): seen.append(record.header.sequence)
             case .heartbeat(let latest): latestKnown = latest.sequence

@@ -5,7 +5,7 @@ import Testing
 @testable import ConduitJournal
 
 /// Write and sync failures injected through ``JournalFileIO``.
-@Suite(.timeLimit(.minutes(1))) struct FullDiskTests {
+@Suite(.timeLimit(.minutes(5))) struct FullDiskTests {
     /// When armed, the next write stores half its bytes, and the one after fails with `errno`.
     final class Fault: Sendable {
         let writeState = Atomic<Int>(0)  // 0 off, 1 armed, 2 half written

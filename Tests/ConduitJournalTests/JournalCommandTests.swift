@@ -5,7 +5,7 @@ import enum ConduitTesting.ConduitExecutable
 @testable import ConduitJournal
 
 /// `conduit journal verify | stats | dump`, run as the operator runs them.
-@Suite(.timeLimit(.minutes(1))) struct JournalCommandTests {
+@Suite(.timeLimit(.minutes(5))) struct JournalCommandTests {
     struct Run {
         var status: Int32
         var output: String

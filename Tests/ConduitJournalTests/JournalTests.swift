@@ -3,7 +3,7 @@ import Testing
 
 @testable import ConduitJournal
 
-@Suite(.timeLimit(.minutes(1))) struct JournalTests {
+@Suite(.timeLimit(.minutes(5))) struct JournalTests {
     @Test func appendReadAndReopen() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }

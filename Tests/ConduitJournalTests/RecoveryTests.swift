@@ -4,7 +4,7 @@ import Testing
 @testable import ConduitJournal
 
 /// Damaged files: torn tails, bit flips, missing or damaged indexes, truncated sealed segments.
-@Suite(.timeLimit(.minutes(1))) struct RecoveryTests {
+@Suite(.timeLimit(.minutes(5))) struct RecoveryTests {
     /// A journal of records 1...600 in many small segments, closed.
     func makeJournal(_ dir: TemporaryDirectory) throws {
         let (journal, _) = try Journal.open(directory: dir.path, options: smallOptions())
@@ -153,7 +153,7 @@ import Testing
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct DamagedActiveSegmentTests {
+@Suite(.timeLimit(.minutes(5))) struct DamagedActiveSegmentTests {
     @Test func damageFollowedByValidRecordsIsNotTruncatedSilently() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }

@@ -3,7 +3,7 @@ import Testing
 
 @testable import ConduitJournal
 
-@Suite(.timeLimit(.minutes(1))) struct RetentionTests {
+@Suite(.timeLimit(.minutes(5))) struct RetentionTests {
     @Test func retentionBySizeStopsAtASegmentAReaderHolds() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }

@@ -11,7 +11,7 @@ import ZeroMQ
 
 /// The aggregator process: a late joiner converges to the state of the whole journal, and a restart from its
 /// checkpoint equals a rebuild from the journal.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(5)))
 struct AggregatorTests {
     func publish(_ agent: TestClient, _ range: ClosedRange<Int>) throws {
         for index in range {
@@ -24,7 +24,7 @@ struct AggregatorTests {
     func settle(_ aggregator: Aggregator, _ broker: TestBroker, _ query: TestClient) throws -> UInt64 {
         var stable = 0
         var head: UInt64 = 0
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
             try query.send(QueryRequest.head(request: 1).encode())
             guard case .head(let reply) = try query.queryReply() else { continue }

@@ -6,7 +6,7 @@ import ZeroMQ
 
 @testable import ConduitReplay
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct BrokerReplayTests {
     @Test func throughTheBrokerTheOutputIsTheSameAsFromTheJournal() throws {
         let broker = try TestBroker()

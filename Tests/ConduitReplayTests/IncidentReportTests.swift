@@ -15,7 +15,7 @@ func summary(_ entry: IncidentEntry) -> String {
     }
 }
 
-@Suite(.timeLimit(.minutes(2))) struct IncidentReportTests {
+@Suite(.timeLimit(.minutes(5))) struct IncidentReportTests {
     static let shortNotice = "short_notice/" + Story.outageKey
     static let overrun = "outage_overrun/" + Story.outageKey
 

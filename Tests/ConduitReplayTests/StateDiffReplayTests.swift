@@ -7,7 +7,7 @@ import Testing
 
 @testable import ConduitReplay
 
-@Suite(.timeLimit(.minutes(2))) struct StateDiffReplayTests {
+@Suite(.timeLimit(.minutes(5))) struct StateDiffReplayTests {
     @Test func theStoryIsValid() throws {
         let validator = EventValidator(scenario: .default)
         for event in Story.events { try validator.validate(event) }

@@ -33,7 +33,7 @@ func makeTornJournal(in directory: TemporaryDirectory, keeping kept: UInt64 = 10
     return (path, tail)
 }
 
-@Suite(.timeLimit(.minutes(2))) struct TornTailTests {
+@Suite(.timeLimit(.minutes(5))) struct TornTailTests {
     @Test func statisticsNameTheTornTail() throws {
         let directory = TemporaryDirectory()
         let (path, tail) = try makeTornJournal(in: directory)

@@ -28,7 +28,7 @@ enum OverlappingOutages {
 }
 
 /// `conduit watch --state` as a child process whose output is a pipe: the plain-line form.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))
 struct WatchStateCommandTests {
     /// Waits until `condition` holds, up to `seconds`.
     static func wait(_ seconds: TimeInterval, until condition: () -> Bool) -> Bool { Poll.until(seconds, condition) }
@@ -75,7 +75,7 @@ struct WatchStateCommandTests {
         for index in 1...5 { _ = try agent.publishAndWait(SampleEvents.progress(id: "hb-\(index)", percent: 10 * index), correlation: UInt64(index)) }
         let outcome = try ChildProcess.conduit(
             ["watch", "--state", "--fanout", broker.endpoints.fanout, "--query", broker.endpoints.query, "--count", "5"],
-            timeout: 30)
+            timeout: 120)
         #expect(outcome.status == 0, "\(outcome.errors)")
         let printed = outcome.output.split(separator: "\n").map(String.init)
         #expect(printed.filter { $0.contains("  #") }.count == 5)
@@ -153,7 +153,7 @@ struct WatchStateCommandTests {
     }
 
     @Test func stateOptionsThatDoNotApplyAreRefused() throws {
-        let outcome = try ChildProcess.conduit(["watch", "--state", "--kind", "outage"], timeout: 30)
+        let outcome = try ChildProcess.conduit(["watch", "--state", "--kind", "outage"], timeout: 120)
         #expect(outcome.status != 0)
         #expect(outcome.errors.contains("--state folds every event"))
     }
