@@ -58,6 +58,14 @@ public final class Aggregator: Sendable {
     final class Progress: Sendable {
         let value = Atomic<UInt64>(0)
         let gaps = Atomic<Int>(0)
+        let alertIds = Mutex<[String]>([])
+        /// Alert events sent to the broker, and answered by it (ACK or REJECT).
+        let alertsSent = Atomic<Int>(0)
+        let alertsAnswered = Atomic<Int>(0)
+        /// The highest sequence the broker acknowledged an alert with.
+        let alertSequence = Atomic<UInt64>(0)
+        /// The fold's clock in µs (`Int64.min`: none yet).
+        let clock = Atomic<Int64>(.min)
     }
 
     public init(configuration: AggregatorConfiguration, logger: Logger = Logger(label: "conduit.aggregator")) {
@@ -71,6 +79,30 @@ public final class Aggregator: Sendable {
     /// How many gaps in the live stream (events lost at a high-water mark, or announced by a heartbeat) were
     /// filled from the journal.
     public var gapsFilled: Int { appliedSequence.gaps.load(ordering: .relaxed) }
+
+    /// The fold's clock: the latest event time or fan-out heartbeat it has advanced to (alerts derived from it are
+    /// sent before it shows here); `nil` before any.
+    public var clock: Timestamp? {
+        let value = appliedSequence.clock.load(ordering: .acquiring)
+        return value == .min ? nil : Timestamp(microsecondsSinceEpoch: value)
+    }
+
+    /// The ids of the alert events sent to the broker so far, in order.
+    public var sentAlertIds: [String] { appliedSequence.alertIds.withLock { $0 } }
+
+    /// Whether nothing of the aggregator's own is on its way: every alert it sent has been answered by the broker
+    /// and folded back (its sequence applied). With the broker's head applied too, the aggregator is idle until
+    /// something new is published.
+    public var alertsSettled: Bool {
+        let progress = appliedSequence
+        let sent = progress.alertsSent.load(ordering: .acquiring)
+        guard progress.alertsAnswered.load(ordering: .acquiring) == sent else { return false }
+        let acknowledged = progress.alertSequence.load(ordering: .acquiring)
+        guard sequence >= acknowledged else { return false }
+        // An alert derived from an event is sent before that event's sequence is announced: one sent while the
+        // above was read shows here.
+        return progress.alertsSent.load(ordering: .acquiring) == sent
+    }
 
     /// Loads the checkpoint, binds the snapshot endpoint and starts; returns the bound snapshot endpoint.
     public func start() throws -> String {

@@ -82,7 +82,7 @@ final class AggregatorLoop {
                 try drainQuery()
                 try drainSubscriber()
                 try drainSnapshots()
-                if let ingest { while try ingest.receiveFrames(wait: false) != nil {} }  // acknowledgements
+                if let ingest { try drainAnswers(ingest) }
                 notifyObserver(force: false)
             }
             notifyObserver(force: true)
@@ -112,8 +112,10 @@ final class AggregatorLoop {
             unobservedEvents.append(event)
             unobservedChanges += changes
         }
-        applied.value.store(state.lastSequence, ordering: .releasing)
+        // The alerts go out before the sequence is announced: whoever sees the sequence sees its alerts sent.
         for change in changes { try publish(change, after: state.lastSequence) }
+        if let now = state.now { applied.clock.store(now.microsecondsSinceEpoch, ordering: .releasing) }
+        applied.value.store(state.lastSequence, ordering: .releasing)
         sinceCheckpoint += 1
         if sinceCheckpoint >= configuration.checkpointEvery { checkpoint() }
     }
@@ -126,7 +128,28 @@ final class AggregatorLoop {
             id: "\(change.status.rawValue)-\(sequence)-\(change.key)".prefix(128).description,
             source: "/conduit/aggregator", time: change.time, data: .alert(change.report))
         correlation += 1
-        try ingest.send(frames: IngestRequest.publish(correlation: correlation, event: event).encode(), wait: false)
+        guard try ingest.send(frames: IngestRequest.publish(correlation: correlation, event: event).encode(), wait: false)
+        else { return }
+        applied.alertIds.withLock { $0.append(event.id) }
+        applied.alertsSent.add(1, ordering: .acquiringAndReleasing)
+    }
+
+    /// The broker's answers to the alerts sent.
+    private func drainAnswers(_ ingest: Socket) throws {
+        while let frames = try ingest.receiveFrames(wait: false) {
+            switch try? IngestReply.decode(frames) {
+            case .ack(let ack):
+                if ack.sequence > applied.alertSequence.load(ordering: .relaxed) {
+                    applied.alertSequence.store(ack.sequence, ordering: .releasing)
+                }
+                applied.alertsAnswered.add(1, ordering: .acquiringAndReleasing)
+            case .reject(let rejection):
+                logger.warning("alert.rejected", metadata: ["error": "\(rejection.error)"])
+                applied.alertsAnswered.add(1, ordering: .acquiringAndReleasing)
+            default:
+                continue
+            }
+        }
     }
 
     private func drainQuery() throws {
@@ -184,6 +207,7 @@ final class AggregatorLoop {
                         clockMoved = true
                     }
                     for change in changes { try publish(change, after: state.lastSequence) }
+                    if let now = state.now { applied.clock.store(now.microsecondsSinceEpoch, ordering: .releasing) }
                 }
             case nil:
                 continue

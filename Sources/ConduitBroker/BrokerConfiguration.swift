@@ -26,6 +26,8 @@ public struct BrokerConfiguration: Sendable {
     /// The fan-out high-water mark per subscriber: a subscriber that falls this far behind loses live events
     /// (and sees the gap in the sequence) instead of growing the broker's memory.
     public var fanoutHighWaterMark: Int32 = 10_000
+    /// The kernel send buffer of each fan-out connection in bytes (`ZMQ_SNDBUF`); `nil`: the system's default.
+    public var fanoutSendBuffer: Int32?
     /// The high-water mark of the ingest and query sockets, per peer.
     public var socketHighWaterMark: Int32 = 10_000
     /// When nothing was published for this long, a fan-out heartbeat carries the latest sequence.

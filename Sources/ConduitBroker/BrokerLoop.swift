@@ -111,6 +111,7 @@ final class BrokerLoop {
             // a client that stops reading costs bounded memory, and its replay waits (credit is never lost).
             try query.set(.sendHighWaterMark, 16)
             try fanout.set(.sendHighWaterMark, configuration.fanoutHighWaterMark)
+            if let bytes = configuration.fanoutSendBuffer { try fanout.set(.sendBuffer, bytes) }
             if let authentication = configuration.authentication {
                 for socket in [ingest, fanout, query] {
                     try socket.makeCurveServer(authentication.serverKeys)

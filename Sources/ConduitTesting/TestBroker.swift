@@ -121,10 +121,11 @@ public final class TestSubscriber {
 
     public init(
         context: Context, endpoint: String, prefixes: [String] = [""], receiveHighWaterMark: Int32? = nil,
-        curve: (CurveKeyPair, [UInt8])? = nil
+        receiveBuffer: Int32? = nil, curve: (CurveKeyPair, [UInt8])? = nil
     ) throws {
         socket = try Socket(context, type: .sub)
         try socket.set(.linger, .zero)
+        if let receiveBuffer { try socket.set(.receiveBuffer, receiveBuffer) }
         if let (keys, serverKey) = curve { try socket.makeCurveClient(keys, serverKey: serverKey) }
         if let receiveHighWaterMark { try socket.set(.receiveHighWaterMark, receiveHighWaterMark) }
         for prefix in prefixes { try socket.subscribe(prefix) }

@@ -167,8 +167,12 @@ struct DemoCommand: AsyncParsableCommand {
                 _ = agent.drain(timeout: left)
             }
             let head = broker.broker.currentStatistics.lastSequence
-            while aggregator.aggregator.sequence < head && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.02) }
-            Thread.sleep(forTimeInterval: 0.3)  // the aggregator's alerts, journaled in turn
+            // Everything the agents published folded, and the aggregator's alerts stored and folded back.
+            while !(aggregator.aggregator.sequence >= head && aggregator.aggregator.alertsSettled)
+                && ContinuousClock.now < deadline
+            {
+                Thread.sleep(forTimeInterval: 0.02)
+            }
         }
         for agent in agents.values { agent.stop() }
         aggregator.aggregator.stop()

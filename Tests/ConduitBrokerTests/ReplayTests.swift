@@ -117,10 +117,13 @@ struct ReplayTests {
     }
 
     @Test func aStalledSubscriberDetectsItsGapAndFillsItFromTheJournal() throws {
-        let broker = try TestBroker { $0.fanoutHighWaterMark = 5 }
+        let broker = try TestBroker {
+            $0.fanoutHighWaterMark = 5
+            $0.fanoutSendBuffer = 4096  // whatever the kernel's defaults, ~13 MB cannot fit
+        }
         let context = try Context()
         let subscriber = try TestSubscriber(
-            context: context, endpoint: broker.endpoints.fanout, receiveHighWaterMark: 5)
+            context: context, endpoint: broker.endpoints.fanout, receiveHighWaterMark: 5, receiveBuffer: 4096)
         try subscriber.awaitReady()
         let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest)
         let total = 10_000

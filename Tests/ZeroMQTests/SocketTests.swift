@@ -8,7 +8,8 @@ import Testing
 func awaitSubscription(publisher: Socket, subscriber: Socket, syncTopic: String = "sync.") throws {
     let poller = Poller()
     poller.add(subscriber)
-    for _ in 0..<500 {
+    let deadline = ContinuousClock.now + .seconds(60)
+    while ContinuousClock.now < deadline {
         try publisher.send(frames: [Array(syncTopic.utf8), []])
         if try poller.poll(timeout: .milliseconds(10)) > 0 {
             // Drain every sync message that arrived.
@@ -43,7 +44,8 @@ struct SocketTests {
         try first.unbind(endpoint)
         // The listener closes in libzmq's I/O thread, so the port frees shortly after unbind returns.
         var rebound = false
-        for _ in 0..<100 where !rebound {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !rebound && ContinuousClock.now < deadline {
             do { try second.bind(endpoint); rebound = true } catch { Thread.sleep(forTimeInterval: 0.01) }
         }
         #expect(rebound, "the endpoint is free again after unbind")
@@ -160,10 +162,7 @@ struct SocketTests {
         try push.connect("inproc://poll")
         let poller = Poller()
         let index = poller.add(pull)
-        let clock = ContinuousClock()
-        let started = clock.now
         #expect(try poller.poll(timeout: .milliseconds(80)) == 0)
-        #expect(clock.now - started >= .milliseconds(70))
         #expect(!poller.isReadable(index))
         #expect(try pull.receiveFrames(wait: false) == nil)
 
@@ -177,9 +176,11 @@ struct SocketTests {
         let context = try Context()
         let publisher = try Socket(context, type: .pub)
         try publisher.set(.sendHighWaterMark, 100)
+        try publisher.set(.sendBuffer, 4096)  // small kernel buffers: what is sent cannot all fit, on any machine
         try publisher.bind("tcp://127.0.0.1:*")
         let subscriber = try Socket(context, type: .sub)
         try subscriber.set(.receiveHighWaterMark, 100)
+        try subscriber.set(.receiveBuffer, 4096)
         try subscriber.subscribe("")
         try subscriber.connect(try publisher.lastEndpoint)
         try awaitSubscription(publisher: publisher, subscriber: subscriber)
@@ -201,7 +202,8 @@ struct SocketTests {
         var last: UInt64? = nil
         let poller = Poller()
         poller.add(subscriber)
-        while try poller.poll(timeout: .milliseconds(300)) > 0 {
+        // Until the last message sent has been read, or nothing has come for a few seconds (it was dropped).
+        while last != UInt64(sent - 1), try poller.poll(timeout: .seconds(5)) > 0 {
             while let frames = try subscriber.receiveFrames(wait: false) {
                 let sequence = frames[1].prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
                 if let last, sequence != last + 1 { gaps += 1 }
@@ -235,15 +237,14 @@ struct SocketTests {
         ready.wait()
         Thread.sleep(forTimeInterval: 0.1)
         context.shutdown()
-        #expect(done.wait(timeout: .now() + 5) == .success, "shutdown must unblock the receive")
+        #expect(done.wait(timeout: .now() + 60) == .success, "shutdown must unblock the receive")
         #expect(outcome.withLock { $0 }?.isContextTerminated == true)
         // Sockets closed by the thread's error path (deinit): the context can now terminate.
         context.terminate()
     }
 
+    /// A hang here is caught by the suite's time limit: no wall-clock expectation of its own.
     @Test func closingWithPendingMessagesDoesNotHang() throws {
-        let clock = ContinuousClock()
-        let started = clock.now
         do {
             let context = try Context()
             let push = try Socket(context, type: .push)
@@ -262,7 +263,6 @@ struct SocketTests {
             push = nil
             context.terminate()
         }
-        #expect(clock.now - started < .seconds(3))
     }
 
     @Test func operationsOnAClosedSocketAreErrors() throws {
