@@ -172,6 +172,8 @@ public struct BrokerStatistics: Sendable, Equatable {
     public var fanoutHeartbeats: UInt64 = 0
     public var replaysStarted: UInt64 = 0
     public var replayEventsSent: UInt64 = 0
+    /// Query requests discarded because their client had left too many waiting behind unread replies.
+    public var queriesDiscarded: UInt64 = 0
     public var agentsOnline: Int = 0
     public var replaysActive: Int = 0
     public var firstSequence: UInt64 = 0
@@ -186,7 +188,8 @@ public struct BrokerStatistics: Sendable, Equatable {
             ("eventsRejected", "\(eventsRejected)"), ("eventsPublished", "\(eventsPublished)"),
             ("presenceEvents", "\(presenceEvents)"), ("batches", "\(batches)"),
             ("fanoutHeartbeats", "\(fanoutHeartbeats)"), ("replaysStarted", "\(replaysStarted)"),
-            ("replayEventsSent", "\(replayEventsSent)"), ("agentsOnline", "\(agentsOnline)"),
+            ("replayEventsSent", "\(replayEventsSent)"), ("queriesDiscarded", "\(queriesDiscarded)"),
+            ("agentsOnline", "\(agentsOnline)"),
             ("replaysActive", "\(replaysActive)"), ("firstSequence", "\(firstSequence)"),
             ("lastSequence", "\(lastSequence)"),
         ]

@@ -28,6 +28,8 @@ final class BrokerLoop {
     private let fanout: Socket
     private let query: Socket
     private let poller = Poller()
+    /// Query clients whose replies are waiting to be taken.
+    private var backlog = QueryBacklog()
     private let ingestIndex: Int
     private let fanoutIndex: Int
     private let queryIndex: Int
@@ -188,6 +190,7 @@ final class BrokerLoop {
                 let now = clock()
                 stampTime = calendar()
                 if poller.isReadable(ingestIndex) { try takeIngest(now: now) }
+                if !backlog.isEmpty { flushBacklog(now: now) }
                 if poller.isReadable(queryIndex) { try takeQueries(now: now) }
                 if poller.isReadable(fanoutIndex) { try drainSubscriptions() }
                 try serveReplays(now: now)
@@ -207,7 +210,8 @@ final class BrokerLoop {
         let now = clock()
         var next = lastPublishTime + configuration.fanoutHeartbeatInterval.microseconds
         if let expiry = presence.nextExpiry { next = min(next, expiry) }
-        if replays.hasBlocked { next = min(next, now + 5_000) }  // retry full client queues soon, without spinning
+        // Retry full client queues soon, without spinning.
+        if replays.hasBlocked || !backlog.isEmpty { next = min(next, now + 5_000) }
         let wait = max(0, min(next - now, 100_000))  // wake at least every 100 ms to notice stop()
         return .microseconds(wait)
     }
@@ -503,13 +507,57 @@ final class BrokerLoop {
             guard message.frames.count >= 2 else { continue }
             let routingId = message.frames[0]
             let frames = Array(message.frames.dropFirst())
+            if backlog.isWaiting(routingId) {
+                // Behind replies it has not taken: the request waits its turn (or is discarded and counted).
+                if !backlog.holdRequest(frames, from: routingId) { counters.queriesDiscarded += 1 }
+                continue
+            }
+            handleQuery(routingId, frames, now: now)
+        }
+    }
+
+    /// Sends what waits for clients that were not reading, in order, then takes their waiting requests.
+    private func flushBacklog(now: Int64) {
+        for routingId in Array(backlog.clients.keys) {
+            guard var client = backlog.take(routingId) else { continue }
+            var gone = false
+            draining: while true {
+                while let first = client.replies.first {
+                    switch send(frames: [routingId] + first) {
+                    case .sent: client.replies.removeFirst()
+                    case .full: break draining
+                    case .gone:
+                        gone = true
+                        break draining
+                    }
+                }
+                if !client.requests.isEmpty {
+                    // Handled with the client still waiting, so that its reply is held in order behind the others.
+                    let request = client.requests.removeFirst()
+                    backlog.put(client, for: routingId)
+                    handleQuery(routingId, request, now: now)
+                    client = backlog.take(routingId) ?? QueryBacklog.Client()
+                } else if client.discarded > 0 {
+                    client.replies.append(QueryReply.error(request: 0, QueryBacklog.discardedError(client.discarded)).encode())
+                    client.discarded = 0
+                } else {
+                    break
+                }
+            }
+            if !gone && (!client.replies.isEmpty || !client.requests.isEmpty || client.discarded > 0) {
+                backlog.put(client, for: routingId)
+            }
+        }
+    }
+
+    private func handleQuery(_ routingId: [UInt8], _ frames: WireMessage, now: Int64) {
             let request: QueryRequest
             do {
                 request = try QueryRequest.decode(frames)
             } catch {
                 let requestId = frames.count >= 3 && frames[2].count == 8 ? frames[2].bigEndianUInt64 : 0
                 sendQuery(routingId, .error(request: requestId, error))
-                continue
+                return
             }
             switch request {
             case .replay(let replay):
@@ -521,7 +569,7 @@ final class BrokerLoop {
                             ConduitError(
                                 .serviceUnavailable, path: "message",
                                 "too many replays in progress (at most \(Self.maximumReplaysPerClient) per client, \(Self.maximumReplays) in all); retry when one ends")))
-                    continue
+                    return
                 }
                 startReplay(routingId: routingId, replay, now: now)
             case .credit(let requestId, let amount):
@@ -543,16 +591,21 @@ final class BrokerLoop {
                 publishStatistics()
                 sendQuery(routingId, .stats(request: requestId, json: counters.json))
             }
-        }
     }
 
     /// Replays in progress at once, per query client and in all: each holds a journal reader (a file descriptor).
     static let maximumReplaysPerClient = 16
     static let maximumReplays = 256
 
+    /// Sends a reply, or holds it (in order) while the client is not taking its replies. A reply to a client that
+    /// is gone (EHOSTUNREACH) has nobody to go to.
     private func sendQuery(_ routingId: [UInt8], _ reply: QueryReply) {
-        // The client may be gone (EHOSTUNREACH) or full (EAGAIN): a reply that cannot be delivered is dropped.
-        _ = try? query.send(frames: [routingId] + reply.encode(), wait: false)
+        let frames = reply.encode()
+        if backlog.isWaiting(routingId) {
+            backlog.holdReply(frames, for: routingId)
+            return
+        }
+        if send(frames: [routingId] + frames) == .full { backlog.holdReply(frames, for: routingId) }
     }
 
     private func startReplay(routingId: [UInt8], _ request: ReplayRequest, now: Int64) {
@@ -634,8 +687,12 @@ final class BrokerLoop {
     private enum SendOutcome { case sent, full, gone }
 
     private func send(_ reply: QueryReply, to routingId: [UInt8]) -> SendOutcome {
+        send(frames: [routingId] + reply.encode())
+    }
+
+    private func send(frames: WireMessage) -> SendOutcome {
         do {
-            return try query.send(frames: [routingId] + reply.encode(), wait: false) ? .sent : .full
+            return try query.send(frames: frames, wait: false) ? .sent : .full
         } catch {
             return .gone
         }
