@@ -247,7 +247,9 @@ final class AggregatorLoop {
                         ConduitError(.queryNotFound, path: "frame[3]", "no state at \(request.path)"))
                 }
             } catch {
-                reply = .error(request: 0, error)
+                // The request id is echoed whenever it could be read (frame 3, eight bytes).
+                let request = frames.count >= 4 && frames[3].count == 8 ? frames[3].reduce(UInt64(0)) { $0 << 8 | UInt64($1) } : 0
+                reply = .error(request: request, error)
             }
             _ = try? snapshots.send(frames: [routingId] + reply.encode(), wait: false)
         }

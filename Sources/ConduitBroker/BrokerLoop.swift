@@ -533,7 +533,7 @@ final class BrokerLoop {
                 }
                 if !client.requests.isEmpty {
                     // Handled with the client still waiting, so that its reply is held in order behind the others.
-                    let request = client.requests.removeFirst()
+                    let request = client.takeRequest()
                     backlog.put(client, for: routingId)
                     handleQuery(routingId, request, now: now)
                     client = backlog.take(routingId) ?? QueryBacklog.Client()

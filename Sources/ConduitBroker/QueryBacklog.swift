@@ -5,13 +5,21 @@ import ConduitCore
 /// work it can leave waiting is bounded instead: past ``maximumWaitingRequests`` its further requests are
 /// discarded and counted, and it is told how many once it reads again.
 struct QueryBacklog {
-    /// Requests a client may leave waiting behind its unread replies.
+    /// Requests a client may leave waiting behind its unread replies, and their bytes in all.
     static let maximumWaitingRequests = 1024
+    static let maximumWaitingBytes = 1 << 20
 
     struct Client {
         var replies: [WireMessage] = []
         var requests: [WireMessage] = []
+        var requestBytes = 0
         var discarded = 0
+
+        mutating func takeRequest() -> WireMessage {
+            let request = requests.removeFirst()
+            requestBytes -= request.reduce(0) { $0 + $1.count }
+            return request
+        }
     }
 
     private(set) var clients: [[UInt8]: Client] = [:]
@@ -30,11 +38,13 @@ struct QueryBacklog {
     mutating func holdRequest(_ frames: WireMessage, from routingId: [UInt8]) -> Bool {
         var client = clients[routingId, default: Client()]
         defer { clients[routingId] = client }
-        guard client.requests.count < Self.maximumWaitingRequests else {
+        let bytes = frames.reduce(0) { $0 + $1.count }
+        guard client.requests.count < Self.maximumWaitingRequests, client.requestBytes + bytes <= Self.maximumWaitingBytes else {
             client.discarded += 1
             return false
         }
         client.requests.append(frames)
+        client.requestBytes += bytes
         return true
     }
 
@@ -47,6 +57,6 @@ struct QueryBacklog {
         ConduitError(
             .serviceUnavailable, path: "message",
             "\(count) request\(count == 1 ? " was" : "s were") discarded unanswered: replies were not being read "
-                + "(at most \(maximumWaitingRequests) requests wait behind unread replies)")
+                + "(at most \(maximumWaitingRequests) requests, 1 MiB, wait behind unread replies)")
     }
 }

@@ -207,26 +207,47 @@ struct JournalDump: AsyncParsableCommand {
         }
     }
 
+    /// One line, keys in order. The event is written as its stored bytes when they are one line of JSON (what the
+    /// broker stores), so every character of it is shown as stored; anything else as base64.
     private func jsonLine(_ record: JournalRecordView) -> String {
-        var object: [String: Any] = [
-            "sequence": record.sequence,
-            "recordedTimeMicros": record.recordedTime,
-            "recordedTime": formatTime(record.recordedTime),
-        ]
+        var line = "{"
+        if isOneLineOfJSON(record.event) {
+            line += "\"event\":" + String(decoding: record.event, as: UTF8.self) + ","
+        } else {
+            line += "\"eventBase64\":\"" + Data(record.event).base64EncodedString() + "\","
+        }
+        line += "\"recordedTime\":\"\(formatTime(record.recordedTime))\",\"recordedTimeMicros\":\(record.recordedTime),"
+        line += "\"sequence\":\(record.sequence),"
         if let topic = String(validating: record.topic, as: UTF8.self) {
-            object["topic"] = topic
+            line += "\"topic\":" + jsonString(topic)
         } else {
-            object["topicBase64"] = Data(record.topic).base64EncodedString()
+            line += "\"topicBase64\":\"" + Data(record.topic).base64EncodedString() + "\""
         }
-        let eventData = Data(record.event)
-        if let event = try? JSONSerialization.jsonObject(with: eventData, options: [.fragmentsAllowed]) {
-            object["event"] = event
-        } else {
-            object["eventBase64"] = eventData.base64EncodedString()
-        }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        return line + "}"
     }
+
+    private func isOneLineOfJSON(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard !bytes.contains(0x0A), !bytes.contains(0x0D), String(validating: bytes, as: UTF8.self) != nil else { return false }
+        return (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) != nil
+    }
+}
+
+/// `text` as a JSON string: quotes, backslashes and control characters escaped, everything else as it is.
+func jsonString(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+            out += String(format: "\\u%04x", scalar.value)
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
 }
 
 /// A time given as ISO 8601 or as microseconds since the Unix epoch, in microseconds.

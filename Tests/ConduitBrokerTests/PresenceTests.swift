@@ -71,4 +71,16 @@ struct PresenceTests {
         guard case .reject(let rejection) = try agent.ingestReply() else { Issue.record("expected REJECT"); return }
         #expect(rejection.error.code == .scenarioOrganisation)
     }
+
+    /// The agent drives heartbeats: the broker answers each and sends none unprompted, as the spec says.
+    @Test func theBrokerHeartbeatsOnlyInAnswer() throws {
+        let broker = try TestBroker { $0.agentHeartbeatInterval = .milliseconds(100) }
+        let context = try Context()
+        let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest)
+        try agent.send(IngestRequest.hello(source: "/power-supply-bureau/agent-1", heartbeatIntervalMs: 100).encode())
+        guard case .welcome = try agent.ingestReply() else { Issue.record("expected WELCOME"); return }
+        #expect(try agent.receive(timeout: .milliseconds(500)) == nil, "nothing unprompted over five intervals")
+        try agent.send(IngestRequest.heartbeat.encode())
+        guard case .heartbeat = try agent.ingestReply() else { Issue.record("expected HEARTBEAT"); return }
+    }
 }

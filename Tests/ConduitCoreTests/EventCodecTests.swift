@@ -109,7 +109,20 @@ import Testing
         Case(#"{"data":[[[[[[[[[[1]]]]]]]]]],"type":"conduit.progress"}"#, .jsonDepth, "data[0][0][0][0][0][0][0]"),
         Case(#"{"specversion":"1.0","id":"a","source":"/conduit","type":"conduit.outage","time":"2023-01-01T00:00:00Z","data":{"status":"proposed","nature":"planned","service":"water","households":1,"buildings":["b01",]}}"#, .jsonSyntax, "data.buildings"),
         Case(#"{"specversion":"1.0","id":"a","source":"/conduit","type":"conduit.inspection","time":"2023-01-01T00:00:00Z","data":{"status":"performed","kind":"fire_safety","authority":"fire-rescue-brigade","defects":[{"id":"d1","severity":"fatal","description":"x"}]}}"#, .dataEnum, "data.defects[0].severity"),
+        // Text that is not JSON is a syntax error; JSON that is not an object is the wrong type.
+        Case("me", .jsonSyntax, "$"),
+        Case("nope", .jsonSyntax, "$"),
+        Case("null x", .jsonSyntax, "$"),
+        Case("null", .eventType, "$"),
+        Case(#""an event""#, .eventType, "$"),
+        Case("[1]", .eventType, "$"),
+        Case(Samples.progress(replacingData: "nope"), .jsonSyntax, "data"),
+        Case(Samples.progress(replacingData: "[1]"), .eventType, "data"),
     ]
+
+    @Test func bytesThatCannotBeginJSONAreASyntaxError() {
+        expectError(.jsonSyntax, at: "$") { _ = try EventCodec.decode([0xFF] + bytes("{}")) }
+    }
 
     @Test(arguments: rejections)
     func rejects(_ example: Case) {

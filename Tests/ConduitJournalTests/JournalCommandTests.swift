@@ -93,4 +93,22 @@ import enum ConduitTesting.ConduitExecutable
         #expect(object["firstSequence"] as? Int == 1 && object["lastSequence"] as? Int == 300)
         #expect(object["segments"] as? Int == dir.segmentPaths().count)
     }
+
+    /// The dump shows each event's stored bytes: an id that is U+FEFF (a byte-order mark, which some JSON
+    /// readers drop) comes out as stored, not as the empty string.
+    @Test func dumpPrintsTheStoredBytesFaithfully() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (journal, _) = try Journal.open(directory: dir.path, options: smallOptions())
+        let event = Array(#"{"id":"\#u{FEFF}","tab":"\t","type":"conduit.progress"}"#.utf8)
+        try journal.append([JournalRecord(sequence: 1, recordedTime: 0, topic: Array("progress/-/-/".utf8), event: event)])
+        try journal.close()
+        let run = try conduit(["journal", "dump", "--dir", dir.path])
+        #expect(run.status == 0, "\(run.error)")
+        let line = try #require(run.output.split(separator: "\n").first)
+        #expect(Array(line.utf8).starts(with: Array("{\"event\":".utf8) + event), "\(line)")
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(parsed["sequence"] as? Int == 1)
+        #expect(parsed["topic"] as? String == "progress/-/-/")
+    }
 }

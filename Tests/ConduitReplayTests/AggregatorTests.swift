@@ -145,4 +145,35 @@ struct AggregatorTests {
         #expect(json == (try rebuild(broker, at: sequence, asOf: json)).json())
         aggregator.stop()
     }
+
+    /// An ERROR from the snapshot endpoint carries the request id whenever it could be read.
+    @Test func snapshotErrorsEchoTheRequestId() throws {
+        let broker = try TestBroker()
+        var configuration = AggregatorConfiguration()
+        configuration.fanoutEndpoint = broker.endpoints.fanout
+        configuration.queryEndpoint = broker.endpoints.query
+        configuration.ingestEndpoint = broker.endpoints.ingest
+        configuration.snapshotEndpoint = "tcp://127.0.0.1:*"
+        let aggregator = Aggregator(configuration: configuration)
+        let endpoint = try aggregator.start()
+        defer { aggregator.stop() }
+        let context = try Context()
+        let client = try TestClient(context: context, endpoint: endpoint)
+        let id = { (value: UInt64) in (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) } }
+        let requests: [(UInt64, [[UInt8]])] = [
+            (42, [ProtocolSignature.frame, Array("SNAPSHOT".utf8), id(42), Array("communities//ganjiaba".utf8)]),
+            (43, [ProtocolSignature.frame, Array("SNAPSHOT".utf8), id(43), [], Array("extra".utf8)]),
+            (44, [ProtocolSignature.frame, Array("SNAPSHOTS".utf8), id(44), []]),
+            (0, [ProtocolSignature.frame, Array("SNAPSHOT".utf8), [1, 2, 3], []]),
+        ]
+        for (expected, frames) in requests {
+            try client.send(frames)
+            let reply = try #require(try client.receive())
+            guard case .error(let request, let error) = try SnapshotReply.decode(reply) else {
+                Issue.record("expected ERROR for request \(expected)")
+                continue
+            }
+            #expect(request == expected, "\(error)")
+        }
+    }
 }

@@ -65,6 +65,9 @@ struct JSONReader {
     mutating func beginObject(_ path: String) throws(ConduitError) {
         let byte = try peek(path)
         guard byte == UInt8(ascii: "{") else {
+            // Text that is not JSON at all is a syntax error; a JSON value of another type is the wrong type.
+            _ = try JSONValue.parse(&self, path)
+            if path == "$" { try expectEnd() }
             throw ConduitError(.eventType, path: path, "expected an object, found \(describeValueStart(byte))")
         }
         index += 1
