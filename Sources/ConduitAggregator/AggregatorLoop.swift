@@ -199,7 +199,8 @@ final class AggregatorLoop {
                     applied.gaps.add(1, ordering: .relaxed)
                     try requestReplay(from: state.lastSequence + 1, to: latest.sequence)
                 }
-                if replayRequest == nil, let now = state.now, latest.recordedTime > now {
+                // A heartbeat's time outside the years 0001-9999 comes from no broker that works: it moves nothing.
+                if replayRequest == nil, let now = state.now, latest.recordedTime > now, latest.recordedTime.isWritable {
                     // Time passes when nothing happens: heartbeats advance the fold's clock for time-based alerts.
                     let changes = state.advance(to: latest.recordedTime)
                     if configuration.observer != nil {

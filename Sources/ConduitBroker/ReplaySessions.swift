@@ -55,9 +55,17 @@ final class ReplaySession {
         return credit > 0 || lookahead == nil
     }
 
+    /// Credit counts as activity only when it lets the replay go on: a CREDIT of 0, or credit from a client that is
+    /// not taking the chunk already offered to it, does not keep an idle replay alive. The credit saturates (a
+    /// client may send CREDIT of 2³²−1 for ever).
     func addCredit(_ amount: UInt32, now: Int64) {
-        credit += UInt64(amount)
-        lastActivity = now
+        credit = Self.saturatingAdd(credit, UInt64(amount))
+        if amount > 0 && !isBlocked { lastActivity = now }
+    }
+
+    static func saturatingAdd(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? .max : sum
     }
 
     /// Reads matching records into `events`, at most `limit` of them and `maximumChunkBytes` in all, scanning at most

@@ -96,7 +96,7 @@ struct StateWatch {
                 try fill(&session, from: session.state.lastSequence + 1, to: latest.sequence, what: "gap")
             }
             // Like the aggregator: the clock starts with the first event, then heartbeats move it on.
-            if let now = session.state.now, latest.recordedTime > now {
+            if let now = session.state.now, latest.recordedTime > now, latest.recordedTime.isWritable {
                 let changes = session.state.advance(to: latest.recordedTime)
                 session.view.update(state: session.state, newEvents: [], alertChanges: changes)
             }

@@ -41,6 +41,14 @@ import Testing
         #expect(timestamp.description == "\(value) µs from 1970-01-01T00:00:00Z")
     }
 
+    @Test func arithmeticSaturatesAtTheEndsOfTheRange() {
+        #expect(Timestamp(microsecondsSinceEpoch: .max - 10).adding(seconds: 1).microsecondsSinceEpoch == .max)
+        #expect(Timestamp(microsecondsSinceEpoch: .min + 10).adding(seconds: -1).microsecondsSinceEpoch == .min)
+        #expect(Timestamp(microsecondsSinceEpoch: 0).adding(seconds: .max).microsecondsSinceEpoch == .max)
+        #expect(Timestamp(secondsSinceEpoch: .min).microsecondsSinceEpoch == .min)
+        #expect(Timestamp(microsecondsSinceEpoch: 5).adding(seconds: 8 * 3600).microsecondsSinceEpoch == 28_800_000_005)
+    }
+
     @Test func writesUTCWithMicrosecondsOnlyWhenNeeded() {
         #expect(Timestamp(microsecondsSinceEpoch: 1_685_608_200_000_000).rfc3339 == "2023-06-01T08:30:00Z")
         #expect(Timestamp(microsecondsSinceEpoch: 1_685_608_200_000_001).rfc3339 == "2023-06-01T08:30:00.000001Z")

@@ -194,4 +194,19 @@ import Testing
         }
         check(try JSONValue.parse(state.json()))
     }
+
+    /// The clock can be moved to any instant a 64-bit time can hold (a heartbeat is a peer's number): the time
+    /// rules run without trapping.
+    @Test(arguments: [Int64.max, Int64.max - 1, Timestamp.latest.microsecondsSinceEpoch])
+    func theClockMovesToTheEndOfTimeWithoutTrapping(_ micros: Int64) {
+        var factory = EventFactory()
+        var state = AggregateState(scenario: Fixtures.scenario)
+        _ = state.apply([
+            factory.progress("north-power", .inProgress, percent: 10, at: "2023-01-10T08:00:00Z"),
+            factory.outage(.power, .started, subject: "cut", at: "2023-01-11T08:00:00Z", startedAt: "2023-01-11T08:00:00Z"),
+            factory.presence(.birth, at: "2023-01-11T09:00:00Z"),
+        ])
+        _ = state.advance(to: Timestamp(microsecondsSinceEpoch: micros))
+        #expect(state.now == Timestamp(microsecondsSinceEpoch: micros))
+    }
 }

@@ -12,9 +12,10 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         self.microsecondsSinceEpoch = microsecondsSinceEpoch
     }
 
-    /// The instant `seconds` after the Unix epoch.
+    /// The instant `seconds` after the Unix epoch (saturating at the ends of the 64-bit range).
     public init(secondsSinceEpoch seconds: Int64) {
-        self.microsecondsSinceEpoch = seconds * 1_000_000
+        let (micros, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000)
+        self.microsecondsSinceEpoch = overflow ? (seconds < 0 ? .min : .max) : micros
     }
 
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
@@ -26,9 +27,11 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// 9999-12-31T23:59:59.999999Z, the latest instant RFC 3339 can write in UTC.
     public static let latest = Timestamp(microsecondsSinceEpoch: 253_402_300_799_999_999)
 
-    /// Adds a number of seconds.
+    /// Adds a number of seconds, saturating at the ends of the 64-bit range: an instant from a peer may be any value.
     public func adding(seconds: Int64) -> Timestamp {
-        Timestamp(microsecondsSinceEpoch: microsecondsSinceEpoch + seconds * 1_000_000)
+        let offset = Timestamp(secondsSinceEpoch: seconds).microsecondsSinceEpoch
+        let (sum, overflow) = microsecondsSinceEpoch.addingReportingOverflow(offset)
+        return Timestamp(microsecondsSinceEpoch: overflow ? (offset < 0 ? .min : .max) : sum)
     }
 
     /// The calendar date of this instant in UTC.
