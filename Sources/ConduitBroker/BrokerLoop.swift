@@ -326,10 +326,11 @@ final class BrokerLoop {
             return
         }
         event.authenticatedIdentity = userId
-        guard let sequence = append(&event, now: now) else {
-            reject(
-                routingId, correlation: correlation,
-                ConduitError(.serviceInternal, path: "message", "the event could not be framed for the journal"))
+        let sequence: UInt64
+        switch append(&event, now: now) {
+        case .success(let stored): sequence = stored
+        case .failure(let error):
+            reject(routingId, correlation: correlation, error)
             return
         }
         counters.eventsAccepted += 1
@@ -357,7 +358,7 @@ final class BrokerLoop {
         if presence.hello(source: source, routingId: routingId, intervalMicroseconds: interval, now: now) == .born {
             var event = birth
             event.authenticatedIdentity = userId
-            if append(&event, now: now) != nil { counters.presenceEvents += 1 }
+            if case .success = append(&event, now: now) { counters.presenceEvents += 1 }
         }
         let welcome = Welcome(
             heartbeatIntervalMs: UInt32(interval / 1000), maximumEventBytes: UInt32(EventCodec.maximumEventBytes),
@@ -380,29 +381,38 @@ final class BrokerLoop {
 
     private func appendPresence(_ status: PresenceStatus, source: String, intervalMs: Int?, reason: String? = nil, now: Int64) {
         var event = presenceEvent(status, source: source, intervalMs: intervalMs, reason: reason, now: now)
-        if append(&event, now: now) != nil { counters.presenceEvents += 1 }
+        if case .success = append(&event, now: now) { counters.presenceEvents += 1 }
     }
 
-    /// Stamps `event` with the next sequence and the recorded time, and frames it into the batch.
-    private func append(_ event: inout Event, now: Int64) -> UInt64? {
+    /// Stamps `event` with the next sequence and the recorded time, and frames it into the batch. An event whose
+    /// stored form (canonical, stamped) would exceed the event size limit is refused: every reader of stored events
+    /// holds to that limit, so such an event could be acknowledged but never read back.
+    private func append(_ event: inout Event, now: Int64) -> Result<UInt64, ConduitError> {
         let sequence = journal.nextSequence + UInt64(batch.count)
-        lastRecordedTime = max(lastRecordedTime, stampTime)
+        let recordedTime = max(lastRecordedTime, stampTime)
         event.sequence = sequence
-        event.recordedTime = Timestamp(microsecondsSinceEpoch: lastRecordedTime)
+        event.recordedTime = Timestamp(microsecondsSinceEpoch: recordedTime)
         encodeBuffer.removeAll(keepingCapacity: true)
         EventCodec.encode(event, into: &encodeBuffer)
+        guard encodeBuffer.count <= EventCodec.maximumEventBytes else {
+            return .failure(
+                ConduitError(
+                    .eventOversize, path: "$",
+                    "stored (canonical and stamped) the event would be \(encodeBuffer.count) bytes; the limit is \(EventCodec.maximumEventBytes)"))
+        }
+        lastRecordedTime = recordedTime
         let topic = event.topic
         do {
             try batch.append(sequence: sequence, recordedTime: lastRecordedTime, topic: topic, event: encodeBuffer)
         } catch {
             logger.error("journal.frame_failed", metadata: ["error": "\(error)"])
-            return nil
+            return .failure(ConduitError(.serviceInternal, path: "message", "the event could not be framed for the journal"))
         }
         let header = RecordHeader(
             sequence: sequence, recordedTime: Timestamp(microsecondsSinceEpoch: lastRecordedTime)
         ).frame
         publications.append((topic, header, encodeBuffer))
-        return sequence
+        return .success(sequence)
     }
 
     /// Makes the batch durable, then answers and publishes in order. If the journal refuses the batch, the events

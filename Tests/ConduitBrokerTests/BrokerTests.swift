@@ -57,10 +57,33 @@ struct BrokerTests {
             #expect(event.sequence == UInt64(index), "the broker stamps the sequence into the event")
             #expect(event.recordedTime == record.header.recordedTime)
         }
+        // HELLO is optional: without it there is no presence, and a GOODBYE is ignored.
+        try agent.send(IngestRequest.goodbye.encode())
+        try agent.send(IngestRequest.heartbeat.encode())
+        guard case .heartbeat = try agent.ingestReply() else { Issue.record("expected HEARTBEAT"); return }
         broker.stop()
         let records = try journalRecords(broker.directory.appending("journal"))
-        #expect(records.map(\.sequence) == Array(1...20))
+        #expect(records.map(\.sequence) == Array(1...20), "no presence record")
         #expect(records.first?.topic == Array("progress/power/ganjiaba/".utf8))
+    }
+
+    /// A client's `sequence` must be an integer from 1 (it is checked) and is then replaced by the broker's.
+    @Test func aClientsSequenceIsCheckedThenOverwritten() throws {
+        let broker = try TestBroker()
+        let context = try Context()
+        let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest)
+        let with = { (value: String, id: String) in
+            Array(SampleEvents.progressJSON(id: id).replacingOccurrences(of: #""data":"#, with: #""sequence":\#(value),"data":"#).utf8)
+        }
+        let text = try #require(rejection(try agent.publishAndWait(with(#""0001""#, "s1"), correlation: 1)))
+        #expect(text.error.code == .eventType && text.error.path == "sequence")
+        let zero = try #require(rejection(try agent.publishAndWait(with("0", "s2"), correlation: 2)))
+        #expect(zero.error.code == .dataRange && zero.error.path == "sequence")
+        let seven = try #require(acknowledgement(try agent.publishAndWait(with("7", "s3"), correlation: 3)))
+        #expect(seven.sequence == 1)
+        broker.stop()
+        let stored = try EventCodec.decode(try #require(try journalRecords(broker.directory.appending("journal")).first).event)
+        #expect(stored.sequence == 1)
     }
 
     @Test func aResentEventIsAcknowledgedWithItsOriginalSequenceAndStoredOnce() throws {

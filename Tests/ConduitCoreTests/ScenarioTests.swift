@@ -56,6 +56,13 @@ import Testing
         (#""id":"t""#, #""id":"t","colour":1"#, .eventUnknownField, "colour"),
         (#""plannedFinish":"2023-02-01""#, #""plannedFinish":"2022-02-01""#, .dataWindow, "workItems[0].plannedFinish"),
         (#""id":"b1""#, #""id":"b1","id":"b2""#, .jsonDuplicateKey, "communities[0].buildings[0].id"),
+        // A text is exactly {"zh", "en"}, each a non-empty string.
+        (#""name":{"zh":"测","en":"T"}"#, #""name":"T""#, .eventType, "name"),
+        (#""name":{"zh":"测","en":"T"}"#, #""name":{"zh":"测"}"#, .eventMissing, "name.en"),
+        (#""name":{"zh":"测","en":"T"}"#, #""name":{"zh":"测","en":"T","fr":"t"}"#, .eventUnknownField, "name.fr"),
+        (#""name":{"zh":"测","en":"T"}"#, #""name":{"zh":"","en":"T"}"#, .eventType, "name.zh"),
+        (#""title":{"zh":"水","en":"W"}"#, #""title":{"zh":"水"}"#, .eventMissing, "workItems[0].title.en"),
+        (#""duty":{"zh":"水","en":"water"}"#, #""duty":"water""#, .eventType, "organisations[0].duty"),
     ]
 
     @Test(arguments: 0..<broken.count)
