@@ -5,7 +5,7 @@ import Testing
     static let header = RecordHeader(sequence: 42, recordedTime: Samples.recordedAt)
 
     @Test func eventMatchesGoldenFrames() throws {
-        let message = FanoutMessage.event(Samples.progress, record: RecordedEvent(header: Self.header, event: Samples.progressBytes))
+        let message = FanoutMessage.event(Samples.progress, record: RecordedEvent(header: Self.header, event: Samples.stampedProgressBytes))
         #expect(message.encode() == GoldenFrames.fanoutEvent)
         #expect(try FanoutMessage.decode(GoldenFrames.fanoutEvent) == message)
     }

@@ -25,7 +25,7 @@ enum GoldenFrames {
     static let ingestWelcome: [[UInt8]] = [
         hex("434f4e445549542f31"),
         hex("57454c434f4d45"),
-        hex("0000138800010000000001000000000000000029"),
+        hex("0000138800010000000001000000000000000028"),
     ]
     static let ingestAck: [[UInt8]] = [
         hex("434f4e445549542f31"),
@@ -52,7 +52,7 @@ enum GoldenFrames {
         hex("70726f67726573732f706f7765722f67616e6a696162612f"),
         hex("434f4e445549542f31"),
         hex("000000000000002a0005fd0d3e01a290"),
-        Samples.progressBytes,
+        Samples.stampedProgressBytes,
     ]
     static let fanoutHeartbeat: [[UInt8]] = [
         hex("5f6865617274626561742f"),
@@ -101,7 +101,7 @@ enum GoldenFrames {
         hex("4348554e4b"),
         hex("0000000000000001"),
         hex("000000000000002a0005fd0d3e01a290"),
-        Samples.progressBytes,
+        Samples.stampedProgressBytes,
     ]
     static let queryEnd: [[UInt8]] = [
         hex("434f4e445549542f31"),

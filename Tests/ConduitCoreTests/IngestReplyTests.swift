@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct IngestReplyTests {
     static let goldens: [(IngestReply, [[UInt8]])] = [
-        (.welcome(Welcome(heartbeatIntervalMs: 5000, maximumEventBytes: 65536, maximumInFlight: 256, headSequence: 41)), GoldenFrames.ingestWelcome),
+        (.welcome(Welcome(heartbeatIntervalMs: 5000, maximumEventBytes: 65536, maximumInFlight: 256, headSequence: 40)), GoldenFrames.ingestWelcome),
         (.ack(Acknowledgement(correlation: 7, sequence: 42, duplicate: false, source: "/power-supply-bureau/agent-1", id: "pw-0001")), GoldenFrames.ingestAck),
         (.reject(Rejection(correlation: 8, error: ConduitError(.dataRange, path: "data.percent", "140 is above 100"))), GoldenFrames.ingestReject),
         (.heartbeat, GoldenFrames.ingestBrokerHeartbeat),

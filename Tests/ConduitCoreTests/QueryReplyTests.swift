@@ -2,7 +2,7 @@ import Testing
 @testable import ConduitCore
 
 @Suite struct QueryReplyTests {
-    static let record = RecordedEvent(header: RecordHeader(sequence: 42, recordedTime: Samples.recordedAt), event: Samples.progressBytes)
+    static let record = RecordedEvent(header: RecordHeader(sequence: 42, recordedTime: Samples.recordedAt), event: Samples.stampedProgressBytes)
 
     static let goldens: [(QueryReply, [[UInt8]])] = [
         (.chunk(request: 1, events: [record]), GoldenFrames.queryChunk),

@@ -7,6 +7,10 @@ enum Samples {
     /// A progress report of about 300 bytes, the size the codec benchmark uses.
     static let progressJSON = #"{"specversion":"1.0","id":"pw-0001","source":"/power-supply-bureau/agent-1","type":"conduit.progress","time":"2023-06-01T08:30:00Z","utility":"power","site":"ganjiaba","workitem":"ganjiaba-power","data":{"status":"in_progress","percent":45,"plannedStart":"2023-04-01","plannedFinish":"2023-09-30","actualStart":"2023-04-03","householdsAffected":120}}"#
 
+    /// The progress report as a broker without authentication stores and sends it: sequence 42, recorded at
+    /// 2023-06-01T08:30:00.250Z (the WireProtocol article's fan-out and CHUNK examples).
+    static let stampedProgressJSON = #"{"specversion":"1.0","id":"pw-0001","source":"/power-supply-bureau/agent-1","type":"conduit.progress","time":"2023-06-01T08:30:00Z","utility":"power","site":"ganjiaba","workitem":"ganjiaba-power","sequence":42,"recordedtime":"2023-06-01T08:30:00.250000Z","data":{"status":"in_progress","percent":45,"plannedStart":"2023-04-01","plannedFinish":"2023-09-30","actualStart":"2023-04-03","householdsAffected":120}}"#
+
     static let progress = Event(
         id: "pw-0001", source: "/power-supply-bureau/agent-1",
         time: try! Timestamp(rfc3339: "2023-06-01T08:30:00Z"), utility: .power, site: "ganjiaba",
@@ -57,6 +61,7 @@ func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
 extension Samples {
     static let progressBytes: [UInt8] = bytes(progressJSON)
+    static let stampedProgressBytes: [UInt8] = bytes(stampedProgressJSON)
     static let recordedAt = Timestamp(microsecondsSinceEpoch: 1_685_608_200_250_000)  // 2023-06-01T08:30:00.250Z
 }
 

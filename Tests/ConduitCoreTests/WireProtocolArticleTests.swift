@@ -28,7 +28,10 @@ import Testing
             } else if line.hasPrefix("frame["), !examples.isEmpty {
                 let afterIndex = line.drop { $0 != "]" }.dropFirst().drop { $0 == " " }
                 if afterIndex.hasPrefix("(") {
-                    examples[examples.count - 1].append(Samples.progressBytes)
+                    // "(350 bytes) …": the sample event of that length, as sent or as stamped; another length fails.
+                    let count = Int(afterIndex.dropFirst().prefix(while: \.isNumber)) ?? -1
+                    let sample = [Samples.progressBytes, Samples.stampedProgressBytes].first { $0.count == count }
+                    examples[examples.count - 1].append(sample ?? [])
                 } else {
                     let hexPart = afterIndex.components(separatedBy: "   ").first ?? ""
                     examples[examples.count - 1].append(hex(hexPart.replacingOccurrences(of: " ", with: "")))
@@ -59,5 +62,20 @@ import Testing
         for code in ConduitError.Code.all {
             #expect(article.contains("| `\(code.rawValue)` |"), "\(code.rawValue) is not in the article's table")
         }
+    }
+
+    /// The stamped example is what the broker's encoder writes for the example event at sequence 42, and the
+    /// article shows it in full.
+    @Test func theStampedExampleIsWhatTheBrokerSends() throws {
+        let stamped = Samples.progress.stamped(sequence: 42, recordedTime: Samples.recordedAt, authenticatedIdentity: nil)
+        #expect(EventCodec.encode(stamped) == Samples.stampedProgressBytes)
+        #expect(Samples.progressBytes.count == 350)
+        #expect(Samples.stampedProgressBytes.count == 409)
+        let withIdentity = Samples.progress.stamped(sequence: 42, recordedTime: Samples.recordedAt, authenticatedIdentity: "power-supply-bureau")
+        let authenticated = String(decoding: EventCodec.encode(withIdentity), as: UTF8.self)
+        #expect(authenticated.count == 446)
+        #expect(authenticated.contains(#""recordedtime":"2023-06-01T08:30:00.250000Z","authidentity":"power-supply-bureau","data":"#))
+        let article = try String(contentsOf: Self.articleURL, encoding: .utf8)
+        #expect(article.contains("```json\n" + Samples.stampedProgressJSON + "\n```"))
     }
 }
