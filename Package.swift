@@ -48,7 +48,9 @@ let package = Package(
         // The state aggregator process: catch-up, live fold, gap filling, checkpoints, snapshots, alerts.
         .target(
             name: "ConduitAggregator",
-            dependencies: ["ConduitCore", "ConduitState", "ZeroMQ", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "ConduitAgent", "ConduitCore", "ConduitState", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // The agent library: a durable outbox, the ingest session (window, heartbeats, reconnection), publishing.
         .target(

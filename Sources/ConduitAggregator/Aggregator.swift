@@ -1,3 +1,4 @@
+import ConduitAgent
 import ConduitCore
 import ConduitState
 import Foundation
@@ -20,6 +21,10 @@ public struct AggregatorConfiguration: Sendable {
     public var options = StateOptions()
     /// Publish derived alerts back through ingest, as the aggregator's own events (journaled and replayable).
     public var publishAlerts = true
+    /// The outbox of the alerts: each is stored here (synced) before the checkpoint that records it raised, and
+    /// resent until the broker acknowledges it, across restarts of either side. `nil`: beside the checkpoint
+    /// (`<checkpoint>.alerts`), or a temporary directory removed at stop when there is no checkpoint.
+    public var alertOutboxDirectory: String?
     /// The subscriber's receive high-water mark, in messages: beyond it, live events are dropped by ZeroMQ and
     /// the aggregator fills the gap from the journal.
     public var subscriberHighWaterMark: Int32 = 100_000
@@ -59,7 +64,7 @@ public final class Aggregator: Sendable {
         let value = Atomic<UInt64>(0)
         let gaps = Atomic<Int>(0)
         let alertIds = Mutex<[String]>([])
-        /// Alert events sent to the broker, and answered by it (ACK or REJECT).
+        /// Alert events stored in the outbox for the broker, and answered by it (ACK or REJECT).
         let alertsSent = Atomic<Int>(0)
         let alertsAnswered = Atomic<Int>(0)
         /// The highest sequence the broker acknowledged an alert with.
@@ -90,9 +95,9 @@ public final class Aggregator: Sendable {
     /// The ids of the alert events sent to the broker so far, in order.
     public var sentAlertIds: [String] { appliedSequence.alertIds.withLock { $0 } }
 
-    /// Whether nothing of the aggregator's own is on its way: every alert it sent has been answered by the broker
-    /// and folded back (its sequence applied). With the broker's head applied too, the aggregator is idle until
-    /// something new is published.
+    /// Whether nothing of the aggregator's own is on its way: every alert it derived has been answered by the
+    /// broker and folded back (its sequence applied). With the broker's head applied too, the aggregator is idle
+    /// until something new is published.
     public var alertsSettled: Bool {
         let progress = appliedSequence
         let sent = progress.alertsSent.load(ordering: .acquiring)

@@ -1,3 +1,4 @@
+import ConduitAgent
 import ConduitCore
 import ConduitState
 import Foundation
@@ -14,7 +15,12 @@ final class AggregatorLoop {
     private let context: Context
     private let subscriber: Socket
     private let query: Socket
-    private let ingest: Socket?
+    /// Publishes the derived alerts through an outbox: none is lost to a broker restart or a full queue.
+    private let alerts: Agent?
+    private let temporaryOutbox: String?
+    /// Alerts derived and not yet stored in the outbox: stored together once per round (one sync), and always
+    /// before a checkpoint or the announcement of the sequence that derived them.
+    private var unstoredAlerts: [Event] = []
     private let snapshots: Socket
     private let poller = Poller()
     private var state: AggregateState
@@ -23,7 +29,6 @@ final class AggregatorLoop {
     private var replayRequest: UInt64?
     private var nextRequest: UInt64 = 0
     private var heldBack: [RecordedEvent] = []
-    private var correlation: UInt64 = 0
     private static let credit: UInt32 = 4096
     /// What the observer has not been told yet.
     private var unobservedEvents: [Event] = []
@@ -56,11 +61,41 @@ final class AggregatorLoop {
         query = try Socket(context, type: .dealer)
         try query.connect(configuration.queryEndpoint)
         if configuration.publishAlerts {
-            let socket = try Socket(context, type: .dealer)
-            try socket.connect(configuration.ingestEndpoint)
-            ingest = socket
+            var directory = configuration.alertOutboxDirectory ?? configuration.checkpointPath.map { $0 + ".alerts" }
+            if directory == nil {
+                directory = NSTemporaryDirectory() + "conduit-aggregator-alerts-\(getpid())-\(UUID().uuidString)"
+                temporaryOutbox = directory
+            } else {
+                temporaryOutbox = nil
+            }
+            var agent = Agent.Configuration(
+                endpoint: configuration.ingestEndpoint, source: "/conduit/aggregator", outboxDirectory: directory!)
+            agent.scenario = configuration.scenario
+            agent.announcesPresence = false
+            agent.onOutcome = { [applied] outcome in
+                switch outcome {
+                case .acknowledged(_, let sequence, _):
+                    if sequence > applied.alertSequence.load(ordering: .relaxed) {
+                        applied.alertSequence.store(sequence, ordering: .releasing)
+                    }
+                    applied.alertsAnswered.add(1, ordering: .acquiringAndReleasing)
+                case .rejected(_, let error):
+                    logger.warning("alert.rejected", metadata: ["error": "\(error)"])
+                    applied.alertsAnswered.add(1, ordering: .acquiringAndReleasing)
+                default:
+                    break
+                }
+            }
+            do {
+                alerts = try Agent(configuration: agent, logger: logger)
+            } catch {
+                throw AggregatorError("the alerts' outbox \(directory!) cannot be used: \(error)")
+            }
+            // Alerts stored by an earlier run and never answered are resent: count them as on their way.
+            applied.alertsSent.add(alerts!.outbox.pendingCount, ordering: .acquiringAndReleasing)
         } else {
-            ingest = nil
+            alerts = nil
+            temporaryOutbox = nil
         }
         snapshots = try Socket(context, type: .router)
         do {
@@ -70,19 +105,20 @@ final class AggregatorLoop {
         }
         snapshotEndpoint = try snapshots.lastEndpoint
         for socket in [subscriber, query, snapshots] { poller.add(socket) }
-        if let ingest { poller.add(ingest) }
-        applied.value.store(state.lastSequence, ordering: .releasing)
+        announce()
     }
 
     func run() {
+        alerts?.start()
         do {
             try requestReplay(from: state.lastSequence + 1, to: .max)
             while !stop.value.load(ordering: .acquiring) {
                 try poller.poll(timeout: .milliseconds(100))
                 try drainQuery()
                 try drainSubscriber()
+                storeAlerts()
+                announce()
                 try drainSnapshots()
-                if let ingest { try drainAnswers(ingest) }
                 notifyObserver(force: false)
             }
             notifyObserver(force: true)
@@ -91,8 +127,33 @@ final class AggregatorLoop {
         }
         checkpoint()
         for socket in [subscriber, query, snapshots] { socket.close(linger: .zero) }
-        ingest?.close(linger: .milliseconds(500))
         context.terminate()
+        if let alerts {
+            // A moment for the last answers; what is still unanswered stays in the outbox for the next run.
+            _ = alerts.drain(timeout: .seconds(2))
+            alerts.stop()
+        }
+        if let temporaryOutbox { try? FileManager.default.removeItem(atPath: temporaryOutbox) }
+    }
+
+    /// Makes the alerts derived so far durable in the outbox and hands them to the agent (one sync for all).
+    private func storeAlerts() {
+        guard let alerts, !unstoredAlerts.isEmpty else { return }
+        do {
+            try alerts.publish(unstoredAlerts)
+            applied.alertIds.withLock { $0 += unstoredAlerts.map(\.id) }
+            applied.alertsSent.add(unstoredAlerts.count, ordering: .acquiringAndReleasing)
+        } catch {
+            logger.error("alert.not_stored", metadata: ["error": "\(error)", "alerts": "\(unstoredAlerts.count)"])
+        }
+        unstoredAlerts.removeAll(keepingCapacity: true)
+    }
+
+    /// Shows how far the fold got (its sequence and clock), after the alerts derived so far are stored: whoever
+    /// sees the sequence sees its alerts on their way.
+    private func announce() {
+        if let now = state.now { applied.clock.store(now.microsecondsSinceEpoch, ordering: .releasing) }
+        applied.value.store(state.lastSequence, ordering: .releasing)
     }
 
     // MARK: Events
@@ -112,44 +173,19 @@ final class AggregatorLoop {
             unobservedEvents.append(event)
             unobservedChanges += changes
         }
-        // The alerts go out before the sequence is announced: whoever sees the sequence sees its alerts sent.
-        for change in changes { try publish(change, after: state.lastSequence) }
-        if let now = state.now { applied.clock.store(now.microsecondsSinceEpoch, ordering: .releasing) }
-        applied.value.store(state.lastSequence, ordering: .releasing)
+        for change in changes { publish(change, after: state.lastSequence) }
         sinceCheckpoint += 1
         if sinceCheckpoint >= configuration.checkpointEvery { checkpoint() }
     }
 
-    /// Publishes a derived alert as the aggregator's own event; its id is derived from the alert and the sequence
+    /// Queues a derived alert as the aggregator's own event; its id is derived from the alert and the sequence
     /// that caused it, so a rebuild that derives it again is deduplicated by the broker.
-    private func publish(_ change: AlertChange, after sequence: UInt64) throws {
-        guard let ingest else { return }
-        let event = Event(
-            id: "\(change.status.rawValue)-\(sequence)-\(change.key)".prefix(128).description,
-            source: "/conduit/aggregator", time: change.time, data: .alert(change.report))
-        correlation += 1
-        guard try ingest.send(frames: IngestRequest.publish(correlation: correlation, event: event).encode(), wait: false)
-        else { return }
-        applied.alertIds.withLock { $0.append(event.id) }
-        applied.alertsSent.add(1, ordering: .acquiringAndReleasing)
-    }
-
-    /// The broker's answers to the alerts sent.
-    private func drainAnswers(_ ingest: Socket) throws {
-        while let frames = try ingest.receiveFrames(wait: false) {
-            switch try? IngestReply.decode(frames) {
-            case .ack(let ack):
-                if ack.sequence > applied.alertSequence.load(ordering: .relaxed) {
-                    applied.alertSequence.store(ack.sequence, ordering: .releasing)
-                }
-                applied.alertsAnswered.add(1, ordering: .acquiringAndReleasing)
-            case .reject(let rejection):
-                logger.warning("alert.rejected", metadata: ["error": "\(rejection.error)"])
-                applied.alertsAnswered.add(1, ordering: .acquiringAndReleasing)
-            default:
-                continue
-            }
-        }
+    private func publish(_ change: AlertChange, after sequence: UInt64) {
+        guard alerts != nil else { return }
+        unstoredAlerts.append(
+            Event(
+                id: "\(change.status.rawValue)-\(sequence)-\(change.key)".prefix(128).description,
+                source: "/conduit/aggregator", time: change.time, data: .alert(change.report)))
     }
 
     private func drainQuery() throws {
@@ -207,8 +243,7 @@ final class AggregatorLoop {
                         unobservedChanges += changes
                         clockMoved = true
                     }
-                    for change in changes { try publish(change, after: state.lastSequence) }
-                    if let now = state.now { applied.clock.store(now.microsecondsSinceEpoch, ordering: .releasing) }
+                    for change in changes { publish(change, after: state.lastSequence) }
                 }
             case nil:
                 continue
@@ -259,6 +294,8 @@ final class AggregatorLoop {
     /// Writes the state atomically: a temporary file, synced, renamed over the checkpoint; a crash in between
     /// leaves the previous checkpoint.
     private func checkpoint() {
+        // The alerts the checkpoint records as raised or cleared are in the outbox first.
+        storeAlerts()
         guard let path = configuration.checkpointPath else { return }
         sinceCheckpoint = 0
         let temporary = path + ".tmp"

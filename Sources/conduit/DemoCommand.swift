@@ -197,7 +197,8 @@ struct DemoCommand: AsyncParsableCommand {
         guard manager.fileExists(atPath: data) else { return }
         let contents = (try? manager.contentsOfDirectory(atPath: data)) ?? []
         let known: Set<String> = [
-            "journal", "journal.state", "outbox", "aggregator.checkpoint", "aggregator.checkpoint.tmp", "simulation.json",
+            "journal", "journal.state", "outbox", "aggregator.checkpoint", "aggregator.checkpoint.tmp", "aggregator.checkpoint.alerts",
+            "simulation.json",
         ]
         guard contents.allSatisfy(known.contains) else {
             throw ValidationError(

@@ -176,4 +176,58 @@ struct AggregatorTests {
             #expect(request == expected, "\(error)")
         }
     }
+
+    /// Alerts derived while the broker is down wait in the aggregator's outbox, across a restart of the aggregator
+    /// too, and reach the broker when it is back, each stored exactly once. A raw send lost them: the checkpoint
+    /// recorded them raised, and nothing sent them again.
+    @Test func alertsDerivedWhileTheBrokerIsDownAreStoredOnceItIsBack() throws {
+        let data = TemporaryDirectory()
+        let first = try TestBroker(directory: data)
+        let endpoints = first.endpoints
+        let context = try Context()
+        let released = Atomic<Bool>(false)
+        var configuration = AggregatorConfiguration()
+        configuration.fanoutEndpoint = endpoints.fanout
+        configuration.queryEndpoint = endpoints.query
+        configuration.ingestEndpoint = endpoints.ingest
+        configuration.snapshotEndpoint = "tcp://127.0.0.1:*"
+        configuration.checkpointPath = data.appending("aggregator.checkpoint")
+        var stalling = configuration
+        // Stalls after its first update until released: the events behind are applied, and their alerts derived,
+        // only once the broker is gone.
+        stalling.observer = { _ in
+            while !released.load(ordering: .acquiring) { usleep(1000) }
+        }
+        let aggregator = Aggregator(configuration: stalling)
+        _ = try aggregator.start()
+        do {
+            let agent = try TestClient(context: context, endpoint: endpoints.ingest)
+            try publish(agent, 1...1)
+            #expect(Poll.until(120) { aggregator.sequence >= 1 })
+            try publish(agent, 2...30)
+        }
+        first.stop()
+        let sentBefore = aggregator.sentAlertIds.count
+        released.store(true, ordering: .releasing)
+        #expect(Poll.until(120) { aggregator.sentAlertIds.count > sentBefore }, "alerts derived while the broker is down")
+        #expect(Poll.until(120) { aggregator.sequence >= 30 })
+        // The aggregator stops before the broker is back: its checkpoint holds those alerts as raised.
+        aggregator.stop()
+        let derived = aggregator.sentAlertIds
+
+        let second = try TestBroker(directory: data) {
+            $0.ingestEndpoint = endpoints.ingest
+            $0.fanoutEndpoint = endpoints.fanout
+            $0.queryEndpoint = endpoints.query
+        }
+        let restarted = Aggregator(configuration: configuration)
+        _ = try restarted.start()
+        defer { restarted.stop() }
+        let query = try TestClient(context: context, endpoint: endpoints.query)
+        _ = try settle(restarted, second, query)
+        let alerts = try JournalContents.events(in: data.appending("journal")).filter { $0.kind == .alert }.map(\.id)
+        #expect(alerts.count == Set(alerts).count, "no alert stored twice")
+        #expect(Set(derived).isSubset(of: Set(alerts)), "every alert derived before the restart is stored")
+        #expect(Set(alerts) == Set(derived + restarted.sentAlertIds))
+    }
 }
