@@ -160,7 +160,7 @@ struct DemoCommand: AsyncParsableCommand {
         // Let what was published be acknowledged and folded before stopping.
         if !interrupted && broker.broker.failure == nil {
             // One deadline for all of it: the agents' last acknowledgements, then the aggregator's last events.
-            let deadline = ContinuousClock.now + .seconds(15)
+            let deadline = ContinuousClock.now + .seconds(60)
             for agent in agents.values {
                 let left = deadline - ContinuousClock.now
                 if left <= .zero { break }
