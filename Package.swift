@@ -17,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // The C boundary: Debian's libzmq (4.3.4). No pkgConfig: Debian's libzmq.pc drags in krb5 flags.
@@ -41,6 +42,7 @@ let package = Package(
             name: "ConduitBroker",
             dependencies: [
                 "ConduitCore", "ConduitJournal", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Replay tooling: a journal window, filtered, as a timeline, JSON lines or CSV.
@@ -80,6 +82,7 @@ let package = Package(
                 "ConduitAgent",
                 "ConduitSimulation",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -2,6 +2,7 @@ import ConduitCore
 import ConduitJournal
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 import ZeroMQ
 
@@ -37,24 +38,18 @@ public struct BrokerEndpoints: Sendable, Equatable {
 /// The Conduit broker: takes events from agents, validates, deduplicates, sequences and journals them, and only
 /// once they are durable acknowledges them and publishes them to subscribers; serves replays from the journal.
 ///
-/// It runs one thread of its own that owns every socket and the journal (ZeroMQ sockets belong to one thread).
-/// ``start()`` returns once the endpoints are bound and the journal is recovered; ``stop()`` finishes the
-/// current batch, sends what is durable, closes the sockets and the journal, and returns when all is done.
+/// It runs one ``LoopThread`` of its own that owns every socket and the journal (ZeroMQ sockets belong to one
+/// thread). ``start()`` returns once the endpoints are bound and the journal is recovered; ``stop()`` finishes the
+/// current batch, sends what is durable, closes the sockets and the journal, and returns when all is done. As a
+/// `Service` (``run()``) it starts, runs until a graceful shutdown or cancellation, then stops the same way.
 public final class Broker: Sendable {
     public let configuration: BrokerConfiguration
     private let logger: Logger
     private let clock: @Sendable () -> Int64
     private let calendar: @Sendable () -> Int64
-    private let state = Mutex<LifeCycle>(.idle)
-    private let stopRequested = StopFlag()
+    private let thread: LoopThread<BrokerEndpoints>
     private let statistics = StatisticsBox()
     private let failureBox = FailureBox()
-
-    private enum LifeCycle {
-        case idle
-        case running(DispatchSemaphore)
-        case stopped
-    }
 
     /// The counters, written by the broker's thread after each iteration and read by anyone.
     final class StatisticsBox: Sendable {
@@ -64,11 +59,6 @@ public final class Broker: Sendable {
     /// The error that stopped the broker by itself, if any.
     final class FailureBox: Sendable {
         let value = Mutex<BrokerError?>(nil)
-    }
-
-    /// Set by ``stop()``, read by the broker's thread between polls.
-    final class StopFlag: Sendable {
-        let value = Atomic<Bool>(false)
     }
 
     /// - Parameters:
@@ -85,6 +75,8 @@ public final class Broker: Sendable {
         self.logger = logger
         self.clock = clock
         self.calendar = calendar ?? clock
+        // A pipe for the wake-up: without a descriptor for it, nothing else of the broker could work either.
+        self.thread = try! LoopThread(name: "conduit-broker")
     }
 
     /// Microseconds since the Unix epoch, from the system clock.
@@ -101,63 +93,71 @@ public final class Broker: Sendable {
     /// A snapshot of the broker's counters.
     public var currentStatistics: BrokerStatistics { statistics.value.withLock { $0 } }
 
+    /// The loop's body on its thread: open the journal, bind, say ready, serve until asked to stop.
+    private var body: @Sendable (LoopThread<BrokerEndpoints>.Setup) throws -> Void {
+        { [configuration, logger, clock, calendar, statistics, failureBox, thread] setup in
+            let loop = try BrokerLoop(
+                configuration: configuration, logger: logger, clock: clock, calendar: calendar, control: setup.control,
+                statistics: statistics, failure: failureBox)
+            thread.use(loop.context)
+            setup.ready(loop.endpoints)
+            loop.run()
+        }
+    }
+
     /// Opens the journal, binds the endpoints and starts serving. Throws ``BrokerError`` when an endpoint is taken
     /// or the journal directory is unusable; nothing is left running in that case.
     @discardableResult
     public func start() throws(BrokerError) -> BrokerEndpoints {
-        let finished = DispatchSemaphore(value: 0)
-        try state.withLock { (state) throws(BrokerError) in
-            guard case .idle = state else { throw BrokerError(.wrongState, "the broker was already started") }
-            state = .running(finished)
-        }
-        let started = DispatchSemaphore(value: 0)
-        let outcome = Mutex<Result<BrokerEndpoints, BrokerError>?>(nil)
-        let thread = Thread { [configuration, logger, clock, calendar, stopRequested, statistics, failureBox] in
-            defer { finished.signal() }
-            let loop: BrokerLoop
-            do throws(BrokerError) {
-                loop = try BrokerLoop(
-                    configuration: configuration, logger: logger, clock: clock, calendar: calendar, stop: stopRequested,
-                    statistics: statistics, failure: failureBox)
-            } catch {
-                outcome.withLock { $0 = .failure(error) }
-                started.signal()
-                return
-            }
-            outcome.withLock { $0 = .success(loop.endpoints) }
-            started.signal()
-            loop.run()
-        }
-        thread.name = "conduit-broker"
-        thread.start()
-        started.wait()
-        switch outcome.withLock({ $0 })! {
-        case .success(let endpoints):
-            return endpoints
-        case .failure(let error):
-            finished.wait()
-            state.withLock { $0 = .stopped }
+        do {
+            return try thread.start(body)
+        } catch let error as BrokerError {
             throw error
+        } catch {
+            throw BrokerError(.wrongState, "the broker could not start: \(error)")
+        }
+    }
+
+    /// ``start()`` without blocking the caller's thread.
+    @discardableResult
+    public func start() async throws(BrokerError) -> BrokerEndpoints {
+        do {
+            return try await thread.start(body)
+        } catch let error as BrokerError {
+            throw error
+        } catch {
+            throw BrokerError(.wrongState, "the broker could not start: \(error)")
         }
     }
 
     /// Stops gracefully: the current batch is finished and acknowledged, queued replies get the configured linger,
     /// sockets and journal are closed. Returns when the broker's thread has ended. Safe to call more than once.
     public func stop() {
-        stopRequested.value.store(true, ordering: .releasing)
-        wait()
+        thread.stop(grace: configuration.shutdownLinger + .seconds(30))
     }
 
+    /// Asks the broker to stop, without waiting; ``finished()`` or ``wait()`` then wait for the end.
+    public func requestStop() { thread.requestStop() }
+
     /// Blocks until the broker has stopped (after ``stop()``, or after a fatal journal failure).
-    public func wait() {
-        let semaphore: DispatchSemaphore? = state.withLock { state in
-            if case .running(let semaphore) = state { return semaphore }
-            return nil
+    public func wait() { thread.join() }
+
+    /// Awaits the end of the broker's thread without blocking the caller's thread.
+    public func finished() async { await thread.finished() }
+}
+
+extension Broker: Service {
+    /// Starts (if not yet), serves until the service group shuts down gracefully or the task is cancelled, then
+    /// stops gracefully. Throws the ``BrokerError`` that stopped it by itself (a journal it can no longer trust).
+    public func run() async throws {
+        try await start()
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await self.finished()
+        } onCancelOrGracefulShutdown: {
+            self.requestStop()
         }
-        guard let semaphore else { return }
-        semaphore.wait()
-        semaphore.signal()  // let other waiters through too
-        state.withLock { $0 = .stopped }
+        await finished()
+        if let failure { throw failure }
     }
 }
 

@@ -18,11 +18,11 @@ final class BrokerLoop {
     /// The time stamped on events and heartbeats (see `Broker.init`); read once per iteration into `stampTime`.
     private let calendar: @Sendable () -> Int64
     private var stampTime: Int64 = 0
-    private let stop: Broker.StopFlag
+    private let control: LoopControl
     private let statistics: Broker.StatisticsBox
     private let brokerFailure: Broker.FailureBox
 
-    private let context: Context
+    let context: Context
     private let zapHandler: ZAPHandler?
     private let ingest: Socket
     private let fanout: Socket
@@ -30,6 +30,7 @@ final class BrokerLoop {
     private let poller = Poller()
     /// Query clients whose replies are waiting to be taken.
     private var backlog = QueryBacklog()
+    private let wakeIndex: Int
     private let ingestIndex: Int
     private let fanoutIndex: Int
     private let queryIndex: Int
@@ -57,14 +58,14 @@ final class BrokerLoop {
 
     init(
         configuration: BrokerConfiguration, logger: Logger, clock: @escaping @Sendable () -> Int64,
-        calendar: @escaping @Sendable () -> Int64, stop: Broker.StopFlag, statistics: Broker.StatisticsBox,
+        calendar: @escaping @Sendable () -> Int64, control: LoopControl, statistics: Broker.StatisticsBox,
         failure: Broker.FailureBox
     ) throws(BrokerError) {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
         self.calendar = calendar
-        self.stop = stop
+        self.control = control
         self.statistics = statistics
         self.brokerFailure = failure
         switch configuration.journal.durability {
@@ -141,6 +142,7 @@ final class BrokerLoop {
             }
         }
         endpoints = BrokerEndpoints(ingest: bound[0], fanout: bound[1], query: bound[2])
+        wakeIndex = poller.add(fileDescriptor: control.wakeUp.descriptor)
         ingestIndex = poller.add(ingest)
         fanoutIndex = poller.add(fanout)
         queryIndex = poller.add(query)
@@ -184,9 +186,10 @@ final class BrokerLoop {
     // MARK: The loop
 
     func run() {
-        while !stop.value.load(ordering: .acquiring) {
+        while !control.isStopRequested {
             do {
                 try poller.poll(timeout: nextTimeout())
+                if poller.isReadable(wakeIndex) { control.wakeUp.drain() }
                 let now = clock()
                 stampTime = calendar()
                 if poller.isReadable(ingestIndex) { try takeIngest(now: now) }
@@ -212,7 +215,7 @@ final class BrokerLoop {
         if let expiry = presence.nextExpiry { next = min(next, expiry) }
         // Retry full client queues soon, without spinning.
         if replays.hasBlocked || !backlog.isEmpty { next = min(next, now + 5_000) }
-        let wait = max(0, min(next - now, 100_000))  // wake at least every 100 ms to notice stop()
+        let wait = max(0, next - now)  // a stop request wakes the poll through the control's wake-up
         return .microseconds(wait)
     }
 
@@ -476,7 +479,7 @@ final class BrokerLoop {
     private func fatal(_ error: BrokerError) {
         logger.critical("broker.fatal", metadata: ["error": "\(error)"])
         brokerFailure.value.withLock { $0 = error }
-        stop.value.store(true, ordering: .releasing)
+        control.requestStop()
     }
 
     // MARK: Fan-out

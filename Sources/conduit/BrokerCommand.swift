@@ -5,6 +5,7 @@ import ConduitJournal
 import Foundation
 import Synchronization
 import Logging
+import ServiceLifecycle
 
 /// `conduit broker`: runs the broker until SIGINT or SIGTERM.
 struct BrokerCommand: AsyncParsableCommand {
@@ -98,31 +99,23 @@ struct BrokerCommand: AsyncParsableCommand {
             throw ExitCode(64)
         }
         let broker = Broker(configuration: configuration, logger: Logger(label: "conduit.broker"))
-        // Watch the signals before anyone can learn that the broker is up (it prints its endpoints), so a SIGTERM
-        // sent right after is never lost; a stop before the loop runs ends it at once.
-        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { _ in
-            Task.detached { broker.stop() }
+        let announce = OnceStarted { [configuration] in
+            let endpoints = try await broker.start()
+            print(endpoints.announcement)
+            print("journal \(configuration.journalDirectory)")
+            if let authentication = configuration.authentication {
+                print("curve \(authentication.serverKeys.publicKeyText) (\(authentication.clients.count) client keys)")
+            }
+            fflush(nil)
         }
-        defer { signals.cancel() }
-        let endpoints: BrokerEndpoints
         do {
-            endpoints = try broker.start()
-        } catch {
+            try await ServiceRunning.run([broker, announce], logger: Logger(label: "conduit.broker"))
+        } catch let error as BrokerError where broker.failure == nil {
+            // It could not start: nothing is running.
             FileHandle.standardError.write(Data("conduit broker: \(error)\n".utf8))
             throw ExitCode(error.code == .endpointUnavailable ? 69 : error.code == .journalUnusable ? 74 : 1)
-        }
-        print(endpoints.announcement)
-        print("journal \(configuration.journalDirectory)")
-        if let authentication = configuration.authentication {
-            print("curve \(authentication.serverKeys.publicKeyText) (\(authentication.clients.count) client keys)")
-        }
-        fflush(nil)
-
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            Thread.detachNewThread {
-                broker.wait()
-                continuation.resume()
-            }
+        } catch {
+            if broker.failure == nil { throw error }
         }
         if let failure = broker.failure {
             FileHandle.standardError.write(Data("conduit broker: stopped: \(failure)\n".utf8))

@@ -1,0 +1,32 @@
+import Logging
+import ServiceLifecycle
+
+/// How the long-running commands run their parts: one `ServiceGroup`, shut down gracefully on SIGINT or SIGTERM
+/// (the signals are trapped before any part starts, so a signal sent as soon as a command announces itself is
+/// never lost). A part that ends, or fails, shuts the others down gracefully too.
+enum ServiceRunning {
+    static func run(_ services: [any Service], logger: Logger) async throws {
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services.map {
+                    .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
+                          failureTerminationBehavior: .gracefullyShutdownGroup)
+                },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}
+
+/// A part of a command that does its work once the others are ready (announce endpoints, print a line), then stays
+/// until the group shuts down.
+struct OnceStarted: Service {
+    let work: @Sendable () async throws -> Void
+
+    init(_ work: @escaping @Sendable () async throws -> Void) { self.work = work }
+
+    func run() async throws {
+        try await work()
+        try? await gracefulShutdown()
+    }
+}
