@@ -52,6 +52,7 @@ let package = Package(
             name: "ConduitAggregator",
             dependencies: [
                 "ConduitAgent", "ConduitCore", "ConduitState", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // The agent library: a durable outbox, the ingest session (window, heartbeats, reconnection), publishing.

@@ -3,6 +3,7 @@ import ConduitCore
 import ConduitState
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 import ZeroMQ
 
@@ -54,12 +55,9 @@ public struct AggregatorUpdate: Sendable {
 public final class Aggregator: Sendable {
     public let configuration: AggregatorConfiguration
     private let logger: Logger
-    private let stopFlag = Flag()
-    private let finished = DispatchSemaphore(value: 0)
-    private let started = Atomic<Bool>(false)
+    private let thread: LoopThread<String>
     private let appliedSequence = Progress()
 
-    final class Flag: Sendable { let value = Atomic<Bool>(false) }
     final class Progress: Sendable {
         let value = Atomic<UInt64>(0)
         let gaps = Atomic<Int>(0)
@@ -76,6 +74,8 @@ public final class Aggregator: Sendable {
     public init(configuration: AggregatorConfiguration, logger: Logger = Logger(label: "conduit.aggregator")) {
         self.configuration = configuration
         self.logger = logger
+        // A pipe for the wake-up: without a descriptor for it, nothing else of the aggregator could work either.
+        self.thread = try! LoopThread(name: "conduit-aggregator")
     }
 
     /// The sequence of the last event applied (for progress and tests).
@@ -109,44 +109,60 @@ public final class Aggregator: Sendable {
         return progress.alertsSent.load(ordering: .acquiring) == sent
     }
 
-    /// Loads the checkpoint, binds the snapshot endpoint and starts; returns the bound snapshot endpoint.
-    public func start() throws -> String {
-        guard started.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
-            throw AggregatorError("the aggregator was already started")
-        }
-        let outcome = Mutex<Result<String, AggregatorError>?>(nil)
-        let ready = DispatchSemaphore(value: 0)
-        let thread = Thread { [configuration, logger, stopFlag, finished, appliedSequence] in
-            defer { finished.signal() }
+    /// The loop's body on its thread: load the checkpoint, connect, bind, say ready, fold until asked to stop.
+    private var body: @Sendable (LoopThread<String>.Setup) throws -> Void {
+        { [configuration, logger, appliedSequence, thread] setup in
             let loop: AggregatorLoop
             do {
-                loop = try AggregatorLoop(configuration: configuration, logger: logger, stop: stopFlag, applied: appliedSequence)
+                loop = try AggregatorLoop(
+                    configuration: configuration, logger: logger, control: setup.control, applied: appliedSequence)
             } catch {
-                outcome.withLock { $0 = .failure(error as? AggregatorError ?? AggregatorError("\(error)")) }
-                ready.signal()
-                return
+                throw error as? AggregatorError ?? AggregatorError("\(error)")
             }
-            outcome.withLock { $0 = .success(loop.snapshotEndpoint) }
-            ready.signal()
+            thread.use(loop.context)
+            setup.ready(loop.snapshotEndpoint)
             loop.run()
         }
-        thread.name = "conduit-aggregator"
-        thread.start()
-        ready.wait()
-        return try outcome.withLock { $0! }.get()
+    }
+
+    /// Loads the checkpoint, binds the snapshot endpoint and starts; returns the bound snapshot endpoint.
+    @discardableResult
+    public func start() throws -> String {
+        try thread.start(body)
+    }
+
+    /// ``start()`` without blocking the caller's thread.
+    @discardableResult
+    public func start() async throws -> String {
+        try await thread.start(body)
     }
 
     /// Stops after the current step, writes a last checkpoint and closes; returns when done.
     public func stop() {
-        stopFlag.value.store(true, ordering: .releasing)
-        wait()
+        thread.stop(grace: .seconds(30))
     }
 
+    /// Asks the aggregator to stop, without waiting.
+    public func requestStop() { thread.requestStop() }
+
     /// Blocks until the aggregator has stopped.
-    public func wait() {
-        guard started.load(ordering: .acquiring) else { return }
-        finished.wait()
-        finished.signal()
+    public func wait() { thread.join() }
+
+    /// Awaits the end of the aggregator's thread without blocking the caller's thread.
+    public func finished() async { await thread.finished() }
+}
+
+extension Aggregator: Service {
+    /// Starts (if not yet), folds until the service group shuts down gracefully or the task is cancelled, then
+    /// stops gracefully (a last checkpoint, the alerts' last answers).
+    public func run() async throws {
+        try await start()
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await self.finished()
+        } onCancelOrGracefulShutdown: {
+            self.requestStop()
+        }
+        await finished()
     }
 }
 

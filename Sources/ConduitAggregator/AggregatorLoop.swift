@@ -10,9 +10,10 @@ final class AggregatorLoop {
     let configuration: AggregatorConfiguration
     let snapshotEndpoint: String
     private let logger: Logger
-    private let stop: Aggregator.Flag
+    private let control: LoopControl
+    private let wakeIndex: Int
     private let applied: Aggregator.Progress
-    private let context: Context
+    let context: Context
     private let subscriber: Socket
     private let query: Socket
     /// Publishes the derived alerts through an outbox: none is lost to a broker restart or a full queue.
@@ -36,10 +37,10 @@ final class AggregatorLoop {
     private var clockMoved = false
     private var lastObserved: ContinuousClock.Instant?
 
-    init(configuration: AggregatorConfiguration, logger: Logger, stop: Aggregator.Flag, applied: Aggregator.Progress) throws {
+    init(configuration: AggregatorConfiguration, logger: Logger, control: LoopControl, applied: Aggregator.Progress) throws {
         self.configuration = configuration
         self.logger = logger
-        self.stop = stop
+        self.control = control
         self.applied = applied
         state = AggregateState(scenario: configuration.scenario, options: configuration.options)
         if let path = configuration.checkpointPath, let data = FileManager.default.contents(atPath: path) {
@@ -105,6 +106,7 @@ final class AggregatorLoop {
         }
         snapshotEndpoint = try snapshots.lastEndpoint
         for socket in [subscriber, query, snapshots] { poller.add(socket) }
+        wakeIndex = poller.add(fileDescriptor: control.wakeUp.descriptor)
         announce()
     }
 
@@ -112,8 +114,9 @@ final class AggregatorLoop {
         alerts?.start()
         do {
             try requestReplay(from: state.lastSequence + 1, to: .max)
-            while !stop.value.load(ordering: .acquiring) {
-                try poller.poll(timeout: .milliseconds(100))
+            while !control.isStopRequested {
+                try poller.poll(timeout: observerDue())
+                if poller.isReadable(wakeIndex) { control.wakeUp.drain() }
                 try drainQuery()
                 try drainSubscriber()
                 storeAlerts()
@@ -249,6 +252,15 @@ final class AggregatorLoop {
                 continue
             }
         }
+    }
+
+    /// How long until the observer is owed an update held back by its 100 ms pace; `nil` when it is owed nothing.
+    private func observerDue() -> Duration? {
+        guard configuration.observer != nil, !unobservedEvents.isEmpty || !unobservedChanges.isEmpty || clockMoved else {
+            return nil
+        }
+        guard let last = lastObserved else { return .zero }
+        return max(.zero, .milliseconds(100) - (ContinuousClock.now - last))
     }
 
     /// Tells the observer what changed, at most every 100 ms unless `force`.

@@ -51,20 +51,15 @@ struct AggregatorCommand: AsyncParsableCommand {
         let directory = (checkpoint as NSString).deletingLastPathComponent
         if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         let aggregator = Aggregator(configuration: configuration)
-        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { _ in Task.detached { aggregator.stop() } }
-        defer { signals.cancel() }
-        let endpoint: String
-        do { endpoint = try aggregator.start() } catch {
+        let announce = OnceStarted {
+            print("snapshot \(try await aggregator.start())")
+            fflush(nil)
+        }
+        do {
+            try await ServiceRunning.run([aggregator, announce], logger: Logger(label: "conduit.aggregator"))
+        } catch {
             FileHandle.standardError.write(Data("conduit aggregator: \(error)\n".utf8))
             throw ExitCode(69)
-        }
-        print("snapshot \(endpoint)")
-        fflush(nil)
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            Thread.detachNewThread {
-                aggregator.wait()
-                continuation.resume()
-            }
         }
     }
 }
