@@ -60,6 +60,7 @@ let package = Package(
             name: "ConduitAgent",
             dependencies: [
                 "ConduitCore", "ConduitJournal", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // What live tests share: a broker on ephemeral ports in a temporary directory, raw protocol clients.

@@ -1,6 +1,7 @@
 import ConduitCore
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 import ZeroMQ
 
@@ -50,15 +51,12 @@ public final class Agent: Sendable {
     private let logger: Logger
     private let validator: EventValidator?
     private let shared = Mutex<Shared>(Shared())
-    private let wake: WakePipe
-    private let finished = DispatchSemaphore(value: 0)
+    private let thread: LoopThread<Void>
 
     private struct Shared {
         var inbox: [OutboxEntry] = []
-        var stopRequested = false
-        var started = false
-        var stopped = false
         var status = AgentStatus()
+        var outboxClosed = false
     }
 
     /// Opens the outbox (reading back what is pending from an earlier run). Call ``start()`` to connect.
@@ -79,8 +77,11 @@ public final class Agent: Sendable {
                 "outbox.torn_tail",
                 metadata: ["outbox.dropped_bytes": "\(outbox.tornTailBytes)", "outbox.path": "\(configuration.outboxDirectory)"])
         }
-        guard let wake = WakePipe() else { throw AgentError("cannot create the agent's wake-up pipe: \(String(cString: strerror(errno)))") }
-        self.wake = wake
+        do {
+            thread = try LoopThread(name: "conduit-agent")
+        } catch {
+            throw AgentError("cannot create the agent's wake-up pipe: \(error)")
+        }
     }
 
     /// The agent's counters and connection state.
@@ -117,23 +118,25 @@ public final class Agent: Sendable {
         }
         guard !entries.isEmpty else { return entries }
         shared.withLock { $0.inbox += entries }
-        wake.signal()
+        thread.control.wakeUp.signal()
         return entries
     }
 
     /// Starts the agent's thread: it connects, resends what the outbox holds, then publishes as events come.
     public func start() {
-        let first = shared.withLock { shared -> Bool in
-            defer { shared.started = true }
-            return !shared.started
+        _ = try? thread.start(body)
+    }
+
+    /// ``start()`` without blocking the caller's thread.
+    public func start() async {
+        _ = try? await thread.start(body)
+    }
+
+    private var body: @Sendable (LoopThread<Void>.Setup) throws -> Void {
+        { [self] setup in
+            setup.ready(())
+            run(control: setup.control)
         }
-        guard first else { return }
-        let thread = Thread { [self] in
-            defer { finished.signal() }
-            run()
-        }
-        thread.name = "conduit-agent"
-        thread.start()
     }
 
     /// Waits until every event stored so far was acknowledged or rejected, or `timeout` passed; returns whether
@@ -152,17 +155,22 @@ public final class Agent: Sendable {
     /// Says `GOODBYE` (if connected), closes the connection, ends the thread and closes the outbox (releasing it
     /// for another process). What is still pending stays in the outbox for the next run. Safe to call more than once.
     public func stop() {
-        let running = shared.withLock { shared -> Bool in
-            shared.stopRequested = true
-            return shared.started && !shared.stopped
+        thread.stop(grace: .seconds(10))
+        closeOutbox()
+    }
+
+    /// Asks the agent to stop, without waiting.
+    public func requestStop() { thread.requestStop() }
+
+    /// Awaits the end of the agent's thread without blocking the caller's thread.
+    public func finished() async { await thread.finished() }
+
+    private func closeOutbox() {
+        let close = shared.withLock { shared -> Bool in
+            defer { shared.outboxClosed = true }
+            return !shared.outboxClosed
         }
-        wake.signal()
-        if running {
-            finished.wait()
-            finished.signal()
-            shared.withLock { $0.stopped = true }
-        }
-        outbox.close()
+        if close { outbox.close() }
     }
 
     deinit {
@@ -177,7 +185,7 @@ public final class Agent: Sendable {
         return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
     }
 
-    private func run() {
+    private func run(control: LoopControl) {
         let context: Context
         do {
             context = try Context()
@@ -185,6 +193,7 @@ public final class Agent: Sendable {
             logger.error("agent.context_failed", metadata: ["error": "\(error)"])
             return
         }
+        thread.use(context)
         defer { context.terminate() }
         var session = AgentSession(
             settings: .init(
@@ -277,9 +286,10 @@ public final class Agent: Sendable {
 
         while true {
             let now = Self.monotonicMicroseconds()
-            let (inbox, stopping) = shared.withLock { shared in
+            let stopping = control.isStopRequested
+            let inbox = shared.withLock { shared in
                 defer { shared.inbox.removeAll(keepingCapacity: true) }
-                return (shared.inbox, shared.stopRequested)
+                return shared.inbox
             }
             if stopping {
                 carryOut(session.goodbye())
@@ -307,16 +317,17 @@ public final class Agent: Sendable {
             }
 
             let poller = Poller()
-            let wakeIndex = poller.add(fileDescriptor: wake.readDescriptor)
+            let wakeIndex = poller.add(fileDescriptor: control.wakeUp.descriptor)
             let socketIndex = socket.map { poller.add($0) }
-            let wait = max(0, min(session.nextDeadline - Self.monotonicMicroseconds(), 100_000))
+            monitor?.addTo(poller)  // a dropped connection wakes the loop
+            let wait = max(0, session.nextDeadline - Self.monotonicMicroseconds())
             do {
                 _ = try poller.poll(timeout: .microseconds(wait))
             } catch {
                 logger.error("agent.poll_failed", metadata: ["error": "\(error)"])
                 return
             }
-            if poller.isReadable(wakeIndex) { wake.drain() }
+            if poller.isReadable(wakeIndex) { control.wakeUp.drain() }
             if let socketIndex, poller.isReadable(socketIndex), let current = socket {
                 var received = 0
                 while received < 1024 {
@@ -388,42 +399,26 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// A pipe that wakes the agent's `zmq_poll` from other threads.
-final class WakePipe: Sendable {
-    let readDescriptor: Int32
-    let writeDescriptor: Int32
-
-    init?() {
-        var descriptors: [Int32] = [0, 0]
-        guard pipe(&descriptors) == 0 else { return nil }
-        for descriptor in descriptors {
-            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
-        }
-        readDescriptor = descriptors[0]
-        writeDescriptor = descriptors[1]
-    }
-
-    func signal() {
-        var byte: UInt8 = 1
-        _ = write(writeDescriptor, &byte, 1)  // a full pipe already wakes the reader
-    }
-
-    func drain() {
-        var buffer = [UInt8](repeating: 0, count: 64)
-        while read(readDescriptor, &buffer, buffer.count) > 0 {}
-    }
-
-    deinit {
-        close(readDescriptor)
-        close(writeDescriptor)
-    }
-}
 
 extension Duration {
     /// Whole microseconds.
     var microseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+    }
+}
+
+extension Agent: Service {
+    /// Starts (if not yet) and publishes until the service group shuts down gracefully or the task is cancelled;
+    /// then says `GOODBYE` and closes its outbox. What is pending stays there for the next run.
+    public func run() async throws {
+        await start()
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await self.finished()
+        } onCancelOrGracefulShutdown: {
+            self.requestStop()
+        }
+        await finished()
+        closeOutbox()
     }
 }

@@ -1,6 +1,7 @@
 import ConduitCore
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 import ZeroMQ
 
@@ -19,9 +20,7 @@ public final class AgentFeed: Sendable {
     private let scenario: Scenario
     private let curve: (keys: CurveKeyPair, serverKey: [UInt8])?
     private let handler: @Sendable (Event) -> Void
-    private let stopFlag = Atomic<Bool>(false)
-    private let finished = DispatchSemaphore(value: 0)
-    private let started = Atomic<Bool>(false)
+    private let thread: LoopThread<Void>
 
     /// The topic prefixes the feed subscribes to.
     public static let prefixes = ["outage/", "inspection/"]
@@ -36,6 +35,8 @@ public final class AgentFeed: Sendable {
         self.curve = curve
         self.handler = handler
         self.sites = Set(scenario.workItems.filter { $0.organisation == organisation }.map(\.community))
+        // A pipe for the wake-up: without a descriptor for it, no socket could be made either.
+        self.thread = try! LoopThread(name: "conduit-agent-feed")
     }
 
     /// Whether `event` concerns the organisation.
@@ -47,63 +48,72 @@ public final class AgentFeed: Sendable {
 
     /// Connects and starts delivering. Throws if the socket cannot be set up.
     public func start() throws(ZMQError) {
-        guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        let context: Context
-        let socket: Socket
-        do throws(ZMQError) {
-            context = try Context()
-            socket = try Socket(context, type: .sub)
-            try socket.set(.linger, .zero)
-            if let curve { try socket.makeCurveClient(curve.keys, serverKey: curve.serverKey) }
-            for prefix in Self.prefixes { try socket.subscribe(prefix) }
-            try socket.connect(endpoint)
-        } catch {
-            started.store(false, ordering: .releasing)  // nothing runs: stop() must not wait for a thread
+        do {
+            try thread.start(body)
+        } catch let error as ZMQError {
             throw error
+        } catch {
+            throw ZMQError(code: .init(rawValue: EINVAL), operation: "the agent feed: \(error)")
         }
-        let box = SocketBox(socket: socket, context: context)
-        let thread = Thread { [self] in
-            defer { finished.signal() }
-            run(box)
-        }
-        thread.name = "conduit-agent-feed"
-        thread.start()
+    }
+
+    /// ``start()`` without blocking the caller's thread.
+    public func start() async throws {
+        try await thread.start(body)
     }
 
     /// Stops the thread and closes the socket.
     public func stop() {
-        stopFlag.store(true, ordering: .releasing)
-        guard started.load(ordering: .acquiring) else { return }
-        finished.wait()
-        finished.signal()
+        thread.stop(grace: .seconds(10))
     }
 
-    /// Hands the socket to the feed's thread, which alone uses it from then on.
-    private final class SocketBox: @unchecked Sendable {
-        // Created on the caller's thread and used only by the feed's thread after `start()` hands it over.
-        let socket: Socket
-        let context: Context
-        init(socket: Socket, context: Context) {
-            self.socket = socket
-            self.context = context
+    private var body: @Sendable (LoopThread<Void>.Setup) throws -> Void {
+        { [self] setup in
+            let context = try Context()
+            let socket = try Socket(context, type: .sub)
+            defer {
+                socket.close(linger: .zero)
+                context.terminate()
+            }
+            try socket.set(.linger, .zero)
+            if let curve { try socket.makeCurveClient(curve.keys, serverKey: curve.serverKey) }
+            for prefix in Self.prefixes { try socket.subscribe(prefix) }
+            try socket.connect(endpoint)
+            thread.use(context)
+            setup.ready(())
+            run(socket, control: setup.control)
         }
     }
 
-    private func run(_ box: SocketBox) {
-        let socket = box.socket
-        defer {
-            socket.close(linger: .zero)
-            box.context.terminate()
-        }
+    private func run(_ socket: Socket, control: LoopControl) {
         let poller = Poller()
         poller.add(socket)
-        while !stopFlag.load(ordering: .acquiring) {
-            guard (try? poller.poll(timeout: .milliseconds(100))) ?? 0 > 0 else { continue }
+        let wakeIndex = poller.add(fileDescriptor: control.wakeUp.descriptor)
+        while !control.isStopRequested {
+            do {
+                guard try poller.poll(timeout: nil) > 0 else { continue }
+            } catch {
+                return  // the context was shut down
+            }
+            if poller.isReadable(wakeIndex) { control.wakeUp.drain() }
             while let frames = try? socket.receiveFrames(wait: false) {
                 guard case .event(_, let record)? = try? FanoutMessage.decode(frames) else { continue }
                 guard let event = try? EventCodec.decode(record.event), concerns(event) else { continue }
                 handler(event)
             }
         }
+    }
+}
+
+extension AgentFeed: Service {
+    /// Starts (if not yet) and delivers until the service group shuts down gracefully or the task is cancelled.
+    public func run() async throws {
+        try await start()
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await self.thread.finished()
+        } onCancelOrGracefulShutdown: {
+            self.thread.requestStop()
+        }
+        await thread.finished()
     }
 }

@@ -113,6 +113,10 @@ public final class SocketMonitor {
         monitored = socket
     }
 
+    /// Adds the monitor's event socket to `poller`, so a loop wakes when an event comes; returns its index.
+    @discardableResult
+    public func addTo(_ poller: Poller) -> Int { poller.add(pair) }
+
     /// The next event, waiting at most `timeout` (`nil`: forever); `nil` if none came in time.
     public func next(timeout: Duration?) throws(ZMQError) -> MonitorEvent? {
         let poller = Poller()

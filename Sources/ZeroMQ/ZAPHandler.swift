@@ -33,59 +33,47 @@ public enum ZAPDecision: Sendable, Equatable {
 /// client may connect to a server socket with a security mechanism, and reports the authenticated user id.
 ///
 /// Start it before binding any CURVE server socket: with no handler bound, libzmq accepts every client. It runs on
-/// a thread of its own, owning a REP socket bound at `inproc://zeromq.zap.01`, and stops with ``stop()`` or when its
-/// context is shut down.
+/// a ``LoopThread`` of its own, owning a REP socket bound at `inproc://zeromq.zap.01`, and stops with ``stop()``
+/// (seen at once) or when its context is shut down.
 public final class ZAPHandler: Sendable {
     /// The endpoint libzmq sends ZAP requests to.
     public static let endpoint = "inproc://zeromq.zap.01"
 
-    /// Set by ``stop()``; read by the handler's thread between polls.
-    private final class StopFlag: Sendable {
-        let value = Atomic<Bool>(false)
-    }
-
-    private let stopping = StopFlag()
-    private let finished = DispatchSemaphore(value: 0)
-    private let stopped = Atomic<Bool>(false)
+    private let thread: LoopThread<Void>
 
     /// Binds the handler in `context` and starts answering requests with `decide`, which runs on the handler's
     /// thread (keep it fast: handshakes wait for it). Throws if a handler is already bound in the context.
     public init(context: Context, decide: @escaping @Sendable (ZAPRequest) -> ZAPDecision) throws(ZMQError) {
-        let ready = DispatchSemaphore(value: 0)
-        let startError = Mutex<ZMQError?>(nil)
-        let thread = Thread { [stopping, finished] in
-            defer { finished.signal() }
-            let socket: Socket
-            do throws(ZMQError) {
-                socket = try Socket(context, type: .rep)
+        do {
+            thread = try LoopThread(name: "zmq-zap-handler")
+        } catch {
+            throw ZMQError(code: .init(rawValue: EMFILE), operation: "the ZAP handler's wake-up pipe")
+        }
+        do {
+            try thread.start { setup in
+                let socket = try Socket(context, type: .rep)
+                defer { socket.close() }
                 try socket.set(.linger, .zero)
                 try socket.bind(ZAPHandler.endpoint)
-            } catch {
-                startError.withLock { $0 = error }
-                ready.signal()
-                return
+                setup.ready(())
+                ZAPHandler.serve(socket, control: setup.control, decide: decide)
             }
-            ready.signal()
-            ZAPHandler.serve(socket, stopping: stopping, decide: decide)
-            socket.close()
-        }
-        thread.name = "zmq-zap-handler"
-        thread.start()
-        ready.wait()
-        if let error = startError.withLock({ $0 }) {
-            stopped.store(true, ordering: .relaxed)
+        } catch let error as ZMQError {
             throw error
+        } catch {
+            throw ZMQError(code: .init(rawValue: EINVAL), operation: "the ZAP handler: \(error)")
         }
     }
 
-    private static func serve(_ socket: Socket, stopping: StopFlag, decide: (ZAPRequest) -> ZAPDecision) {
+    private static func serve(_ socket: Socket, control: LoopControl, decide: (ZAPRequest) -> ZAPDecision) {
         let poller = Poller()
-        poller.add(socket)
-        while !stopping.value.load(ordering: .relaxed) {
+        let socketIndex = poller.add(socket)
+        let wakeIndex = poller.add(fileDescriptor: control.wakeUp.descriptor)
+        while !control.isStopRequested {
             do throws(ZMQError) {
-                guard try poller.poll(timeout: .milliseconds(50)) > 0,
-                    let frames = try socket.receiveFrames(wait: false)
-                else { continue }
+                try poller.poll(timeout: nil)
+                if poller.isReadable(wakeIndex) { control.wakeUp.drain() }
+                guard poller.isReadable(socketIndex), let frames = try socket.receiveFrames(wait: false) else { continue }
                 try socket.send(frames: reply(to: frames, decide: decide))
             } catch {
                 return  // ETERM: the context is shutting down.
@@ -117,10 +105,7 @@ public final class ZAPHandler: Sendable {
     /// Stops the handler and waits for its thread to close its socket. With no handler bound, libzmq admits every
     /// CURVE client without asking: close the server sockets it guards before stopping it.
     public func stop() {
-        guard stopped.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
-        else { return }
-        stopping.value.store(true, ordering: .relaxed)
-        finished.wait()
+        thread.stop(grace: .seconds(10))
     }
 
     deinit { stop() }
