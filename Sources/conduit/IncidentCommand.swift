@@ -80,7 +80,7 @@ struct IncidentCommand: AsyncParsableCommand {
             throw RuntimeFailure.exit("incident", "cannot read the journal in \(dir): \(error)", status: RuntimeFailure.noInput)
         }
         progress.finish()
-        try StateCommand.report(report.reading)
+        try RuntimeFailure.check(report.reading)
         if json {
             FileHandle.standardOutput.write(Data(report.json() + [UInt8(ascii: "\n")]))
         } else {

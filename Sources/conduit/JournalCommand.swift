@@ -49,8 +49,7 @@ struct JournalVerify: AsyncParsableCommand {
         do {
             result = try JournalInspector.verify(directory: directory.dir)
         } catch {
-            printError("conduit journal verify: \(error)")
-            throw ExitCode(1)
+            throw RuntimeFailure.exit("journal verify", "\(error)", status: RuntimeFailure.failure)
         }
         print("\(result.segments) segment(s), \(result.records) record(s), \(result.bytes) byte(s) checked")
         for problem in result.errors { print("ERROR   \(problem)") }
@@ -83,8 +82,7 @@ struct JournalStats: AsyncParsableCommand {
         do {
             stats = try JournalInspector.statistics(directory: directory.dir)
         } catch {
-            printError("conduit journal stats: \(error)")
-            throw ExitCode(1)
+            throw RuntimeFailure.exit("journal stats", "\(error)", status: RuntimeFailure.failure)
         }
         if json {
             var object: [String: Any] = [
@@ -202,8 +200,7 @@ struct JournalDump: AsyncParsableCommand {
         } catch let error as JournalError {
             // Print what was read before the damage, then the error.
             if pending.count > 0 { output.write(pending) }
-            printError("conduit journal dump: \(error)")
-            throw ExitCode(1)
+            throw RuntimeFailure.exit("journal dump", "\(error)", status: RuntimeFailure.failure)
         }
     }
 
@@ -270,10 +267,6 @@ func formatTime(_ micros: Int64) -> String {
     let text = formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
     let digits = String(fraction)
     return text.dropLast() + "." + String(repeating: "0", count: 6 - digits.count) + digits + "Z"
-}
-
-func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
 /// `conduit journal append-test`: appends deterministic records forever and prints `durable N` after each

@@ -104,7 +104,7 @@ struct StateCommand: AsyncParsableCommand {
             throw RuntimeFailure.exit("state", "cannot read the journal in \(dir): \(error)", status: RuntimeFailure.noInput)
         }
         progress.finish()
-        try Self.report(reading)
+        try RuntimeFailure.check(reading)
         if json {
             let bytes: [UInt8]
             if let path {
@@ -160,22 +160,11 @@ extension StateCommand {
             throw RuntimeFailure.exit("state", "cannot read the journal in \(dir): \(error)", status: RuntimeFailure.noInput)
         }
         progress.finish()
-        try Self.report(result.reading)
+        try RuntimeFailure.check(result.reading)
         if json {
             FileHandle.standardOutput.write(Data(result.diff.json() + [UInt8(ascii: "\n")]))
         } else {
             print(StateDiffText(diff: result.diff, scenario: .default).text)
-        }
-    }
-
-    /// Says on standard error what the fold left out: a torn tail; stops (exit status 130) if it was interrupted,
-    /// since a state folded part of the way would mislead.
-    static func report(_ reading: JournalReading) throws {
-        if let tail = reading.tail { FileHandle.standardError.write(Data((tail.warning + "\n").utf8)) }
-        if reading.interrupted {
-            let after = reading.lastSequence.map { " after sequence \($0)" } ?? ""
-            FileHandle.standardError.write(Data("interrupted\(after): nothing printed\n".utf8))
-            throw ExitCode(130)
         }
     }
 
