@@ -38,3 +38,28 @@ enum RuntimeFailure {
         }
     }
 }
+
+/// `--dir`: the journal directory, as every command that reads a journal takes it.
+struct JournalDirectoryOption: ParsableArguments {
+    @Option(help: ArgumentHelp("The journal directory: what `conduit broker --data` was given.", valueName: "directory"))
+    var dir: String = "conduit-data/journal"
+}
+
+extension ReplaySelection {
+    /// The window of `--from-seq`/`--to-seq` and `--since`/`--until` (RFC 3339 or a date), each end checked
+    /// against the other.
+    static func window(fromSeq: UInt64?, toSeq: UInt64?, since: String?, until: String?) throws -> ReplaySelection {
+        var window = ReplaySelection()
+        if let fromSeq { window.fromSequence = fromSeq }
+        if let toSeq { window.toSequence = toSeq }
+        guard window.fromSequence <= window.toSequence else {
+            throw ValidationError("--to-seq \(window.toSequence) is before --from-seq \(window.fromSequence)")
+        }
+        window.since = try since.map { try ReplayCommand.time($0, option: "--since") }
+        window.until = try until.map { try ReplayCommand.time($0, option: "--until") }
+        if let since = window.since, let until = window.until, until < since {
+            throw ValidationError("--until \(until.rfc3339) is before --since \(since.rfc3339)")
+        }
+        return window
+    }
+}

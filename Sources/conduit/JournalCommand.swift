@@ -14,13 +14,11 @@ struct JournalCommand: AsyncParsableCommand {
     )
 }
 
-/// The journal directory option every journal command takes.
-struct JournalDirectoryOption: ParsableArguments {
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "The journal directory: what `conduit broker --data` was given.", valueName: "directory"))
-    var dir: String = "conduit-data/journal"
+/// The journal directory option every journal command takes: `--dir`, which must name a directory.
+struct ExistingJournalDirectory: ParsableArguments {
+    @OptionGroup var option: JournalDirectoryOption
+
+    var dir: String { option.dir }
 
     func validate() throws {
         var isDirectory: ObjCBool = false
@@ -42,7 +40,7 @@ struct JournalVerify: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var directory: JournalDirectoryOption
+    @OptionGroup var directory: ExistingJournalDirectory
 
     func run() async throws {
         let result: JournalVerification
@@ -72,7 +70,7 @@ struct JournalStats: AsyncParsableCommand {
         abstract: "Print a journal's segments, records, sequence and time ranges and size."
     )
 
-    @OptionGroup var directory: JournalDirectoryOption
+    @OptionGroup var directory: ExistingJournalDirectory
 
     @Flag(name: .long, help: "Print one JSON object instead of a table.")
     var json = false
@@ -137,7 +135,7 @@ struct JournalDump: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var directory: JournalDirectoryOption
+    @OptionGroup var directory: ExistingJournalDirectory
 
     @Option(name: .customLong("from-seq"), help: "The first sequence to print.")
     var fromSequence: UInt64?
@@ -278,7 +276,7 @@ struct JournalAppendTest: AsyncParsableCommand {
         shouldDisplay: false
     )
 
-    @OptionGroup var directory: JournalDirectoryOption
+    @OptionGroup var directory: ExistingJournalDirectory
 
     @Option(name: .long, help: "Segment size in bytes.")
     var segmentSize: Int = 256 << 10

@@ -26,10 +26,10 @@ extension ReplayCommand {
             if let query {
                 summary = try BrokerReplay(endpoint: query).events(selection, shouldStop: { control.isStopped }, collect)
             } else {
-                summary = try OfflineReplay(directory: dir).events(selection, shouldStop: { control.isStopped }, collect)
+                summary = try OfflineReplay(directory: journal.dir).events(selection, shouldStop: { control.isStopped }, collect)
             }
         } catch {
-            throw ValidationError("cannot replay \(query ?? dir): \(error)")
+            throw ValidationError("cannot replay \(query ?? journal.dir): \(error)")
         }
         if let notice = summary.notice { note(notice) }
         if control.isStopped { return }

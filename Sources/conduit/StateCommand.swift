@@ -34,8 +34,7 @@ struct StateCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("The journal directory: what `conduit broker --data` was given.", valueName: "directory"))
-    var dir: String = "conduit-data/journal"
+    @OptionGroup var journal: JournalDirectoryOption
 
     @Option(help: "Ask a running aggregator (its snapshot endpoint, e.g. tcp://127.0.0.1:5573) instead of folding the journal.")
     var snapshot: String?
@@ -60,9 +59,9 @@ struct StateCommand: AsyncParsableCommand {
 
     /// The fold over the journal, with its checkpoints.
     var replay: StateReplay {
-        var replay = StateReplay(directory: dir)
+        var replay = StateReplay(directory: journal.dir)
         if !noCheckpoints {
-            replay.checkpoints = checkpoints.map { StateCheckpoints(directory: $0) } ?? StateCheckpoints.beside(journal: dir)
+            replay.checkpoints = checkpoints.map { StateCheckpoints(directory: $0) } ?? StateCheckpoints.beside(journal: journal.dir)
         }
         return replay
     }
@@ -101,7 +100,7 @@ struct StateCommand: AsyncParsableCommand {
                 atTime: time, atSequence: seq, progress: progress.show, shouldStop: { watch.isInterrupted })
         } catch {
             progress.finish()
-            throw RuntimeFailure.exit("state", "cannot read the journal in \(dir): \(error)", status: RuntimeFailure.noInput)
+            throw RuntimeFailure.exit("state", "cannot read the journal in \(journal.dir): \(error)", status: RuntimeFailure.noInput)
         }
         progress.finish()
         try RuntimeFailure.check(reading)
@@ -157,7 +156,7 @@ extension StateCommand {
             throw error
         } catch {
             progress.finish()
-            throw RuntimeFailure.exit("state", "cannot read the journal in \(dir): \(error)", status: RuntimeFailure.noInput)
+            throw RuntimeFailure.exit("state", "cannot read the journal in \(journal.dir): \(error)", status: RuntimeFailure.noInput)
         }
         progress.finish()
         try RuntimeFailure.check(result.reading)
