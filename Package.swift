@@ -70,6 +70,13 @@ let package = Package(
                 "ConduitBroker", "ConduitCore", "ConduitJournal", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What the commands show on a terminal: the live state view, the state table and diff, the demo's display.
+        .target(
+            name: "ConduitConsole",
+            dependencies: [
+                "ConduitAggregator", "ConduitBroker", "ConduitCore", "ConduitJournal", "ConduitReplay", "ConduitState",
+            ]
+        ),
         .executableTarget(
             name: "conduit",
             dependencies: [
@@ -83,6 +90,7 @@ let package = Package(
                 "ConduitAggregator",
                 "ConduitAgent",
                 "ConduitSimulation",
+                "ConduitConsole",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -93,8 +101,8 @@ let package = Package(
         .testTarget(
             name: "ConduitReplayTests",
             dependencies: [
-                "ConduitReplay", "ConduitAggregator", "ConduitCore", "ConduitJournal", "ConduitState", "ConduitTesting",
-                "ZeroMQ", "conduit",
+                "ConduitReplay", "ConduitAggregator", "ConduitConsole", "ConduitCore", "ConduitJournal", "ConduitState",
+                "ConduitTesting", "ZeroMQ", "conduit",
             ]
         ),
         .testTarget(

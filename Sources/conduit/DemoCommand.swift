@@ -2,6 +2,7 @@ import ArgumentParser
 import ConduitAgent
 import ConduitAggregator
 import ConduitBroker
+import ConduitConsole
 import ConduitCore
 import ConduitSimulation
 import ConduitState

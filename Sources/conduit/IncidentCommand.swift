@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConduitConsole
 import ConduitCore
 import ConduitReplay
 import Foundation
@@ -29,8 +30,7 @@ struct IncidentCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("A work item id, an outage key, or an outage's subject.", valueName: "outage-key | work-item-id"))
     var id: String
 
-    @Option(help: ArgumentHelp("The journal directory: what `conduit broker --data` was given.", valueName: "directory"))
-    var dir: String = "conduit-data/journal"
+    @OptionGroup var journal: JournalDirectoryOption
 
     @Option(help: "List events recorded at or after this time (RFC 3339, or a date YYYY-MM-DD in UTC).")
     var since: String?
@@ -51,17 +51,7 @@ struct IncidentCommand: AsyncParsableCommand {
     var json = false
 
     func run() throws {
-        var window = ReplaySelection()
-        if let fromSeq { window.fromSequence = fromSeq }
-        if let toSeq { window.toSequence = toSeq }
-        guard window.fromSequence <= window.toSequence else {
-            throw ValidationError("--to-seq \(window.toSequence) is before --from-seq \(window.fromSequence)")
-        }
-        window.since = try since.map { try ReplayCommand.time($0, option: "--since") }
-        window.until = try until.map { try ReplayCommand.time($0, option: "--until") }
-        if let since = window.since, let until = window.until, until < since {
-            throw ValidationError("--until \(until.rfc3339) is before --since \(since.rfc3339)")
-        }
+        let window = try ReplaySelection.window(fromSeq: fromSeq, toSeq: toSeq, since: since, until: until)
         let zone = try ReplayCommand.zone(timeZone)
 
         let watch = InterruptionWatch()
@@ -69,17 +59,17 @@ struct IncidentCommand: AsyncParsableCommand {
         let progress = ScanProgress()
         let report: IncidentReport
         do {
-            report = try IncidentReplay(directory: dir).report(
+            report = try IncidentReplay(directory: journal.dir).report(
                 for: id, window: window, progress: progress.show, shouldStop: { watch.isInterrupted })
         } catch let error as IncidentError {
             progress.finish()
             throw RuntimeFailure.exit("incident", error.description, status: RuntimeFailure.notFound)
         } catch {
             progress.finish()
-            throw RuntimeFailure.exit("incident", "cannot read the journal in \(dir): \(error)", status: RuntimeFailure.noInput)
+            throw RuntimeFailure.exit("incident", "cannot read the journal in \(journal.dir): \(error)", status: RuntimeFailure.noInput)
         }
         progress.finish()
-        try StateCommand.report(report.reading)
+        try RuntimeFailure.check(report.reading)
         if json {
             FileHandle.standardOutput.write(Data(report.json() + [UInt8(ascii: "\n")]))
         } else {

@@ -14,13 +14,11 @@ struct JournalCommand: AsyncParsableCommand {
     )
 }
 
-/// The journal directory option every journal command takes.
-struct JournalDirectoryOption: ParsableArguments {
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "The journal directory: what `conduit broker --data` was given.", valueName: "directory"))
-    var dir: String = "conduit-data/journal"
+/// The journal directory option every journal command takes: `--dir`, which must name a directory.
+struct ExistingJournalDirectory: ParsableArguments {
+    @OptionGroup var option: JournalDirectoryOption
+
+    var dir: String { option.dir }
 
     func validate() throws {
         var isDirectory: ObjCBool = false
@@ -42,15 +40,14 @@ struct JournalVerify: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var directory: JournalDirectoryOption
+    @OptionGroup var directory: ExistingJournalDirectory
 
     func run() async throws {
         let result: JournalVerification
         do {
             result = try JournalInspector.verify(directory: directory.dir)
         } catch {
-            printError("conduit journal verify: \(error)")
-            throw ExitCode(1)
+            throw RuntimeFailure.exit("journal verify", "\(error)", status: RuntimeFailure.failure)
         }
         print("\(result.segments) segment(s), \(result.records) record(s), \(result.bytes) byte(s) checked")
         for problem in result.errors { print("ERROR   \(problem)") }
@@ -73,7 +70,7 @@ struct JournalStats: AsyncParsableCommand {
         abstract: "Print a journal's segments, records, sequence and time ranges and size."
     )
 
-    @OptionGroup var directory: JournalDirectoryOption
+    @OptionGroup var directory: ExistingJournalDirectory
 
     @Flag(name: .long, help: "Print one JSON object instead of a table.")
     var json = false
@@ -83,8 +80,7 @@ struct JournalStats: AsyncParsableCommand {
         do {
             stats = try JournalInspector.statistics(directory: directory.dir)
         } catch {
-            printError("conduit journal stats: \(error)")
-            throw ExitCode(1)
+            throw RuntimeFailure.exit("journal stats", "\(error)", status: RuntimeFailure.failure)
         }
         if json {
             var object: [String: Any] = [
@@ -139,7 +135,7 @@ struct JournalDump: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var directory: JournalDirectoryOption
+    @OptionGroup var directory: ExistingJournalDirectory
 
     @Option(name: .customLong("from-seq"), help: "The first sequence to print.")
     var fromSequence: UInt64?
@@ -202,8 +198,7 @@ struct JournalDump: AsyncParsableCommand {
         } catch let error as JournalError {
             // Print what was read before the damage, then the error.
             if pending.count > 0 { output.write(pending) }
-            printError("conduit journal dump: \(error)")
-            throw ExitCode(1)
+            throw RuntimeFailure.exit("journal dump", "\(error)", status: RuntimeFailure.failure)
         }
     }
 
@@ -272,10 +267,6 @@ func formatTime(_ micros: Int64) -> String {
     return text.dropLast() + "." + String(repeating: "0", count: 6 - digits.count) + digits + "Z"
 }
 
-func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
-}
-
 /// `conduit journal append-test`: appends deterministic records forever and prints `durable N` after each
 /// batch is durable. Hidden: the crash-consistency test runs it and kills it with SIGKILL.
 struct JournalAppendTest: AsyncParsableCommand {
@@ -285,7 +276,7 @@ struct JournalAppendTest: AsyncParsableCommand {
         shouldDisplay: false
     )
 
-    @OptionGroup var directory: JournalDirectoryOption
+    @OptionGroup var directory: ExistingJournalDirectory
 
     @Option(name: .long, help: "Segment size in bytes.")
     var segmentSize: Int = 256 << 10

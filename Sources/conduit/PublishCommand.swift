@@ -203,8 +203,7 @@ struct PublishCommand: AsyncParsableCommand {
         do {
             agent = try Agent(configuration: configuration, logger: AgentConnectionOptions.logger(label: "conduit.publish"))
         } catch {
-            FileHandle.standardError.write(Data("conduit publish: \(error)\n".utf8))
-            throw ExitCode(73)  // EX_CANTCREAT: the outbox cannot be opened or is in use
+            throw RuntimeFailure.exit("publish", "\(error)", status: RuntimeFailure.cannotCreate)
         }
         let entries: [OutboxEntry]
         do {

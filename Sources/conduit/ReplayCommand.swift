@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConduitConsole
 import ConduitCore
 import ConduitReplay
 import Foundation
@@ -36,8 +37,7 @@ struct ReplayCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("The journal directory: what `conduit broker --data` was given.", valueName: "directory"))
-    var dir: String = "conduit-data/journal"
+    @OptionGroup var journal: JournalDirectoryOption
 
     @Option(help: "Replay through a running broker's query endpoint (e.g. tcp://127.0.0.1:5572) instead of --dir.")
     var query: String?
@@ -112,13 +112,13 @@ struct ReplayCommand: AsyncParsableCommand {
                 summary = try BrokerReplay(endpoint: query).run(
                     selection, writer: writer, emit: { output.write(Data($0)) }, shouldStop: { watch.isInterrupted })
             } else {
-                summary = try OfflineReplay(directory: dir).run(
+                summary = try OfflineReplay(directory: journal.dir).run(
                     selection, writer: writer, emit: { output.write(Data($0)) }, progress: progress.show,
                     shouldStop: { watch.isInterrupted })
             }
         } catch {
             progress.finish()
-            throw RuntimeFailure.exit("replay", "cannot replay \(query ?? dir): \(error)", status: query == nil ? RuntimeFailure.noInput : RuntimeFailure.unavailable)
+            throw RuntimeFailure.exit("replay", "cannot replay \(query ?? journal.dir): \(error)", status: query == nil ? RuntimeFailure.noInput : RuntimeFailure.unavailable)
         }
         progress.finish()
         var lines = ["replayed \(summary.matched) of \(summary.scanned) events scanned"]
@@ -132,17 +132,7 @@ struct ReplayCommand: AsyncParsableCommand {
 
     /// The window and filters the options select.
     func selection() throws -> ReplaySelection {
-        var selection = ReplaySelection()
-        if let fromSeq { selection.fromSequence = fromSeq }
-        if let toSeq { selection.toSequence = toSeq }
-        guard selection.fromSequence <= selection.toSequence else {
-            throw ValidationError("--to-seq \(selection.toSequence) is before --from-seq \(selection.fromSequence)")
-        }
-        selection.since = try since.map { try Self.time($0, option: "--since") }
-        selection.until = try until.map { try Self.time($0, option: "--until") }
-        if let since = selection.since, let until = selection.until, until < since {
-            throw ValidationError("--until \(until.rfc3339) is before --since \(since.rfc3339)")
-        }
+        var selection = try ReplaySelection.window(fromSeq: fromSeq, toSeq: toSeq, since: since, until: until)
         selection.kinds = Set(try kind.map { try Self.value(EventKind.self, $0, option: "--kind") })
         selection.utilities = Set(try utility.map { try Self.value(Utility.self, $0, option: "--utility") })
         let scenario = Scenario.default

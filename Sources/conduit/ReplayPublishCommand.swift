@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConduitConsole
 import ConduitCore
 import ConduitReplay
 import Foundation
@@ -25,10 +26,10 @@ extension ReplayCommand {
             if let query {
                 summary = try BrokerReplay(endpoint: query).events(selection, shouldStop: { control.isStopped }, collect)
             } else {
-                summary = try OfflineReplay(directory: dir).events(selection, shouldStop: { control.isStopped }, collect)
+                summary = try OfflineReplay(directory: journal.dir).events(selection, shouldStop: { control.isStopped }, collect)
             }
         } catch {
-            throw ValidationError("cannot replay \(query ?? dir): \(error)")
+            throw ValidationError("cannot replay \(query ?? journal.dir): \(error)")
         }
         if let notice = summary.notice { note(notice) }
         if control.isStopped { return }
@@ -54,7 +55,7 @@ extension ReplayCommand {
             events, speed: speed, subscribers: waitSubscribers, heartbeatInterval: .milliseconds(heartbeatMs),
             control: control
         ) { position in
-            let line = Self.positionLine(position, keys: keys != nil)
+            let line = position.statusLine(withKeys: keys != nil)
             if terminal {
                 FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
             } else if position.isPaused != wasPaused || position.published == position.total
@@ -74,16 +75,6 @@ extension ReplayCommand {
         result += String(format: " in %.1f s", seconds)
         if outcome.stopped { result += "; stopped before the end" }
         note(result)
-    }
-
-    /// `▶ #42  2023-07-01T08:30:00Z  37%  (12 of 30)`, with the state and the keys.
-    static func positionLine(_ position: ReplayPosition, keys: Bool) -> String {
-        let state = position.isWaiting ? "waiting" : position.isPaused ? "paused" : "playing"
-        let sequence = position.sequence.map { "#\($0)" } ?? "#-"
-        var line = "\(state) \(sequence)  \(position.recordedTime.rfc3339)  "
-            + String(format: "%.0f%%", position.percent) + "  (\(position.published) of \(position.total))"
-        if keys { line += "  space: pause/resume, q: quit" }
-        return line
     }
 
     private func note(_ text: String) {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConduitConsole
 import ConduitCore
 import ConduitReplay
 import ConduitState
@@ -33,8 +34,7 @@ struct StateCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("The journal directory: what `conduit broker --data` was given.", valueName: "directory"))
-    var dir: String = "conduit-data/journal"
+    @OptionGroup var journal: JournalDirectoryOption
 
     @Option(help: "Ask a running aggregator (its snapshot endpoint, e.g. tcp://127.0.0.1:5573) instead of folding the journal.")
     var snapshot: String?
@@ -59,9 +59,9 @@ struct StateCommand: AsyncParsableCommand {
 
     /// The fold over the journal, with its checkpoints.
     var replay: StateReplay {
-        var replay = StateReplay(directory: dir)
+        var replay = StateReplay(directory: journal.dir)
         if !noCheckpoints {
-            replay.checkpoints = checkpoints.map { StateCheckpoints(directory: $0) } ?? StateCheckpoints.beside(journal: dir)
+            replay.checkpoints = checkpoints.map { StateCheckpoints(directory: $0) } ?? StateCheckpoints.beside(journal: journal.dir)
         }
         return replay
     }
@@ -100,10 +100,10 @@ struct StateCommand: AsyncParsableCommand {
                 atTime: time, atSequence: seq, progress: progress.show, shouldStop: { watch.isInterrupted })
         } catch {
             progress.finish()
-            throw RuntimeFailure.exit("state", "cannot read the journal in \(dir): \(error)", status: RuntimeFailure.noInput)
+            throw RuntimeFailure.exit("state", "cannot read the journal in \(journal.dir): \(error)", status: RuntimeFailure.noInput)
         }
         progress.finish()
-        try Self.report(reading)
+        try RuntimeFailure.check(reading)
         if json {
             let bytes: [UInt8]
             if let path {
@@ -156,25 +156,14 @@ extension StateCommand {
             throw error
         } catch {
             progress.finish()
-            throw RuntimeFailure.exit("state", "cannot read the journal in \(dir): \(error)", status: RuntimeFailure.noInput)
+            throw RuntimeFailure.exit("state", "cannot read the journal in \(journal.dir): \(error)", status: RuntimeFailure.noInput)
         }
         progress.finish()
-        try Self.report(result.reading)
+        try RuntimeFailure.check(result.reading)
         if json {
             FileHandle.standardOutput.write(Data(result.diff.json() + [UInt8(ascii: "\n")]))
         } else {
             print(StateDiffText(diff: result.diff, scenario: .default).text)
-        }
-    }
-
-    /// Says on standard error what the fold left out: a torn tail; stops (exit status 130) if it was interrupted,
-    /// since a state folded part of the way would mislead.
-    static func report(_ reading: JournalReading) throws {
-        if let tail = reading.tail { FileHandle.standardError.write(Data((tail.warning + "\n").utf8)) }
-        if reading.interrupted {
-            let after = reading.lastSequence.map { " after sequence \($0)" } ?? ""
-            FileHandle.standardError.write(Data("interrupted\(after): nothing printed\n".utf8))
-            throw ExitCode(130)
         }
     }
 
@@ -201,69 +190,5 @@ extension StateCommand {
         case .error(_, let error):
             throw RuntimeFailure.exit("state", "the aggregator answered: \(error)", status: RuntimeFailure.unavailable)
         }
-    }
-}
-
-/// The aggregate state as a table for people.
-struct StateTable {
-    let state: AggregateState
-
-    static func bar(_ percent: Double, width: Int = 10) -> String {
-        let filled = max(0, min(width, Int((percent / 100 * Double(width)).rounded())))
-        return String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-    }
-
-    static func pad(_ text: String, _ width: Int) -> String {
-        // East Asian wide characters (Hangul, CJK, full-width forms) take two columns.
-        func isWide(_ value: UInt32) -> Bool {
-            (0x1100...0x115F).contains(value) || (0x2E80...0xA4CF).contains(value) || (0xAC00...0xD7A3).contains(value)
-                || (0xF900...0xFAFF).contains(value) || (0xFE30...0xFE4F).contains(value) || (0xFF00...0xFF60).contains(value)
-                || (0xFFE0...0xFFE6).contains(value)
-        }
-        let columns = text.unicodeScalars.reduce(0) { $0 + (isWide($1.value) ? 2 : 1) }
-        return columns >= width ? text : text + String(repeating: " ", count: width - columns)
-    }
-
-    var text: String {
-        let scenario = state.scenario
-        let summary = state.summary()
-        var lines: [String] = []
-        let when = state.now.map { $0.rfc3339 } ?? "the beginning"
-        lines.append("State after sequence \(state.lastSequence) (as of \(when); today \(state.today.map { "\($0)" } ?? "-"))")
-        let overall = summary.overall
-        lines.append(
-            String(
-                format: "Overall: %.0f%% complete (%.0f%% expected), %d of %d work items late, %d accepted, %d households without service now",
-                overall.percentComplete, overall.expectedPercent, overall.itemsLate, overall.workItems, overall.itemsAccepted,
-                overall.householdsAffectedNow))
-        lines.append("")
-        let utilities = Utility.allCases
-        lines.append(Self.pad("community", 28) + utilities.map { Self.pad($0.rawValue, 17) }.joined())
-        for community in scenario.communities {
-            var row = Self.pad("\(community.name.zh) \(community.name.en)", 28)
-            for utility in utilities {
-                let items = state.workItems.filter { $0.item.community == community.id && $0.item.utility == utility }
-                guard !items.isEmpty else {
-                    row += Self.pad("-", 17)
-                    continue
-                }
-                let percent = items.reduce(0) { $0 + $1.percent } / Double(items.count)
-                row += Self.pad("\(Self.bar(percent)) \(String(format: "%3.0f%%", percent))", 17)
-            }
-            lines.append(row)
-        }
-        let late = state.activeAlerts.values.filter { $0.kind == .behindSchedule }
-        let open = state.outages.filter(\.isOpen)
-        lines.append("")
-        lines.append("Open outages (\(open.count)):")
-        for outage in open.prefix(20) {
-            lines.append("  \(outage.community) \(outage.report.service.rawValue) \(outage.report.status.rawValue), \(outage.report.households) households (\(outage.organisation))")
-        }
-        lines.append("Active alerts (\(state.activeAlerts.count), \(late.count) behind schedule):")
-        for alert in state.activeAlerts.values.sorted(by: { ($0.kind.rawValue, $0.key) < ($1.kind.rawValue, $1.key) }).prefix(30) {
-            lines.append("  [\(alert.kind.rawValue)] \(alert.message)")
-        }
-        if state.activeAlerts.count > 30 { lines.append("  … and \(state.activeAlerts.count - 30) more (--json for all)") }
-        return lines.joined(separator: "\n")
     }
 }

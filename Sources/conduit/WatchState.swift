@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConduitConsole
 import ConduitCore
 import ConduitReplay
 import ConduitState

@@ -1,9 +1,8 @@
+import ConduitConsole
 import ConduitCore
 import ConduitState
 import Foundation
 import Testing
-
-@testable import conduit
 
 /// The live view's frame and plain lines, without a terminal.
 struct LiveStateViewTests {

@@ -7,13 +7,19 @@ import Synchronization
 
 /// What the demo shows while it runs: the aggregator's state in the live view as it changes, and what it counted
 /// on the way for the summary.
-final class DemoDisplay: Sendable {
-    struct Counts: Sendable {
-        var events = 0
-        var byKind: [String: Int] = [:]
-        var raised = 0
-        var cleared = 0
-        var raisedByKind: [String: Int] = [:]
+public final class DemoDisplay: Sendable {
+    /// What the aggregator reported while the demo ran.
+    public struct Counts: Sendable {
+        /// Events folded.
+        public var events = 0
+        /// Events folded, by kind.
+        public var byKind: [String: Int] = [:]
+        /// Alerts raised.
+        public var raised = 0
+        /// Alerts cleared.
+        public var cleared = 0
+        /// Alerts raised, by kind.
+        public var raisedByKind: [String: Int] = [:]
     }
 
     private struct Shown: ~Copyable {
@@ -26,23 +32,26 @@ final class DemoDisplay: Sendable {
 
     /// - Parameter interactive: redraw the live view in place (a terminal), or print plain lines; `nil`: redraw
     ///   when standard output is a terminal.
-    init(scenario: Scenario, interactive: Bool?) {
+    public init(scenario: Scenario, interactive: Bool?) {
         shown = Mutex(Shown(view: LiveView(
             scenario: scenario, interactive: interactive, timeZone: TimeZone(identifier: "Asia/Shanghai") ?? .current,
             rollupEvery: 100, rollupInterval: .seconds(5))))
     }
 
-    var latestState: AggregateState? { shown.withLock { $0.state } }
-    var counts: Counts { shown.withLock { $0.counts } }
+    /// The state of the aggregator's last update, if any.
+    public var latestState: AggregateState? { shown.withLock { $0.state } }
+    /// What was counted so far.
+    public var counts: Counts { shown.withLock { $0.counts } }
 
-    func begin(header: String, endpoints: BrokerEndpoints, snapshot: String) {
+    /// Prints the header and where the broker and aggregator listen.
+    public func begin(header: String, endpoints: BrokerEndpoints, snapshot: String) {
         print(header)
         print("broker: ingest \(endpoints.ingest), fanout \(endpoints.fanout), query \(endpoints.query); aggregator snapshot \(snapshot)")
         fflush(nil)
     }
 
-    /// Called on the aggregator's thread.
-    func update(_ update: AggregatorUpdate) {
+    /// Shows an update of the aggregator and counts it. Called on the aggregator's thread.
+    public func update(_ update: AggregatorUpdate) {
         shown.withLock { shown in
             shown.state = update.state
             shown.counts.events += update.events.count
@@ -60,7 +69,7 @@ final class DemoDisplay: Sendable {
     }
 
     /// The last frame (or roll-up), then the summary below it.
-    func finish(state: AggregateState?, summary: [String]) {
+    public func finish(state: AggregateState?, summary: [String]) {
         shown.withLock { shown in
             if let state { shown.view.finish(state: state) }
         }

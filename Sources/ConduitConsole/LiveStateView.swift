@@ -36,10 +36,11 @@ import Synchronization
 ///   default action would (status 128 + the signal).
 ///
 /// One thread uses a view at a time.
-final class LiveView {
-    let scenario: Scenario
+public final class LiveView {
+    /// The display names of communities and organisations.
+    public let scenario: Scenario
     /// Whether frames are redrawn in place (else plain lines).
-    let isInteractive: Bool
+    public let isInteractive: Bool
     private let writer: ReplayWriter
     private let rollupEvery: Int
     private let rollupInterval: Duration
@@ -80,7 +81,7 @@ final class LiveView {
     ///   - timeZone: the time zone of the event lines.
     ///   - rollupEvery: plain lines: a roll-up after this many events.
     ///   - rollupInterval: plain lines: a roll-up after this long, if anything changed.
-    convenience init(
+    public convenience init(
         scenario: Scenario = .default, interactive: Bool? = nil, timeZone: TimeZone = .current, rollupEvery: Int = 100,
         rollupInterval: Duration = .seconds(10)
     ) {
@@ -90,7 +91,7 @@ final class LiveView {
     }
 
     /// A view whose plain lines go to `output` (each with its newline); for tests.
-    init(
+    public init(
         scenario: Scenario, interactive: Bool, timeZone: TimeZone, rollupEvery: Int, rollupInterval: Duration,
         output: @escaping (String) -> Void
     ) {
@@ -107,7 +108,7 @@ final class LiveView {
 
     /// Shows what changed: `newEvents` just applied to `state` (in order) and the `alertChanges` they, or an
     /// advance of the fold clock, made. Either may be empty.
-    func update(state: AggregateState, newEvents: [Event], alertChanges: [AlertChange]) {
+    public func update(state: AggregateState, newEvents: [Event], alertChanges: [AlertChange]) {
         let lines = newEvents.map(eventLine) + alertChanges.map(Self.alertLine)
         if isInteractive {
             recent.append(contentsOf: lines)
@@ -133,10 +134,9 @@ final class LiveView {
         }
     }
 
-    /// The end: the last frame, left on the terminal with the cursor restored below it; or a last roll-up line.
     /// A note of the watcher's own (a gap filled, a warning): among the recent lines when redrawing, where standard
     /// error would be drawn over; else on standard error.
-    func note(_ text: String) {
+    public func note(_ text: String) {
         if isInteractive {
             recent.append(text)
         } else {
@@ -144,7 +144,8 @@ final class LiveView {
         }
     }
 
-    func finish(state: AggregateState) {
+    /// The end: the last frame, left on the terminal with the cursor restored below it; or a last roll-up line.
+    public func finish(state: AggregateState) {
         if isInteractive {
             pending = state
             draw(size: TerminalScreen.size())
@@ -176,7 +177,7 @@ final class LiveView {
     }
 
     /// `alert raised [outage_overlap] outages … overlap …`.
-    static func alertLine(_ change: AlertChange) -> String {
+    public static func alertLine(_ change: AlertChange) -> String {
         let message = change.status == .cleared && change.message.hasPrefix("cleared: ")
             ? String(change.message.dropFirst("cleared: ".count)) : change.message
         return "alert \(change.status.rawValue) [\(change.kind.rawValue)] \(message)"
@@ -184,7 +185,7 @@ final class LiveView {
 }
 
 /// One frame of the live view: the aggregate state fitted to a terminal.
-enum LiveStateView {
+public enum LiveStateView {
     /// The frame for a terminal of `width` columns and `height` rows, one string per row, none wider than `width`
     /// (East Asian wide characters count two columns) and at most `height` of them:
     ///
@@ -194,7 +195,7 @@ enum LiveStateView {
     /// - progress bars per community and utility (the mean percent of the work items, as `conduit state` shows);
     /// - open outages, active alerts (latest first) and the `recent` lines (oldest first; the latest are kept),
     ///   sharing the rows that are left, with "… and N more" where a list is cut.
-    static func render(state: AggregateState, recent: [String], width: Int, height: Int) -> [String] {
+    public static func render(state: AggregateState, recent: [String], width: Int, height: Int) -> [String] {
         let width = max(1, width)
         let height = max(1, height)
         let summary = state.summary()
@@ -309,7 +310,7 @@ enum LiveStateView {
     }
 
     /// `= #42 as of 2023-06-01 16:30:00 +08:00: 45% complete (50% expected), …`: the state in one line.
-    static func rollupLine(_ state: AggregateState) -> String {
+    public static func rollupLine(_ state: AggregateState) -> String {
         let overall = state.summary().overall
         let when = state.now.map { localTime($0, offsetSeconds: state.options.utcOffsetSeconds) } ?? "the beginning"
         return "= #\(state.lastSequence) as of \(when): "
@@ -320,7 +321,7 @@ enum LiveStateView {
     }
 
     /// `2023-06-01 16:30:00 +08:00`: a time in the local time of the scenario (the offset of the fold's day).
-    static func localTime(_ time: Timestamp, offsetSeconds: Int64) -> String {
+    public static func localTime(_ time: Timestamp, offsetSeconds: Int64) -> String {
         let local = time.adding(seconds: offsetSeconds)
         let seconds = local.microsecondsSinceEpoch / 1_000_000 - (local.microsecondsSinceEpoch % 1_000_000 < 0 ? 1 : 0)
         let ofDay = ((seconds % 86_400) + 86_400) % 86_400
@@ -333,8 +334,9 @@ enum LiveStateView {
 }
 
 /// Text measured in terminal columns: East Asian wide and full-width characters take two, combining marks none.
-enum TerminalText {
-    static func columns(_ scalar: Unicode.Scalar) -> Int {
+public enum TerminalText {
+    /// The columns `scalar` takes: 0 for a combining mark or zero-width space, 2 for a wide character, else 1.
+    public static func columns(_ scalar: Unicode.Scalar) -> Int {
         let value = scalar.value
         if (0x0300...0x036F).contains(value) || (0x200B...0x200F).contains(value) || (0xFE00...0xFE0F).contains(value) {
             return 0
@@ -349,13 +351,13 @@ enum TerminalText {
     }
 
     /// The columns `text` takes.
-    static func width(_ text: String) -> Int {
+    public static func width(_ text: String) -> Int {
         text.unicodeScalars.reduce(0) { $0 + columns($1) }
     }
 
     /// `text` cut to at most `width` columns, ending with `…` when cut; control characters (a line break in a
     /// reported reason) become spaces so that one string stays one row.
-    static func fit(_ text: String, _ width: Int) -> String {
+    public static func fit(_ text: String, _ width: Int) -> String {
         var result = String.UnicodeScalarView()
         var used = 0
         let total = self.width(text)
@@ -372,7 +374,7 @@ enum TerminalText {
     }
 
     /// `text` fitted to `width` columns and padded with spaces to exactly `width`.
-    static func pad(_ text: String, _ width: Int) -> String {
+    public static func pad(_ text: String, _ width: Int) -> String {
         let fitted = fit(text, width)
         return fitted + String(repeating: " ", count: max(0, width - self.width(fitted)))
     }

@@ -3,9 +3,17 @@ import ConduitState
 import Foundation
 
 /// What changed between two states, as a report for people.
-struct StateDiffText {
-    let diff: StateDiff
-    let scenario: Scenario
+public struct StateDiffText {
+    /// What changed.
+    public let diff: StateDiff
+    /// The display names of communities.
+    public let scenario: Scenario
+
+    /// The report of `diff`, with the names of `scenario`.
+    public init(diff: StateDiff, scenario: Scenario) {
+        self.diff = diff
+        self.scenario = scenario
+    }
 
     static func moment(_ moment: StateDiff.Moment) -> String {
         "sequence \(moment.lastSequence) (\(moment.now?.rfc3339 ?? "before any event"))"
@@ -46,7 +54,9 @@ struct StateDiffText {
         return "  [\(entry.kind.rawValue)] \(entry.message)" + (when.isEmpty ? "" : " (\(when.joined(separator: ", ")))")
     }
 
-    var text: String {
+    /// The moments compared, the roll-ups that moved, then a section for each kind of change; "Nothing changed."
+    /// when nothing did.
+    public var text: String {
         var lines = ["Changes from \(Self.moment(diff.from)) to \(Self.moment(diff.to))"]
         if diff.isEmpty {
             lines.append("Nothing changed.")

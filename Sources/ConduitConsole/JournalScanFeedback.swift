@@ -1,16 +1,18 @@
 import ConduitJournal
 import Foundation
-import Synchronization
 
 /// Progress of a long journal scan on standard error, only when it is a terminal, at most five times a second;
 /// ``finish()`` erases it.
-final class ScanProgress {
+public final class ScanProgress {
     private let enabled = isatty(STDERR_FILENO) == 1
     private var lastShown = Date.distantPast
     private var shown = false
 
+    /// A progress line that shows itself only on a terminal.
+    public init() {}
+
     /// Shows how many records were read so far.
-    func show(_ scanned: UInt64) {
+    public func show(_ scanned: UInt64) {
         guard enabled, Date().timeIntervalSince(lastShown) > 0.2 else { return }
         lastShown = Date()
         shown = true
@@ -18,32 +20,15 @@ final class ScanProgress {
     }
 
     /// Erases the progress line, if one was shown.
-    func finish() {
+    public func finish() {
         if shown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         shown = false
     }
 }
 
-/// Ctrl-C sets the interruption flag that replay and watch share; long scans poll it between chunks.
-struct InterruptionWatch {
-    let interrupted = ReplayCommand.Interruption()
-    private let signals: SignalWatcher
-
-    init() {
-        let interrupted = self.interrupted
-        signals = SignalWatcher(signals: [SIGINT]) { _ in interrupted.flag.store(true, ordering: .releasing) }
-    }
-
-    /// Whether Ctrl-C was pressed.
-    var isInterrupted: Bool { interrupted.flag.load(ordering: .acquiring) }
-
-    /// Restores the default handling of Ctrl-C.
-    func cancel() { signals.cancel() }
-}
-
 extension JournalTail {
     /// What the commands that read a journal say about its tail on standard error.
-    var warning: String {
+    public var warning: String {
         if let later = recordAfter {
             return """
                 warning: the journal's newest segment is damaged, not just torn: the bytes of \(path) from byte \(offset) \
