@@ -59,7 +59,8 @@ let package = Package(
                 "ConduitCore", "ConduitJournal", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // What live tests share: a broker on ephemeral ports in a temporary directory, raw protocol clients.
+        // What live tests share: a broker on ephemeral ports in a temporary directory, raw protocol clients, the
+        // records of `conduit journal append-test`.
         .target(
             name: "ConduitTesting",
             dependencies: [
@@ -79,6 +80,7 @@ let package = Package(
                 "ConduitAggregator",
                 "ConduitAgent",
                 "ConduitSimulation",
+                "ConduitTesting",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
