@@ -67,11 +67,19 @@ let package = Package(
                 "ConduitBroker", "ConduitCore", "ConduitJournal", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The benchmarks behind `conduit bench`: the measuring loops, the broker process they drive, the reports.
+        .target(
+            name: "ConduitBench",
+            dependencies: [
+                "ConduitAggregator", "ConduitBroker", "ConduitCore", "ConduitJournal", "ConduitReplay", "ConduitState",
+                "TransportReference", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "conduit",
             dependencies: [
                 "ZeroMQ",
-                "TransportReference",
+                "ConduitBench",
                 "ConduitCore",
                 "ConduitJournal",
                 "ConduitBroker",
