@@ -72,7 +72,7 @@ let package = Package(
             name: "ConduitBench",
             dependencies: [
                 "ConduitAggregator", "ConduitBroker", "ConduitCore", "ConduitJournal", "ConduitReplay", "ConduitState",
-                "TransportReference", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+                "ConduitTesting", "TransportReference", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(

@@ -1,16 +1,18 @@
 import ConduitBroker
 import ConduitCore
+import ConduitTesting
 import Foundation
 import Synchronization
 import ZeroMQ
 
 /// Agents and subscribers against a `conduit broker` process, with durable acknowledgements.
 ///
-/// Starts `conduit broker` as a child process with its journal in a temporary directory (durability: fdatasync
-/// before every acknowledgement), then runs three phases over tcp loopback: throughput (agents publish as fast as
-/// their window allows while subscribers receive everything), paced (a fixed rate in all; latencies of the
-/// acknowledgement and of delivery), and stalled (a fixed rate with one subscriber that never reads; the broker's
-/// peak resident memory must stay bounded). Events are ~330-byte progress reports of the default scenario.
+/// Starts `conduit broker` (``Options/executable``) as a child process (ConduitTesting's `BrokerProcess`) with its
+/// journal in a temporary directory (durability: fdatasync before every acknowledgement), then runs three phases
+/// over tcp loopback: throughput (agents publish as fast as their window allows while subscribers receive
+/// everything), paced (a fixed rate in all; latencies of the acknowledgement and of delivery), and stalled (a fixed
+/// rate with one subscriber that never reads; the broker's peak resident memory must stay bounded). Events are
+/// ~330-byte progress reports of the default scenario.
 public enum BrokerBenchmark {
     public struct Options: Sendable {
         /// How many times each phase runs; the median is reported.
@@ -33,11 +35,14 @@ public enum BrokerBenchmark {
         public var stalledSeconds: Int
         /// Where to make the temporary journals; `nil` for the system's temporary directory.
         public var directory: String?
+        /// The `conduit` executable that runs the broker; by default the running program, which is `conduit` when
+        /// `conduit bench broker` runs this.
+        public var executable: URL
 
         public init(
             runs: Int = 3, agents: Int = 4, subscribers: Int = 2, events: Int = 50_000, window: Int = 256,
             pacedRate: Int = 10_000, pacedSeconds: Int = 5, stalledRate: Int = 50_000, stalledSeconds: Int = 60,
-            directory: String? = nil
+            directory: String? = nil, executable: URL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         ) {
             self.runs = runs
             self.agents = agents
@@ -49,6 +54,7 @@ public enum BrokerBenchmark {
             self.stalledRate = stalledRate
             self.stalledSeconds = stalledSeconds
             self.directory = directory
+            self.executable = executable
         }
 
         public func validate() throws(BenchError) {
@@ -78,7 +84,7 @@ public enum BrokerBenchmark {
         var stalledRSS: [Double] = [], stalledAchieved: [Double] = [], stalledDelivered: [Double] = []
         for run in 1...options.runs {
             progress("run \(run)/\(options.runs): throughput…")
-            let throughput = try BrokerBenchRun(parent: dir).throughput(
+            let throughput = try BrokerBenchRun(parent: dir, executable: options.executable).throughput(
                 agents: agents, subscribers: subscribers, eventsPerAgent: events, window: window)
             acked.append(throughput.ackedPerSecond)
             cpuPerEvent.append(throughput.brokerCPUPerEvent)
@@ -90,7 +96,7 @@ public enum BrokerBenchmark {
             deliveryP999.append(throughput.delivery.percentile(99.9))
 
             progress("run \(run)/\(options.runs): paced \(pacedRate)/s for \(pacedSeconds) s…")
-            let paced = try BrokerBenchRun(parent: dir).paced(
+            let paced = try BrokerBenchRun(parent: dir, executable: options.executable).paced(
                 agents: agents, subscribers: max(1, subscribers), rate: pacedRate, seconds: pacedSeconds, window: window)
             pacedAckP50.append(paced.ack.percentile(50)); pacedAckP99.append(paced.ack.percentile(99))
             pacedAckP999.append(paced.ack.percentile(99.9))
@@ -99,7 +105,7 @@ public enum BrokerBenchmark {
 
             if stalledRate > 0 {
                 progress("run \(run)/\(options.runs): \(stalledRate)/s for \(stalledSeconds) s with a stalled subscriber…")
-                let stalled = try BrokerBenchRun(parent: dir).stalled(
+                let stalled = try BrokerBenchRun(parent: dir, executable: options.executable).stalled(
                     agents: agents, rate: stalledRate, seconds: stalledSeconds, window: window)
                 stalledRSS.append(stalled.peakRSSMegabytes)
                 stalledAchieved.append(stalled.ackedPerSecond)
@@ -167,6 +173,7 @@ struct BrokerBenchRun {
     }
 
     let parent: String?
+    let executable: URL
 
     /// The bytes of an event before and after its id's tail: the id is `b<agent>-<n>-<µs sent>`, so a subscriber
     /// can measure delivery latency from the event alone.
@@ -208,8 +215,19 @@ struct BrokerBenchRun {
         let failure = Mutex<String?>(nil)
     }
 
-    func withBroker<T>(_ body: (BrokerBenchProcess) throws -> T) throws -> T {
-        let broker = try BrokerBenchProcess(parent: parent)
+    /// Runs `body` against `conduit broker` started as a child process, its journal in a temporary directory that
+    /// is removed afterwards with the broker stopped.
+    func withBroker<T>(_ body: (BrokerProcess) throws -> T) throws -> T {
+        let directory = (parent ?? NSTemporaryDirectory()) + "/conduit-bench-broker-\(getpid())-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let broker: BrokerProcess
+        do {
+            broker = try BrokerProcess(
+                journalDirectory: directory + "/journal", executable: executable, standardError: .standardError)
+        } catch {
+            throw BenchError.failed("\(error)", cause: error)
+        }
         defer { broker.stop() }
         return try body(broker)
     }
@@ -253,7 +271,7 @@ struct BrokerBenchRun {
     /// Runs the agents, `subscribers` subscribers that read everything and `stalled` that never read; `count` gives each agent's number of events, `pace` the offset (µs from
     /// the start) before which event `n` may not be sent, or `nil` to send as fast as the window allows.
     private func drive(
-        broker: BrokerBenchProcess, agents: Int, subscribers: Int, stalled: Int, window: Int,
+        broker: BrokerProcess, agents: Int, subscribers: Int, stalled: Int, window: Int,
         count: @escaping @Sendable (Int) -> Int, pace: @escaping @Sendable (Int) -> Int64?
     ) throws -> Outcome {
         let results = Results()
@@ -436,41 +454,7 @@ struct BrokerBenchRun {
     }
 }
 
-/// `conduit broker` as a child of the benchmark, with a temporary journal.
-final class BrokerBenchProcess {
-    let process = Process()
-    let directory: String
-    var ingest = ""
-    var fanout = ""
-    var query = ""
-
-    init(parent: String?) throws {
-        let base = parent ?? NSTemporaryDirectory()
-        directory = base + "/conduit-bench-broker-\(getpid())-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = [
-            "broker", "--data", directory + "/journal", "--ingest", "tcp://127.0.0.1:*", "--fanout", "tcp://127.0.0.1:*",
-            "--query", "tcp://127.0.0.1:*", "--log-level", "warning",
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let reader = pipe.fileHandleForReading
-        var text = ""
-        // Whole lines only: the announcement may arrive in pieces.
-        while true {
-            let complete = text[..<(text.lastIndex(of: "\n") ?? text.startIndex)]
-            if let endpoints = BrokerEndpoints(announcement: complete) {
-                (ingest, fanout, query) = (endpoints.ingest, endpoints.fanout, endpoints.query)
-                break
-            }
-            let data = reader.availableData
-            if data.isEmpty { throw BenchError.failed("conduit broker exited before reporting its endpoints") }
-            text += String(decoding: data, as: UTF8.self)
-        }
-    }
-
+extension BrokerProcess {
     /// The CPU time (user + system) the broker process has used, in seconds.
     func cpuSeconds() -> Double {
         guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
@@ -489,13 +473,5 @@ final class BrokerBenchProcess {
         else { return .nan }
         let kilobytes = line.split(separator: " ").compactMap { Double($0) }.first ?? .nan
         return kilobytes / 1024
-    }
-
-    func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
-            process.waitUntilExit()
-        }
-        try? FileManager.default.removeItem(atPath: directory)
     }
 }
