@@ -110,6 +110,7 @@ let package = Package(
                 "conduit",
             ]
         ),
+        .testTarget(name: "ConduitBenchTests", dependencies: ["ConduitBench"]),
         .testTarget(name: "ConduitStateTests", dependencies: ["ConduitState", "ConduitCore"]),
         .testTarget(name: "ConduitSimulationTests", dependencies: ["ConduitSimulation", "ConduitCore", "ConduitState"]),
         // Depends on `conduit` so that the crash test can run and kill `conduit broker`.
