@@ -63,7 +63,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // What live tests share: a broker on ephemeral ports in a temporary directory, raw protocol clients.
+        // What live tests share: a broker on ephemeral ports in a temporary directory, raw protocol clients, the
+        // records of `conduit journal append-test`.
         .target(
             name: "ConduitTesting",
             dependencies: [
@@ -77,11 +78,19 @@ let package = Package(
                 "ConduitAggregator", "ConduitBroker", "ConduitCore", "ConduitJournal", "ConduitReplay", "ConduitState",
             ]
         ),
+        // The benchmarks behind `conduit bench`: the measuring loops, the broker process they drive, the reports.
+        .target(
+            name: "ConduitBench",
+            dependencies: [
+                "ConduitAggregator", "ConduitBroker", "ConduitCore", "ConduitJournal", "ConduitReplay", "ConduitState",
+                "ConduitTesting", "TransportReference", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "conduit",
             dependencies: [
                 "ZeroMQ",
-                "TransportReference",
+                "ConduitBench",
                 "ConduitCore",
                 "ConduitJournal",
                 "ConduitBroker",
@@ -91,6 +100,7 @@ let package = Package(
                 "ConduitAgent",
                 "ConduitSimulation",
                 "ConduitConsole",
+                "ConduitTesting",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -113,6 +123,7 @@ let package = Package(
                 "conduit",
             ]
         ),
+        .testTarget(name: "ConduitBenchTests", dependencies: ["ConduitBench"]),
         .testTarget(name: "ConduitStateTests", dependencies: ["ConduitState", "ConduitCore"]),
         .testTarget(name: "ConduitSimulationTests", dependencies: ["ConduitSimulation", "ConduitCore", "ConduitState"]),
         // Depends on `conduit` so that the crash test can run and kill `conduit broker`.

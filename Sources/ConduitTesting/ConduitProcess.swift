@@ -63,8 +63,13 @@ public final class BrokerProcess {
     public private(set) var query = ""
 
     /// Starts `conduit broker` with its journal in `journalDirectory` and waits until it reports its endpoints.
-    public init(journalDirectory: String, extraArguments: [String] = []) throws {
-        process.executableURL = try ConduitExecutable.url()
+    /// `executable` is the `conduit` to run (by default the one built next to the tests); the broker's standard
+    /// error goes to `standardError` (by default nowhere).
+    public init(
+        journalDirectory: String, extraArguments: [String] = [], executable: URL? = nil,
+        standardError: FileHandle = .nullDevice
+    ) throws {
+        process.executableURL = try executable ?? ConduitExecutable.url()
         process.arguments =
             [
                 "broker", "--data", journalDirectory, "--ingest", "tcp://127.0.0.1:*", "--fanout", "tcp://127.0.0.1:*",
@@ -72,7 +77,7 @@ public final class BrokerProcess {
             ] + extraArguments
         let pipe = Pipe()
         process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
+        process.standardError = standardError
         output.start(pipe.fileHandleForReading)
         try process.run()
         let deadline = Date().addingTimeInterval(120)

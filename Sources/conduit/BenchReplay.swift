@@ -1,8 +1,5 @@
 import ArgumentParser
-import ConduitCore
-import ConduitJournal
-import ConduitReplay
-import Foundation
+import ConduitBench
 
 /// `conduit bench replay`: scan, filter and write JSON lines from a journal, as `conduit replay` does.
 struct BenchReplay: AsyncParsableCommand {
@@ -18,89 +15,25 @@ struct BenchReplay: AsyncParsableCommand {
             """
     )
 
+    private static let defaults = ReplayBenchmark.Options()
+
     @OptionGroup var options: BenchOptions
 
     @Option(help: "Events in the journal.")
-    var events: Int = 1_000_000
+    var events: Int = Self.defaults.events
 
     @Option(help: "Directory for the temporary journal (default: the system's temporary directory).")
     var dir: String?
 
+    private var benchmark: ReplayBenchmark.Options {
+        ReplayBenchmark.Options(runs: options.runs, events: events, directory: dir)
+    }
+
+    func validate() throws {
+        try benchmarkValidation { try benchmark.validate() }
+    }
+
     func run() throws {
-        let base = (dir ?? NSTemporaryDirectory()) + "/conduit-bench-replay-\(getpid())"
-        defer { try? FileManager.default.removeItem(atPath: base) }
-        if !options.json { FileHandle.standardError.write(Data("writing a journal of \(events) events…\n".utf8)) }
-        let bytes = try Self.writeJournal(at: base, events: events)
-        var all: [Double] = [], topic: [Double] = [], decoded: [Double] = [], megabytes: [Double] = []
-        var everything = ReplaySelection()
-        everything.fromSequence = 1
-        var outages = ReplaySelection()
-        outages.kinds = [.outage]
-        var workItem = ReplaySelection()
-        workItem.workItems = ["ganjiaba-power"]
-        for _ in 0..<options.runs {
-            let (rate, written) = try measure(base, everything)
-            all.append(rate)
-            megabytes.append(Double(written) / 1e6 * rate / Double(events))
-            topic.append(try measure(base, outages).0)
-            decoded.append(try measure(base, workItem).0)
-        }
-        var report = BenchReport(benchmark: "replay")
-        report.parameters = [("events", "\(events)"), ("journal", "\(bytes / 1_000_000) MB"), ("output", "JSON lines, discarded")]
-        report.add("jsonl_all", unit: "events/s", runs: all)
-        report.add("jsonl_all_throughput", unit: "MB/s", runs: megabytes)
-        report.add("jsonl_topic_filter_scanned", unit: "events/s", runs: topic)
-        report.add("jsonl_work_item_filter_scanned", unit: "events/s", runs: decoded)
-        report.print(json: options.json)
-    }
-
-    /// Writes a journal of `events` alternating progress and outage events, one microsecond apart; returns the
-    /// bytes of event JSON written.
-    static func writeJournal(at path: String, events: Int, progress: (Int) -> Void = { _ in }) throws -> Int {
-        var options = JournalOptions()
-        options.durability = .unsafeNoSyncForTestsOnly
-        let (journal, _) = try Journal.open(directory: path, options: options)
-        let batch = JournalBatch()
-        var total = 0
-        let start = Int64(1_685_577_600_000_000)
-        var bytes: [UInt8] = []
-        for sequence in UInt64(1)...UInt64(events) {
-            // Stamped and in canonical form, as the broker stores events.
-            var event = try EventCodec.decode(sequence % 2 == 1 ? Self.progress(sequence) : Self.outage(sequence))
-            event.sequence = sequence
-            event.recordedTime = Timestamp(microsecondsSinceEpoch: start + Int64(sequence))
-            bytes.removeAll(keepingCapacity: true)
-            EventCodec.encode(event, into: &bytes)
-            try batch.append(sequence: sequence, recordedTime: start + Int64(sequence), topic: event.topic, event: bytes)
-            total += bytes.count
-            if batch.count == 1000 {
-                try journal.commit(batch)
-                if sequence % 1_000_000 == 0 { progress(Int(sequence)) }
-            }
-        }
-        try journal.commit(batch)
-        try journal.close()
-        return total
-    }
-
-    static func progress(_ sequence: UInt64) -> [UInt8] {
-        let (prefix, suffix) = BrokerBenchRun.eventTemplate(agent: 0)
-        return prefix + Array("\(sequence)-0".utf8) + suffix
-    }
-
-    static func outage(_ sequence: UInt64) -> [UInt8] {
-        Array(
-            (#"{"specversion":"1.0","id":"o"# + "\(sequence)"
-                + #"","source":"/water-investment-company/agent-1","type":"conduit.outage","time":"2023-07-01T09:00:00+08:00","utility":"water","site":"ruijing-biyuan","data":{"status":"noticed","nature":"planned","service":"water","windowStart":"2023-07-03T09:00:00+08:00","windowEnd":"2023-07-03T17:00:00+08:00","noticedAt":"2023-07-01T09:00:00+08:00","households":40}}"#).utf8)
-    }
-
-    private func measure(_ path: String, _ selection: ReplaySelection) throws -> (Double, Int) {
-        var written = 0
-        let clock = ContinuousClock()
-        let started = clock.now
-        let summary = try OfflineReplay(directory: path).run(
-            selection, writer: ReplayWriter(format: .jsonl), emit: { written += $0.count })
-        let elapsed = clock.now - started
-        return (Double(summary.scanned) / elapsed.seconds, written)
+        try ReplayBenchmark.run(benchmark, progress: options.progress).print(json: options.json)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConduitCore
 import ConduitJournal
+import ConduitTesting
 import Foundation
 
 
@@ -330,15 +331,3 @@ private func writeToStandardOutput(_ text: String) {
         }
     }
 }
-
-/// The records `append-test` writes, derived from their sequence so that a test can check them.
-/// The test target keeps an identical copy.
-enum TestPattern {
-    static func time(_ sequence: UInt64) -> Int64 { 1_700_000_000_000_000 + Int64(sequence) * 1000 }
-    static func topic(_ sequence: UInt64) -> [UInt8] { Array("test/\(sequence % 7)".utf8) }
-    static func event(_ sequence: UInt64) -> [UInt8] {
-        let length = 50 + Int(sequence % 300)
-        return (0..<length).map { UInt8(truncatingIfNeeded: sequence &+ UInt64($0)) }
-    }
-}
-

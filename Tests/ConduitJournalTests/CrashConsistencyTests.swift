@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 import enum ConduitTesting.ConduitExecutable
 import class ConduitTesting.OutputCollector
+import enum ConduitTesting.TestPattern
 
 @testable import ConduitJournal
 

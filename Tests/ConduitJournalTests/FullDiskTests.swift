@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import enum ConduitTesting.TestPattern
 
 @testable import ConduitJournal
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import enum ConduitTesting.ConduitExecutable
+import enum ConduitTesting.TestPattern
 
 @testable import ConduitJournal
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import enum ConduitTesting.TestPattern
 
 @testable import ConduitJournal
 

@@ -25,20 +25,6 @@ struct TemporaryDirectory {
     }
 }
 
-/// The records `conduit journal append-test` writes (a copy of the CLI's `TestPattern`).
-enum TestPattern {
-    static func time(_ sequence: UInt64) -> Int64 { 1_700_000_000_000_000 + Int64(sequence) * 1000 }
-    static func topic(_ sequence: UInt64) -> [UInt8] { Array("test/\(sequence % 7)".utf8) }
-    static func event(_ sequence: UInt64) -> [UInt8] {
-        let length = 50 + Int(sequence % 300)
-        return (0..<length).map { UInt8(truncatingIfNeeded: sequence &+ UInt64($0)) }
-    }
-    static func record(_ sequence: UInt64) -> JournalRecord {
-        JournalRecord(sequence: sequence, recordedTime: time(sequence), topic: topic(sequence), event: event(sequence))
-    }
-    static func records(_ range: ClosedRange<UInt64>) -> [JournalRecord] { range.map(record) }
-}
-
 /// Options with small segments and a dense index, so that tests cross segment boundaries.
 func smallOptions(segmentSize: Int = 8192) -> JournalOptions {
     var options = JournalOptions()

@@ -1,0 +1,477 @@
+import ConduitBroker
+import ConduitCore
+import ConduitTesting
+import Foundation
+import Synchronization
+import ZeroMQ
+
+/// Agents and subscribers against a `conduit broker` process, with durable acknowledgements.
+///
+/// Starts `conduit broker` (``Options/executable``) as a child process (ConduitTesting's `BrokerProcess`) with its
+/// journal in a temporary directory (durability: fdatasync before every acknowledgement), then runs three phases
+/// over tcp loopback: throughput (agents publish as fast as their window allows while subscribers receive
+/// everything), paced (a fixed rate in all; latencies of the acknowledgement and of delivery), and stalled (a fixed
+/// rate with one subscriber that never reads; the broker's peak resident memory must stay bounded). Events are
+/// ~330-byte progress reports of the default scenario.
+public enum BrokerBenchmark {
+    public struct Options: Sendable {
+        /// How many times each phase runs; the median is reported.
+        public var runs: Int
+        /// Publishing agents (DEALER sockets, one thread each): at least 1.
+        public var agents: Int
+        /// Subscribers receiving every event in the throughput and paced phases.
+        public var subscribers: Int
+        /// Events each agent publishes in the throughput phase: at least 100.
+        public var events: Int
+        /// Unacknowledged events an agent keeps in flight: at least 1.
+        public var window: Int
+        /// Events/s in all during the paced phase.
+        public var pacedRate: Int
+        /// Seconds of the paced phase: at least 1.
+        public var pacedSeconds: Int
+        /// Events/s during the stalled-subscriber phase; 0 skips it.
+        public var stalledRate: Int
+        /// Seconds of the stalled-subscriber phase: at least 1.
+        public var stalledSeconds: Int
+        /// Where to make the temporary journals; `nil` for the system's temporary directory.
+        public var directory: String?
+        /// The `conduit` executable that runs the broker; by default the running program, which is `conduit` when
+        /// `conduit bench broker` runs this.
+        public var executable: URL
+
+        public init(
+            runs: Int = 3, agents: Int = 4, subscribers: Int = 2, events: Int = 50_000, window: Int = 256,
+            pacedRate: Int = 10_000, pacedSeconds: Int = 5, stalledRate: Int = 50_000, stalledSeconds: Int = 60,
+            directory: String? = nil, executable: URL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        ) {
+            self.runs = runs
+            self.agents = agents
+            self.subscribers = subscribers
+            self.events = events
+            self.window = window
+            self.pacedRate = pacedRate
+            self.pacedSeconds = pacedSeconds
+            self.stalledRate = stalledRate
+            self.stalledSeconds = stalledSeconds
+            self.directory = directory
+            self.executable = executable
+        }
+
+        public func validate() throws(BenchError) {
+            try BenchError.checkRuns(runs)
+            guard agents >= 1, subscribers >= 0, events >= 100, window >= 1 else {
+                throw .invalidOptions("--agents ≥ 1, --subscribers ≥ 0, --events ≥ 100 and --window ≥ 1 are required")
+            }
+            guard pacedRate >= 0, pacedSeconds >= 1, stalledRate >= 0, stalledSeconds >= 1 else {
+                throw .invalidOptions("rates must be ≥ 0 and durations ≥ 1 s")
+            }
+        }
+    }
+
+    /// Runs the three phases `options.runs` times, each against a fresh broker process; `progress` hears which
+    /// phase is starting. A phase that fails (no heartbeat or acknowledgement for 10 s, a broker that does not
+    /// start) throws ``BenchError`` (`.failed`).
+    public static func run(_ options: Options, progress: (String) -> Void = { _ in }) throws -> BenchReport {
+        try options.validate()
+        let (agents, subscribers, events, window) = (options.agents, options.subscribers, options.events, options.window)
+        let (pacedRate, pacedSeconds) = (options.pacedRate, options.pacedSeconds)
+        let (stalledRate, stalledSeconds, dir) = (options.stalledRate, options.stalledSeconds, options.directory)
+        var acked: [Double] = [], delivered: [Double] = [], cpuPerEvent: [Double] = [], cores: [Double] = []
+        var ackP50: [Double] = [], ackP99: [Double] = [], ackP999: [Double] = []
+        var deliveryP50: [Double] = [], deliveryP99: [Double] = [], deliveryP999: [Double] = []
+        var pacedAckP50: [Double] = [], pacedAckP99: [Double] = [], pacedAckP999: [Double] = []
+        var pacedDeliveryP50: [Double] = [], pacedDeliveryP99: [Double] = [], pacedDeliveryP999: [Double] = []
+        var stalledRSS: [Double] = [], stalledAchieved: [Double] = [], stalledDelivered: [Double] = []
+        for run in 1...options.runs {
+            progress("run \(run)/\(options.runs): throughput…")
+            let throughput = try BrokerBenchRun(parent: dir, executable: options.executable).throughput(
+                agents: agents, subscribers: subscribers, eventsPerAgent: events, window: window)
+            acked.append(throughput.ackedPerSecond)
+            cpuPerEvent.append(throughput.brokerCPUPerEvent)
+            cores.append(throughput.brokerCores)
+            delivered.append(throughput.deliveredPerSecondPerSubscriber)
+            ackP50.append(throughput.ack.percentile(50)); ackP99.append(throughput.ack.percentile(99))
+            ackP999.append(throughput.ack.percentile(99.9))
+            deliveryP50.append(throughput.delivery.percentile(50)); deliveryP99.append(throughput.delivery.percentile(99))
+            deliveryP999.append(throughput.delivery.percentile(99.9))
+
+            progress("run \(run)/\(options.runs): paced \(pacedRate)/s for \(pacedSeconds) s…")
+            let paced = try BrokerBenchRun(parent: dir, executable: options.executable).paced(
+                agents: agents, subscribers: max(1, subscribers), rate: pacedRate, seconds: pacedSeconds, window: window)
+            pacedAckP50.append(paced.ack.percentile(50)); pacedAckP99.append(paced.ack.percentile(99))
+            pacedAckP999.append(paced.ack.percentile(99.9))
+            pacedDeliveryP50.append(paced.delivery.percentile(50)); pacedDeliveryP99.append(paced.delivery.percentile(99))
+            pacedDeliveryP999.append(paced.delivery.percentile(99.9))
+
+            if stalledRate > 0 {
+                progress("run \(run)/\(options.runs): \(stalledRate)/s for \(stalledSeconds) s with a stalled subscriber…")
+                let stalled = try BrokerBenchRun(parent: dir, executable: options.executable).stalled(
+                    agents: agents, rate: stalledRate, seconds: stalledSeconds, window: window)
+                stalledRSS.append(stalled.peakRSSMegabytes)
+                stalledAchieved.append(stalled.ackedPerSecond)
+                stalledDelivered.append(stalled.deliveredPerSecondPerSubscriber)
+            }
+        }
+        var report = BenchReport(benchmark: "broker")
+        report.parameters = [
+            ("agents", "\(agents), window \(window)"), ("subscribers", "\(subscribers) receiving everything"),
+            ("throughput phase", "\(events) events per agent"), ("paced phase", "\(pacedRate) events/s for \(pacedSeconds) s"),
+            ("stalled phase", stalledRate > 0 ? "\(stalledRate) events/s for \(stalledSeconds) s, 1 subscriber stalled" : "skipped"),
+            ("durability", "fdatasync before every acknowledgement"), ("transport", "tcp://127.0.0.1"),
+        ]
+        report.add("acknowledged", unit: "events/s", runs: acked)
+        report.add("delivered_per_subscriber", unit: "events/s", runs: delivered)
+        report.add("broker_cpu_per_event", unit: "µs", runs: cpuPerEvent)
+        report.add("broker_cpu_use", unit: "cores", runs: cores)
+        report.add("throughput_ack_latency_p50", unit: "ms", runs: ackP50)
+        report.add("throughput_ack_latency_p99", unit: "ms", runs: ackP99)
+        report.add("throughput_ack_latency_p99.9", unit: "ms", runs: ackP999)
+        report.add("throughput_delivery_latency_p50", unit: "ms", runs: deliveryP50)
+        report.add("throughput_delivery_latency_p99", unit: "ms", runs: deliveryP99)
+        report.add("throughput_delivery_latency_p99.9", unit: "ms", runs: deliveryP999)
+        report.add("paced_ack_latency_p50", unit: "ms", runs: pacedAckP50)
+        report.add("paced_ack_latency_p99", unit: "ms", runs: pacedAckP99)
+        report.add("paced_ack_latency_p99.9", unit: "ms", runs: pacedAckP999)
+        report.add("paced_delivery_latency_p50", unit: "ms", runs: pacedDeliveryP50)
+        report.add("paced_delivery_latency_p99", unit: "ms", runs: pacedDeliveryP99)
+        report.add("paced_delivery_latency_p99.9", unit: "ms", runs: pacedDeliveryP999)
+        if stalledRate > 0 {
+            report.add("stalled_phase_acknowledged", unit: "events/s", runs: stalledAchieved)
+            report.add("stalled_phase_delivered_to_live_subscriber", unit: "events/s", runs: stalledDelivered)
+            report.add("stalled_phase_broker_peak_rss", unit: "MB", runs: stalledRSS)
+        }
+        return report
+    }
+}
+
+/// Latencies in microseconds.
+struct LatencySamples {
+    var values: [UInt32] = []
+    mutating func append(_ microseconds: Int64) { values.append(UInt32(clamping: max(0, microseconds))) }
+    mutating func merge(_ other: LatencySamples) { values += other.values }
+    /// The percentile in milliseconds.
+    func percentile(_ p: Double) -> Double {
+        guard !values.isEmpty else { return .nan }
+        let sorted = values.sorted()
+        let index = min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1)
+        return Double(sorted[max(0, index)]) / 1000
+    }
+}
+
+/// One phase against a fresh broker process.
+struct BrokerBenchRun {
+    struct Outcome {
+        var ackedPerSecond: Double = 0
+        var deliveredPerSecondPerSubscriber: Double = 0
+        var ack = LatencySamples()
+        var delivery = LatencySamples()
+        var peakRSSMegabytes: Double = 0
+        /// CPU time the broker process used per acknowledged event, in microseconds (user + system).
+        var brokerCPUPerEvent: Double = .nan
+        /// The broker process's CPU use during the phase, in cores (1.0 = one core busy all the time).
+        var brokerCores: Double = .nan
+    }
+
+    let parent: String?
+    let executable: URL
+
+    /// The bytes of an event before and after its id's tail: the id is `b<agent>-<n>-<µs sent>`, so a subscriber
+    /// can measure delivery latency from the event alone.
+    static func eventTemplate(agent: Int) -> (prefix: [UInt8], suffix: [UInt8]) {
+        let prefix = #"{"specversion":"1.0","id":"b"# + "\(agent)-"
+        let suffix =
+            #"","source":"/power-supply-bureau/bench-\#(agent)","type":"conduit.progress","time":"2023-06-01T08:30:00Z","utility":"power","site":"ganjiaba","workitem":"ganjiaba-power","data":{"status":"in_progress","percent":45,"plannedStart":"2023-04-01","plannedFinish":"2023-09-30","actualStart":"2023-04-03","householdsAffected":120}}"#
+        return (Array(prefix.utf8), Array(suffix.utf8))
+    }
+
+    /// The send time in an event id `b<agent>-<n>-<µs>`, found in the event JSON without decoding it all.
+    static func sentAt(inEvent bytes: UnsafeRawBufferPointer) -> Int64? {
+        let marker = Array(#""id":"b"#.utf8)
+        guard bytes.count > marker.count else { return nil }
+        var start = -1
+        for offset in 0...(bytes.count - marker.count) where bytes[offset] == marker[0] {
+            if (0..<marker.count).allSatisfy({ bytes[offset + $0] == marker[$0] }) { start = offset + marker.count; break }
+        }
+        guard start >= 0 else { return nil }
+        var index = start
+        var dashes = 0
+        while index < bytes.count && dashes < 2 {
+            if bytes[index] == UInt8(ascii: "-") { dashes += 1 }
+            index += 1
+        }
+        var value: Int64 = 0
+        while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 {
+            value = value * 10 + Int64(bytes[index] - 48)
+            index += 1
+        }
+        return value
+    }
+
+    final class Results: Sendable {
+        let ack = Mutex(LatencySamples())
+        let delivery = Mutex(LatencySamples())
+        let acked = Atomic<Int>(0)
+        let delivered = Mutex<[Int]>([])
+        let failure = Mutex<String?>(nil)
+    }
+
+    /// Runs `body` against `conduit broker` started as a child process, its journal in a temporary directory that
+    /// is removed afterwards with the broker stopped.
+    func withBroker<T>(_ body: (BrokerProcess) throws -> T) throws -> T {
+        let directory = (parent ?? NSTemporaryDirectory()) + "/conduit-bench-broker-\(getpid())-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let broker: BrokerProcess
+        do {
+            broker = try BrokerProcess(
+                journalDirectory: directory + "/journal", executable: executable, standardError: .standardError)
+        } catch {
+            throw BenchError.failed("\(error)", cause: error)
+        }
+        defer { broker.stop() }
+        return try body(broker)
+    }
+
+    func throughput(agents: Int, subscribers: Int, eventsPerAgent: Int, window: Int) throws -> Outcome {
+        try withBroker { broker in
+            let cpuBefore = broker.cpuSeconds()
+            let started = monotonicMicroseconds()
+            var outcome = try drive(broker: broker, agents: agents, subscribers: subscribers, stalled: 0, window: window) {
+                _ in eventsPerAgent
+            } pace: { _ in nil }
+            let cpu = broker.cpuSeconds() - cpuBefore
+            outcome.brokerCPUPerEvent = cpu * 1e6 / Double(agents * eventsPerAgent)
+            outcome.brokerCores = cpu / (Double(monotonicMicroseconds() - started) / 1e6)
+            return outcome
+        }
+    }
+
+    func paced(agents: Int, subscribers: Int, rate: Int, seconds: Int, window: Int) throws -> Outcome {
+        let perAgent = max(1, rate * seconds / agents)
+        let interval = Int64(1_000_000 * agents / max(1, rate))  // µs between two events of one agent
+        return try withBroker { broker in
+            try drive(broker: broker, agents: agents, subscribers: subscribers, stalled: 0, window: window) { _ in
+                perAgent
+            } pace: { number in Int64(number) * interval }
+        }
+    }
+
+    func stalled(agents: Int, rate: Int, seconds: Int, window: Int) throws -> Outcome {
+        let perAgent = max(1, rate * seconds / agents)
+        let interval = Int64(1_000_000 * agents / max(1, rate))
+        return try withBroker { broker in
+            var outcome = try drive(broker: broker, agents: agents, subscribers: 1, stalled: 1, window: window) { _ in
+                perAgent
+            } pace: { number in Int64(number) * interval }
+            outcome.peakRSSMegabytes = broker.peakRSSMegabytes()
+            return outcome
+        }
+    }
+
+    /// Runs the agents, `subscribers` subscribers that read everything and `stalled` that never read; `count` gives each agent's number of events, `pace` the offset (µs from
+    /// the start) before which event `n` may not be sent, or `nil` to send as fast as the window allows.
+    private func drive(
+        broker: BrokerProcess, agents: Int, subscribers: Int, stalled: Int, window: Int,
+        count: @escaping @Sendable (Int) -> Int, pace: @escaping @Sendable (Int) -> Int64?
+    ) throws -> Outcome {
+        let results = Results()
+        results.delivered.withLock { $0 = Array(repeating: 0, count: subscribers) }
+        let total = (0..<agents).reduce(0) { $0 + count($1) }
+        let context = try Context()
+        let ready = DispatchSemaphore(value: 0)
+        let done = DispatchSemaphore(value: 0)
+        let stalledSockets = try (0..<stalled).map { _ -> Socket in
+            let socket = try Socket(context, type: .sub)
+            try socket.set(.receiveHighWaterMark, 1000)
+            try socket.subscribe("progress/")
+            try socket.connect(broker.fanout)
+            return socket  // never read: it stalls
+        }
+        let fanout = broker.fanout
+        for index in 0..<subscribers {
+            Thread.detachNewThread {
+                do {
+                    try Self.subscribe(index: index, context: context, endpoint: fanout, expected: total, results: results, ready: ready)
+                } catch {
+                    results.failure.withLock { $0 = "subscriber \(index): \(error)" }
+                    ready.signal()
+                }
+                done.signal()
+            }
+        }
+        for _ in 0..<subscribers { ready.wait() }
+        let start = monotonicMicroseconds() + 10_000
+        let ingest = broker.ingest
+        for agent in 0..<agents {
+            Thread.detachNewThread {
+                do {
+                    try Self.publish(
+                        agent: agent, context: context, endpoint: ingest, events: count(agent), window: window, start: start,
+                        pace: pace, results: results)
+                } catch {
+                    results.failure.withLock { $0 = "agent \(agent): \(error)" }
+                }
+                done.signal()
+            }
+        }
+        for _ in 0..<agents { done.wait() }
+        let ackedEnd = monotonicMicroseconds()
+        for _ in 0..<subscribers { done.wait() }
+        let deliveredEnd = monotonicMicroseconds()
+        for socket in stalledSockets { socket.close(linger: .zero) }
+        if let failure = results.failure.withLock({ $0 }) { throw BenchError.failed("the benchmark failed: \(failure)") }
+        var outcome = Outcome()
+        outcome.ackedPerSecond = Double(results.acked.load(ordering: .acquiring)) / (Double(ackedEnd - start) / 1e6)
+        let received = results.delivered.withLock { $0 }
+        if !received.isEmpty {
+            outcome.deliveredPerSecondPerSubscriber =
+                Double(received.reduce(0, +)) / Double(received.count) / (Double(deliveredEnd - start) / 1e6)
+        }
+        outcome.ack = results.ack.withLock { $0 }
+        outcome.delivery = results.delivery.withLock { $0 }
+        return outcome
+    }
+
+    private static func subscribe(
+        index: Int, context: Context, endpoint: String, expected: Int, results: Results, ready: DispatchSemaphore
+    ) throws {
+        let socket = try Socket(context, type: .sub)
+        try socket.set(.receiveHighWaterMark, 100_000)
+        try socket.set(.linger, .zero)
+        try socket.subscribe("progress/")
+        try socket.subscribe(Topic.heartbeat)
+        try socket.connect(endpoint)
+        let poller = Poller()
+        poller.add(socket)
+        // The first heartbeat shows the subscription is in place.
+        while true {
+            guard try poller.poll(timeout: .seconds(10)) > 0, let frames = try socket.receiveFrames(wait: false) else {
+                throw BenchError.failed("no heartbeat from the broker")
+            }
+            if frames.first == Topic.heartbeat { break }
+        }
+        ready.signal()
+        var received = 0
+        var latencies = LatencySamples()
+        var lastSequence: UInt64 = 0
+        var frame = ZeroMQ.Message()
+        var header = [UInt8](repeating: 0, count: 16)
+        while received < expected {
+            guard try poller.poll(timeout: .seconds(10)) > 0 else { break }  // the rest was lost: report what came
+            // Frames in place, without copying the event: [topic][signature][header][event].
+            while try socket.receive(into: &frame, wait: false) {
+                var index = 0
+                var sentAt: Int64? = nil
+                while true {
+                    if index == 2 && frame.count == 16 { frame.withUnsafeBytes { source in header.withUnsafeMutableBytes { $0.copyMemory(from: source) } } }
+                    if index == 3 { sentAt = frame.withUnsafeBytes { Self.sentAt(inEvent: $0) } }
+                    guard frame.hasMore else { break }
+                    try socket.receive(into: &frame)
+                    index += 1
+                }
+                guard index == 3 else { continue }  // a heartbeat
+                let now = monotonicMicroseconds()
+                let sequence = header.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                guard sequence > lastSequence else { continue }
+                lastSequence = sequence
+                received += 1
+                if let sentAt { latencies.append(now - sentAt) }
+            }
+        }
+        socket.close()
+        results.delivered.withLock { $0[index] = received }
+        results.delivery.withLock { $0.merge(latencies) }
+    }
+
+    private static func publish(
+        agent: Int, context: Context, endpoint: String, events: Int, window: Int, start: Int64,
+        pace: (Int) -> Int64?, results: Results
+    ) throws {
+        let socket = try Socket(context, type: .dealer)
+        try socket.set(.linger, .zero)
+        try socket.connect(endpoint)
+        let poller = Poller()
+        poller.add(socket)
+        var sentAt = [Int64](repeating: 0, count: events)
+        var latencies = LatencySamples()
+        var sent = 0
+        var acknowledged = 0
+        let signature = ProtocolSignature.frame
+        let command = Array("PUBLISH".utf8)
+        let (prefix, suffix) = eventTemplate(agent: agent)
+        var eventBytes: [UInt8] = []
+        eventBytes.reserveCapacity(prefix.count + suffix.count + 40)
+        var frame = ZeroMQ.Message()
+        var correlation = [UInt8](repeating: 0, count: 8)
+        while monotonicMicroseconds() < start { usleep(100) }
+        while acknowledged < events {
+            var now = monotonicMicroseconds()
+            while sent < events && sent - acknowledged < window {
+                if let offset = pace(sent), start + offset > now { break }
+                sentAt[sent] = now
+                eventBytes.removeAll(keepingCapacity: true)
+                eventBytes += prefix
+                eventBytes += "\(sent)-\(now)".utf8
+                eventBytes += suffix
+                withUnsafeBytes(of: UInt64(sent).bigEndian) { source in correlation.withUnsafeMutableBytes { $0.copyMemory(from: source) } }
+                try socket.send(signature, more: true)
+                try socket.send(command, more: true)
+                try socket.send(correlation, more: true)
+                try socket.send(eventBytes)
+                sent += 1
+                now = monotonicMicroseconds()
+            }
+            var timeout: Duration = .seconds(10)
+            if sent < events && sent - acknowledged < window, let offset = pace(sent) {
+                timeout = .microseconds(max(0, start + offset - monotonicMicroseconds()))
+            }
+            guard try poller.poll(timeout: timeout) > 0 else {
+                if timeout == .seconds(10) { throw BenchError.failed("no acknowledgement for 10 s") }
+                continue
+            }
+            // Replies in place: [signature][ACK][correlation][sequence][flags][source][id], or a REJECT.
+            while try socket.receive(into: &frame, wait: false) {
+                var index = 0
+                var isAck = false
+                var number = -1
+                while true {
+                    if index == 1 { isAck = frame.withUnsafeBytes { $0.elementsEqual("ACK".utf8) } }
+                    if index == 2 && frame.count == 8 {
+                        number = Int(frame.withUnsafeBytes { $0.reduce(UInt64(0)) { $0 << 8 | UInt64($1) } })
+                    }
+                    guard frame.hasMore else { break }
+                    try socket.receive(into: &frame)
+                    index += 1
+                }
+                guard isAck, number >= 0, number < events else { throw BenchError.failed("the broker did not acknowledge an event") }
+                latencies.append(monotonicMicroseconds() - sentAt[number])
+                acknowledged += 1
+            }
+        }
+        socket.close()
+        results.acked.add(acknowledged, ordering: .relaxed)
+        results.ack.withLock { $0.merge(latencies) }
+    }
+}
+
+extension BrokerProcess {
+    /// The CPU time (user + system) the broker process has used, in seconds.
+    func cpuSeconds() -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+            let end = stat.lastIndex(of: ")")
+        else { return .nan }
+        // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return .nan }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// The broker's peak resident set (VmHWM), in megabytes.
+    func peakRSSMegabytes() -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return .nan }
+        let kilobytes = line.split(separator: " ").compactMap { Double($0) }.first ?? .nan
+        return kilobytes / 1024
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+
+extension Duration {
+    /// The duration in seconds, as a floating-point number.
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
+
+/// Seconds `body` took, on the continuous clock.
+func timeSeconds(_ body: () throws -> Void) rethrows -> Double {
+    let clock = ContinuousClock()
+    let start = clock.now
+    try body()
+    return (clock.now - start).seconds
+}
+
+/// Monotonic microseconds, comparable across this process's threads.
+func monotonicMicroseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
+}
+
+/// How this module was built, shown with figures that mean little in a debug build.
+#if DEBUG
+let buildConfiguration = "debug (figures are not representative; use swift build -c release)"
+#else
+let buildConfiguration = "release"
+#endif
