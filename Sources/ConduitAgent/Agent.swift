@@ -139,6 +139,18 @@ public final class Agent: Sendable {
         }
     }
 
+    /// ``drain(timeout:)`` without blocking the caller's thread: it checks every 5 ms with a task sleep.
+    public func drain(timeout: Duration) async -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while outbox.pendingCount > 0 {
+            if clock.now >= deadline { return false }
+            if shared.withLock({ $0.status.refused != nil }) { return false }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return true
+    }
+
     /// Waits until every event stored so far was acknowledged or rejected, or `timeout` passed; returns whether
     /// the outbox is empty.
     public func drain(timeout: Duration) -> Bool {

@@ -8,6 +8,7 @@ import ConduitSimulation
 import ConduitState
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// `conduit demo`: the whole system in one process, playing the scenario's year in about a minute.
@@ -53,7 +54,7 @@ struct DemoCommand: AsyncParsableCommand {
         if duration <= 0 { throw ValidationError("--duration must be above 0 seconds") }
     }
 
-    func run() throws {
+    func run() async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .error
@@ -101,7 +102,7 @@ struct DemoCommand: AsyncParsableCommand {
         let clock = SimulatedCalendar(start: resumeAt, speed: Double(span.end.microsecondsSinceEpoch - span.start.microsecondsSinceEpoch) / 1_000_000 / duration)
 
         // The broker on the simulated calendar (its timers keep real time).
-        let broker = try startBroker(clock: clock)
+        let broker = try await startBroker(clock: clock)
         let endpoints = broker.endpoints
         for organisation in organisations {
             var configuration = Agent.Configuration(
@@ -118,67 +119,34 @@ struct DemoCommand: AsyncParsableCommand {
         aggregatorConfiguration.ingestEndpoint = endpoints.ingest
         aggregatorConfiguration.checkpointPath = "\(data)/aggregator.checkpoint"
         aggregatorConfiguration.observer = { update in display.update(update) }
-        let aggregator = try startAggregator(aggregatorConfiguration)
+        let aggregator = try await startAggregator(aggregatorConfiguration)
 
-        let stop = ReplayCommand.Interruption()
-        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { _ in stop.flag.store(true, ordering: .releasing) }
-        defer { signals.cancel() }
-        for agent in agents.values { agent.start() }
         display.begin(
             header: "conduit demo: \(plan.count) events of \(organisations.count) organisations, \(span.start.adding(seconds: 8 * 3600).rfc3339.prefix(10)) to \(scenario.deadline) in \(Int(duration)) s, seed \(seed)"
                 + (published > 0 ? "; continuing after \(published) events" : ""),
             endpoints: endpoints, snapshot: aggregator.endpoint)
 
-        // Publish each organisation's events as they fall due on the simulated calendar.
+        // One service group: the broker, the aggregator, the agents and the calendar that drives them. The calendar
+        // ends the year (or is interrupted by SIGINT/SIGTERM); the others are then stopped in the reverse order,
+        // agents first (they say goodbye to a broker still there), the broker last.
+        let driver = DemoDriver(
+            organisations: organisations, slices: slices, cursors: cursors, agents: agents, clock: clock, span: span,
+            broker: broker.broker, aggregator: aggregator.aggregator)
         let realStart = ContinuousClock.now
-        while !stop.flag.load(ordering: .acquiring) {
-            let now = clock.now()
-            var pending = false
-            for organisation in organisations {
-                guard let slice = slices[organisation], let agent = agents[organisation] else { continue }
-                var next = cursors[organisation] ?? 0
-                let start = next
-                while next < slice.count && slice[next].due.microsecondsSinceEpoch <= now { next += 1 }
-                if next > start {
-                    do {
-                        try agent.publish(slice[start..<next].map(\.event), cursor: UInt64(next))
-                    } catch {
-                        display.finish(state: nil, summary: ["conduit demo: \(organisation)'s agent cannot publish: \(error)"])
-                        throw ExitCode(1)
-                    }
-                    cursors[organisation] = next
-                }
-                if next < slice.count { pending = true }
-            }
-            // Run to the end of the year, so that the deadline rules see it pass.
-            if !pending && now >= span.end.microsecondsSinceEpoch { break }
-            if broker.broker.failure != nil { break }
-            Thread.sleep(forTimeInterval: 0.02)
+        var stopped: (any Error)?
+        do {
+            try await ServiceRunning.run(
+                [broker.broker, aggregator.aggregator] + organisations.compactMap { agents[$0] } + [driver],
+                logger: Logger(label: "conduit.demo"))
+        } catch {
+            stopped = error
         }
-        let interrupted = stop.flag.load(ordering: .acquiring)
-        // The calendar stops at the end of the year (or where it was interrupted) while everything shuts down.
-        clock.freeze(at: min(clock.now(), span.end.microsecondsSinceEpoch))
-        // Let what was published be acknowledged and folded before stopping.
-        if !interrupted && broker.broker.failure == nil {
-            // One deadline for all of it: the agents' last acknowledgements, then the aggregator's last events.
-            let deadline = ContinuousClock.now + .seconds(60)
-            for agent in agents.values {
-                let left = deadline - ContinuousClock.now
-                if left <= .zero { break }
-                _ = agent.drain(timeout: left)
-            }
-            let head = broker.broker.currentStatistics.lastSequence
-            // Everything the agents published folded, and the aggregator's alerts stored and folded back.
-            while !(aggregator.aggregator.sequence >= head && aggregator.aggregator.alertsSettled)
-                && ContinuousClock.now < deadline
-            {
-                Thread.sleep(forTimeInterval: 0.02)
-            }
-        }
-        for agent in agents.values { agent.stop() }
-        aggregator.aggregator.stop()
-        broker.broker.stop()
+        let interrupted = driver.outcome.interrupted
         let elapsed = ContinuousClock.now - realStart
+        if let failure = driver.outcome.failure {
+            display.finish(state: nil, summary: ["conduit demo: \(failure)"])
+            throw ExitCode(1)
+        }
         display.finish(
             state: display.latestState,
             summary: summary(
@@ -188,6 +156,7 @@ struct DemoCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("conduit demo: the broker stopped: \(failure)\n".utf8))
             throw ExitCode(74)
         }
+        if let stopped { throw stopped }
     }
 
     // MARK: - Setting up
@@ -235,7 +204,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     /// A broker on the usual endpoints, or on free ports if they are taken.
-    func startBroker(clock: SimulatedCalendar) throws -> (broker: Broker, endpoints: BrokerEndpoints) {
+    func startBroker(clock: SimulatedCalendar) async throws -> (broker: Broker, endpoints: BrokerEndpoints) {
         var configuration = BrokerConfiguration(journalDirectory: "\(data)/journal")
         configuration.shutdownLinger = .milliseconds(300)
         for attempt in 0..<2 {
@@ -246,7 +215,7 @@ struct DemoCommand: AsyncParsableCommand {
             }
             let broker = Broker(configuration: configuration, logger: Logger(label: "conduit.demo.broker"), calendar: { clock.now() })
             do {
-                return (broker, try broker.start())
+                return (broker, try await broker.start())
             } catch where error.code == .endpointUnavailable && attempt == 0 {
                 continue
             } catch {
@@ -257,13 +226,13 @@ struct DemoCommand: AsyncParsableCommand {
         throw ExitCode(69)
     }
 
-    func startAggregator(_ base: AggregatorConfiguration) throws -> (aggregator: Aggregator, endpoint: String) {
+    func startAggregator(_ base: AggregatorConfiguration) async throws -> (aggregator: Aggregator, endpoint: String) {
         var configuration = base
         for attempt in 0..<2 {
             if attempt == 1 { configuration.snapshotEndpoint = "tcp://127.0.0.1:*" }
             let aggregator = Aggregator(configuration: configuration, logger: Logger(label: "conduit.demo.aggregator"))
             do {
-                return (aggregator, try aggregator.start())
+                return (aggregator, try await aggregator.start())
             } catch {
                 if attempt == 0 { continue }
                 FileHandle.standardError.write(Data("conduit demo: the aggregator cannot start: \(error)\n".utf8))
@@ -339,5 +308,96 @@ final class SimulatedCalendar: Sendable {
     /// Stops the calendar at `time` (or where it is, if earlier).
     func freeze(at time: Int64) {
         frozen.store(min(time, now()), ordering: .releasing)
+    }
+}
+
+/// The demo's calendar as a service: publishes each organisation's events through its agent as they fall due on
+/// the simulated calendar, runs to the end of the year (so the deadline rules see it pass), then waits until what
+/// was published is acknowledged and folded, the aggregator's alerts included, and returns. A graceful shutdown
+/// (SIGINT/SIGTERM) interrupts it where it is; the next run continues from the agents' outbox cursors.
+final class DemoDriver: Service, Sendable {
+    struct Outcome: Sendable {
+        var interrupted = false
+        var failure: String?
+    }
+
+    let organisations: [String]
+    let slices: [String: [SimulatedEvent]]
+    let startCursors: [String: Int]
+    let agents: [String: Agent]
+    let clock: SimulatedCalendar
+    let span: (start: Timestamp, end: Timestamp)
+    let broker: Broker
+    let aggregator: Aggregator
+    private let result = Mutex(Outcome())
+    private let stopRequested = Atomic<Bool>(false)
+
+    init(
+        organisations: [String], slices: [String: [SimulatedEvent]], cursors: [String: Int], agents: [String: Agent],
+        clock: SimulatedCalendar, span: (start: Timestamp, end: Timestamp), broker: Broker, aggregator: Aggregator
+    ) {
+        self.organisations = organisations
+        self.slices = slices
+        self.startCursors = cursors
+        self.agents = agents
+        self.clock = clock
+        self.span = span
+        self.broker = broker
+        self.aggregator = aggregator
+    }
+
+    var outcome: Outcome { result.withLock { $0 } }
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await play()
+        } onGracefulShutdown: {
+            self.stopRequested.store(true, ordering: .releasing)
+        }
+    }
+
+    private func play() async {
+        var cursors = startCursors
+        while !stopRequested.load(ordering: .acquiring) {
+            let now = clock.now()
+            var pending = false
+            for organisation in organisations {
+                guard let slice = slices[organisation], let agent = agents[organisation] else { continue }
+                var next = cursors[organisation] ?? 0
+                let start = next
+                while next < slice.count && slice[next].due.microsecondsSinceEpoch <= now { next += 1 }
+                if next > start {
+                    do {
+                        try agent.publish(slice[start..<next].map(\.event), cursor: UInt64(next))
+                    } catch {
+                        result.withLock { $0.failure = "\(organisation)'s agent cannot publish: \(error)" }
+                        return
+                    }
+                    cursors[organisation] = next
+                }
+                if next < slice.count { pending = true }
+            }
+            if !pending && now >= span.end.microsecondsSinceEpoch { break }
+            if broker.failure != nil { break }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let interrupted = stopRequested.load(ordering: .acquiring)
+        result.withLock { $0.interrupted = interrupted }
+        // The calendar stops at the end of the year (or where it was interrupted) while everything shuts down.
+        clock.freeze(at: min(clock.now(), span.end.microsecondsSinceEpoch))
+        guard !interrupted && broker.failure == nil else { return }
+        // One deadline for all of it: the agents' last acknowledgements, then the aggregator's last events and alerts.
+        let deadline = ContinuousClock.now + .seconds(60)
+        for organisation in organisations {
+            let left = deadline - ContinuousClock.now
+            if left <= .zero { break }
+            _ = await agents[organisation]?.drain(timeout: left)
+        }
+        let head = broker.currentStatistics.lastSequence
+        while !(aggregator.sequence >= head && aggregator.alertsSettled) && ContinuousClock.now < deadline
+            && !stopRequested.load(ordering: .acquiring)
+        {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
     }
 }
