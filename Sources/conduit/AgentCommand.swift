@@ -72,7 +72,17 @@ struct AgentCommand: AsyncParsableCommand {
         if speed <= 0 { throw ValidationError("--speed must be above 0") }
     }
 
-    func run() throws {
+    func run() async throws {
+        // SIGINT/SIGTERM end the input and the wait for the last answers; the agent's work runs on a thread of its
+        // own (it reads stdin, a directory or a simulated calendar, and waits).
+        let stop = ReplayCommand.Interruption()
+        let signals = await TrappedSignals([.sigint, .sigterm]) { _ in stop.flag.store(true, ordering: .releasing) }
+        defer { signals.cancel() }
+        nonisolated(unsafe) let command = self  // parsed options, read only
+        try await onOwnThread { try command.runAgent(stop: stop) }
+    }
+
+    func runAgent(stop: ReplayCommand.Interruption) throws {
         var configuration = try connection.configuration(organisation: org, defaultAgent: simulate ? "sim" : "agent")
         let counters = OutcomeCounters()
         let quiet = quiet
@@ -93,9 +103,6 @@ struct AgentCommand: AsyncParsableCommand {
         }
         let pendingAtStart = agent.status.pending
         if pendingAtStart > 0 { Self.note("resending \(pendingAtStart) event(s) left in \(configuration.outboxDirectory) by an earlier run") }
-        let stop = ReplayCommand.Interruption()
-        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { _ in stop.flag.store(true, ordering: .releasing) }
-        defer { signals.cancel() }
         var feed: AgentFeed?
         if follow {
             let writer = ReplayWriter(format: .timeline)

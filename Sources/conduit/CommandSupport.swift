@@ -2,6 +2,7 @@ import ArgumentParser
 import ConduitConsole
 import ConduitReplay
 import Foundation
+import UnixSignals
 
 /// A failure at run time, not a mistake in the command line: printed as `conduit <command>: <message>`, without the
 /// usage text, and ending the process with a status that says what kind of failure it was (sysexits.h).
@@ -61,5 +62,31 @@ extension ReplaySelection {
             throw ValidationError("--until \(until.rfc3339) is before --since \(since.rfc3339)")
         }
         return window
+    }
+}
+
+/// Signals trapped for a command that is not a service group: while trapped, their default action is off and
+/// `handler` is called for each, from a task. Backed by swift-service-lifecycle's `UnixSignalsSequence`.
+final class TrappedSignals: Sendable {
+    private let task: Task<Void, Never>
+
+    init(_ signals: [UnixSignal], handler: @escaping @Sendable (UnixSignal) -> Void) async {
+        let sequence = await UnixSignalsSequence(trapping: signals)
+        task = Task {
+            for await signal in sequence { handler(signal) }
+        }
+    }
+
+    func cancel() { task.cancel() }
+}
+
+/// Runs blocking work (reading a terminal, a pipe, a directory; waiting for a thread) on a thread of its own, so
+/// that no thread of Swift's cooperative pool is held by it.
+func onOwnThread<Result: Sendable>(_ work: @escaping @Sendable () throws -> Result) async throws -> Result {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            continuation.resume(with: Swift.Result { try work() })
+        }
+        thread.start()
     }
 }
