@@ -90,9 +90,17 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "With --publish: a heartbeat after this many milliseconds without a message.")
     var heartbeatMs: Int = 1000
 
-    func run() throws {
+    func run() async throws {
         if let publish {
-            try runPublish(publish, selection: try selection())
+            // SIGINT/SIGTERM stop, SIGUSR1 pauses and resumes; the publisher runs on a thread of its own.
+            let control = ReplayControl()
+            let signals = await TrappedSignals([.sigint, .sigterm, .sigusr1]) { signal in
+                if signal == .sigusr1 { control.togglePause() } else { control.stop() }
+            }
+            defer { signals.cancel() }
+            let selection = try selection()
+            nonisolated(unsafe) let command = self  // parsed options, read only
+            try await onOwnThread { try command.runPublish(publish, selection: selection, control: control) }
             return
         }
         guard let format = ReplayFormat(rawValue: format) else {

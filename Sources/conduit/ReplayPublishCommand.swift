@@ -7,17 +7,12 @@ import ZeroMQ
 
 extension ReplayCommand {
     /// `--publish`: reads the selected window, then re-publishes it with a ``ReplayPublisher``.
-    func runPublish(_ endpoint: String, selection: ReplaySelection) throws {
+    func runPublish(_ endpoint: String, selection: ReplaySelection, control: ReplayControl) throws {
         guard let speed = ReplaySpeed(argument: self.speed) else {
             throw ValidationError("--speed must be N or Nx (from 0.001 to 1000000), original or max; got \"\(self.speed)\"")
         }
         guard waitSubscribers >= 0 else { throw ValidationError("--wait-subscribers must be 0 or more") }
         guard heartbeatMs > 0 else { throw ValidationError("--heartbeat-ms must be positive") }
-        let control = ReplayControl()
-        let signals = SignalWatcher(signals: [SIGINT, SIGTERM, SIGUSR1]) { number in
-            if number == SIGUSR1 { control.togglePause() } else { control.stop() }
-        }
-        defer { signals.cancel() }
 
         var events: [ReplayedEvent] = []
         let summary: ReplaySummary
