@@ -50,11 +50,11 @@ struct IncidentCommand: AsyncParsableCommand {
     @Flag(help: "Print the report as JSON instead of text.")
     var json = false
 
-    func run() throws {
+    func run() async throws {
         let window = try ReplaySelection.window(fromSeq: fromSeq, toSeq: toSeq, since: since, until: until)
         let zone = try ReplayCommand.zone(timeZone)
 
-        let watch = InterruptionWatch()
+        let watch = await InterruptionWatch()
         defer { watch.cancel() }
         let progress = ScanProgress()
         let report: IncidentReport

@@ -1,14 +1,16 @@
 import Foundation
 import Synchronization
+import UnixSignals
 
-/// Ctrl-C sets the interruption flag that replay and watch share; long scans poll it between chunks.
+/// Ctrl-C sets the interruption flag that replay, state and incident share; long scans poll it between chunks.
+/// The signal is trapped through swift-service-lifecycle's `UnixSignalsSequence` until ``cancel()``.
 struct InterruptionWatch {
     let interrupted = ReplayCommand.Interruption()
-    private let signals: SignalWatcher
+    private let signals: TrappedSignals
 
-    init() {
+    init() async {
         let interrupted = self.interrupted
-        signals = SignalWatcher(signals: [SIGINT]) { _ in interrupted.flag.store(true, ordering: .releasing) }
+        signals = await TrappedSignals([.sigint]) { _ in interrupted.flag.store(true, ordering: .releasing) }
     }
 
     /// Whether Ctrl-C was pressed.

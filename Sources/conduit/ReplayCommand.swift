@@ -110,7 +110,7 @@ struct ReplayCommand: AsyncParsableCommand {
         let scenario = Scenario.default
         let writer = ReplayWriter(format: format, scenario: scenario, timeZone: try Self.zone(timeZone))
 
-        let watch = InterruptionWatch()
+        let watch = await InterruptionWatch()
         defer { watch.cancel() }
         let progress = ScanProgress()
         let output = FileHandle.standardOutput

@@ -77,7 +77,7 @@ struct StateCommand: AsyncParsableCommand {
         help: ArgumentHelp("What changed between the states after two sequences.", valueName: "from> <to"))
     var diffSeq: [UInt64] = []
 
-    func run() throws {
+    func run() async throws {
         if let snapshot {
             guard at == nil, seq == nil else {
                 throw ValidationError("--at and --seq fold the journal; an aggregator's snapshot is always its latest state")
@@ -86,11 +86,11 @@ struct StateCommand: AsyncParsableCommand {
             return
         }
         if !diff.isEmpty || !diffSeq.isEmpty {
-            try printDiff()
+            try await printDiff()
             return
         }
         let time = try at.map { try ReplayCommand.time($0, option: "--at") }
-        let watch = InterruptionWatch()
+        let watch = await InterruptionWatch()
         defer { watch.cancel() }
         let progress = ScanProgress()
         let state: AggregateState
@@ -123,7 +123,7 @@ struct StateCommand: AsyncParsableCommand {
 
 extension StateCommand {
     /// `--diff` and `--diff-seq`: the difference between two states of the fold, as text or JSON.
-    func printDiff() throws {
+    func printDiff() async throws {
         guard snapshot == nil, at == nil, seq == nil, path == nil else {
             throw ValidationError("--diff and --diff-seq fold the journal twice over; they take no --snapshot, --at, --seq or --path")
         }
@@ -134,7 +134,7 @@ extension StateCommand {
         guard diffSeq.isEmpty || diffSeq.count == 2 else {
             throw ValidationError("--diff-seq takes two sequences, the earlier and the later: --diff-seq 1200 1800")
         }
-        let watch = InterruptionWatch()
+        let watch = await InterruptionWatch()
         defer { watch.cancel() }
         let progress = ScanProgress()
         let result: (diff: StateDiff, reading: JournalReading)
