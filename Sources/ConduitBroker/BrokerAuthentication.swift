@@ -29,59 +29,17 @@ public struct BrokerAuthentication: Sendable {
     }
 }
 
-/// A CURVE key file as `conduit keygen` writes it: JSON with the owner (an organisation id, or `broker`), the public
-/// key and, in the secret file only, the secret key, both in Z85.
-public struct CurveKeyFile: Codable, Sendable, Equatable {
-    public var owner: String
-    public var publicKey: String
-    public var secretKey: String?
-
-    public init(owner: String, publicKey: String, secretKey: String?) {
-        self.owner = owner
-        self.publicKey = publicKey
-        self.secretKey = secretKey
-    }
-
-    /// Reads a key file, with an error naming the file and what is wrong.
-    public static func read(_ path: String) throws(BrokerError) -> CurveKeyFile {
-        let file: CurveKeyFile
-        do {
-            file = try JSONDecoder().decode(CurveKeyFile.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw BrokerError(.invalidConfiguration, "cannot read the key file \(path)", underlying: ErrorDescription(error))
-        }
-        guard let key = Z85.decode(file.publicKey), key.count == 32 else {
-            throw BrokerError(.invalidConfiguration, "\(path): publicKey is not a 40-character Z85 key")
-        }
-        if let secret = file.secretKey, (Z85.decode(secret)?.count ?? 0) != 32 {
-            throw BrokerError(.invalidConfiguration, "\(path): secretKey is not a 40-character Z85 key")
-        }
-        return file
-    }
-
-    /// The key pair, when this is a secret key file.
-    public func keyPair(path: String) throws(BrokerError) -> CurveKeyPair {
-        guard let secretKey, let secret = Z85.decode(secretKey) else {
-            throw BrokerError(.invalidConfiguration, "\(path) holds no secret key; give the .key file, not the .pub")
-        }
-        do {
-            let pair = try CurveKeyPair(secretKey: secret)
-            guard pair.publicKeyText == publicKey else {
-                throw BrokerError(.invalidConfiguration, "\(path): the public key does not belong to the secret key")
-            }
-            return pair
-        } catch let error as BrokerError {
-            throw error
-        } catch {
-            throw BrokerError(.invalidConfiguration, "\(path): the secret key is not usable", underlying: ErrorDescription(error))
-        }
-    }
-
-    /// Loads the broker's authentication: its secret key file, and every `*.pub` file in `clientsDirectory`.
-    public static func authentication(serverKeyFile: String, clientsDirectory: String, scenario: Scenario)
+extension BrokerAuthentication {
+    /// Loads the broker's authentication: its secret key file, and every `*.pub` file in `clientsDirectory`, each of
+    /// an organisation of the scenario.
+    public static func load(serverKeyFile: String, clientsDirectory: String, scenario: Scenario)
         throws(BrokerError) -> BrokerAuthentication
     {
-        let server = try read(serverKeyFile).keyPair(path: serverKeyFile)
+        func wrapped(_ error: CurveKeyFileError) -> BrokerError {
+            BrokerError(.invalidConfiguration, error.message, underlying: error.underlying)
+        }
+        let server: CurveKeyPair
+        do { server = try CurveKeyFile.read(serverKeyFile).keyPair(path: serverKeyFile) } catch { throw wrapped(error) }
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: clientsDirectory).filter { $0.hasSuffix(".pub") }.sorted()
@@ -91,11 +49,12 @@ public struct CurveKeyFile: Codable, Sendable, Equatable {
         var clients: [[UInt8]: String] = [:]
         for name in names {
             let path = clientsDirectory + "/" + name
-            let file = try read(path)
+            let file: CurveKeyFile
+            do { file = try CurveKeyFile.read(path) } catch { throw wrapped(error) }
             guard scenario.organisation(file.owner) != nil else {
                 throw BrokerError(.invalidConfiguration, "\(path): \(file.owner) is not an organisation of the scenario")
             }
-            clients[Z85.decode(file.publicKey)!] = file.owner
+            clients[file.publicKeyBytes] = file.owner
         }
         guard !clients.isEmpty else {
             throw BrokerError(.invalidConfiguration, "no client keys (*.pub) in \(clientsDirectory): nobody could connect")
@@ -103,4 +62,3 @@ public struct CurveKeyFile: Codable, Sendable, Equatable {
         return BrokerAuthentication(serverKeys: server, clients: clients)
     }
 }
-

@@ -89,7 +89,7 @@ struct BrokerCommand: AsyncParsableCommand {
             switch (serverKey, clientKeys) {
             case (nil, nil): break
             case (let serverKey?, let clientKeys?):
-                configuration.authentication = try CurveKeyFile.authentication(
+                configuration.authentication = try BrokerAuthentication.load(
                     serverKeyFile: serverKey, clientsDirectory: clientKeys, scenario: configuration.scenario)
             default:
                 throw BrokerSettings.Invalid(description: "--server-key and --client-keys go together")

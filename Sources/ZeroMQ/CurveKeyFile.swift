@@ -1,0 +1,87 @@
+import Foundation
+
+/// Why a CURVE key file cannot be used: the file, what is wrong with it, and the error beneath, if any.
+public struct CurveKeyFileError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        /// The file cannot be read, or is not the JSON of a key file.
+        case unreadable
+        /// A key is not 40 characters of Z85, or the public key does not belong to the secret key.
+        case invalidKey
+        /// A public key file was given where the secret key file is needed.
+        case noSecretKey
+    }
+
+    public var code: Code
+    /// The path and what is wrong, for a person.
+    public var message: String
+    /// The error beneath (reading, decoding), if any.
+    public var underlying: (any Error & Sendable)?
+
+    public init(_ code: Code, _ message: String, underlying: (any Error & Sendable)? = nil) {
+        self.code = code
+        self.message = message
+        self.underlying = underlying
+    }
+
+    public var description: String {
+        guard let underlying else { return message }
+        return "\(message): \(underlying)"
+    }
+}
+
+/// A CURVE key file as `conduit keygen` writes it: JSON with the owner (an organisation id, or `broker`), the public
+/// key and, in the secret file only, the secret key, both in Z85.
+public struct CurveKeyFile: Codable, Sendable, Equatable {
+    public var owner: String
+    public var publicKey: String
+    public var secretKey: String?
+
+    public init(owner: String, publicKey: String, secretKey: String?) {
+        self.owner = owner
+        self.publicKey = publicKey
+        self.secretKey = secretKey
+    }
+
+    /// The public key's 32 bytes (checked by ``read(_:)``).
+    public var publicKeyBytes: [UInt8] { Z85.decode(publicKey) ?? [] }
+
+    /// Reads a key file, with an error naming the file and what is wrong.
+    public static func read(_ path: String) throws(CurveKeyFileError) -> CurveKeyFile {
+        let file: CurveKeyFile
+        do {
+            file = try JSONDecoder().decode(CurveKeyFile.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw CurveKeyFileError(.unreadable, "cannot read the key file \(path)", underlying: Described(error))
+        }
+        guard let key = Z85.decode(file.publicKey), key.count == 32 else {
+            throw CurveKeyFileError(.invalidKey, "\(path): publicKey is not a 40-character Z85 key")
+        }
+        if let secret = file.secretKey, (Z85.decode(secret)?.count ?? 0) != 32 {
+            throw CurveKeyFileError(.invalidKey, "\(path): secretKey is not a 40-character Z85 key")
+        }
+        return file
+    }
+
+    /// The key pair, when this is a secret key file.
+    public func keyPair(path: String) throws(CurveKeyFileError) -> CurveKeyPair {
+        guard let secretKey, let secret = Z85.decode(secretKey) else {
+            throw CurveKeyFileError(.noSecretKey, "\(path) holds no secret key; give the .key file, not the .pub")
+        }
+        let pair: CurveKeyPair
+        do {
+            pair = try CurveKeyPair(secretKey: secret)
+        } catch {
+            throw CurveKeyFileError(.invalidKey, "\(path): the secret key is not usable", underlying: error)
+        }
+        guard pair.publicKeyText == publicKey else {
+            throw CurveKeyFileError(.invalidKey, "\(path): the public key does not belong to the secret key")
+        }
+        return pair
+    }
+
+    /// A Foundation error as a `Sendable` description.
+    private struct Described: Error, Sendable, CustomStringConvertible {
+        let description: String
+        init(_ error: any Error) { description = "\(error)" }
+    }
+}
