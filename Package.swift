@@ -51,7 +51,8 @@ let package = Package(
         .target(
             name: "ConduitAggregator",
             dependencies: [
-                "ConduitAgent", "ConduitCore", "ConduitState", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+                "ConduitAgent", "ConduitCore", "ConduitJournal", "ConduitState", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

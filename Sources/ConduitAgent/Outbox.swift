@@ -64,7 +64,13 @@ public final class Outbox: Sendable {
         var doneSinceCompaction = 0
         var tornBytes = 0
 
-        deinit { if descriptor >= 0 { Glibc.close(descriptor) } }
+        /// Holds the outbox's lock while it is open.
+        var lockDescriptor: Int32 = -1
+
+        deinit {
+            if descriptor >= 0 { Glibc.close(descriptor) }
+            if lockDescriptor >= 0 { Glibc.close(lockDescriptor) }
+        }
     }
 
     /// Opens (or creates) the outbox in `directory`, reading back what is pending.
@@ -72,13 +78,23 @@ public final class Outbox: Sendable {
         self.directory = directory
         path = directory + "/outbox.log"
         if mkdir(directory, 0o755) != 0 && errno != EEXIST { throw OutboxError(directory, "mkdir") }
-        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw OutboxError(path, "open") }
-        var state = State(descriptor: descriptor)
-        // One process at a time: two writers appending to one file would interleave their records.
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+        // One process at a time: two writers appending to one file would interleave their records. The lock is on
+        // a file of its own that is never replaced (compaction renames a new log over the old one, and a lock on
+        // the log itself would not cover a process that opened the old one), and it is held until close().
+        let lockPath = directory + "/outbox.lock"
+        let lockDescriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lockDescriptor >= 0 else { throw OutboxError(lockPath, "open") }
+        guard flock(lockDescriptor, LOCK_EX | LOCK_NB) == 0 else {
+            Glibc.close(lockDescriptor)
             throw OutboxError(path: path, message: "in use by another process (an agent or `conduit publish` with the same outbox is running)")
         }
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            Glibc.close(lockDescriptor)
+            throw OutboxError(path, "open")
+        }
+        var state = State(descriptor: descriptor)
+        state.lockDescriptor = lockDescriptor
         try Self.load(&state, path: path)
         self.state = Mutex(state)
     }
@@ -88,6 +104,8 @@ public final class Outbox: Sendable {
         state.withLock { state in
             if state.descriptor >= 0 { Glibc.close(state.descriptor) }
             state.descriptor = -1
+            if state.lockDescriptor >= 0 { Glibc.close(state.lockDescriptor) }
+            state.lockDescriptor = -1
         }
     }
 
@@ -210,8 +228,6 @@ public final class Outbox: Sendable {
             _ = fsync(directoryDescriptor)
             Glibc.close(directoryDescriptor)
         }
-        // The lock moves to the new file (the old one is unlinked by the rename).
-        _ = flock(descriptor, LOCK_EX | LOCK_NB)
         Glibc.close(state.descriptor)
         state.descriptor = descriptor
         state.fileSize = bytes.count

@@ -1,5 +1,6 @@
 import ConduitAgent
 import ConduitCore
+import ConduitJournal
 import ConduitState
 import Foundation
 import Logging
@@ -310,25 +311,10 @@ final class AggregatorLoop {
         storeAlerts()
         guard let path = configuration.checkpointPath else { return }
         sinceCheckpoint = 0
-        let temporary = path + ".tmp"
-        let bytes = state.json()
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard descriptor >= 0 else {
-            logger.error("checkpoint.failed", metadata: ["checkpoint.path": "\(temporary)", "errno": "\(errno)"])
-            return
-        }
-        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        let synced = fsync(descriptor)
-        close(descriptor)
-        guard written == bytes.count, synced == 0, rename(temporary, path) == 0 else {
-            logger.error("checkpoint.failed", metadata: ["checkpoint.path": "\(path)", "errno": "\(errno)"])
-            return
-        }
-        let directory = (path as NSString).deletingLastPathComponent
-        let directoryDescriptor = open(directory.isEmpty ? "." : directory, O_RDONLY)
-        if directoryDescriptor >= 0 {
-            fsync(directoryDescriptor)
-            close(directoryDescriptor)
+        do {
+            try AtomicFile.replace(path, with: state.json(), durable: true)
+        } catch {
+            logger.error("checkpoint.failed", metadata: ["checkpoint.path": "\(path)", "error": "\(error)"])
         }
     }
 }

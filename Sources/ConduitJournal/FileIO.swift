@@ -177,20 +177,14 @@ enum POSIX {
         return names
     }
 
-    /// Writes a whole file atomically: to a temporary name, then renamed over `path`. Not synced: used for
-    /// index files, which are rebuilt when missing or damaged.
+    /// Writes a whole file atomically (``AtomicFile``). Not synced: used for index files, which are rebuilt when
+    /// missing or damaged.
     static func replaceFile(_ path: String, with bytes: [UInt8]) throws(JournalError) {
-        let temporary = path + ".tmp"
-        let fd = try open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
-        do throws(JournalError) {
-            try withBytes(bytes) { (p) throws(JournalError) in try pwriteAll(fd, p, offset: 0, path: temporary) }
+        do {
+            try AtomicFile.replace(path, with: bytes, durable: false)
         } catch {
-            close(fd)
-            _ = Glibc.unlink(temporary)
-            throw error
+            throw JournalError.system(error.operation, path: error.path, errno: error.errno)
         }
-        close(fd)
-        if rename(temporary, path) != 0 { throw JournalError.system("rename", path: path, errno: errno) }
     }
 }
 

@@ -97,12 +97,8 @@ public struct StateCheckpoints: Sendable {
             guard (try? manager.createDirectory(atPath: folder, withIntermediateDirectories: true)) != nil else { return false }
         }
         let name = "state-\(state.lastSequence)-\(recordedTime).json"
-        let temporary = folder + "/." + name + ".tmp"
-        guard manager.createFile(atPath: temporary, contents: Data(state.json())) else { return false }
-        guard rename(temporary, folder + "/" + name) == 0 else {
-            unlink(temporary)
-            return false
-        }
+        // A cache: not synced (a crash may lose it; the fold is run again).
+        do { try AtomicFile.replace(folder + "/" + name, with: state.json(), durable: false) } catch { return false }
         return true
     }
 }

@@ -118,6 +118,32 @@ import Testing
         _ = outbox
     }
 
+    /// The lock holds across compaction: a new log renamed over the old one once left the new file unlocked for a
+    /// moment, and a process that had opened the old file could lock that.
+    @Test func theLockHoldsAcrossCompaction() throws {
+        let directory = TemporaryDirectory()
+        let outbox = try Outbox(directory: directory.path)
+        // Enough done records to compact (beyond 8 MiB and four times what is pending).
+        var compacted = false
+        let path = directory.appending("outbox.log")
+        let inode = { (try? FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? Int) ?? nil }
+        let first = inode()
+        let lockPath = directory.appending("outbox.lock")
+        let lockInode = try FileManager.default.attributesOfItem(atPath: lockPath)[.systemFileNumber] as? Int
+        for _ in 0..<400 where !compacted {
+            let entries = try outbox.enqueue((0..<100).map { Self.record($0) })
+            for entry in entries { try outbox.markDone(entry.number, .acknowledged) }
+            compacted = inode() != first
+        }
+        #expect(compacted, "the log was replaced by compaction")
+        #expect(try FileManager.default.attributesOfItem(atPath: lockPath)[.systemFileNumber] as? Int == lockInode,
+            "the lock is on a file compaction never replaces")
+        let error = #expect(throws: OutboxError.self) { try Outbox(directory: directory.path) }
+        #expect(error?.message.contains("in use") == true)
+        outbox.close()
+        #expect(try Outbox(directory: directory.path).pendingCount == 0, "closed, it is free again")
+    }
+
     @Test func anUnwritableDirectoryIsAClearError() {
         #expect(throws: OutboxError.self) { try Outbox(directory: "/proc/conduit-no-such/outbox") }
     }
