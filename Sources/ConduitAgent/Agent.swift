@@ -1,4 +1,5 @@
 import ConduitCore
+import ConduitJournal
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -102,8 +103,7 @@ public final class Agent: Sendable {
         for (index, event) in events.enumerated() {
             if let validator {
                 do {
-                    try EventValidator.checkPayload(event.data)
-                    try validator.validate(event)
+                    try validator.validate(event)  // the payload's own rules included
                 } catch {
                     throw AgentError("event \(index) (\(event.source) \(event.id)) is invalid: \(error)", rejection: error)
                 }
@@ -191,11 +191,7 @@ public final class Agent: Sendable {
 
     // MARK: - The agent's thread
 
-    private static func monotonicMicroseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
-    }
+    private static func monotonicMicroseconds() -> Int64 { SystemClock.monotonicMicroseconds() }
 
     private func run(control: LoopControl) {
         let context: Context

@@ -1,3 +1,4 @@
+import ConduitJournal
 import Foundation
 
 extension Duration {
@@ -17,11 +18,7 @@ func timeSeconds(_ body: () throws -> Void) rethrows -> Double {
 }
 
 /// Monotonic microseconds, comparable across this process's threads.
-func monotonicMicroseconds() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
-}
+func monotonicMicroseconds() -> Int64 { SystemClock.monotonicMicroseconds() }
 
 /// How this module was built, shown with figures that mean little in a debug build.
 #if DEBUG

@@ -80,11 +80,7 @@ public final class Broker: Sendable {
     }
 
     /// Microseconds since the Unix epoch, from the system clock.
-    @Sendable public static func wallClock() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
-    }
+    @Sendable public static func wallClock() -> Int64 { SystemClock.realtimeMicroseconds() }
 
     /// The failure that stopped the broker by itself (a journal that can no longer be trusted), if any; `nil` after
     /// a requested stop.

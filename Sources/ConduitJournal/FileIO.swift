@@ -189,18 +189,10 @@ enum POSIX {
 }
 
 /// Microseconds since the Unix epoch, from the real-time clock.
-func currentMicroseconds() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_REALTIME, &now)
-    return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
-}
+func currentMicroseconds() -> Int64 { SystemClock.realtimeMicroseconds() }
 
 /// Nanoseconds from a monotonic clock.
-func monotonicNanoseconds() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-}
+func monotonicNanoseconds() -> UInt64 { SystemClock.monotonicNanoseconds() }
 
 /// Calls `body` with the bytes of `array`, keeping the typed error.
 func withBytes<R>(_ array: [UInt8], _ body: (UnsafeRawBufferPointer) throws(JournalError) -> R) throws(JournalError) -> R {
