@@ -63,7 +63,7 @@ public final class Agent: Sendable {
     /// Opens the outbox (reading back what is pending from an earlier run). Call ``start()`` to connect.
     public init(configuration: Configuration, logger: Logger = Logger(label: "conduit.agent")) throws(AgentError) {
         guard configuration.source.hasPrefix("/"), configuration.source.count > 1 else {
-            throw AgentError("the source must be /<organisation>/<agent>, got \"\(configuration.source)\"")
+            throw AgentError(.invalidConfiguration, "the source must be /<organisation>/<agent>, got \"\(configuration.source)\"")
         }
         self.configuration = configuration
         self.logger = logger
@@ -71,7 +71,7 @@ public final class Agent: Sendable {
         do {
             outbox = try Outbox(directory: configuration.outboxDirectory)
         } catch {
-            throw AgentError("cannot open the outbox: \(error)")
+            throw AgentError(.outboxUnusable, "cannot open the outbox: \(error)", underlying: error)
         }
         if outbox.tornTailBytes > 0 {
             logger.warning(
@@ -81,7 +81,7 @@ public final class Agent: Sendable {
         do {
             thread = try LoopThread(name: "conduit-agent")
         } catch {
-            throw AgentError("cannot create the agent's wake-up pipe: \(error)")
+            throw AgentError(.system, "cannot create the agent's wake-up pipe: \(error)", underlying: error)
         }
     }
 
@@ -105,7 +105,7 @@ public final class Agent: Sendable {
                 do {
                     try validator.validate(event)  // the payload's own rules included
                 } catch {
-                    throw AgentError("event \(index) (\(event.source) \(event.id)) is invalid: \(error)", rejection: error)
+                    throw AgentError(.invalidEvent, "event \(index) (\(event.source) \(event.id)) is invalid: \(error)", underlying: error)
                 }
             }
             records.append((event.source, event.id, EventCodec.encode(event)))
@@ -114,7 +114,7 @@ public final class Agent: Sendable {
         do {
             entries = try outbox.enqueue(records, cursor: cursor)
         } catch {
-            throw AgentError("cannot store in the outbox: \(error)")
+            throw AgentError(.outboxUnusable, "cannot store in the outbox: \(error)", underlying: error)
         }
         guard !entries.isEmpty else { return entries }
         shared.withLock { $0.inbox += entries }
@@ -397,13 +397,32 @@ public struct AgentStatus: Sendable, Equatable {
 
 /// An error of the agent: a clear message, and the validation error when an event was refused locally.
 public struct AgentError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        /// The configuration is wrong (a source that is not `/<organisation>/<agent>`).
+        case invalidConfiguration
+        /// The outbox cannot be opened, is in use, or cannot be written.
+        case outboxUnusable
+        /// An event was refused before it was stored (``AgentError/rejection`` says why).
+        case invalidEvent
+        /// The system refused a resource (a descriptor for the wake-up pipe).
+        case system
+    }
+
+    public var code: Code
+    /// What went wrong, in a sentence.
     public var message: String
-    public var rejection: ConduitError?
+    /// The error beneath: the validation error of a refused event, the outbox's error, …
+    public var underlying: (any Error & Sendable)?
+
+    /// The validation error, when an event was refused locally.
+    public var rejection: ConduitError? { underlying as? ConduitError }
+
     public var description: String { message }
 
-    public init(_ message: String, rejection: ConduitError? = nil) {
+    public init(_ code: Code, _ message: String, underlying: (any Error & Sendable)? = nil) {
+        self.code = code
         self.message = message
-        self.rejection = rejection
+        self.underlying = underlying
     }
 }
 

@@ -117,7 +117,7 @@ public final class Aggregator: Sendable {
                 loop = try AggregatorLoop(
                     configuration: configuration, logger: logger, control: setup.control, applied: appliedSequence)
             } catch {
-                throw error as? AggregatorError ?? AggregatorError("\(error)")
+                throw error as? AggregatorError ?? AggregatorError(.startFailed, "\(error)", underlying: error)
             }
             thread.use(loop.context)
             setup.ready(loop.snapshotEndpoint)
@@ -168,6 +168,26 @@ extension Aggregator: Service {
 
 /// Why the aggregator could not start.
 public struct AggregatorError: Error, Sendable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+    public enum Code: String, Sendable {
+        /// The snapshot endpoint cannot be bound.
+        case endpointUnavailable
+        /// The alerts' outbox cannot be used.
+        case outboxUnusable
+        /// Anything else that kept it from starting.
+        case startFailed
+    }
+
+    public var code: Code
+    /// What went wrong, in a sentence.
+    public var message: String
+    /// The error beneath, if any.
+    public var underlying: (any Error & Sendable)?
+
+    public init(_ code: Code, _ message: String, underlying: (any Error & Sendable)? = nil) {
+        self.code = code
+        self.message = message
+        self.underlying = underlying
+    }
+
+    public var description: String { message }
 }

@@ -91,7 +91,7 @@ final class AggregatorLoop {
             do {
                 alerts = try Agent(configuration: agent, logger: logger)
             } catch {
-                throw AggregatorError("the alerts' outbox \(directory!) cannot be used: \(error)")
+                throw AggregatorError(.outboxUnusable, "the alerts' outbox \(directory!) cannot be used: \(error)", underlying: error)
             }
             // Alerts stored by an earlier run and never answered are resent: count them as on their way.
             applied.alertsSent.add(alerts!.outbox.pendingCount, ordering: .acquiringAndReleasing)
@@ -103,7 +103,9 @@ final class AggregatorLoop {
         do {
             try snapshots.bind(configuration.snapshotEndpoint)
         } catch {
-            throw AggregatorError("the snapshot endpoint \(configuration.snapshotEndpoint) cannot be bound: \(error)")
+            throw AggregatorError(
+                .endpointUnavailable, "the snapshot endpoint \(configuration.snapshotEndpoint) cannot be bound: \(error)",
+                underlying: error)
         }
         snapshotEndpoint = try snapshots.lastEndpoint
         for socket in [subscriber, query, snapshots] { poller.add(socket) }

@@ -14,11 +14,6 @@ public struct BrokerReplay: Sendable {
         self.timeout = timeout
     }
 
-    /// Errors: no answer in time, or the broker's `ERROR`.
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
-    }
-
     /// The topic prefixes the broker can filter on: kind, then utility, then community, as far as they are given
     /// from the left; empty (everything) when kinds are not given.
     public static func prefixes(for selection: ReplaySelection) -> [[UInt8]] {
@@ -104,7 +99,7 @@ public struct BrokerReplay: Sendable {
         try start()
         while true {
             guard try poller.poll(timeout: timeout) > 0, let frames = try socket.receiveFrames(wait: false) else {
-                throw Failure(description: "no answer from the broker at \(endpoint) within \(timeout)")
+                throw ReplayError(.noAnswer, "no answer from the broker at \(endpoint) within \(timeout)")
             }
             switch try QueryReply.decode(frames) {
             case .chunk(_, let events):
@@ -138,7 +133,7 @@ public struct BrokerReplay: Sendable {
                 }
                 return summary
             case .error(_, let error):
-                throw Failure(description: "the broker refused the replay: \(error)")
+                throw ReplayError(.refused, "the broker refused the replay: \(error)", underlying: error)
             default:
                 continue
             }

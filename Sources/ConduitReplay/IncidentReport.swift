@@ -140,11 +140,14 @@ public struct IncidentError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// Ids to try instead: near matches (not found), or the outages an ambiguous id names.
     public var candidates: [String]
+    /// The error beneath, if any.
+    public var underlying: (any Error & Sendable)?
 
-    public init(_ code: Code, _ message: String, candidates: [String] = []) {
+    public init(_ code: Code, _ message: String, candidates: [String] = [], underlying: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message
         self.candidates = candidates
+        self.underlying = underlying
     }
 
     /// The message, and the candidates on the following lines.

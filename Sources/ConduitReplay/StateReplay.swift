@@ -22,10 +22,6 @@ public struct StateReplay: Sendable {
     }
 
     /// Errors: a diff whose later moment comes before its earlier one.
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
-    }
-
     /// The state after every event recorded at or before `time` (when given) and with a sequence at or below
     /// `sequence` (when given); time-based alerts are evaluated at `time` (or at the last event).
     public func state(atTime time: Timestamp? = nil, atSequence sequence: UInt64? = nil) throws -> AggregateState {
@@ -95,7 +91,7 @@ public struct StateReplay: Sendable {
         fromTime from: Timestamp, toTime to: Timestamp, progress: (UInt64) -> Void = { _ in },
         shouldStop: () -> Bool = { false }
     ) throws -> (diff: StateDiff, reading: JournalReading) {
-        guard from <= to else { throw Failure(description: "the later time \(to.rfc3339) is before the earlier \(from.rfc3339)") }
+        guard from <= to else { throw ReplayError(.invalidRange, "the later time \(to.rfc3339) is before the earlier \(from.rfc3339)") }
         return try diff(Bound(time: from), Bound(time: to), progress: progress, shouldStop: shouldStop)
     }
 
@@ -106,7 +102,7 @@ public struct StateReplay: Sendable {
         fromSequence from: UInt64, toSequence to: UInt64, progress: (UInt64) -> Void = { _ in },
         shouldStop: () -> Bool = { false }
     ) throws -> (diff: StateDiff, reading: JournalReading) {
-        guard from <= to else { throw Failure(description: "the later sequence \(to) is below the earlier \(from)") }
+        guard from <= to else { throw ReplayError(.invalidRange, "the later sequence \(to) is below the earlier \(from)") }
         return try diff(Bound(sequence: from), Bound(sequence: to), progress: progress, shouldStop: shouldStop)
     }
 

@@ -67,8 +67,8 @@ import Testing
         #expect(diff.communities["ganjiaba"]?.from.householdsAffectedNow == 108)
         #expect(diff.alertsRaisedAndCleared.map(\.key) == ["outage_overrun/" + Story.outageKey])
 
-        #expect(throws: StateReplay.Failure.self) { try replay.diff(fromTime: to, toTime: from) }
-        #expect(throws: StateReplay.Failure.self) { try replay.diff(fromSequence: 5, toSequence: 4) }
+        #expect(throws: ReplayError.self) { try replay.diff(fromTime: to, toTime: from) }
+        #expect(throws: ReplayError.self) { try replay.diff(fromSequence: 5, toSequence: 4) }
     }
 
     /// The state at the earlier time is advanced to it, which raises alerts no event raised yet; the fold on from

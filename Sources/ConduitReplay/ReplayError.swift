@@ -1,0 +1,26 @@
+/// Why a replay, a fold of the journal or a diff failed: what kind of failure, a sentence for a person, and the error
+/// beneath, if any. The same shape as every other error of Conduit's libraries.
+public struct ReplayError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        /// The broker did not answer in time.
+        case noAnswer
+        /// The broker answered the replay with an `ERROR`.
+        case refused
+        /// Two moments or sequences given the wrong way round.
+        case invalidRange
+    }
+
+    public var code: Code
+    /// What went wrong, in a sentence.
+    public var message: String
+    /// The error beneath (the broker's `ERROR`), if any.
+    public var underlying: (any Error & Sendable)?
+
+    public init(_ code: Code, _ message: String, underlying: (any Error & Sendable)? = nil) {
+        self.code = code
+        self.message = message
+        self.underlying = underlying
+    }
+
+    public var description: String { message }
+}
