@@ -60,7 +60,7 @@ public struct StateDiffText {
         var lines = ["Changes from \(Self.moment(diff.from)) to \(Self.moment(diff.to))"]
         if diff.isEmpty {
             lines.append("Nothing changed.")
-            return lines.joined(separator: "\n")
+            return lines.map { $0.escapingControlCharacters() }.joined(separator: "\n")
         }
         lines.append("Overall: " + Self.rollup(diff.overall))
         for id in diff.communityOrder {
@@ -83,6 +83,6 @@ public struct StateDiffText {
         section("Alerts raised", diff.alertsRaised, Self.alert)
         section("Alerts cleared", diff.alertsCleared, Self.alert)
         section("Alerts raised and cleared again in between", diff.alertsRaisedAndCleared, Self.alert)
-        return lines.joined(separator: "\n")
+        return lines.map { $0.escapingControlCharacters() }.joined(separator: "\n")
     }
 }

@@ -72,6 +72,6 @@ public struct StateTable {
             lines.append("  [\(alert.kind.rawValue)] \(alert.message)")
         }
         if state.activeAlerts.count > 30 { lines.append("  … and \(state.activeAlerts.count - 30) more (--json for all)") }
-        return lines.joined(separator: "\n")
+        return lines.map { $0.escapingControlCharacters() }.joined(separator: "\n")
     }
 }

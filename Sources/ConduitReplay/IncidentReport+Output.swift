@@ -19,7 +19,7 @@ extension IncidentReport {
             lines.append("Durations:")
             for duration in durations { lines.append("  " + Self.line(duration, writer)) }
         }
-        return lines.joined(separator: "\n")
+        return lines.map { $0.escapingControlCharacters() }.joined(separator: "\n")
     }
 
     private func header(_ writer: ReplayWriter) -> [String] {

@@ -106,6 +106,7 @@ public struct ReplayWriter: Sendable {
         let (_, _, _, text) = detail(event)
         let kind = event.kind.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
         return "\(localTime(event.time))  #\(sequence)  \(kind) \(organisationName(event)) @ \(communityName(event.site)): \(text)"
+            .escapingControlCharacters()
     }
 
     func csvLine(sequence: UInt64, recordedTime: Int64, event: Event) -> String {
@@ -113,7 +114,7 @@ public struct ReplayWriter: Sendable {
         let fields = [
             String(sequence), Timestamp(microsecondsSinceEpoch: recordedTime).rfc3339, event.time.rfc3339,
             event.kind.rawValue, status, String(event.sourceOrganisation), event.utility?.rawValue ?? "",
-            event.site ?? "", event.workItem ?? "", percent, households, text,
+            event.site ?? "", event.workItem ?? "", percent, households, text.escapingControlCharacters(),
         ]
         return fields.map(Self.csvField).joined(separator: ",")
     }
