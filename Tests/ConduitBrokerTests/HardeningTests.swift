@@ -142,4 +142,19 @@ struct HardeningTests {
         broker.stop()
         #expect(broker.broker.failure == nil)
     }
+
+    /// A rejection of a 60 KB event does not echo it: the REJECT stays small however large the input.
+    @Test func aRejectionDoesNotEchoALargeEvent() throws {
+        let broker = try TestBroker()
+        let context = try Context()
+        let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest)
+        let badTime = String(repeating: "9", count: 60_000)
+        let event = SampleEvents.progressJSON(id: "big").replacingOccurrences(of: #""time":"2023-06-01T08:30:00Z""#, with: #""time":"\#(badTime)""#)
+        #expect(event.contains(badTime))
+        try agent.publish(Array(event.utf8), correlation: 1)
+        let frames = try #require(try agent.receive())
+        #expect(frames.reduce(0) { $0 + $1.count } < 2048, "the REJECT is \(frames.reduce(0) { $0 + $1.count }) bytes")
+        guard case .reject(let rejection) = try IngestReply.decode(frames) else { Issue.record("expected REJECT"); return }
+        #expect(rejection.error.code == .eventFormat)
+    }
 }

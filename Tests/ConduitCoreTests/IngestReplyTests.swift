@@ -51,3 +51,17 @@ func forEachFrameEmitsTheFramesOfEncode(reply: IngestReply) {
     #expect(frames == reply.encode())
     #expect(mores == Array(repeating: true, count: frames.count - 1) + [false])
 }
+
+/// A rejection quotes the input; what it carries is bounded (path 256 bytes, reason 1,024), cut at a character.
+@Test func rejectionsCarryABoundedQuoteOfTheInput() throws {
+    let long = String(repeating: "甘", count: 30_000)
+    let reply = IngestReply.reject(Rejection(correlation: 1, error: ConduitError(.eventFormat, path: "data." + long, "\"\(long)\" is not a date")))
+    let frames = reply.encode()
+    let path = frames[frames.count - 2]
+    let reason = frames[frames.count - 1]
+    #expect(path.count <= 256 && reason.count <= 1024)
+    #expect(String(validating: path, as: UTF8.self)?.hasSuffix("…") == true)
+    #expect(String(validating: reason, as: UTF8.self)?.hasPrefix("\"甘甘") == true)
+    guard case .reject(let decoded) = try IngestReply.decode(frames) else { Issue.record("not a REJECT"); return }
+    #expect(decoded.error.code == .eventFormat)
+}

@@ -163,8 +163,26 @@ enum Wire {
     }
 
     /// Frames of an error: code, path, reason.
+    /// The most bytes of a path and of a reason an `ERROR` or `REJECT` carries: they quote the input, which may be
+    /// as large as an event, and a peer that never reads its rejections must not make the broker hold copies of it.
+    static let maximumErrorPathBytes = 256
+    static let maximumErrorReasonBytes = 1024
+
     static func errorFrames(_ error: ConduitError) -> [[UInt8]] {
-        [frame(error.code.rawValue), frame(error.path), frame(error.reason)]
+        [
+            frame(error.code.rawValue), truncated(error.path, to: maximumErrorPathBytes),
+            truncated(error.reason, to: maximumErrorReasonBytes),
+        ]
+    }
+
+    /// The UTF-8 of `text`, cut at a character boundary to fit `limit` bytes with an ellipsis when it is longer.
+    static func truncated(_ text: String, to limit: Int) -> [UInt8] {
+        let bytes = Array(text.utf8)
+        guard bytes.count > limit else { return bytes }
+        let ellipsis = Array("…".utf8)
+        var end = limit - ellipsis.count
+        while end > 0 && bytes[end] & 0xC0 == 0x80 { end -= 1 }  // not inside a multi-byte character
+        return Array(bytes[..<end]) + ellipsis
     }
 
     static func readError(_ message: WireMessage, from index: Int) throws(ConduitError) -> ConduitError {
