@@ -22,7 +22,7 @@ public enum AtomicFile {
         let directory = slash.map { String(path[..<$0]) } ?? "."
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
         let temporary = (directory.isEmpty ? "" : directory + "/") + "." + name + ".replacing"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard descriptor >= 0 else { throw AtomicFileError(path: temporary, operation: "open", errno: Glibc.errno) }
         func fail(_ operation: String, _ at: String) -> AtomicFileError {
             let error = AtomicFileError(path: at, operation: operation, errno: Glibc.errno)

@@ -130,4 +130,54 @@ import Testing
         broker.stop()
         #expect(try Self.journal(broker.directory.appending("journal")).filter { $0.kind == .progress }.map(\.id) == ["f-1", "f-3"])
     }
+
+    /// A watched directory is a place others write to: links, FIFOs and devices named *.jsonl are skipped, not
+    /// followed or read for ever; a huge file of bad lines and a line without end make a bounded report; Ctrl-C ends it.
+    @Test func aWatchedDirectoryTakesOnlyRegularFilesAndBoundsWhatItKeeps() throws {
+        let broker = try TestBroker()
+        let outbox = TemporaryDirectory()
+        let spool = TemporaryDirectory()
+        let outside = TemporaryDirectory()
+        let secret = outside.appending("secret.txt")
+        try Data("top secret line\n".utf8).write(to: URL(fileURLWithPath: secret))
+        try FileManager.default.createSymbolicLink(atPath: spool.appending("link.jsonl"), withDestinationPath: secret)
+        #expect(mkfifo(spool.appending("fifo.jsonl"), 0o644) == 0)
+        try FileManager.default.createSymbolicLink(atPath: spool.appending("zero.jsonl"), withDestinationPath: "/dev/zero")
+        // 400,000 bad 12-byte lines, then a line of 8 MiB with no end, written before the agent starts.
+        var junk = Data(capacity: 400_000 * 12 + (8 << 20))
+        for _ in 0..<400_000 { junk.append(contentsOf: Array("not-json-ok\n".utf8)) }
+        junk.append(Data(repeating: UInt8(ascii: "x"), count: 8 << 20))
+        try junk.write(to: URL(fileURLWithPath: spool.appending("a-junk.jsonl")))
+        let valid = SampleEvents.progressJSON(id: "v-1", source: "/power-supply-bureau/spool") + "\n"
+        try Data(valid.utf8).write(to: URL(fileURLWithPath: spool.appending("b-valid.jsonl")))
+        // Old enough to be taken at once.
+        for name in ["a-junk.jsonl", "b-valid.jsonl"] {
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date(timeIntervalSinceNow: -60)], ofItemAtPath: spool.appending(name))
+        }
+
+        let agent = try RunningConduit([
+            "agent", "--org", "power-supply-bureau", "--agent", "spool", "--watch-dir", spool.path, "--ingest", broker.endpoints.ingest,
+            "--outbox", outbox.path, "--quiet",
+        ])
+        #expect(Poll.until(120) { agent.output.all.contains("acknowledged v-1") || FileManager.default.fileExists(atPath: spool.appending("b-valid.jsonl.done")) }, "\(agent.errors.all)")
+        #expect(Poll.until(120) { FileManager.default.fileExists(atPath: spool.appending("a-junk.jsonl.done")) }, "\(agent.errors.all)")
+        let report = try Data(contentsOf: URL(fileURLWithPath: spool.appending("a-junk.jsonl.rejected")))
+        #expect(report.count < 512 << 10, "the report is \(report.count) bytes")
+        let text = String(decoding: report, as: UTF8.self)
+        #expect(text.contains("more rejected line(s)"))
+        #expect(agent.errors.all.contains("a-junk.jsonl: forwarded, 400001 line(s) rejected"), "\(agent.errors.all)")
+        for name in ["link.jsonl", "fifo.jsonl", "zero.jsonl"] {
+            #expect(agent.errors.all.contains("\(name): not a regular file"), "\(name): \(agent.errors.all)")
+            #expect(!FileManager.default.fileExists(atPath: spool.appending(name + ".rejected")))
+        }
+        // What the agent wrote there: the regular files (the links and the FIFO are the test's own).
+        let everything = try FileManager.default.contentsOfDirectory(atPath: spool.path).filter {
+            (try? FileManager.default.attributesOfItem(atPath: spool.appending($0))[.type] as? FileAttributeType) == .typeRegular
+        }.compactMap { try? String(contentsOfFile: spool.appending($0), encoding: .utf8) }.joined()
+        #expect(!everything.contains("top secret"), "nothing of the linked file came in")
+        agent.signal(SIGINT)
+        #expect(agent.finish() != nil, "Ctrl-C ends it")
+        broker.stop()
+    }
 }
