@@ -26,7 +26,10 @@ let package = Package(
             providers: [.apt(["libzmq3-dev"])]
         ),
         // The only module that imports CZeroMQ.
-        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        .target(
+            name: "ZeroMQ",
+            dependencies: ["CZeroMQ", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
         // The transport benchmark's loops in plain C against libzmq: the reference the binding is measured against.
         .target(name: "TransportReference", linkerSettings: [.linkedLibrary("zmq")]),
         // Events, validation, scenario and the wire codec: no sockets, no files, no dependencies.

@@ -439,13 +439,7 @@ extension Agent: Service {
     /// Starts (if not yet) and publishes until the service group shuts down gracefully or the task is cancelled;
     /// then says `GOODBYE` and closes its outbox. What is pending stays there for the next run.
     public func run() async throws {
-        await start()
-        await withTaskCancellationOrGracefulShutdownHandler {
-            await self.finished()
-        } onCancelOrGracefulShutdown: {
-            self.requestStop()
-        }
-        await finished()
-        closeOutbox()
+        defer { closeOutbox() }
+        try await thread.runAsService(body)
     }
 }

@@ -108,12 +108,6 @@ public final class AgentFeed: Sendable {
 extension AgentFeed: Service {
     /// Starts (if not yet) and delivers until the service group shuts down gracefully or the task is cancelled.
     public func run() async throws {
-        try await start()
-        await withTaskCancellationOrGracefulShutdownHandler {
-            await self.thread.finished()
-        } onCancelOrGracefulShutdown: {
-            self.thread.requestStop()
-        }
-        await thread.finished()
+        try await thread.runAsService(body)
     }
 }

@@ -156,13 +156,7 @@ extension Aggregator: Service {
     /// Starts (if not yet), folds until the service group shuts down gracefully or the task is cancelled, then
     /// stops gracefully (a last checkpoint, the alerts' last answers).
     public func run() async throws {
-        try await start()
-        await withTaskCancellationOrGracefulShutdownHandler {
-            await self.finished()
-        } onCancelOrGracefulShutdown: {
-            self.requestStop()
-        }
-        await finished()
+        try await thread.runAsService(body)
     }
 }
 

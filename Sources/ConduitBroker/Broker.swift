@@ -146,13 +146,7 @@ extension Broker: Service {
     /// Starts (if not yet), serves until the service group shuts down gracefully or the task is cancelled, then
     /// stops gracefully. Throws the ``BrokerError`` that stopped it by itself (a journal it can no longer trust).
     public func run() async throws {
-        try await start()
-        await withTaskCancellationOrGracefulShutdownHandler {
-            await self.finished()
-        } onCancelOrGracefulShutdown: {
-            self.requestStop()
-        }
-        await finished()
+        try await thread.runAsService(body)
         if let failure { throw failure }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceLifecycle
 import Synchronization
 
 /// Wakes a poll loop from any thread: the read end of a non-blocking pipe, which the loop polls beside its
@@ -206,6 +207,19 @@ public final class LoopThread<Ready: Sendable>: Sendable {
         }
         for continuation in continuations { continuation.resume(with: result) }
         for semaphore in semaphores { semaphore.signal() }
+    }
+
+    /// What a component's `Service.run()` does: starts the loop (if not yet), waits for its end without blocking a
+    /// thread, and turns a graceful shutdown of the service group, or the cancellation of the task, into a stop
+    /// request. Returns when the thread has ended.
+    public func runAsService(_ body: @escaping @Sendable (Setup) throws -> Void) async throws {
+        try await start(body)
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await self.finished()
+        } onCancelOrGracefulShutdown: {
+            self.requestStop()
+        }
+        await finished()
     }
 
     /// Asks the loop to finish (at once: it is woken). Safe from any thread, more than once.
