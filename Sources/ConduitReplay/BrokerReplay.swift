@@ -17,6 +17,29 @@ public struct BrokerReplay: Sendable {
     /// Errors: no answer in time, or the broker's `ERROR`.
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
+
+        /// The broker at `endpoint` said nothing for `timeout`.
+        public static func noAnswer(from endpoint: String, within timeout: Duration) -> Failure {
+            Failure(description: "no answer from the broker at \(endpoint) within \(timeout)")
+        }
+
+        /// The broker answered the replay with `ERROR`.
+        public static func refused(_ error: ConduitError) -> Failure {
+            Failure(description: "the broker refused the replay: \(error)")
+        }
+    }
+
+    /// Why a replay's `END` says that not all of the window was replayed, in words (``ReplaySummary/notice``);
+    /// `nil` when it was. `matched`: how many events the replay gave.
+    public static func notice(for end: EndOfStream, matched: UInt64) -> String? {
+        switch end.reason {
+        case .beforeStart: "the window lies before the journal's first retained event"
+        case .beyondHead where matched == 0 && end.lastSequence == 0:
+            "the window starts after the journal's last event (\(end.headSequence))"
+        case .beyondHead: "the window reaches past the journal's last event (\(end.headSequence))"
+        case .idle, .error: "the broker ended the replay (\(end.reason.rawValue))"
+        case .complete, .cancelled: nil
+        }
     }
 
     /// The topic prefixes the broker can filter on: kind, then utility, then community, as far as they are given
@@ -104,7 +127,7 @@ public struct BrokerReplay: Sendable {
         try start()
         while true {
             guard try poller.poll(timeout: timeout) > 0, let frames = try socket.receiveFrames(wait: false) else {
-                throw Failure(description: "no answer from the broker at \(endpoint) within \(timeout)")
+                throw Failure.noAnswer(from: endpoint, within: timeout)
             }
             switch try QueryReply.decode(frames) {
             case .chunk(_, let events):
@@ -128,17 +151,10 @@ public struct BrokerReplay: Sendable {
                 }
             case .end(let end):
                 summary.journalLast = end.headSequence
-                switch end.reason {
-                case .beforeStart: summary.notice = "the window lies before the journal's first retained event"
-                case .beyondHead where summary.matched == 0 && end.lastSequence == 0:
-                    summary.notice = "the window starts after the journal's last event (\(end.headSequence))"
-                case .beyondHead: summary.notice = "the window reaches past the journal's last event (\(end.headSequence))"
-                case .idle, .error: summary.notice = "the broker ended the replay (\(end.reason.rawValue))"
-                case .complete, .cancelled: break
-                }
+                summary.notice = Self.notice(for: end, matched: summary.matched)
                 return summary
             case .error(_, let error):
-                throw Failure(description: "the broker refused the replay: \(error)")
+                throw Failure.refused(error)
             default:
                 continue
             }
