@@ -34,7 +34,8 @@ let package = Package(
         .target(name: "TransportReference", linkerSettings: [.linkedLibrary("zmq")]),
         // Events, validation, scenario and the wire codec: no sockets, no files, no dependencies.
         .target(name: "ConduitCore"),
-        // The aggregate state: a pure fold of events into per-item state, roll-ups and derived alerts. No I/O.
+        // The aggregate state: a pure fold of events into per-item state, roll-ups and derived alerts, and the
+        // subscriber's sync with a broker that feeds it (FanoutSync). No I/O.
         .target(name: "ConduitState", dependencies: ["ConduitCore"]),
         // A seeded field simulator: the events a year of relocation work and inspection would produce. No I/O.
         .target(name: "ConduitSimulation", dependencies: ["ConduitCore"]),

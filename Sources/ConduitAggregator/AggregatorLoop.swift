@@ -15,8 +15,8 @@ final class AggregatorLoop {
     private let wakeIndex: Int
     private let applied: Aggregator.Progress
     let context: Context
-    private let subscriber: Socket
-    private let query: Socket
+    /// The fan-out and the query endpoint, followed by the Clone pattern: catch-up, live events, gaps filled.
+    private let follower: FanoutFollower
     /// Publishes the derived alerts through an outbox: none is lost to a broker restart or a full queue.
     private let alerts: Agent?
     private let temporaryOutbox: String?
@@ -27,11 +27,6 @@ final class AggregatorLoop {
     private let poller = Poller()
     private var state: AggregateState
     private var sinceCheckpoint = 0
-    /// The replay in progress (catch-up, or a gap), and the live events held back until it ends.
-    private var replayRequest: UInt64?
-    private var nextRequest: UInt64 = 0
-    private var heldBack: [RecordedEvent] = []
-    private static let credit: UInt32 = 4096
     /// What the observer has not been told yet.
     private var unobservedEvents: [Event] = []
     private var unobservedChanges: [AlertChange] = []
@@ -55,13 +50,10 @@ final class AggregatorLoop {
         }
         context = try Context()
         // Subscribe first (the Clone pattern): what is published while the catch-up runs is held back, not lost.
-        subscriber = try Socket(context, type: .sub)
-        try subscriber.set(.receiveHighWaterMark, configuration.subscriberHighWaterMark)
-        if let bytes = configuration.subscriberReceiveBuffer { try subscriber.set(.receiveBuffer, bytes) }
-        try subscriber.subscribe()
-        try subscriber.connect(configuration.fanoutEndpoint)
-        query = try Socket(context, type: .dealer)
-        try query.connect(configuration.queryEndpoint)
+        var following = FanoutFollower.Configuration(fanout: configuration.fanoutEndpoint, query: configuration.queryEndpoint)
+        following.receiveHighWaterMark = configuration.subscriberHighWaterMark
+        following.receiveBuffer = configuration.subscriberReceiveBuffer
+        follower = try FanoutFollower(context: context, configuration: following)
         if configuration.publishAlerts {
             var directory = configuration.alertOutboxDirectory ?? configuration.checkpointPath.map { $0 + ".alerts" }
             if directory == nil {
@@ -108,7 +100,8 @@ final class AggregatorLoop {
                 underlying: error)
         }
         snapshotEndpoint = try snapshots.lastEndpoint
-        for socket in [subscriber, query, snapshots] { poller.add(socket) }
+        follower.add(to: poller)
+        poller.add(snapshots)
         wakeIndex = poller.add(fileDescriptor: control.wakeUp.descriptor)
         announce()
     }
@@ -116,12 +109,11 @@ final class AggregatorLoop {
     func run() {
         alerts?.start()
         do {
-            try requestReplay(from: state.lastSequence + 1, to: .max)
+            try follower.start(from: state.lastSequence, handle)
             while !control.isStopRequested {
                 try poller.poll(timeout: observerDue())
                 if poller.isReadable(wakeIndex) { control.wakeUp.drain() }
-                try drainQuery()
-                try drainSubscriber()
+                try follower.receive(handle)
                 storeAlerts()
                 announce()
                 try drainSnapshots()
@@ -132,7 +124,8 @@ final class AggregatorLoop {
             logger.error("aggregator.loop_error", metadata: ["error": "\(error)"])
         }
         checkpoint()
-        for socket in [subscriber, query, snapshots] { socket.close(linger: .zero) }
+        follower.close()
+        snapshots.close(linger: .zero)
         context.terminate()
         if let alerts {
             // A moment for the last answers; what is still unanswered stays in the outbox for the next run.
@@ -164,14 +157,32 @@ final class AggregatorLoop {
 
     // MARK: Events
 
-    private func requestReplay(from: UInt64, to: UInt64) throws {
-        nextRequest += 1
-        replayRequest = nextRequest
-        let request = ReplayRequest(request: nextRequest, window: .sequence(from: from, to: to), credit: Self.credit)
-        try query.send(frames: QueryRequest.replay(request).encode())
+    /// Carries out what the sync decided, other than its requests (the follower sends those).
+    private func handle(_ action: FanoutSync.Action) {
+        switch action {
+        case .apply(let record):
+            apply(record)
+        case .advanceClock(let time):
+            // Time passes when nothing happens: heartbeats advance the fold's clock (once an event started it) for
+            // time-based alerts.
+            guard let now = state.now, time > now else { return }
+            let changes = state.advance(to: time)
+            if configuration.observer != nil {
+                unobservedChanges += changes
+                clockMoved = true
+            }
+            for change in changes { publish(change, after: state.lastSequence) }
+        case .gap(let from, let to):
+            logger.info("gap.detected", metadata: ["gap.from": "\(from)", "gap.to": "\(to)"])
+            applied.gaps.add(1, ordering: .relaxed)
+        case .replayFailed(_, let failure):
+            logger.error("replay.failed", metadata: ["error": "\(failure)"])
+        case .caughtUp, .gapFilled, .send:
+            break
+        }
     }
 
-    private func apply(_ record: RecordedEvent) throws {
+    private func apply(_ record: RecordedEvent) {
         guard record.header.sequence > state.lastSequence else { return }
         guard let event = try? EventCodec.decode(record.event) else { return }
         let changes = state.apply(event)
@@ -192,69 +203,6 @@ final class AggregatorLoop {
             Event(
                 id: "\(change.status.rawValue)-\(sequence)-\(change.key)".prefix(128).description,
                 source: "/conduit/aggregator", time: change.time, data: .alert(change.report)))
-    }
-
-    private func drainQuery() throws {
-        while let frames = try query.receiveFrames(wait: false) {
-            guard let reply = try? QueryReply.decode(frames) else { continue }
-            switch reply {
-            case .chunk(let request, let events) where request == replayRequest:
-                for record in events { try apply(record) }
-                try query.send(frames: QueryRequest.credit(request: request, amount: UInt32(events.count)).encode())
-            case .end(let end) where end.request == replayRequest:
-                replayRequest = nil
-                let held = heldBack.sorted { $0.header.sequence < $1.header.sequence }
-                heldBack.removeAll()
-                for record in held { try receiveLive(record) }
-            case .error(let request, let error) where request == replayRequest:
-                logger.error("replay.failed", metadata: ["error": "\(error)"])
-                replayRequest = nil
-            default:
-                continue
-            }
-        }
-    }
-
-    private func receiveLive(_ record: RecordedEvent) throws {
-        if replayRequest != nil {
-            heldBack.append(record)
-        } else if record.header.sequence == state.lastSequence + 1 {
-            try apply(record)
-        } else if record.header.sequence > state.lastSequence + 1 {
-            // A gap: fetch what was missed, and hold this event back until it is filled.
-            logger.info("gap.detected", metadata: ["gap.from": "\(state.lastSequence + 1)", "gap.to": "\(record.header.sequence - 1)"])
-            heldBack.append(record)
-            applied.gaps.add(1, ordering: .relaxed)
-            try requestReplay(from: state.lastSequence + 1, to: record.header.sequence - 1)
-        }
-    }
-
-    private func drainSubscriber() throws {
-        var taken = 0
-        while taken < 4096, let frames = try subscriber.receiveFrames(wait: false) {
-            taken += 1
-            switch try? FanoutMessage.decode(frames) {
-            case .event(_, let record):
-                try receiveLive(record)
-            case .heartbeat(let latest):
-                if replayRequest == nil, latest.sequence > state.lastSequence {
-                    applied.gaps.add(1, ordering: .relaxed)
-                    try requestReplay(from: state.lastSequence + 1, to: latest.sequence)
-                }
-                // A heartbeat's time outside the years 0001-9999 comes from no broker that works: it moves nothing.
-                if replayRequest == nil, let now = state.now, latest.recordedTime > now, latest.recordedTime.isWritable {
-                    // Time passes when nothing happens: heartbeats advance the fold's clock for time-based alerts.
-                    let changes = state.advance(to: latest.recordedTime)
-                    if configuration.observer != nil {
-                        unobservedChanges += changes
-                        clockMoved = true
-                    }
-                    for change in changes { publish(change, after: state.lastSequence) }
-                }
-            case nil:
-                continue
-            }
-        }
     }
 
     /// How long until the observer is owed an update held back by its 100 ms pace; `nil` when it is owed nothing.

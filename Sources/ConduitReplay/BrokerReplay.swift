@@ -14,6 +14,19 @@ public struct BrokerReplay: Sendable {
         self.timeout = timeout
     }
 
+    /// Why a replay's `END` says that not all of the window was replayed, in words (``ReplaySummary/notice``);
+    /// `nil` when it was. `matched`: how many events the replay gave.
+    public static func notice(for end: EndOfStream, matched: UInt64) -> String? {
+        switch end.reason {
+        case .beforeStart: "the window lies before the journal's first retained event"
+        case .beyondHead where matched == 0 && end.lastSequence == 0:
+            "the window starts after the journal's last event (\(end.headSequence))"
+        case .beyondHead: "the window reaches past the journal's last event (\(end.headSequence))"
+        case .idle, .error: "the broker ended the replay (\(end.reason.rawValue))"
+        case .complete, .cancelled: nil
+        }
+    }
+
     /// The topic prefixes the broker can filter on: kind, then utility, then community, as far as they are given
     /// from the left; empty (everything) when kinds are not given.
     public static func prefixes(for selection: ReplaySelection) -> [[UInt8]] {
@@ -99,7 +112,7 @@ public struct BrokerReplay: Sendable {
         try start()
         while true {
             guard try poller.poll(timeout: timeout) > 0, let frames = try socket.receiveFrames(wait: false) else {
-                throw ReplayError(.noAnswer, "no answer from the broker at \(endpoint) within \(timeout)")
+                throw ReplayError.noAnswer(from: endpoint, within: timeout)
             }
             switch try QueryReply.decode(frames) {
             case .chunk(_, let events):
@@ -123,17 +136,10 @@ public struct BrokerReplay: Sendable {
                 }
             case .end(let end):
                 summary.journalLast = end.headSequence
-                switch end.reason {
-                case .beforeStart: summary.notice = "the window lies before the journal's first retained event"
-                case .beyondHead where summary.matched == 0 && end.lastSequence == 0:
-                    summary.notice = "the window starts after the journal's last event (\(end.headSequence))"
-                case .beyondHead: summary.notice = "the window reaches past the journal's last event (\(end.headSequence))"
-                case .idle, .error: summary.notice = "the broker ended the replay (\(end.reason.rawValue))"
-                case .complete, .cancelled: break
-                }
+                summary.notice = Self.notice(for: end, matched: summary.matched)
                 return summary
             case .error(_, let error):
-                throw ReplayError(.refused, "the broker refused the replay: \(error)", underlying: error)
+                throw ReplayError.refused(error)
             default:
                 continue
             }

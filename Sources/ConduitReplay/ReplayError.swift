@@ -1,3 +1,5 @@
+import ConduitCore
+
 /// Why a replay, a fold of the journal or a diff failed: what kind of failure, a sentence for a person, and the error
 /// beneath, if any. The same shape as every other error of Conduit's libraries.
 public struct ReplayError: Error, Sendable, CustomStringConvertible {
@@ -23,4 +25,16 @@ public struct ReplayError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
+}
+
+extension ReplayError {
+    /// The broker at `endpoint` said nothing for `timeout`.
+    public static func noAnswer(from endpoint: String, within timeout: Duration) -> ReplayError {
+        ReplayError(.noAnswer, "no answer from the broker at \(endpoint) within \(timeout)")
+    }
+
+    /// The broker answered the replay with `ERROR`.
+    public static func refused(_ error: ConduitError) -> ReplayError {
+        ReplayError(.refused, "the broker refused the replay: \(error)", underlying: error)
+    }
 }

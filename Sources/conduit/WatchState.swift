@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConduitAggregator
 import ConduitConsole
 import ConduitCore
 import ConduitReplay
@@ -26,12 +27,13 @@ struct StateWatch {
     private var stopped: Bool { stopping.flag.load(ordering: .acquiring) }
 
     func run() throws {
-        let subscriber = try Socket(context, type: .sub)
-        try subscriber.set(.linger, .zero)
-        try subscriber.set(.receiveHighWaterMark, 100_000)
-        try subscriber.subscribe()  // everything, heartbeats included: the fold needs every event
-        try subscriber.connect(fanout)
-        defer { subscriber.close() }
+        // Subscribe first: what is published while the base state is taken is kept until it is read.
+        var following = FanoutFollower.Configuration(fanout: fanout, query: query)
+        following.fanoutBatch = 1024
+        following.sync = FanoutSync.Settings(
+            credit: 1024, replayTimeout: Int64(Self.replayTimeout / .microseconds(1)), appliesPastUnfilledGaps: true)
+        let follower = try FanoutFollower(context: context, configuration: following)
+        defer { follower.close() }
 
         let view = LiveView(scenario: .default, timeZone: timeZone)
         var session = Session(view: view, count: count)
@@ -41,29 +43,30 @@ struct StateWatch {
             session.state = try fetchSnapshot(from: snapshot)
             note("snapshot of \(snapshot) at sequence \(session.state.lastSequence)")
             view.update(state: session.state, newEvents: [], alertChanges: [])
-        } else {
-            try fill(&session, from: 1, to: .max, what: "catch-up")
         }
-        if session.isDone || stopped { return }
-        note("caught up at sequence \(session.state.lastSequence); live from \(fanout) (Ctrl-C to stop)")
-
-        let poller = Poller()
-        poller.add(subscriber)
-        while !stopped && !session.isDone {
-            do {
-                try poller.poll(timeout: .milliseconds(100))
-                var taken = 0
-                while taken < 1024, !session.isDone, let frames = try subscriber.receiveFrames(wait: false) {
-                    taken += 1
-                    try receive(frames, &session)
-                }
-            } catch let error as ZMQError where error.isContextTerminated {
-                break  // Ctrl-C shut the context down
+        do {
+            // A snapshot is the base at once; otherwise the journal is folded from sequence 1 first.
+            try follower.start(from: session.state.lastSequence, catchUp: snapshot == nil) { try handle($0, &session) }
+            if snapshot != nil {
+                if session.isDone || stopped { return }
+                noteCaughtUp(session)
             }
-            // Draws what an earlier update deferred, and lets a quiet stream still show its roll-up.
-            view.update(state: session.state, newEvents: [], alertChanges: [])
+
+            let poller = Poller()
+            follower.add(to: poller)
+            while !stopped && !session.isDone {
+                try poller.poll(timeout: min(.milliseconds(100), follower.nextDeadline ?? .milliseconds(100)))
+                try follower.receive { try handle($0, &session) }
+                // Draws what an earlier update deferred, and lets a quiet stream still show its roll-up.
+                view.update(state: session.state, newEvents: [], alertChanges: [])
+            }
+        } catch let error as ZMQError where error.isContextTerminated {
+            return  // Ctrl-C shut the context down
         }
     }
+
+    /// How long a replay may go without an answer from the broker.
+    static let replayTimeout: Duration = .seconds(10)
 
     /// The state being shown, and how many events it took.
     struct Session {
@@ -82,56 +85,58 @@ struct StateWatch {
         }
     }
 
-    private func receive(_ frames: [[UInt8]], _ session: inout Session) throws {
-        switch try? FanoutMessage.decode(frames) {
-        case .event(_, let record):
-            let sequence = record.header.sequence
-            guard sequence > session.state.lastSequence else { return }  // already in the base state
-            if sequence > session.state.lastSequence + 1 {
-                try fill(&session, from: session.state.lastSequence + 1, to: sequence - 1, what: "gap")
-            }
+    /// Carries out what the sync decided, other than its requests: the events and the clock go into the state
+    /// shown, the replays' ends are noted. The catch-up must succeed; a gap that cannot be filled is noted and the
+    /// live events go on (the sync applies the one past the gap).
+    private func handle(_ action: FanoutSync.Action, _ session: inout Session) throws {
+        switch action {
+        case .apply(let record):
             guard let event = try? EventCodec.decode(record.event) else { return }
             session.apply(event)
-        case .heartbeat(let latest):
-            if latest.sequence > session.state.lastSequence {
-                try fill(&session, from: session.state.lastSequence + 1, to: latest.sequence, what: "gap")
-            }
+        case .advanceClock(let time):
             // Like the aggregator: the clock starts with the first event, then heartbeats move it on.
-            if let now = session.state.now, latest.recordedTime > now, latest.recordedTime.isWritable {
-                let changes = session.state.advance(to: latest.recordedTime)
-                session.view.update(state: session.state, newEvents: [], alertChanges: changes)
+            guard !session.isDone, let now = session.state.now, time > now else { return }
+            let changes = session.state.advance(to: time)
+            session.view.update(state: session.state, newEvents: [], alertChanges: changes)
+        case .caughtUp(let replay, let end):
+            noteEnd(of: replay, end, session)
+            if !session.isDone { noteCaughtUp(session) }
+        case .gapFilled(let replay, let end):
+            noteEnd(of: replay, end, session)
+        case .replayFailed(let replay, let failure):
+            let error: ReplayError
+            switch failure {
+            case .refused(let refusal): error = .refused(refusal)
+            case .noAnswer: error = .noAnswer(from: query, within: Self.replayTimeout)
             }
-        case nil:
-            return
+            if replay.purpose == .catchUp {
+                throw RuntimeFailure.exit("watch", "cannot catch up from the broker's query endpoint \(query): \(error)", status: RuntimeFailure.unavailable)
+            }
+            session.view.note("! cannot fill the gap \(replay.from)…\(replay.to) from \(query): \(error)")
+        case .gap, .send:
+            break
         }
     }
 
-    /// Folds a replay of `from…to` through the broker's query endpoint. The catch-up must succeed; a gap that cannot
-    /// be filled is reported and the live events go on (the fold takes any higher sequence).
-    private func fill(_ session: inout Session, from: UInt64, to: UInt64, what: String) throws {
-        var selection = ReplaySelection()
-        selection.fromSequence = from
-        selection.toSequence = to
-        do {
-            let summary = try BrokerReplay(endpoint: query).events(
-                selection, shouldStop: { stopped || session.isDone }
-            ) { _, event in session.apply(event) }
-            let range = to == .max ? "\(from)…" : "\(from)…\(to)"
-            if what == "gap" {
-                session.view.note("filled a gap: replayed \(summary.matched) event\(summary.matched == 1 ? "" : "s") of \(range) from \(query)")
-            }
-            // Say so when the journal could not give the whole range (retention removed the start, the replay ended
-            // early): the state lacks those events.
-            if let first = summary.firstSequence, first > from {
-                session.view.note("! the journal starts at sequence \(first): events \(from)…\(first - 1) are not in this state (try --snapshot of an aggregator)")
-            }
-            if let notice = summary.notice, to != .max { session.view.note("! \(what) of \(range): \(notice)") }
-        } catch {
-            if what == "catch-up" {
-                throw RuntimeFailure.exit("watch", "cannot catch up from the broker's query endpoint \(query): \(error)", status: RuntimeFailure.unavailable)
-            }
-            session.view.note("! cannot fill the gap \(from)…\(to) from \(query): \(error)")
+    /// Says what a replay gave, and when the journal could not give the whole range (retention removed the start,
+    /// the replay ended early): the state lacks those events.
+    private func noteEnd(of replay: FanoutSync.Replay, _ end: EndOfStream, _ session: Session) {
+        let (from, to) = (replay.from, replay.to)
+        let range = to == .max ? "\(from)…" : "\(from)…\(to)"
+        let what = replay.purpose == .catchUp ? "catch-up" : "gap"
+        if replay.purpose == .gap {
+            session.view.note("filled a gap: replayed \(replay.received) event\(replay.received == 1 ? "" : "s") of \(range) from \(query)")
         }
+        if let first = replay.firstSequence, first > from {
+            session.view.note("! the journal starts at sequence \(first): events \(from)…\(first - 1) are not in this state (try --snapshot of an aggregator)")
+        }
+        if let notice = BrokerReplay.notice(for: end, matched: UInt64(replay.received)), to != .max {
+            session.view.note("! \(what) of \(range): \(notice)")
+        }
+    }
+
+    private func noteCaughtUp(_ session: Session) {
+        note("caught up at sequence \(session.state.lastSequence); live from \(fanout) (Ctrl-C to stop)")
     }
 
     private func fetchSnapshot(from endpoint: String) throws -> AggregateState {
