@@ -31,8 +31,8 @@ import Synchronization
 ///   (`alert raised [kind] message`), and a roll-up line (`= #sequence …`) every `rollupEvery` events, or after
 ///   `rollupInterval` if anything changed since the last one, and at `finish`.
 /// - Ctrl-C: the cursor is shown again the moment SIGINT or SIGTERM arrives. Stopping is the caller's job when it
-///   watches the signal itself, as every `conduit` command does with its `SignalWatcher` (install that before the
-///   first update): stop feeding the view and call `finish`. A caller that does not watch them is ended as the
+///   watches the signal itself, as every `conduit` command does (a service group, or swift-service-lifecycle's
+///   `UnixSignalsSequence`; trap the signals before the first update): stop feeding the view and call `finish`. A caller that does not watch them is ended as the
 ///   default action would (status 128 + the signal).
 ///
 /// One thread uses a view at a time.
@@ -428,7 +428,7 @@ final class TerminalScreen {
             }
         }
         signals = [SIGINT, SIGTERM].map { number in
-            // Not `SignalWatcher`: its `signal(SIG_IGN)` would undo the handler libdispatch installed for the caller's
+            // Not `UnixSignalsSequence`: its `signal(SIG_IGN)` would undo the handler libdispatch installed for the caller's
             // own watch of the signal. With no watch of the caller's (the default action), this one ends the program
             // as the default would have.
             var current = sigaction()

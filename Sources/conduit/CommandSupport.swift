@@ -2,6 +2,7 @@ import ArgumentParser
 import ConduitConsole
 import ConduitReplay
 import Foundation
+import Synchronization
 import UnixSignals
 
 /// A failure at run time, not a mistake in the command line: printed as `conduit <command>: <message>`, without the

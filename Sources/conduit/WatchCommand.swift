@@ -57,11 +57,27 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: "Stop after this many events (for scripts; with --state, events applied, caught up included).")
     var count: Int?
 
-    func run() throws {
-        if state {
-            try runState()
-            return
+    func run() async throws {
+        // SIGINT/SIGTERM shut the context down: the blocking receive ends at once. The watching itself runs on a
+        // thread of its own.
+        let context = try Context()
+        let stopping = ReplayCommand.Interruption()
+        let signals = await TrappedSignals([.sigint, .sigterm]) { _ in
+            stopping.flag.store(true, ordering: .releasing)
+            context.shutdown()
         }
+        defer { signals.cancel() }
+        nonisolated(unsafe) let command = self  // parsed options, read only
+        try await onOwnThread {
+            if command.state {
+                try command.runState(context: context, stopping: stopping)
+            } else {
+                try command.runEvents(context: context, stopping: stopping)
+            }
+        }
+    }
+
+    private func runEvents(context: Context, stopping: ReplayCommand.Interruption) throws {
         if snapshot != nil {
             throw ValidationError("--snapshot goes with --state")
         }
@@ -75,13 +91,6 @@ struct WatchCommand: AsyncParsableCommand {
         let writer = ReplayWriter(format: format, timeZone: try ReplayCommand.zone(timeZone))
         let patterns = workItem
 
-        let context = try Context()
-        let stopping = ReplayCommand.Interruption()
-        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { _ in
-            stopping.flag.store(true, ordering: .releasing)
-            context.shutdown()
-        }
-        defer { signals.cancel() }
         let socket = try Socket(context, type: .sub)
         try socket.set(.linger, .zero)
         let prefixes = BrokerReplay.prefixes(for: selection)
@@ -129,7 +138,7 @@ struct WatchCommand: AsyncParsableCommand {
     }
 
     /// `--state`: the live aggregate state (see ``StateWatch``).
-    private func runState() throws {
+    private func runState(context: Context, stopping: ReplayCommand.Interruption) throws {
         guard kind.isEmpty, utility.isEmpty, community.isEmpty, workItem.isEmpty else {
             throw ValidationError("--state folds every event: --kind, --utility, --community and --work-item do not apply")
         }
@@ -137,13 +146,6 @@ struct WatchCommand: AsyncParsableCommand {
             throw ValidationError("--state shows the state, not events in a format: leave out --format")
         }
         let zone = try ReplayCommand.zone(timeZone)
-        let context = try Context()
-        let stopping = ReplayCommand.Interruption()
-        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { _ in
-            stopping.flag.store(true, ordering: .releasing)
-            context.shutdown()
-        }
-        defer { signals.cancel() }
         try StateWatch(
             fanout: fanout, query: query, snapshot: snapshot, timeZone: zone, count: count, context: context,
             stopping: stopping

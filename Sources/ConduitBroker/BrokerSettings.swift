@@ -1,0 +1,150 @@
+import ConduitCore
+import ConduitJournal
+import Foundation
+import Logging
+
+/// The broker's settings as given by a file, the environment or flags; `nil` means "not given here".
+public struct BrokerSettings: Codable, Equatable, Sendable {
+    public var ingest: String?
+    public var fanout: String?
+    public var query: String?
+    public var data: String?
+    public var dedupeWindow: Int?
+    public var durability: String?
+    public var logLevel: String?
+    public var segmentMegabytes: Int?
+    public var maximumBatch: Int?
+    public var fanoutHighWaterMark: Int?
+    public var fanoutHeartbeatMs: Int?
+    public var agentHeartbeatMs: Int?
+    public var retentionMegabytes: Int?
+    public var retentionHours: Int?
+
+    /// A setting that is wrong, and why.
+    public struct Invalid: Error, Sendable, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
+    }
+
+    public init(
+        ingest: String? = nil, fanout: String? = nil, query: String? = nil, data: String? = nil, dedupeWindow: Int? = nil,
+        durability: String? = nil, logLevel: String? = nil, segmentMegabytes: Int? = nil, maximumBatch: Int? = nil,
+        fanoutHighWaterMark: Int? = nil, fanoutHeartbeatMs: Int? = nil, agentHeartbeatMs: Int? = nil,
+        retentionMegabytes: Int? = nil, retentionHours: Int? = nil
+    ) {
+        self.ingest = ingest
+        self.fanout = fanout
+        self.query = query
+        self.data = data
+        self.dedupeWindow = dedupeWindow
+        self.durability = durability
+        self.logLevel = logLevel
+        self.segmentMegabytes = segmentMegabytes
+        self.maximumBatch = maximumBatch
+        self.fanoutHighWaterMark = fanoutHighWaterMark
+        self.fanoutHeartbeatMs = fanoutHeartbeatMs
+        self.agentHeartbeatMs = agentHeartbeatMs
+        self.retentionMegabytes = retentionMegabytes
+        self.retentionHours = retentionHours
+    }
+
+    /// Later sources override earlier ones, field by field.
+    public func overridden(by other: BrokerSettings) -> BrokerSettings {
+        BrokerSettings(
+            ingest: other.ingest ?? ingest, fanout: other.fanout ?? fanout, query: other.query ?? query,
+            data: other.data ?? data, dedupeWindow: other.dedupeWindow ?? dedupeWindow,
+            durability: other.durability ?? durability, logLevel: other.logLevel ?? logLevel,
+            segmentMegabytes: other.segmentMegabytes ?? segmentMegabytes, maximumBatch: other.maximumBatch ?? maximumBatch,
+            fanoutHighWaterMark: other.fanoutHighWaterMark ?? fanoutHighWaterMark,
+            fanoutHeartbeatMs: other.fanoutHeartbeatMs ?? fanoutHeartbeatMs,
+            agentHeartbeatMs: other.agentHeartbeatMs ?? agentHeartbeatMs,
+            retentionMegabytes: other.retentionMegabytes ?? retentionMegabytes,
+            retentionHours: other.retentionHours ?? retentionHours)
+    }
+
+    /// The settings from, in increasing priority: a JSON file, the `CONDUIT_*` environment variables, the flags.
+    public static func resolve(file: String?, environment: [String: String], flags: BrokerSettings) throws -> BrokerSettings {
+        var settings = BrokerSettings()
+        if let file {
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
+                throw Invalid(description: "cannot read the settings file \(file): \(error.localizedDescription)")
+            }
+            do { settings = try JSONDecoder().decode(BrokerSettings.self, from: data) } catch {
+                throw Invalid(description: "the settings file \(file) is not valid: \(error)")
+            }
+        }
+        var fromEnvironment = BrokerSettings()
+        fromEnvironment.ingest = environment["CONDUIT_INGEST"]
+        fromEnvironment.fanout = environment["CONDUIT_FANOUT"]
+        fromEnvironment.query = environment["CONDUIT_QUERY"]
+        fromEnvironment.data = environment["CONDUIT_DATA"]
+        fromEnvironment.logLevel = environment["CONDUIT_LOG_LEVEL"]
+        if let window = environment["CONDUIT_DEDUPE_WINDOW"] {
+            guard let value = Int(window) else {
+                throw Invalid(description: "CONDUIT_DEDUPE_WINDOW must be a whole number, got \"\(window)\"")
+            }
+            fromEnvironment.dedupeWindow = value
+        }
+        return settings.overridden(by: fromEnvironment).overridden(by: flags)
+    }
+
+    /// The broker's configuration for these settings (defaults where none is given); throws ``Invalid``.
+    public func configuration() throws -> BrokerConfiguration {
+        var configuration = BrokerConfiguration(journalDirectory: data ?? "conduit-data/journal")
+        if let ingest { configuration.ingestEndpoint = ingest }
+        if let fanout { configuration.fanoutEndpoint = fanout }
+        if let query { configuration.queryEndpoint = query }
+        if let dedupeWindow {
+            guard dedupeWindow >= 1 else { throw Invalid(description: "dedupeWindow must be at least 1, got \(dedupeWindow)") }
+            configuration.dedupeWindow = dedupeWindow
+        }
+        switch durability ?? "batch" {
+        case "batch": configuration.journal.durability = .perBatch
+        case "unsafe-no-sync": configuration.journal.durability = .unsafeNoSyncForTestsOnly
+        case let other:
+            throw Invalid(
+                description: "durability must be \"batch\" or \"unsafe-no-sync\", got \"\(other)\" (an acknowledgement always means synced to disk)")
+        }
+        if let segmentMegabytes {
+            guard segmentMegabytes >= 1 else { throw Invalid(description: "segmentMegabytes must be at least 1") }
+            configuration.journal.segmentSize = segmentMegabytes << 20
+        }
+        if let maximumBatch {
+            guard maximumBatch >= 1 else { throw Invalid(description: "maximumBatch must be at least 1") }
+            configuration.maximumBatch = maximumBatch
+        }
+        if let fanoutHighWaterMark {
+            guard fanoutHighWaterMark >= 1 else { throw Invalid(description: "fanoutHighWaterMark must be at least 1") }
+            configuration.fanoutHighWaterMark = Int32(clamping: fanoutHighWaterMark)
+        }
+        if let fanoutHeartbeatMs {
+            guard fanoutHeartbeatMs >= 10 else { throw Invalid(description: "fanoutHeartbeatMs must be at least 10") }
+            configuration.fanoutHeartbeatInterval = .milliseconds(fanoutHeartbeatMs)
+        }
+        if let agentHeartbeatMs {
+            guard agentHeartbeatMs >= 100 else { throw Invalid(description: "agentHeartbeatMs must be at least 100") }
+            configuration.agentHeartbeatInterval = .milliseconds(agentHeartbeatMs)
+        }
+        if retentionMegabytes != nil || retentionHours != nil {
+            configuration.journal.retention = JournalRetention(
+                maximumTotalBytes: retentionMegabytes.map { UInt64($0) << 20 },
+                maximumAge: retentionHours.map { .seconds($0 * 3600) })
+        }
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
+            throw Invalid(description: "log level must be one of trace, debug, info, notice, warning, error, critical; got \"\(logLevel)\"")
+        }
+        return configuration
+    }
+}
+
+/// Reads a scenario file, with an error that names the file and what is wrong in it.
+public func loadScenario(_ path: String) throws -> Scenario {
+    let data: Data
+    do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+        throw BrokerSettings.Invalid(description: "cannot read the scenario file \(path): \(error.localizedDescription)")
+    }
+    do { return try Scenario.decode(Array(data)) } catch {
+        throw BrokerSettings.Invalid(description: "the scenario file \(path) is not valid: \(error)")
+    }
+}
