@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConduitConsole
 import ConduitCore
 import ConduitReplay
 import Foundation
@@ -146,10 +147,14 @@ struct WatchCommand: AsyncParsableCommand {
             throw ValidationError("--state shows the state, not events in a format: leave out --format")
         }
         let zone = try ReplayCommand.zone(timeZone)
-        try StateWatch(
-            fanout: fanout, query: query, snapshot: snapshot, timeZone: zone, count: count, context: context,
-            stopping: stopping
-        ).run()
+        do {
+            try StateWatch(
+                fanout: fanout, query: query, snapshot: snapshot, timeZone: zone, count: count, context: context,
+                shouldStop: { stopping.flag.load(ordering: .acquiring) }
+            ).run()
+        } catch let failure as StateWatch.Failure {
+            throw RuntimeFailure.exit("watch", failure.description, status: RuntimeFailure.unavailable)
+        }
     }
 
     /// The next fan-out message; `nil` once the context is shut down (Ctrl-C).

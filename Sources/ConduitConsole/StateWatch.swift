@@ -1,4 +1,3 @@
-import ArgumentParser
 import ConduitAggregator
 import ConduitConsole
 import ConduitCore
@@ -14,19 +13,41 @@ import ZeroMQ
 /// only live events above the sequence it holds; a sequence that jumps, or a heartbeat announcing a sequence it has
 /// not applied, is filled by a replay of the missing range first. Heartbeats move the fold clock (as the aggregator
 /// does), so time-based alerts rise and clear while nothing is published.
-struct StateWatch {
-    var fanout: String
-    var query: String
-    var snapshot: String?
-    var timeZone: TimeZone
+public struct StateWatch {
+    /// Why the watch could not go on: the broker or the aggregator did not answer, or answered with an error.
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    public var fanout: String
+    public var query: String
+    public var snapshot: String?
+    public var timeZone: TimeZone
     /// Stop after this many events applied (caught up and live).
-    var count: Int?
+    public var count: Int?
     let context: Context
-    let stopping: ReplayCommand.Interruption
+    let shouldStop: () -> Bool
 
-    private var stopped: Bool { stopping.flag.load(ordering: .acquiring) }
+    private var stopped: Bool { shouldStop() }
 
-    func run() throws {
+    /// - Parameters:
+    ///   - context: the context of its sockets; shutting it down (from a signal handler) ends the watch at once.
+    ///   - shouldStop: says to end the watch between messages.
+    public init(
+        fanout: String, query: String, snapshot: String?, timeZone: TimeZone, count: Int?, context: Context,
+        shouldStop: @escaping () -> Bool
+    ) {
+        self.fanout = fanout
+        self.query = query
+        self.snapshot = snapshot
+        self.timeZone = timeZone
+        self.count = count
+        self.context = context
+        self.shouldStop = shouldStop
+    }
+
+    /// Runs until `shouldStop`, a shut-down context or `count`; throws ``Failure`` when the base state cannot be had.
+    public func run() throws {
         // Subscribe first: what is published while the base state is taken is kept until it is read.
         var following = FanoutFollower.Configuration(fanout: fanout, query: query)
         following.fanoutBatch = 1024
@@ -59,6 +80,16 @@ struct StateWatch {
                 try follower.receive { try handle($0, &session) }
                 // Draws what an earlier update deferred, and lets a quiet stream still show its roll-up.
                 view.update(state: session.state, newEvents: [], alertChanges: [])
+            }
+            // Done by --count in the middle of a replay: take the replay's END too (within the replay's time-out),
+            // so that what it filled is said whatever the order the two came in.
+            let deadline = ContinuousClock.now + Self.replayTimeout
+            while session.isDone && !stopped && follower.sync.replay != nil && ContinuousClock.now < deadline {
+                try poller.poll(timeout: .milliseconds(100))
+                try follower.receive { action in
+                    if case .apply = action { return }  // nothing past --count is shown
+                    try handle(action, &session)
+                }
             }
         } catch let error as ZMQError where error.isContextTerminated {
             return  // Ctrl-C shut the context down
@@ -110,7 +141,7 @@ struct StateWatch {
             case .noAnswer: error = .noAnswer(from: query, within: Self.replayTimeout)
             }
             if replay.purpose == .catchUp {
-                throw RuntimeFailure.exit("watch", "cannot catch up from the broker's query endpoint \(query): \(error)", status: RuntimeFailure.unavailable)
+                throw Failure(description: "cannot catch up from the broker's query endpoint \(query): \(error)")
             }
             session.view.note("! cannot fill the gap \(replay.from)…\(replay.to) from \(query): \(error)")
         case .gap, .send:
@@ -148,13 +179,13 @@ struct StateWatch {
         let poller = Poller()
         poller.add(socket)
         guard try poller.poll(timeout: .seconds(10)) > 0, let frames = try socket.receiveFrames(wait: false) else {
-            throw RuntimeFailure.exit("watch", "no answer from the aggregator at \(endpoint) within 10 s", status: RuntimeFailure.unavailable)
+            throw Failure(description: "no answer from the aggregator at \(endpoint) within 10 s")
         }
         switch try SnapshotReply.decode(frames) {
         case .state(_, _, let json):
             return try AggregateState.restore(json: json, scenario: .default)
         case .error(_, let error):
-            throw RuntimeFailure.exit("watch", "the aggregator at \(endpoint) answered: \(error)", status: RuntimeFailure.unavailable)
+            throw Failure(description: "the aggregator at \(endpoint) answered: \(error)")
         }
     }
 
