@@ -6,10 +6,11 @@ import ZeroMQ
 
 /// The broker's thread: owns the sockets and the journal, and runs the poll loop.
 ///
-/// One iteration: take up to `maximumBatch` ingest messages; validate, deduplicate and sequence the events among
-/// them into one journal batch; make the batch durable with one `fdatasync`; then, in arrival order, answer every
-/// message (acknowledgements carry the sequence) and publish the new events in sequence order. Then serve replays
-/// within their credit, and the timers (fan-out heartbeat, agents' expiry, idle replays).
+/// One iteration: take up to `maximumBatch` ingest messages and hand them to the ``IngestPipeline``, framing the
+/// records it returns into one journal batch; make the batch durable with one `fdatasync`; then carry out what the
+/// pipeline says of the commit: the replies in arrival order (acknowledgements carry the sequence) and the new
+/// events' publication in sequence order. Then serve replays within their credit, and the timers (fan-out heartbeat,
+/// agents' expiry, idle replays).
 final class BrokerLoop {
     let configuration: BrokerConfiguration
     let endpoints: BrokerEndpoints
@@ -36,25 +37,18 @@ final class BrokerLoop {
     private let queryIndex: Int
 
     private let journal: Journal
-    private let validator: EventValidator
     private var counters = BrokerStatistics()
 
-    // The batch being formed.
+    /// Validation, deduplication, sequencing, replies and presence; the loop carries out its actions.
+    private var pipeline: IngestPipeline
+    /// The journal batch being formed from the pipeline's records.
     private let batch = JournalBatch()
-    /// Replies in arrival order; `needsBatch` marks acknowledgements that promise what this batch stores.
-    private var replies: [(routingId: [UInt8], reply: IngestReply, needsBatch: Bool)] = []
+    /// Why a record of the batch being formed could not be framed: the batch then fails as a whole.
+    private var framingFailure: JournalError?
     private var frame = ZeroMQ.Message()
-    private var publications: [(topic: [UInt8], header: [UInt8], event: [UInt8])] = []
-    private var batchKeys: [DedupeKey: UInt64] = [:]
-    private var batchNewKeys: [(DedupeKey, UInt64)] = []
-    private var encodeBuffer: [UInt8] = []
 
-    private var dedupe: DedupeWindow<DedupeKey>
-    private var presence: PresenceTracker
     private var replays = ReplaySessions()
-    private var lastRecordedTime: Int64
     private var lastPublishTime: Int64
-    private var presenceCounter: UInt64 = 0
 
     init(
         configuration: BrokerConfiguration, logger: Logger, clock: @escaping @Sendable () -> Int64,
@@ -75,10 +69,6 @@ final class BrokerLoop {
             throw BrokerError(
                 .invalidConfiguration, "the broker needs per-batch durability (or the unsafe no-sync mode for tests)")
         }
-        self.validator = EventValidator(scenario: configuration.scenario)
-        self.dedupe = DedupeWindow(capacity: max(1, configuration.dedupeWindow))
-        self.presence = PresenceTracker(missedHeartbeats: configuration.agentMissedHeartbeats)
-
         let opened: (Journal, RecoveryReport)
         do {
             opened = try Journal.open(directory: configuration.journalDirectory, options: configuration.journal)
@@ -147,10 +137,13 @@ final class BrokerLoop {
         fanoutIndex = poller.add(fanout)
         queryIndex = poller.add(query)
 
-        lastRecordedTime = 0
+        var lastRecordedTime: Int64 = 0
         if journal.lastSequence > 0, let last = try? journal.reader(from: journal.lastSequence).next() {
             lastRecordedTime = last.recordedTime
         }
+        pipeline = IngestPipeline(
+            settings: IngestPipeline.Settings(configuration), nextSequence: journal.nextSequence,
+            headSequence: journal.durableSequence, lastRecordedTime: lastRecordedTime)
         lastPublishTime = clock()
         rebuildDedupeWindow()
         counters.firstSequence = journal.firstSequence
@@ -161,7 +154,7 @@ final class BrokerLoop {
             metadata: [
                 "endpoint.ingest": "\(endpoints.ingest)", "endpoint.fanout": "\(endpoints.fanout)",
                 "endpoint.query": "\(endpoints.query)", "journal.directory": "\(configuration.journalDirectory)",
-                "journal.last_sequence": "\(journal.lastSequence)", "dedupe.keys": "\(dedupe.keyCount)",
+                "journal.last_sequence": "\(journal.lastSequence)", "dedupe.keys": "\(pipeline.dedupeKeyCount)",
             ])
     }
 
@@ -169,15 +162,12 @@ final class BrokerLoop {
     private func rebuildDedupeWindow() {
         let last = journal.lastSequence
         guard last > 0 else { return }
-        let first = max(journal.firstSequence, last >= UInt64(dedupe.capacity) ? last - UInt64(dedupe.capacity) + 1 : 1)
+        let capacity = UInt64(pipeline.dedupeCapacity)
+        let first = max(journal.firstSequence, last >= capacity ? last - capacity + 1 : 1)
         do {
             let reader = try journal.reader(from: first)
             defer { reader.close() }
-            while let record = try reader.next() {
-                if let event = try? EventCodec.decode(record.event) {
-                    dedupe.remember(event.dedupeKey, sequence: record.sequence)
-                }
-            }
+            while let record = try reader.next() { pipeline.rememberStored(record.event, sequence: record.sequence) }
         } catch {
             logger.warning("dedupe.rebuild_failed", metadata: ["error": "\(error)"])
         }
@@ -212,7 +202,7 @@ final class BrokerLoop {
         if replays.hasWork { return .zero }
         let now = clock()
         var next = lastPublishTime + configuration.fanoutHeartbeatInterval.microseconds
-        if let expiry = presence.nextExpiry { next = min(next, expiry) }
+        if let expiry = pipeline.nextExpiry { next = min(next, expiry) }
         // Retry full client queues soon, without spinning.
         if replays.hasBlocked || !backlog.isEmpty { next = min(next, now + 5_000) }
         let wait = max(0, next - now)  // a stop request wakes the poll through the control's wake-up
@@ -236,7 +226,12 @@ final class BrokerLoop {
     }
 
     private func publishStatistics() {
-        counters.agentsOnline = presence.onlineCount
+        let ingestCounters = pipeline.counters
+        counters.eventsAccepted = ingestCounters.eventsAccepted
+        counters.eventsDuplicate = ingestCounters.eventsDuplicate
+        counters.eventsRejected = ingestCounters.eventsRejected
+        counters.presenceEvents = ingestCounters.presenceEvents
+        counters.agentsOnline = pipeline.agentsOnline
         counters.replaysActive = replays.count
         counters.firstSequence = journal.firstSequence
         counters.lastSequence = journal.lastSequence
@@ -261,217 +256,81 @@ final class BrokerLoop {
                 if frames.isEmpty { userId = frame.property("User-Id") }
                 frames.append(frame.bytes)
             }
-            handleIngest(routingId: routingId, frames: frames, userId: userId, now: now)
+            try carryOut(pipeline.receive(routingId: routingId, frames: frames, userId: userId, now: now, calendar: stampTime))
         }
         try commitBatch()
     }
 
-    private func handleIngest(routingId: [UInt8], frames: WireMessage, userId: String?, now: Int64) {
-        let request: IngestRequest
-        do {
-            request = try IngestRequest.decode(frames)
-        } catch {
-            reject(routingId, correlation: IngestRequest.correlation(ofUndecodable: frames), error)
-            return
-        }
-        presence.seen(routingId: routingId, now: now)
-        switch request {
-        case .publish(let correlation, let bytes):
-            publish(routingId: routingId, correlation: correlation, bytes: bytes, userId: userId, now: now)
-        case .hello(let source, let intervalMs):
-            hello(routingId: routingId, source: source, intervalMs: intervalMs, userId: userId, now: now)
-        case .heartbeat:
-            replies.append((routingId, .heartbeat, false))
-        case .goodbye:
-            if let source = presence.goodbye(routingId: routingId) {
-                appendPresence(.death, source: source, intervalMs: nil, reason: "goodbye", now: now)
-            }
-        }
-    }
-
-    private func reject(_ routingId: [UInt8], correlation: UInt64, _ error: ConduitError) {
-        counters.eventsRejected += 1
-        replies.append((routingId, .reject(Rejection(correlation: correlation, error: error)), false))
-        logger.debug(
-            "ingest.rejected", metadata: ["error.code": "\(error.code)", "error.path": "\(error.path)"])
-    }
-
-    private func publish(routingId: [UInt8], correlation: UInt64, bytes: [UInt8], userId: String?, now: Int64) {
-        var event: Event
-        do {
-            event = try EventCodec.decodeAndValidate(bytes, with: validator)
-        } catch {
-            reject(routingId, correlation: correlation, error)
-            return
-        }
-        if let userId, event.sourceOrganisation != userId[...] {
-            reject(
-                routingId, correlation: correlation,
-                ConduitError(
-                    .authForbidden, path: "source",
-                    "the key of organisation \(userId) may not publish for \(event.sourceOrganisation)"))
-            return
-        }
-        let key = event.dedupeKey
-        if let sequence = dedupe.sequence(of: key) {
-            counters.eventsDuplicate += 1
-            let ack = Acknowledgement(
-                correlation: correlation, sequence: sequence, duplicate: true, source: key.source, id: key.id)
-            replies.append((routingId, .ack(ack), false))
-            return
-        }
-        if let sequence = batchKeys[key] {
-            // A resend of an event of this very batch: its acknowledgement, too, holds only if the batch is stored.
-            counters.eventsDuplicate += 1
-            let ack = Acknowledgement(
-                correlation: correlation, sequence: sequence, duplicate: true, source: key.source, id: key.id)
-            replies.append((routingId, .ack(ack), true))
-            return
-        }
-        event.authenticatedIdentity = userId
-        let sequence: UInt64
-        switch append(&event, now: now) {
-        case .success(let stored): sequence = stored
-        case .failure(let error):
-            reject(routingId, correlation: correlation, error)
-            return
-        }
-        counters.eventsAccepted += 1
-        batchKeys[key] = sequence
-        batchNewKeys.append((key, sequence))
-        let ack = Acknowledgement(correlation: correlation, sequence: sequence, duplicate: false, source: key.source, id: key.id)
-        replies.append((routingId, .ack(ack), true))
-    }
-
-    private func hello(routingId: [UInt8], source: String, intervalMs: UInt32, userId: String?, now: Int64) {
-        let lower = configuration.agentHeartbeatInterval.microseconds / 50
-        let requested = intervalMs == 0 ? configuration.agentHeartbeatInterval.microseconds : Int64(intervalMs) * 1000
-        let interval = min(max(requested, max(lower, 100_000)), 3_600_000_000)
-        let birth = presenceEvent(.birth, source: source, intervalMs: Int(interval / 1000), now: now)
-        do throws(ConduitError) {
-            try validator.validate(birth)
-            if let userId, birth.sourceOrganisation != userId[...] {
-                throw ConduitError(
-                    .authForbidden, path: "frame[2]", "the key of organisation \(userId) may not speak for \(source)")
-            }
-        } catch {
-            reject(routingId, correlation: 0, error)
-            return
-        }
-        if presence.hello(source: source, routingId: routingId, intervalMicroseconds: interval, now: now) == .born {
-            var event = birth
-            event.authenticatedIdentity = userId
-            if case .success = append(&event, now: now) { counters.presenceEvents += 1 }
-        }
-        let welcome = Welcome(
-            heartbeatIntervalMs: UInt32(interval / 1000), maximumEventBytes: UInt32(EventCodec.maximumEventBytes),
-            maximumInFlight: configuration.maximumInFlight, headSequence: journal.durableSequence)
-        replies.append((routingId, .welcome(welcome), false))
-    }
-
-    private func presenceEvent(
-        _ status: PresenceStatus, source: String, intervalMs: Int?, reason: String? = nil, now: Int64
-    ) -> Event {
-        presenceCounter += 1
-        return Event(
-            id: "\(status.rawValue)-\(now)-\(presenceCounter)", source: source,
-            time: Timestamp(microsecondsSinceEpoch: max(lastRecordedTime, stampTime)), subject: reason,
-            data: .presence(
-                PresenceReport(
-                    status: status, agent: PresenceTracker.agentIdentifier(source: source),
-                    heartbeatIntervalMs: intervalMs)))
-    }
-
-    private func appendPresence(_ status: PresenceStatus, source: String, intervalMs: Int?, reason: String? = nil, now: Int64) {
-        var event = presenceEvent(status, source: source, intervalMs: intervalMs, reason: reason, now: now)
-        if case .success = append(&event, now: now) { counters.presenceEvents += 1 }
-    }
-
-    /// Stamps `event` with the next sequence and the recorded time, and frames it into the batch. An event whose
-    /// stored form (canonical, stamped) would exceed the event size limit is refused: every reader of stored events
-    /// holds to that limit, so such an event could be acknowledged but never read back.
-    private func append(_ event: inout Event, now: Int64) -> Result<UInt64, ConduitError> {
-        let sequence = journal.nextSequence + UInt64(batch.count)
-        let recordedTime = max(lastRecordedTime, stampTime)
-        event.sequence = sequence
-        event.recordedTime = Timestamp(microsecondsSinceEpoch: recordedTime)
-        encodeBuffer.removeAll(keepingCapacity: true)
-        EventCodec.encode(event, into: &encodeBuffer)
-        guard encodeBuffer.count <= EventCodec.maximumEventBytes else {
-            return .failure(
-                ConduitError(
-                    .eventOversize, path: "$",
-                    "stored (canonical and stamped) the event would be \(encodeBuffer.count) bytes; the limit is \(EventCodec.maximumEventBytes)"))
-        }
-        lastRecordedTime = recordedTime
-        let topic = event.topic
-        do {
-            try batch.append(sequence: sequence, recordedTime: lastRecordedTime, topic: topic, event: encodeBuffer)
-        } catch {
-            logger.error("journal.frame_failed", metadata: ["error": "\(error)"])
-            return .failure(ConduitError(.serviceInternal, path: "message", "the event could not be framed for the journal"))
-        }
-        let header = RecordHeader(
-            sequence: sequence, recordedTime: Timestamp(microsecondsSinceEpoch: lastRecordedTime)
-        ).frame
-        publications.append((topic, header, encodeBuffer))
-        return .success(sequence)
-    }
-
-    /// Makes the batch durable, then answers and publishes in order. If the journal refuses the batch, the events
-    /// of the batch are rejected as `service.unavailable` (nothing of them was stored) and the rest is answered.
+    /// Makes the batch durable, then carries out what the pipeline says of it: the replies in arrival order and the
+    /// publications in sequence order or, if the journal refused the batch, the replies with its events rejected as
+    /// `service.unavailable` (nothing of them was stored).
     private func commitBatch() throws {
-        defer {
-            replies.removeAll(keepingCapacity: true)
-            publications.removeAll(keepingCapacity: true)
-            batchKeys.removeAll(keepingCapacity: true)
-            batchNewKeys.removeAll(keepingCapacity: true)
-        }
-        var failure: JournalError?
-        if !batch.isEmpty {
+        var failure = framingFailure
+        framingFailure = nil
+        if failure == nil && !batch.isEmpty {
             do {
                 try journal.commit(batch)
                 counters.batches += 1
             } catch {
                 failure = error
-                batch.removeAll()
                 logger.error("journal.commit_failed", metadata: ["error": "\(error)"])
             }
         }
-        if failure == nil {
-            for (key, sequence) in batchNewKeys { dedupe.remember(key, sequence: sequence) }
+        if let failure {
+            batch.removeAll()
+            try carryOut(pipeline.commitFailed(failure))
+        } else {
+            try carryOut(pipeline.commitSucceeded())
         }
-        for pending in replies {
-            var reply = pending.reply
-            if let failure, pending.needsBatch, case .ack(let ack) = reply {
-                if ack.duplicate { counters.eventsDuplicate -= 1 } else { counters.eventsAccepted -= 1 }
-                counters.eventsRejected += 1
-                reply = .reject(
-                    Rejection(
-                        correlation: ack.correlation,
-                        error: ConduitError(
-                            .serviceUnavailable, path: "message",
-                            "the journal could not store the event (\(failure.code)); nothing was stored, retry later")))
-            }
-            // A ROUTER never blocks: a reply to a peer that is gone or full is dropped, and the agent resends.
-            guard try ingest.send(pending.routingId, more: true, wait: false) else { continue }
-            try reply.forEachFrame { (bytes, more) throws(ZMQError) in try ingest.send(bytes, more: more) }
+        if let failure, !journal.isUsable {
+            // A failed fdatasync: what was written since the last good sync cannot be trusted until the journal is
+            // reopened and recovered. Stop, rather than acknowledge anything more.
+            fatal(BrokerError(.journalUnusable, "the journal in \(configuration.journalDirectory) failed", underlying: failure))
         }
-        if failure == nil {
-            for publication in publications {
+    }
+
+    /// Carries out the pipeline's actions: records go into the journal batch, replies to the ingest socket,
+    /// publications to the fan-out.
+    private func carryOut(_ actions: [IngestPipeline.Action]) throws {
+        var published = false
+        for action in actions {
+            switch action {
+            case .append(let record):
+                frameRecord(record)
+            case .reply(let routingId, let reply):
+                if case .reject(let rejection) = reply {
+                    logger.debug(
+                        "ingest.rejected",
+                        metadata: ["error.code": "\(rejection.error.code)", "error.path": "\(rejection.error.path)"])
+                }
+                // A ROUTER never blocks: a reply to a peer that is gone or full is dropped, and the agent resends.
+                guard try ingest.send(routingId, more: true, wait: false) else { continue }
+                try reply.forEachFrame { (bytes, more) throws(ZMQError) in try ingest.send(bytes, more: more) }
+            case .publish(let publication):
+                published = true
                 // XPUB drops per subscriber at its high-water mark; the frames go one by one, no array built.
                 guard try fanout.send(publication.topic, more: true, wait: false) else { continue }
                 try fanout.send(ProtocolSignature.frame, more: true)
                 try fanout.send(publication.header, more: true)
                 try fanout.send(publication.event)
                 counters.eventsPublished += 1
+            case .agentSilent(let source):
+                logger.info("agent.silent", metadata: ["agent.source": "\(source)"])
             }
-            if !publications.isEmpty { lastPublishTime = clock() }
         }
-        if let failure, !journal.isUsable {
-            // A failed fdatasync: what was written since the last good sync cannot be trusted until the journal is
-            // reopened and recovered. Stop, rather than acknowledge anything more.
-            fatal(BrokerError(.journalUnusable, "the journal in \(configuration.journalDirectory) failed", underlying: failure))
+        if published { lastPublishTime = clock() }
+    }
+
+    private func frameRecord(_ record: IngestPipeline.Record) {
+        guard framingFailure == nil else { return }
+        do {
+            try batch.append(
+                sequence: record.sequence, recordedTime: record.recordedTime, topic: record.topic, event: record.event)
+        } catch {
+            // The pipeline's records follow each other and fit the journal's limits, so this does not happen; if it
+            // did, nothing of the batch would be stored and its events would be rejected as `service.unavailable`.
+            framingFailure = error
+            logger.error("journal.frame_failed", metadata: ["error": "\(error)"])
         }
     }
 
@@ -493,17 +352,15 @@ final class BrokerLoop {
     private func runTimers(now: Int64) throws {
         if now - lastPublishTime >= configuration.fanoutHeartbeatInterval.microseconds {
             let header = RecordHeader(
-                sequence: journal.durableSequence, recordedTime: Timestamp(microsecondsSinceEpoch: max(lastRecordedTime, calendar()))
+                sequence: journal.durableSequence,
+                recordedTime: Timestamp(microsecondsSinceEpoch: max(pipeline.lastRecordedTime, calendar()))
             ).frame
             try fanout.send(frames: [Topic.heartbeat, ProtocolSignature.frame, header], wait: false)
             counters.fanoutHeartbeats += 1
             lastPublishTime = now
         }
-        if let expiry = presence.nextExpiry, expiry <= now {
-            for agent in presence.expire(now: now) {
-                logger.info("agent.silent", metadata: ["agent.source": "\(agent.source)"])
-                appendPresence(.death, source: agent.source, intervalMs: nil, reason: "silent", now: now)
-            }
+        if let expiry = pipeline.nextExpiry, expiry <= now {
+            try carryOut(pipeline.expireSilentAgents(now: now, calendar: stampTime))
             try commitBatch()
         }
         for session in replays.expireIdle(now: now, timeout: configuration.replayIdleTimeout.microseconds) {
@@ -599,7 +456,7 @@ final class BrokerLoop {
                         JournalHead(
                             request: requestId, firstSequence: journal.firstSequence,
                             headSequence: journal.durableSequence,
-                            headRecordedTime: Timestamp(microsecondsSinceEpoch: lastRecordedTime))))
+                            headRecordedTime: Timestamp(microsecondsSinceEpoch: pipeline.lastRecordedTime))))
             case .stats(let requestId):
                 publishStatistics()
                 sendQuery(routingId, .stats(request: requestId, json: counters.json))

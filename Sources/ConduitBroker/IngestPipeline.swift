@@ -1,0 +1,359 @@
+import ConduitCore
+import ConduitJournal
+
+/// The broker's side of the ingest protocol as a pure state machine: it takes the messages agents sent and the
+/// outcome of each journal commit, and returns what to do. ``BrokerLoop`` owns the sockets and the journal and only
+/// carries the actions out, so every rule here — validation, authorisation, deduplication, sequencing, the stamped
+/// size limit, replies, presence — is tested without sockets, files or clocks.
+///
+/// A batch is formed by ``receive(routingId:frames:userId:now:calendar:)`` and ``expireSilentAgents(now:calendar:)``,
+/// which return the records to frame into the journal batch, in sequence order from ``nextSequence``. Nothing is
+/// answered or published until the batch's commit: ``commitSucceeded()`` returns the replies in arrival order and the
+/// publications in sequence order; ``commitFailed(_:)`` returns the replies with every acknowledgement that promised
+/// what the batch stores turned into a `service.unavailable` rejection, and the batch leaves no trace in the dedupe
+/// window or the sequence.
+///
+/// Two times come in: `now` is the broker's clock (agents' silence, presence event ids), `calendar` the time stamped
+/// on events as their `recordedtime` (a simulation runs it faster). Both are microseconds since the epoch.
+struct IngestPipeline {
+    struct Settings {
+        /// The scenario events are validated against.
+        var scenario: Scenario
+        /// How many recent events the dedupe window remembers at least.
+        var dedupeWindow: Int
+        /// The heartbeat interval offered to agents that ask for none, in microseconds (and the bounds of what they
+        /// may ask).
+        var agentHeartbeatIntervalMicroseconds: Int64
+        /// An agent silent for this many of its heartbeat intervals is declared dead.
+        var agentMissedHeartbeats: Int
+        /// The most unacknowledged events an agent should keep in flight (announced in `WELCOME`).
+        var maximumInFlight: UInt32
+    }
+
+    /// An event to frame into the journal batch: its canonical stamped form under its sequence.
+    struct Record: Equatable {
+        var sequence: UInt64
+        var recordedTime: Int64
+        var topic: [UInt8]
+        var event: [UInt8]
+    }
+
+    /// A stored event for the fan-out: its topic, its record header (sequence and recorded time) and the event.
+    struct Publication: Equatable {
+        var topic: [UInt8]
+        var header: [UInt8]
+        var event: [UInt8]
+    }
+
+    enum Action: Equatable {
+        /// Frame the record into the journal batch being formed.
+        case append(Record)
+        /// Send the reply to the ingest peer with this routing id.
+        case reply(routingId: [UInt8], IngestReply)
+        /// Publish the stored event on the fan-out.
+        case publish(Publication)
+        /// The agent behind this source fell silent and was declared dead (its death is appended).
+        case agentSilent(source: String)
+    }
+
+    /// The ingest counters of ``BrokerStatistics``.
+    struct Counters: Equatable {
+        var eventsAccepted: UInt64 = 0
+        var eventsDuplicate: UInt64 = 0
+        var eventsRejected: UInt64 = 0
+        var presenceEvents: UInt64 = 0
+    }
+
+    let settings: Settings
+    private let validator: EventValidator
+    private var dedupe: DedupeWindow<DedupeKey>
+    private var presence: PresenceTracker
+    private(set) var counters = Counters()
+    /// The sequence the batch's first record gets: the journal's next sequence.
+    private(set) var nextSequence: UInt64
+    /// The journal's latest durable sequence, announced in `WELCOME`.
+    private(set) var headSequence: UInt64
+    /// The latest recorded time stamped; recorded times never go back, even when the calendar does.
+    private(set) var lastRecordedTime: Int64
+    private var presenceCounter: UInt64 = 0
+
+    // The batch being formed.
+    private var recordCount = 0
+    /// Replies in arrival order; `needsBatch` marks acknowledgements that promise what this batch stores.
+    private var replies: [(routingId: [UInt8], reply: IngestReply, needsBatch: Bool)] = []
+    private var publications: [Publication] = []
+    private var batchKeys: [DedupeKey: UInt64] = [:]
+    private var batchNewKeys: [(DedupeKey, UInt64)] = []
+    private var encodeBuffer: [UInt8] = []
+
+    /// - Parameters:
+    ///   - nextSequence: the journal's next sequence.
+    ///   - headSequence: the journal's latest durable sequence (0 when empty).
+    ///   - lastRecordedTime: the recorded time of the journal's last record (0 when empty).
+    init(settings: Settings, nextSequence: UInt64, headSequence: UInt64, lastRecordedTime: Int64) {
+        self.settings = settings
+        self.validator = EventValidator(scenario: settings.scenario)
+        self.dedupe = DedupeWindow(capacity: max(1, settings.dedupeWindow))
+        self.presence = PresenceTracker(missedHeartbeats: settings.agentMissedHeartbeats)
+        self.nextSequence = nextSequence
+        self.headSequence = headSequence
+        self.lastRecordedTime = lastRecordedTime
+    }
+
+    /// How many keys the dedupe window remembers at least.
+    var dedupeCapacity: Int { dedupe.capacity }
+
+    /// How many keys the dedupe window remembers.
+    var dedupeKeyCount: Int { dedupe.keyCount }
+
+    /// Agents alive.
+    var agentsOnline: Int { presence.onlineCount }
+
+    /// When ``expireSilentAgents(now:calendar:)`` next has an agent to declare dead, if any agent is alive.
+    var nextExpiry: Int64? { presence.nextExpiry }
+
+    /// Remembers an event the journal already holds (its stored bytes), so that a resend of it after a restart is
+    /// acknowledged with its original sequence. Bytes that do not decode are skipped.
+    mutating func rememberStored(_ event: [UInt8], sequence: UInt64) {
+        if let event = try? EventCodec.decode(event) {
+            dedupe.remember(event.dedupeKey, sequence: sequence)
+        }
+    }
+
+    // MARK: Inputs
+
+    /// Handles one ingest message: its frames without the routing id the ROUTER prepends, and the ZAP user id of the
+    /// connection (`nil` without authentication). Returns the record to append, if the message adds one; its reply
+    /// waits for the commit.
+    mutating func receive(routingId: [UInt8], frames: WireMessage, userId: String?, now: Int64, calendar: Int64) -> [Action] {
+        let request: IngestRequest
+        do {
+            request = try IngestRequest.decode(frames)
+        } catch {
+            reject(routingId, correlation: IngestRequest.correlation(ofUndecodable: frames), error)
+            return []
+        }
+        presence.seen(routingId: routingId, now: now)
+        switch request {
+        case .publish(let correlation, let bytes):
+            return publish(routingId: routingId, correlation: correlation, bytes: bytes, userId: userId, calendar: calendar)
+        case .hello(let source, let intervalMs):
+            return hello(routingId: routingId, source: source, intervalMs: intervalMs, userId: userId, now: now, calendar: calendar)
+        case .heartbeat:
+            replies.append((routingId, .heartbeat, false))
+            return []
+        case .goodbye:
+            guard let source = presence.goodbye(routingId: routingId) else { return [] }
+            return appendPresence(.death, source: source, intervalMs: nil, reason: "goodbye", now: now, calendar: calendar)
+        }
+    }
+
+    /// Declares dead the agents silent past their allowance at `now`, oldest first: each is reported and its death
+    /// (subject `silent`) appended.
+    mutating func expireSilentAgents(now: Int64, calendar: Int64) -> [Action] {
+        var actions: [Action] = []
+        for agent in presence.expire(now: now) {
+            actions.append(.agentSilent(source: agent.source))
+            actions += appendPresence(.death, source: agent.source, intervalMs: nil, reason: "silent", now: now, calendar: calendar)
+        }
+        return actions
+    }
+
+    /// The batch is durable (or held no record): its new keys join the dedupe window and the sequence moves past it.
+    /// Returns the replies in arrival order, then the publications in sequence order.
+    mutating func commitSucceeded() -> [Action] {
+        defer { clearBatch() }
+        for (key, sequence) in batchNewKeys { dedupe.remember(key, sequence: sequence) }
+        if recordCount > 0 {
+            nextSequence += UInt64(recordCount)
+            headSequence = nextSequence - 1
+        }
+        var actions: [Action] = []
+        actions.reserveCapacity(replies.count + publications.count)
+        for pending in replies { actions.append(.reply(routingId: pending.routingId, pending.reply)) }
+        for publication in publications { actions.append(.publish(publication)) }
+        return actions
+    }
+
+    /// The journal refused the batch: nothing of it was stored. Returns the replies in arrival order, each
+    /// acknowledgement that promised what the batch stores (a new event, or a resend of one) turned into a
+    /// `service.unavailable` rejection; nothing is published, and the batch's keys and sequences stay free.
+    mutating func commitFailed(_ failure: JournalError) -> [Action] {
+        defer { clearBatch() }
+        var actions: [Action] = []
+        actions.reserveCapacity(replies.count)
+        for pending in replies {
+            var reply = pending.reply
+            if pending.needsBatch, case .ack(let ack) = reply {
+                if ack.duplicate { counters.eventsDuplicate -= 1 } else { counters.eventsAccepted -= 1 }
+                counters.eventsRejected += 1
+                reply = .reject(
+                    Rejection(
+                        correlation: ack.correlation,
+                        error: ConduitError(
+                            .serviceUnavailable, path: "message",
+                            "the journal could not store the event (\(failure.code)); nothing was stored, retry later")))
+            }
+            actions.append(.reply(routingId: pending.routingId, reply))
+        }
+        return actions
+    }
+
+    private mutating func clearBatch() {
+        recordCount = 0
+        replies.removeAll(keepingCapacity: true)
+        publications.removeAll(keepingCapacity: true)
+        batchKeys.removeAll(keepingCapacity: true)
+        batchNewKeys.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: Messages
+
+    private mutating func reject(_ routingId: [UInt8], correlation: UInt64, _ error: ConduitError) {
+        counters.eventsRejected += 1
+        replies.append((routingId, .reject(Rejection(correlation: correlation, error: error)), false))
+    }
+
+    private mutating func publish(
+        routingId: [UInt8], correlation: UInt64, bytes: [UInt8], userId: String?, calendar: Int64
+    ) -> [Action] {
+        var event: Event
+        do {
+            event = try EventCodec.decodeAndValidate(bytes, with: validator)
+        } catch {
+            reject(routingId, correlation: correlation, error)
+            return []
+        }
+        if let userId, event.sourceOrganisation != userId[...] {
+            reject(
+                routingId, correlation: correlation,
+                ConduitError(
+                    .authForbidden, path: "source",
+                    "the key of organisation \(userId) may not publish for \(event.sourceOrganisation)"))
+            return []
+        }
+        let key = event.dedupeKey
+        if let sequence = dedupe.sequence(of: key) {
+            counters.eventsDuplicate += 1
+            let ack = Acknowledgement(
+                correlation: correlation, sequence: sequence, duplicate: true, source: key.source, id: key.id)
+            replies.append((routingId, .ack(ack), false))
+            return []
+        }
+        if let sequence = batchKeys[key] {
+            // A resend of an event of this very batch: its acknowledgement, too, holds only if the batch is stored.
+            counters.eventsDuplicate += 1
+            let ack = Acknowledgement(
+                correlation: correlation, sequence: sequence, duplicate: true, source: key.source, id: key.id)
+            replies.append((routingId, .ack(ack), true))
+            return []
+        }
+        event.authenticatedIdentity = userId
+        let record: Record
+        switch append(&event, calendar: calendar) {
+        case .success(let appended): record = appended
+        case .failure(let error):
+            reject(routingId, correlation: correlation, error)
+            return []
+        }
+        counters.eventsAccepted += 1
+        batchKeys[key] = record.sequence
+        batchNewKeys.append((key, record.sequence))
+        let ack = Acknowledgement(
+            correlation: correlation, sequence: record.sequence, duplicate: false, source: key.source, id: key.id)
+        replies.append((routingId, .ack(ack), true))
+        return [.append(record)]
+    }
+
+    private mutating func hello(
+        routingId: [UInt8], source: String, intervalMs: UInt32, userId: String?, now: Int64, calendar: Int64
+    ) -> [Action] {
+        let offered = settings.agentHeartbeatIntervalMicroseconds
+        let lower = offered / 50
+        let requested = intervalMs == 0 ? offered : Int64(intervalMs) * 1000
+        let interval = min(max(requested, max(lower, 100_000)), 3_600_000_000)
+        let birth = presenceEvent(.birth, source: source, intervalMs: Int(interval / 1000), now: now, calendar: calendar)
+        do throws(ConduitError) {
+            try validator.validate(birth)
+            if let userId, birth.sourceOrganisation != userId[...] {
+                throw ConduitError(
+                    .authForbidden, path: "frame[2]", "the key of organisation \(userId) may not speak for \(source)")
+            }
+        } catch {
+            reject(routingId, correlation: 0, error)
+            return []
+        }
+        var actions: [Action] = []
+        if presence.hello(source: source, routingId: routingId, intervalMicroseconds: interval, now: now) == .born {
+            var event = birth
+            event.authenticatedIdentity = userId
+            if case .success(let record) = append(&event, calendar: calendar) {
+                counters.presenceEvents += 1
+                actions.append(.append(record))
+            }
+        }
+        let welcome = Welcome(
+            heartbeatIntervalMs: UInt32(interval / 1000), maximumEventBytes: UInt32(EventCodec.maximumEventBytes),
+            maximumInFlight: settings.maximumInFlight, headSequence: headSequence)
+        replies.append((routingId, .welcome(welcome), false))
+        return actions
+    }
+
+    // MARK: Presence and stamping
+
+    private mutating func presenceEvent(
+        _ status: PresenceStatus, source: String, intervalMs: Int?, reason: String? = nil, now: Int64, calendar: Int64
+    ) -> Event {
+        presenceCounter += 1
+        return Event(
+            id: "\(status.rawValue)-\(now)-\(presenceCounter)", source: source,
+            time: Timestamp(microsecondsSinceEpoch: max(lastRecordedTime, calendar)), subject: reason,
+            data: .presence(
+                PresenceReport(
+                    status: status, agent: PresenceTracker.agentIdentifier(source: source),
+                    heartbeatIntervalMs: intervalMs)))
+    }
+
+    private mutating func appendPresence(
+        _ status: PresenceStatus, source: String, intervalMs: Int?, reason: String? = nil, now: Int64, calendar: Int64
+    ) -> [Action] {
+        var event = presenceEvent(status, source: source, intervalMs: intervalMs, reason: reason, now: now, calendar: calendar)
+        guard case .success(let record) = append(&event, calendar: calendar) else { return [] }
+        counters.presenceEvents += 1
+        return [.append(record)]
+    }
+
+    /// Stamps `event` with the next sequence and the recorded time, and adds it to the batch. An event whose stored
+    /// form (canonical, stamped) would exceed the event size limit is refused and consumes no sequence: every reader
+    /// of stored events holds to that limit, so such an event could be acknowledged but never read back.
+    private mutating func append(_ event: inout Event, calendar: Int64) -> Result<Record, ConduitError> {
+        let sequence = nextSequence + UInt64(recordCount)
+        let recordedTime = max(lastRecordedTime, calendar)
+        event.sequence = sequence
+        event.recordedTime = Timestamp(microsecondsSinceEpoch: recordedTime)
+        encodeBuffer.removeAll(keepingCapacity: true)
+        EventCodec.encode(event, into: &encodeBuffer)
+        guard encodeBuffer.count <= EventCodec.maximumEventBytes else {
+            return .failure(
+                ConduitError(
+                    .eventOversize, path: "$",
+                    "stored (canonical and stamped) the event would be \(encodeBuffer.count) bytes; the limit is \(EventCodec.maximumEventBytes)"))
+        }
+        lastRecordedTime = recordedTime
+        recordCount += 1
+        let topic = event.topic
+        let header = RecordHeader(sequence: sequence, recordedTime: Timestamp(microsecondsSinceEpoch: recordedTime)).frame
+        publications.append(Publication(topic: topic, header: header, event: encodeBuffer))
+        return .success(Record(sequence: sequence, recordedTime: recordedTime, topic: topic, event: encodeBuffer))
+    }
+}
+
+extension IngestPipeline.Settings {
+    /// The settings a broker runs with.
+    init(_ configuration: BrokerConfiguration) {
+        self.init(
+            scenario: configuration.scenario, dedupeWindow: configuration.dedupeWindow,
+            agentHeartbeatIntervalMicroseconds: configuration.agentHeartbeatInterval.microseconds,
+            agentMissedHeartbeats: configuration.agentMissedHeartbeats, maximumInFlight: configuration.maximumInFlight)
+    }
+}
