@@ -92,6 +92,7 @@ final class AggregatorLoop {
             temporaryOutbox = nil
         }
         snapshots = try Socket(context, type: .router)
+        try snapshots.set(.maximumMessageSize, 4 << 10)  // requests are a path of at most 512 bytes
         do {
             try snapshots.bind(configuration.snapshotEndpoint)
         } catch {

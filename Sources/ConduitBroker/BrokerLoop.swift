@@ -31,6 +31,11 @@ final class BrokerLoop {
     private let poller = Poller()
     /// Query clients whose replies are waiting to be taken.
     private var backlog = QueryBacklog()
+    /// The largest frame the ingest endpoint takes: an event of the largest size and room to be told so.
+    static let maximumIngestFrameBytes = 96 << 10
+    /// The largest frame the query and fan-out endpoints take (requests, subscriptions).
+    static let maximumRequestFrameBytes = 4 << 10
+
     private let wakeIndex: Int
     private let ingestIndex: Int
     private let fanoutIndex: Int
@@ -95,10 +100,15 @@ final class BrokerLoop {
             for socket in [ingest, query] {
                 try socket.set(.sendHighWaterMark, configuration.socketHighWaterMark)
                 try socket.set(.receiveHighWaterMark, configuration.socketHighWaterMark)
-                // Up to 1 MiB reaches the codec, which answers `event.oversize` above 64 KiB; beyond that libzmq drops
-                // the connection, so that no peer can make the broker buffer arbitrarily large messages.
-                try socket.set(.maximumMessageSize, 1 << 20)
             }
+            // The largest frame each endpoint takes (libzmq drops the connection of a peer that sends a larger one,
+            // handshake included): an event and some room on ingest (the codec answers `event.oversize` above
+            // 64 KiB), a few KiB where only requests and subscriptions come. libzmq counts this per frame, not per
+            // message: what a peer can make the broker hold in a message it never finishes is bounded by it only
+            // frame by frame.
+            try ingest.set(.maximumMessageSize, Int64(BrokerLoop.maximumIngestFrameBytes))
+            try query.set(.maximumMessageSize, Int64(BrokerLoop.maximumRequestFrameBytes))
+            try fanout.set(.maximumMessageSize, Int64(BrokerLoop.maximumRequestFrameBytes))
             try query.set(.routerMandatory, true)
             // Replies to one query client queue at most 16 messages (chunks of ≤ 1024 events and about 1 MiB):
             // a client that stops reading costs bounded memory, and its replay waits (credit is never lost).
