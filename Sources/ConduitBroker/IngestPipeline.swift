@@ -283,6 +283,10 @@ struct IngestPipeline {
             reject(routingId, correlation: 0, error)
             return []
         }
+        if let refusal = presence.refusal(source: source, routingId: routingId) {
+            reject(routingId, correlation: 0, ConduitError(.serviceUnavailable, path: "frame[2]", refusal))
+            return []
+        }
         var actions: [Action] = []
         if presence.hello(source: source, routingId: routingId, intervalMicroseconds: interval, now: now) == .born {
             var event = birth

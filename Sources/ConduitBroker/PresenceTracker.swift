@@ -9,7 +9,14 @@ struct PresenceTracker {
         var routingId: [UInt8]
         var intervalMicroseconds: Int64
         var lastSeen: Int64
+        /// The connection whose `HELLO` made it alive (it counts against that connection's allowance).
+        var bornOn: [UInt8] = []
     }
+
+    /// The most agents alive at once, and the most one connection may bring to life: a flood of `HELLO`s with
+    /// new sources is refused, not journaled as births (and later as deaths).
+    static let maximumAgents = 10_000
+    static let maximumAgentsPerConnection = 16
 
     /// What a `HELLO` changed.
     enum HelloOutcome: Equatable {
@@ -23,6 +30,7 @@ struct PresenceTracker {
     let missedHeartbeats: Int64
     private(set) var agents: [String: Agent] = [:]
     private var sourceByRoutingId: [[UInt8]: String] = [:]
+    private var bornOnConnection: [[UInt8]: Int] = [:]
 
     init(missedHeartbeats: Int) {
         self.missedHeartbeats = Int64(max(1, missedHeartbeats))
@@ -30,12 +38,27 @@ struct PresenceTracker {
 
     var onlineCount: Int { agents.count }
 
+    /// Why a `HELLO` from `source` on this connection would be refused (too many agents), or `nil`.
+    func refusal(source: String, routingId: [UInt8]) -> String? {
+        guard agents[source] == nil else { return nil }  // a reconnection is always welcome
+        if agents.count >= Self.maximumAgents {
+            return "\(agents.count) agents are alive, the most the broker keeps; try again when one has left"
+        }
+        if bornOnConnection[routingId, default: 0] >= Self.maximumAgentsPerConnection {
+            return "this connection already brought \(Self.maximumAgentsPerConnection) agents to life, the most one may"
+        }
+        return nil
+    }
+
     mutating func hello(source: String, routingId: [UInt8], intervalMicroseconds: Int64, now: Int64) -> HelloOutcome {
         let outcome: HelloOutcome
+        var bornOn = routingId
         if let previous = agents[source] {
             if sourceByRoutingId[previous.routingId] == source { sourceByRoutingId[previous.routingId] = nil }
+            bornOn = previous.bornOn
             outcome = .reconnected
         } else {
+            bornOnConnection[routingId, default: 0] += 1
             outcome = .born
         }
         // A connection that spoke for another source before now speaks for this one.
@@ -43,7 +66,7 @@ struct PresenceTracker {
             agents[other]?.routingId = []
         }
         agents[source] = Agent(
-            source: source, routingId: routingId, intervalMicroseconds: intervalMicroseconds, lastSeen: now)
+            source: source, routingId: routingId, intervalMicroseconds: intervalMicroseconds, lastSeen: now, bornOn: bornOn)
         sourceByRoutingId[routingId] = source
         return outcome
     }
@@ -59,7 +82,7 @@ struct PresenceTracker {
     /// The agent said goodbye: returns its source, if it was known.
     mutating func goodbye(routingId: [UInt8]) -> String? {
         guard let source = sourceByRoutingId.removeValue(forKey: routingId) else { return nil }
-        agents[source] = nil
+        if let agent = agents.removeValue(forKey: source) { release(agent) }
         return source
     }
 
@@ -69,10 +92,16 @@ struct PresenceTracker {
             .sorted { ($0.lastSeen, $0.source) < ($1.lastSeen, $1.source) }
         for agent in dead {
             agents[agent.source] = nil
+            release(agent)
             // The connection may since speak for another source: unlink it only if it still means this one.
             if sourceByRoutingId[agent.routingId] == agent.source { sourceByRoutingId[agent.routingId] = nil }
         }
         return dead
+    }
+
+    private mutating func release(_ agent: Agent) {
+        let left = bornOnConnection[agent.bornOn, default: 1] - 1
+        bornOnConnection[agent.bornOn] = left > 0 ? left : nil
     }
 
     /// The earliest time at which some agent would expire, if any agent is alive.
