@@ -68,12 +68,14 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // What live tests share: a broker on ephemeral ports in a temporary directory, raw protocol clients, the
-        // records of `conduit journal append-test`.
+        // What tests share: a broker on ephemeral ports in a temporary directory, raw protocol clients, the
+        // records of `conduit journal append-test`, sample events and journals, a live aggregator's probes, and the
+        // `conduit` executable run as a child process.
         .target(
             name: "ConduitTesting",
             dependencies: [
-                "ConduitBroker", "ConduitCore", "ConduitJournal", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+                "ConduitAggregator", "ConduitBroker", "ConduitCore", "ConduitJournal", "ConduitReplay", "ConduitState",
+                "ZeroMQ", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // What the commands show on a terminal: the live state view, the state table and diff, the demo's display.

@@ -6,33 +6,6 @@ import Testing
 
 @testable import ConduitReplay
 
-/// Every file of a journal directory and its bytes, to show that reading changed nothing.
-func journalFiles(_ path: String) throws -> [String: Data] {
-    var files: [String: Data] = [:]
-    for name in try FileManager.default.contentsOfDirectory(atPath: path) {
-        files[name] = try Data(contentsOf: URL(fileURLWithPath: path + "/" + name))
-    }
-    return files
-}
-
-/// The journal of `makeJournal(in:)` (one segment, sequences 1…60) with its last record cut short, as a crash in
-/// mid-write leaves it: where the intact records end, and how many bytes of the torn record remain.
-func makeTornJournal(in directory: TemporaryDirectory, keeping kept: UInt64 = 100) throws -> (path: String, tail: JournalTail) {
-    let path = try makeJournal(in: directory)
-    let segment = try #require(try JournalInspector.statistics(directory: path).segments.last)
-    let reader = try JournalReader.open(directory: path, from: 60)
-    var lastLength: UInt64 = 0
-    try reader.read(maxRecords: 1) { lastLength = UInt64($0.frameLength) }
-    reader.close()
-    let end = segment.bytes - lastLength
-    let handle = try #require(FileHandle(forWritingAtPath: segment.path))
-    try handle.truncate(atOffset: end + kept)
-    try handle.close()
-    let tail = JournalTail(
-        path: segment.path, offset: end, bytes: kept, nextSequence: 60, reason: "incomplete record (\(kept) of its bytes present)")
-    return (path, tail)
-}
-
 @Suite(.timeLimit(.minutes(5))) struct TornTailTests {
     @Test func statisticsNameTheTornTail() throws {
         let directory = TemporaryDirectory()
