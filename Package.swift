@@ -114,8 +114,21 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // One test target per module, each depending on its module and what its tests import.
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ConduitCoreTests", dependencies: ["ConduitCore"]),
+        .testTarget(name: "ConduitJournalTests", dependencies: ["ConduitJournal", "ConduitTesting"]),
+        .testTarget(name: "ConduitStateTests", dependencies: ["ConduitState", "ConduitCore"]),
+        .testTarget(name: "ConduitSimulationTests", dependencies: ["ConduitSimulation", "ConduitCore", "ConduitState"]),
+        // Depends on `conduit` so that the crash test can run and kill `conduit broker`.
+        .testTarget(
+            name: "ConduitBrokerTests",
+            dependencies: ["ConduitBroker", "ConduitCore", "ConduitJournal", "ConduitTesting", "ZeroMQ", "conduit"]
+        ),
+        .testTarget(
+            name: "ConduitAgentTests",
+            dependencies: ["ConduitAgent", "ConduitBroker", "ConduitCore", "ConduitJournal", "ConduitTesting", "ZeroMQ"]
+        ),
         .testTarget(
             name: "ConduitReplayTests",
             dependencies: [
@@ -124,23 +137,18 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "ConduitAgentTests",
-            dependencies: [
-                "ConduitAgent", "ConduitTesting", "ConduitCore", "ConduitBroker", "ConduitJournal", "ConduitReplay", "ConduitSimulation",
-                "ConduitState", "ZeroMQ",
-                "conduit",
-            ]
+            name: "ConduitConsoleTests",
+            dependencies: ["ConduitConsole", "ConduitCore", "ConduitState", "ConduitTesting"]
         ),
         .testTarget(name: "ConduitBenchTests", dependencies: ["ConduitBench"]),
-        .testTarget(name: "ConduitStateTests", dependencies: ["ConduitState", "ConduitCore"]),
-        .testTarget(name: "ConduitSimulationTests", dependencies: ["ConduitSimulation", "ConduitCore", "ConduitState"]),
-        // Depends on `conduit` so that the crash test can run and kill `conduit broker`.
+        // The commands as a user runs them: tests that run the `conduit` executable as a child process.
         .testTarget(
-            name: "ConduitBrokerTests",
-            dependencies: ["ConduitBroker", "ConduitTesting", "ConduitCore", "ConduitJournal", "ZeroMQ", "conduit"]
+            name: "conduitTests",
+            dependencies: [
+                "conduit", "ConduitAggregator", "ConduitCore", "ConduitJournal", "ConduitReplay", "ConduitSimulation",
+                "ConduitState", "ConduitTesting", "ZeroMQ",
+            ]
         ),
-        // Depends on the `conduit` executable so that the crash test can run `conduit journal append-test`.
-        .testTarget(name: "ConduitJournalTests", dependencies: ["ConduitJournal", "ConduitCore", "ConduitTesting", "conduit"]),
     ],
     swiftLanguageModes: [.v6]
 )
