@@ -120,28 +120,32 @@ let package = Package(
         .testTarget(name: "ConduitJournalTests", dependencies: ["ConduitJournal", "ConduitTesting"]),
         .testTarget(name: "ConduitStateTests", dependencies: ["ConduitState", "ConduitCore"]),
         .testTarget(name: "ConduitSimulationTests", dependencies: ["ConduitSimulation", "ConduitCore", "ConduitState"]),
-        // Depends on `conduit` so that the crash test can run and kill `conduit broker`.
         .testTarget(
             name: "ConduitBrokerTests",
-            dependencies: ["ConduitBroker", "ConduitCore", "ConduitJournal", "ConduitTesting", "ZeroMQ", "conduit"]
+            dependencies: ["ConduitBroker", "ConduitCore", "ConduitJournal", "ConduitTesting", "ZeroMQ"]
         ),
         .testTarget(
             name: "ConduitAgentTests",
             dependencies: ["ConduitAgent", "ConduitBroker", "ConduitCore", "ConduitJournal", "ConduitTesting", "ZeroMQ"]
         ),
+        // TerminalSafetyTests checks the replay's outputs and, with them, ConduitConsole's state table.
         .testTarget(
             name: "ConduitReplayTests",
             dependencies: [
-                "ConduitReplay", "ConduitAggregator", "ConduitConsole", "ConduitCore", "ConduitJournal", "ConduitState",
-                "ConduitTesting", "ZeroMQ", "conduit",
+                "ConduitReplay", "ConduitConsole", "ConduitCore", "ConduitJournal", "ConduitState", "ConduitTesting", "ZeroMQ",
             ]
+        ),
+        .testTarget(
+            name: "ConduitAggregatorTests",
+            dependencies: ["ConduitAggregator", "ConduitCore", "ConduitState", "ConduitTesting", "ZeroMQ"]
         ),
         .testTarget(
             name: "ConduitConsoleTests",
             dependencies: ["ConduitConsole", "ConduitCore", "ConduitState", "ConduitTesting"]
         ),
         .testTarget(name: "ConduitBenchTests", dependencies: ["ConduitBench"]),
-        // The commands as a user runs them: tests that run the `conduit` executable as a child process.
+        // The commands as a user runs them: the tests that run the `conduit` executable as a child process, and the
+        // only test target that depends on it.
         .testTarget(
             name: "conduitTests",
             dependencies: [
