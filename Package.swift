@@ -68,12 +68,14 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // What live tests share: a broker on ephemeral ports in a temporary directory, raw protocol clients, the
-        // records of `conduit journal append-test`.
+        // What tests share: a broker on ephemeral ports in a temporary directory, raw protocol clients, the
+        // records of `conduit journal append-test`, sample events and journals, a live aggregator's probes, and the
+        // `conduit` executable run as a child process.
         .target(
             name: "ConduitTesting",
             dependencies: [
-                "ConduitBroker", "ConduitCore", "ConduitJournal", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+                "ConduitAggregator", "ConduitBroker", "ConduitCore", "ConduitJournal", "ConduitReplay", "ConduitState",
+                "ZeroMQ", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // What the commands show on a terminal: the live state view, the state table and diff, the demo's display.
@@ -112,33 +114,45 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // One test target per module, each depending on its module and what its tests import.
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ConduitCoreTests", dependencies: ["ConduitCore"]),
+        .testTarget(name: "ConduitJournalTests", dependencies: ["ConduitJournal", "ConduitTesting"]),
+        .testTarget(name: "ConduitStateTests", dependencies: ["ConduitState", "ConduitCore"]),
+        .testTarget(name: "ConduitSimulationTests", dependencies: ["ConduitSimulation", "ConduitCore", "ConduitState"]),
         .testTarget(
-            name: "ConduitReplayTests",
-            dependencies: [
-                "ConduitReplay", "ConduitAggregator", "ConduitConsole", "ConduitCore", "ConduitJournal", "ConduitState",
-                "ConduitTesting", "ZeroMQ", "conduit",
-            ]
+            name: "ConduitBrokerTests",
+            dependencies: ["ConduitBroker", "ConduitCore", "ConduitJournal", "ConduitTesting", "ZeroMQ"]
         ),
         .testTarget(
             name: "ConduitAgentTests",
+            dependencies: ["ConduitAgent", "ConduitBroker", "ConduitCore", "ConduitJournal", "ConduitTesting", "ZeroMQ"]
+        ),
+        // TerminalSafetyTests checks the replay's outputs and, with them, ConduitConsole's state table.
+        .testTarget(
+            name: "ConduitReplayTests",
             dependencies: [
-                "ConduitAgent", "ConduitTesting", "ConduitCore", "ConduitBroker", "ConduitJournal", "ConduitReplay", "ConduitSimulation",
-                "ConduitState", "ZeroMQ",
-                "conduit",
+                "ConduitReplay", "ConduitConsole", "ConduitCore", "ConduitJournal", "ConduitState", "ConduitTesting", "ZeroMQ",
             ]
         ),
-        .testTarget(name: "ConduitBenchTests", dependencies: ["ConduitBench"]),
-        .testTarget(name: "ConduitStateTests", dependencies: ["ConduitState", "ConduitCore"]),
-        .testTarget(name: "ConduitSimulationTests", dependencies: ["ConduitSimulation", "ConduitCore", "ConduitState"]),
-        // Depends on `conduit` so that the crash test can run and kill `conduit broker`.
         .testTarget(
-            name: "ConduitBrokerTests",
-            dependencies: ["ConduitBroker", "ConduitTesting", "ConduitCore", "ConduitJournal", "ZeroMQ", "conduit"]
+            name: "ConduitAggregatorTests",
+            dependencies: ["ConduitAggregator", "ConduitCore", "ConduitState", "ConduitTesting", "ZeroMQ"]
         ),
-        // Depends on the `conduit` executable so that the crash test can run `conduit journal append-test`.
-        .testTarget(name: "ConduitJournalTests", dependencies: ["ConduitJournal", "ConduitCore", "ConduitTesting", "conduit"]),
+        .testTarget(
+            name: "ConduitConsoleTests",
+            dependencies: ["ConduitConsole", "ConduitCore", "ConduitState", "ConduitTesting"]
+        ),
+        .testTarget(name: "ConduitBenchTests", dependencies: ["ConduitBench"]),
+        // The commands as a user runs them: the tests that run the `conduit` executable as a child process, and the
+        // only test target that depends on it.
+        .testTarget(
+            name: "conduitTests",
+            dependencies: [
+                "conduit", "ConduitAggregator", "ConduitCore", "ConduitJournal", "ConduitReplay", "ConduitSimulation",
+                "ConduitState", "ConduitTesting", "ZeroMQ",
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -12,3 +12,12 @@ public enum JournalContents {
         return events
     }
 }
+
+/// The records in a journal directory, read offline.
+public func journalRecords(_ directory: String) throws -> [JournalRecord] {
+    let reader = try JournalReader.open(directory: directory, from: 1)
+    defer { reader.close() }
+    var records: [JournalRecord] = []
+    while let record = try reader.next() { records.append(record) }
+    return records
+}

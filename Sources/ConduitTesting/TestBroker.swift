@@ -19,7 +19,10 @@ public final class TemporaryDirectory: Sendable {
     /// A path inside the directory.
     public func appending(_ name: String) -> String { path + "/" + name }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    /// Removes the directory now (it is removed anyway when the value goes away).
+    public func remove() { try? FileManager.default.removeItem(atPath: path) }
+
+    deinit { remove() }
 }
 
 /// A broker on ephemeral loopback ports with its journal in a temporary directory: what every live test starts.

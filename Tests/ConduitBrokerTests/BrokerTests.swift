@@ -6,15 +6,6 @@ import Foundation
 import Testing
 import ZeroMQ
 
-/// The events in a journal directory, read offline.
-func journalRecords(_ directory: String) throws -> [JournalRecord] {
-    let reader = try JournalReader.open(directory: directory, from: 1)
-    defer { reader.close() }
-    var records: [JournalRecord] = []
-    while let record = try reader.next() { records.append(record) }
-    return records
-}
-
 func acknowledgement(_ reply: IngestReply, sourceLocation: SourceLocation = #_sourceLocation) -> Acknowledgement? {
     guard case .ack(let ack) = reply else {
         Issue.record("expected ACK, got \(reply)", sourceLocation: sourceLocation)

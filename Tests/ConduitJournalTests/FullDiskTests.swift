@@ -1,7 +1,7 @@
+import ConduitTesting
 import Foundation
 import Synchronization
 import Testing
-import enum ConduitTesting.TestPattern
 
 @testable import ConduitJournal
 

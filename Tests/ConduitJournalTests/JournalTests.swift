@@ -1,6 +1,6 @@
+import ConduitTesting
 import Foundation
 import Testing
-import enum ConduitTesting.TestPattern
 
 @testable import ConduitJournal
 
@@ -195,7 +195,7 @@ import enum ConduitTesting.TestPattern
         let reader = try JournalReader.open(directory: dir.path, from: 1)
         #expect(try readAll(reader) == TestPattern.records(1...20))
         // The next segment exists but its header is not written yet.
-        let next = dir.file(JournalFormat.segmentFileName(firstSequence: 21))
+        let next = dir.appending(JournalFormat.segmentFileName(firstSequence: 21))
         #expect(FileManager.default.createFile(atPath: next, contents: Data([0x43, 0x4E])))
         #expect(try reader.next() == nil)
         let (journal, report) = try Journal.open(directory: dir.path, options: smallOptions())

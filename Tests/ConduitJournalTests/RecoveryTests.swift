@@ -1,6 +1,6 @@
+import ConduitTesting
 import Foundation
 import Testing
-import enum ConduitTesting.TestPattern
 
 @testable import ConduitJournal
 
@@ -116,8 +116,8 @@ import enum ConduitTesting.TestPattern
         try makeJournal(dir)
         let indexes = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".index") }.sorted()
         #expect(indexes.count == dir.segmentPaths().count - 1)
-        let missing = dir.file(indexes[0])
-        let damaged = dir.file(indexes[3])
+        let missing = dir.appending(indexes[0])
+        let damaged = dir.appending(indexes[3])
         let original = try Data(contentsOf: URL(fileURLWithPath: missing))
         try FileManager.default.removeItem(atPath: missing)
         try flipBit(path: damaged, offset: 100)
@@ -144,9 +144,9 @@ import enum ConduitTesting.TestPattern
         try makeJournal(dir)
         // A crash right after a segment file was created: its header is incomplete.
         let next = JournalFormat.segmentFileName(firstSequence: 601)
-        #expect(FileManager.default.createFile(atPath: dir.file(next), contents: Data([0x43, 0x4E, 0x44])))
+        #expect(FileManager.default.createFile(atPath: dir.appending(next), contents: Data([0x43, 0x4E, 0x44])))
         let (reopened, report) = try Journal.open(directory: dir.path, options: smallOptions())
-        #expect(report.repairedHeader == dir.file(next))
+        #expect(report.repairedHeader == dir.appending(next))
         #expect(reopened.nextSequence == 601)
         try reopened.append(TestPattern.records(601...602))
         #expect(try readAll(reopened.reader(from: 598)) == TestPattern.records(598...602))

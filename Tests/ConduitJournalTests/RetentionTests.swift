@@ -1,6 +1,6 @@
+import ConduitTesting
 import Foundation
 import Testing
-import enum ConduitTesting.TestPattern
 
 @testable import ConduitJournal
 

@@ -7,34 +7,6 @@ import Testing
 
 @testable import ConduitReplay
 
-/// A journal of 60 events: progress of power at Ganjiaba and water outages at Ruijing Biyuan, alternating,
-/// recorded one second apart from 2023-06-01T00:00:00Z.
-func makeJournal(in directory: TemporaryDirectory) throws -> String {
-    let path = directory.appending("journal")
-    let (journal, _) = try Journal.open(directory: path)
-    var records: [JournalRecord] = []
-    let start = Timestamp(secondsSinceEpoch: 1_685_577_600)
-    for sequence in UInt64(1)...60 {
-        let bytes = sequence % 2 == 1 ? SampleEvents.progress(id: "p\(sequence)") : SampleEvents.outage(id: "o\(sequence)")
-        var event = try EventCodec.decode(bytes)
-        let recorded = start.microsecondsSinceEpoch + Int64(sequence) * 1_000_000
-        event.sequence = sequence
-        event.recordedTime = Timestamp(microsecondsSinceEpoch: recorded)
-        records.append(JournalRecord(sequence: sequence, recordedTime: recorded, topic: event.topic, event: EventCodec.encode(event)))
-    }
-    try journal.append(records)
-    try journal.close()
-    return path
-}
-
-func replay(_ path: String, _ selection: ReplaySelection, format: ReplayFormat = .jsonl) throws -> (String, ReplaySummary) {
-    var output: [UInt8] = []
-    let summary = try OfflineReplay(directory: path).run(
-        selection, writer: ReplayWriter(format: format, timeZone: TimeZone(identifier: "Asia/Shanghai")!),
-        emit: { output += $0 })
-    return (String(decoding: output, as: UTF8.self), summary)
-}
-
 struct OfflineReplayTests {
     @Test func filtersAreExact() throws {
         let directory = TemporaryDirectory()

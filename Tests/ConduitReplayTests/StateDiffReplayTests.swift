@@ -91,41 +91,4 @@ import Testing
         #expect(reading.interrupted)
         #expect(reading.scanned == 0)
     }
-
-    @Test func conduitStateDiffPrintsTheChangesAsTextOrJSON() throws {
-        let directory = TemporaryDirectory()
-        let path = try Story.journal(in: directory)
-        let text = try ChildProcess.conduit(["state", "--dir", path, "--diff-seq", "3", "7"])
-        #expect(text.status == 0, "\(text.errors)")
-        let lines = text.output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        #expect(lines.first == "Changes from sequence 3 (2023-06-02T01:00:01Z) to sequence 7 (2023-06-05T10:30:00Z)")
-        #expect(lines.contains("Work items (1):"))
-        #expect(lines.contains("  ganjiaba-water: unreported 0.0% → in_progress 25.0%"))
-        #expect(lines.contains("Outages restored or cancelled (1):"))
-        #expect(lines.contains("  \(Story.outageKey): noticed → restored, planned, 108 households (power-supply-bureau)"))
-        #expect(lines.contains("Alerts raised and cleared again in between (1):"))
-        #expect(lines.contains { $0.hasPrefix("  [outage_overrun] outage \(Story.outageKey) is still off after its window ended") })
-        #expect(lines.contains { $0.hasPrefix("Overall: ") && $0.contains("households without service 0 → 0 (+0)") })
-        #expect(lines.contains { $0.hasPrefix("  甘家坝 Ganjiaba: ") })
-
-        let json = try ChildProcess.conduit(["state", "--dir", path, "--diff-seq", "3", "7", "--json"])
-        #expect(json.status == 0)
-        let (diff, _) = try StateReplay(directory: path).diff(fromSequence: 3, toSequence: 7)
-        #expect(json.output == String(decoding: diff.json(), as: UTF8.self) + "\n")
-
-        let byTime = try ChildProcess.conduit(["state", "--dir", path, "--diff", "2023-06-05T12:00:00+08:00", "2023-06-06", "--json"])
-        #expect(byTime.status == 0)
-        let document = try JSONValue.parse(Array(byTime.output.utf8))
-        #expect(document["from"]?["lastSequence"] == .number("5"))
-        #expect(document["to"]?["now"] == .string("2023-06-06T00:00:00Z"))
-
-        let reversed = try ChildProcess.conduit(["state", "--dir", path, "--diff-seq", "7", "3"])
-        #expect(reversed.status != 0)
-        #expect(reversed.errors.contains("give the earlier sequence first"))
-        let one = try ChildProcess.conduit(["state", "--dir", path, "--diff", "2023-06-05"])
-        #expect(one.status != 0)
-        #expect(one.errors.contains("--diff takes two times"))
-        let nothing = try ChildProcess.conduit(["state", "--dir", path, "--diff-seq", "11", "11"])
-        #expect(nothing.output.contains("Nothing changed."))
-    }
 }

@@ -7,100 +7,11 @@ import Synchronization
 import Testing
 import ZeroMQ
 
-@testable import ConduitReplay
-
-/// The aggregator process: a late joiner converges to the state of the whole journal, and a restart from its
-/// checkpoint equals a rebuild from the journal.
+/// The aggregator process: a subscriber that falls behind fills its gaps from the journal, the snapshot endpoint's
+/// errors, and alerts derived while the broker is down. (A late joiner and a restart from the checkpoint, checked
+/// through `conduit state --snapshot` too, are in conduitTests.)
 @Suite(.timeLimit(.minutes(5)))
 struct AggregatorTests {
-    func publish(_ agent: TestClient, _ range: ClosedRange<Int>) throws {
-        for index in range {
-            let event = index % 2 == 1 ? SampleEvents.progress(id: "g\(index)", percent: index) : SampleEvents.outage(id: "g\(index)")
-            _ = try agent.publishAndWait(event, correlation: UInt64(index))
-        }
-    }
-
-    /// Waits until the aggregator has applied the broker's head, its clock has reached the head's recorded time (a
-    /// fan-out heartbeat moved it: the time-based rules have run), and every alert it sent has been stored and
-    /// folded back: then nothing more is on its way.
-    func settle(_ aggregator: Aggregator, _ broker: TestBroker, _ query: TestClient) throws -> UInt64 {
-        var head: UInt64 = 0
-        let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline {
-            try query.send(QueryRequest.head(request: 1).encode())
-            guard case .head(let reply) = try query.queryReply() else { continue }
-            head = reply.headSequence
-            // In this order: the clock's alerts are sent before the clock shows, an event's before its sequence.
-            if let clock = aggregator.clock, clock >= reply.headRecordedTime, aggregator.alertsSettled,
-                aggregator.sequence == head
-            {
-                return head
-            }
-            usleep(20_000)
-        }
-        throw TestClientError("the aggregator did not catch up (at \(aggregator.sequence), broker at \(head))")
-    }
-
-    /// The fold of the journal up to `sequence`, its clock advanced to the live state's: the aggregator's clock also
-    /// moves with the fan-out heartbeats while nothing happens, which a fold of the journal alone cannot see.
-    func rebuild(_ broker: TestBroker, at sequence: UInt64, asOf live: [UInt8]) throws -> AggregateState {
-        var rebuilt = try StateReplay(directory: broker.directory.appending("journal")).state(atSequence: sequence)
-        let liveState = try AggregateState.restore(json: live, scenario: .default)
-        if let now = liveState.now { _ = rebuilt.advance(to: now) }
-        return rebuilt
-    }
-
-    func snapshot(_ endpoint: String, context: Context, path: String = "") throws -> (UInt64, [UInt8]) {
-        let client = try TestClient(context: context, endpoint: endpoint)
-        try client.send(SnapshotRequest(request: 7, path: path).encode())
-        guard let frames = try client.receive(), case .state(let request, let sequence, let json) = try SnapshotReply.decode(frames)
-        else { throw TestClientError("no STATE") }
-        #expect(request == 7)
-        return (sequence, json)
-    }
-
-    @Test func aLateJoinerAndARestartFromCheckpointConvergeToTheJournalsFold() throws {
-        let broker = try TestBroker()
-        let context = try Context()
-        let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest)
-        let query = try TestClient(context: context, endpoint: broker.endpoints.query)
-        try publish(agent, 1...30)
-
-        var configuration = AggregatorConfiguration()
-        configuration.fanoutEndpoint = broker.endpoints.fanout
-        configuration.queryEndpoint = broker.endpoints.query
-        configuration.ingestEndpoint = broker.endpoints.ingest
-        configuration.snapshotEndpoint = "tcp://127.0.0.1:*"
-        configuration.checkpointPath = broker.directory.appending("aggregator.checkpoint")
-        let late = Aggregator(configuration: configuration)
-        let endpoint = try late.start()
-        try publish(agent, 31...60)  // live, while it may still be catching up
-        let head = try settle(late, broker, query)
-        let (sequence, json) = try snapshot(endpoint, context: context)
-        #expect(sequence == head)
-        let rebuilt = try rebuild(broker, at: sequence, asOf: json)
-        #expect(json == rebuilt.json(), "the late joiner equals a fold of the whole journal")
-        #expect(!rebuilt.publishedAlerts.isEmpty, "the alerts it derived came back through the broker")
-        let (_, subtree) = try snapshot(endpoint, context: context, path: "communities/ganjiaba")
-        #expect(subtree == rebuilt.json(at: "communities/ganjiaba"))
-
-        // `conduit state --snapshot` prints what the aggregator serves.
-        let command = try ChildProcess.conduit(["state", "--snapshot", endpoint, "--json", "--path", "communities/ganjiaba"])
-        #expect(command.status == 0)
-        #expect(command.output == String(decoding: subtree, as: UTF8.self) + "\n")
-        late.stop()
-
-        try publish(agent, 61...70)
-        let restarted = Aggregator(configuration: configuration)
-        let again = try restarted.start()
-        let head2 = try settle(restarted, broker, query)
-        let (sequence2, json2) = try snapshot(again, context: context)
-        #expect(sequence2 == head2)
-        let rebuilt2 = try rebuild(broker, at: sequence2, asOf: json2)
-        #expect(json2 == rebuilt2.json(), "a restart from the checkpoint equals a rebuild from the journal")
-        restarted.stop()
-    }
-
     /// A subscriber that cannot keep up (a high-water mark of one message, an observer that stalls it) loses live
     /// events; it sees the gaps and fills them from the journal, and ends equal to the journal's fold.
     @Test func aStalledAggregatorWithATinyHighWaterMarkFillsItsGapsAndConverges() throws {
@@ -138,11 +49,11 @@ struct AggregatorTests {
         }
         for _ in 1...15_000 { _ = try agent.ingestReply() }
         released.store(true, ordering: .releasing)
-        let head = try settle(aggregator, broker, query)
+        let head = try AggregatorProbe.settle(aggregator, broker, query)
         #expect(aggregator.gapsFilled > 0, "the burst overflowed the high-water marks")
-        let (sequence, json) = try snapshot(endpoint, context: context)
+        let (sequence, json) = try AggregatorProbe.snapshot(endpoint, context: context)
         #expect(sequence == head)
-        #expect(json == (try rebuild(broker, at: sequence, asOf: json)).json())
+        #expect(json == (try AggregatorProbe.rebuild(broker, at: sequence, asOf: json)).json())
         aggregator.stop()
     }
 
@@ -202,9 +113,9 @@ struct AggregatorTests {
         _ = try aggregator.start()
         do {
             let agent = try TestClient(context: context, endpoint: endpoints.ingest)
-            try publish(agent, 1...1)
+            try AggregatorProbe.publish(agent, 1...1)
             #expect(Poll.until(120) { aggregator.sequence >= 1 })
-            try publish(agent, 2...30)
+            try AggregatorProbe.publish(agent, 2...30)
         }
         first.stop()
         let sentBefore = aggregator.sentAlertIds.count
@@ -224,7 +135,7 @@ struct AggregatorTests {
         _ = try restarted.start()
         defer { restarted.stop() }
         let query = try TestClient(context: context, endpoint: endpoints.query)
-        _ = try settle(restarted, second, query)
+        _ = try AggregatorProbe.settle(restarted, second, query)
         let alerts = try JournalContents.events(in: data.appending("journal")).filter { $0.kind == .alert }.map(\.id)
         #expect(alerts.count == Set(alerts).count, "no alert stored twice")
         #expect(Set(derived).isSubset(of: Set(alerts)), "every alert derived before the restart is stored")

@@ -6,27 +6,6 @@ import Foundation
 import Testing
 import ZeroMQ
 
-/// Planned outages at Ganjiaba on building b01, noticed ahead: two of different services with overlapping windows
-/// raise `outage_overlap`.
-enum OverlappingOutages {
-    static func json(id: String, service: Utility, organisation: String, subject: String, from: String, to: String) -> [UInt8] {
-        Array(
-            (#"{"specversion":"1.0","id":""# + id + #"","source":"/"# + organisation
-                + #"/agent-1","type":"conduit.outage","time":"2023-07-01T09:00:00+08:00","subject":""# + subject
-                + #"","utility":""# + service.rawValue
-                + #"","site":"ganjiaba","data":{"status":"noticed","nature":"planned","service":""# + service.rawValue
-                + #"","windowStart":""# + from + #"","windowEnd":""# + to
-                + #"","noticedAt":"2023-06-20T09:00:00+08:00","buildings":["b01"],"households":54}}"#).utf8)
-    }
-
-    static let power = json(
-        id: "ov-power", service: .power, organisation: "power-supply-bureau", subject: "power-cut-b01",
-        from: "2023-07-10T09:00:00+08:00", to: "2023-07-10T17:00:00+08:00")
-    static let water = json(
-        id: "ov-water", service: .water, organisation: "water-investment-company", subject: "water-cut-b01",
-        from: "2023-07-10T13:00:00+08:00", to: "2023-07-10T20:00:00+08:00")
-}
-
 /// `conduit watch --state` as a child process whose output is a pipe: the plain-line form.
 @Suite(.timeLimit(.minutes(5)))
 struct WatchStateCommandTests {

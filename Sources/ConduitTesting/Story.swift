@@ -1,10 +1,9 @@
 import ConduitCore
 import ConduitJournal
-import ConduitTesting
 import Foundation
 
 /// Writes `events` as a journal, sequenced from 1, each recorded two seconds after its `time`.
-func writeJournal(_ events: [Event], in directory: TemporaryDirectory) throws -> String {
+public func writeJournal(_ events: [Event], in directory: TemporaryDirectory) throws -> String {
     let path = directory.appending("journal")
     let (journal, _) = try Journal.open(directory: path)
     var records: [JournalRecord] = []
@@ -36,16 +35,16 @@ func writeJournal(_ events: [Event], in directory: TemporaryDirectory) throws ->
 /// | 9   | 08-12 10:00      | ganjiaba-water in progress, 60 % (the fold notices the overdue re-inspection) |
 /// | 10  | 08-15 10:00      | joint acceptance of ganjiaba-power passed |
 /// | 11  | 10-05 16:00      | ganjiaba-power completed (actual finish 10-05) |
-enum Story {
-    static func time(_ text: String) -> Timestamp { try! Timestamp(rfc3339: text) }
-    static func date(_ text: String) -> CalendarDate { try! CalendarDate(iso8601: text) }
+public enum Story {
+    public static func time(_ text: String) -> Timestamp { try! Timestamp(rfc3339: text) }
+    public static func date(_ text: String) -> CalendarDate { try! CalendarDate(iso8601: text) }
 
-    static let power = "/power-supply-bureau/agent-1"
-    static let water = "/water-investment-company/agent-1"
-    static let bureau = "/housing-bureau/inspector-1"
-    static let outageKey = "ganjiaba/power/gjb-cut-1"
+    public static let power = "/power-supply-bureau/agent-1"
+    public static let water = "/water-investment-company/agent-1"
+    public static let bureau = "/housing-bureau/inspector-1"
+    public static let outageKey = "ganjiaba/power/gjb-cut-1"
 
-    static func progress(
+    public static func progress(
         _ id: String, _ item: String, _ status: WorkStatus, _ percent: Double, at time: String, actualFinish: String? = nil
     ) -> Event {
         let power = item == "ganjiaba-power"
@@ -58,7 +57,7 @@ enum Story {
                 actualFinish: actualFinish.map(date))))
     }
 
-    static func outage(
+    public static func outage(
         _ id: String, _ status: OutageStatus, at time: String, startedAt: String? = nil, restoredAt: String? = nil,
         causedBy: String? = nil
     ) -> Event {
@@ -72,7 +71,7 @@ enum Story {
                 households: 108, causedBy: causedBy)))
     }
 
-    static func inspection(_ id: String, _ result: InspectionResult, at time: String, defects: [Defect] = []) -> Event {
+    public static func inspection(_ id: String, _ result: InspectionResult, at time: String, defects: [Defect] = []) -> Event {
         Event(
             id: id, source: bureau, time: Self.time(time), utility: .power, site: "ganjiaba", workItem: "ganjiaba-power",
             data: .inspection(InspectionReport(
@@ -80,7 +79,7 @@ enum Story {
                 result: result, defects: defects)))
     }
 
-    static var events: [Event] {
+    public static var events: [Event] {
         [
             progress("p1", "ganjiaba-power", .inProgress, 45, at: "2023-06-01T08:00:00+08:00"),
             outage("o1", .noticed, at: "2023-06-02T09:00:00+08:00"),
@@ -106,5 +105,5 @@ enum Story {
     }
 
     /// The story as a journal in `directory`.
-    static func journal(in directory: TemporaryDirectory) throws -> String { try writeJournal(events, in: directory) }
+    public static func journal(in directory: TemporaryDirectory) throws -> String { try writeJournal(events, in: directory) }
 }

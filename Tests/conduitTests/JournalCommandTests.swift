@@ -1,7 +1,6 @@
+import ConduitTesting
 import Foundation
 import Testing
-import enum ConduitTesting.ConduitExecutable
-import enum ConduitTesting.TestPattern
 
 @testable import ConduitJournal
 
@@ -57,7 +56,7 @@ import enum ConduitTesting.TestPattern
         #expect(damaged.status == 1)
         #expect(damaged.output.contains(dir.segmentPaths()[1]))
 
-        let missing = try conduit(["journal", "verify", "--dir", dir.file("nothing-here")])
+        let missing = try conduit(["journal", "verify", "--dir", dir.appending("nothing-here")])
         #expect(missing.status != 0)
         #expect(missing.error.contains("no journal directory"))
     }

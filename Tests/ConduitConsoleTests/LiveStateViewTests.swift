@@ -1,6 +1,7 @@
 import ConduitConsole
 import ConduitCore
 import ConduitState
+import ConduitTesting
 import Foundation
 import Testing
 

@@ -1,10 +1,8 @@
+import ConduitTesting
 import Foundation
 import struct ConduitCore.SplitMix64
 import Synchronization
 import Testing
-import enum ConduitTesting.ConduitExecutable
-import class ConduitTesting.OutputCollector
-import enum ConduitTesting.TestPattern
 
 @testable import ConduitJournal
 
@@ -18,7 +16,7 @@ import enum ConduitTesting.TestPattern
 @Suite(.timeLimit(.minutes(10))) struct CrashConsistencyTests {
     @Test func sigkillAtRandomMomentsLosesNoDurableRecord() throws {
         let executable = try ConduitExecutable.url()
-        let dir = TemporaryDirectory("crash")
+        let dir = TemporaryDirectory(prefix: "crash")
         defer { dir.remove() }
         var random = SplitMix64(seed: 0xC0DE_F00D)
         var reportedDurable: UInt64 = 0
