@@ -1,5 +1,4 @@
 import ConduitAggregator
-import ConduitConsole
 import ConduitCore
 import ConduitReplay
 import ConduitState

@@ -79,7 +79,7 @@ struct AgentCommand: AsyncParsableCommand {
         let stop = ReplayCommand.Interruption()
         let signals = await TrappedSignals([.sigint, .sigterm]) { _ in stop.flag.store(true, ordering: .releasing) }
         defer { signals.cancel() }
-        nonisolated(unsafe) let command = self  // parsed options, read only
+        let command = self
         try await onOwnThread { try command.runAgent(stop: stop) }
     }
 

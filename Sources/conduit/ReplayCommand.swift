@@ -99,7 +99,7 @@ struct ReplayCommand: AsyncParsableCommand {
             }
             defer { signals.cancel() }
             let selection = try selection()
-            nonisolated(unsafe) let command = self  // parsed options, read only
+            let command = self
             try await onOwnThread { try command.runPublish(publish, selection: selection, control: control) }
             return
         }

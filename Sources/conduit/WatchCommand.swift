@@ -68,7 +68,7 @@ struct WatchCommand: AsyncParsableCommand {
             context.shutdown()
         }
         defer { signals.cancel() }
-        nonisolated(unsafe) let command = self  // parsed options, read only
+        let command = self
         try await onOwnThread {
             if command.state {
                 try command.runState(context: context, stopping: stopping)
