@@ -51,11 +51,17 @@ struct IncidentCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
+        // Ctrl-C is trapped here; the report (reading and scanning the journal) is made on a thread of its own.
+        let watch = await InterruptionWatch()
+        defer { watch.cancel() }
+        let command = self
+        try await onOwnThread { try command.report(watch: watch) }
+    }
+
+    private func report(watch: InterruptionWatch) throws {
         let window = try ReplaySelection.window(fromSeq: fromSeq, toSeq: toSeq, since: since, until: until)
         let zone = try ReplayCommand.zone(timeZone)
 
-        let watch = await InterruptionWatch()
-        defer { watch.cancel() }
         let progress = ScanProgress()
         let report: IncidentReport
         do {

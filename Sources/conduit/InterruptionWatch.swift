@@ -4,7 +4,7 @@ import UnixSignals
 
 /// Ctrl-C sets the interruption flag that replay, state and incident share; long scans poll it between chunks.
 /// The signal is trapped through swift-service-lifecycle's `UnixSignalsSequence` until ``cancel()``.
-struct InterruptionWatch {
+struct InterruptionWatch: Sendable {
     let interrupted = ReplayCommand.Interruption()
     private let signals: TrappedSignals
 

@@ -103,6 +103,14 @@ struct ReplayCommand: AsyncParsableCommand {
             try await onOwnThread { try command.runPublish(publish, selection: selection, control: control) }
             return
         }
+        // Ctrl-C is trapped here; the replay (reading and scanning the journal) runs on a thread of its own.
+        let watch = await InterruptionWatch()
+        defer { watch.cancel() }
+        let command = self
+        try await onOwnThread { try command.replay(watch: watch) }
+    }
+
+    private func replay(watch: InterruptionWatch) throws {
         guard let format = ReplayFormat(rawValue: format) else {
             throw ValidationError("--format must be timeline, jsonl or csv; got \"\(format)\"")
         }
@@ -110,8 +118,6 @@ struct ReplayCommand: AsyncParsableCommand {
         let scenario = Scenario.default
         let writer = ReplayWriter(format: format, scenario: scenario, timeZone: try Self.zone(timeZone))
 
-        let watch = await InterruptionWatch()
-        defer { watch.cancel() }
         let progress = ScanProgress()
         let output = FileHandle.standardOutput
         let summary: ReplaySummary

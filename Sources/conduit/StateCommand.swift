@@ -78,6 +78,14 @@ struct StateCommand: AsyncParsableCommand {
     var diffSeq: [UInt64] = []
 
     func run() async throws {
+        // Ctrl-C is trapped here; the folding (reading and scanning the journal) runs on a thread of its own.
+        let watch = await InterruptionWatch()
+        defer { watch.cancel() }
+        let command = self
+        try await onOwnThread { try command.fold(watch: watch) }
+    }
+
+    private func fold(watch: InterruptionWatch) throws {
         if let snapshot {
             guard at == nil, seq == nil else {
                 throw ValidationError("--at and --seq fold the journal; an aggregator's snapshot is always its latest state")
@@ -86,12 +94,10 @@ struct StateCommand: AsyncParsableCommand {
             return
         }
         if !diff.isEmpty || !diffSeq.isEmpty {
-            try await printDiff()
+            try printDiff(watch: watch)
             return
         }
         let time = try at.map { try ReplayCommand.time($0, option: "--at") }
-        let watch = await InterruptionWatch()
-        defer { watch.cancel() }
         let progress = ScanProgress()
         let state: AggregateState
         let reading: JournalReading
@@ -123,7 +129,7 @@ struct StateCommand: AsyncParsableCommand {
 
 extension StateCommand {
     /// `--diff` and `--diff-seq`: the difference between two states of the fold, as text or JSON.
-    func printDiff() async throws {
+    func printDiff(watch: InterruptionWatch) throws {
         guard snapshot == nil, at == nil, seq == nil, path == nil else {
             throw ValidationError("--diff and --diff-seq fold the journal twice over; they take no --snapshot, --at, --seq or --path")
         }
@@ -134,8 +140,6 @@ extension StateCommand {
         guard diffSeq.isEmpty || diffSeq.count == 2 else {
             throw ValidationError("--diff-seq takes two sequences, the earlier and the later: --diff-seq 1200 1800")
         }
-        let watch = await InterruptionWatch()
-        defer { watch.cancel() }
         let progress = ScanProgress()
         let result: (diff: StateDiff, reading: JournalReading)
         do {
