@@ -1,5 +1,6 @@
 import CZeroMQ
 import Foundation
+import ServiceLifecycle
 import Synchronization
 
 /// A connection asking to be let in, as a ZAP handler sees it (RFC 27).
@@ -109,4 +110,18 @@ public final class ZAPHandler: Sendable {
     }
 
     deinit { stop() }
+}
+
+extension ZAPHandler: Service {
+    /// The handler is running from its creation (it must be bound before any server socket it guards): as a
+    /// service it answers until the group shuts down gracefully or the task is cancelled, then stops. Put it before
+    /// the services whose sockets it guards, so that it stops after them.
+    public func run() async throws {
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await self.thread.finished()
+        } onCancelOrGracefulShutdown: {
+            self.thread.requestStop()
+        }
+        stop()
+    }
 }

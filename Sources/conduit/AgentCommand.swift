@@ -4,6 +4,7 @@ import ConduitCore
 import ConduitJournal
 import ConduitReplay
 import Foundation
+import ServiceLifecycle
 import Logging
 import Synchronization
 
@@ -74,22 +75,18 @@ struct AgentCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // SIGINT/SIGTERM end the input and the wait for the last answers; the agent's work runs on a thread of its
-        // own (it reads stdin, a directory or a simulated calendar, and waits).
-        let stop = ReplayCommand.Interruption()
-        let signals = await TrappedSignals([.sigint, .sigterm]) { _ in stop.flag.store(true, ordering: .releasing) }
-        defer { signals.cancel() }
-        let command = self
-        try await onOwnThread { try command.runAgent(stop: stop) }
-    }
-
-    func runAgent(stop: ReplayCommand.Interruption) throws {
         var configuration = try connection.configuration(organisation: org, defaultAgent: simulate ? "sim" : "agent")
         let counters = OutcomeCounters()
         let quiet = quiet
         configuration.onOutcome = { outcome in counters.report(outcome, quiet: quiet) }
         if simulate && configuration.source != "/\(org)/sim" {
             throw ValidationError("--simulate publishes as /\(org)/sim; leave --agent out")
+        }
+        if let watchDir {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: watchDir, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--watch-dir \(watchDir) is not a directory")
+            }
         }
         let agent: Agent
         do {
@@ -104,29 +101,44 @@ struct AgentCommand: AsyncParsableCommand {
         }
         let pendingAtStart = agent.status.pending
         if pendingAtStart > 0 { Self.note("resending \(pendingAtStart) event(s) left in \(configuration.outboxDirectory) by an earlier run") }
-        var feed: AgentFeed?
+        var services: [any Service] = [agent]
         if follow {
             let writer = ReplayWriter(format: .timeline)
-            let created = AgentFeed(endpoint: fanout, organisation: org, curve: configuration.curve) { event in
-                print("concerns us: " + writer.timelineLine(sequence: event.sequence ?? 0, event: event))
-                fflush(nil)
-            }
-            try created.start()
-            feed = created
+            services.append(
+                AgentFeed(endpoint: fanout, organisation: org, curve: configuration.curve) { event in
+                    print("concerns us: " + writer.timelineLine(sequence: event.sequence ?? 0, event: event))
+                    fflush(nil)
+                })
         }
-        defer { feed?.stop() }
-        agent.start()
         Self.note("agent \(configuration.source) → \(configuration.endpoint), outbox \(configuration.outboxDirectory)")
 
+        // One service group: the agent, its feed, and the input. The input ends with its source (or SIGINT/SIGTERM,
+        // a graceful shutdown that interrupts it), waits for the last answers, and then the agent stops (GOODBYE).
+        let command = self
+        let input = AgentInput { stop in try command.forward(agent: agent, counters: counters, stop: stop) }
+        services.append(input)
+        try await ServiceRunning.run(services, logger: AgentConnectionOptions.logger(label: "conduit.agent"))
+        let status = input.status
+        let final = agent.status
+        Self.note(
+            "acknowledged \(final.acknowledged) (\(final.duplicates) already stored), rejected \(final.rejected + counters.invalidLines), pending \(final.pending), reconnections \(final.reconnects)")
+        if let refused = final.refused {
+            Self.note("the broker refused this agent: \(refused)")
+            throw ExitCode(65)
+        }
+        if status != 0 { throw ExitCode(status) }
+        if final.rejected + counters.invalidLines > 0 { throw ExitCode(65) }
+        if final.pending > 0 { throw ExitCode(75) }
+    }
+
+    /// The input: a simulated year, a watched directory or standard input, forwarded until it ends or `stop` is
+    /// set; then the wait for the last answers (within --drain-timeout). Runs on a thread of its own.
+    func forward(agent: Agent, counters: OutcomeCounters, stop: ReplayCommand.Interruption) throws -> Int32 {
         let shouldStop = { stop.flag.load(ordering: .acquiring) }
         let status: Int32
         if simulate {
             status = try AgentSimulation(organisation: org, seed: seed, speed: speed).run(agent: agent, shouldStop: shouldStop)
         } else if let watchDir {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: watchDir, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw ValidationError("--watch-dir \(watchDir) is not a directory")
-            }
             Self.note("watching \(watchDir) for *.jsonl files (write them under another name and rename them in); Ctrl-C to stop")
             EventLines.forwardDirectory(
                 watchDir, agent: agent, onRejected: Self.rejected(counters), note: { Self.note($0) }, shouldStop: shouldStop)
@@ -147,17 +159,7 @@ struct AgentCommand: AsyncParsableCommand {
                 Self.note("\(agent.status.pending) event(s) not acknowledged within \(drainTimeout) s; they stay in the outbox for the next run")
             }
         }
-        agent.stop()
-        let final = agent.status
-        Self.note(
-            "acknowledged \(final.acknowledged) (\(final.duplicates) already stored), rejected \(final.rejected + counters.invalidLines), pending \(final.pending), reconnections \(final.reconnects)")
-        if let refused = final.refused {
-            Self.note("the broker refused this agent: \(refused)")
-            throw ExitCode(65)
-        }
-        if status != 0 { throw ExitCode(status) }
-        if final.rejected + counters.invalidLines > 0 { throw ExitCode(65) }
-        if final.pending > 0 { throw ExitCode(75) }
+        return status
     }
 
     /// Prints a rejected line and counts it.
@@ -204,6 +206,29 @@ struct AgentCommand: AsyncParsableCommand {
             case .refused:
                 break
             }
+        }
+    }
+}
+
+/// The input of `conduit agent` as a service: its work runs on a thread of its own; a graceful shutdown (SIGINT,
+/// SIGTERM) sets the flag it watches; its status is kept for the command's exit.
+final class AgentInput: Service, Sendable {
+    private let work: @Sendable (ReplayCommand.Interruption) throws -> Int32
+    private let stop = ReplayCommand.Interruption()
+    private let result = Mutex<Int32>(0)
+
+    init(_ work: @escaping @Sendable (ReplayCommand.Interruption) throws -> Int32) { self.work = work }
+
+    var status: Int32 { result.withLock { $0 } }
+
+    func run() async throws {
+        let stop = self.stop
+        let work = self.work
+        try await withGracefulShutdownHandler {
+            let status = try await onOwnThread { try work(stop) }
+            result.withLock { $0 = status }
+        } onGracefulShutdown: {
+            stop.flag.store(true, ordering: .releasing)
         }
     }
 }
