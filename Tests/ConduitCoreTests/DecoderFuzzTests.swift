@@ -111,4 +111,74 @@ import Testing
             check { _ = try SnapshotReply.decode(message) }
         }
     }
+
+    /// The 64-bit numbers a peer may send — window ends, record headers' times and sequences, credits, intervals —
+    /// at and around the ends of their ranges, in every numeric frame of every message: each decodes or is
+    /// rejected, and whatever comes out can be described and encoded again without trapping (a window end near
+    /// `Int64.min` once killed the broker while its error was formatted).
+    @Test func extremeNumbersInEveryNumericFrame() {
+        var rng = SplitMix64(seed: 5)
+        let extremes: [UInt64] = [
+            0, 1, 2, UInt64(Int64.max), UInt64(Int64.max) - 1, UInt64(Int64.max) + 1, UInt64(Int64.max) + 2, .max, .max - 1,
+            UInt64(bitPattern: Timestamp.earliest.microsecondsSinceEpoch), UInt64(bitPattern: Timestamp.earliest.microsecondsSinceEpoch - 1),
+            UInt64(bitPattern: Timestamp.latest.microsecondsSinceEpoch), UInt64(bitPattern: Timestamp.latest.microsecondsSinceEpoch + 1),
+            1 << 32, (1 << 32) - 1, 1 << 62,
+        ]
+        func value() -> UInt64 {
+            Bool.random(using: &rng) ? extremes.randomElement(using: &rng)! : UInt64.random(in: 0 ... .max, using: &rng)
+        }
+        func bigEndian(_ value: UInt64, _ size: Int) -> [UInt8] {
+            (0..<size).map { UInt8(truncatingIfNeeded: value >> UInt64(8 * (size - 1 - $0))) }
+        }
+        let messages: [[[UInt8]]] = [
+            GoldenFrames.ingestPublish, GoldenFrames.ingestHello, GoldenFrames.ingestAck, GoldenFrames.ingestWelcome,
+            GoldenFrames.fanoutEvent, GoldenFrames.fanoutHeartbeat, GoldenFrames.queryReplay, GoldenFrames.queryReplayTime,
+            GoldenFrames.queryCredit, GoldenFrames.queryChunk, GoldenFrames.queryEnd, GoldenFrames.queryHeadReply,
+            GoldenFrames.snapshotState,
+        ]
+        var decoded = 0
+        for iteration in 0..<20_000 {
+            var message = messages[iteration % messages.count]
+            for index in message.indices {
+                switch message[index].count {
+                case 4: message[index] = bigEndian(value(), 4)
+                case 8: message[index] = bigEndian(value(), 8)
+                case 16: message[index] = bigEndian(value(), 8) + bigEndian(value(), 8)
+                case 17 where message[index].first == UInt8(ascii: "S") || message[index].first == UInt8(ascii: "T"):
+                    message[index] = [message[index][0]] + bigEndian(value(), 8) + bigEndian(value(), 8)
+                default: continue
+                }
+            }
+            func look(_ body: () throws -> (any Sendable)?) {
+                check {
+                    guard let result = try body() else { return }
+                    decoded += 1
+                    _ = String(describing: result)
+                }
+            }
+            look { try IngestRequest.decode(message) }
+            look { try IngestReply.decode(message) }
+            look { try FanoutMessage.decode(message) }
+            look {
+                let request = try QueryRequest.decode(message)
+                _ = request.encode()
+                return request
+            }
+            look { try QueryReply.decode(message) }
+            look { try SnapshotReply.decode(message) }
+        }
+        #expect(decoded > 0)
+    }
+
+    /// Any 64-bit instant can be described, written and moved by seconds without trapping.
+    @Test func anyInstantCanBeWrittenAndMoved() {
+        var rng = SplitMix64(seed: 6)
+        for _ in 0..<100_000 {
+            let instant = Timestamp(microsecondsSinceEpoch: Int64(bitPattern: UInt64.random(in: 0 ... .max, using: &rng)))
+            _ = instant.description
+            _ = instant.rfc3339
+            _ = instant.utcDate
+            _ = instant.adding(seconds: Int64(bitPattern: UInt64.random(in: 0 ... .max, using: &rng)))
+        }
+    }
 }
