@@ -78,10 +78,10 @@ public final class Agent: Sendable {
                 "outbox.torn_tail",
                 metadata: ["outbox.dropped_bytes": "\(outbox.tornTailBytes)", "outbox.path": "\(configuration.outboxDirectory)"])
         }
-        do {
-            thread = try LoopThread(name: "conduit-agent")
-        } catch {
-            throw AgentError(.system, "cannot create the agent's wake-up pipe: \(error)", underlying: error)
+        thread = LoopThread(name: "conduit-agent")
+        if thread.control.wakeUp.failure != 0 {
+            throw AgentError(
+                .system, "cannot create the agent's wake-up pipe: \(String(cString: strerror(thread.control.wakeUp.failure)))")
         }
     }
 

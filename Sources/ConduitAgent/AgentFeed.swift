@@ -35,8 +35,7 @@ public final class AgentFeed: Sendable {
         self.curve = curve
         self.handler = handler
         self.sites = Set(scenario.workItems.filter { $0.organisation == organisation }.map(\.community))
-        // A pipe for the wake-up: without a descriptor for it, no socket could be made either.
-        self.thread = try! LoopThread(name: "conduit-agent-feed")
+        self.thread = LoopThread(name: "conduit-agent-feed")
     }
 
     /// Whether `event` concerns the organisation.

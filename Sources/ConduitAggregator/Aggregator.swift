@@ -74,8 +74,7 @@ public final class Aggregator: Sendable {
     public init(configuration: AggregatorConfiguration, logger: Logger = Logger(label: "conduit.aggregator")) {
         self.configuration = configuration
         self.logger = logger
-        // A pipe for the wake-up: without a descriptor for it, nothing else of the aggregator could work either.
-        self.thread = try! LoopThread(name: "conduit-aggregator")
+        self.thread = LoopThread(name: "conduit-aggregator")
     }
 
     /// The sequence of the last event applied (for progress and tests).
@@ -92,8 +91,11 @@ public final class Aggregator: Sendable {
         return value == .min ? nil : Timestamp(microsecondsSinceEpoch: value)
     }
 
-    /// The ids of the alert events sent to the broker so far, in order.
+    /// The ids of the alert events stored for the broker, in order: the most recent ``keptAlertIds`` of them.
     public var sentAlertIds: [String] { appliedSequence.alertIds.withLock { $0 } }
+
+    /// How many of the latest alert ids ``sentAlertIds`` keeps.
+    public static let keptAlertIds = 10_000
 
     /// Whether nothing of the aggregator's own is on its way: every alert it derived has been answered by the
     /// broker and folded back (its sequence applied). With the broker's head applied too, the aggregator is idle

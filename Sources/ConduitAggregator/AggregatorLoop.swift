@@ -141,7 +141,11 @@ final class AggregatorLoop {
         guard let alerts, !unstoredAlerts.isEmpty else { return }
         do {
             try alerts.publish(unstoredAlerts)
-            applied.alertIds.withLock { $0 += unstoredAlerts.map(\.id) }
+            applied.alertIds.withLock { ids in
+                ids += unstoredAlerts.map(\.id)
+                // The most recent ones only: an aggregator runs for months.
+                if ids.count > Aggregator.keptAlertIds { ids.removeFirst(ids.count - Aggregator.keptAlertIds) }
+            }
             applied.alertsSent.add(unstoredAlerts.count, ordering: .acquiringAndReleasing)
         } catch {
             logger.error("alert.not_stored", metadata: ["error": "\(error)", "alerts": "\(unstoredAlerts.count)"])

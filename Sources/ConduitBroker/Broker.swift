@@ -75,8 +75,7 @@ public final class Broker: Sendable {
         self.logger = logger
         self.clock = clock
         self.calendar = calendar ?? clock
-        // A pipe for the wake-up: without a descriptor for it, nothing else of the broker could work either.
-        self.thread = try! LoopThread(name: "conduit-broker")
+        self.thread = LoopThread(name: "conduit-broker")
     }
 
     /// Microseconds since the Unix epoch, from the system clock.

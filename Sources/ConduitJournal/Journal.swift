@@ -150,7 +150,8 @@ public final class Journal {
         -> (Journal, RecoveryReport)
     {
         var report = RecoveryReport()
-        for name in try POSIX.listDirectory(directory) where name.hasSuffix(".tmp") {
+        // What a crash left of an index being rewritten.
+        for name in try POSIX.listDirectory(directory) where name.hasSuffix(".tmp") || AtomicFile.isTemporary(name) {
             try POSIX.unlink(directory + "/" + name)
         }
         var firsts = try segmentSequences(in: directory)

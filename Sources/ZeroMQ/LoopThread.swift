@@ -9,10 +9,19 @@ public final class WakeUp: Sendable {
     public let descriptor: Int32
     private let writeDescriptor: Int32
 
-    /// - Returns: `nil` when the system has no descriptor left for the pipe.
-    public init?() {
-        var descriptors: [Int32] = [0, 0]
-        guard pipe(&descriptors) == 0 else { return nil }
+    /// The errno of a pipe that could not be made (no descriptor left), or 0; a thread with such a wake-up does not
+    /// start (``LoopThread/start(_:)-(_)`` throws).
+    public let failure: Int32
+
+    public init() {
+        var descriptors: [Int32] = [-1, -1]
+        guard pipe(&descriptors) == 0 else {
+            failure = errno
+            descriptor = -1
+            writeDescriptor = -1
+            return
+        }
+        failure = 0
         for descriptor in descriptors {
             _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
             _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
@@ -23,6 +32,7 @@ public final class WakeUp: Sendable {
 
     /// Makes ``descriptor`` readable. Safe from any thread; a full pipe already wakes the loop.
     public func signal() {
+        guard failure == 0 else { return }
         var byte: UInt8 = 1
         _ = write(writeDescriptor, &byte, 1)
     }
@@ -34,6 +44,7 @@ public final class WakeUp: Sendable {
     }
 
     deinit {
+        guard failure == 0 else { return }
         close(descriptor)
         close(writeDescriptor)
     }
@@ -105,13 +116,17 @@ public final class LoopThread<Ready: Sendable>: Sendable {
     private let state = Mutex(State())
     private let ended = DispatchSemaphore(value: 0)
 
-    /// - Throws: ``LoopThreadError`` when no descriptor is left for the wake-up pipe.
-    public init(name: String) throws(LoopThreadError) {
-        guard let wakeUp = WakeUp() else {
-            throw LoopThreadError("cannot make the wake-up pipe of \(name): \(String(cString: strerror(errno)))")
-        }
+    /// A thread that has not started; when no descriptor is left for its wake-up pipe, starting it throws.
+    public init(name: String) {
         self.name = name
-        self.control = LoopControl(wakeUp: wakeUp)
+        self.control = LoopControl(wakeUp: WakeUp())
+    }
+
+    /// The error that keeps the thread from starting, if any: no wake-up pipe.
+    private var unstartable: LoopThreadError? {
+        let failure = control.wakeUp.failure
+        guard failure != 0 else { return nil }
+        return LoopThreadError("cannot make the wake-up pipe of \(name): \(String(cString: strerror(failure)))")
     }
 
     /// The context a forced stop shuts down; the loop sets it when it has made it.
@@ -122,6 +137,7 @@ public final class LoopThread<Ready: Sendable>: Sendable {
     /// Starts the thread and waits (blocking) until the body says it is ready, or failed.
     @discardableResult
     public func start(_ body: @escaping @Sendable (Setup) throws -> Void) throws -> Ready {
+        if let unstartable { throw unstartable }
         let semaphore = DispatchSemaphore(value: 0)
         let launch = state.withLock { state -> Bool in
             if case .idle = state.phase {
@@ -144,7 +160,8 @@ public final class LoopThread<Ready: Sendable>: Sendable {
     /// Starts the thread and awaits its readiness without blocking the caller's thread.
     @discardableResult
     public func start(_ body: @escaping @Sendable (Setup) throws -> Void) async throws -> Ready {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Ready, any Error>) in
+        if let unstartable { throw unstartable }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Ready, any Error>) in
             let (launch, known) = state.withLock { state -> (Bool, Result<Ready, any Error>?) in
                 switch state.phase {
                 case .idle:

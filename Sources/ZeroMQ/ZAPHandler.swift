@@ -45,10 +45,9 @@ public final class ZAPHandler: Sendable {
     /// Binds the handler in `context` and starts answering requests with `decide`, which runs on the handler's
     /// thread (keep it fast: handshakes wait for it). Throws if a handler is already bound in the context.
     public init(context: Context, decide: @escaping @Sendable (ZAPRequest) -> ZAPDecision) throws(ZMQError) {
-        do {
-            thread = try LoopThread(name: "zmq-zap-handler")
-        } catch {
-            throw ZMQError(code: .init(rawValue: EMFILE), operation: "the ZAP handler's wake-up pipe")
+        thread = LoopThread(name: "zmq-zap-handler")
+        if thread.control.wakeUp.failure != 0 {
+            throw ZMQError(code: .init(rawValue: thread.control.wakeUp.failure), operation: "the ZAP handler's wake-up pipe")
         }
         do {
             try thread.start { setup in

@@ -4,6 +4,7 @@ import ConduitAggregator
 import ConduitBroker
 import ConduitConsole
 import ConduitCore
+import ConduitJournal
 import ConduitSimulation
 import ConduitState
 import Foundation
@@ -167,8 +168,8 @@ struct DemoCommand: AsyncParsableCommand {
         guard manager.fileExists(atPath: data) else { return }
         let contents = (try? manager.contentsOfDirectory(atPath: data)) ?? []
         let known: Set<String> = [
-            "journal", "journal.state", "outbox", "aggregator.checkpoint", "aggregator.checkpoint.tmp", "aggregator.checkpoint.alerts",
-            "simulation.json",
+            "journal", "journal.state", "outbox", "aggregator.checkpoint", AtomicFile.temporaryName(for: "aggregator.checkpoint"),
+            "aggregator.checkpoint.alerts", "simulation.json",
         ]
         guard contents.allSatisfy(known.contains) else {
             throw ValidationError(
