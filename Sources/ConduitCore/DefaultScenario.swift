@@ -8,7 +8,7 @@ extension Scenario {
 
     static let defaultJSONText = #"""
 {
-  "format": "conduit-scenario/1",
+  "format": "conduit-plan/1",
   "id": "jiangkou-2023-old-communities",
   "name": {
     "zh": "江口县2023年老旧小区改造项目",
@@ -17,6 +17,44 @@ extension Scenario {
   "reference": "江府办发〔2023〕8号 (2023-03-02)",
   "note": "From the plan: the three communities, 972 households in total, the deadline and the organisations with their duties. Illustrative, not from the plan: the split of households over communities and buildings, the building ids, the work items and their planned dates.",
   "deadline": "2023-12-31",
+  "timeZone": "Asia/Shanghai",
+  "utcOffset": "+08:00",
+  "noticeRules": [
+    {
+      "service": "power",
+      "leadHours": 168,
+      "source": {
+        "zh": "《供电营业规则》（电力工业部，1996年）第六十八条：因供电设施计划检修需要停电时，应提前七天通知用户或进行公告",
+        "en": "Electricity Supply Business Rules (Ministry of Electric Power, 1996), article 68: a planned interruption for maintenance of supply facilities is notified to users, or announced, seven days in advance"
+      }
+    },
+    {
+      "service": "water",
+      "leadHours": 24,
+      "source": {
+        "zh": "《城市供水条例》（国务院令第158号，1994年）第二十二条：因工程施工、设备维修等原因确需停止供水的，应当经城市供水行政主管部门批准并提前24小时通知用水单位和个人",
+        "en": "Regulations on Urban Water Supply (State Council order no. 158, 1994), article 22: a stop of supply for construction or maintenance needs the water authority's approval and 24 hours' notice to users"
+      }
+    },
+    {
+      "service": "telecom",
+      "leadHours": 24,
+      "source": {
+        "zh": "无全国性规定；本计划按24小时执行",
+        "en": "No national rule fixes a lead; this plan requires 24 hours"
+      },
+      "assumed": true
+    },
+    {
+      "service": "broadcast",
+      "leadHours": 24,
+      "source": {
+        "zh": "无全国性规定；本计划按24小时执行",
+        "en": "No national rule fixes a lead; this plan requires 24 hours"
+      },
+      "assumed": true
+    }
+  ],
   "communities": [
     {
       "id": "ganjiaba",

@@ -1,12 +1,15 @@
 /// What Conduit coordinates: communities and their buildings, organisations and what they run or
 /// inspect, work items with their plans, and the deadline.
 ///
-/// A scenario is a JSON document (format `conduit-scenario/1`, described in the WireProtocol article).
-/// ``default`` is the 2023 old-community renovation plan of Jiangkou County (江府办发〔2023〕8号):
+/// The plan of a programme. A plan is a JSON document (format `conduit-plan/1`, described in the ConduitCore
+/// article); documents of the earlier format `conduit-scenario/1` are read too, with the seed's time zone and no
+/// notice rules. ``default`` is the 2023 old-community renovation plan of Jiangkou County (江府办发〔2023〕8号):
 /// 甘家坝, 瑞景碧苑 and 锦绣新城, 972 households, due 2023-12-31.
 public struct Scenario: Sendable, Hashable {
-    /// The format signature a scenario document carries in `format`.
-    public static let format = "conduit-scenario/1"
+    /// The format signature a plan document carries in `format`.
+    public static let format = "conduit-plan/1"
+    /// The earlier format signature, still read.
+    public static let legacyFormat = "conduit-scenario/1"
 
     public var id: String
     public var name: LocalizedText
@@ -16,6 +19,10 @@ public struct Scenario: Sendable, Hashable {
     public var note: String?
     /// The date by which the work is to be essentially complete.
     public var deadline: CalendarDate
+    /// The programme's time zone: dates of the plan and "today" are days of its local calendar.
+    public var timeZone: PlanTimeZone
+    /// How long before a planned outage residents must be told, per service, with the rule's source.
+    public var noticeRules: [NoticeRule]
     public var communities: [Community]
     public var organisations: [Organisation]
     public var workItems: [WorkItem]
@@ -27,6 +34,7 @@ public struct Scenario: Sendable, Hashable {
     /// Creates a scenario and checks that it is consistent.
     public init(
         id: String, name: LocalizedText, reference: String? = nil, note: String? = nil, deadline: CalendarDate,
+        timeZone: PlanTimeZone = .chinaStandardTime, noticeRules: [NoticeRule] = [],
         communities: [Community], organisations: [Organisation], workItems: [WorkItem]
     ) throws(ConduitError) {
         self.id = id
@@ -34,6 +42,8 @@ public struct Scenario: Sendable, Hashable {
         self.reference = reference
         self.note = note
         self.deadline = deadline
+        self.timeZone = timeZone
+        self.noticeRules = noticeRules
         self.communities = communities
         self.organisations = organisations
         self.workItems = workItems
@@ -54,6 +64,15 @@ public struct Scenario: Sendable, Hashable {
     }
 
     private func checkConsistency() throws(ConduitError) {
+        var ruled: Set<Utility> = []
+        for (position, rule) in noticeRules.enumerated() {
+            guard ruled.insert(rule.service).inserted else {
+                throw ConduitError(.scenarioInvalid, path: "noticeRules[\(position)].service", "a second rule for \(rule.service.rawValue)")
+            }
+            guard (0...NoticeRule.maximumLeadHours).contains(rule.leadHours) else {
+                throw ConduitError(.dataRange, path: "noticeRules[\(position)].leadHours", "\(rule.leadHours) is outside 0 to \(NoticeRule.maximumLeadHours)")
+            }
+        }
         for (position, community) in communities.enumerated() {
             let sum = community.buildings.reduce(0) { $0 + $1.households }
             if !community.buildings.isEmpty && sum != community.households {
@@ -98,6 +117,11 @@ public struct Scenario: Sendable, Hashable {
         workItemIndex[id].map { workItems[$0] }
     }
 
+    /// The notice rule for `service`, if the plan has one.
+    public func noticeRule(for service: Utility) -> NoticeRule? {
+        noticeRules.first { $0.service == service }
+    }
+
     /// All households of all communities.
     public var totalHouseholds: Int { communities.reduce(0) { $0 + $1.households } }
 
@@ -124,6 +148,73 @@ public struct LocalizedText: Sendable, Hashable {
         self.zh = zh
         self.en = en
     }
+}
+
+/// A programme's time zone: its IANA name, for showing times, and its offset from UTC, which decides the local
+/// calendar day of the plan's rules.
+///
+/// The fold uses the fixed offset rather than the zone's rules so that a journal folds the same way on any
+/// machine and with any version of the time zone database; `conduit plan check` warns when the zone's offset
+/// differs from it during the programme (daylight saving time).
+public struct PlanTimeZone: Sendable, Hashable {
+    /// The IANA time zone name, such as `Asia/Shanghai`.
+    public var identifier: String
+    /// The offset from UTC in seconds, −14 h to +14 h.
+    public var utcOffsetSeconds: Int64
+
+    public init(identifier: String, utcOffsetSeconds: Int64) {
+        self.identifier = identifier
+        self.utcOffsetSeconds = utcOffsetSeconds
+    }
+
+    /// China Standard Time: `Asia/Shanghai`, UTC+08:00.
+    public static let chinaStandardTime = PlanTimeZone(identifier: "Asia/Shanghai", utcOffsetSeconds: 8 * 3600)
+
+    /// The offset as text: `+08:00`, `-03:30`.
+    public var offsetText: String {
+        let magnitude = utcOffsetSeconds.magnitude / 60
+        let hours = magnitude / 60, minutes = magnitude % 60
+        return (utcOffsetSeconds < 0 ? "-" : "+") + (hours < 10 ? "0" : "") + String(hours) + ":" + (minutes < 10 ? "0" : "") + String(minutes)
+    }
+
+    /// Reads `±HH:MM`.
+    public static func offset(from text: String) -> Int64? {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 6, bytes[0] == UInt8(ascii: "+") || bytes[0] == UInt8(ascii: "-"), bytes[3] == UInt8(ascii: ":") else {
+            return nil
+        }
+        let digits = [bytes[1], bytes[2], bytes[4], bytes[5]]
+        guard digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
+        let values = digits.map { Int64($0 - UInt8(ascii: "0")) }
+        let hours = values[0] * 10 + values[1], minutes = values[2] * 10 + values[3]
+        guard minutes < 60, hours * 60 + minutes <= 14 * 60 else { return nil }
+        let seconds = (hours * 60 + minutes) * 60
+        return bytes[0] == UInt8(ascii: "-") ? -seconds : seconds
+    }
+}
+
+/// How long before a planned outage of one service the residents must be told, and the rule it comes from.
+public struct NoticeRule: Sendable, Hashable {
+    /// The longest lead a plan may require: a year.
+    public static let maximumLeadHours = 8_760
+
+    public var service: Utility
+    /// The lead in hours.
+    public var leadHours: Int
+    /// The rule's source: the regulation and article, or why the lead was chosen.
+    public var source: LocalizedText
+    /// Whether the lead is the plan's own assumption rather than a rule's.
+    public var assumed: Bool
+
+    public init(service: Utility, leadHours: Int, source: LocalizedText, assumed: Bool = false) {
+        self.service = service
+        self.leadHours = leadHours
+        self.source = source
+        self.assumed = assumed
+    }
+
+    /// The lead in seconds.
+    public var leadSeconds: Int64 { Int64(leadHours) * 3600 }
 }
 
 /// A residential community (小区) being renovated.
@@ -232,10 +323,37 @@ extension Scenario {
             throw ConduitError(.eventOversize, path: "$", "a scenario is limited to 4 MiB")
         }
         let root = try ScenarioObject(try JSONValue.parse(bytes), path: "$")
-        try root.allow(["format", "id", "name", "reference", "note", "deadline", "communities", "organisations", "workItems"])
         let format = try root.string("format")
-        guard format == Scenario.format else {
+        guard format == Scenario.format || format == Scenario.legacyFormat else {
             throw ConduitError(.eventFormat, path: "format", "\"\(format)\" is not \"\(Scenario.format)\"")
+        }
+        let legacy = format == Scenario.legacyFormat
+        try root.allow(
+            legacy
+                ? ["format", "id", "name", "reference", "note", "deadline", "communities", "organisations", "workItems"]
+                : ["format", "id", "name", "reference", "note", "deadline", "timeZone", "utcOffset", "noticeRules",
+                   "communities", "organisations", "workItems"])
+        var timeZone = PlanTimeZone.chinaStandardTime
+        var noticeRules: [NoticeRule] = []
+        if !legacy {
+            let identifier = try root.string("timeZone")
+            guard identifier.utf8.count <= 64,
+                identifier.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") })
+            else {
+                throw ConduitError(.eventFormat, path: "timeZone", "expected an IANA time zone name such as Asia/Shanghai")
+            }
+            let offsetText = try root.string("utcOffset")
+            guard let offset = PlanTimeZone.offset(from: offsetText) else {
+                throw ConduitError(.eventFormat, path: "utcOffset", "\"\(offsetText)\" is not an offset ±HH:MM within ±14:00, such as +08:00")
+            }
+            timeZone = PlanTimeZone(identifier: identifier, utcOffsetSeconds: offset)
+            noticeRules = try root.array("noticeRules").enumerated().map { (position, value) throws(ConduitError) -> NoticeRule in
+                let object = try ScenarioObject(value, path: "noticeRules[\(position)]")
+                try object.allow(["service", "leadHours", "source", "assumed"])
+                return NoticeRule(
+                    service: try object.enumValue("service", Utility.self), leadHours: try object.count("leadHours"),
+                    source: try object.text("source"), assumed: try object.optionalBool("assumed") ?? false)
+            }
         }
         let communities = try root.array("communities").enumerated().map { (position, value) throws(ConduitError) -> Community in
             let object = try ScenarioObject(value, path: "communities[\(position)]")
@@ -272,8 +390,72 @@ extension Scenario {
         return try Scenario(
             id: try root.identifier("id"), name: try root.text("name"), reference: try root.optionalString("reference"),
             note: try root.optionalString("note"), deadline: try root.date("deadline"),
-            communities: communities, organisations: organisations, workItems: workItems)
+            timeZone: timeZone, noticeRules: noticeRules, communities: communities, organisations: organisations, workItems: workItems)
     }
+}
+
+// MARK: - Encoding
+
+extension Scenario {
+    /// The plan as a JSON document of format ``format``, members in the documented order; ``decode(_:)`` reads it
+    /// back as an equal plan.
+    public var document: JSONValue {
+        func text(_ value: LocalizedText) -> JSONValue {
+            .object([.init("zh", .string(value.zh)), .init("en", .string(value.en))])
+        }
+        func strings(_ values: [String]) -> JSONValue { .array(values.map(JSONValue.string)) }
+        var members: [JSONValue.Member] = [
+            .init("format", .string(Scenario.format)), .init("id", .string(id)), .init("name", text(name)),
+        ]
+        if let reference { members.append(.init("reference", .string(reference))) }
+        if let note { members.append(.init("note", .string(note))) }
+        members += [
+            .init("deadline", .string(deadline.description)),
+            .init("timeZone", .string(timeZone.identifier)),
+            .init("utcOffset", .string(timeZone.offsetText)),
+            .init("noticeRules", .array(noticeRules.map { rule in
+                var fields: [JSONValue.Member] = [
+                    .init("service", .string(rule.service.rawValue)), .init("leadHours", .number(String(rule.leadHours))),
+                    .init("source", text(rule.source)),
+                ]
+                if rule.assumed { fields.append(.init("assumed", .bool(true))) }
+                return .object(fields)
+            })),
+            .init("communities", .array(communities.map { community in
+                .object([
+                    .init("id", .string(community.id)), .init("name", text(community.name)),
+                    .init("households", .number(String(community.households))),
+                    .init("buildings", .array(community.buildings.map { building in
+                        .object([.init("id", .string(building.id)), .init("households", .number(String(building.households)))])
+                    })),
+                ])
+            })),
+            .init("organisations", .array(organisations.map { organisation in
+                var fields: [JSONValue.Member] = [
+                    .init("id", .string(organisation.id)), .init("name", text(organisation.name)),
+                    .init("roles", strings(organisation.roles.map(\.rawValue))),
+                ]
+                if !organisation.utilities.isEmpty { fields.append(.init("utilities", strings(organisation.utilities.map(\.rawValue)))) }
+                if !organisation.inspects.isEmpty { fields.append(.init("inspects", strings(organisation.inspects.map(\.rawValue)))) }
+                fields.append(.init("duty", text(organisation.duty)))
+                return .object(fields)
+            })),
+            .init("workItems", .array(workItems.map { item in
+                .object([
+                    .init("id", .string(item.id)), .init("community", .string(item.community)),
+                    .init("organisation", .string(item.organisation)), .init("utility", .string(item.utility.rawValue)),
+                    .init("title", text(item.title)), .init("plannedStart", .string(item.plannedStart.description)),
+                    .init("plannedFinish", .string(item.plannedFinish.description)),
+                    .init("households", .number(String(item.households))),
+                    .init("acceptance", .string(item.acceptance.rawValue)),
+                ])
+            })),
+        ]
+        return .object(members)
+    }
+
+    /// The plan's canonical JSON: ``document``, compact. Two plans are the same plan when these bytes are equal.
+    public var canonicalJSON: [UInt8] { document.encoded }
 }
 
 /// Reads the members of one object of a scenario document, with paths for every error.
@@ -314,6 +496,14 @@ struct ScenarioObject {
     func optionalString(_ key: String) throws(ConduitError) -> String? {
         guard members.contains(where: { $0.key == key }) else { return nil }
         return try string(key)
+    }
+
+    func optionalBool(_ key: String) throws(ConduitError) -> Bool? {
+        guard members.contains(where: { $0.key == key }) else { return nil }
+        guard case .bool(let flag) = try value(key) else {
+            throw ConduitError(.eventType, path: childPath(key), "expected true or false")
+        }
+        return flag
     }
 
     func identifier(_ key: String) throws(ConduitError) -> String {

@@ -63,9 +63,10 @@ public struct AggregateState: Sendable, Equatable {
     var agentIndex: [String: Int] = [:]
 
     /// An empty state: every work item of `scenario` planned and unreported, no outages, no alerts.
-    public init(scenario: Scenario, options: StateOptions = .init()) {
+    /// - Parameter options: the rules' thresholds; by default those of the plan (``StateOptions/init(plan:)``).
+    public init(scenario: Scenario, options: StateOptions? = nil) {
         self.scenario = scenario
-        self.options = options
+        self.options = options ?? StateOptions(plan: scenario)
         self.workItems = scenario.workItems.map(WorkItemState.init(item:))
         var index: [String: Int] = [:]
         for (position, item) in scenario.workItems.enumerated() { index[item.id] = position }

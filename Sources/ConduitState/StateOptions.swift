@@ -51,6 +51,14 @@ public struct StateOptions: Sendable, Hashable {
         self.utcOffsetSeconds = utcOffsetSeconds
     }
 
+    /// Options for `plan`: its notice rules (a service without one needs `Lifecycle/requiredNoticeSeconds`) and
+    /// its time zone's offset, with the default thresholds.
+    public init(plan: Scenario) {
+        self.init(
+            requiredNotice: Dictionary(uniqueKeysWithValues: plan.noticeRules.map { ($0.service, Duration.seconds($0.leadSeconds)) }),
+            utcOffsetSeconds: plan.timeZone.utcOffsetSeconds)
+    }
+
     /// The required notice for `service`, in seconds.
     public func requiredNoticeSeconds(for service: Utility) -> Int64 {
         requiredNotice[service].map { $0.components.seconds } ?? Lifecycle.requiredNoticeSeconds

@@ -75,4 +75,47 @@ import Testing
     @Test func rejectsNonJSON() {
         expectError(.jsonSyntax, at: "format") { _ = try Scenario.decode(bytes("{\"format\":")) }
     }
+
+    static let minimalPlan = minimal.replacing(#""format":"conduit-scenario/1""#, with: #""format":"conduit-plan/1""#)
+        .replacing(#""deadline":"2024-01-31""#, with: #""deadline":"2024-01-31","timeZone":"Asia/Shanghai","utcOffset":"+08:00","noticeRules":[{"service":"water","leadHours":24,"source":{"zh":"条例","en":"rule"}}]"#)
+
+    @Test func anEarlierScenarioDocumentReadsWithTheSeedsTimeZoneAndNoRules() throws {
+        let decoded = try Scenario.decode(bytes(Self.minimal))
+        #expect(decoded.timeZone == .chinaStandardTime)
+        #expect(decoded.noticeRules.isEmpty)
+    }
+
+    @Test func thePlanDocumentReadsBackAsTheSamePlan() throws {
+        for plan in [Scenario.default, try Scenario.decode(bytes(Self.minimalPlan))] {
+            #expect(try Scenario.decode(plan.canonicalJSON) == plan)
+            #expect(try Scenario.decode(plan.document.indented) == plan)
+        }
+        #expect(Scenario.default.noticeRule(for: .power)?.leadHours == 168)
+        #expect(Scenario.default.noticeRules.filter(\.assumed).map(\.service) == [.telecom, .broadcast])
+    }
+
+    static let brokenPlans: [(String, String, ConduitError.Code, String)] = [
+        (#""utcOffset":"+08:00""#, #""utcOffset":"+8""#, .eventFormat, "utcOffset"),
+        (#""utcOffset":"+08:00""#, #""utcOffset":"+14:30""#, .eventFormat, "utcOffset"),
+        (#""timeZone":"Asia/Shanghai","#, "", .eventMissing, "timeZone"),
+        (#""leadHours":24"#, #""leadHours":9000"#, .dataRange, "noticeRules[0].leadHours"),
+        (#""service":"water""#, #""service":"gas""#, .dataEnum, "noticeRules[0].service"),
+        (#"{"service":"water","leadHours":24,"source":{"zh":"条例","en":"rule"}}"#,
+         #"{"service":"water","leadHours":24,"source":{"zh":"条例","en":"rule"}},{"service":"water","leadHours":12,"source":{"zh":"条例","en":"rule"}}"#,
+         .scenarioInvalid, "noticeRules[1].service"),
+    ]
+
+    @Test(arguments: 0..<brokenPlans.count)
+    func rejectsBrokenPlanFields(_ index: Int) {
+        let (original, replacement, code, path) = Self.brokenPlans[index]
+        let text = Self.minimalPlan.replacing(original, with: replacement)
+        expectError(code, at: path) { _ = try Scenario.decode(bytes(text)) }
+    }
+
+    @Test func offsetsAreWrittenAndReadAlike() {
+        for (text, seconds) in [("+08:00", 28_800), ("-03:30", -12_600), ("+00:00", 0), ("+14:00", 50_400)] {
+            #expect(PlanTimeZone.offset(from: text) == Int64(seconds))
+            #expect(PlanTimeZone(identifier: "X", utcOffsetSeconds: Int64(seconds)).offsetText == text)
+        }
+    }
 }

@@ -17,6 +17,10 @@ enum Fixtures {
         let name = LocalizedText(zh: "测试", en: "test")
         return try! Scenario(
             id: "test", name: name, deadline: date("2023-06-30"),
+            noticeRules: [
+                NoticeRule(service: .power, leadHours: 168, source: LocalizedText(zh: "七天", en: "seven days")),
+                NoticeRule(service: .water, leadHours: 24, source: LocalizedText(zh: "24小时", en: "24 hours")),
+            ],
             communities: [
                 Community(id: "north", name: LocalizedText(zh: "北", en: "North"), households: 100, buildings: [
                     Building(id: "b1", households: 50), Building(id: "b2", households: 50),

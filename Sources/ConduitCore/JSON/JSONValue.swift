@@ -88,6 +88,57 @@ public enum JSONValue: Sendable, Hashable {
         return writer.bytes
     }
 
+    /// The JSON text of this value indented by two spaces per level, one member or element per line, ending with a
+    /// newline: the form of files people read and edit. Arrays of scalars stay on one line.
+    public var indented: [UInt8] {
+        var writer = JSONWriter()
+        indent(&writer, level: 0)
+        writer.bytes.append(UInt8(ascii: "\n"))
+        return writer.bytes
+    }
+
+    private func indent(_ writer: inout JSONWriter, level: Int) {
+        func newline(_ writer: inout JSONWriter, _ level: Int) {
+            writer.bytes.append(UInt8(ascii: "\n"))
+            writer.bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * level))
+        }
+        switch self {
+        case .array(let elements) where elements.contains(where: \.isContainer):
+            writer.bytes.append(UInt8(ascii: "["))
+            for (position, element) in elements.enumerated() {
+                if position > 0 { writer.bytes.append(UInt8(ascii: ",")) }
+                newline(&writer, level + 1)
+                element.indent(&writer, level: level + 1)
+            }
+            newline(&writer, level)
+            writer.bytes.append(UInt8(ascii: "]"))
+        case .object(let members) where !members.isEmpty:
+            writer.bytes.append(UInt8(ascii: "{"))
+            for (position, member) in members.enumerated() {
+                if position > 0 { writer.bytes.append(UInt8(ascii: ",")) }
+                newline(&writer, level + 1)
+                var key = JSONWriter()
+                key.string(member.key)
+                writer.bytes.append(contentsOf: key.bytes)
+                writer.bytes.append(contentsOf: ": ".utf8)
+                member.value.indent(&writer, level: level + 1)
+            }
+            newline(&writer, level)
+            writer.bytes.append(UInt8(ascii: "}"))
+        default:
+            var compact = JSONWriter()
+            compact.write(self)
+            writer.bytes.append(contentsOf: compact.bytes)
+        }
+    }
+
+    private var isContainer: Bool {
+        switch self {
+        case .array, .object: true
+        default: false
+        }
+    }
+
     /// The member named `key` of an object, if any.
     public subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
