@@ -29,7 +29,8 @@ public final class Agent: Sendable {
         /// The first reconnection delay and the cap of its doubling.
         public var reconnectInitial: Duration = .milliseconds(100)
         public var reconnectMaximum: Duration = .seconds(5)
-        /// Events are validated against it before they enter the outbox (`nil`: the broker alone validates).
+        /// Events are validated against it before they enter the outbox until the hub tells its own plan (asked on
+        /// every connection), and against the hub's from then on (`nil`: the broker alone validates until then).
         public var scenario: Scenario? = .default
         /// The client's key pair and the broker's public key when the broker requires CURVE.
         public var curve: (keys: CurveKeyPair, serverKey: [UInt8])?
@@ -50,7 +51,10 @@ public final class Agent: Sendable {
     /// The agent's outbox.
     public let outbox: Outbox
     private let logger: Logger
-    private let validator: EventValidator?
+    /// The plan events are validated against: the configured one, then the hub's.
+    private let validator: Mutex<EventValidator?>
+    /// The hub's plan as last told, and the sequence of its event.
+    private let hubPlan = Mutex<PlanInForce?>(nil)
     private let shared = Mutex<Shared>(Shared())
     private let thread: LoopThread<Void>
 
@@ -67,7 +71,7 @@ public final class Agent: Sendable {
         }
         self.configuration = configuration
         self.logger = logger
-        self.validator = configuration.scenario.map { EventValidator(scenario: $0) }
+        self.validator = Mutex(configuration.scenario.map { EventValidator(scenario: $0) })
         do {
             outbox = try Outbox(directory: configuration.outboxDirectory)
         } catch {
@@ -92,6 +96,36 @@ public final class Agent: Sendable {
         return status
     }
 
+    /// The plan the hub told on the latest connection, if any.
+    public var planOfHub: PlanInForce? { hubPlan.withLock { $0 } }
+
+    /// Validates against the hub's plan from now on, and says so when it differs from the configured one.
+    private func adoptHubPlan(_ told: PlanInForce) {
+        let previous = hubPlan.withLock { hub in
+            defer { hub = told }
+            return hub
+        }
+        guard previous?.json != told.json else { return }
+        let plan: Scenario
+        do {
+            plan = try told.plan()
+        } catch {
+            logger.warning("agent.plan_unreadable", metadata: ["error": "\(error)"])
+            return
+        }
+        validator.withLock { $0 = EventValidator(scenario: plan) }
+        if let configured = configuration.scenario, configured != plan {
+            logger.notice(
+                "agent.plan_differs",
+                metadata: [
+                    "plan.hub": "\(plan.id)", "plan.sequence": "\(told.sequence)", "plan.given": "\(configured.id)",
+                    "note": "the hub's plan differs from the one given to this agent; events are validated against the hub's",
+                ])
+        } else {
+            logger.debug("agent.plan", metadata: ["plan.hub": "\(plan.id)", "plan.sequence": "\(told.sequence)"])
+        }
+    }
+
     /// Validates `events`, stores them durably in the outbox (with `cursor`, the caller's position, stored in the
     /// same write) and hands them to the agent's thread. When this returns, the events survive a crash of the agent.
     ///
@@ -101,7 +135,7 @@ public final class Agent: Sendable {
         var records: [(source: String, id: String, json: [UInt8])] = []
         records.reserveCapacity(events.count)
         for (index, event) in events.enumerated() {
-            if let validator {
+            if let validator = validator.withLock({ $0 }) {
                 do {
                     try validator.validate(event)  // the payload's own rules included
                 } catch {
@@ -284,6 +318,8 @@ public final class Agent: Sendable {
                         "agent.rejected",
                         metadata: ["event.id": "\(entry.id)", "error.code": "\(rejection.error.code.rawValue)", "error": "\(rejection.error)"])
                     configuration.onOutcome(.rejected(entry, rejection.error))
+                case .plan(let told):
+                    adoptHubPlan(told)
                 case .refused(let rejection):
                     shared.withLock { $0.status.refused = rejection.error }
                     logger.error("agent.refused", metadata: ["error": "\(rejection.error)"])

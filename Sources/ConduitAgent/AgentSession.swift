@@ -35,6 +35,8 @@ struct AgentSession {
         case rejected(OutboxEntry, Rejection)
         /// The broker refused the `HELLO` itself (an unknown or forbidden source): the agent cannot go on.
         case refused(Rejection)
+        /// The broker told the plan it validates against.
+        case plan(PlanInForce)
     }
 
     enum Phase: Equatable {
@@ -97,7 +99,8 @@ struct AgentSession {
             welcome = granted
             phase = .ready
             attempts = 0
-            return fill(now: now)
+            // Ask which plan the hub runs, on every new session: the hub's plan may have changed meanwhile.
+            return [.send(IngestRequest.plan(correlation: 0).encode())] + fill(now: now)
         case .ack(let acknowledgement):
             guard let sent = inFlight.removeValue(forKey: acknowledgement.correlation) else { return [] }
             requeueSkipped(before: acknowledgement.correlation)
@@ -112,6 +115,8 @@ struct AgentSession {
             return [.rejected(sent.entry, rejection)] + fill(now: now)
         case .heartbeat:
             return []
+        case .plan(_, let plan):
+            return [.plan(plan)]
         }
     }
 

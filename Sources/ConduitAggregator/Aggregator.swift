@@ -19,7 +19,8 @@ public struct AggregatorConfiguration: Sendable {
     /// A checkpoint is written after this many applied events, and when the aggregator stops.
     public var checkpointEvery = 10_000
     public var scenario: Scenario = .default
-    public var options = StateOptions()
+    /// The rules' thresholds; `nil`: those of the plan in force.
+    public var options: StateOptions? = nil
     /// Publish derived alerts back through ingest, as the aggregator's own events (journaled and replayable).
     public var publishAlerts = true
     /// The outbox of the alerts: each is stored here (synced) before the checkpoint that records it raised, and

@@ -16,8 +16,10 @@ public struct BrokerConfiguration: Sendable {
     public var journalDirectory: String
     /// The journal's options: durability policy, segment size, retention.
     public var journal = JournalOptions()
-    /// The scenario events are validated against.
-    public var scenario: Scenario = .default
+    /// The plan to put in force. `nil`: the latest plan the journal states, or for a journal that states none the
+    /// built-in ``Scenario/default``. A plan other than the journal's latest is journaled as a `conduit.plan` event
+    /// before any other event is taken.
+    public var scenario: Scenario?
     /// How many recent events (by `source` + `id`) the broker remembers at least to deduplicate resends (it keeps
     /// up to twice as many). Rebuilt from the journal's tail on start, so it survives a restart.
     public var dedupeWindow = 500_000

@@ -151,11 +151,31 @@ final class BrokerLoop {
         if journal.lastSequence > 0, let last = try? journal.reader(from: journal.lastSequence).next() {
             lastRecordedTime = last.recordedTime
         }
+        let stated = Self.latestPlan(in: journal, logger: logger)
+        var settings = IngestPipeline.Settings(configuration)
+        // A plan given to the broker replaces the journal's; without one, the journal's stays in force.
+        settings.scenario = configuration.scenario ?? stated?.plan ?? .default
+        // A journal that states no plan is read under the built-in seed plan; any other plan is stated before any
+        // other event is taken, and so is every change.
+        let inForce = stated?.plan ?? .default
         pipeline = IngestPipeline(
-            settings: IngestPipeline.Settings(configuration), nextSequence: journal.nextSequence,
-            headSequence: journal.durableSequence, lastRecordedTime: lastRecordedTime)
+            settings: settings, nextSequence: journal.nextSequence, headSequence: journal.durableSequence,
+            lastRecordedTime: lastRecordedTime, planSequence: stated?.sequence ?? 0)
         lastPublishTime = clock()
         rebuildDedupeWindow()
+        if inForce != settings.scenario {
+            do {
+                let now = clock()
+                stampTime = calendar()
+                try carryOut(try pipeline.statePlan(now: now, calendar: stampTime))
+                try commitBatch()
+            } catch {
+                for socket in [ingest, fanout, query] { socket.close(linger: .zero) }
+                zapHandler?.stop()
+                try? journal.close()
+                throw BrokerError(.invalidConfiguration, "cannot record the plan \(settings.scenario.id) in the journal", underlying: error)
+            }
+        }
         counters.firstSequence = journal.firstSequence
         counters.lastSequence = journal.lastSequence
         publishStatistics()
@@ -166,6 +186,24 @@ final class BrokerLoop {
                 "endpoint.query": "\(endpoints.query)", "journal.directory": "\(configuration.journalDirectory)",
                 "journal.last_sequence": "\(journal.lastSequence)", "dedupe.keys": "\(pipeline.dedupeKeyCount)",
             ])
+    }
+
+    /// The latest `conduit.plan` event of the journal and its sequence, found by the records' topics.
+    static func latestPlan(in journal: Journal, logger: Logger) -> (plan: Scenario, sequence: UInt64)? {
+        guard journal.lastSequence > 0 else { return nil }
+        let topic = Topic.prefix(kind: .plan)
+        var latest: (bytes: [UInt8], sequence: UInt64)?
+        do {
+            let reader = try journal.reader(from: journal.firstSequence)
+            defer { reader.close() }
+            while let record = try reader.next() {
+                if record.topic.starts(with: topic) { latest = (record.event, record.sequence) }
+            }
+        } catch {
+            logger.warning("broker.plan_scan_failed", metadata: ["error": "\(error)"])
+        }
+        guard let latest, let event = try? EventCodec.decode(latest.bytes), case .plan(let plan) = event.data else { return nil }
+        return (plan, latest.sequence)
     }
 
     /// Refills the dedupe window from the journal's tail, so that resends after a restart are recognised.
@@ -467,6 +505,8 @@ final class BrokerLoop {
                             request: requestId, firstSequence: journal.firstSequence,
                             headSequence: journal.durableSequence,
                             headRecordedTime: Timestamp(microsecondsSinceEpoch: pipeline.lastRecordedTime))))
+            case .plan(let requestId):
+                sendQuery(routingId, .plan(request: requestId, pipeline.committedPlan))
             case .stats(let requestId):
                 publishStatistics()
                 sendQuery(routingId, .stats(request: requestId, json: counters.json))

@@ -138,13 +138,13 @@ public struct BrokerSettings: Codable, Equatable, Sendable {
     }
 }
 
-/// Reads a scenario file, with an error that names the file and what is wrong in it.
+/// Reads a plan file, with an error that names the file and what is wrong in it.
 public func loadScenario(_ path: String) throws -> Scenario {
     let data: Data
     do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-        throw BrokerSettings.Invalid(description: "cannot read the scenario file \(path): \(error.localizedDescription)")
+        throw BrokerSettings.Invalid(description: "cannot read the plan file \(path): \(error.localizedDescription)")
     }
     do { return try Scenario.decode(Array(data)) } catch {
-        throw BrokerSettings.Invalid(description: "the scenario file \(path) is not valid: \(error)")
+        throw BrokerSettings.Invalid(description: "the plan file \(path) is not valid: \(error)")
     }
 }

@@ -65,7 +65,13 @@ struct IngestPipeline {
     }
 
     let settings: Settings
-    private let validator: EventValidator
+    /// Validates against the plan in force, including a change earlier in the batch being formed.
+    private var validator: EventValidator
+    /// The plan in force as durable: what `PLAN` answers.
+    private(set) var committedPlan: PlanInForce
+    /// The plan in force once the batch is stored, and the sequence of its event; `nil` when the batch changes none.
+    private var batchPlan: (plan: Scenario, sequence: UInt64)?
+    private var planCounter: UInt64 = 0
     private var dedupe: DedupeWindow<DedupeKey>
     private var presence: PresenceTracker
     private(set) var counters = Counters()
@@ -90,9 +96,12 @@ struct IngestPipeline {
     ///   - nextSequence: the journal's next sequence.
     ///   - headSequence: the journal's latest durable sequence (0 when empty).
     ///   - lastRecordedTime: the recorded time of the journal's last record (0 when empty).
-    init(settings: Settings, nextSequence: UInt64, headSequence: UInt64, lastRecordedTime: Int64) {
+    ///   - planSequence: the sequence of the journal's latest `conduit.plan` event, or 0 when the journal states none (the
+    ///     built-in seed plan). When `settings.scenario` is another plan, ``statePlan(now:calendar:)`` should state it.
+    init(settings: Settings, nextSequence: UInt64, headSequence: UInt64, lastRecordedTime: Int64, planSequence: UInt64 = 0) {
         self.settings = settings
         self.validator = EventValidator(scenario: settings.scenario)
+        self.committedPlan = PlanInForce(sequence: planSequence, json: settings.scenario.canonicalJSON)
         self.dedupe = DedupeWindow(capacity: max(1, settings.dedupeWindow))
         self.presence = PresenceTracker(missedHeartbeats: settings.agentMissedHeartbeats)
         self.nextSequence = nextSequence
@@ -145,6 +154,26 @@ struct IngestPipeline {
         case .goodbye:
             guard let source = presence.goodbye(routingId: routingId) else { return [] }
             return appendPresence(.death, source: source, intervalMs: nil, reason: "goodbye", now: now, calendar: calendar)
+        case .plan(let correlation):
+            replies.append((routingId, .plan(correlation: correlation, committedPlan), false))
+            return []
+        }
+    }
+
+    /// Journals the plan in force as a `conduit.plan` event from `/conduit/broker`: when the journal does not state
+    /// it yet (a new journal, or a broker started with another plan than the journal's latest).
+    /// - Throws: ``ConduitError`` `event.oversize` when the plan does not fit in an event.
+    mutating func statePlan(now: Int64, calendar: Int64) throws(ConduitError) -> [Action] {
+        planCounter += 1
+        var event = Event(
+            id: "plan-\(now)-\(planCounter)", source: "/\(EventValidator.systemOrganisation)/broker",
+            time: Timestamp(microsecondsSinceEpoch: max(lastRecordedTime, calendar)), data: .plan(validator.scenario))
+        switch append(&event, calendar: calendar) {
+        case .success(let record):
+            batchPlan = (validator.scenario, record.sequence)
+            return [.append(record)]
+        case .failure(let error):
+            throw error
         }
     }
 
@@ -163,6 +192,10 @@ struct IngestPipeline {
     /// Returns the replies in arrival order, then the publications in sequence order.
     mutating func commitSucceeded() -> [Action] {
         defer { clearBatch() }
+        if let batchPlan {
+            committedPlan = PlanInForce(sequence: batchPlan.sequence, json: batchPlan.plan.canonicalJSON)
+            self.batchPlan = nil
+        }
         for (key, sequence) in batchNewKeys { dedupe.remember(key, sequence: sequence) }
         if recordCount > 0 {
             nextSequence += UInt64(recordCount)
@@ -180,6 +213,10 @@ struct IngestPipeline {
     /// `service.unavailable` rejection; nothing is published, and the batch's keys and sequences stay free.
     mutating func commitFailed(_ failure: JournalError) -> [Action] {
         defer { clearBatch() }
+        if batchPlan != nil {
+            batchPlan = nil
+            if let plan = try? committedPlan.plan() { validator = EventValidator(scenario: plan) }
+        }
         var actions: [Action] = []
         actions.reserveCapacity(replies.count)
         for pending in replies {
@@ -257,6 +294,11 @@ struct IngestPipeline {
             return []
         }
         counters.eventsAccepted += 1
+        if case .plan(let plan) = event.data {
+            // Events after this one in sequence order, in this batch too, are validated against the new plan.
+            validator = EventValidator(scenario: plan)
+            batchPlan = (plan, record.sequence)
+        }
         batchKeys[key] = record.sequence
         batchNewKeys.append((key, record.sequence))
         let ack = Acknowledgement(
@@ -356,7 +398,7 @@ extension IngestPipeline.Settings {
     /// The settings a broker runs with.
     init(_ configuration: BrokerConfiguration) {
         self.init(
-            scenario: configuration.scenario, dedupeWindow: configuration.dedupeWindow,
+            scenario: configuration.scenario ?? .default, dedupeWindow: configuration.dedupeWindow,
             agentHeartbeatIntervalMicroseconds: configuration.agentHeartbeatInterval.microseconds,
             agentMissedHeartbeats: configuration.agentMissedHeartbeats, maximumInFlight: configuration.maximumInFlight)
     }

@@ -217,6 +217,7 @@ struct EventDecoder {
         case .outage: return .outage(try decodeOutage())
         case .presence: return .presence(try decodePresence())
         case .alert: return .alert(try decodeAlert())
+        case .plan: return .plan(try Scenario.decode(document: try JSONValue.parse(&reader, "data"), path: "data"))
         }
     }
 
@@ -514,7 +515,7 @@ extension JSONReader {
             return EventKind.match(UnsafeBufferPointer(rebasing: bytes[8...]))
         }
         guard let kind else {
-            throw ConduitError(.eventKind, path: path, "\(quoted(token)) is not a known event type; expected conduit.progress, conduit.inspection, conduit.outage, conduit.presence or conduit.alert")
+            throw ConduitError(.eventKind, path: path, "\(quoted(token)) is not a known event type; expected conduit.progress, conduit.inspection, conduit.outage, conduit.presence, conduit.alert or conduit.plan")
         }
         return kind
     }
@@ -692,6 +693,7 @@ extension EventCodec {
         case .outage: w.plainString("conduit.outage")
         case .presence: w.plainString("conduit.presence")
         case .alert: w.plainString("conduit.alert")
+        case .plan: w.plainString("conduit.plan")
         }
         w.key("time")
         w.timestamp(event.time)
@@ -714,6 +716,7 @@ extension EventCodec {
         case .outage(let report): writeOutage(report, to: &w)
         case .presence(let report): writePresence(report, to: &w)
         case .alert(let report): writeAlert(report, to: &w)
+        case .plan(let plan): w.write(plan.document)
         }
         w.endObject()
     }

@@ -31,6 +31,7 @@ public struct EventValidator: Sendable {
         }
         var organisationUtilities: [Substring: UInt8] = [:]
         var organisationInspects: [Substring: [InspectionKind]] = [:]
+        var coordinators: Set<Substring> = []
         var communities: [Substring: Int] = [:]
         var workItems: [Substring: WorkItemEntry] = [:]
 
@@ -38,6 +39,7 @@ public struct EventValidator: Sendable {
             for organisation in scenario.organisations {
                 organisationUtilities[Substring(organisation.id)] = organisation.utilities.reduce(0) { $0 | Lookup.bit($1) }
                 organisationInspects[Substring(organisation.id)] = organisation.inspects
+                if organisation.roles.contains(.coordinator) { coordinators.insert(Substring(organisation.id)) }
             }
             for (index, community) in scenario.communities.enumerated() {
                 communities[Substring(community.id)] = index
@@ -148,7 +150,7 @@ public struct EventValidator: Sendable {
             if let interval = report.heartbeatIntervalMs, interval < 100 || interval > 3_600_000 {
                 throw ConduitError(.dataRange, path: "data.heartbeatIntervalMs", "\(interval) is outside 100 to 3600000")
             }
-        case .alert:
+        case .alert, .plan:
             break
         }
     }
@@ -162,6 +164,15 @@ public struct EventValidator: Sendable {
         }
         if event.kind == .alert && !isSystem {
             throw ConduitError(.authForbidden, path: "source", "alerts are derived by Conduit's aggregator; \(organisationID) cannot publish them")
+        }
+        if event.kind == .plan {
+            if !isSystem && !lookup.coordinators.contains(organisationID) {
+                throw ConduitError(.authForbidden, path: "source", "the plan is changed by a coordinator of the plan; \(organisationID) is not one")
+            }
+            for (attribute, present) in [("utility", event.utility != nil), ("site", event.site != nil), ("workitem", event.workItem != nil)] where present {
+                throw ConduitError(.dataConflict, path: attribute, "a plan event is about the whole programme; it has no \(attribute) attribute")
+            }
+            return
         }
         if let utility = event.utility, let utilities, event.kind == .progress || event.kind == .outage || event.kind == .presence,
             utilities & Lookup.bit(utility) == 0
@@ -224,7 +235,7 @@ public struct EventValidator: Sendable {
             if report.households > community.households {
                 throw ConduitError(.dataRange, path: "data.households", "\(report.households) is more than the \(community.households) households of \(community.id)")
             }
-        case .presence, .alert:
+        case .presence, .alert, .plan:
             break
         }
     }

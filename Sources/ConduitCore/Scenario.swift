@@ -322,7 +322,14 @@ extension Scenario {
         guard bytes.count <= 4 << 20 else {
             throw ConduitError(.eventOversize, path: "$", "a scenario is limited to 4 MiB")
         }
-        let root = try ScenarioObject(try JSONValue.parse(bytes), path: "$")
+        return try decode(document: try JSONValue.parse(bytes), path: "$")
+    }
+
+    /// Decodes a plan document already parsed, such as the `data` of a `conduit.plan` event; errors carry paths
+    /// below `path` (`data.workItems[3].utility`).
+    public static func decode(document: JSONValue, path: String) throws(ConduitError) -> Scenario {
+        let prefix = path == "$" ? "" : path + "."
+        let root = try ScenarioObject(document, path: path)
         let format = try root.string("format")
         guard format == Scenario.format || format == Scenario.legacyFormat else {
             throw ConduitError(.eventFormat, path: "format", "\"\(format)\" is not \"\(Scenario.format)\"")
@@ -348,7 +355,7 @@ extension Scenario {
             }
             timeZone = PlanTimeZone(identifier: identifier, utcOffsetSeconds: offset)
             noticeRules = try root.array("noticeRules").enumerated().map { (position, value) throws(ConduitError) -> NoticeRule in
-                let object = try ScenarioObject(value, path: "noticeRules[\(position)]")
+                let object = try ScenarioObject(value, path: "\(prefix)noticeRules[\(position)]")
                 try object.allow(["service", "leadHours", "source", "assumed"])
                 return NoticeRule(
                     service: try object.enumValue("service", Utility.self), leadHours: try object.count("leadHours"),
@@ -356,7 +363,7 @@ extension Scenario {
             }
         }
         let communities = try root.array("communities").enumerated().map { (position, value) throws(ConduitError) -> Community in
-            let object = try ScenarioObject(value, path: "communities[\(position)]")
+            let object = try ScenarioObject(value, path: "\(prefix)communities[\(position)]")
             try object.allow(["id", "name", "households", "buildings"])
             let buildings = try object.array("buildings").enumerated().map { (index, value) throws(ConduitError) -> Building in
                 let building = try ScenarioObject(value, path: "\(object.path).buildings[\(index)]")
@@ -368,7 +375,7 @@ extension Scenario {
                 households: try object.count("households"), buildings: buildings)
         }
         let organisations = try root.array("organisations").enumerated().map { (position, value) throws(ConduitError) -> Organisation in
-            let object = try ScenarioObject(value, path: "organisations[\(position)]")
+            let object = try ScenarioObject(value, path: "\(prefix)organisations[\(position)]")
             try object.allow(["id", "name", "roles", "utilities", "inspects", "duty"])
             return Organisation(
                 id: try object.identifier("id"), name: try object.text("name"),
@@ -378,7 +385,7 @@ extension Scenario {
                 duty: try object.text("duty"))
         }
         let workItems = try root.array("workItems").enumerated().map { (position, value) throws(ConduitError) -> WorkItem in
-            let object = try ScenarioObject(value, path: "workItems[\(position)]")
+            let object = try ScenarioObject(value, path: "\(prefix)workItems[\(position)]")
             try object.allow(["id", "community", "organisation", "utility", "title", "plannedStart", "plannedFinish", "households", "acceptance"])
             return WorkItem(
                 id: try object.identifier("id"), community: try object.identifier("community"),
@@ -387,10 +394,16 @@ extension Scenario {
                 plannedFinish: try object.date("plannedFinish"), households: try object.count("households"),
                 acceptance: try object.enumValue("acceptance", InspectionKind.self))
         }
-        return try Scenario(
-            id: try root.identifier("id"), name: try root.text("name"), reference: try root.optionalString("reference"),
-            note: try root.optionalString("note"), deadline: try root.date("deadline"),
-            timeZone: timeZone, noticeRules: noticeRules, communities: communities, organisations: organisations, workItems: workItems)
+        let id = try root.identifier("id"), name = try root.text("name"), reference = try root.optionalString("reference")
+        let note = try root.optionalString("note"), deadline = try root.date("deadline")
+        do {
+            return try Scenario(
+                id: id, name: name, reference: reference, note: note, deadline: deadline,
+                timeZone: timeZone, noticeRules: noticeRules, communities: communities, organisations: organisations,
+                workItems: workItems)
+        } catch {
+            throw ConduitError(error.code, path: prefix + error.path, error.reason)
+        }
     }
 }
 

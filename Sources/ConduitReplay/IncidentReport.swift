@@ -167,9 +167,9 @@ public struct IncidentError: Error, Sendable, CustomStringConvertible {
 public struct IncidentReplay: Sendable {
     public let directory: String
     public let scenario: Scenario
-    public let options: StateOptions
+    public let options: StateOptions?
 
-    public init(directory: String, scenario: Scenario = .default, options: StateOptions = StateOptions()) {
+    public init(directory: String, scenario: Scenario = .default, options: StateOptions? = nil) {
         self.directory = directory
         self.scenario = scenario
         self.options = options
@@ -259,7 +259,7 @@ public struct IncidentReplay: Sendable {
             subject: subject, scenario: scenario, workItem: subject.isWorkItem ? state.workItem(id) : nil,
             outages: state.outages.filter { collector.linkedOutages.contains($0.key) }, entries: collector.entries,
             durations: [], asOf: state.now, reading: reading, today: state.today)
-        report.durations = report.measure(options: options)
+        report.durations = report.measure(options: state.options)
         return report
     }
 

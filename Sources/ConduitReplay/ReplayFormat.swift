@@ -97,6 +97,9 @@ public struct ReplayWriter: Sendable {
             let message = report.status == .cleared && report.message.hasPrefix("cleared: ")
                 ? String(report.message.dropFirst("cleared: ".count)) : report.message
             return (report.status.rawValue, "", "", "\(report.kind.rawValue) \(report.status.rawValue): \(message)")
+        case .plan(let plan):
+            return ("", "", String(plan.totalHouseholds),
+                    "plan \(plan.id) in force: \(plan.communities.count) communities, \(plan.workItems.count) work items, due \(plan.deadline)")
         }
     }
 

@@ -64,7 +64,7 @@ public struct StateCheckpoints: Sendable {
     /// The state of the latest usable checkpoint inside the bound (at or below `sequence`, recorded at or before
     /// `time`), checked against the journal; `nil` if there is none.
     func latest(
-        atOrBefore sequence: UInt64?, time: Timestamp?, journal: String, scenario: Scenario, options: StateOptions
+        atOrBefore sequence: UInt64?, time: Timestamp?, journal: String, scenario: Scenario, options: StateOptions?
     ) -> AggregateState? {
         for entry in entries(scenario).reversed() {
             if let sequence, entry.sequence > sequence { continue }
@@ -72,7 +72,8 @@ public struct StateCheckpoints: Sendable {
             guard fits(entry, journal: journal),
                 let data = FileManager.default.contents(atPath: entry.path),
                 let state = try? AggregateState.restore(json: Array(data), scenario: scenario),
-                state.lastSequence == entry.sequence, state.options == options, state.scenario == scenario
+                state.lastSequence == entry.sequence, options.map { state.options == $0 } ?? state.optionsFollowPlan,
+                state.scenario == scenario
             else { continue }
             return state
         }

@@ -7,12 +7,12 @@ import ConduitState
 public struct StateReplay: Sendable {
     public let directory: String
     public let scenario: Scenario
-    public let options: StateOptions
+    public let options: StateOptions?
     /// Where folds start from and leave snapshots (see ``StateCheckpoints``); `nil` folds from the journal's start.
     public var checkpoints: StateCheckpoints?
 
     public init(
-        directory: String, scenario: Scenario = .default, options: StateOptions = StateOptions(),
+        directory: String, scenario: Scenario = .default, options: StateOptions? = nil,
         checkpoints: StateCheckpoints? = nil
     ) {
         self.directory = directory

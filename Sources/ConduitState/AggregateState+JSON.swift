@@ -50,10 +50,20 @@ extension AggregateState {
         guard try root.string("format") == jsonFormat else {
             throw ConduitError(.stateCheckpoint, path: "format", "not a \(jsonFormat) document")
         }
-        guard try root.string("scenario") == scenario.id else {
-            throw ConduitError(.stateCheckpoint, path: "scenario", "the checkpoint is of another scenario than \(scenario.id)")
+        // A snapshot carries the plan it was folded under; one written before plans were carried is of `scenario`.
+        let plan: Scenario
+        if let document = try root.optionalNode("plan") {
+            plan = try Scenario.decode(document: document.value, path: "plan")
+        } else {
+            guard try root.string("scenario") == scenario.id else {
+                throw ConduitError(.stateCheckpoint, path: "scenario", "the checkpoint is of another scenario than \(scenario.id)")
+            }
+            plan = scenario
         }
-        var state = AggregateState(scenario: scenario, options: try decodeOptions(root.node("options")))
+        let options = try decodeOptions(root.node("options"))
+        let followsPlan = try root.optionalBool("optionsFollowPlan") ?? false
+        var state = AggregateState(scenario: plan, options: followsPlan ? nil : options)
+        if let sequence = try root.optionalNode("planSequence") { state.planSequence = UInt64(try sequence.integer()) }
         state.lastSequence = UInt64(try root.int("lastSequence"))
         state.now = try root.optionalTimestamp("now")
         state.eventsApplied = try root.int("eventsApplied")
@@ -107,6 +117,9 @@ extension AggregateState {
             "eventsApplied": .integer(Int64(eventsApplied)),
             "eventsIgnored": .integer(Int64(eventsIgnored)),
             "options": encode(options),
+            "optionsFollowPlan": .bool(optionsFollowPlan),
+            "plan": scenario.document,
+            "planSequence": .integer(Int64(planSequence)),
             "workitems": .sortedObject(Dictionary(uniqueKeysWithValues: workItems.map { ($0.item.id, encode($0, today: today)) })),
             "outages": .array(outages.map(encode)),
             "agents": .array(agents.map(encode)),

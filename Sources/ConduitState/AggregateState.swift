@@ -19,12 +19,16 @@ import ConduitCore
 public struct AggregateState: Sendable, Equatable {
     /// The version of the fold's rules: raised whenever a rule changes what a sequence of events folds into, so
     /// that snapshots kept from an earlier version (``StateCheckpoints``) are not taken for this one's.
-    public static let foldVersion = 2
+    public static let foldVersion = 3
 
-    /// The scenario the events refer to.
-    public let scenario: Scenario
-    /// The thresholds of the alert rules.
-    public let options: StateOptions
+    /// The plan in force: the one the state began with, or the latest `conduit.plan` event applied.
+    public internal(set) var scenario: Scenario
+    /// The sequence of the `conduit.plan` event that put ``scenario`` in force; 0 for the plan the state began with.
+    public internal(set) var planSequence: UInt64 = 0
+    /// The thresholds of the alert rules: given, or those of the plan in force.
+    public internal(set) var options: StateOptions
+    /// Whether ``options`` follow the plan in force (they were not given).
+    public let optionsFollowPlan: Bool
     /// The highest broker sequence applied; 0 before any.
     public internal(set) var lastSequence: UInt64 = 0
     /// The fold clock: the latest event `time` or advance seen; `nil` before any.
@@ -50,9 +54,9 @@ public struct AggregateState: Sendable, Equatable {
     var nextTimeCheck: Timestamp?
 
     // Indexes derived from the arrays above (rebuilt on restore).
-    let workItemIndex: [String: Int]
+    var workItemIndex: [String: Int]
     /// The alert keys of each work item, in scenario order.
-    let itemKeys: [WorkItemKeys]
+    var itemKeys: [WorkItemKeys]
     var outageIndex: [String: Int] = [:]
     /// Positions in ``outages`` of those neither restored nor cancelled, ascending: the only ones the
     /// overlap and overrun rules can concern.
@@ -67,6 +71,7 @@ public struct AggregateState: Sendable, Equatable {
     public init(scenario: Scenario, options: StateOptions? = nil) {
         self.scenario = scenario
         self.options = options ?? StateOptions(plan: scenario)
+        self.optionsFollowPlan = options == nil
         self.workItems = scenario.workItems.map(WorkItemState.init(item:))
         var index: [String: Int] = [:]
         for (position, item) in scenario.workItems.enumerated() { index[item.id] = position }
@@ -110,6 +115,7 @@ public struct AggregateState: Sendable, Equatable {
         case .outage(let report): applyOutage(report, event, &changes)
         case .presence(let report): applyPresence(report, event, &changes)
         case .alert(let report): applyAlert(report, event)
+        case .plan(let plan): applyPlan(plan, sequence: event.sequence ?? 0, &changes)
         }
         runTimeRules(&changes)
         return changes
@@ -127,6 +133,40 @@ public struct AggregateState: Sendable, Equatable {
 
     @inline(__always)
     static func ref(_ event: Event) -> String { event.source + "#" + event.id }
+
+    /// Puts `plan` in force: work items keep their state by id and take the plan's new definition, new items
+    /// start unreported, the alerts of items the plan no longer has are cleared, and the time-based rules run again.
+    private mutating func applyPlan(_ plan: Scenario, sequence: UInt64, _ changes: inout [AlertChange]) {
+        planSequence = sequence
+        guard plan != scenario else { return }
+        var previous: [String: WorkItemState] = [:]
+        for item in workItems { previous[item.item.id] = item }
+        let wasRaised = Dictionary(uniqueKeysWithValues: zip(workItems.map(\.item.id), behindScheduleRaised))
+        scenario = plan
+        if optionsFollowPlan { options = StateOptions(plan: plan) }
+        workItems = plan.workItems.map { item in
+            guard var state = previous.removeValue(forKey: item.id) else { return WorkItemState(item: item) }
+            if state.item.plannedStart == state.plannedStart { state.plannedStart = item.plannedStart }
+            if state.item.plannedFinish == state.plannedFinish { state.plannedFinish = item.plannedFinish }
+            state.item = item
+            return state
+        }
+        workItemIndex = Dictionary(uniqueKeysWithValues: plan.workItems.enumerated().map { ($1.id, $0) })
+        itemKeys = plan.workItems.map { WorkItemKeys(id: $0.id) }
+        behindScheduleRaised = plan.workItems.map { wasRaised[$0.id] ?? false }
+        let time = now ?? .earliest
+        for removed in previous.keys.sorted() {
+            let keys = WorkItemKeys(id: removed)
+            for key in [keys.transition, keys.acceptance, keys.behindSchedule, keys.notStarted, keys.reinspectionOverdue] {
+                guard let active = activeAlerts.removeValue(forKey: key) else { continue }
+                changes.append(AlertChange(
+                    kind: active.kind, key: key, status: .cleared, message: "cleared: \(removed) is no longer in the plan",
+                    refs: active.refs, time: time))
+            }
+        }
+        evaluatedDay = nil
+        nextTimeCheck = nil
+    }
 
     private mutating func applyProgress(_ report: ProgressReport, _ event: Event, _ changes: inout [AlertChange]) {
         guard let id = event.workItem, let index = workItemIndex[id] else {

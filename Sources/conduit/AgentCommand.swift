@@ -66,9 +66,9 @@ struct AgentCommand: AsyncParsableCommand {
     var drainTimeout: Double = 30
 
     func validate() throws {
-        guard Scenario.default.organisation(org) != nil else {
-            throw ValidationError(
-                "--org \(org) is not an organisation of the scenario; one of: \(Scenario.default.organisations.map(\.id).joined(separator: ", "))")
+        // The broker refuses the HELLO of an organisation its plan does not name; a plain typo is caught here first.
+        guard Identifier.isValid(org) else {
+            throw ValidationError("--org \(org) is not an organisation id (lower-case letters, digits and dashes)")
         }
         if simulate && watchDir != nil { throw ValidationError("--simulate and --watch-dir exclude each other") }
         if speed <= 0 { throw ValidationError("--speed must be above 0") }

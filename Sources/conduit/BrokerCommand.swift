@@ -53,7 +53,11 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
-    @Option(help: "A scenario file (JSON) to validate events against, instead of the default three communities.")
+    @Option(
+        name: [.customLong("plan"), .customLong("scenario", withSingleDash: false)],
+        help: ArgumentHelp(
+            "A plan file (conduit-plan/1, see conduit plan init) to put in force. Without it the journal's latest plan stays in force (the built-in seed plan for a new journal).",
+            valueName: "file"))
     var scenario: String?
 
     @Option(help: "Turn CURVE authentication on with the broker's secret key file (see conduit keygen).")
@@ -90,7 +94,7 @@ struct BrokerCommand: AsyncParsableCommand {
             case (nil, nil): break
             case (let serverKey?, let clientKeys?):
                 configuration.authentication = try BrokerAuthentication.load(
-                    serverKeyFile: serverKey, clientsDirectory: clientKeys, scenario: configuration.scenario)
+                    serverKeyFile: serverKey, clientsDirectory: clientKeys, scenario: configuration.scenario ?? .default)
             default:
                 throw BrokerSettings.Invalid(description: "--server-key and --client-keys go together")
             }

@@ -176,7 +176,18 @@ struct PublishCommand: AsyncParsableCommand {
     var timeout: Double = 10
 
     func run() throws {
-        let event = try makeEvent()
+        // The hub's plan names the work items the event is built from and validated against (without an answer the
+        // broker alone validates, once the event reaches it).
+        let plan: Scenario?
+        let event: Event
+        if kind == .file {
+            event = try makeEvent(plan: .default)
+            plan = hubPlan(organisation: String(event.sourceOrganisation))
+        } else {
+            guard let org else { throw ValidationError("--org is required: the publishing organisation's id, e.g. power-supply-bureau") }
+            plan = hubPlan(organisation: org)
+            event = try makeEvent(plan: plan ?? .default)
+        }
         // A file's event keeps its own source; the outbox is the organisation's `cli` one unless --agent says otherwise.
         var configuration = try connection.configuration(organisation: String(event.sourceOrganisation), defaultAgent: "cli")
         if kind == .file, connection.agent == nil {
@@ -185,6 +196,7 @@ struct PublishCommand: AsyncParsableCommand {
         guard event.source == configuration.source else {
             throw ValidationError("the event's source \(event.source) is not this agent's \(configuration.source)")
         }
+        configuration.scenario = plan
         configuration.announcesPresence = false  // one event, not an agent's session: no birth and death recorded
         let outcome = Mutex<AgentOutcome?>(nil)
         let others = Mutex(0)
@@ -238,7 +250,7 @@ struct PublishCommand: AsyncParsableCommand {
 
     // MARK: - Building the event
 
-    func makeEvent() throws -> Event {
+    func makeEvent(plan scenario: Scenario) throws -> Event {
         if kind == .file {
             guard let path else { throw ValidationError("publish file needs the JSON file's path (or - for standard input)") }
             let data: Data
@@ -259,14 +271,13 @@ struct PublishCommand: AsyncParsableCommand {
         }
         guard path == nil else { throw ValidationError("unexpected argument \(path!); only `publish file` takes a path") }
         guard let org else { throw ValidationError("--org is required: the publishing organisation's id, e.g. power-supply-bureau") }
-        let scenario = Scenario.default
         guard scenario.organisation(org) != nil else {
-            throw ValidationError("--org \(org) is not an organisation of the scenario (\(scenario.organisations.map(\.id).joined(separator: ", ")))")
+            throw ValidationError("--org \(org) is not an organisation of the plan \(scenario.id) (\(scenario.organisations.map(\.id).joined(separator: ", ")))")
         }
         let when = try time.map { try ReplayCommand.time($0, option: "--time") } ?? Timestamp(microsecondsSinceEpoch: Broker.wallClock())
         let item = try workItem.map { id throws -> WorkItem in
             guard let item = scenario.workItem(id) else {
-                throw ValidationError("--work-item \(id) is not a work item of the scenario")
+                throw ValidationError("--work-item \(id) is not a work item of the plan \(scenario.id)")
             }
             return item
         }
@@ -321,6 +332,20 @@ struct PublishCommand: AsyncParsableCommand {
         return Event(
             id: id ?? Self.generatedID(), source: "/\(org)/\(agentName)", time: when, subject: subject, utility: utility,
             site: community, workItem: subjectItem, data: data)
+    }
+
+    /// The plan of the hub; `nil`, with a warning, when the hub does not answer (the event then waits in the outbox
+    /// like any other, and names of the built-in seed plan are assumed to build it).
+    func hubPlan(organisation: String) -> Scenario? {
+        do {
+            let configuration = try connection.configuration(organisation: organisation, defaultAgent: "cli")
+            return try HubPlan.fetch(
+                endpoint: configuration.endpoint, curve: configuration.curve, timeout: .milliseconds(Int64(min(timeout, 5) * 1000))
+            ).plan()
+        } catch {
+            FileHandle.standardError.write(Data("conduit publish: \(error); building the event with the built-in plan \(Scenario.default.id)\n".utf8))
+            return nil
+        }
     }
 
     static func parseDefect(_ text: String) throws -> Defect {

@@ -146,9 +146,15 @@ import Testing
         #expect(continued == state)
     }
 
-    @Test func restoreRejectsAnotherScenarioAndBadDocuments() {
+    @Test func restoreRejectsAnotherScenarioAndBadDocuments() throws {
         let state = AggregateState(scenario: Fixtures.scenario)
-        #expect(throws: ConduitError.self) { try AggregateState.restore(json: state.json(), scenario: .default) }
+        // A snapshot carries its plan: it restores under that plan whatever plan the reader expected.
+        #expect(try AggregateState.restore(json: state.json(), scenario: .default) == state)
+        // One written before snapshots carried their plan is checked against the plan given.
+        guard case .object(let members) = try JSONValue.parse(state.json()) else { Issue.record("not an object"); return }
+        let withoutPlan = JSONValue.object(members.filter { $0.key != "plan" }).encoded
+        #expect(throws: ConduitError.self) { try AggregateState.restore(json: withoutPlan, scenario: .default) }
+        #expect(try AggregateState.restore(json: withoutPlan, scenario: Fixtures.scenario) == state)
         #expect(throws: ConduitError.self) { try AggregateState.restore(json: Array("{}".utf8), scenario: Fixtures.scenario) }
         #expect(throws: ConduitError.self) { try AggregateState.restore(json: Array("not json".utf8), scenario: Fixtures.scenario) }
     }
@@ -187,7 +193,8 @@ import Testing
             switch value {
             case .object(let members):
                 #expect(members.map(\.key) == members.map(\.key).sorted())
-                members.forEach { check($0.value) }
+                // The plan is a document of its own format, in its documented order.
+                members.filter { $0.key != "plan" }.forEach { check($0.value) }
             case .array(let elements): elements.forEach(check)
             default: break
             }
@@ -208,5 +215,60 @@ import Testing
         ])
         _ = state.advance(to: Timestamp(microsecondsSinceEpoch: micros))
         #expect(state.now == Timestamp(microsecondsSinceEpoch: micros))
+    }
+}
+
+/// A `conduit.plan` event puts its plan in force for the events after it.
+@Suite struct PlanChangeTests {
+    static func amended(noticeHours: Int, dropping: String? = nil, adding: WorkItem? = nil) throws -> Scenario {
+        let base = Fixtures.scenario
+        var rules = base.noticeRules
+        rules[0].leadHours = noticeHours
+        return try Scenario(
+            id: base.id, name: base.name, deadline: base.deadline, timeZone: base.timeZone, noticeRules: rules,
+            communities: base.communities, organisations: base.organisations,
+            workItems: base.workItems.filter { $0.id != dropping } + (adding.map { [$0] } ?? []))
+    }
+
+    @Test func workItemsKeepTheirStateNewOnesStartAndDroppedOnesLoseTheirAlerts() throws {
+        var factory = EventFactory()
+        var state = AggregateState(scenario: Fixtures.scenario)
+        _ = state.apply(factory.progress("north-water", .inProgress, percent: 40, at: "2023-01-20T08:00:00Z"))
+        // north-power has not started long after its planned start: behind schedule.
+        _ = state.apply(factory.progress("south-telecom", .planned, percent: 0, at: "2023-01-25T08:00:00Z"))
+        let raisedBefore = state.activeAlerts.keys.filter { $0.contains("north-power") }
+        #expect(!raisedBefore.isEmpty)
+        var extra = Fixtures.scenario.workItems[0]
+        extra.id = "north-extra"
+        let plan = try Self.amended(noticeHours: 168, dropping: "north-power", adding: extra)
+        let changes = state.apply(Event(
+            id: "p-1", source: "/conduit/broker", time: try Timestamp(rfc3339: "2023-01-26T00:00:00Z"), sequence: nil,
+            data: .plan(plan)))
+        #expect(state.scenario == plan)
+        #expect(state.workItem("north-power") == nil)
+        #expect(state.workItem("north-extra")?.status == nil)
+        #expect(state.workItem("north-water")?.percent == 40)
+        #expect(state.activeAlerts.keys.allSatisfy { !$0.contains("north-power") })
+        for key in raisedBefore {
+            #expect(changes.contains { $0.key == key && $0.status == .cleared })
+        }
+    }
+
+    @Test func theNoticeRulesOfThePlanInForceDecide() throws {
+        var factory = EventFactory()
+        var state = AggregateState(scenario: Fixtures.scenario)
+        // A day's notice is short for power under the seven-day rule.
+        let short = state.apply(factory.outage(
+            .power, .noticed, subject: "a", at: "2023-02-01T08:00:00Z", window: ("2023-02-02T08:00:00Z", "2023-02-02T12:00:00Z"),
+            noticedAt: "2023-02-01T08:00:00Z"))
+        #expect(short.contains { $0.kind == .shortNotice && $0.status == .raised })
+        _ = state.apply(Event(
+            id: "p-1", source: "/conduit/broker", time: try Timestamp(rfc3339: "2023-02-01T09:00:00Z"),
+            data: .plan(try Self.amended(noticeHours: 12))))
+        #expect(state.options.requiredNoticeSeconds(for: .power) == 12 * 3600)
+        let enough = state.apply(factory.outage(
+            .power, .noticed, subject: "b", at: "2023-02-01T10:00:00Z", window: ("2023-02-02T08:00:00Z", "2023-02-02T12:00:00Z"),
+            noticedAt: "2023-02-01T10:00:00Z"))
+        #expect(!enough.contains { $0.kind == .shortNotice && $0.status == .raised })
     }
 }

@@ -28,7 +28,7 @@ struct BrokerCommandTests {
         try Data(#"{"format": "conduit-scenario/1", "communities": 3}"#.utf8).write(to: URL(fileURLWithPath: scenario))
         let badScenario = try brokerExits(["--scenario", scenario, "--data", directory.appending("j")])
         #expect(badScenario.status == 64)
-        #expect(badScenario.error.contains("the scenario file \(scenario) is not valid"))
+        #expect(badScenario.error.contains("the plan file \(scenario) is not valid"))
 
         let good = directory.appending("default-scenario.json")
         try Data(Scenario.defaultJSON).write(to: URL(fileURLWithPath: good))

@@ -131,6 +131,8 @@ public enum EventData: Sendable, Hashable {
     case outage(OutageReport)
     case presence(PresenceReport)
     case alert(AlertReport)
+    /// The whole plan in force from this event on: `data` is a plan document (`conduit-plan/1`).
+    case plan(Scenario)
 
     public var kind: EventKind {
         switch self {
@@ -139,6 +141,7 @@ public enum EventData: Sendable, Hashable {
         case .outage: .outage
         case .presence: .presence
         case .alert: .alert
+        case .plan: .plan
         }
     }
 }

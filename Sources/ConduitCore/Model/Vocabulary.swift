@@ -33,6 +33,8 @@ public enum EventKind: String, WireEnum {
     case outage
     case presence
     case alert
+    /// The plan in force from this event on (published by the broker, or by a coordinator to change it).
+    case plan
 
     /// The CloudEvents `type` attribute value.
     public var typeName: String { "conduit." + rawValue }

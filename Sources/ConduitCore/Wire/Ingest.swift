@@ -12,6 +12,8 @@ public enum IngestRequest: Sendable, Hashable {
     case heartbeat
     /// `GOODBYE`: the agent is stopping.
     case goodbye
+    /// `PLAN`: asks for the plan the broker validates against.
+    case plan(correlation: UInt64)
 
     /// A `PUBLISH` of an event in canonical JSON.
     public static func publish(correlation: UInt64, event: Event) -> IngestRequest {
@@ -29,6 +31,8 @@ public enum IngestRequest: Sendable, Hashable {
             return [ProtocolSignature.frame, Wire.command("HEARTBEAT")]
         case .goodbye:
             return [ProtocolSignature.frame, Wire.command("GOODBYE")]
+        case .plan(let correlation):
+            return [ProtocolSignature.frame, Wire.command("PLAN"), Wire.frame(correlation)]
         }
     }
 
@@ -58,6 +62,9 @@ public enum IngestRequest: Sendable, Hashable {
         case Wire.command("GOODBYE"):
             try Wire.arity(message, 2, "GOODBYE")
             return .goodbye
+        case Wire.command("PLAN"):
+            try Wire.arity(message, 3, "PLAN")
+            return .plan(correlation: try Wire.readUInt64(message, 2))
         default:
             throw Wire.unknownCommand(command, "ingest")
         }
@@ -131,6 +138,8 @@ public enum IngestReply: Sendable, Hashable {
     case reject(Rejection)
     /// `HEARTBEAT`: the broker is alive.
     case heartbeat
+    /// `PLAN`: answer to `PLAN`, the plan in force.
+    case plan(correlation: UInt64, PlanInForce)
 
     public func encode() -> WireMessage {
         switch self {
@@ -152,6 +161,8 @@ public enum IngestReply: Sendable, Hashable {
                 + Wire.errorFrames(rejection.error)
         case .heartbeat:
             return [ProtocolSignature.frame, Wire.command("HEARTBEAT")]
+        case .plan(let correlation, let plan):
+            return [ProtocolSignature.frame, Wire.command("PLAN"), Wire.frame(correlation), Wire.frame(plan.sequence), plan.json]
         }
     }
 
@@ -184,9 +195,33 @@ public enum IngestReply: Sendable, Hashable {
         case Wire.command("HEARTBEAT"):
             try Wire.arity(message, 2, "HEARTBEAT")
             return .heartbeat
+        case Wire.command("PLAN"):
+            try Wire.arity(message, 5, "PLAN")
+            return .plan(correlation: try Wire.readUInt64(message, 2), try PlanInForce.decode(message, from: 3))
         default:
             throw Wire.unknownCommand(command, "ingest")
         }
+    }
+}
+
+/// The plan a broker validates against, as its `PLAN` replies carry it: the sequence of the `conduit.plan` event
+/// that put it in force, and the plan's canonical JSON.
+public struct PlanInForce: Sendable, Hashable {
+    /// The sequence of the plan's `conduit.plan` event in the journal; 0 while that event is not yet durable.
+    public var sequence: UInt64
+    /// The plan document, canonical (``Scenario/canonicalJSON``).
+    public var json: [UInt8]
+
+    public init(sequence: UInt64, json: [UInt8]) {
+        self.sequence = sequence
+        self.json = json
+    }
+
+    /// The plan itself.
+    public func plan() throws(ConduitError) -> Scenario { try Scenario.decode(json) }
+
+    static func decode(_ message: WireMessage, from index: Int) throws(ConduitError) -> PlanInForce {
+        PlanInForce(sequence: try Wire.readUInt64(message, index), json: message[index + 1])
     }
 }
 

@@ -93,6 +93,8 @@ public enum QueryRequest: Sendable, Hashable {
     case head(request: UInt64)
     /// `STATS`: ask for the broker's counters as JSON.
     case stats(request: UInt64)
+    /// `PLAN`: the plan the broker validates against.
+    case plan(request: UInt64)
 
     public func encode() -> WireMessage {
         switch self {
@@ -107,6 +109,8 @@ public enum QueryRequest: Sendable, Hashable {
             return [ProtocolSignature.frame, Wire.command("HEAD"), Wire.frame(request)]
         case .stats(let request):
             return [ProtocolSignature.frame, Wire.command("STATS"), Wire.frame(request)]
+        case .plan(let request):
+            return [ProtocolSignature.frame, Wire.command("PLAN"), Wire.frame(request)]
         }
     }
 
@@ -137,6 +141,9 @@ public enum QueryRequest: Sendable, Hashable {
         case Wire.command("STATS"):
             try Wire.arity(message, 3, "STATS")
             return .stats(request: try Wire.readUInt64(message, 2))
+        case Wire.command("PLAN"):
+            try Wire.arity(message, 3, "PLAN")
+            return .plan(request: try Wire.readUInt64(message, 2))
         default:
             throw Wire.unknownCommand(command, "query")
         }
@@ -204,6 +211,8 @@ public enum QueryReply: Sendable, Hashable {
     case head(JournalHead)
     /// `STATS`: counters as a JSON object.
     case stats(request: UInt64, json: [UInt8])
+    /// `PLAN`: the plan in force.
+    case plan(request: UInt64, PlanInForce)
     /// `ERROR`: the request failed.
     case error(request: UInt64, ConduitError)
 
@@ -232,6 +241,8 @@ public enum QueryReply: Sendable, Hashable {
             ]
         case .stats(let request, let json):
             return [ProtocolSignature.frame, Wire.command("STATS"), Wire.frame(request), json]
+        case .plan(let request, let plan):
+            return [ProtocolSignature.frame, Wire.command("PLAN"), Wire.frame(request), Wire.frame(plan.sequence), plan.json]
         case .error(let request, let error):
             return [ProtocolSignature.frame, Wire.command("ERROR"), Wire.frame(request)] + Wire.errorFrames(error)
         }
@@ -274,6 +285,9 @@ public enum QueryReply: Sendable, Hashable {
         case Wire.command("STATS"):
             try Wire.arity(message, 4, "STATS")
             return .stats(request: try Wire.readUInt64(message, 2), json: message[3])
+        case Wire.command("PLAN"):
+            try Wire.arity(message, 5, "PLAN")
+            return .plan(request: try Wire.readUInt64(message, 2), try PlanInForce.decode(message, from: 3))
         case Wire.command("ERROR"):
             try Wire.arity(message, 6, "ERROR")
             return .error(request: try Wire.readUInt64(message, 2), try Wire.readError(message, from: 3))

@@ -1,0 +1,49 @@
+import ConduitCore
+import ZeroMQ
+
+/// Asks a broker which plan it runs (`PLAN` on the ingest endpoint), for commands that need the plan before they
+/// connect: `conduit publish` builds its event from the hub's work items.
+public enum HubPlan {
+    /// Why the plan could not be had.
+    public struct Unavailable: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The plan of the broker at `endpoint`, or ``Unavailable`` when it does not answer within `timeout`.
+    public static func fetch(
+        endpoint: String, curve: (keys: CurveKeyPair, serverKey: [UInt8])?, timeout: Duration
+    ) throws(Unavailable) -> PlanInForce {
+        do {
+            let context = try Context()
+            let socket = try Socket(context, type: .dealer)
+            defer {
+                socket.close(linger: .zero)
+                context.terminate()
+            }
+            if let curve { try socket.makeCurveClient(curve.keys, serverKey: curve.serverKey) }
+            try socket.connect(endpoint)
+            _ = try socket.send(frames: IngestRequest.plan(correlation: 0).encode())
+            let poller = Poller()
+            let index = poller.add(socket)
+            var remaining = timeout
+            while remaining > .zero {
+                let step = min(remaining, .milliseconds(100))
+                remaining -= step
+                guard try poller.poll(timeout: step) > 0, poller.isReadable(index),
+                    let frames = try socket.receiveFrames(wait: false)
+                else { continue }
+                switch try IngestReply.decode(frames) {
+                case .plan(_, let plan): return plan
+                case .reject(let rejection):
+                    throw Unavailable(description: "the broker at \(endpoint) refused to tell its plan: \(rejection.error)")
+                default: continue
+                }
+            }
+            throw Unavailable(description: "the broker at \(endpoint) did not tell its plan within \(timeout)")
+        } catch let error as Unavailable {
+            throw error
+        } catch {
+            throw Unavailable(description: "cannot ask the broker at \(endpoint) for its plan: \(error)")
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import ArgumentParser
+import ConduitAgent
+import ConduitBroker
+import ConduitCore
+import Foundation
+
+/// `conduit plan`: write, check and show plan files, and ask a hub which plan it runs.
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Write, check and show plans (conduit-plan/1): communities, organisations, work items, notice rules.",
+        discussion: """
+            A plan is the data every command works from. The broker states the plan it runs in its journal and serves \
+            it; agents, publish and every reader of a journal use that plan. Start from `conduit plan init`, edit, \
+            `conduit plan check`, then `conduit broker --plan <file>`.
+            """,
+        subcommands: [Init.self, Check.self, Show.self])
+
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a plan to start from: the built-in seed plan (Jiangkou County 2023), whose note says which parts are the source document's.")
+
+        @Argument(help: "The file to write (refuses to overwrite); - for standard output.")
+        var file: String
+
+        func run() throws {
+            let text = Scenario.default.document.indented
+            if file == "-" {
+                FileHandle.standardOutput.write(Data(text))
+                return
+            }
+            guard !FileManager.default.fileExists(atPath: file) else {
+                throw ValidationError("\(file) exists; conduit plan init does not overwrite a plan")
+            }
+            guard FileManager.default.createFile(atPath: file, contents: Data(text)) else {
+                throw ValidationError("cannot write \(file)")
+            }
+            print("wrote \(file): edit it, then conduit plan check \(file)")
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a plan file: the first error with its path, or a summary of the plan. Exit status 65 when invalid.")
+
+        @Argument(help: "The plan file.")
+        var file: String
+
+        func run() throws {
+            let plan: Scenario
+            do {
+                plan = try loadScenario(file)
+            } catch {
+                FileHandle.standardError.write(Data("conduit plan check: \(error)\n".utf8))
+                throw ExitCode(65)
+            }
+            print(PlanCommand.summary(plan))
+            for warning in PlanCommand.warnings(plan) { print("warning: \(warning)") }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a plan: of a file, of a hub (--ingest), or the built-in seed plan; as a summary or as JSON.")
+
+        @Argument(help: "A plan file; without it, the hub's plan when --ingest is given, else the built-in seed plan.")
+        var file: String?
+
+        @Option(help: "Ask the broker at this ingest endpoint which plan it runs.")
+        var ingest: String?
+
+        @Flag(help: "Print the plan document (indented JSON) instead of a summary.")
+        var json = false
+
+        func run() throws {
+            var plan = Scenario.default
+            var origin = "the built-in seed plan"
+            if let file {
+                plan = try loadScenario(file)
+                origin = file
+            } else if let ingest {
+                let told = try HubPlan.fetch(endpoint: ingest, curve: nil, timeout: .seconds(5))
+                plan = try told.plan()
+                origin = told.sequence == 0
+                    ? "the hub at \(ingest) (the built-in seed plan: its journal states none)"
+                    : "the hub at \(ingest) (stated at sequence \(told.sequence))"
+            }
+            if json {
+                FileHandle.standardOutput.write(Data(plan.document.indented))
+            } else {
+                print("plan of \(origin)")
+                print(PlanCommand.summary(plan))
+            }
+        }
+    }
+
+    static func summary(_ plan: Scenario) -> String {
+        var lines = [
+            "\(plan.id): \(plan.name.zh) / \(plan.name.en)",
+            "deadline \(plan.deadline), time zone \(plan.timeZone.identifier) (days counted at UTC\(plan.timeZone.offsetText))",
+            "\(plan.communities.count) communities, \(plan.totalHouseholds) households; \(plan.organisations.count) organisations; \(plan.workItems.count) work items",
+        ]
+        for community in plan.communities {
+            let items = plan.workItems.filter { $0.community == community.id }
+            lines.append("  \(community.id) \(community.name.zh) \(community.name.en): \(community.households) households, \(community.buildings.count) buildings, \(items.count) work items")
+        }
+        for rule in plan.noticeRules {
+            lines.append("  notice \(rule.service.rawValue): \(rule.leadHours) h\(rule.assumed ? " (assumed)" : "") — \(rule.source.en)")
+        }
+        return lines.joined(separator: "\n").escapingControlCharacters(keepingLineBreaks: true)
+    }
+
+    /// What is valid but probably not meant: a time zone this machine does not know, or whose offset during the
+    /// programme differs from the plan's fixed one.
+    static func warnings(_ plan: Scenario) -> [String] {
+        guard let zone = TimeZone(identifier: plan.timeZone.identifier) else {
+            return ["time zone \(plan.timeZone.identifier) is unknown to this machine; times will be shown at UTC\(plan.timeZone.offsetText)"]
+        }
+        let deadline = Date(timeIntervalSince1970: Double(plan.deadline.startOfDayUTC.microsecondsSinceEpoch) / 1e6)
+        let start = plan.workItems.map(\.plannedStart).min().map { Date(timeIntervalSince1970: Double($0.startOfDayUTC.microsecondsSinceEpoch) / 1e6) } ?? deadline
+        var warnings: [String] = []
+        for date in stride(from: start.timeIntervalSince1970, through: deadline.timeIntervalSince1970, by: 86_400 * 7) {
+            let offset = zone.secondsFromGMT(for: Date(timeIntervalSince1970: date))
+            if Int64(offset) != plan.timeZone.utcOffsetSeconds {
+                warnings.append("\(plan.timeZone.identifier) is at UTC\(PlanTimeZone(identifier: "", utcOffsetSeconds: Int64(offset)).offsetText) on some days of the programme; the plan's days are counted at UTC\(plan.timeZone.offsetText)")
+                break
+            }
+        }
+        return warnings
+    }
+}

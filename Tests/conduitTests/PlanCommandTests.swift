@@ -1,0 +1,55 @@
+import ConduitCore
+import ConduitJournal
+import ConduitTesting
+import Foundation
+import Testing
+
+/// Another county's plan, end to end: the broker runs it, `publish` builds its event from the hub's work items, and
+/// `state` folds the journal under it; the plan commands check and show it.
+@Suite(.timeLimit(.minutes(10))) struct PlanCommandTests {
+    static let plans = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Deploy/plans").path
+    static let county = plans + "/example-county-2025.json"
+
+    @Test func theExamplePlansCheckAndTheSeedOneIsTheBuiltInPlan() throws {
+        for file in ["jiangkou-2023.json", "example-county-2025.json"] {
+            let checked = try ChildProcess.conduit(["plan", "check", Self.plans + "/" + file])
+            #expect(checked.status == 0, "\(checked.errors)")
+        }
+        let seed = try Scenario.decode(Array(try Data(contentsOf: URL(fileURLWithPath: Self.plans + "/jiangkou-2023.json"))))
+        #expect(seed == Scenario.default)
+        let broken = TemporaryDirectory()
+        let file = broken.appending("plan.json")
+        let text = try String(contentsOfFile: Self.county, encoding: .utf8).replacing(#""organisation": "fibre-net""#, with: #""organisation": "nobody""#)
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        let refused = try ChildProcess.conduit(["plan", "check", file])
+        #expect(refused.status == 65)
+        #expect(refused.errors.contains("workItems[2].organisation"))
+    }
+
+    @Test func anotherCountysPlanRunsThroughTheHub() throws {
+        let plan = try Scenario.decode(Array(try Data(contentsOf: URL(fileURLWithPath: Self.county))))
+        let broker = try TestBroker { $0.scenario = plan }
+        let outbox = TemporaryDirectory()
+        let published = try ChildProcess.conduit([
+            "publish", "progress", "--org", "grid-company", "--work-item", "riverside-power", "--status", "in_progress",
+            "--percent", "30", "--id", "r-1", "--time", "2025-04-01T09:00:00+08:00", "--ingest", broker.endpoints.ingest,
+            "--outbox", outbox.path,
+        ])
+        #expect(published.status == 0, "\(published.errors)")
+        #expect(published.output.contains("acknowledged /grid-company/cli r-1: sequence 2"))
+        let shown = try ChildProcess.conduit(["plan", "show", "--ingest", broker.endpoints.ingest])
+        #expect(shown.output.contains("example-county-2025-renewal"))
+        #expect(shown.output.contains("stated at sequence 1"))
+        broker.stop()
+
+        let events = try JournalContents.events(in: broker.directory.appending("journal"))
+        #expect(events.map(\.kind) == [.plan, .progress])
+        #expect(events.last?.site == "riverside" && events.last?.utility == .power)
+        // Read back on its own, the journal folds under the plan it states, not the built-in one.
+        let state = try ChildProcess.conduit(["state", "--dir", broker.directory.appending("journal"), "--json"])
+        #expect(state.status == 0, "\(state.errors)")
+        #expect(state.output.contains(#""riverside-power""#))
+        #expect(!state.output.contains(#""ganjiaba-power""#))
+    }
+}
