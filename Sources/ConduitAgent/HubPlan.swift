@@ -9,9 +9,10 @@ public enum HubPlan {
         public var description: String
     }
 
-    /// The plan of the broker at `endpoint`, or ``Unavailable`` when it does not answer within `timeout`.
+    /// The plan of the broker at `endpoint` (its ingest endpoint, or its query endpoint with `query`), or
+    /// ``Unavailable`` when it does not answer within `timeout`.
     public static func fetch(
-        endpoint: String, curve: (keys: CurveKeyPair, serverKey: [UInt8])?, timeout: Duration
+        endpoint: String, query: Bool = false, curve: (keys: CurveKeyPair, serverKey: [UInt8])?, timeout: Duration
     ) throws(Unavailable) -> PlanInForce {
         do {
             let context = try Context()
@@ -22,7 +23,7 @@ public enum HubPlan {
             }
             if let curve { try socket.makeCurveClient(curve.keys, serverKey: curve.serverKey) }
             try socket.connect(endpoint)
-            _ = try socket.send(frames: IngestRequest.plan(correlation: 0).encode())
+            _ = try socket.send(frames: query ? QueryRequest.plan(request: 0).encode() : IngestRequest.plan(correlation: 0).encode())
             let poller = Poller()
             let index = poller.add(socket)
             var remaining = timeout
@@ -32,6 +33,14 @@ public enum HubPlan {
                 guard try poller.poll(timeout: step) > 0, poller.isReadable(index),
                     let frames = try socket.receiveFrames(wait: false)
                 else { continue }
+                if query {
+                    switch try QueryReply.decode(frames) {
+                    case .plan(_, let plan): return plan
+                    case .error(_, let error):
+                        throw Unavailable(description: "the broker at \(endpoint) refused to tell its plan: \(error)")
+                    default: continue
+                    }
+                }
                 switch try IngestReply.decode(frames) {
                 case .plan(_, let plan): return plan
                 case .reject(let rejection):

@@ -22,6 +22,8 @@ public struct StateWatch {
     public var query: String
     public var snapshot: String?
     public var timeZone: TimeZone
+    /// The plan whose names the timeline lines show (the fold follows the plan events it applies).
+    public var plan: Scenario
     /// Stop after this many events applied (caught up and live).
     public var count: Int?
     let context: Context
@@ -33,9 +35,10 @@ public struct StateWatch {
     ///   - context: the context of its sockets; shutting it down (from a signal handler) ends the watch at once.
     ///   - shouldStop: says to end the watch between messages.
     public init(
-        fanout: String, query: String, snapshot: String?, timeZone: TimeZone, count: Int?, context: Context,
-        shouldStop: @escaping () -> Bool
+        fanout: String, query: String, snapshot: String?, timeZone: TimeZone, plan: Scenario = .default, count: Int?,
+        context: Context, shouldStop: @escaping () -> Bool
     ) {
+        self.plan = plan
         self.fanout = fanout
         self.query = query
         self.snapshot = snapshot
@@ -55,7 +58,7 @@ public struct StateWatch {
         let follower = try FanoutFollower(context: context, configuration: following)
         defer { follower.close() }
 
-        let view = LiveView(scenario: .default, timeZone: timeZone)
+        let view = LiveView(scenario: plan, timeZone: timeZone)
         var session = Session(view: view, count: count)
         defer { view.finish(state: session.state) }
 

@@ -195,9 +195,16 @@ public struct IncidentReplay: Sendable {
         var caused: Set<String> = []
         var named: [String] = []
         let outagePrefix = Topic.prefix(kind: .outage)
+        let planPrefix = Topic.prefix(kind: .plan)
+        // Work items of every plan the journal states, besides those of the plan the fold starts with.
+        var plannedItems = Set(scenario.workItems.map(\.id))
         var reading = try JournalScan.run(
             directory: directory, statistics: statistics, progress: progress, shouldStop: shouldStop
         ) { view in
+            if view.topic.starts(with: planPrefix), let event = JournalScan.event(view), case .plan(let plan) = event.data {
+                plannedItems.formUnion(plan.workItems.map(\.id))
+                return true
+            }
             guard view.topic.starts(with: outagePrefix), let event = JournalScan.event(view),
                 let key = AggregateState.outageKey(of: event), case .outage(let report) = event.data
             else { return true }
@@ -212,7 +219,7 @@ public struct IncidentReplay: Sendable {
         if reading.interrupted { return empty(.workItem(id), reading) }
 
         let subject: IncidentReport.Subject
-        if scenario.workItem(id) != nil {
+        if plannedItems.contains(id) {
             subject = .workItem(id)
         } else if named.count == 1 {
             subject = .outage(named[0])
@@ -220,8 +227,8 @@ public struct IncidentReplay: Sendable {
             throw IncidentError(.ambiguous, "\"\(id)\" is the subject of \(named.count) outages", candidates: named)
         } else {
             throw IncidentError(
-                .notFound, "nothing in the journal in \(directory) is about \"\(id)\": it is not a work item of the scenario nor an outage",
-                candidates: Self.nearMatches(id, workItems: scenario.workItems.map(\.id), outages: outageKeys))
+                .notFound, "nothing in the journal in \(directory) is about \"\(id)\": it is not a work item of the plan nor an outage",
+                candidates: Self.nearMatches(id, workItems: plannedItems.sorted(), outages: outageKeys))
         }
 
         // Pass 2: fold everything up to the window's end, keep what touches the subject.
@@ -256,7 +263,7 @@ public struct IncidentReplay: Sendable {
         }
 
         var report = IncidentReport(
-            subject: subject, scenario: scenario, workItem: subject.isWorkItem ? state.workItem(id) : nil,
+            subject: subject, scenario: state.scenario, workItem: subject.isWorkItem ? state.workItem(id) : nil,
             outages: state.outages.filter { collector.linkedOutages.contains($0.key) }, entries: collector.entries,
             durations: [], asOf: state.now, reading: reading, today: state.today)
         report.durations = report.measure(options: state.options)

@@ -1,4 +1,6 @@
 import ArgumentParser
+import ConduitAgent
+import ConduitCore
 import ConduitConsole
 import ConduitReplay
 import Foundation
@@ -48,17 +50,19 @@ struct JournalDirectoryOption: ParsableArguments {
 }
 
 extension ReplaySelection {
-    /// The window of `--from-seq`/`--to-seq` and `--since`/`--until` (RFC 3339 or a date), each end checked
-    /// against the other.
-    static func window(fromSeq: UInt64?, toSeq: UInt64?, since: String?, until: String?) throws -> ReplaySelection {
+    /// The window of `--from-seq`/`--to-seq` and `--since`/`--until` (RFC 3339, or a date: the start of that day in
+    /// `zone`), each end checked against the other.
+    static func window(
+        fromSeq: UInt64?, toSeq: UInt64?, since: String?, until: String?, zone: PlanTimeZone = .chinaStandardTime
+    ) throws -> ReplaySelection {
         var window = ReplaySelection()
         if let fromSeq { window.fromSequence = fromSeq }
         if let toSeq { window.toSequence = toSeq }
         guard window.fromSequence <= window.toSequence else {
             throw ValidationError("--to-seq \(window.toSequence) is before --from-seq \(window.fromSequence)")
         }
-        window.since = try since.map { try ReplayCommand.time($0, option: "--since") }
-        window.until = try until.map { try ReplayCommand.time($0, option: "--until") }
+        window.since = try since.map { try ReplayCommand.time($0, option: "--since", zone: zone) }
+        window.until = try until.map { try ReplayCommand.time($0, option: "--until", zone: zone) }
         if let since = window.since, let until = window.until, until < since {
             throw ValidationError("--until \(until.rfc3339) is before --since \(since.rfc3339)")
         }
@@ -89,5 +93,38 @@ func onOwnThread<Result: Sendable>(_ work: @escaping @Sendable () throws -> Resu
             continuation.resume(with: Swift.Result { try work() })
         }
         thread.start()
+    }
+}
+
+/// The plan a reading command works with — the journal's when it reads one, the hub's when it asks a broker — and
+/// the time zone it shows times in.
+enum CommandPlan {
+    /// The latest plan the journal in `directory` states; the built-in seed plan, with a warning, when it cannot be
+    /// read (the command then reports what is wrong with the journal itself).
+    static func of(journal directory: String) -> Scenario {
+        do {
+            return try JournalPlan.latest(directory: directory).plan()
+        } catch {
+            FileHandle.standardError.write(Data("warning: cannot read the plan of the journal in \(directory) (\(error)); using the built-in plan\n".utf8))
+            return .default
+        }
+    }
+
+    /// The plan of the broker whose query endpoint is `endpoint`; the built-in seed plan, with a warning, when it
+    /// does not answer.
+    static func of(query endpoint: String) -> Scenario {
+        do {
+            return try HubPlan.fetch(endpoint: endpoint, query: true, curve: nil, timeout: .seconds(5)).plan()
+        } catch {
+            FileHandle.standardError.write(Data("warning: \(error); using the built-in plan\n".utf8))
+            return .default
+        }
+    }
+
+    /// The zone `--time-zone` names, else the plan's (its fixed offset when this machine does not know the name).
+    static func timeZone(_ option: String?, plan: Scenario) throws -> TimeZone {
+        if let option { return try ReplayCommand.zone(option) }
+        return TimeZone(identifier: plan.timeZone.identifier)
+            ?? TimeZone(secondsFromGMT: Int(plan.timeZone.utcOffsetSeconds)) ?? .current
     }
 }

@@ -32,10 +32,10 @@ struct IncidentCommand: AsyncParsableCommand {
 
     @OptionGroup var journal: JournalDirectoryOption
 
-    @Option(help: "List events recorded at or after this time (RFC 3339, or a date YYYY-MM-DD in UTC).")
+    @Option(help: "List events recorded at or after this time (RFC 3339, or a date YYYY-MM-DD: its start at the plan's UTC offset, +08:00 for the seed plan).")
     var since: String?
 
-    @Option(help: "List events recorded before this time (RFC 3339, or a date YYYY-MM-DD in UTC); the fold stops there.")
+    @Option(help: "List events recorded before this time (RFC 3339, or a date YYYY-MM-DD: its start at the plan's UTC offset, +08:00 for the seed plan); the fold stops there.")
     var until: String?
 
     @Option(help: "List events from this sequence on.")
@@ -44,7 +44,7 @@ struct IncidentCommand: AsyncParsableCommand {
     @Option(help: "List events up to this sequence; the fold stops there.")
     var toSeq: UInt64?
 
-    @Option(help: "The time zone of the timeline, e.g. Asia/Shanghai (default: this machine's).")
+    @Option(help: "The time zone of the timeline, e.g. UTC (default: the plan's, Asia/Shanghai for the seed plan).")
     var timeZone: String?
 
     @Flag(help: "Print the report as JSON instead of text.")
@@ -60,7 +60,6 @@ struct IncidentCommand: AsyncParsableCommand {
 
     private func report(watch: InterruptionWatch) throws {
         let window = try ReplaySelection.window(fromSeq: fromSeq, toSeq: toSeq, since: since, until: until)
-        let zone = try ReplayCommand.zone(timeZone)
 
         let progress = ScanProgress()
         let report: IncidentReport
@@ -79,7 +78,7 @@ struct IncidentCommand: AsyncParsableCommand {
         if json {
             FileHandle.standardOutput.write(Data(report.json() + [UInt8(ascii: "\n")]))
         } else {
-            print(report.text(timeZone: zone))
+            print(report.text(timeZone: try CommandPlan.timeZone(timeZone, plan: report.scenario)))
         }
     }
 }

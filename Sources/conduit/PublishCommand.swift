@@ -274,7 +274,7 @@ struct PublishCommand: AsyncParsableCommand {
         guard scenario.organisation(org) != nil else {
             throw ValidationError("--org \(org) is not an organisation of the plan \(scenario.id) (\(scenario.organisations.map(\.id).joined(separator: ", ")))")
         }
-        let when = try time.map { try ReplayCommand.time($0, option: "--time") } ?? Timestamp(microsecondsSinceEpoch: Broker.wallClock())
+        let when = try time.map { try ReplayCommand.instant($0, option: "--time") } ?? Timestamp(microsecondsSinceEpoch: Broker.wallClock())
         let item = try workItem.map { id throws -> WorkItem in
             guard let item = scenario.workItem(id) else {
                 throw ValidationError("--work-item \(id) is not a work item of the plan \(scenario.id)")
@@ -372,7 +372,7 @@ struct PublishCommand: AsyncParsableCommand {
     }
 
     func stamp(_ text: String?, _ option: String) throws -> Timestamp? {
-        try text.map { try ReplayCommand.time($0, option: option) }
+        try text.map { try ReplayCommand.instant($0, option: option) }
     }
 
     /// A fresh id: the time and random bits, unique enough per source.

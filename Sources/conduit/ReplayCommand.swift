@@ -48,10 +48,10 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "The last sequence to replay.")
     var toSeq: UInt64?
 
-    @Option(help: "Events recorded at or after this time (RFC 3339, or a date YYYY-MM-DD in UTC).")
+    @Option(help: "Events recorded at or after this time (RFC 3339, or a date YYYY-MM-DD: its start at the plan's UTC offset, +08:00 for the seed plan).")
     var since: String?
 
-    @Option(help: "Events recorded before this time (RFC 3339, or a date YYYY-MM-DD in UTC).")
+    @Option(help: "Events recorded before this time (RFC 3339, or a date YYYY-MM-DD: its start at the plan's UTC offset, +08:00 for the seed plan).")
     var until: String?
 
     @Option(help: "Only this kind: progress, inspection, outage, presence, alert (repeatable).")
@@ -75,7 +75,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "Output: timeline (for people), jsonl (the stored events), csv (for spreadsheets).")
     var format: String = "timeline"
 
-    @Option(help: "The time zone of the timeline, e.g. Asia/Shanghai (default: this machine's).")
+    @Option(help: "The time zone of the timeline, e.g. UTC (default: the plan's, Asia/Shanghai for the seed plan).")
     var timeZone: String?
 
     @Option(help: ArgumentHelp("Re-publish the window onto a fan-out bound here, e.g. tcp://127.0.0.1:5581 (port * picks one; the endpoint is printed).", valueName: "endpoint"))
@@ -98,7 +98,7 @@ struct ReplayCommand: AsyncParsableCommand {
                 if signal == .sigusr1 { control.togglePause() } else { control.stop() }
             }
             defer { signals.cancel() }
-            let selection = try selection()
+            let selection = try selection(plan: query.map(CommandPlan.of(query:)) ?? CommandPlan.of(journal: journal.dir))
             let command = self
             try await onOwnThread { try command.runPublish(publish, selection: selection, control: control) }
             return
@@ -114,9 +114,9 @@ struct ReplayCommand: AsyncParsableCommand {
         guard let format = ReplayFormat(rawValue: format) else {
             throw ValidationError("--format must be timeline, jsonl or csv; got \"\(format)\"")
         }
-        let selection = try selection()
-        let scenario = Scenario.default
-        let writer = ReplayWriter(format: format, scenario: scenario, timeZone: try Self.zone(timeZone))
+        let scenario = query.map(CommandPlan.of(query:)) ?? CommandPlan.of(journal: journal.dir)
+        let selection = try selection(plan: scenario)
+        let writer = ReplayWriter(format: format, scenario: scenario, timeZone: try CommandPlan.timeZone(timeZone, plan: scenario))
 
         let progress = ScanProgress()
         let output = FileHandle.standardOutput
@@ -144,14 +144,13 @@ struct ReplayCommand: AsyncParsableCommand {
         FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 
-    /// The window and filters the options select.
-    func selection() throws -> ReplaySelection {
-        var selection = try ReplaySelection.window(fromSeq: fromSeq, toSeq: toSeq, since: since, until: until)
+    /// The window and filters the options select; communities must be the plan's.
+    func selection(plan scenario: Scenario = .default) throws -> ReplaySelection {
+        var selection = try ReplaySelection.window(fromSeq: fromSeq, toSeq: toSeq, since: since, until: until, zone: scenario.timeZone)
         selection.kinds = Set(try kind.map { try Self.value(EventKind.self, $0, option: "--kind") })
         selection.utilities = Set(try utility.map { try Self.value(Utility.self, $0, option: "--utility") })
-        let scenario = Scenario.default
         for id in community where scenario.community(id) == nil {
-            throw ValidationError("--community \(id) is not a community of the scenario (\(scenario.communities.map(\.id).joined(separator: ", ")))")
+            throw ValidationError("--community \(id) is not a community of the plan \(scenario.id) (\(scenario.communities.map(\.id).joined(separator: ", ")))")
         }
         selection.communities = Set(community)
         selection.workItems = Set(workItem)
@@ -174,10 +173,22 @@ struct ReplayCommand: AsyncParsableCommand {
         return zone
     }
 
-    static func time(_ text: String, option: String) throws -> Timestamp {
-        if let date = try? CalendarDate(iso8601: text) { return date.startOfDayUTC }
+    /// An RFC 3339 time, or a date: the start of that day in `zone` (the plan's days), never UTC midnight.
+    static func time(_ text: String, option: String, zone: PlanTimeZone = .chinaStandardTime) throws -> Timestamp {
+        if let date = try? CalendarDate(iso8601: text) { return date.startOfDayUTC.adding(seconds: -zone.utcOffsetSeconds) }
         do { return try Timestamp(rfc3339: text) } catch {
             throw ValidationError("\(option) \"\(text)\" is neither RFC 3339 (2023-07-01T08:00:00+08:00) nor a date (2023-07-01)")
+        }
+    }
+
+    /// An RFC 3339 time with its offset: when a reported fact happened. A date alone is refused: which moment of the
+    /// day it meant cannot be guessed.
+    static func instant(_ text: String, option: String) throws -> Timestamp {
+        if (try? CalendarDate(iso8601: text)) != nil {
+            throw ValidationError("\(option) \"\(text)\" is a date; give the time too, with its offset (\(text)T09:00:00+08:00)")
+        }
+        do { return try Timestamp(rfc3339: text) } catch {
+            throw ValidationError("\(option) \"\(text)\" is not an RFC 3339 time (2023-07-01T09:00:00+08:00)")
         }
     }
 

@@ -39,7 +39,7 @@ struct StateCommand: AsyncParsableCommand {
     @Option(help: "Ask a running aggregator (its snapshot endpoint, e.g. tcp://127.0.0.1:5573) instead of folding the journal.")
     var snapshot: String?
 
-    @Option(help: "The state as it was at this recorded time (RFC 3339, or a date YYYY-MM-DD in UTC).")
+    @Option(help: "The state as it was at this recorded time (RFC 3339, or a date YYYY-MM-DD: its start at the plan's UTC offset, +08:00 for the seed plan).")
     var at: String?
 
     @Option(help: "The state after the event with this sequence.")
@@ -69,7 +69,7 @@ struct StateCommand: AsyncParsableCommand {
     @Option(
         parsing: .upToNextOption,
         help: ArgumentHelp(
-            "What changed between two recorded times (RFC 3339, or a date YYYY-MM-DD in UTC).", valueName: "from> <to"))
+            "What changed between two recorded times (RFC 3339, or a date YYYY-MM-DD: its start at the plan's UTC offset, +08:00 for the seed plan).", valueName: "from> <to"))
     var diff: [String] = []
 
     @Option(
@@ -167,7 +167,7 @@ extension StateCommand {
         if json {
             FileHandle.standardOutput.write(Data(result.diff.json() + [UInt8(ascii: "\n")]))
         } else {
-            print(StateDiffText(diff: result.diff, scenario: .default).text)
+            print(StateDiffText(diff: result.diff, scenario: CommandPlan.of(journal: journal.dir)).text)
         }
     }
 

@@ -52,7 +52,7 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: "Output: timeline or jsonl.")
     var format: String = "timeline"
 
-    @Option(help: "The time zone of the timeline, e.g. Asia/Shanghai (default: this machine's).")
+    @Option(help: "The time zone of the timeline, e.g. UTC (default: the plan's; with --state the hub's, asked through --query, else Asia/Shanghai, the seed plan's).")
     var timeZone: String?
 
     @Option(help: "Stop after this many events (for scripts; with --state, events applied, caught up included).")
@@ -89,7 +89,7 @@ struct WatchCommand: AsyncParsableCommand {
         selection.kinds = Set(try kind.map { try ReplayCommand.value(EventKind.self, $0, option: "--kind") })
         selection.utilities = Set(try utility.map { try ReplayCommand.value(Utility.self, $0, option: "--utility") })
         selection.communities = Set(community)
-        let writer = ReplayWriter(format: format, timeZone: try ReplayCommand.zone(timeZone))
+        let writer = ReplayWriter(format: format, timeZone: try CommandPlan.timeZone(timeZone, plan: .default))
         let patterns = workItem
 
         let socket = try Socket(context, type: .sub)
@@ -146,10 +146,11 @@ struct WatchCommand: AsyncParsableCommand {
         guard format == "timeline" else {
             throw ValidationError("--state shows the state, not events in a format: leave out --format")
         }
-        let zone = try ReplayCommand.zone(timeZone)
+        let plan = CommandPlan.of(query: query)
+        let zone = try CommandPlan.timeZone(timeZone, plan: plan)
         do {
             try StateWatch(
-                fanout: fanout, query: query, snapshot: snapshot, timeZone: zone, count: count, context: context,
+                fanout: fanout, query: query, snapshot: snapshot, timeZone: zone, plan: plan, count: count, context: context,
                 shouldStop: { stopping.flag.load(ordering: .acquiring) }
             ).run()
         } catch let failure as StateWatch.Failure {

@@ -53,3 +53,16 @@ import Testing
         #expect(!state.output.contains(#""ganjiaba-power""#))
     }
 }
+
+/// A fact's time on the command line must say its time of day: a date alone is refused, not taken as some hour.
+@Suite(.timeLimit(.minutes(5))) struct CommandLineTimeTests {
+    @Test func aFactsTimeWithoutItsTimeOfDayIsRefused() throws {
+        let outbox = TemporaryDirectory()
+        let refused = try ChildProcess.conduit([
+            "publish", "progress", "--org", "power-supply-bureau", "--work-item", "ganjiaba-power", "--status", "in_progress",
+            "--time", "2023-06-06", "--ingest", "tcp://127.0.0.1:1", "--outbox", outbox.path, "--timeout", "0.2",
+        ])
+        #expect(refused.status == 64)
+        #expect(refused.errors.contains("--time \"2023-06-06\" is a date; give the time too"))
+    }
+}

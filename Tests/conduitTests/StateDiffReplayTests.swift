@@ -30,7 +30,8 @@ import Testing
         #expect(byTime.status == 0)
         let document = try JSONValue.parse(Array(byTime.output.utf8))
         #expect(document["from"]?["lastSequence"] == .number("5"))
-        #expect(document["to"]?["now"] == .string("2023-06-06T00:00:00Z"))
+        // A date is the start of that day in the plan's time zone (UTC+08:00), not UTC midnight.
+        #expect(document["to"]?["now"] == .string("2023-06-05T16:00:00Z"))
 
         let reversed = try ChildProcess.conduit(["state", "--dir", path, "--diff-seq", "7", "3"])
         #expect(reversed.status != 0)
