@@ -16,6 +16,7 @@ import ConduitCore
 ///   outage report only fills in times the outage does not have yet.
 /// - `conduit.alert` events (published back by an aggregator) are recorded in ``publishedAlerts``
 ///   and derive nothing.
+/// - `conduit.plan` events put their plan in force and do not move the clock.
 public struct AggregateState: Sendable, Equatable {
     /// The version of the fold's rules: raised whenever a rule changes what a sequence of events folds into, so
     /// that snapshots kept from an earlier version (``StateCheckpoints``) are not taken for this one's.
@@ -106,8 +107,9 @@ public struct AggregateState: Sendable, Equatable {
             lastSequence = sequence
         }
         eventsApplied += 1
+        // A plan statement is no field fact: its time (when the broker or a coordinator stated it) moves no clock.
         let eventTime = event.time
-        if now.map({ eventTime > $0 }) ?? true { now = eventTime }
+        if event.kind != .plan, now.map({ eventTime > $0 }) ?? true { now = eventTime }
         var changes: [AlertChange] = []
         switch event.data {
         case .progress(let report): applyProgress(report, event, &changes)

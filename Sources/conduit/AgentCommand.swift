@@ -99,13 +99,26 @@ struct AgentCommand: AsyncParsableCommand {
             Self.note(
                 "the end of the outbox (\(agent.outbox.tornTailBytes) bytes) could not be read and was dropped: a record being written when the agent stopped, or damage")
         }
+        // The hub's plan: the work items a simulation plays and the sites a feed follows (the agent itself validates
+        // against the hub's plan from its first connection on).
+        let plan: Scenario
+        if simulate || follow {
+            do {
+                plan = try HubPlan.fetch(endpoint: configuration.endpoint, curve: configuration.curve, timeout: .seconds(5)).plan()
+            } catch {
+                Self.note("\(error); using the built-in plan \(Scenario.default.id)")
+                plan = .default
+            }
+        } else {
+            plan = .default
+        }
         let pendingAtStart = agent.status.pending
         if pendingAtStart > 0 { Self.note("resending \(pendingAtStart) event(s) left in \(configuration.outboxDirectory) by an earlier run") }
         var services: [any Service] = [agent]
         if follow {
-            let writer = ReplayWriter(format: .timeline)
+            let writer = ReplayWriter(format: .timeline, scenario: plan, timeZone: try CommandPlan.timeZone(nil, plan: plan))
             services.append(
-                AgentFeed(endpoint: fanout, organisation: org, curve: configuration.curve) { event in
+                AgentFeed(endpoint: fanout, organisation: org, scenario: plan, curve: configuration.curve) { event in
                     print("concerns us: " + writer.timelineLine(sequence: event.sequence ?? 0, event: event))
                     fflush(nil)
                 })
@@ -115,7 +128,7 @@ struct AgentCommand: AsyncParsableCommand {
         // One service group: the agent, its feed, and the input. The input ends with its source (or SIGINT/SIGTERM,
         // a graceful shutdown that interrupts it), waits for the last answers, and then the agent stops (GOODBYE).
         let command = self
-        let input = AgentInput { stop in try command.forward(agent: agent, counters: counters, stop: stop) }
+        let input = AgentInput { stop in try command.forward(agent: agent, plan: plan, counters: counters, stop: stop) }
         services.append(input)
         try await ServiceRunning.run(services, logger: AgentConnectionOptions.logger(label: "conduit.agent"))
         let status = input.status
@@ -133,11 +146,11 @@ struct AgentCommand: AsyncParsableCommand {
 
     /// The input: a simulated year, a watched directory or standard input, forwarded until it ends or `stop` is
     /// set; then the wait for the last answers (within --drain-timeout). Runs on a thread of its own.
-    func forward(agent: Agent, counters: OutcomeCounters, stop: ReplayCommand.Interruption) throws -> Int32 {
+    func forward(agent: Agent, plan: Scenario, counters: OutcomeCounters, stop: ReplayCommand.Interruption) throws -> Int32 {
         let shouldStop = { stop.flag.load(ordering: .acquiring) }
         let status: Int32
         if simulate {
-            status = try AgentSimulation(organisation: org, seed: seed, speed: speed).run(agent: agent, shouldStop: shouldStop)
+            status = try AgentSimulation(organisation: org, seed: seed, speed: speed, scenario: plan).run(agent: agent, shouldStop: shouldStop)
         } else if let watchDir {
             Self.note("watching \(watchDir) for *.jsonl files (write them under another name and rename them in); Ctrl-C to stop")
             EventLines.forwardDirectory(

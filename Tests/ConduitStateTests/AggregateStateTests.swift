@@ -272,3 +272,18 @@ import Testing
         #expect(!enough.contains { $0.kind == .shortNotice && $0.status == .raised })
     }
 }
+
+extension PlanChangeTests {
+    /// A plan stated long after the facts (a broker restarted today over last year's journal) must not make the
+    /// whole programme look late at the moment of the statement.
+    @Test func aPlanStatementMovesNoClock() throws {
+        var factory = EventFactory()
+        var state = AggregateState(scenario: Fixtures.scenario)
+        _ = state.apply(factory.progress("north-power", .inProgress, percent: 5, at: "2023-01-05T08:00:00Z"))
+        let changes = state.apply(Event(
+            id: "p-1", source: "/conduit/broker", time: try Timestamp(rfc3339: "2026-11-30T00:00:00Z"),
+            data: .plan(try Self.amended(noticeHours: 168))))
+        #expect(state.now == (try Timestamp(rfc3339: "2023-01-05T08:00:00Z")))
+        #expect(!changes.contains { $0.status == .raised })
+    }
+}

@@ -54,6 +54,40 @@ import Testing
     }
 }
 
+extension PlanCommandTests {
+    /// Every organisation of the other county simulates its year through the hub; replay and incident read the
+    /// journal under its plan, in its time zone, with its names.
+    @Test func anotherCountysYearIsSimulatedReplayedAndReported() throws {
+        let plan = try Scenario.decode(Array(try Data(contentsOf: URL(fileURLWithPath: Self.county))))
+        let broker = try TestBroker { $0.scenario = plan }
+        let outboxes = TemporaryDirectory()
+        var acknowledged = 0
+        for organisation in plan.organisations.map(\.id) {
+            let agent = try ChildProcess.conduit([
+                "agent", "--org", organisation, "--simulate", "--speed", "1000000000", "--seed", "7", "--quiet",
+                "--ingest", broker.endpoints.ingest, "--outbox", outboxes.appending(organisation),
+            ])
+            #expect(agent.status == 0, "\(organisation): \(agent.errors)")
+            if let line = agent.errors.split(separator: "\n").last(where: { $0.contains("acknowledged ") }),
+                let count = line.split(separator: " ").drop(while: { $0 != "acknowledged" }).dropFirst().first.flatMap({ Int($0) })
+            {
+                acknowledged += count
+            }
+        }
+        broker.stop()
+        #expect(acknowledged > 20, "the simulated year of three work items")
+        let journal = broker.directory.appending("journal")
+        let replay = try ChildProcess.conduit(["replay", "--dir", journal, "--kind", "progress", "--community", "riverside"])
+        #expect(replay.status == 0, "\(replay.errors)")
+        #expect(replay.output.contains("滨江小区 Riverside"))
+        #expect(replay.output.contains("Example Grid Company"))
+        let incident = try ChildProcess.conduit(["incident", "riverside-power", "--dir", journal])
+        #expect(incident.status == 0, "\(incident.errors)")
+        #expect(incident.output.contains("times in Asia/Shanghai"))
+        #expect(incident.output.contains("Riverside: power relocation"))
+    }
+}
+
 /// A fact's time on the command line must say its time of day: a date alone is refused, not taken as some hour.
 @Suite(.timeLimit(.minutes(5))) struct CommandLineTimeTests {
     @Test func aFactsTimeWithoutItsTimeOfDayIsRefused() throws {
