@@ -6,9 +6,9 @@ import Foundation
 extension IncidentReport {
     // MARK: Text
 
-    /// The report as text: what the subject is, the timeline in `timeZone`, the durations.
-    public func text(timeZone: TimeZone) -> String {
-        let writer = ReplayWriter(format: .timeline, scenario: scenario, timeZone: timeZone)
+    /// The report as text: what the subject is, the timeline in `timeZone` (its entries in `language`), the durations.
+    public func text(timeZone: TimeZone, language: DisplayLanguage = .en) -> String {
+        let writer = ReplayWriter(format: .timeline, scenario: scenario, timeZone: timeZone, language: language)
         var lines = header(writer)
         lines.append("")
         lines.append("Timeline (\(entries.count) entr\(entries.count == 1 ? "y" : "ies"), times in \(timeZone.identifier); * derived by the fold on replay):")

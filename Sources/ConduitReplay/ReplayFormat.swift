@@ -16,17 +16,27 @@ public struct ReplayWriter: Sendable {
     public let format: ReplayFormat
     public let scenario: Scenario
     public let timeZone: TimeZone
+    /// The language of the timeline and of CSV's `detail` column (names from the plan, vocabulary translated).
+    public let language: DisplayLanguage
+    /// Whether CSV begins with a UTF-8 byte order mark, so that spreadsheets (Excel) read Chinese text as UTF-8.
+    public let byteOrderMark: Bool
 
-    public init(format: ReplayFormat, scenario: Scenario = .default, timeZone: TimeZone = .current) {
+    public init(
+        format: ReplayFormat, scenario: Scenario = .default, timeZone: TimeZone = .current, language: DisplayLanguage = .en,
+        byteOrderMark: Bool = false
+    ) {
         self.format = format
         self.scenario = scenario
         self.timeZone = timeZone
+        self.language = language
+        self.byteOrderMark = byteOrderMark
     }
 
-    /// The header line, if the format has one.
+    /// The header line, if the format has one (for CSV, after the byte order mark when asked for).
     public var header: String? {
         format == .csv
-            ? "sequence,recorded,time,kind,status,organisation,utility,community,work_item,percent,households,detail" : nil
+            ? (byteOrderMark ? "\u{FEFF}" : "")
+                + "sequence,recorded,time,kind,status,organisation,utility,community,work_item,percent,households,detail" : nil
     }
 
     /// Appends one event (and a newline) to `output`. `event` is the decoded event, needed except for JSON lines.
@@ -62,42 +72,63 @@ public struct ReplayWriter: Sendable {
     func communityName(_ id: String?) -> String {
         guard let id else { return "-" }
         guard let community = scenario.community(id) else { return id }
-        return "\(community.name.zh) \(community.name.en)"
+        return language == .zh ? community.name.zh : "\(community.name.zh) \(community.name.en)"
     }
 
     func organisationName(_ event: Event) -> String {
         let id = String(event.sourceOrganisation)
-        return scenario.organisation(id)?.name.en ?? id
+        return scenario.organisation(id)?.name.text(in: language) ?? id
     }
 
-    /// What the event says, in a few words.
+    func organisationName(_ id: String) -> String { scenario.organisation(id)?.name.text(in: language) ?? id }
+
+    /// What the event says, in a few words, in ``language``.
     func detail(_ event: Event) -> (status: String, percent: String, households: String, text: String) {
+        let zh = language == .zh
         switch event.data {
         case .progress(let report):
             let percent = report.percent.map { String(format: "%g", $0) } ?? ""
             let blocking = report.blockingReason.map { " — \($0)" } ?? ""
             return (report.status.rawValue, percent, report.householdsAffected.map(String.init) ?? "",
-                    "\(event.workItem ?? "?") \(report.status.rawValue)\(percent.isEmpty ? "" : " \(percent)%")\(blocking)")
+                    "\(event.workItem ?? "?") \(report.status.displayName(in: language))\(percent.isEmpty ? "" : " \(percent)%")\(blocking)")
         case .inspection(let report):
-            let result = report.result.map { " \($0.rawValue)" } ?? ""
-            let defects = report.defects.isEmpty ? "" : " (\(report.defects.count) defect\(report.defects.count == 1 ? "" : "s"))"
-            return (report.status.rawValue, "", "",
-                    "\(report.kind.rawValue) of \(event.workItem ?? "?") by \(report.authority): \(report.status.rawValue)\(result)\(defects)")
+            let kind = report.kind.displayName(in: language), status = report.status.displayName(in: language)
+            let result = report.result.map { " " + $0.displayName(in: language) } ?? ""
+            let count = report.defects.count
+            if zh {
+                let defects = count == 0 ? "" : "（\(count)项缺陷）"
+                return (report.status.rawValue, "", "",
+                        "\(organisationName(report.authority))对\(event.workItem ?? "?")的\(kind)：\(status)\(result)\(defects)")
+            }
+            let defects = count == 0 ? "" : " (\(count) defect\(count == 1 ? "" : "s"))"
+            return (report.status.rawValue, "", "", "\(kind) of \(event.workItem ?? "?") by \(report.authority): \(status)\(result)\(defects)")
         case .outage(let report):
             var window = ""
             if let start = report.windowStart, let end = report.windowEnd {
                 window = " \(localTime(start)) – \(localTime(end))"
             }
+            let nature = report.nature.displayName(in: language), service = report.service.displayName(in: language)
+            let status = report.status.displayName(in: language)
+            if zh {
+                return (report.status.rawValue, "", String(report.households),
+                        "\(nature)\(service)停供\(status)，\(report.households)户\(window)")
+            }
             return (report.status.rawValue, "", String(report.households),
-                    "\(report.nature.rawValue) \(report.service.rawValue) outage \(report.status.rawValue), \(report.households) households\(window)")
+                    "\(nature) \(service) outage \(status), \(report.households) households\(window)")
         case .presence(let report):
-            return (report.status.rawValue, "", "", "agent \(report.agent) \(report.status.rawValue)")
+            return (report.status.rawValue, "", "",
+                    zh ? "代理 \(report.agent) \(report.status.displayName(in: language))" : "agent \(report.agent) \(report.status.rawValue)")
         case .alert(let report):
             // A clear's message repeats the raise's after "cleared: "; the line says "cleared" once.
             let message = report.status == .cleared && report.message.hasPrefix("cleared: ")
                 ? String(report.message.dropFirst("cleared: ".count)) : report.message
-            return (report.status.rawValue, "", "", "\(report.kind.rawValue) \(report.status.rawValue): \(message)")
+            let kind = report.kind.displayName(in: language), status = report.status.displayName(in: language)
+            return (report.status.rawValue, "", "", zh ? "\(kind)\(status)：\(message)" : "\(kind) \(status): \(message)")
         case .plan(let plan):
+            if zh {
+                return ("", "", String(plan.totalHouseholds),
+                        "计划 \(plan.id) 生效：\(plan.communities.count)个小区，\(plan.workItems.count)项工作，\(plan.deadline)前完成")
+            }
             return ("", "", String(plan.totalHouseholds),
                     "plan \(plan.id) in force: \(plan.communities.count) communities, \(plan.workItems.count) work items, due \(plan.deadline)")
         }
@@ -107,7 +138,9 @@ public struct ReplayWriter: Sendable {
     /// and what happened.
     public func timelineLine(sequence: UInt64, event: Event) -> String {
         let (_, _, _, text) = detail(event)
-        let kind = event.kind.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
+        let kind = language == .zh
+            ? event.kind.displayName(in: language).padding(toLength: 4, withPad: "　", startingAt: 0)
+            : event.kind.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
         return "\(localTime(event.time))  #\(sequence)  \(kind) \(organisationName(event)) @ \(communityName(event.site)): \(text)"
             .escapingControlCharacters()
     }

@@ -59,6 +59,8 @@ struct AgentCommand: AsyncParsableCommand {
     @Flag(help: "Print the other organisations' outages and inspections at this organisation's communities.")
     var follow = false
 
+    @OptionGroup var language: LanguageOption
+
     @Flag(help: "Print only rejections and the final summary, not every acknowledgement.")
     var quiet = false
 
@@ -116,7 +118,8 @@ struct AgentCommand: AsyncParsableCommand {
         if pendingAtStart > 0 { Self.note("resending \(pendingAtStart) event(s) left in \(configuration.outboxDirectory) by an earlier run") }
         var services: [any Service] = [agent]
         if follow {
-            let writer = ReplayWriter(format: .timeline, scenario: plan, timeZone: try CommandPlan.timeZone(nil, plan: plan))
+            let writer = ReplayWriter(
+                format: .timeline, scenario: plan, timeZone: try CommandPlan.timeZone(nil, plan: plan), language: try language.language())
             services.append(
                 AgentFeed(endpoint: fanout, organisation: org, scenario: plan, curve: configuration.curve) { event in
                     print("concerns us: " + writer.timelineLine(sequence: event.sequence ?? 0, event: event))

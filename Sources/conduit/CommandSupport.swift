@@ -128,3 +128,18 @@ enum CommandPlan {
             ?? TimeZone(secondsFromGMT: Int(plan.timeZone.utcOffsetSeconds)) ?? .current
     }
 }
+
+/// `--lang`: the language of what a command prints for people.
+struct LanguageOption: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "en or zh: Chinese uses the plan's Chinese names and Chinese wording (default: zh when the locale, LC_ALL or LANG, is Chinese).",
+        valueName: "language"))
+    var lang: String?
+
+    /// The language asked for, else the locale's.
+    func language() throws -> DisplayLanguage {
+        guard let lang else { return DisplayLanguage.fromLocale(ProcessInfo.processInfo.environment) }
+        guard let language = DisplayLanguage(rawValue: lang) else { throw ValidationError("--lang must be en or zh; got \"\(lang)\"") }
+        return language
+    }
+}

@@ -44,6 +44,8 @@ struct IncidentCommand: AsyncParsableCommand {
     @Option(help: "List events up to this sequence; the fold stops there.")
     var toSeq: UInt64?
 
+    @OptionGroup var language: LanguageOption
+
     @Option(help: "The time zone of the timeline, e.g. UTC (default: the plan's, Asia/Shanghai for the seed plan).")
     var timeZone: String?
 
@@ -78,7 +80,7 @@ struct IncidentCommand: AsyncParsableCommand {
         if json {
             FileHandle.standardOutput.write(Data(report.json() + [UInt8(ascii: "\n")]))
         } else {
-            print(report.text(timeZone: try CommandPlan.timeZone(timeZone, plan: report.scenario)))
+            print(report.text(timeZone: try CommandPlan.timeZone(timeZone, plan: report.scenario), language: try language.language()))
         }
     }
 }

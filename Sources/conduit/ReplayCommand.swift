@@ -75,6 +75,11 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "Output: timeline (for people), jsonl (the stored events), csv (for spreadsheets).")
     var format: String = "timeline"
 
+    @OptionGroup var language: LanguageOption
+
+    @Flag(help: "With --format csv: begin with a UTF-8 byte order mark, so that Excel reads Chinese text correctly.")
+    var bom = false
+
     @Option(help: "The time zone of the timeline, e.g. UTC (default: the plan's, Asia/Shanghai for the seed plan).")
     var timeZone: String?
 
@@ -116,7 +121,9 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         let scenario = query.map(CommandPlan.of(query:)) ?? CommandPlan.of(journal: journal.dir)
         let selection = try selection(plan: scenario)
-        let writer = ReplayWriter(format: format, scenario: scenario, timeZone: try CommandPlan.timeZone(timeZone, plan: scenario))
+        let writer = ReplayWriter(
+            format: format, scenario: scenario, timeZone: try CommandPlan.timeZone(timeZone, plan: scenario),
+            language: try language.language(), byteOrderMark: bom)
 
         let progress = ScanProgress()
         let output = FileHandle.standardOutput

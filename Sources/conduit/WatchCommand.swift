@@ -52,6 +52,8 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: "Output: timeline or jsonl.")
     var format: String = "timeline"
 
+    @OptionGroup var language: LanguageOption
+
     @Option(help: "The time zone of the timeline, e.g. UTC (default: the plan's; with --state the hub's, asked through --query, else Asia/Shanghai, the seed plan's).")
     var timeZone: String?
 
@@ -89,7 +91,8 @@ struct WatchCommand: AsyncParsableCommand {
         selection.kinds = Set(try kind.map { try ReplayCommand.value(EventKind.self, $0, option: "--kind") })
         selection.utilities = Set(try utility.map { try ReplayCommand.value(Utility.self, $0, option: "--utility") })
         selection.communities = Set(community)
-        let writer = ReplayWriter(format: format, timeZone: try CommandPlan.timeZone(timeZone, plan: .default))
+        let writer = ReplayWriter(
+            format: format, timeZone: try CommandPlan.timeZone(timeZone, plan: .default), language: try language.language())
         let patterns = workItem
 
         let socket = try Socket(context, type: .sub)

@@ -81,6 +81,17 @@ extension PlanCommandTests {
         #expect(replay.status == 0, "\(replay.errors)")
         #expect(replay.output.contains("滨江小区 Riverside"))
         #expect(replay.output.contains("Example Grid Company"))
+        // In Chinese: the plan's Chinese names and Chinese wording.
+        let chinese = try ChildProcess.conduit(["replay", "--dir", journal, "--kind", "outage", "--lang", "zh"])
+        #expect(chinese.status == 0, "\(chinese.errors)")
+        #expect(chinese.output.contains("示例供电公司 @ 滨江小区: 计划供电停供已通知"))
+        #expect(!chinese.output.contains("Riverside"))
+        // CSV for spreadsheets: with --bom it begins with the UTF-8 byte order mark, and nothing else does.
+        let csv = try ChildProcess.conduit(["replay", "--dir", journal, "--format", "csv", "--bom", "--lang", "zh"])
+        #expect(Array(csv.output.utf8.prefix(3)) == [0xEF, 0xBB, 0xBF])
+        #expect(csv.output.dropFirst().hasPrefix("sequence,recorded,time,kind"))
+        let plain = try ChildProcess.conduit(["replay", "--dir", journal, "--format", "csv"])
+        #expect(plain.output.hasPrefix("sequence,"))
         let incident = try ChildProcess.conduit(["incident", "riverside-power", "--dir", journal])
         #expect(incident.status == 0, "\(incident.errors)")
         #expect(incident.output.contains("times in Asia/Shanghai"))
