@@ -47,6 +47,7 @@ extension BrokerAuthentication {
             throw BrokerError(.invalidConfiguration, "cannot list the client keys in \(clientsDirectory)", underlying: ErrorDescription(error))
         }
         var clients: [[UInt8]: String] = [:]
+        var listedIn: [[UInt8]: String] = [:]
         for name in names {
             let path = clientsDirectory + "/" + name
             let file: CurveKeyFile
@@ -54,6 +55,13 @@ extension BrokerAuthentication {
             guard scenario.organisation(file.owner) != nil else {
                 throw BrokerError(.invalidConfiguration, "\(path): \(file.owner) is not an organisation of the scenario")
             }
+            // One key is one principal: a key listed twice could speak for either organisation.
+            if let earlier = listedIn[file.publicKeyBytes] {
+                throw BrokerError(
+                    .invalidConfiguration,
+                    "\(path) and \(earlier) list the same public key (for \(file.owner) and \(clients[file.publicKeyBytes] ?? "?")); a key belongs to one organisation: remove one")
+            }
+            listedIn[file.publicKeyBytes] = path
             clients[file.publicKeyBytes] = file.owner
         }
         guard !clients.isEmpty else {

@@ -269,6 +269,17 @@ struct IngestPipeline {
                     "the key of organisation \(userId) may not publish for \(event.sourceOrganisation)"))
             return []
         }
+        // Without a key to vouch for it, a connection is still held to the organisation its HELLO introduced.
+        if userId == nil, let introduced = presence.source(of: routingId),
+            Event.organisation(ofSource: introduced) != event.sourceOrganisation
+        {
+            reject(
+                routingId, correlation: correlation,
+                ConduitError(
+                    .authForbidden, path: "source",
+                    "this connection introduced itself as \(introduced) (HELLO); it may not publish for \(event.sourceOrganisation)"))
+            return []
+        }
         let key = event.dedupeKey
         if let sequence = dedupe.sequence(of: key) {
             counters.eventsDuplicate += 1

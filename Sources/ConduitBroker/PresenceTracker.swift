@@ -71,6 +71,9 @@ struct PresenceTracker {
         return outcome
     }
 
+    /// The source the connection's latest `HELLO` named, while that agent is alive.
+    func source(of routingId: [UInt8]) -> String? { sourceByRoutingId[routingId] }
+
     /// Notes that the connection sent something; returns whether it belongs to a known agent.
     @discardableResult
     mutating func seen(routingId: [UInt8], now: Int64) -> Bool {

@@ -9,6 +9,10 @@ public struct CurveKeyFileError: Error, Sendable, CustomStringConvertible {
         case invalidKey
         /// A public key file was given where the secret key file is needed.
         case noSecretKey
+        /// A secret key file that its group or others may read or write.
+        case unprotected
+        /// The file could not be written.
+        case unwritable
     }
 
     public var code: Code
@@ -45,7 +49,8 @@ public struct CurveKeyFile: Codable, Sendable, Equatable {
     /// The public key's 32 bytes (checked by ``read(_:)``).
     public var publicKeyBytes: [UInt8] { Z85.decode(publicKey) ?? [] }
 
-    /// Reads a key file, with an error naming the file and what is wrong.
+    /// Reads a key file, with an error naming the file and what is wrong. A file holding a secret key must be
+    /// private to its owner (mode 0600 or stricter, as ssh requires of a private key): otherwise it is refused.
     public static func read(_ path: String) throws(CurveKeyFileError) -> CurveKeyFile {
         let file: CurveKeyFile
         do {
@@ -59,7 +64,55 @@ public struct CurveKeyFile: Codable, Sendable, Equatable {
         if let secret = file.secretKey, (Z85.decode(secret)?.count ?? 0) != 32 {
             throw CurveKeyFileError(.invalidKey, "\(path): secretKey is not a 40-character Z85 key")
         }
+        if file.secretKey != nil {
+            var status = stat()
+            if stat(path, &status) == 0, status.st_mode & 0o077 != 0 {
+                throw CurveKeyFileError(
+                    .unprotected,
+                    "\(path) holds a secret key but its mode is \(String(status.st_mode & 0o777, radix: 8)): others may read it; "
+                        + "make it private with chmod 600 \(path) (and make a new key pair if others did read it)")
+            }
+        }
         return file
+    }
+
+    /// Writes `contents` to `path` so that no other user can read it at any moment: a new file is created with mode
+    /// 0600 under a temporary name in the same directory and renamed in (replacing `path` only when `replacing`). The
+    /// directory must not be writable by others, who could otherwise swap the file.
+    public static func writePrivately(_ contents: [UInt8], to path: String, replacing: Bool) throws(CurveKeyFileError) {
+        let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        var status = stat()
+        guard stat(directory, &status) == 0 else {
+            throw CurveKeyFileError(.unwritable, "cannot write \(path): the directory \(directory) does not exist")
+        }
+        if status.st_mode & 0o022 != 0 {
+            throw CurveKeyFileError(
+                .unwritable,
+                "refusing to write a secret key in \(directory): its mode \(String(status.st_mode & 0o777, radix: 8)) lets others write there; use a private directory")
+        }
+        if !replacing && access(path, F_OK) == 0 {
+            throw CurveKeyFileError(.unwritable, "\(path) already exists")
+        }
+        let temporary = directory + "/." + (path as NSString).lastPathComponent + ".\(getpid()).tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else {
+            throw CurveKeyFileError(.unwritable, "cannot create \(temporary): \(String(cString: strerror(errno)))")
+        }
+        var written = 0
+        let ok = contents.withUnsafeBytes { buffer -> Bool in
+            while written < buffer.count {
+                let result = write(descriptor, buffer.baseAddress! + written, buffer.count - written)
+                if result < 0 { if errno == EINTR { continue } else { return false } }
+                written += result
+            }
+            return fsync(descriptor) == 0
+        }
+        close(descriptor)
+        guard ok, rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw CurveKeyFileError(.unwritable, "cannot write \(path): \(reason)")
+        }
     }
 
     /// The key pair, when this is a secret key file.

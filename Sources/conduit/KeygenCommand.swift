@@ -21,7 +21,7 @@ struct KeygenCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Who the key is for: broker, or an organisation id of the scenario.")
+    @Option(help: "Who the key is for: broker, conduit (the aggregator's alerts), or an organisation id of the plan.")
     var owner: String
 
     @Option(help: "The directory to write the two files to (created if missing).")
@@ -31,9 +31,9 @@ struct KeygenCommand: AsyncParsableCommand {
     var force = false
 
     func validate() throws {
-        guard owner == "broker" || Scenario.default.organisation(owner) != nil else {
-            let known = Scenario.default.organisations.map(\.id).joined(separator: ", ")
-            throw ValidationError("--owner must be broker or one of: \(known); got \"\(owner)\"")
+        // Any plan's organisation may have a key (the broker admits it only if its plan names the organisation).
+        guard Identifier.isValid(owner) else {
+            throw ValidationError("--owner must be broker, conduit or an organisation id (lower-case letters, digits, dashes); got \"\(owner)\"")
         }
     }
 
@@ -45,15 +45,21 @@ struct KeygenCommand: AsyncParsableCommand {
         if !force, manager.fileExists(atPath: secretPath) || manager.fileExists(atPath: publicPath) {
             throw ValidationError("\(secretPath) or \(publicPath) already exists; use --force to replace them")
         }
-        try manager.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try manager.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let secret = try encoder.encode(
             CurveKeyFile(owner: owner, publicKey: keys.publicKeyText, secretKey: keys.secretKeyText))
         let pub = try encoder.encode(CurveKeyFile(owner: owner, publicKey: keys.publicKeyText, secretKey: nil))
-        guard manager.createFile(atPath: secretPath, contents: secret, attributes: [.posixPermissions: 0o600]),
-            manager.createFile(atPath: publicPath, contents: pub, attributes: [.posixPermissions: 0o644])
-        else { throw ValidationError("cannot write the key files in \(dir)") }
+        do {
+            // The secret key is never readable by others, not even for a moment: created 0600 and renamed in.
+            try CurveKeyFile.writePrivately(Array(secret), to: secretPath, replacing: force)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        guard manager.createFile(atPath: publicPath, contents: pub, attributes: [.posixPermissions: 0o644]) else {
+            throw ValidationError("cannot write \(publicPath)")
+        }
         print("wrote \(secretPath) (secret: keep it with \(owner)) and \(publicPath)")
         print("public key \(keys.publicKeyText)")
     }

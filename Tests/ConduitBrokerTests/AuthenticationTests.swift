@@ -74,3 +74,45 @@ struct AuthenticationTests {
         #expect(try journalRecords(broker.directory.appending("journal")).isEmpty)
     }
 }
+
+/// Who may speak for whom when the keys say little or nothing.
+@Suite(.timeLimit(.minutes(5)))
+struct PrincipalTests {
+    /// Without CURVE, the organisation a connection's HELLO introduced still binds the events it publishes.
+    @Test func aConnectionPublishesOnlyForTheOrganisationItsHelloIntroduced() throws {
+        let broker = try TestBroker()
+        let context = try Context()
+        let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest)
+        try agent.send(IngestRequest.hello(source: "/china-telecom/nms", heartbeatIntervalMs: 60_000).encode())
+        guard case .welcome = try agent.ingestReply() else { Issue.record("expected WELCOME"); return }
+        let other = SampleEvents.progressJSON(id: "x-1", source: "/power-supply-bureau/agent-1")
+        let refused = try #require(rejection(try agent.publishAndWait(Array(other.utf8), correlation: 1)))
+        #expect(refused.error.code == .authForbidden)
+        #expect(refused.error.path == "source")
+        #expect(refused.error.reason.contains("/china-telecom/nms"))
+        // A connection that introduced nobody is not bound (HELLO is optional).
+        let plain = try TestClient(context: context, endpoint: broker.endpoints.ingest)
+        #expect(acknowledgement(try plain.publishAndWait(Array(other.utf8), correlation: 2)) != nil)
+        broker.stop()
+    }
+
+    /// One public key listed for two organisations could speak for either: the broker does not start.
+    @Test func aKeyListedTwiceIsRefused() throws {
+        let directory = TemporaryDirectory()
+        let clients = directory.appending("clients")
+        try FileManager.default.createDirectory(atPath: clients, withIntermediateDirectories: true)
+        let server = try CurveKeyPair.generate(), client = try CurveKeyPair.generate()
+        try CurveKeyFile.writePrivately(
+            Array(try JSONEncoder().encode(CurveKeyFile(owner: "broker", publicKey: server.publicKeyText, secretKey: server.secretKeyText))),
+            to: directory.appending("broker.key"), replacing: false)
+        for (name, owner) in [("china-telecom.pub", "china-telecom"), ("zz-water-copy.pub", "water-investment-company")] {
+            try JSONEncoder().encode(CurveKeyFile(owner: owner, publicKey: client.publicKeyText, secretKey: nil))
+                .write(to: URL(fileURLWithPath: clients + "/" + name))
+        }
+        #expect {
+            _ = try BrokerAuthentication.load(serverKeyFile: directory.appending("broker.key"), clientsDirectory: clients, scenario: .default)
+        } throws: { error in
+            "\(error)".contains("list the same public key")
+        }
+    }
+}

@@ -92,4 +92,30 @@ struct BrokerCommandTests {
         #expect(wrong.status == 64)
         #expect(wrong.error.contains("holds no secret key"))
     }
+
+    /// A secret key is private from its first byte: written 0600, never into a directory others may write, and a
+    /// broker refuses one that others may read (as ssh does).
+    @Test func secretKeysStayPrivate() throws {
+        let directory = TemporaryDirectory()
+        let keys = directory.appending("keys")
+        #expect(try ChildProcess.conduit(["keygen", "--owner", "broker", "--dir", keys]).status == 0)
+        #expect(try ChildProcess.conduit(["keygen", "--owner", "conduit", "--dir", keys + "/clients"]).status == 0)
+        #expect(try ChildProcess.conduit(["keygen", "--owner", "broker", "--dir", keys, "--force"]).status == 0)
+        let attributes = try FileManager.default.attributesOfItem(atPath: keys + "/broker.key")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: keys).sorted() == ["broker.key", "broker.pub", "clients"])
+
+        let shared = directory.appending("shared")
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o777])
+        chmod(shared, 0o777)
+        let refused = try ChildProcess.conduit(["keygen", "--owner", "broker", "--dir", shared])
+        #expect(refused.status == 64)
+        #expect(refused.errors.contains("lets others write there"))
+        #expect(!FileManager.default.fileExists(atPath: shared + "/broker.key"))
+
+        chmod(keys + "/broker.key", 0o644)
+        let readable = try brokerExits(["--data", directory.appending("j"), "--server-key", keys + "/broker.key", "--client-keys", keys + "/clients"])
+        #expect(readable.status == 64)
+        #expect(readable.error.contains("chmod 600"))
+    }
 }

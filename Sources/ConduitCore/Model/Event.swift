@@ -63,7 +63,10 @@ public struct Event: Sendable, Hashable {
     public var dedupeKey: DedupeKey { DedupeKey(source: source, id: id) }
 
     /// The organisation the source names: the first path segment of `source`.
-    public var sourceOrganisation: Substring {
+    public var sourceOrganisation: Substring { Self.organisation(ofSource: source) }
+
+    /// The organisation a source names: its first path segment (`/china-telecom/nms` → `china-telecom`).
+    public static func organisation(ofSource source: String) -> Substring {
         let path = source.utf8.dropFirst()
         let end = path.firstIndex(of: UInt8(ascii: "/")) ?? path.endIndex
         return Substring(source[path.startIndex..<end])
