@@ -137,7 +137,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConduitAggregatorTests",
-            dependencies: ["ConduitAggregator", "ConduitCore", "ConduitState", "ConduitTesting", "ZeroMQ"]
+            dependencies: ["ConduitAggregator", "ConduitBroker", "ConduitCore", "ConduitState", "ConduitTesting", "ZeroMQ"]
         ),
         .testTarget(
             name: "ConduitConsoleTests",

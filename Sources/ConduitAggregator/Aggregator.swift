@@ -32,6 +32,12 @@ public struct AggregatorConfiguration: Sendable {
     public var subscriberHighWaterMark: Int32 = 100_000
     /// The kernel receive buffer of the subscriber's connection in bytes; `nil` for the system's (self-tuning).
     public var subscriberReceiveBuffer: Int32?
+    /// The aggregator's keys (its principal is `conduit`) and the broker's public key, when the broker requires
+    /// CURVE: used for the fan-out, the query endpoint and the alerts it publishes.
+    public var curve: CurveClientKeys?
+    /// Who may read snapshots (public key → principal), when the snapshot endpoint requires CURVE; it then serves
+    /// with the aggregator's own key pair (``curve``). `nil`: the snapshot endpoint takes plain connections.
+    public var snapshotClients: [[UInt8]: String]?
     /// Called on the aggregator's thread after each round of work that changed the state (events applied, the
     /// clock advanced), with the state and what changed; at most about ten times a second while events stream in.
     /// For an embedding process's live view. Keep it short: the aggregator waits for it.
@@ -170,6 +176,8 @@ public struct AggregatorError: Error, Sendable, CustomStringConvertible {
         case endpointUnavailable
         /// The alerts' outbox cannot be used.
         case outboxUnusable
+        /// The configuration contradicts itself (snapshot clients without the aggregator's own keys).
+        case invalidConfiguration
         /// Anything else that kept it from starting.
         case startFailed
     }

@@ -24,6 +24,7 @@ final class AggregatorLoop {
     /// before a checkpoint or the announcement of the sequence that derived them.
     private var unstoredAlerts: [Event] = []
     private let snapshots: Socket
+    private let zapHandler: ZAPHandler?
     private let poller = Poller()
     private var state: AggregateState
     private var sinceCheckpoint = 0
@@ -53,6 +54,7 @@ final class AggregatorLoop {
         var following = FanoutFollower.Configuration(fanout: configuration.fanoutEndpoint, query: configuration.queryEndpoint)
         following.receiveHighWaterMark = configuration.subscriberHighWaterMark
         following.receiveBuffer = configuration.subscriberReceiveBuffer
+        following.curve = configuration.curve
         follower = try FanoutFollower(context: context, configuration: following)
         if configuration.publishAlerts {
             var directory = configuration.alertOutboxDirectory ?? configuration.checkpointPath.map { $0 + ".alerts" }
@@ -65,6 +67,7 @@ final class AggregatorLoop {
             var agent = Agent.Configuration(
                 endpoint: configuration.ingestEndpoint, source: "/conduit/aggregator", outboxDirectory: directory!)
             agent.scenario = configuration.scenario
+            agent.curve = configuration.curve.map { ($0.keys, $0.serverKey) }
             agent.announcesPresence = false
             agent.onOutcome = { [applied] outcome in
                 switch outcome {
@@ -91,11 +94,29 @@ final class AggregatorLoop {
             alerts = nil
             temporaryOutbox = nil
         }
-        snapshots = try Socket(context, type: .router)
+        if let clients = configuration.snapshotClients {
+            guard let keys = configuration.curve?.keys else {
+                throw AggregatorError(.invalidConfiguration, "snapshot clients need the aggregator's own keys (curve) to serve with")
+            }
+            // The ZAP handler is bound before the server socket: with none, libzmq would admit every CURVE client.
+            zapHandler = try ZAPHandler(context: context) { request in
+                guard request.mechanism == "CURVE", let key = request.clientPublicKey else { return .deny(reason: "CURVE required") }
+                guard let principal = clients[key] else { return .deny(reason: "unknown client key") }
+                return .allow(userId: principal)
+            }
+            snapshots = try Socket(context, type: .router)
+            try snapshots.makeCurveServer(keys)
+            try snapshots.set(.zapDomain, "conduit")
+        } else {
+            zapHandler = nil
+            snapshots = try Socket(context, type: .router)
+        }
         try snapshots.set(.maximumMessageSize, 4 << 10)  // requests are a path of at most 512 bytes
         do {
             try snapshots.bind(configuration.snapshotEndpoint)
         } catch {
+            snapshots.close(linger: .zero)
+            zapHandler?.stop()
             throw AggregatorError(
                 .endpointUnavailable, "the snapshot endpoint \(configuration.snapshotEndpoint) cannot be bound: \(error)",
                 underlying: error)
@@ -127,6 +148,7 @@ final class AggregatorLoop {
         checkpoint()
         follower.close()
         snapshots.close(linger: .zero)
+        zapHandler?.stop()
         context.terminate()
         if let alerts {
             // A moment for the last answers; what is still unanswered stays in the outbox for the next run.

@@ -34,6 +34,8 @@ public final class FanoutFollower {
         /// the caller's other work.
         public var fanoutBatch = 4096
         public var sync = FanoutSync.Settings()
+        /// The keys for a broker that requires CURVE; `nil` for plain connections.
+        public var curve: CurveClientKeys?
 
         public init(fanout: String, query: String) {
             self.fanout = fanout
@@ -58,6 +60,10 @@ public final class FanoutFollower {
         subscriber = try Socket(context, type: .sub)
         query = try Socket(context, type: .dealer)
         try subscriber.set(.linger, .zero)
+        if let curve = configuration.curve {
+            try subscriber.makeCurveClient(curve)
+            try query.makeCurveClient(curve)
+        }
         try subscriber.set(.receiveHighWaterMark, configuration.receiveHighWaterMark)
         if let bytes = configuration.receiveBuffer { try subscriber.set(.receiveBuffer, bytes) }
         try subscriber.subscribe()  // everything, heartbeats included: the sync needs every event

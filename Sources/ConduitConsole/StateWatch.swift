@@ -24,6 +24,9 @@ public struct StateWatch {
     public var timeZone: TimeZone
     /// The plan whose names the timeline lines show (the fold follows the plan events it applies).
     public var plan: Scenario
+    /// The keys for a broker that requires CURVE, and for an aggregator whose snapshot endpoint does.
+    public var curve: CurveClientKeys?
+    public var snapshotCurve: CurveClientKeys?
     /// Stop after this many events applied (caught up and live).
     public var count: Int?
     let context: Context
@@ -36,9 +39,12 @@ public struct StateWatch {
     ///   - shouldStop: says to end the watch between messages.
     public init(
         fanout: String, query: String, snapshot: String?, timeZone: TimeZone, plan: Scenario = .default, count: Int?,
-        context: Context, shouldStop: @escaping () -> Bool
+        curve: CurveClientKeys? = nil, snapshotCurve: CurveClientKeys? = nil, context: Context,
+        shouldStop: @escaping () -> Bool
     ) {
         self.plan = plan
+        self.curve = curve
+        self.snapshotCurve = snapshotCurve
         self.fanout = fanout
         self.query = query
         self.snapshot = snapshot
@@ -52,6 +58,7 @@ public struct StateWatch {
     public func run() throws {
         // Subscribe first: what is published while the base state is taken is kept until it is read.
         var following = FanoutFollower.Configuration(fanout: fanout, query: query)
+        following.curve = curve
         following.fanoutBatch = 1024
         following.sync = FanoutSync.Settings(
             credit: 1024, replayTimeout: Int64(Self.replayTimeout / .microseconds(1)), appliesPastUnfilledGaps: true)
@@ -176,6 +183,7 @@ public struct StateWatch {
         let socket = try Socket(context, type: .dealer)
         try socket.set(.linger, .zero)
         defer { socket.close() }
+        if let snapshotCurve { try socket.makeCurveClient(snapshotCurve) }
         try socket.connect(endpoint)
         try socket.send(frames: SnapshotRequest(request: 1).encode())
         let poller = Poller()

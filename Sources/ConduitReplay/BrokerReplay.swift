@@ -8,10 +8,13 @@ public struct BrokerReplay: Sendable {
     public let endpoint: String
     /// How long to wait for the broker before giving up.
     public let timeout: Duration
+    /// The keys for a broker that requires CURVE.
+    public let curve: CurveClientKeys?
 
-    public init(endpoint: String, timeout: Duration = .seconds(10)) {
+    public init(endpoint: String, timeout: Duration = .seconds(10), curve: CurveClientKeys? = nil) {
         self.endpoint = endpoint
         self.timeout = timeout
+        self.curve = curve
     }
 
     /// Why a replay's `END` says that not all of the window was replayed, in words (``ReplaySummary/notice``);
@@ -93,6 +96,7 @@ public struct BrokerReplay: Sendable {
         let context = try Context()
         let socket = try Socket(context, type: .dealer)
         try socket.set(.linger, .zero)
+        if let curve { try socket.makeCurveClient(curve) }
         try socket.connect(endpoint)
         defer { socket.close() }
         let window: ReplayWindow

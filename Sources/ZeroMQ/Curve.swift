@@ -82,7 +82,22 @@ public struct CurveKeyPair: Sendable, Equatable {
     public static var isAvailable: Bool { zmq_has("curve") == 1 }
 }
 
+/// A CURVE client's own key pair and the public key of the server it connects to.
+public struct CurveClientKeys: Sendable, Equatable {
+    public var keys: CurveKeyPair
+    public var serverKey: [UInt8]
+    public init(keys: CurveKeyPair, serverKey: [UInt8]) {
+        self.keys = keys
+        self.serverKey = serverKey
+    }
+}
+
 extension Socket {
+    /// Makes this socket a CURVE client with `client`'s keys (see ``makeCurveClient(_:serverKey:)``).
+    public func makeCurveClient(_ client: CurveClientKeys) throws(ZMQError) {
+        try makeCurveClient(client.keys, serverKey: client.serverKey)
+    }
+
     /// Makes this socket a CURVE server with `keys`. Bind a ``ZAPHandler`` first, or every client is accepted.
     public func makeCurveServer(_ keys: CurveKeyPair) throws(ZMQError) {
         try set(.curveServer, true)

@@ -35,6 +35,17 @@ struct AggregatorCommand: AsyncParsableCommand {
     @Flag(help: "Do not publish derived alerts back to the broker.")
     var noAlerts = false
 
+    @Option(help: ArgumentHelp("The aggregator's secret key file (conduit keygen --owner conduit), when the broker requires CURVE.", valueName: "file"))
+    var key: String?
+
+    @Option(help: ArgumentHelp("The broker's public key file, with --key.", valueName: "file"))
+    var serverKey: String?
+
+    @Option(help: ArgumentHelp(
+        "Require CURVE on the snapshot endpoint, admitting the public keys (*.pub) in this directory; the aggregator serves with its --key.",
+        valueName: "directory"))
+    var snapshotClientKeys: String?
+
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -48,6 +59,16 @@ struct AggregatorCommand: AsyncParsableCommand {
         configuration.snapshotEndpoint = snapshot
         configuration.checkpointPath = checkpoint
         configuration.publishAlerts = !noAlerts
+        var keys = ClientKeyOptions()
+        keys.key = key
+        keys.serverKey = serverKey
+        configuration.curve = try keys.broker()
+        if let snapshotClientKeys {
+            guard configuration.curve != nil else {
+                throw ValidationError("--snapshot-client-keys needs --key: the aggregator serves snapshots with its own key pair")
+            }
+            configuration.snapshotClients = try admittedKeys(in: snapshotClientKeys)
+        }
         let directory = (checkpoint as NSString).deletingLastPathComponent
         if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         let aggregator = Aggregator(configuration: configuration)

@@ -6,6 +6,7 @@ import ConduitReplay
 import Foundation
 import Synchronization
 import UnixSignals
+import ZeroMQ
 
 /// A failure at run time, not a mistake in the command line: printed as `conduit <command>: <message>`, without the
 /// usage text, and ending the process with a status that says what kind of failure it was (sysexits.h).
@@ -112,9 +113,11 @@ enum CommandPlan {
 
     /// The plan of the broker whose query endpoint is `endpoint`; the built-in seed plan, with a warning, when it
     /// does not answer.
-    static func of(query endpoint: String) -> Scenario {
+    static func of(query endpoint: String, curve: CurveClientKeys? = nil) -> Scenario {
         do {
-            return try HubPlan.fetch(endpoint: endpoint, query: true, curve: nil, timeout: .seconds(5)).plan()
+            return try HubPlan.fetch(
+                endpoint: endpoint, query: true, curve: curve.map { ($0.keys, $0.serverKey) }, timeout: .seconds(5)
+            ).plan()
         } catch {
             FileHandle.standardError.write(Data("warning: \(error); using the built-in plan\n".utf8))
             return .default
@@ -142,4 +145,66 @@ struct LanguageOption: ParsableArguments {
         guard let language = DisplayLanguage(rawValue: lang) else { throw ValidationError("--lang must be en or zh; got \"\(lang)\"") }
         return language
     }
+}
+
+/// `--key`/`--server-key`: this client's CURVE keys, for a broker (and an aggregator) that requires them.
+struct ClientKeyOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "This client's secret key file (conduit keygen --owner <organisation>), when the broker requires CURVE.",
+        valueName: "file"))
+    var key: String?
+
+    @Option(help: ArgumentHelp("The broker's public key file (keys/broker.pub), with --key.", valueName: "file"))
+    var serverKey: String?
+
+    @Option(help: ArgumentHelp(
+        "The aggregator's public key file, with --key, when its snapshot endpoint requires CURVE (the aggregator serves with the key pair it was given).",
+        valueName: "file"))
+    var snapshotServerKey: String?
+
+    /// The keys for the broker; `nil` without --key.
+    func broker() throws -> CurveClientKeys? {
+        try client(serverKeyFile: serverKey, option: "--server-key")
+    }
+
+    /// The keys for the aggregator's snapshot endpoint; `nil` without --snapshot-server-key.
+    func snapshot() throws -> CurveClientKeys? {
+        guard snapshotServerKey != nil else { return nil }
+        return try client(serverKeyFile: snapshotServerKey, option: "--snapshot-server-key")
+    }
+
+    private func client(serverKeyFile: String?, option: String) throws -> CurveClientKeys? {
+        switch (key, serverKeyFile) {
+        case (nil, nil): return nil
+        case (let key?, let serverKeyFile?):
+            do {
+                let keys = try CurveKeyFile.read(key).keyPair(path: key)
+                let server = try CurveKeyFile.read(serverKeyFile)
+                return CurveClientKeys(keys: keys, serverKey: server.publicKeyBytes)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        case (nil, _): throw ValidationError("\(option) needs --key, this client's own key file")
+        case (_, nil): throw ValidationError("--key needs \(option), the server's public key file")
+        }
+    }
+}
+
+/// The public keys in `directory` (`*.pub`), each for its owner: who may connect to a server of this process.
+func admittedKeys(in directory: String) throws -> [[UInt8]: String] {
+    let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".pub") }.sorted()
+    var keys: [[UInt8]: String] = [:]
+    var listedIn: [[UInt8]: String] = [:]
+    for name in names {
+        let path = directory + "/" + name
+        let file: CurveKeyFile
+        do { file = try CurveKeyFile.read(path) } catch { throw ValidationError("\(error)") }
+        if let earlier = listedIn[file.publicKeyBytes] {
+            throw ValidationError("\(path) and \(earlier) list the same public key; a key belongs to one principal: remove one")
+        }
+        listedIn[file.publicKeyBytes] = path
+        keys[file.publicKeyBytes] = file.owner
+    }
+    guard !keys.isEmpty else { throw ValidationError("no public keys (*.pub) in \(directory): nobody could connect") }
+    return keys
 }

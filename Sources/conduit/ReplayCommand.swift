@@ -77,6 +77,8 @@ struct ReplayCommand: AsyncParsableCommand {
 
     @OptionGroup var language: LanguageOption
 
+    @OptionGroup var keys: ClientKeyOptions
+
     @Flag(help: "With --format csv: begin with a UTF-8 byte order mark, so that Excel reads Chinese text correctly.")
     var bom = false
 
@@ -103,7 +105,8 @@ struct ReplayCommand: AsyncParsableCommand {
                 if signal == .sigusr1 { control.togglePause() } else { control.stop() }
             }
             defer { signals.cancel() }
-            let selection = try selection(plan: query.map(CommandPlan.of(query:)) ?? CommandPlan.of(journal: journal.dir))
+            let curve = try keys.broker()
+            let selection = try selection(plan: query.map { CommandPlan.of(query: $0, curve: curve) } ?? CommandPlan.of(journal: journal.dir))
             let command = self
             try await onOwnThread { try command.runPublish(publish, selection: selection, control: control) }
             return
@@ -119,7 +122,8 @@ struct ReplayCommand: AsyncParsableCommand {
         guard let format = ReplayFormat(rawValue: format) else {
             throw ValidationError("--format must be timeline, jsonl or csv; got \"\(format)\"")
         }
-        let scenario = query.map(CommandPlan.of(query:)) ?? CommandPlan.of(journal: journal.dir)
+        let curve = try keys.broker()
+        let scenario = query.map { CommandPlan.of(query: $0, curve: curve) } ?? CommandPlan.of(journal: journal.dir)
         let selection = try selection(plan: scenario)
         let writer = ReplayWriter(
             format: format, scenario: scenario, timeZone: try CommandPlan.timeZone(timeZone, plan: scenario),
@@ -130,7 +134,7 @@ struct ReplayCommand: AsyncParsableCommand {
         let summary: ReplaySummary
         do {
             if let query {
-                summary = try BrokerReplay(endpoint: query).run(
+                summary = try BrokerReplay(endpoint: query, curve: curve).run(
                     selection, writer: writer, emit: { output.write(Data($0)) }, shouldStop: { watch.isInterrupted })
             } else {
                 summary = try OfflineReplay(directory: journal.dir).run(

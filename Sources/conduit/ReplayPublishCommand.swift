@@ -19,7 +19,7 @@ extension ReplayCommand {
         do {
             let collect: (ReplayedEvent, Event) -> Void = { record, _ in events.append(record) }
             if let query {
-                summary = try BrokerReplay(endpoint: query).events(selection, shouldStop: { control.isStopped }, collect)
+                summary = try BrokerReplay(endpoint: query, curve: try keys.broker()).events(selection, shouldStop: { control.isStopped }, collect)
             } else {
                 summary = try OfflineReplay(directory: journal.dir).events(selection, shouldStop: { control.isStopped }, collect)
             }

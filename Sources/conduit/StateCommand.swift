@@ -45,6 +45,8 @@ struct StateCommand: AsyncParsableCommand {
     @Option(help: "The state after the event with this sequence.")
     var seq: UInt64?
 
+    @OptionGroup var keys: ClientKeyOptions
+
     @Flag(help: "Print the state as JSON instead of a table.")
     var json = false
 
@@ -176,6 +178,7 @@ extension StateCommand {
         let context = try Context()
         let socket = try Socket(context, type: .dealer)
         try socket.set(.linger, .zero)
+        if let curve = try keys.snapshot() { try socket.makeCurveClient(curve) }
         try socket.connect(endpoint)
         let wantsSubtree = json && path != nil
         try socket.send(frames: SnapshotRequest(request: 1, path: wantsSubtree ? path! : "").encode())

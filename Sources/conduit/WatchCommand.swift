@@ -54,6 +54,8 @@ struct WatchCommand: AsyncParsableCommand {
 
     @OptionGroup var language: LanguageOption
 
+    @OptionGroup var keys: ClientKeyOptions
+
     @Option(help: "The time zone of the timeline, e.g. UTC (default: the plan's; with --state the hub's, asked through --query, else Asia/Shanghai, the seed plan's).")
     var timeZone: String?
 
@@ -97,6 +99,7 @@ struct WatchCommand: AsyncParsableCommand {
 
         let socket = try Socket(context, type: .sub)
         try socket.set(.linger, .zero)
+        if let curve = try keys.broker() { try socket.makeCurveClient(curve) }
         let prefixes = BrokerReplay.prefixes(for: selection)
         if prefixes.isEmpty { try socket.subscribe() } else { for prefix in prefixes { try socket.subscribe(prefix) } }
         try socket.subscribe(Topic.heartbeat)
@@ -149,11 +152,13 @@ struct WatchCommand: AsyncParsableCommand {
         guard format == "timeline" else {
             throw ValidationError("--state shows the state, not events in a format: leave out --format")
         }
-        let plan = CommandPlan.of(query: query)
+        let curve = try keys.broker()
+        let plan = CommandPlan.of(query: query, curve: curve)
         let zone = try CommandPlan.timeZone(timeZone, plan: plan)
         do {
             try StateWatch(
-                fanout: fanout, query: query, snapshot: snapshot, timeZone: zone, plan: plan, count: count, context: context,
+                fanout: fanout, query: query, snapshot: snapshot, timeZone: zone, plan: plan, count: count, curve: curve,
+                snapshotCurve: try keys.snapshot(), context: context,
                 shouldStop: { stopping.flag.load(ordering: .acquiring) }
             ).run()
         } catch let failure as StateWatch.Failure {

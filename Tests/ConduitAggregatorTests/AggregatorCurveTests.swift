@@ -1,0 +1,67 @@
+import ConduitAggregator
+import ConduitBroker
+import ConduitCore
+import ConduitTesting
+import Foundation
+import Testing
+import ZeroMQ
+
+/// With authentication on, the aggregator subscribes, replays and publishes its alerts with its own key (principal
+/// `conduit`), and its snapshot endpoint admits only the keys it lists.
+@Suite(.timeLimit(.minutes(5)))
+struct AggregatorCurveTests {
+    @Test func theAggregatorWorksBehindCurveAndGuardsItsSnapshots() throws {
+        let server = try CurveKeyPair.generate(), power = try CurveKeyPair.generate()
+        let aggregatorKeys = try CurveKeyPair.generate(), coordinator = try CurveKeyPair.generate()
+        let broker = try TestBroker {
+            $0.authentication = BrokerAuthentication(
+                serverKeys: server,
+                clients: [power.publicKey: "power-supply-bureau", aggregatorKeys.publicKey: "conduit", coordinator.publicKey: "housing-bureau"])
+        }
+        let context = try Context()
+        let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest, curve: (power, server.publicKey))
+        let query = try TestClient(context: context, endpoint: broker.endpoints.query, curve: (coordinator, server.publicKey))
+        // Two outages on the same buildings at the same time: the aggregator raises an alert and publishes it.
+        for (index, id) in ["o-1", "o-2"].enumerated() {
+            let outage = String(decoding: SampleEvents.outage(id: id), as: UTF8.self)
+                .replacingOccurrences(of: "/water-investment-company/agent-1", with: "/power-supply-bureau/agent-1")
+                .replacingOccurrences(of: #""utility":"water""#, with: #""utility":"power""#)
+                .replacingOccurrences(of: #""service":"water""#, with: #""service":"power""#)
+                .replacingOccurrences(of: #""households":40"#, with: #""buildings":["b01"],"households":40"#)
+            guard case .ack = try agent.publishAndWait(Array(outage.utf8), correlation: UInt64(index)) else {
+                Issue.record("outage \(id) was not acknowledged")
+                return
+            }
+        }
+
+        var configuration = AggregatorConfiguration()
+        configuration.fanoutEndpoint = broker.endpoints.fanout
+        configuration.queryEndpoint = broker.endpoints.query
+        configuration.ingestEndpoint = broker.endpoints.ingest
+        configuration.snapshotEndpoint = "tcp://127.0.0.1:*"
+        configuration.curve = CurveClientKeys(keys: aggregatorKeys, serverKey: server.publicKey)
+        configuration.snapshotClients = [coordinator.publicKey: "housing-bureau"]
+        let aggregator = Aggregator(configuration: configuration)
+        let endpoint = try aggregator.start()
+        let head = try AggregatorProbe.settle(aggregator, broker, query)
+        #expect(aggregator.sentAlertIds.count > 0, "the alert went out through ingest with the aggregator's key")
+
+        // A listed key reads the state; it is the journal's fold.
+        let reader = try TestClient(context: context, endpoint: endpoint, curve: (coordinator, aggregatorKeys.publicKey))
+        try reader.send(SnapshotRequest(request: 7).encode())
+        guard let frames = try reader.receive(), case .state(_, let sequence, _) = try SnapshotReply.decode(frames) else {
+            Issue.record("no STATE for a listed key")
+            return
+        }
+        #expect(sequence == head)
+        // A plain client, and a key the aggregator does not list, never get past the handshake.
+        let plain = try TestClient(context: context, endpoint: endpoint)
+        try plain.send(SnapshotRequest(request: 8).encode())
+        #expect(try plain.receive(timeout: .milliseconds(500)) == nil)
+        let stranger = try TestClient(context: context, endpoint: endpoint, curve: (power, aggregatorKeys.publicKey))
+        try stranger.send(SnapshotRequest(request: 9).encode())
+        #expect(try stranger.receive(timeout: .milliseconds(500)) == nil)
+        aggregator.stop()
+        broker.stop()
+    }
+}
