@@ -90,6 +90,17 @@ struct AgentCommand: AsyncParsableCommand {
                 throw ValidationError("--watch-dir \(watchDir) is not a directory")
             }
         }
+        // Asked before the first event is taken, so that events are validated against the hub's plan from the start:
+        // without an answer the broker alone validates them (the agent adopts the hub's plan once connected).
+        let plan: Scenario
+        do {
+            plan = try HubPlan.fetch(endpoint: configuration.endpoint, curve: configuration.curve, timeout: .seconds(5)).plan()
+            configuration.scenario = plan
+        } catch {
+            Self.note("\(error); the broker alone validates until it answers\(simulate || follow ? ", and the built-in plan \(Scenario.default.id) is assumed" : "")")
+            plan = .default
+            configuration.scenario = nil
+        }
         let agent: Agent
         do {
             agent = try Agent(configuration: configuration, logger: AgentConnectionOptions.logger(label: "conduit.agent"))
@@ -100,19 +111,6 @@ struct AgentCommand: AsyncParsableCommand {
         if agent.outbox.tornTailBytes > 0 {
             Self.note(
                 "the end of the outbox (\(agent.outbox.tornTailBytes) bytes) could not be read and was dropped: a record being written when the agent stopped, or damage")
-        }
-        // The hub's plan: the work items a simulation plays and the sites a feed follows (the agent itself validates
-        // against the hub's plan from its first connection on).
-        let plan: Scenario
-        if simulate || follow {
-            do {
-                plan = try HubPlan.fetch(endpoint: configuration.endpoint, curve: configuration.curve, timeout: .seconds(5)).plan()
-            } catch {
-                Self.note("\(error); using the built-in plan \(Scenario.default.id)")
-                plan = .default
-            }
-        } else {
-            plan = .default
         }
         let pendingAtStart = agent.status.pending
         if pendingAtStart > 0 { Self.note("resending \(pendingAtStart) event(s) left in \(configuration.outboxDirectory) by an earlier run") }

@@ -102,13 +102,17 @@ struct DemoCommand: AsyncParsableCommand {
         }
         let clock = SimulatedCalendar(start: resumeAt, speed: Double(span.end.microsecondsSinceEpoch - span.start.microsecondsSinceEpoch) / 1_000_000 / duration)
 
+        // Authentication on, as in a real deployment: the demo's own keys (one per organisation, the aggregator's, a
+        // coordinator's for watching), the broker admitting only them.
+        let keys = try DemoKeys.loadOrMake(in: "\(data)/keys", owners: organisations + ["conduit", Self.watcher])
         // The broker on the simulated calendar (its timers keep real time).
-        let broker = try await startBroker(clock: clock)
+        let broker = try await startBroker(clock: clock, authentication: keys.authentication)
         let endpoints = broker.endpoints
         for organisation in organisations {
             var configuration = Agent.Configuration(
                 endpoint: endpoints.ingest, source: "/\(organisation)/sim", outboxDirectory: "\(data)/outbox/\(organisation)")
             configuration.heartbeatInterval = .seconds(1)
+            configuration.curve = keys.client(organisation).map { ($0.keys, $0.serverKey) }
             do { agents[organisation] = try Agent(configuration: configuration) } catch { throw ValidationError("\(error)") }
         }
 
@@ -119,6 +123,8 @@ struct DemoCommand: AsyncParsableCommand {
         aggregatorConfiguration.queryEndpoint = endpoints.query
         aggregatorConfiguration.ingestEndpoint = endpoints.ingest
         aggregatorConfiguration.checkpointPath = "\(data)/aggregator.checkpoint"
+        aggregatorConfiguration.curve = keys.client("conduit")
+        aggregatorConfiguration.snapshotClients = keys.clients[Self.watcher].map { [$0.publicKey: Self.watcher] }
         aggregatorConfiguration.observer = { update in display.update(update) }
         let aggregator = try await startAggregator(aggregatorConfiguration)
 
@@ -160,6 +166,9 @@ struct DemoCommand: AsyncParsableCommand {
         if let stopped { throw stopped }
     }
 
+    /// The coordinator whose key the demo makes for watching it: the supervision office.
+    static let watcher = "county-government-office"
+
     // MARK: - Setting up
 
     /// Decides fresh or continue, and clears the directory for a fresh run (only if it holds a demo's data).
@@ -169,7 +178,7 @@ struct DemoCommand: AsyncParsableCommand {
         let contents = (try? manager.contentsOfDirectory(atPath: data)) ?? []
         let known: Set<String> = [
             "journal", "journal.state", "outbox", "aggregator.checkpoint", AtomicFile.temporaryName(for: "aggregator.checkpoint"),
-            "aggregator.checkpoint.alerts", "simulation.json",
+            "aggregator.checkpoint.alerts", "simulation.json", "keys",
         ]
         guard contents.allSatisfy(known.contains) else {
             throw ValidationError(
@@ -205,8 +214,9 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     /// A broker on the usual endpoints, or on free ports if they are taken.
-    func startBroker(clock: SimulatedCalendar) async throws -> (broker: Broker, endpoints: BrokerEndpoints) {
+    func startBroker(clock: SimulatedCalendar, authentication: BrokerAuthentication) async throws -> (broker: Broker, endpoints: BrokerEndpoints) {
         var configuration = BrokerConfiguration(journalDirectory: "\(data)/journal")
+        configuration.authentication = authentication
         configuration.shutdownLinger = .milliseconds(300)
         for attempt in 0..<2 {
             if attempt == 1 {
@@ -283,6 +293,8 @@ struct DemoCommand: AsyncParsableCommand {
         lines.append("  conduit state --dir \(journal) --diff 2023-06-01 2023-07-01 what changed in June")
         lines.append("  conduit incident \(example) --dir \(journal)")
         lines.append("  conduit replay --dir \(journal) --kind outage --community ganjiaba --format csv")
+        lines.append("While it runs (authentication is on; the demo made its keys in \(data)/keys):")
+        lines.append("  conduit watch --state --key \(data)/keys/\(Self.watcher).key --server-key \(data)/keys/broker.pub")
         return lines
     }
 }
