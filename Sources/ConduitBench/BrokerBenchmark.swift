@@ -35,6 +35,8 @@ public enum BrokerBenchmark {
         public var stalledSeconds: Int
         /// Where to make the temporary journals; `nil` for the system's temporary directory.
         public var directory: String?
+        /// Also run the throughput phase with CURVE on every connection, beside the plain one, and report the ratio.
+        public var curve = false
         /// The `conduit` executable that runs the broker; by default the running program, which is `conduit` when
         /// `conduit bench broker` runs this.
         public var executable: URL
@@ -82,6 +84,7 @@ public enum BrokerBenchmark {
         var pacedAckP50: [Double] = [], pacedAckP99: [Double] = [], pacedAckP999: [Double] = []
         var pacedDeliveryP50: [Double] = [], pacedDeliveryP99: [Double] = [], pacedDeliveryP999: [Double] = []
         var stalledRSS: [Double] = [], stalledAchieved: [Double] = [], stalledDelivered: [Double] = []
+        var curveAcked: [Double] = [], curveRatio: [Double] = [], curveCPU: [Double] = []
         for run in 1...options.runs {
             progress("run \(run)/\(options.runs): throughput…")
             let throughput = try BrokerBenchRun(parent: dir, executable: options.executable).throughput(
@@ -94,6 +97,14 @@ public enum BrokerBenchmark {
             ackP999.append(throughput.ack.percentile(99.9))
             deliveryP50.append(throughput.delivery.percentile(50)); deliveryP99.append(throughput.delivery.percentile(99))
             deliveryP999.append(throughput.delivery.percentile(99.9))
+            if options.curve {
+                progress("run \(run)/\(options.runs): throughput with CURVE…")
+                let secured = try BrokerBenchRun(parent: dir, executable: options.executable, curve: true).throughput(
+                    agents: agents, subscribers: subscribers, eventsPerAgent: events, window: window)
+                curveAcked.append(secured.ackedPerSecond)
+                curveCPU.append(secured.brokerCPUPerEvent)
+                curveRatio.append(secured.ackedPerSecond / throughput.ackedPerSecond)
+            }
 
             progress("run \(run)/\(options.runs): paced \(pacedRate)/s for \(pacedSeconds) s…")
             let paced = try BrokerBenchRun(parent: dir, executable: options.executable).paced(
@@ -117,12 +128,18 @@ public enum BrokerBenchmark {
             ("agents", "\(agents), window \(window)"), ("subscribers", "\(subscribers) receiving everything"),
             ("throughput phase", "\(events) events per agent"), ("paced phase", "\(pacedRate) events/s for \(pacedSeconds) s"),
             ("stalled phase", stalledRate > 0 ? "\(stalledRate) events/s for \(stalledSeconds) s, 1 subscriber stalled" : "skipped"),
-            ("durability", "fdatasync before every acknowledgement"), ("transport", "tcp://127.0.0.1"),
+            ("durability", "fdatasync before every acknowledgement"),
+            ("transport", options.curve ? "tcp://127.0.0.1, plain and with CURVE (the throughput phase of each run)" : "tcp://127.0.0.1"),
         ]
         report.add("acknowledged", unit: "events/s", runs: acked)
         report.add("delivered_per_subscriber", unit: "events/s", runs: delivered)
         report.add("broker_cpu_per_event", unit: "µs", runs: cpuPerEvent)
         report.add("broker_cpu_use", unit: "cores", runs: cores)
+        if options.curve {
+            report.add("curve_acknowledged", unit: "events/s", runs: curveAcked)
+            report.add("curve_broker_cpu_per_event", unit: "µs", runs: curveCPU)
+            report.add("curve_to_plain_acknowledged", unit: "ratio", runs: curveRatio)
+        }
         report.add("throughput_ack_latency_p50", unit: "ms", runs: ackP50)
         report.add("throughput_ack_latency_p99", unit: "ms", runs: ackP99)
         report.add("throughput_ack_latency_p99.9", unit: "ms", runs: ackP999)
@@ -174,6 +191,23 @@ struct BrokerBenchRun {
 
     let parent: String?
     let executable: URL
+    /// With CURVE on every connection: the broker's key pair, and the one client key (of an organisation the broker
+    /// admits) that agents and subscribers use; made for the run.
+    let serverKeys: CurveKeyPair?
+    let clientKeys: CurveClientKeys?
+
+    init(parent: String?, executable: URL, curve: Bool = false) throws {
+        self.parent = parent
+        self.executable = executable
+        if curve {
+            let server = try CurveKeyPair.generate()
+            serverKeys = server
+            clientKeys = CurveClientKeys(keys: try CurveKeyPair.generate(), serverKey: server.publicKey)
+        } else {
+            serverKeys = nil
+            clientKeys = nil
+        }
+    }
 
     /// The bytes of an event before and after its id's tail: the id is `b<agent>-<n>-<µs sent>`, so a subscriber
     /// can measure delivery latency from the event alone.
@@ -223,8 +257,19 @@ struct BrokerBenchRun {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let broker: BrokerProcess
         do {
+            var arguments: [String] = []
+            if let server = serverKeys, let client = clientKeys?.keys {
+                try FileManager.default.createDirectory(atPath: directory + "/clients", withIntermediateDirectories: true)
+                try CurveKeyFile.writePrivately(
+                    Array(try JSONEncoder().encode(CurveKeyFile(owner: "broker", publicKey: server.publicKeyText, secretKey: server.secretKeyText))),
+                    to: directory + "/broker.key", replacing: false)
+                try JSONEncoder().encode(CurveKeyFile(owner: "power-supply-bureau", publicKey: client.publicKeyText, secretKey: nil))
+                    .write(to: URL(fileURLWithPath: directory + "/clients/power-supply-bureau.pub"))
+                arguments = ["--server-key", directory + "/broker.key", "--client-keys", directory + "/clients"]
+            }
             broker = try BrokerProcess(
-                journalDirectory: directory + "/journal", executable: executable, standardError: .standardError)
+                journalDirectory: directory + "/journal", extraArguments: arguments, executable: executable,
+                standardError: .standardError)
         } catch {
             throw BenchError.failed("\(error)", cause: error)
         }
@@ -280,8 +325,10 @@ struct BrokerBenchRun {
         let context = try Context()
         let ready = DispatchSemaphore(value: 0)
         let done = DispatchSemaphore(value: 0)
+        let curve = clientKeys
         let stalledSockets = try (0..<stalled).map { _ -> Socket in
             let socket = try Socket(context, type: .sub)
+            if let curve { try socket.makeCurveClient(curve) }
             try socket.set(.receiveHighWaterMark, 1000)
             try socket.subscribe("progress/")
             try socket.connect(broker.fanout)
@@ -291,7 +338,8 @@ struct BrokerBenchRun {
         for index in 0..<subscribers {
             Thread.detachNewThread {
                 do {
-                    try Self.subscribe(index: index, context: context, endpoint: fanout, expected: total, results: results, ready: ready)
+                    try Self.subscribe(
+                        index: index, context: context, endpoint: fanout, curve: curve, expected: total, results: results, ready: ready)
                 } catch {
                     results.failure.withLock { $0 = "subscriber \(index): \(error)" }
                     ready.signal()
@@ -306,7 +354,7 @@ struct BrokerBenchRun {
             Thread.detachNewThread {
                 do {
                     try Self.publish(
-                        agent: agent, context: context, endpoint: ingest, events: count(agent), window: window, start: start,
+                        agent: agent, context: context, endpoint: ingest, curve: curve, events: count(agent), window: window, start: start,
                         pace: pace, results: results)
                 } catch {
                     results.failure.withLock { $0 = "agent \(agent): \(error)" }
@@ -333,9 +381,11 @@ struct BrokerBenchRun {
     }
 
     private static func subscribe(
-        index: Int, context: Context, endpoint: String, expected: Int, results: Results, ready: DispatchSemaphore
+        index: Int, context: Context, endpoint: String, curve: CurveClientKeys?, expected: Int, results: Results,
+        ready: DispatchSemaphore
     ) throws {
         let socket = try Socket(context, type: .sub)
+        if let curve { try socket.makeCurveClient(curve) }
         try socket.set(.receiveHighWaterMark, 100_000)
         try socket.set(.linger, .zero)
         try socket.subscribe("progress/")
@@ -384,11 +434,12 @@ struct BrokerBenchRun {
     }
 
     private static func publish(
-        agent: Int, context: Context, endpoint: String, events: Int, window: Int, start: Int64,
+        agent: Int, context: Context, endpoint: String, curve: CurveClientKeys?, events: Int, window: Int, start: Int64,
         pace: (Int) -> Int64?, results: Results
     ) throws {
         let socket = try Socket(context, type: .dealer)
         try socket.set(.linger, .zero)
+        if let curve { try socket.makeCurveClient(curve) }
         try socket.connect(endpoint)
         let poller = Poller()
         poller.add(socket)

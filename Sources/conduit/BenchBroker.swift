@@ -50,9 +50,14 @@ struct BenchBroker: AsyncParsableCommand {
     @Option(help: "Directory for the temporary journal (default: the system's temporary directory).")
     var dir: String?
 
+    @Flag(help: "Run the throughput phase with CURVE on every connection too, beside the plain one, and print the ratio.")
+    var curve = false
+
     private var benchmark: BrokerBenchmark.Options {
-        BrokerBenchmark.Options(runs: options.runs, agents: agents, subscribers: subscribers, events: events, window: window, pacedRate: pacedRate,
+        var benchmark = BrokerBenchmark.Options(runs: options.runs, agents: agents, subscribers: subscribers, events: events, window: window, pacedRate: pacedRate,
             pacedSeconds: pacedSeconds, stalledRate: stalledRate, stalledSeconds: stalledSeconds, directory: dir)
+        benchmark.curve = curve
+        return benchmark
     }
 
     func validate() throws {

@@ -119,3 +119,23 @@ struct BrokerCommandTests {
         #expect(readable.error.contains("chmod 600"))
     }
 }
+
+/// `conduit bench broker --curve` measures CURVE beside plaintext against a broker that requires keys: every event
+/// of the secured run is acknowledged, so its figures exist and are positive (their size is for the benchmark).
+@Suite(.timeLimit(.minutes(5))) struct BenchBrokerCurveTests {
+    @Test func theCurveRunReportsItsThroughputBesideThePlainOne() throws {
+        let run = try ChildProcess.conduit([
+            "bench", "broker", "--runs", "1", "--agents", "1", "--subscribers", "1", "--events", "200", "--window", "16",
+            "--paced-rate", "100", "--paced-seconds", "1", "--stalled-rate", "0", "--curve", "--json",
+        ])
+        #expect(run.status == 0, "\(run.errors)")
+        let report = try JSONValue.parse(Array(run.output.utf8))
+        for figure in ["acknowledged", "curve_acknowledged", "curve_to_plain_acknowledged"] {
+            guard case .number(let text)? = report["figures"]?[figure]?["value"], let value = Double(text) else {
+                Issue.record("no figure \(figure)")
+                continue
+            }
+            #expect(value > 0, "\(figure)")
+        }
+    }
+}
