@@ -6,10 +6,13 @@ import Foundation
 public struct StateTable {
     /// The state shown.
     public let state: AggregateState
+    /// The language of the headings and names (the plan's Chinese names in Chinese).
+    public let language: DisplayLanguage
 
-    /// A table of `state`.
-    public init(state: AggregateState) {
+    /// A table of `state`, its times in the plan's time zone.
+    public init(state: AggregateState, language: DisplayLanguage = .en) {
         self.state = state
+        self.language = language
     }
 
     /// `██████░░░░`: `percent` (0-100) as a bar of `width` blocks.
@@ -36,19 +39,26 @@ public struct StateTable {
         let scenario = state.scenario
         let summary = state.summary()
         var lines: [String] = []
-        let when = state.now.map { $0.rfc3339 } ?? "the beginning"
-        lines.append("State after sequence \(state.lastSequence) (as of \(when); today \(state.today.map { "\($0)" } ?? "-"))")
+        let zh = language == .zh
+        let offset = scenario.timeZone.utcOffsetSeconds
+        let when = state.now.map { LiveStateView.localTime($0, offsetSeconds: offset) } ?? (zh ? "开始时" : "the beginning")
+        let today = state.today.map { "\($0)" } ?? "-"
+        lines.append(
+            zh ? "序号 \(state.lastSequence) 之后的状态（截至 \(when)；当日 \(today)）"
+                : "State after sequence \(state.lastSequence) (as of \(when); today \(today))")
         let overall = summary.overall
         lines.append(
             String(
-                format: "Overall: %.0f%% complete (%.0f%% expected), %d of %d work items late, %d accepted, %d households without service now",
+                format: zh
+                    ? "总体：完成 %.0f%%（计划 %.0f%%），%d/%d 项工作滞后，%d 项已验收，当前 %d 户停供"
+                    : "Overall: %.0f%% complete (%.0f%% expected), %d of %d work items late, %d accepted, %d households without service now",
                 overall.percentComplete, overall.expectedPercent, overall.itemsLate, overall.workItems, overall.itemsAccepted,
                 overall.householdsAffectedNow))
         lines.append("")
         let utilities = Utility.allCases
-        lines.append(Self.pad("community", 28) + utilities.map { Self.pad($0.rawValue, 17) }.joined())
+        lines.append(Self.pad(zh ? "小区" : "community", 28) + utilities.map { Self.pad($0.displayName(in: language), 17) }.joined())
         for community in scenario.communities {
-            var row = Self.pad("\(community.name.zh) \(community.name.en)", 28)
+            var row = Self.pad(zh ? community.name.zh : "\(community.name.zh) \(community.name.en)", 28)
             for utility in utilities {
                 let items = state.workItems.filter { $0.item.community == community.id && $0.item.utility == utility }
                 guard !items.isEmpty else {
@@ -63,7 +73,7 @@ public struct StateTable {
         let late = state.activeAlerts.values.filter { $0.kind == .behindSchedule }
         let open = state.outages.filter(\.isOpen)
         lines.append("")
-        lines.append("Open outages (\(open.count)):")
+        lines.append(zh ? "未恢复的停供（\(open.count)）：" : "Open outages (\(open.count)):")
         for outage in open.prefix(20) {
             lines.append("  \(outage.community) \(outage.report.service.rawValue) \(outage.report.status.rawValue), \(outage.report.households) households (\(outage.organisation))")
         }

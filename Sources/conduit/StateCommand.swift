@@ -47,6 +47,8 @@ struct StateCommand: AsyncParsableCommand {
 
     @OptionGroup var keys: ClientKeyOptions
 
+    @OptionGroup var language: LanguageOption
+
     @Flag(help: "Print the state as JSON instead of a table.")
     var json = false
 
@@ -125,7 +127,7 @@ struct StateCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data(bytes + [UInt8(ascii: "\n")]))
             return
         }
-        print(StateTable(state: state).text)
+        print(StateTable(state: state, language: try language.language()).text)
     }
 }
 
@@ -192,7 +194,7 @@ extension StateCommand {
             if json {
                 FileHandle.standardOutput.write(Data(bytes + [UInt8(ascii: "\n")]))
             } else {
-                print(StateTable(state: try AggregateState.restore(json: bytes, scenario: .default)).text)
+                print(StateTable(state: try AggregateState.restore(json: bytes, scenario: .default), language: try language.language()).text)
             }
         case .error(_, let error):
             throw RuntimeFailure.exit("state", "the aggregator answered: \(error)", status: RuntimeFailure.unavailable)
