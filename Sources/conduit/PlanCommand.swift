@@ -12,9 +12,10 @@ struct PlanCommand: ParsableCommand {
         discussion: """
             A plan is the data every command works from. The broker states the plan it runs in its journal and serves \
             it; agents, publish and every reader of a journal use that plan. Start from `conduit plan init`, edit, \
-            `conduit plan check`, then `conduit broker --plan <file>`.
+            `conduit plan check`, then `conduit broker --plan <file>`. To change the plan of a running programme, a \
+            coordinator publishes it as an event: `conduit plan event new.json --org housing-bureau | conduit publish file -`.
             """,
-        subcommands: [Init.self, Check.self, Show.self])
+        subcommands: [Init.self, Check.self, Show.self, Event.self])
 
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -91,6 +92,46 @@ struct PlanCommand: ParsableCommand {
                 print("plan of \(origin)")
                 print(PlanCommand.summary(plan))
             }
+        }
+    }
+
+    struct Event: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a plan file as the conduit.plan event that changes a running programme's plan, for conduit publish file -.",
+            discussion: """
+                The broker takes it from a coordinator of the plan in force, validates it, journals it, and validates \
+                every later event against it; folds apply it from its sequence on. Example:
+                  conduit plan event next.json --org housing-bureau | conduit publish file -
+                """)
+
+        @Argument(help: "The plan file.")
+        var file: String
+
+        @Option(help: "The coordinator publishing the change (an organisation with the coordinator role in the plan in force).")
+        var org: String
+
+        @Option(help: "The agent name in the event's source, /<org>/<agent>.")
+        var agent: String = "cli"
+
+        @Option(help: "The event's id (default: the plan's id, a digest of its content and the time: a plan put back in force later is a new change).")
+        var id: String?
+
+        func run() throws {
+            let plan = try loadScenario(file)
+            guard Identifier.isValid(org), Identifier.isValid(agent) else {
+                throw ValidationError("--org and --agent are identifiers (lower-case letters, digits, dashes)")
+            }
+            var digest: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a of the canonical plan
+            for byte in plan.canonicalJSON { digest = (digest ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            let now = Broker.wallClock()
+            let event = ConduitCore.Event(
+                id: id ?? "plan-\(plan.id)-\(String(digest, radix: 16))-\(now)", source: "/\(org)/\(agent)",
+                time: Timestamp(microsecondsSinceEpoch: now), data: .plan(plan))
+            let bytes = EventCodec.encode(event)
+            guard bytes.count <= EventCodec.maximumEventBytes else {
+                throw ValidationError("the plan's event would be \(bytes.count) bytes; an event is at most \(EventCodec.maximumEventBytes)")
+            }
+            FileHandle.standardOutput.write(Data(bytes + [UInt8(ascii: "\n")]))
         }
     }
 

@@ -115,3 +115,31 @@ extension PlanCommandTests {
         #expect(refused.errors.contains("--time \"2023-06-06\" is a date; give the time too"))
     }
 }
+
+extension PlanCommandTests {
+    /// A coordinator changes the plan of a running hub: `plan event | publish file -`; the hub then validates
+    /// against the new plan and says so.
+    @Test func aCoordinatorChangesTheHubsPlanFromTheCommandLine() throws {
+        let broker = try TestBroker()
+        let outbox = TemporaryDirectory()
+        let event = try ChildProcess.conduit(["plan", "event", Self.county, "--org", "housing-bureau"])
+        #expect(event.status == 0, "\(event.errors)")
+        let file = outbox.appending("change.json")
+        try event.output.write(toFile: file, atomically: true, encoding: .utf8)
+        let published = try ChildProcess.conduit([
+            "publish", "file", file, "--ingest", broker.endpoints.ingest, "--outbox", outbox.appending("outbox"),
+        ])
+        #expect(published.status == 0, "\(published.errors)")
+        let shown = try ChildProcess.conduit(["plan", "show", "--ingest", broker.endpoints.ingest])
+        #expect(shown.output.contains("example-county-2025-renewal"))
+        // Only a coordinator of the plan in force may change it.
+        let refused = try ChildProcess.conduit(["plan", "event", Self.plans + "/jiangkou-2023.json", "--org", "grid-company"])
+        try refused.output.write(toFile: file, atomically: true, encoding: .utf8)
+        let forbidden = try ChildProcess.conduit([
+            "publish", "file", file, "--ingest", broker.endpoints.ingest, "--outbox", outbox.appending("outbox2"),
+        ])
+        #expect(forbidden.status == 65)
+        #expect(forbidden.errors.contains("auth.forbidden") || forbidden.output.contains("auth.forbidden"))
+        broker.stop()
+    }
+}
