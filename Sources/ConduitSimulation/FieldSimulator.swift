@@ -141,7 +141,7 @@ public enum FieldSimulator {
 
     /// The organisation that accepts `item`: the first that performs its acceptance kind.
     static func acceptanceAuthority(of item: WorkItem, in scenario: Scenario) -> String? {
-        inspector(of: item.acceptance, in: scenario)
+        item.acceptance.flatMap { inspector(of: $0, in: scenario) }
     }
 
     /// One late item, or two (three times in ten); at most a third of the items, and never the last item an

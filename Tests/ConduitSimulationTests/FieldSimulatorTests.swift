@@ -157,7 +157,8 @@ import Testing
         let state = folded.state
         var problems: [String] = []
         problems += folded.changes.filter { $0.kind == .lifecycleAnomaly }.map(\.description)
-        for kind in [AlertKind.outageOverlap, .shortNotice, .outageOverrun, .behindSchedule] where folded.raised(kind).isEmpty {
+        for kind in [AlertKind.outageOverlap, .shortNotice, .outageOverrun, .behindSchedule, .outageUnrestored]
+        where folded.raised(kind).isEmpty {
             problems.append("no \(kind.rawValue) raised")
         }
 
@@ -173,7 +174,7 @@ import Testing
                 problems.append("\(id) ends \(item.status?.rawValue ?? "unreported"), neither accepted nor under way")
             }
             let behind = state.activeAlerts["behind_schedule/\(id)"] != nil
-            let atRisk = state.activeAlerts["deadline_at_risk/\(item.item.community)"].map { $0.message.contains(id) } ?? false
+            let atRisk = state.activeAlerts["deadline_at_risk/\(id)"] != nil
             if !behind && !atRisk { problems.append("\(id) is neither accepted nor flagged late") }
         }
         if accepted == state.workItems.count { problems.append("no item is late") }
@@ -185,9 +186,14 @@ import Testing
         }
         if Set(inspections.map(\.kind)) != Set(InspectionKind.allCases) { problems.append("not every kind of inspection happens") }
         for outage in state.outages where outage.isOpen { problems.append("outage \(outage.key) never ends") }
-        // What the year leaves raised is only what is late: no overdue re-inspection, no outage off or overlapping.
-        for alert in state.activeAlerts.values where alert.kind != .behindSchedule && alert.kind != .deadlineAtRisk {
+        // The conditions the year leaves open are only what is late: no overdue re-inspection, no outage off,
+        // lapsed or overlapping. Violations stay on the record (no coordinator acknowledges them here).
+        for alert in state.activeAlerts.values
+        where alert.ledgerClass == .condition && alert.kind != .behindSchedule && alert.kind != .deadlineAtRisk {
             problems.append("still raised at the end: \(alert.key)")
+        }
+        for kind in [AlertKind.noNotice, .acceptanceMissing, .progressRegression] where !folded.raised(kind).isEmpty {
+            problems.append("the year has a \(kind.rawValue) it does not plan")
         }
         return problems
     }
