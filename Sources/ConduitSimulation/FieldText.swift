@@ -71,12 +71,6 @@ enum FieldText {
         "%b 楼竖井内线缆未做阻燃处理 / cables in the shaft of building %b not fire-retardant treated",
     ]
 
-    /// Minor points an elevator supervisory inspection notes; `%b` is replaced by a building id.
-    static let elevatorNotes = [
-        "%b 楼电梯专用电源箱未标识 / the elevator's dedicated supply box in building %b is not labelled",
-        "%b 楼电梯机房照明不足 / lighting in the elevator machine room of building %b is insufficient",
-    ]
-
     /// `text` with `%b` replaced by `building`.
     static func fill(_ text: String, building: String) -> String {
         text.replacing("%b", with: building)

@@ -102,6 +102,7 @@ import Testing
         for expected in [
             "power-supply-bureau", "water-investment-company", "china-telecom", "china-mobile", "china-unicom",
             "broadcast-network-company", "housing-bureau", "market-supervision-bureau", "fire-rescue-brigade",
+            "shuangjiang-subdistrict",
         ] {
             #expect(listed.contains(expected))
         }
@@ -121,8 +122,10 @@ import Testing
             #expect(zip(statuses, statuses.dropFirst()).allSatisfy { order[$0]! <= order[$1]! }, "\(item.id): \(statuses)")
             let percents = reports.compactMap(\.1.percent)
             #expect(zip(percents, percents.dropFirst()).allSatisfy { $0 <= $1 }, "\(item.id): percent never decreases")
+            // A report a week: ten at least, or for a short piece of work (the household survey) one a week of its plan.
             let weekly = reports.filter { $0.1.status == .inProgress }.count
-            #expect(weekly >= 10, "\(item.id): \(weekly) in-progress reports")
+            let weeks = (item.plannedFinish.daysSinceEpoch - item.plannedStart.daysSinceEpoch) / 7
+            #expect(weekly >= min(10, weeks - 1), "\(item.id): \(weekly) in-progress reports")
             for (_, report) in reports where report.status == .suspended {
                 #expect(report.blockingReason != nil, "\(item.id): a suspension says why")
             }
@@ -170,6 +173,8 @@ import Testing
                 if !item.isAcceptedByInspections { problems.append("\(id) is accepted without a passed acceptance") }
                 continue
             }
+            // Work that needs no acceptance (the household survey) is done when completed.
+            if item.item.acceptance == nil && item.status == .completed { continue }
             if item.status != .inProgress && item.status != .suspended {
                 problems.append("\(id) ends \(item.status?.rawValue ?? "unreported"), neither accepted nor under way")
             }
@@ -178,7 +183,7 @@ import Testing
             if !behind && !atRisk { problems.append("\(id) is neither accepted nor flagged late") }
         }
         if accepted == state.workItems.count { problems.append("no item is late") }
-        if accepted < 14 { problems.append("only \(accepted) items accepted") }
+        if accepted < 16 { problems.append("only \(accepted) items accepted") }
 
         let inspections = state.workItems.flatMap(\.inspections).map(\.report)
         if !inspections.contains(where: { $0.status == .performed && ($0.result == .failed || $0.result == .conditional) }) {
