@@ -265,6 +265,8 @@ extension AggregateState {
         return .sortedObject(members)
     }
 
+    func encodeEntry(_ entry: LedgerEntry, today: CalendarDate?) -> JSONValue { encode(entry, today: today) }
+
     private func encode(_ entry: LedgerEntry, today: CalendarDate?) -> JSONValue {
         var members: [String: JSONValue] = [
             "kind": .string(entry.kind.rawValue), "class": .string(entry.ledgerClass.rawValue), "message": .string(entry.message),
