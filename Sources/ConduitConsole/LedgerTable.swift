@@ -143,3 +143,51 @@ public struct LedgerTable {
         return lines.joined(separator: "\r\n") + "\r\n"
     }
 }
+
+/// The ledger of a year in a few lines, for the end of the demo: entries by class and kind, each overrun with its
+/// restoration against its window, the added elevators and their acceptance, and the sub-district's survey and the
+/// suspensions escalated to it.
+public enum LedgerSummary {
+    /// The lines (none for an empty ledger and plan without such work).
+    public static func lines(_ state: AggregateState) -> [String] {
+        let table = LedgerTable(state: state, entries: [])
+        let entries = state.ledger.values.sorted { ($0.raisedAt, $0.key) < ($1.raisedAt, $1.key) }
+        var lines: [String] = []
+        let open = entries.filter(\.isOpen).count
+        let violations = entries.filter { $0.ledgerClass == .violation }
+        lines.append("Ledger: \(entries.count) entries (\(entries.count - violations.count) conditions, \(violations.count) violations), \(open) open at the end.")
+        for ledgerClass in LedgerClass.allCases {
+            var counts: [AlertKind: Int] = [:]
+            for entry in entries where entry.ledgerClass == ledgerClass { counts[entry.kind, default: 0] += 1 }
+            let kinds = counts.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }.joined(separator: ", ")
+            lines.append("  \(ledgerClass.rawValue)s: \(kinds.isEmpty ? "none" : kinds)")
+        }
+        for entry in entries where entry.kind == .outageOverrun {
+            guard let restored = entry.figures.time(.restoredAt), let end = entry.figures.time(.windowEnd) else { continue }
+            let start = entry.figures.time(.windowStart).map { table.local($0) + " – " } ?? "until "
+            let minutes = entry.figures.integer(.overrunMinutes) ?? 0
+            lines.append(
+                "  overrun \(entry.subject.outage ?? entry.key): restored \(table.local(restored)) against a window \(start)\(table.local(end)): \(minutes / 60) h \(minutes % 60) min over (\(entry.subject.organisation ?? "-"))")
+        }
+        let elevators = state.workItems.filter { $0.item.acceptance == .elevatorSupervisoryInspection }
+        if !elevators.isEmpty {
+            let described = elevators.map { item in
+                "\(item.item.id) \(item.status?.rawValue ?? "unreported")\(item.isAcceptedByInspections ? " (supervisory inspection passed)" : "")"
+            }
+            lines.append("Added elevators (accepted by supervisory inspection): " + described.joined(separator: ", ") + ".")
+        }
+        let escalations = entries.filter { $0.kind == .escalation }
+        for organisation in state.scenario.organisations where state.workItems.contains(where: { $0.item.organisation == organisation.id && $0.item.utility == nil && $0.item.acceptance == nil }) || escalations.contains(where: { $0.subject.organisation == organisation.id }) {
+            let own = state.workItems.filter { $0.item.organisation == organisation.id && $0.item.acceptance == nil }
+            let done = own.filter { $0.status == .completed || $0.status == .accepted }.count
+            let escalated = escalations.filter { $0.subject.organisation == organisation.id }
+            let suspensions = escalated.map { entry in
+                "\(entry.subject.workItem ?? entry.key) \(entry.figures.integer(.suspendedDays).map { "\($0) days" } ?? "")"
+            }
+            lines.append(
+                "\(organisation.name.en): \(done) of \(own.count) work items done; \(escalated.count) suspensions escalated to it"
+                    + (suspensions.isEmpty ? "." : " (" + suspensions.joined(separator: ", ") + ")."))
+        }
+        return lines
+    }
+}

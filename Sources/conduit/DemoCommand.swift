@@ -266,12 +266,14 @@ struct DemoCommand: AsyncParsableCommand {
                 String(
                     format: "Overall: %.0f%% complete, %d of %d work items accepted, %d late, %d households without service now.",
                     overall.percentComplete, overall.itemsAccepted, overall.workItems, overall.itemsLate, overall.householdsAffectedNow))
-            let late = state.workItems.filter { $0.status != .accepted && $0.status != .cancelled }
-            for item in late {
-                lines.append("  not accepted: \(item.item.id) (\(item.status?.rawValue ?? "planned"), \(Int(item.percent))%, planned to finish \(item.item.plannedFinish))")
+            // Work that needs no acceptance (the household survey) is done when completed.
+            let late = state.workItems.filter {
+                $0.status != .accepted && $0.status != .cancelled && !($0.item.acceptance == nil && $0.status == .completed)
             }
-            let kinds = counts.raisedByKind.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-            if !kinds.isEmpty { lines.append("Alerts raised by kind: \(kinds).") }
+            for item in late {
+                lines.append("  not done: \(item.item.id) (\(item.status?.rawValue ?? "planned"), \(Int(item.percent))%, planned to finish \(item.item.plannedFinish))")
+            }
+            lines += LedgerSummary.lines(state)
         }
         let journal = "\(data)/journal"
         let example = state?.workItems.first { $0.status != .accepted }?.item.id ?? "ganjiaba-power"
