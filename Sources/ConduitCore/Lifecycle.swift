@@ -128,10 +128,21 @@ public enum Lifecycle {
     /// The default lead time residents must be notified before a planned outage: 24 hours.
     public static let requiredNoticeSeconds: Int64 = 24 * 3600
 
+    /// Which notice violation a planned outage's report shows, if any: `short_notice` or `no_notice` (the kind of
+    /// ``checkNotice(outage:_:requiredSeconds:)``'s finding, without building it).
+    public static func noticeViolation(_ report: OutageReport, requiredSeconds: Int64 = requiredNoticeSeconds) -> AlertKind? {
+        guard report.nature == .planned else { return nil }
+        guard let noticed = report.noticedAt else {
+            return report.status == .started || report.status == .restored || report.startedAt != nil ? .noNotice : nil
+        }
+        guard let start = report.windowStart else { return nil }
+        return (start.microsecondsSinceEpoch - noticed.microsecondsSinceEpoch) / 1_000_000 < requiredSeconds ? .shortNotice : nil
+    }
+
     /// Checks that a planned outage was noticed at least `required` seconds before its window (`short_notice`), and
     /// that one which started (or was restored) was noticed at all (`no_notice`).
     public static func checkNotice(outage key: String, _ report: OutageReport, requiredSeconds: Int64 = requiredNoticeSeconds) -> LifecycleFinding? {
-        guard report.nature == .planned else { return nil }
+        guard noticeViolation(report, requiredSeconds: requiredSeconds) != nil else { return nil }
         var figures = AlertFigures()
         figures[.windowStart] = report.windowStart.map(AlertFigures.Value.time)
         figures[.windowEnd] = report.windowEnd.map(AlertFigures.Value.time)
@@ -252,24 +263,34 @@ public enum Lifecycle {
     public static func checkBehind(
         workItem: WorkItem, status: WorkStatus, percent: Double, today: CalendarDate, tolerance: Double
     ) -> LifecycleFinding? {
+        checkBehind(
+            workItem: workItem.id, plannedStart: workItem.plannedStart, plannedFinish: workItem.plannedFinish, status: status,
+            percent: percent, today: today, tolerance: tolerance)
+    }
+
+    /// ``checkBehind(workItem:status:percent:today:tolerance:)`` of the work item `id` with these planned dates.
+    public static func checkBehind(
+        workItem id: String, plannedStart: CalendarDate, plannedFinish: CalendarDate, status: WorkStatus, percent: Double,
+        today: CalendarDate, tolerance: Double
+    ) -> LifecycleFinding? {
         guard status != .completed, status != .accepted, status != .cancelled else { return nil }
-        let expected = expectedPercent(plannedStart: workItem.plannedStart, plannedFinish: workItem.plannedFinish, today: today)
-        let notStarted = (status == .planned || status == .scheduled) && workItem.plannedStart < today
+        let expected = expectedPercent(plannedStart: plannedStart, plannedFinish: plannedFinish, today: today)
+        let notStarted = (status == .planned || status == .scheduled) && plannedStart < today
         guard notStarted || expected - percent > tolerance else { return nil }
         var figures = AlertFigures()
         figures[.percent] = .number(percent)
         figures[.expectedPercent] = .number(expected.rounded())
-        figures[.plannedStart] = .date(workItem.plannedStart)
-        figures[.plannedFinish] = .date(workItem.plannedFinish)
+        figures[.plannedStart] = .date(plannedStart)
+        figures[.plannedFinish] = .date(plannedFinish)
         if notStarted {
             return LifecycleFinding(
                 kind: .behindSchedule,
-                reason: "\(workItem.id) has not started; its plan started on \(workItem.plannedStart) and expects \(EventValidator.format(expected.rounded()))% by \(today)",
+                reason: "\(id) has not started; its plan started on \(plannedStart) and expects \(EventValidator.format(expected.rounded()))% by \(today)",
                 figures: figures)
         }
         return LifecycleFinding(
             kind: .behindSchedule,
-            reason: "\(workItem.id) is \(EventValidator.format(percent))% done; the plan expects \(EventValidator.format(expected.rounded()))% by \(today)",
+            reason: "\(id) is \(EventValidator.format(percent))% done; the plan expects \(EventValidator.format(expected.rounded()))% by \(today)",
             figures: figures)
     }
 

@@ -83,8 +83,14 @@ extension AggregateState {
         for (key, node) in try root.node("ledger").members() {
             state.ledger[key] = try decodeEntry(node, key: key)
         }
+        for index in state.outages.indices {
+            for (entry, key) in state.outages[index].keys.all where state.ledger[key]?.isRaised ?? false {
+                state.outages[index].raised.insert(entry)
+            }
+        }
         for index in state.workItems.indices {
             state.behindScheduleRaised[index] = state.ledger[state.itemKeys[index].behindSchedule]?.isRaised ?? false
+            if state.ledger[state.itemKeys[index].deadline]?.isRaised ?? false { state.deadlineRaised.insert(index) }
         }
         for (key, node) in try root.node("publishedAlerts").members() {
             state.publishedAlerts[key] = PublishedAlert(

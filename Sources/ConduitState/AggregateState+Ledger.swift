@@ -10,18 +10,15 @@ extension AggregateState {
         _ changes: inout [AlertChange]
     ) {
         let time = now ?? .earliest
+        // Entries are read and changed where they are in the dictionary (one lookup, no copy of the entry).
+        let position = ledger.index(forKey: key)
         if let finding {
-            if let entry = ledger[key], entry.isRaised {
-                if entry.kind.ledgerClass == .condition && (entry.figures != finding.figures || entry.message != finding.reason) {
-                    ledger[key]!.figures = finding.figures
-                    ledger[key]!.message = finding.reason
-                }
-                return
-            }
+            // Through a mutating method the entry is read and changed in place (a getter would copy it).
+            if let position, ledger.values[position].keepCurrent(finding) { return }
             let refs = refs()
             let deadline = rectificationDeadline(finding.kind, raisedAt: time)
-            if ledger[key] != nil {
-                ledger[key]!.reopen(finding, refs: refs, subject: subject, at: time, deadline: deadline)
+            if let position {
+                ledger.values[position].reopen(finding, refs: refs, subject: subject, at: time, deadline: deadline)
             } else {
                 ledger[key] = LedgerEntry(
                     kind: finding.kind, key: key, subject: subject, message: finding.reason, refs: refs, figures: finding.figures,
@@ -30,14 +27,8 @@ extension AggregateState {
             changes.append(AlertChange(
                 kind: finding.kind, key: key, status: .raised, message: finding.reason, refs: refs, time: time, subject: subject,
                 raisedAt: time, deadline: deadline, figures: finding.figures))
-        } else if let entry = ledger[key], entry.isRaised {
-            let message = "cleared: " + entry.message
-            ledger[key]!.isRaised = false
-            ledger[key]!.clearedAt = time
-            ledger[key]!.record(LedgerStep(status: .cleared, time: time, message: message))
-            changes.append(AlertChange(
-                kind: entry.kind, key: key, status: .cleared, message: message, refs: entry.refs, time: time, subject: entry.subject,
-                raisedAt: entry.raisedAt, deadline: entry.deadline, figures: entry.figures))
+        } else if let position, let change = ledger.values[position].clear(at: time) {
+            changes.append(change)
         }
     }
 
@@ -53,19 +44,9 @@ extension AggregateState {
     mutating func noteRegression(_ index: Int, from previous: Double, ref: String, _ changes: inout [AlertChange]) {
         let key = itemKeys[index].regression
         let percent = workItems[index].percent
-        if let entry = ledger[key], entry.isOpen {
-            ledger[key]!.repeats += 1
-            ledger[key]!.figures[.previousPercent] = .number(previous)
-            ledger[key]!.figures[.percent] = .number(percent)
-            return
-        }
-        if ledger[key]?.isRaised == true {
-            // Acknowledged: a new fall goes on the record as the entry raised again.
-            ledger[key]!.isRaised = false
-        }
+        if let position = ledger.index(forKey: key), ledger.values[position].repeatFall(from: previous, to: percent) { return }
         let finding = Lifecycle.checkRegression(workItem: workItems[index].item.id, from: previous, to: percent)
-        let subject = itemSubject(index)
-        update(key, finding, subject: subject, refs: [ref], &changes)
+        update(key, finding, subject: itemKeys[index].subject, refs: [ref], &changes)
     }
 
     /// A coordinator's acknowledgement of an entry; one of an entry the ledger does not have is ignored.
@@ -80,10 +61,15 @@ extension AggregateState {
         ledger[report.key]!.record(LedgerStep(status: .acknowledged, time: event.time, message: report.message, by: organisation))
     }
 
-    /// The subject of an entry about work item `index`: its organisation, community and id.
-    func itemSubject(_ index: Int) -> LedgerSubject {
-        let item = workItems[index].item
-        return LedgerSubject(organisation: item.organisation, community: item.community, workItem: item.id, utility: item.utility)
+    /// ``update(_:_:subject:refs:_:)`` of one of outage `index`'s entries, skipped when there is nothing to raise and
+    /// nothing raised to clear.
+    mutating func updateOutage(
+        _ index: Int, _ entry: OutageEntries, _ key: String, _ finding: LifecycleFinding?, subject: LedgerSubject, refs: [String],
+        _ changes: inout [AlertChange]
+    ) {
+        guard finding != nil || outages[index].raised.contains(entry) else { return }
+        update(key, finding, subject: subject, refs: refs, &changes)
+        if finding != nil { outages[index].raised.insert(entry) } else { outages[index].raised.remove(entry) }
     }
 
     /// The subject of an entry about outage `index`: the organisation that reported it, its community, the work item
@@ -97,6 +83,41 @@ extension AggregateState {
 }
 
 extension LedgerEntry {
+    /// If raised, keeps a condition's message and figures those of `finding` (a violation's stay as they were) and
+    /// returns true; false if it is not raised.
+    mutating func keepCurrent(_ finding: LifecycleFinding) -> Bool {
+        guard isRaised else { return false }
+        guard kind.ledgerClass == .condition else { return true }
+        if message != finding.reason { message = finding.reason }
+        if figures != finding.figures { figures = finding.figures }
+        return true
+    }
+
+    /// Clears it if raised, and returns the change that says so.
+    mutating func clear(at time: Timestamp) -> AlertChange? {
+        guard isRaised else { return nil }
+        let cleared = "cleared: " + message
+        isRaised = false
+        clearedAt = time
+        record(LedgerStep(status: .cleared, time: time, message: cleared))
+        return AlertChange(
+            kind: kind, key: key, status: .cleared, message: cleared, refs: refs, time: time, subject: subject, raisedAt: raisedAt,
+            deadline: deadline, figures: figures)
+    }
+
+    /// A work item's percent fell again: while the entry is open, a repeat with the latest fall's figures (true);
+    /// once acknowledged, the entry is put down to be raised again (false).
+    mutating func repeatFall(from previous: Double, to percent: Double) -> Bool {
+        guard isOpen else {
+            isRaised = false
+            return false
+        }
+        repeats += 1
+        figures[.previousPercent] = .number(previous)
+        figures[.percent] = .number(percent)
+        return true
+    }
+
     /// Raises a cleared entry again: a new episode, with no acknowledgement yet.
     mutating func reopen(_ finding: LifecycleFinding, refs: [String], subject: LedgerSubject, at time: Timestamp, deadline: CalendarDate?) {
         isRaised = true
@@ -112,7 +133,7 @@ extension LedgerEntry {
     }
 }
 
-/// The alert keys of one work item, made once.
+/// The alert keys of one work item, and the subject of its entries (its organisation, community, id and utility), made once.
 struct WorkItemKeys: Sendable, Hashable {
     var transition: String
     var acceptance: String
@@ -120,14 +141,52 @@ struct WorkItemKeys: Sendable, Hashable {
     var deadline: String
     var reinspectionOverdue: String
     var regression: String
+    var subject: LedgerSubject
 
-    init(id: String) {
+    init(item: WorkItem) {
+        let id = item.id
+        subject = LedgerSubject(organisation: item.organisation, community: item.community, workItem: id, utility: item.utility)
         transition = Keys.workItemTransition(id)
         acceptance = Keys.acceptanceMissing(id)
         behindSchedule = Keys.behindSchedule(id)
         deadline = Keys.deadlineAtRisk(id)
         reinspectionOverdue = Keys.reinspectionOverdue(id)
         regression = Keys.progressRegression(id)
+    }
+}
+
+/// The entries of one outage that are raised.
+struct OutageEntries: OptionSet, Sendable, Hashable {
+    let rawValue: UInt8
+    static let transition = OutageEntries(rawValue: 1 << 0)
+    static let shortNotice = OutageEntries(rawValue: 1 << 1)
+    static let noNotice = OutageEntries(rawValue: 1 << 2)
+    static let overrun = OutageEntries(rawValue: 1 << 3)
+    static let unrestored = OutageEntries(rawValue: 1 << 4)
+    static let lapsed = OutageEntries(rawValue: 1 << 5)
+}
+
+/// The alert keys of one outage, made once.
+struct OutageKeys: Sendable, Hashable {
+    var transition: String
+    var shortNotice: String
+    var noNotice: String
+    var overrun: String
+    var unrestored: String
+    var lapsed: String
+
+    init(key: String) {
+        transition = Keys.outageTransition(key)
+        shortNotice = Keys.shortNotice(key)
+        noNotice = Keys.noNotice(key)
+        overrun = Keys.outageOverrun(key)
+        unrestored = Keys.outageUnrestored(key)
+        lapsed = Keys.outageLapsed(key)
+    }
+
+    /// Each entry with its key.
+    var all: [(OutageEntries, String)] {
+        [(.transition, transition), (.shortNotice, shortNotice), (.noNotice, noNotice), (.overrun, overrun), (.unrestored, unrestored), (.lapsed, lapsed)]
     }
 }
 

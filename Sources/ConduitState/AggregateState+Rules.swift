@@ -16,33 +16,48 @@ extension AggregateState {
                 workItem: item.item.id, status: .accepted,
                 inspections: item.inspections.lazy.filter { $0.time <= acceptedAt }.map(\.report), acceptance: item.item.acceptance)
         }
-        let subject = itemSubject(index)
-        update(itemKeys[index].acceptance, finding, subject: subject, refs: [item.lastRef].compactMap { $0 }, &changes)
+        update(itemKeys[index].acceptance, finding, subject: itemKeys[index].subject, refs: [item.lastRef].compactMap { $0 }, &changes)
     }
 
     /// Behind its plan by more than the threshold, or not started by its planned start: one entry per item.
     mutating func evaluateSchedule(_ index: Int, today: CalendarDate, _ changes: inout [AlertChange]) {
-        let item = workItems[index]
         // Hysteresis: raised beyond the threshold, cleared only once back within half of it, so that an item
         // reported weekly near the threshold does not raise and clear the alert every week.
         let raised = behindScheduleRaised[index]
+        let status = workItems[index].status ?? .planned
+        let percent = workItems[index].percent
+        if !raised {
+            // Nothing raised and nothing to raise: done without building a finding (most reports).
+            let closed = status == .completed || status == .accepted || status == .cancelled
+            let notStarted = (status == .planned || status == .scheduled) && workItems[index].plannedStart < today
+            let expected = Lifecycle.expectedPercent(
+                plannedStart: workItems[index].plannedStart, plannedFinish: workItems[index].plannedFinish, today: today)
+            if closed || (!notStarted && expected - percent <= options.behindScheduleThreshold) { return }
+        }
         let behind = Lifecycle.checkBehind(
-            workItem: item.plannedItem, status: item.status ?? .planned, percent: item.percent, today: today,
+            workItem: workItems[index].item.id, plannedStart: workItems[index].plannedStart,
+            plannedFinish: workItems[index].plannedFinish, status: status, percent: percent, today: today,
             tolerance: raised ? options.behindScheduleThreshold / 2 : options.behindScheduleThreshold)
-        let subject = itemSubject(index)
-        update(itemKeys[index].behindSchedule, behind, subject: subject, refs: [item.lastRef].compactMap { $0 }, &changes)
+        let lastRef = workItems[index].lastRef
+        update(itemKeys[index].behindSchedule, behind, subject: itemKeys[index].subject, refs: [lastRef].compactMap { $0 }, &changes)
         behindScheduleRaised[index] = behind != nil
     }
 
     /// The plan's deadline at risk for one work item (`Lifecycle/checkDeadline`): past it and not accepted, or past
     /// its planned finish with too little time or too slow a pace left.
     mutating func evaluateDeadline(_ index: Int, today: CalendarDate, _ changes: inout [AlertChange]) {
-        let item = workItems[index]
+        let status = workItems[index].status ?? .planned
+        if !deadlineRaised.contains(index) {
+            // Only past the deadline or past its planned finish can an item not accepted raise one.
+            guard today > scenario.deadline || workItems[index].plannedFinish < today, status != .accepted, status != .cancelled
+            else { return }
+        }
         let finding = Lifecycle.checkDeadline(
-            workItem: item.plannedItem, status: item.status ?? .planned, percent: item.percent, actualStart: item.actualStart,
-            today: today, deadline: scenario.deadline)
-        let subject = itemSubject(index)
-        update(itemKeys[index].deadline, finding, subject: subject, refs: [item.lastRef].compactMap { $0 }, &changes)
+            workItem: workItems[index].plannedItem, status: status, percent: workItems[index].percent,
+            actualStart: workItems[index].actualStart, today: today, deadline: scenario.deadline)
+        let lastRef = workItems[index].lastRef
+        update(itemKeys[index].deadline, finding, subject: itemKeys[index].subject, refs: [lastRef].compactMap { $0 }, &changes)
+        if finding != nil { deadlineRaised.insert(index) } else { deadlineRaised.remove(index) }
     }
 
     /// Suspended for one of an escalation rule's reasons for at least the rule's days: an entry for the rule's
@@ -67,7 +82,7 @@ extension AggregateState {
                         figures: figures)
                 }
             }
-            var subject = itemSubject(index)
+            var subject = itemKeys[index].subject
             subject.organisation = rule.organisation
             update(Keys.escalation(rule.id, item.item.id), finding, subject: subject, refs: [item.lastRef].compactMap { $0 }, &changes)
         }
@@ -93,8 +108,7 @@ extension AggregateState {
             }
             if inspections[position].report.status == .performed { performedLater.append(kind) }
         }
-        let subject = itemSubject(index)
-        update(itemKeys[index].reinspectionOverdue, finding, subject: subject, refs: refs, &changes)
+        update(itemKeys[index].reinspectionOverdue, finding, subject: itemKeys[index].subject, refs: refs, &changes)
     }
 
     /// The rules of one outage: its lifecycle, its notice, its restoration against its window, a window that ended
@@ -104,29 +118,41 @@ extension AggregateState {
         let key = outages[index].key
         let subject = outageSubject(index)
         let refs = outages[index].refs
+        let keys = outages[index].keys
         if statusChanged {
             var finding = Lifecycle.checkTransition(
                 outage: key, from: outages[index].previousStatus, to: report.status, startedAt: report.startedAt)
             // A restoration after a start the reports skipped is not an anomaly when startedAt is known.
             if report.status == .restored && report.startedAt != nil { finding = nil }
-            update(Keys.outageTransition(key), finding, subject: subject, refs: refs, &changes)
+            updateOutage(index, .transition, keys.transition, finding, subject: subject, refs: refs, &changes)
         } else if report.status == .restored && report.startedAt != nil {
-            update(Keys.outageTransition(key), nil, subject: subject, refs: [], &changes)
+            updateOutage(index, .transition, keys.transition, nil, subject: subject, refs: [], &changes)
         }
 
         // Violations: on the record whatever became of the outage since; withdrawn only when a later report shows
-        // otherwise (a notice reported late, a corrected restoration time).
-        let notice = Lifecycle.checkNotice(outage: key, report, requiredSeconds: options.requiredNoticeSeconds(for: report.service))
-        update(Keys.shortNotice(key), notice?.kind == .shortNotice ? notice : nil, subject: subject, refs: refs, &changes)
-        update(Keys.noNotice(key), notice?.kind == .noNotice ? notice : nil, subject: subject, refs: refs, &changes)
+        // otherwise (a notice reported late, a corrected restoration time). A violation on the record is not
+        // described again while it stands.
+        let required = options.requiredNoticeSeconds(for: report.service)
+        let violation = Lifecycle.noticeViolation(report, requiredSeconds: required)
+        for (entry, entryKey, kind) in [(OutageEntries.shortNotice, keys.shortNotice, AlertKind.shortNotice), (.noNotice, keys.noNotice, .noNotice)] {
+            if violation == kind {
+                if !outages[index].raised.contains(entry) {
+                    let finding = Lifecycle.checkNotice(outage: key, report, requiredSeconds: required)
+                    updateOutage(index, entry, entryKey, finding, subject: subject, refs: refs, &changes)
+                }
+            } else {
+                updateOutage(index, entry, entryKey, nil, subject: subject, refs: refs, &changes)
+            }
+        }
         // The restoration's own time decides an overrun, whenever its report arrives.
-        update(Keys.outageOverrun(key), Lifecycle.checkRestoration(outage: key, report), subject: subject, refs: refs, &changes)
+        let overrun = Lifecycle.checkRestoration(outage: key, report)
+        updateOutage(index, .overrun, keys.overrun, overrun, subject: subject, refs: refs, &changes)
 
         // Conditions of the clock: still off past the window as far as the reports tell, or never reported started.
         let unrestored = now.flatMap { Lifecycle.checkOverrun(outage: key, report, now: $0) }
-        update(Keys.outageUnrestored(key), unrestored, subject: subject, refs: refs, &changes)
+        updateOutage(index, .unrestored, keys.unrestored, unrestored, subject: subject, refs: refs, &changes)
         let lapsed = now.flatMap { Lifecycle.checkLapsed(outage: key, report, now: $0) }
-        update(Keys.outageLapsed(key), lapsed, subject: subject, refs: refs, &changes)
+        updateOutage(index, .lapsed, keys.lapsed, lapsed, subject: subject, refs: refs, &changes)
         outages[index].lapsed = lapsed != nil
         let outage = outages[index]
         if outage.isOff || outage.isPlanned, let end = report.windowEnd, end >= now ?? .earliest, nextTimeCheck.map({ end < $0 }) ?? false {

@@ -60,6 +60,9 @@ public struct AggregateState: Sendable, Equatable {
     /// Per work item, in scenario order: whether its `behind_schedule` alert is raised (a flag instead of a lookup
     /// of the alert's key on every report).
     var behindScheduleRaised: [Bool]
+    /// The positions of the work items whose `deadline_at_risk` entry is raised (so that the rule is skipped for the
+    /// others while nothing can raise it).
+    var deadlineRaised: Set<Int> = []
     var agentIndex: [String: Int] = [:]
 
     /// An empty state: every work item of `scenario` planned and unreported, no outages, no alerts.
@@ -71,7 +74,7 @@ public struct AggregateState: Sendable, Equatable {
         var index: [String: Int] = [:]
         for (position, item) in scenario.workItems.enumerated() { index[item.id] = position }
         self.workItemIndex = index
-        self.itemKeys = scenario.workItems.map { WorkItemKeys(id: $0.id) }
+        self.itemKeys = scenario.workItems.map(WorkItemKeys.init(item:))
         self.behindScheduleRaised = Array(repeating: false, count: scenario.workItems.count)
     }
 
@@ -171,8 +174,7 @@ public struct AggregateState: Sendable, Equatable {
         let statusChanged = previous != report.status
         if statusChanged {
             let finding = Lifecycle.checkTransition(workItem: id, from: previous, to: report.status)
-            let subject = itemSubject(index)
-            update(itemKeys[index].transition, finding, subject: subject, refs: [ref], &changes)
+            update(itemKeys[index].transition, finding, subject: itemKeys[index].subject, refs: [ref], &changes)
             evaluateAcceptance(index, &changes)
         }
         // The rules judge the report on the day it moved the clock to (the clock rules catch the other items up on
@@ -285,7 +287,7 @@ public struct AggregateState: Sendable, Equatable {
                 reason: "agent \(key) went silent: the broker heard nothing from it for three heartbeat intervals; its data is stale")
             update(Keys.agentSilent(key), finding, subject: LedgerSubject(organisation: organisation), refs: [ref], &changes)
         } else if wasStale {
-            update(Keys.agentSilent(key), nil, subject: LedgerSubject(organisation: organisation), refs: [], &changes)
+            update(Keys.agentSilent(key), nil, subject: LedgerSubject(), refs: [], &changes)
         }
         if liveness == .online && judgedByClock {
             let silentFrom = silenceDeadline(agents[agentIndex[key]!])

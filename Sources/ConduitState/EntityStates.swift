@@ -112,6 +112,26 @@ public struct OutageState: Sendable, Hashable {
     /// Its reports, `source#id`, in arrival order: the first and the latest (see ``refsKept``).
     public var refs: [String]
 
+    /// The keys of its ledger entries, made once.
+    let keys: OutageKeys
+    /// Which of its entries are raised: the rules look an entry up only to raise it, or to clear one that is raised.
+    var raised: OutageEntries = []
+
+    /// The outage `key` of `community`, as reported by `organisation`.
+    init(
+        key: String, community: String, organisation: String, report: OutageReport, previousStatus: OutageStatus?,
+        reportedAt: Timestamp, refs: [String]
+    ) {
+        self.key = key
+        self.community = community
+        self.organisation = organisation
+        self.report = report
+        self.previousStatus = previousStatus
+        self.reportedAt = reportedAt
+        self.refs = refs
+        self.keys = OutageKeys(key: key)
+    }
+
     /// At most this many refs are kept: the first report and the latest ones (an outage reported every few
     /// minutes for weeks must not make the state grow without bound).
     public static let refsKept = 64

@@ -218,3 +218,20 @@ struct CodecTestFailure: Error {
     var message: String
     init(_ message: String) { self.message = message }
 }
+
+@Suite struct AlertFiguresTests {
+    /// Figures set in any order are kept in the order of ``FigureName``'s cases, which `order` states.
+    @Test func figuresKeepTheirOrder() {
+        #expect(FigureName.allCases.map(\.order) == Array(FigureName.allCases.indices))
+        var figures = AlertFigures()
+        figures[.households] = .integer(3)
+        figures[.percent] = .number(1)
+        figures[.windowEnd] = .time(Timestamp(secondsSinceEpoch: 0))
+        figures[.blockingReason] = .text("x")
+        figures[.percent] = .number(2)
+        #expect(figures.entries.map(\.name) == [.percent, .windowEnd, .households, .blockingReason])
+        figures[.windowEnd] = nil
+        #expect(figures.entries.map(\.name) == [.percent, .households, .blockingReason])
+        #expect(figures.number(.percent) == 2)
+    }
+}

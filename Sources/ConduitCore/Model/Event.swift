@@ -395,8 +395,14 @@ public struct AlertFigures: Sendable, Hashable {
                 if let newValue { entries[index].value = newValue } else { entries.remove(at: index) }
             } else if let newValue {
                 let order = name.order
-                let position = entries.firstIndex { $0.name.order > order } ?? entries.endIndex
-                entries.insert(Figure(name: name, value: newValue), at: position)
+                if entries.last.map({ $0.name.order < order }) ?? true {
+                    // Figures are mostly set in their order: append without a search.
+                    if entries.isEmpty { entries.reserveCapacity(6) }
+                    entries.append(Figure(name: name, value: newValue))
+                } else {
+                    let position = entries.firstIndex { $0.name.order > order } ?? entries.endIndex
+                    entries.insert(Figure(name: name, value: newValue), at: position)
+                }
             }
         }
     }

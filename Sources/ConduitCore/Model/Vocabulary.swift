@@ -228,8 +228,33 @@ public enum FigureName: String, WireEnum {
         }
     }
 
-    /// The position of this name in the canonical order.
-    var order: Int { Self.allCases.firstIndex(of: self)! }
+    /// The position of this name in the canonical order (the order of the cases).
+    var order: Int {
+        switch self {
+        case .percent: 0
+        case .expectedPercent: 1
+        case .previousPercent: 2
+        case .plannedStart: 3
+        case .plannedFinish: 4
+        case .projectedFinish: 5
+        case .deadline: 6
+        case .windowStart: 7
+        case .windowEnd: 8
+        case .noticedAt: 9
+        case .startedAt: 10
+        case .restoredAt: 11
+        case .noticeLeadMinutes: 12
+        case .requiredNoticeHours: 13
+        case .overrunMinutes: 14
+        case .households: 15
+        case .silentSeconds: 16
+        case .suspendedSince: 17
+        case .suspendedDays: 18
+        case .dueDate: 19
+        case .otherOutage: 20
+        case .blockingReason: 21
+        }
+    }
 }
 
 /// Identifiers of communities, organisations, work items, buildings and agents: 1 to 64 bytes of
