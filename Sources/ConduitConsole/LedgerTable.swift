@@ -185,7 +185,7 @@ public enum LedgerSummary {
                 "\(entry.subject.workItem ?? entry.key) \(entry.figures.integer(.suspendedDays).map { "\($0) days" } ?? "")"
             }
             lines.append(
-                "\(organisation.name.en): \(done) of \(own.count) work items done; \(escalated.count) suspensions escalated to it"
+                "\(organisation.name.en): \(done) of \(own.count) work items done; \(escalated.count) \(escalated.count == 1 ? "suspension" : "suspensions") escalated to it"
                     + (suspensions.isEmpty ? "." : " (" + suspensions.joined(separator: ", ") + ")."))
         }
         return lines
