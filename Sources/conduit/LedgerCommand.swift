@@ -62,11 +62,7 @@ struct LedgerCommand: AsyncParsableCommand {
     @Option(help: "table, json or csv.")
     var format: Format = .table
 
-    @Option(help: ArgumentHelp("Where folds keep their checkpoints (default: <journal>.state).", valueName: "directory"))
-    var checkpoints: String?
-
-    @Flag(help: "Fold from the journal's start, without reading or writing checkpoints.")
-    var noCheckpoints = false
+    @OptionGroup var checkpoints: FoldCheckpointOptions
 
     /// What the options select.
     func query() throws -> LedgerQuery {
@@ -105,10 +101,7 @@ struct LedgerCommand: AsyncParsableCommand {
     }
 
     private func fold(watch: InterruptionWatch) throws {
-        var replay = StateReplay(directory: journal.dir)
-        if !noCheckpoints {
-            replay.checkpoints = checkpoints.map { StateCheckpoints(directory: $0) } ?? StateCheckpoints.beside(journal: journal.dir)
-        }
+        let replay = checkpoints.replay(journal: journal.dir)
         let time = try at.map { try ReplayCommand.time($0, option: "--at") }
         let progress = ScanProgress()
         let state: AggregateState
