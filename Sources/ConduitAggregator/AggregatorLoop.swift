@@ -223,13 +223,16 @@ final class AggregatorLoop {
     }
 
     /// Queues a derived alert as the aggregator's own event; its id is derived from the alert and the sequence
-    /// that caused it, so a rebuild that derives it again is deduplicated by the broker.
+    /// that caused it, so a rebuild that derives it again is deduplicated by the broker. The event is about the
+    /// entry's community, work item and utility (`site`, `workitem`, `utility`), so that its topic
+    /// (`alert/<utility>/<community>/`) lets a coordinator follow the ledger of one community or utility.
     private func publish(_ change: AlertChange, after sequence: UInt64) {
         guard alerts != nil else { return }
         unstoredAlerts.append(
             Event(
                 id: "\(change.status.rawValue)-\(sequence)-\(change.key)".prefix(128).description,
-                source: "/conduit/aggregator", time: change.time, data: .alert(change.report)))
+                source: "/conduit/aggregator", time: change.time, utility: change.subject.utility, site: change.subject.community,
+                workItem: change.subject.workItem, data: .alert(change.report)))
     }
 
     /// How long until the observer is owed an update held back by its 100 ms pace; `nil` when it is owed nothing.

@@ -18,8 +18,6 @@ public final class DemoDisplay: Sendable {
         public var raised = 0
         /// Alerts cleared.
         public var cleared = 0
-        /// Alerts raised, by kind.
-        public var raisedByKind: [String: Int] = [:]
     }
 
     private struct Shown: ~Copyable {
@@ -59,7 +57,6 @@ public final class DemoDisplay: Sendable {
             for change in update.alertChanges {
                 if change.status == .raised {
                     shown.counts.raised += 1
-                    shown.counts.raisedByKind[change.kind.rawValue, default: 0] += 1
                 } else {
                     shown.counts.cleared += 1
                 }

@@ -14,8 +14,8 @@ extension Scenario {
     "zh": "江口县2023年老旧小区改造项目",
     "en": "Jiangkou County 2023 old residential community renovation"
   },
-  "reference": "江府办发〔2023〕8号 (2023-03-02)",
-  "note": "From the plan: the three communities, 972 households in total, the deadline and the organisations with their duties. Illustrative, not from the plan: the split of households over communities and buildings, the building ids, the work items and their planned dates.",
+  "reference": "江府办发〔2023〕8号《江口县2023年老旧小区改造项目工作实施方案》(2023-03-02)",
+  "note": "From the document: the three communities (甘家坝, 瑞景碧苑, 锦绣新城), 972 households in all, the deadline (basically complete by the end of December 2023), the members of the leading group and each organisation's duty under 四、工作职责 (each duty below cites its item, \"§4(n)\"), the added elevators and the supply of power, water and communications in the scope of the works (二（二）), and the supervision ledger with deadlines for rectification (五（四）). Assumed by this plan, not in the document: the split of households over communities and buildings and the building ids; every work item and its planned dates; the power supply bureau's relocation work (the document lists it in the leading group and power supply in the scope, but gives it no duty under 四); that the telecom carriers and the broadcast company relocate their own lines (the document's duty §4(13) says so for communication lines, the split into items is assumed); that the water investment company relocates the water lines as well as accepting them (§4(9) gives it technical guidance and acceptance); that the housing bureau leads a joint completion acceptance of line work (§4(3) gives it technical guidance and construction supervision); that the fire brigade inspects (§4(11) gives it technical guidance); which buildings get an added elevator; the household survey as work items of the sub-district office with planned dates (§4(12) gives the duty, not a schedule); the notice rules for telecom and broadcast; and every period of the ledger rules (the document sets deadlines for rectification without a length). Not modelled: roads, greening, lighting, walls, parking and waste works of the scope, and the duties that produce no field events (approvals, funds, publicity, petitions, enforcement).",
   "deadline": "2023-12-31",
   "timeZone": "Asia/Shanghai",
   "utcOffset": "+08:00",
@@ -24,24 +24,24 @@ extension Scenario {
       "service": "power",
       "leadHours": 168,
       "source": {
-        "zh": "《供电营业规则》（电力工业部，1996年）第六十八条：因供电设施计划检修需要停电时，应提前七天通知用户或进行公告",
-        "en": "Electricity Supply Business Rules (Ministry of Electric Power, 1996), article 68: a planned interruption for maintenance of supply facilities is notified to users, or announced, seven days in advance"
+        "zh": "《供电营业规则》（电力工业部，1996年）第六十八条：因故需要中止供电时，供电企业应事先通知用户或进行公告；因供电设施计划检修需要停电时，应提前七天通知用户或进行公告。（第六十七条是对用户停止供电的办理程序：停电前三至七天送达停电通知书、停电前30分钟再通知，不是计划检修的规定。）核对：依公开转载的规则文本核对了第六十七、六十八条；2024年修订本仍规定计划检修停电提前7日公告，但其条号、令号和施行日期未能核实，2023年的计划按1996年文本执行。",
+        "en": "Electricity Supply Business Rules (供电营业规则, Ministry of Electric Power, 1996), article 68: when supply is to be interrupted, the supplier notifies users or announces it beforehand; for planned maintenance of supply facilities, seven days ahead. (Article 67 is the procedure for cutting off one customer: a notice served three to seven days before, and again 30 minutes before; it is not the planned-maintenance rule.) Checked: articles 67 and 68 against a published copy of the 1996 text. A 2024 revision still requires seven days' public notice of a planned-maintenance outage, but its article number, order number and date of force could not be verified here; the 2023 programme is judged by the 1996 text."
       }
     },
     {
       "service": "water",
       "leadHours": 24,
       "source": {
-        "zh": "《城市供水条例》（国务院令第158号，1994年）第二十二条：因工程施工、设备维修等原因确需停止供水的，应当经城市供水行政主管部门批准并提前24小时通知用水单位和个人",
-        "en": "Regulations on Urban Water Supply (State Council order no. 158, 1994), article 22: a stop of supply for construction or maintenance needs the water authority's approval and 24 hours' notice to users"
+        "zh": "《城市供水条例》（国务院令第158号，1994年）第二十二条：城市自来水供水企业和自建设施对外供水的企业应当保持不间断供水；由于工程施工、设备维修等原因确需停止供水的，应当经城市供水行政主管部门批准并提前24小时通知用水单位和个人。核对：依政府政务服务页面引用的条文核对（第二十二条，24小时）。另见一份较新的供水条例文本将类似的24小时规定列为第二十三条，其名称和日期未能核实，未采用。",
+        "en": "Regulations on Urban Water Supply (城市供水条例, State Council order no. 158, 1994), article 22: a supplier keeps supply uninterrupted; a stop needed for construction or maintenance needs the water authority's approval and 24 hours' notice to the users. Checked: the article's text as a county government's service page quotes it (article 22, 24 hours). A later text of a water supply regulation puts a similar 24-hour rule in article 23; its title and date could not be verified, and it is not used."
       }
     },
     {
       "service": "telecom",
       "leadHours": 24,
       "source": {
-        "zh": "无全国性规定；本计划按24小时执行",
-        "en": "No national rule fixes a lead; this plan requires 24 hours"
+        "zh": "无全国性规定规定通信、广电线路割接的提前通知时间；本计划按24小时执行（假定）",
+        "en": "No national rule found fixes the notice for a telecom or broadcast cut-over; this plan requires 24 hours (assumed)"
       },
       "assumed": true
     },
@@ -49,12 +49,108 @@ extension Scenario {
       "service": "broadcast",
       "leadHours": 24,
       "source": {
-        "zh": "无全国性规定；本计划按24小时执行",
-        "en": "No national rule fixes a lead; this plan requires 24 hours"
+        "zh": "无全国性规定规定通信、广电线路割接的提前通知时间；本计划按24小时执行（假定）",
+        "en": "No national rule found fixes the notice for a telecom or broadcast cut-over; this plan requires 24 hours (assumed)"
       },
       "assumed": true
     }
   ],
+  "ledger": {
+    "rectification": [
+      {
+        "kinds": [
+          "behind_schedule",
+          "reinspection_overdue",
+          "lifecycle_anomaly"
+        ],
+        "days": 14,
+        "source": {
+          "zh": "文件五（四）：对推进不力、进度缓慢的通报批评，限期整改；期限未定，本计划定为14天（假定）",
+          "en": "Document 五（四）: units that lag are criticised and given a deadline to rectify; the document sets no period, this plan gives 14 days (assumed)"
+        },
+        "assumed": true
+      },
+      {
+        "kinds": [
+          "deadline_at_risk",
+          "escalation",
+          "outage_overlap"
+        ],
+        "days": 7,
+        "source": {
+          "zh": "同上；危及年底完工、居民阻工和停电冲突的，定为7天（假定）",
+          "en": "As above; what endangers the year-end deadline, residents blocking work and clashing outages get 7 days (assumed)"
+        },
+        "assumed": true
+      },
+      {
+        "kinds": [
+          "no_notice",
+          "short_notice",
+          "outage_overrun",
+          "acceptance_missing",
+          "progress_regression"
+        ],
+        "days": 7,
+        "source": {
+          "zh": "同上；已发生的违规，7天内书面说明并整改（假定）",
+          "en": "As above; a violation that happened is explained in writing and rectified within 7 days (assumed)"
+        },
+        "assumed": true
+      },
+      {
+        "kinds": [
+          "outage_unrestored",
+          "outage_lapsed",
+          "agent_silent"
+        ],
+        "days": 1,
+        "source": {
+          "zh": "停电、数据中断当日处理（假定）",
+          "en": "An outage or a silent reporter is dealt with the next day (assumed)"
+        },
+        "assumed": true
+      }
+    ],
+    "escalations": [
+      {
+        "id": "access-refused",
+        "reason": {
+          "zh": "住户不同意入户施工",
+          "en": "households refuse access for the works"
+        },
+        "reasonContains": [
+          "不同意入户",
+          "refuse access"
+        ],
+        "afterDays": 7,
+        "organisation": "shuangjiang-subdistrict",
+        "source": {
+          "zh": "文件四（十二）：双江街道负责入户摸底调查、矛盾纠纷协调；停工7天后转街道（天数为假定）",
+          "en": "Document §4(12): the Shuangjiang sub-district office is responsible for the household survey and the mediation of disputes; a stop of 7 days goes to it (the days are assumed)"
+        },
+        "assumed": true
+      },
+      {
+        "id": "residents-dispute",
+        "reason": {
+          "zh": "居民对施工有异议",
+          "en": "residents dispute the works"
+        },
+        "reasonContains": [
+          "有异议",
+          "residents object"
+        ],
+        "afterDays": 7,
+        "organisation": "shuangjiang-subdistrict",
+        "source": {
+          "zh": "文件四（十二）：矛盾纠纷协调由双江街道负责（天数为假定）",
+          "en": "Document §4(12): the sub-district office mediates disputes (the days are assumed)"
+        },
+        "assumed": true
+      }
+    ]
+  },
   "communities": [
     {
       "id": "ganjiaba",
@@ -174,8 +270,8 @@ extension Scenario {
         "coordinator"
       ],
       "duty": {
-        "zh": "会同县住房城乡建设局建立专项督查台账，实时掌握、督查推进项目建设工作进度，对推进不力、进度缓慢的进行通报批评，限期整改",
-        "en": "Keeps the special supervision ledger with the housing bureau, tracks progress in real time, and names and sets deadlines for units that lag"
+        "zh": "【文件五（四）】县政府办督查室会同县住房城乡建设局建立专项督查台账，实时掌握、督查推进各有关部门、乡镇（街道）项目建设工作进度，对推进不力、进度缓慢的通报批评，限期整改",
+        "en": "[document §5(4)] With the housing bureau, keeps the special supervision ledger, follows the progress of every department and sub-district in real time, and criticises publicly and sets deadlines for those that lag"
       }
     },
     {
@@ -192,8 +288,8 @@ extension Scenario {
         "joint_acceptance"
       ],
       "duty": {
-        "zh": "负责该项目建设的技术指导和施工监管、建设等相关工作；改造工作的责任主体、实施主体；领导小组办公室设在该局",
-        "en": "Technical guidance, construction supervision and delivery of the project; the responsible and implementing body; hosts the leading group's office"
+        "zh": "【文件四（三）、五（一）】负责该项目建设的技术指导和施工监管、建设等相关工作；是改造工作的责任主体、实施主体；领导小组办公室设在该局。加装电梯由其施工单位实施（假定）；牵头联合验收（假定）",
+        "en": "[document §4(3), §5(1)] Technical guidance, construction supervision and delivery of the project; the responsible and implementing body; hosts the leading group's office. Its contractors install the added elevators (assumed); leads the joint acceptance (assumed)"
       }
     },
     {
@@ -206,8 +302,8 @@ extension Scenario {
         "support"
       ],
       "duty": {
-        "zh": "负责该项目宣传相关工作",
-        "en": "Publicity for the project"
+        "zh": "【文件四（十）】负责该项目宣传相关工作",
+        "en": "[document §4(10)] Publicity for the project"
       }
     },
     {
@@ -220,8 +316,8 @@ extension Scenario {
         "support"
       ],
       "duty": {
-        "zh": "负责该项目批复立项和建设资金申报等相关工作",
-        "en": "Project approval and applications for construction funds"
+        "zh": "【文件四（一）】负责该项目批复立项和建设资金申报等相关工作",
+        "en": "[document §4(1)] Project approval and applications for construction funds"
       }
     },
     {
@@ -234,8 +330,8 @@ extension Scenario {
         "support"
       ],
       "duty": {
-        "zh": "负责项目建设资金的筹措、调度使用和资金使用监管等相关工作",
-        "en": "Raising, allocating and overseeing construction funds"
+        "zh": "【文件四（二）】负责项目建设资金的筹措、调度使用和资金使用监管等相关工作",
+        "en": "[document §4(2)] Raising, allocating and overseeing construction funds"
       }
     },
     {
@@ -248,8 +344,8 @@ extension Scenario {
         "support"
       ],
       "duty": {
-        "zh": "负责该项目规划、用地手续审批及违规建设的认定相关工作",
-        "en": "Planning and land-use approvals; determining illegal construction"
+        "zh": "【文件四（四）】负责该项目规划、用地手续审批及违规建设的认定相关工作",
+        "en": "[document §4(4)] Planning and land-use approvals; determining illegal construction"
       }
     },
     {
@@ -262,8 +358,8 @@ extension Scenario {
         "support"
       ],
       "duty": {
-        "zh": "负责打击强行阻工堵路、强拉强运、强揽工程等恶劣行为",
-        "en": "Acts against forcible obstruction of works and roads, forced haulage and forced contracting"
+        "zh": "【文件四（七）】负责打击强行阻工堵路、强拉强运、强揽工程等恶劣行为",
+        "en": "[document §4(7)] Acts against forcible obstruction of works and roads, forced haulage and forced contracting"
       }
     },
     {
@@ -276,8 +372,8 @@ extension Scenario {
         "support"
       ],
       "duty": {
-        "zh": "负责该项目信访维稳相关工作",
-        "en": "Petitions and stability work for the project"
+        "zh": "【文件四（八）】负责该项目信访维稳相关工作",
+        "en": "[document §4(8)] Petitions and stability work for the project"
       }
     },
     {
@@ -293,8 +389,8 @@ extension Scenario {
         "elevator_supervisory_inspection"
       ],
       "duty": {
-        "zh": "负责指导特种设备检验机构对城镇老旧小区加装电梯竣工后的验收，对电梯更新、改造、修理等环节实施监督管理工作",
-        "en": "Guides the special-equipment inspection body in accepting newly added elevators; supervises elevator renewal, modification and repair"
+        "zh": "【文件四（六）】负责指导特种设备检验机构对城镇老旧小区加装电梯竣工后的验收，对电梯更新、改造、修理等环节实施监督管理工作",
+        "en": "[document §4(6)] Guides the special-equipment inspection body in the acceptance of added elevators once built; supervises elevator renewal, modification and repair"
       }
     },
     {
@@ -307,8 +403,8 @@ extension Scenario {
         "support"
       ],
       "duty": {
-        "zh": "领导小组成员单位，配合项目建设",
-        "en": "Member of the leading group; cooperates with the project"
+        "zh": "【文件三】领导小组成员单位；文件第四部分未列其职责",
+        "en": "[document §3] Member of the leading group; the document lists no duty for it under 四"
       }
     },
     {
@@ -321,8 +417,8 @@ extension Scenario {
         "support"
       ],
       "duty": {
-        "zh": "负责小区内的违法建筑查处，重点处理侵占公共利益、存在安全隐患、严重破坏小区环境秩序、影响小区施工的违法建筑",
-        "en": "Deals with illegal structures in the communities, above all those that encroach on public interest, are unsafe, disrupt order or obstruct the works"
+        "zh": "【文件四（五）】负责小区内的违法建筑查处，重点处理侵占公共利益、存在安全隐患、严重破坏小区环境秩序、影响小区施工的违法建筑",
+        "en": "[document §4(5)] Deals with illegal structures in the communities, above all those that encroach on public interest, are unsafe, disrupt order or obstruct the works"
       }
     },
     {
@@ -338,8 +434,8 @@ extension Scenario {
         "fire_safety"
       ],
       "duty": {
-        "zh": "负责城镇老旧小区消防安全改造提供技术指导",
-        "en": "Technical guidance on fire safety renovation"
+        "zh": "【文件四（十一）】负责城镇老旧小区消防安全改造提供技术指导；本计划中由其进行消防安全检查（假定）",
+        "en": "[document §4(11)] Technical guidance on fire safety renovation; in this plan it carries out the fire safety inspections (assumed)"
       }
     },
     {
@@ -352,8 +448,8 @@ extension Scenario {
         "support"
       ],
       "duty": {
-        "zh": "领导小组成员单位，配合项目建设",
-        "en": "Member of the leading group; cooperates with the project"
+        "zh": "【文件三】领导小组成员单位；文件第四部分未列其职责",
+        "en": "[document §3] Member of the leading group; the document lists no duty for it under 四"
       }
     },
     {
@@ -366,8 +462,8 @@ extension Scenario {
         "coordinator"
       ],
       "duty": {
-        "zh": "领导小组办公室副主任单位，具体办公",
-        "en": "Deputy head of the leading group's office; day-to-day office work"
+        "zh": "【文件三】领导小组办公室副主任单位，具体办公",
+        "en": "[document §3] Deputy head of the leading group's office; day-to-day office work"
       }
     },
     {
@@ -383,8 +479,8 @@ extension Scenario {
         "power"
       ],
       "duty": {
-        "zh": "领导小组成员单位；小区供电线路改造（改造内容：供电）",
-        "en": "Member of the leading group; relocation of power lines in the communities (renovation scope: power supply)"
+        "zh": "【文件三、二（二）】领导小组成员单位；改造内容含供电。文件第四部分未列其职责：小区供电线路迁改为本计划假定",
+        "en": "[document §3, §2(2)] Member of the leading group; power supply is in the scope of the works. The document lists no duty for it under 四: the relocation of power lines is this plan's assumption"
       }
     },
     {
@@ -404,8 +500,8 @@ extension Scenario {
         "water_acceptance"
       ],
       "duty": {
-        "zh": "负责小区供水、污水技术指导及验收相关工作",
-        "en": "Technical guidance and acceptance for water supply and sewage"
+        "zh": "【文件四（九）】负责小区供水、污水技术指导及验收相关工作；供排水管网改造由其实施为本计划假定",
+        "en": "[document §4(9)] Technical guidance and acceptance for water supply and sewage; that it also carries out the water works is this plan's assumption"
       }
     },
     {
@@ -418,8 +514,8 @@ extension Scenario {
         "coordinator"
       ],
       "duty": {
-        "zh": "负责城镇老旧小区改造项目入户摸底调查，矛盾纠纷协调等相关工作",
-        "en": "Household surveys and mediation of disputes for the project"
+        "zh": "【文件四（十二）】负责城镇老旧小区改造项目入户摸底调查，矛盾纠纷协调等相关工作；住户拒绝入户、居民有异议而停工的，台账升级至该办（见台账规则）",
+        "en": "[document §4(12)] Household surveys and mediation of disputes for the project; work stopped because households refuse access or residents object is escalated to it in the ledger (see the ledger rules)"
       }
     },
     {
@@ -435,8 +531,8 @@ extension Scenario {
         "telecom"
       ],
       "duty": {
-        "zh": "负责老旧小区改造项目通讯线路改造等相关工作",
-        "en": "Relocation of communication lines"
+        "zh": "【文件四（十三）】负责老旧小区改造项目通讯线路改造等相关工作",
+        "en": "[document §4(13)] Relocation of communication lines"
       }
     },
     {
@@ -452,8 +548,8 @@ extension Scenario {
         "telecom"
       ],
       "duty": {
-        "zh": "负责老旧小区改造项目通讯线路改造等相关工作",
-        "en": "Relocation of communication lines"
+        "zh": "【文件四（十三）】负责老旧小区改造项目通讯线路改造等相关工作",
+        "en": "[document §4(13)] Relocation of communication lines"
       }
     },
     {
@@ -469,8 +565,8 @@ extension Scenario {
         "telecom"
       ],
       "duty": {
-        "zh": "负责老旧小区改造项目通讯线路改造等相关工作",
-        "en": "Relocation of communication lines"
+        "zh": "【文件四（十三）】负责老旧小区改造项目通讯线路改造等相关工作",
+        "en": "[document §4(13)] Relocation of communication lines"
       }
     },
     {
@@ -486,8 +582,8 @@ extension Scenario {
         "broadcast"
       ],
       "duty": {
-        "zh": "负责老旧小区改造项目通讯线路改造等相关工作",
-        "en": "Relocation of broadcast and cable lines"
+        "zh": "【文件四（十三）】负责老旧小区改造项目通讯线路改造等相关工作",
+        "en": "[document §4(13)] Relocation of broadcast and cable lines (communication lines)"
       }
     }
   ],
@@ -743,6 +839,68 @@ extension Scenario {
       "plannedFinish": "2023-11-30",
       "households": 238,
       "acceptance": "joint_acceptance"
+    },
+    {
+      "id": "ganjiaba-elevators",
+      "community": "ganjiaba",
+      "organisation": "housing-bureau",
+      "title": {
+        "zh": "甘家坝加装电梯（b01、b02，假定）",
+        "en": "Ganjiaba: Added elevators (b01, b02; assumed)"
+      },
+      "plannedStart": "2023-06-01",
+      "plannedFinish": "2023-11-15",
+      "households": 108,
+      "acceptance": "elevator_supervisory_inspection"
+    },
+    {
+      "id": "ruijing-biyuan-elevator",
+      "community": "ruijing-biyuan",
+      "organisation": "housing-bureau",
+      "title": {
+        "zh": "瑞景碧苑加装电梯（b03，假定）",
+        "en": "Ruijing Biyuan: Added elevator (b03; assumed)"
+      },
+      "plannedStart": "2023-06-15",
+      "plannedFinish": "2023-11-30",
+      "households": 50,
+      "acceptance": "elevator_supervisory_inspection"
+    },
+    {
+      "id": "ganjiaba-survey",
+      "community": "ganjiaba",
+      "organisation": "shuangjiang-subdistrict",
+      "title": {
+        "zh": "甘家坝入户摸底调查",
+        "en": "Ganjiaba: Household survey"
+      },
+      "plannedStart": "2023-03-20",
+      "plannedFinish": "2023-04-28",
+      "households": 436
+    },
+    {
+      "id": "ruijing-biyuan-survey",
+      "community": "ruijing-biyuan",
+      "organisation": "shuangjiang-subdistrict",
+      "title": {
+        "zh": "瑞景碧苑入户摸底调查",
+        "en": "Ruijing Biyuan: Household survey"
+      },
+      "plannedStart": "2023-03-27",
+      "plannedFinish": "2023-05-05",
+      "households": 298
+    },
+    {
+      "id": "jinxiu-xincheng-survey",
+      "community": "jinxiu-xincheng",
+      "organisation": "shuangjiang-subdistrict",
+      "title": {
+        "zh": "锦绣新城入户摸底调查",
+        "en": "Jinxiu Xincheng: Household survey"
+      },
+      "plannedStart": "2023-04-03",
+      "plannedFinish": "2023-05-12",
+      "households": 238
     }
   ]
 }

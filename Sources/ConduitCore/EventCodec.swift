@@ -28,10 +28,12 @@ public enum EventCodec {
     }
 
     /// Decodes one event and validates it against a scenario: the broker's whole input check.
+    /// The event comes back completed (``EventValidator/completed(_:)``): `site` and `utility` filled in from its
+    /// work item, as the broker stores it.
     public static func decodeAndValidate(_ bytes: [UInt8], with validator: EventValidator) throws(ConduitError) -> Event {
         let event = try decode(bytes)
         try validator.validate(event)
-        return event
+        return validator.completed(event)
     }
 
     /// The canonical JSON of an event.
@@ -455,7 +457,7 @@ struct EventDecoder {
         var kind: AlertKind?
         var key: String?
         var message: String?
-        var refs: [String] = []
+        var report = AlertReport(status: .raised, kind: .behindSchedule, key: "", message: "")
         var first = true
         while let member = try reader.nextKey(&first, "data") {
             if reader.keyEquals(member, "status") {
@@ -472,7 +474,28 @@ struct EventDecoder {
                 message = try reader.readBoundedString("data.message", maximum: 2048)
             } else if reader.keyEquals(member, "refs") {
                 try Self.mark(&seen, 4, "data.refs")
-                refs = try reader.readStringArray("data.refs", maximum: 64)
+                report.refs = try reader.readStringArray("data.refs", maximum: 64)
+            } else if reader.keyEquals(member, "organisation") {
+                try Self.mark(&seen, 5, "data.organisation")
+                report.organisation = try reader.readIdentifier("data.organisation")
+            } else if reader.keyEquals(member, "community") {
+                try Self.mark(&seen, 6, "data.community")
+                report.community = try reader.readIdentifier("data.community")
+            } else if reader.keyEquals(member, "workItem") {
+                try Self.mark(&seen, 7, "data.workItem")
+                report.workItem = try reader.readIdentifier("data.workItem")
+            } else if reader.keyEquals(member, "outage") {
+                try Self.mark(&seen, 8, "data.outage")
+                report.outage = try reader.readBoundedString("data.outage", maximum: 256)
+            } else if reader.keyEquals(member, "raisedAt") {
+                try Self.mark(&seen, 9, "data.raisedAt")
+                report.raisedAt = try reader.readTimestamp("data.raisedAt")
+            } else if reader.keyEquals(member, "deadline") {
+                try Self.mark(&seen, 10, "data.deadline")
+                report.deadline = try reader.readDate("data.deadline")
+            } else if reader.keyEquals(member, "figures") {
+                try Self.mark(&seen, 11, "data.figures")
+                report.figures = try decodeFigures()
             } else {
                 throw unknownField(member, "data", .alert)
             }
@@ -481,7 +504,34 @@ struct EventDecoder {
         guard let kind else { throw missing("data.kind", .alert) }
         guard let key else { throw missing("data.key", .alert) }
         guard let message else { throw missing("data.message", .alert) }
-        return AlertReport(status: status, kind: kind, key: key, message: message, refs: refs)
+        report.status = status
+        report.kind = kind
+        report.key = key
+        report.message = message
+        return report
+    }
+
+    /// `data.figures`: an object of ``FigureName``s, each with a value of its type.
+    mutating func decodeFigures() throws(ConduitError) -> AlertFigures {
+        try reader.beginObject("data.figures")
+        var figures = AlertFigures()
+        var first = true
+        while let member = try reader.nextKey(&first, "data.figures") {
+            let name = reader.keyString(member)
+            let path = "data.figures." + name
+            guard let figure = FigureName(rawValue: name) else {
+                throw ConduitError(.eventUnknownField, path: path, "\"\(name)\" is not a figure; expected one of \(FigureName.choices)")
+            }
+            guard figures[figure] == nil else { throw ConduitError(.jsonDuplicateKey, path: path, "duplicate key \"\(name)\"") }
+            switch figure.valueType {
+            case .number: figures[figure] = .number(try reader.readDouble(path))
+            case .integer: figures[figure] = .integer(try reader.readInt64(path))
+            case .date: figures[figure] = .date(try reader.readDate(path))
+            case .time: figures[figure] = .time(try reader.readTimestamp(path))
+            case .text: figures[figure] = .text(try reader.readBoundedString(path, maximum: 1024))
+            }
+        }
+        return figures
     }
 }
 
@@ -825,6 +875,32 @@ extension EventCodec {
                 w.string(reference)
             }
             w.endArray()
+        }
+        w.member("organisation", report.organisation)
+        w.member("community", report.community)
+        w.member("workItem", report.workItem)
+        w.member("outage", report.outage)
+        w.member("raisedAt", report.raisedAt)
+        w.member("deadline", report.deadline)
+        if !report.figures.isEmpty {
+            w.key("figures")
+            writeFigures(report.figures, to: &w)
+        }
+        w.endObject()
+    }
+
+    /// The figures of an alert, in ``FigureName`` order.
+    static func writeFigures(_ figures: AlertFigures, to w: inout JSONWriter) {
+        w.beginObject()
+        for figure in figures.entries {
+            w.dynamicKey(figure.name.rawValue)
+            switch figure.value {
+            case .number(let value): w.double(value)
+            case .integer(let value): w.integer(value)
+            case .date(let value): w.date(value)
+            case .time(let value): w.timestamp(value)
+            case .text(let value): w.string(value)
+            }
         }
         w.endObject()
     }

@@ -12,6 +12,12 @@
 ///   (`scenario.organisation` at `data.authority`), and a performed inspection reported by anyone but its
 ///   authority (`auth.forbidden` at `source`): a utility may request an acceptance, not pass its own work.
 ///
+/// Also rejected: an outage for more households than the buildings it lists hold (`data.range`), a work item
+/// causing an outage at another community (`scenario.work_item` at `data.causedBy`), a report of a planned outage
+/// that leaves out its window without naming the outage by `subject` (`event.missing`), and an acknowledgement of a
+/// ledger entry by anyone but a coordinator of the plan (`auth.forbidden`). ``completed(_:)`` fills in `site` and
+/// `utility` from the work item.
+///
 /// What shows only across events (accepted without a passed acceptance, restored without a start)
 /// is never rejected; ``Lifecycle`` has the rules the aggregator uses to raise alerts for it.
 public struct EventValidator: Sendable {
@@ -27,7 +33,7 @@ public struct EventValidator: Sendable {
     private struct Lookup: Sendable {
         struct WorkItemEntry: Sendable {
             var community: Int
-            var utility: Utility
+            var utility: Utility?
         }
         var organisationUtilities: [Substring: UInt8] = [:]
         var organisationInspects: [Substring: [InspectionKind]] = [:]
@@ -36,10 +42,12 @@ public struct EventValidator: Sendable {
         var workItems: [Substring: WorkItemEntry] = [:]
 
         init(_ scenario: Scenario) {
+            for organisation in scenario.organisations where organisation.roles.contains(.coordinator) {
+                coordinators.insert(Substring(organisation.id))
+            }
             for organisation in scenario.organisations {
                 organisationUtilities[Substring(organisation.id)] = organisation.utilities.reduce(0) { $0 | Lookup.bit($1) }
                 organisationInspects[Substring(organisation.id)] = organisation.inspects
-                if organisation.roles.contains(.coordinator) { coordinators.insert(Substring(organisation.id)) }
             }
             for (index, community) in scenario.communities.enumerated() {
                 communities[Substring(community.id)] = index
@@ -68,6 +76,21 @@ public struct EventValidator: Sendable {
     public func validate(_ event: Event) throws(ConduitError) {
         try Self.checkPayload(event.data)
         try checkReferences(event)
+    }
+
+    /// A valid event with the attributes its topic is made of filled in where the plan decides them: `site`
+    /// and `utility` from its work item (a work item of no utility leaves `utility` absent), and an outage's
+    /// `utility` from its `service`. Attributes the event gives are kept (``validate(_:)`` checked them against the
+    /// work item). The broker stores and publishes this form, so that the community and utility subscriptions and
+    /// filters select every event about a community or utility.
+    public func completed(_ event: Event) -> Event {
+        var event = event
+        if let id = event.workItem, let item = lookup.workItems[Substring(id)] {
+            if event.site == nil, item.community >= 0 { event.site = scenario.communities[item.community].id }
+            if event.utility == nil { event.utility = item.utility }
+        }
+        if event.utility == nil, case .outage(let report) = event.data { event.utility = report.service }
+        return event
     }
 
     /// The checks that need no scenario: ranges, windows and contradictions inside the payload.
@@ -130,8 +153,10 @@ public struct EventValidator: Sendable {
             case (.some, nil):
                 throw ConduitError(.eventMissing, path: "data.windowEnd", "a window needs both windowStart and windowEnd")
             case (nil, nil):
-                if report.nature == .planned {
-                    throw ConduitError(.eventMissing, path: "data.windowStart", "a planned outage needs windowStart and windowEnd")
+                // The window is announced with the outage; the reports that follow it (started, restored, cancelled)
+                // may leave it out and name the outage by subject (see checkReferences).
+                if report.nature == .planned && (report.status == .proposed || report.status == .noticed) {
+                    throw ConduitError(.eventMissing, path: "data.windowStart", "a planned outage needs windowStart and windowEnd when it is \(report.status.rawValue)")
                 }
             }
             if let started = report.startedAt, let restored = report.restoredAt, restored < started {
@@ -150,7 +175,11 @@ public struct EventValidator: Sendable {
             if let interval = report.heartbeatIntervalMs, interval < 100 || interval > 3_600_000 {
                 throw ConduitError(.dataRange, path: "data.heartbeatIntervalMs", "\(interval) is outside 100 to 3600000")
             }
-        case .alert, .plan:
+        case .alert(let report):
+            if report.status == .acknowledged && !report.key.hasPrefix(report.kind.rawValue + "/") {
+                throw ConduitError(.dataConflict, path: "data.key", "the key of a \(report.kind.rawValue) entry begins with \(report.kind.rawValue)/")
+            }
+        case .plan:
             break
         }
     }
@@ -162,8 +191,14 @@ public struct EventValidator: Sendable {
         if utilities == nil && !isSystem {
             throw ConduitError(.scenarioOrganisation, path: "source", "\"\(organisationID)\" is not an organisation of the scenario")
         }
-        if event.kind == .alert && !isSystem {
-            throw ConduitError(.authForbidden, path: "source", "alerts are derived by Conduit's aggregator; \(organisationID) cannot publish them")
+        if case .alert(let report) = event.data {
+            if report.status == .acknowledged {
+                guard !isSystem, lookup.coordinators.contains(organisationID) else {
+                    throw ConduitError(.authForbidden, path: "source", "a ledger entry is acknowledged by a coordinator of the plan; \(organisationID) is none")
+                }
+            } else if !isSystem {
+                throw ConduitError(.authForbidden, path: "source", "alerts are derived by Conduit's aggregator; \(organisationID) cannot publish them")
+            }
         }
         if event.kind == .plan {
             if !isSystem && !lookup.coordinators.contains(organisationID) {
@@ -195,7 +230,9 @@ public struct EventValidator: Sendable {
                 throw ConduitError(.scenarioWorkItem, path: "workitem", "\(workItemID) belongs to \(owner), not \(site)")
             }
             if let utility = event.utility, utility != workItem.utility {
-                throw ConduitError(.scenarioWorkItem, path: "workitem", "\(workItemID) is \(workItem.utility.rawValue) work, not \(utility.rawValue)")
+                throw ConduitError(
+                    .scenarioWorkItem, path: "workitem",
+                    "\(workItemID) is \(workItem.utility.map { $0.rawValue + " work" } ?? "no utility's work"), not \(utility.rawValue)")
             }
             if communityIndex == nil { communityIndex = workItem.community }
         }
@@ -229,11 +266,35 @@ public struct EventValidator: Sendable {
             for (index, building) in report.buildings.enumerated() where !community.hasBuilding(building) {
                 throw ConduitError(.scenarioBuilding, path: "data.buildings[\(index)]", "\"\(building)\" is not a building of \(community.id)")
             }
-            if let cause = report.causedBy, lookup.workItems[Substring(cause)] == nil {
-                throw ConduitError(.scenarioWorkItem, path: "data.causedBy", "\"\(cause)\" is not a work item of the scenario")
+            if let cause = report.causedBy {
+                guard let causing = lookup.workItems[Substring(cause)] else {
+                    throw ConduitError(.scenarioWorkItem, path: "data.causedBy", "\"\(cause)\" is not a work item of the scenario")
+                }
+                if causing.community != communityIndex {
+                    throw ConduitError(
+                        .scenarioWorkItem, path: "data.causedBy",
+                        "\(cause) is work at \(scenario.communities[causing.community].id), not at \(community.id)")
+                }
             }
             if report.households > community.households {
                 throw ConduitError(.dataRange, path: "data.households", "\(report.households) is more than the \(community.households) households of \(community.id)")
+            }
+            if !report.buildings.isEmpty {
+                var listed = 0
+                var counted: Set<String> = []
+                for building in community.buildings where report.buildings.contains(building.id) && counted.insert(building.id).inserted {
+                    listed += building.households
+                }
+                if report.households > listed {
+                    throw ConduitError(
+                        .dataRange, path: "data.households",
+                        "\(report.households) is more than the \(listed) households of buildings \(report.buildings.joined(separator: ", ")) of \(community.id)")
+                }
+            }
+            if report.windowStart == nil && report.nature == .planned && event.subject == nil {
+                throw ConduitError(
+                    .eventMissing, path: "subject",
+                    "a report of a planned outage without its window names the outage by subject, as its notice did")
             }
         case .presence, .alert, .plan:
             break

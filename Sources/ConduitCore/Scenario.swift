@@ -23,6 +23,8 @@ public struct Scenario: Sendable, Hashable {
     public var timeZone: PlanTimeZone
     /// How long before a planned outage residents must be told, per service, with the rule's source.
     public var noticeRules: [NoticeRule]
+    /// The ledger's rectification periods and escalations (``LedgerRules``).
+    public var ledger: LedgerRules
     public var communities: [Community]
     public var organisations: [Organisation]
     public var workItems: [WorkItem]
@@ -34,7 +36,7 @@ public struct Scenario: Sendable, Hashable {
     /// Creates a scenario and checks that it is consistent.
     public init(
         id: String, name: LocalizedText, reference: String? = nil, note: String? = nil, deadline: CalendarDate,
-        timeZone: PlanTimeZone = .chinaStandardTime, noticeRules: [NoticeRule] = [],
+        timeZone: PlanTimeZone = .chinaStandardTime, noticeRules: [NoticeRule] = [], ledger: LedgerRules = LedgerRules(),
         communities: [Community], organisations: [Organisation], workItems: [WorkItem]
     ) throws(ConduitError) {
         self.id = id
@@ -44,6 +46,7 @@ public struct Scenario: Sendable, Hashable {
         self.deadline = deadline
         self.timeZone = timeZone
         self.noticeRules = noticeRules
+        self.ledger = ledger
         self.communities = communities
         self.organisations = organisations
         self.workItems = workItems
@@ -73,6 +76,7 @@ public struct Scenario: Sendable, Hashable {
                 throw ConduitError(.dataRange, path: "noticeRules[\(position)].leadHours", "\(rule.leadHours) is outside 0 to \(NoticeRule.maximumLeadHours)")
             }
         }
+        try ledger.check { organisationIndex[$0] != nil }
         for (position, community) in communities.enumerated() {
             let sum = community.buildings.reduce(0) { $0 + $1.households }
             if !community.buildings.isEmpty && sum != community.households {
@@ -90,8 +94,8 @@ public struct Scenario: Sendable, Hashable {
             guard let organisation = organisation(item.organisation) else {
                 throw ConduitError(.scenarioOrganisation, path: "workItems[\(position)].organisation", "\"\(item.organisation)\" is not an organisation of the scenario")
             }
-            guard organisation.utilities.contains(item.utility) else {
-                throw ConduitError(.scenarioUtility, path: "workItems[\(position)].utility", "\(organisation.id) does not run \(item.utility.rawValue)")
+            if let utility = item.utility, !organisation.utilities.contains(utility) {
+                throw ConduitError(.scenarioUtility, path: "workItems[\(position)].utility", "\(organisation.id) does not run \(utility.rawValue)")
             }
             if item.plannedFinish < item.plannedStart {
                 throw ConduitError(.dataWindow, path: "workItems[\(position)].plannedFinish", "\(item.plannedFinish) is before plannedStart \(item.plannedStart)")
@@ -282,23 +286,25 @@ public struct Organisation: Sendable, Hashable {
     }
 }
 
-/// A piece of relocation work of one organisation's utility at one community, with its plan.
+/// A piece of work of one organisation at one community, with its plan: the relocation of a utility's lines, or
+/// work of no utility (an added elevator, the household survey).
 public struct WorkItem: Sendable, Hashable {
     public var id: String
     public var community: String
     public var organisation: String
-    public var utility: Utility
+    /// The utility whose lines the work relocates; `nil` for work of no utility.
+    public var utility: Utility?
     public var title: LocalizedText
     public var plannedStart: CalendarDate
     public var plannedFinish: CalendarDate
     /// Households the work affects.
     public var households: Int
-    /// The inspection whose pass accepts this work.
-    public var acceptance: InspectionKind
+    /// The inspection whose pass accepts this work; `nil`: the work needs no acceptance (it is done when completed).
+    public var acceptance: InspectionKind?
 
     public init(
-        id: String, community: String, organisation: String, utility: Utility, title: LocalizedText,
-        plannedStart: CalendarDate, plannedFinish: CalendarDate, households: Int, acceptance: InspectionKind
+        id: String, community: String, organisation: String, utility: Utility?, title: LocalizedText,
+        plannedStart: CalendarDate, plannedFinish: CalendarDate, households: Int, acceptance: InspectionKind?
     ) {
         self.id = id
         self.community = community
@@ -338,11 +344,13 @@ extension Scenario {
         try root.allow(
             legacy
                 ? ["format", "id", "name", "reference", "note", "deadline", "communities", "organisations", "workItems"]
-                : ["format", "id", "name", "reference", "note", "deadline", "timeZone", "utcOffset", "noticeRules",
+                : ["format", "id", "name", "reference", "note", "deadline", "timeZone", "utcOffset", "noticeRules", "ledger",
                    "communities", "organisations", "workItems"])
         var timeZone = PlanTimeZone.chinaStandardTime
         var noticeRules: [NoticeRule] = []
+        var ledger = LedgerRules()
         if !legacy {
+            if root.has("ledger") { ledger = try LedgerRules.decode(try ScenarioObject(try root.value("ledger"), path: "\(prefix)ledger")) }
             let identifier = try root.string("timeZone")
             guard identifier.utf8.count <= 64,
                 identifier.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") })
@@ -389,17 +397,18 @@ extension Scenario {
             try object.allow(["id", "community", "organisation", "utility", "title", "plannedStart", "plannedFinish", "households", "acceptance"])
             return WorkItem(
                 id: try object.identifier("id"), community: try object.identifier("community"),
-                organisation: try object.identifier("organisation"), utility: try object.enumValue("utility", Utility.self),
+                organisation: try object.identifier("organisation"),
+                utility: object.has("utility") ? try object.enumValue("utility", Utility.self) : nil,
                 title: try object.text("title"), plannedStart: try object.date("plannedStart"),
                 plannedFinish: try object.date("plannedFinish"), households: try object.count("households"),
-                acceptance: try object.enumValue("acceptance", InspectionKind.self))
+                acceptance: object.has("acceptance") ? try object.enumValue("acceptance", InspectionKind.self) : nil)
         }
         let id = try root.identifier("id"), name = try root.text("name"), reference = try root.optionalString("reference")
         let note = try root.optionalString("note"), deadline = try root.date("deadline")
         do {
             return try Scenario(
                 id: id, name: name, reference: reference, note: note, deadline: deadline,
-                timeZone: timeZone, noticeRules: noticeRules, communities: communities, organisations: organisations,
+                timeZone: timeZone, noticeRules: noticeRules, ledger: ledger, communities: communities, organisations: organisations,
                 workItems: workItems)
         } catch {
             throw ConduitError(error.code, path: prefix + error.path, error.reason)
@@ -434,6 +443,9 @@ extension Scenario {
                 if rule.assumed { fields.append(.init("assumed", .bool(true))) }
                 return .object(fields)
             })),
+        ]
+        if !ledger.isEmpty { members.append(.init("ledger", ledger.document)) }
+        members += [
             .init("communities", .array(communities.map { community in
                 .object([
                     .init("id", .string(community.id)), .init("name", text(community.name)),
@@ -454,14 +466,18 @@ extension Scenario {
                 return .object(fields)
             })),
             .init("workItems", .array(workItems.map { item in
-                .object([
+                var fields: [JSONValue.Member] = [
                     .init("id", .string(item.id)), .init("community", .string(item.community)),
-                    .init("organisation", .string(item.organisation)), .init("utility", .string(item.utility.rawValue)),
+                    .init("organisation", .string(item.organisation)),
+                ]
+                if let utility = item.utility { fields.append(.init("utility", .string(utility.rawValue))) }
+                fields += [
                     .init("title", text(item.title)), .init("plannedStart", .string(item.plannedStart.description)),
                     .init("plannedFinish", .string(item.plannedFinish.description)),
                     .init("households", .number(String(item.households))),
-                    .init("acceptance", .string(item.acceptance.rawValue)),
-                ])
+                ]
+                if let acceptance = item.acceptance { fields.append(.init("acceptance", .string(acceptance.rawValue))) }
+                return .object(fields)
             })),
         ]
         return .object(members)
@@ -485,6 +501,12 @@ struct ScenarioObject {
     }
 
     func childPath(_ key: String) -> String { path == "$" ? key : path + "." + key }
+
+    func has(_ key: String) -> Bool { members.contains { $0.key == key } }
+
+    func optionalArray(_ key: String) throws(ConduitError) -> [JSONValue] {
+        has(key) ? try array(key) : []
+    }
 
     func allow(_ keys: Set<String>) throws(ConduitError) {
         for member in members where !keys.contains(member.key) {

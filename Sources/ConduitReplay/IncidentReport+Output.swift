@@ -31,7 +31,7 @@ extension IncidentReport {
             lines.append("Incident: work item \(id)" + (item.map { " — \($0.title.en)" } ?? ""))
             if let item {
                 let organisation = scenario.organisation(item.organisation)?.name.en ?? item.organisation
-                lines.append("  \(writer.communityName(item.community)) · \(item.utility.rawValue) · \(organisation)")
+                lines.append("  \(writer.communityName(item.community)) · \(item.utility?.rawValue ?? "-") · \(organisation)")
             }
             if let state = workItem {
                 let actual = [state.actualStart, state.actualFinish].map { $0?.iso8601 ?? "…" }.joined(separator: " → ")
@@ -178,7 +178,7 @@ extension IncidentReport {
         if let item = workItem {
             members["workitem"] = Self.object([
                 "id": .string(item.item.id), "community": .string(item.item.community),
-                "organisation": .string(item.item.organisation), "utility": .string(item.item.utility.rawValue),
+                "organisation": .string(item.item.organisation), "utility": item.item.utility.map { .string($0.rawValue) },
                 "status": item.status.map { .string($0.rawValue) }, "percent": .number(item.percent.description),
                 "plannedStart": .string(item.plannedStart.iso8601), "plannedFinish": .string(item.plannedFinish.iso8601),
                 "actualStart": item.actualStart.map { .string($0.iso8601) },

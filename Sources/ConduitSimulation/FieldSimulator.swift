@@ -7,8 +7,9 @@ import ConduitCore
 /// the percent rising along a noisy S-curve, now and then a stop (`suspended` with a `blockingReason`, then
 /// `in_progress` again), `completed`, the acceptance inspection asked for by the utility and performed by
 /// the organisation that inspects the item's acceptance kind (sometimes failed or conditional with
-/// defects, then re-inspected after the fix), and `accepted`. Fire safety and elevator supervisory
-/// inspections on some items; power, water, telecom and broadcast outages for the cut-overs (see
+/// defects, then re-inspected after the fix), and `accepted` (work that needs no acceptance, such as the household
+/// survey, ends at `completed`). An added elevator is accepted by the supervisory inspection of the organisation
+/// that inspects elevators. Fire safety inspections on some items; power, water, telecom and broadcast outages for the cut-overs (see
 /// ``organisations(in:)`` for who publishes).
 ///
 /// Guaranteed for every seed on a scenario shaped like `Scenario.default`: one or two work items are late
@@ -49,21 +50,9 @@ public enum FieldSimulator {
         }
 
         var visits = Array(repeating: [InspectionVisit](), count: items.count)
-        var readyDays = timelines.map(\.finishDay)
-        if let inspector = inspector(of: .elevatorSupervisoryInspection, in: scenario) {
-            let powered = onTime.filter { items[$0].utility == .power }
-            let candidates = powered.isEmpty ? onTime : powered
-            for index in random.shuffled(candidates).prefix(random.int(1...2)) {
-                let finish = timelines[index].finishDay
-                let visit = InspectionVisit(
-                    kind: .elevatorSupervisoryInspection, authority: inspector, requestDay: finish + 1,
-                    day: LocalClock.workday(onOrAfter: finish + random.int(3...6)), note: nil)
-                visits[index].append(withNote(visit, prefix: "el", notes: FieldText.elevatorNotes, scenario: scenario, item: items[index], random: &random))
-                readyDays[index] = visit.day
-            }
-        }
+        let readyDays = timelines.map(\.finishDay)
         if let inspector = inspector(of: .fireSafety, in: scenario) {
-            let cabled = onTime.filter { items[$0].utility != .water }
+            let cabled = onTime.filter { items[$0].utility != nil && items[$0].utility != .water }
             let candidates = cabled.isEmpty ? onTime : cabled
             for index in random.shuffled(candidates).prefix(random.int(1...3)) {
                 let timeline = timelines[index]
@@ -111,18 +100,16 @@ public enum FieldSimulator {
     }
 
     /// The organisations that publish anything in the plan, in scenario order: those that run a work item,
-    /// those that perform a work item's acceptance kind, and the first organisation inspecting fire safety
-    /// and elevators. The same for every seed.
+    /// those that perform a work item's acceptance kind, and the first organisation inspecting fire safety.
+    /// The same for every seed.
     public static func organisations(in scenario: Scenario) -> [String] {
         var publishing: Set<String> = []
         for item in scenario.workItems {
             publishing.insert(item.organisation)
             if let authority = acceptanceAuthority(of: item, in: scenario) { publishing.insert(authority) }
         }
-        if !scenario.workItems.isEmpty {
-            for kind in [InspectionKind.elevatorSupervisoryInspection, .fireSafety] {
-                if let inspector = inspector(of: kind, in: scenario) { publishing.insert(inspector) }
-            }
+        if !scenario.workItems.isEmpty, let inspector = inspector(of: .fireSafety, in: scenario) {
+            publishing.insert(inspector)
         }
         return scenario.organisations.map(\.id).filter(publishing.contains)
     }
@@ -141,15 +128,16 @@ public enum FieldSimulator {
 
     /// The organisation that accepts `item`: the first that performs its acceptance kind.
     static func acceptanceAuthority(of item: WorkItem, in scenario: Scenario) -> String? {
-        inspector(of: item.acceptance, in: scenario)
+        item.acceptance.flatMap { inspector(of: $0, in: scenario) }
     }
 
-    /// One late item, or two (three times in ten); at most a third of the items, and never the last item an
-    /// acceptance authority would have to accept (so that every authority has something to publish).
+    /// One late item, or two (three times in ten); at most a third of the items, never work that needs no
+    /// acceptance (the household survey comes before the works), and never the last item an acceptance authority
+    /// would have to accept (so that every authority has something to publish).
     static func chooseLate(_ items: [WorkItem], authorities: [String?], random: inout SimulationRandom) -> Set<Int> {
         let wanted = min(random.chance(0.3) ? 2 : 1, items.count / 3)
         var late: Set<Int> = []
-        for index in random.shuffled(Array(items.indices)) where late.count < wanted {
+        for index in random.shuffled(Array(items.indices)) where late.count < wanted && items[index].acceptance != nil {
             let others = items.indices.filter { $0 != index && !late.contains($0) && authorities[$0] == authorities[index] }
             if authorities[index] == nil || !others.isEmpty { late.insert(index) }
         }

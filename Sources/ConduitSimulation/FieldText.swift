@@ -17,9 +17,12 @@ enum FieldText {
         "部分住户不同意入户施工 / some households refuse access for the indoor works",
     ]
 
-    /// Defects an acceptance of `utility` work may find; `%b` is replaced by a building id.
-    static func acceptanceDefects(_ utility: Utility) -> [String] {
-        switch utility {
+    /// Defects the acceptance of `item` may find; `%b` is replaced by a building id.
+    static func acceptanceDefects(_ item: WorkItem) -> [String] {
+        guard let utility = item.utility else {
+            return item.acceptance == .elevatorSupervisoryInspection ? addedElevatorDefects : generalWorkDefects
+        }
+        return switch utility {
         case .power:
             [
                 "%b 楼电表箱进线未封堵 / cable entry of the meter box in building %b not sealed",
@@ -49,16 +52,23 @@ enum FieldText {
         }
     }
 
+    /// Defects the supervisory inspection of an added elevator may find (before it may be used).
+    static let addedElevatorDefects = [
+        "%b 楼加装电梯层门门锁啮合长度不足 / the landing door locks of the added elevator at building %b engage too short",
+        "%b 楼电梯井道与楼梯间之间防火封堵缺失 / fire stopping missing between the shaft and the stairwell of building %b",
+        "%b 楼电梯限速器校验报告缺失 / the overspeed governor's test report for building %b is missing",
+    ]
+
+    /// Defects the acceptance of work of no utility may find.
+    static let generalWorkDefects = [
+        "%b 楼施工现场未清理 / the site at building %b is not cleared",
+        "竣工资料不全 / the completion records are incomplete",
+    ]
+
     /// Minor points a fire safety inspection notes; `%b` is replaced by a building id.
     static let fireSafetyNotes = [
         "%b 楼楼道电缆穿墙处防火封堵不完整 / fire stopping incomplete where cables pass the stairwell wall of building %b",
         "%b 楼竖井内线缆未做阻燃处理 / cables in the shaft of building %b not fire-retardant treated",
-    ]
-
-    /// Minor points an elevator supervisory inspection notes; `%b` is replaced by a building id.
-    static let elevatorNotes = [
-        "%b 楼电梯专用电源箱未标识 / the elevator's dedicated supply box in building %b is not labelled",
-        "%b 楼电梯机房照明不足 / lighting in the elevator machine room of building %b is insufficient",
     ]
 
     /// `text` with `%b` replaced by `building`.

@@ -1,7 +1,7 @@
 import ConduitCore
 
 /// An inspection asked for by the utility and carried out by an inspecting body, outside the acceptance:
-/// fire safety during the work, or an elevator supervisory inspection after it.
+/// fire safety during the work.
 struct InspectionVisit: Sendable, Hashable {
     var kind: InspectionKind
     var authority: String
@@ -69,9 +69,13 @@ struct AcceptancePlan: Sendable, Hashable {
     static func drawDefects(
         _ item: WorkItem, result: InspectionResult, dueDay: Int, buildings: [String], random: inout SimulationRandom
     ) -> [Defect] {
-        let descriptions = random.shuffled(FieldText.acceptanceDefects(item.utility))
+        let descriptions = random.shuffled(FieldText.acceptanceDefects(item))
         let count = min(random.int(1...3), descriptions.count)
-        let prefix = item.acceptance == .waterAcceptance ? "wa" : "ja"
+        let prefix = switch item.acceptance {
+        case .waterAcceptance: "wa"
+        case .elevatorSupervisoryInspection: "el"
+        default: "ja"
+        }
         return (0..<count).map { position in
             let severity: DefectSeverity
             if position == 0 {

@@ -45,6 +45,12 @@ struct OutagePlan {
     var planned: [PlannedOutage] = []
     var unplanned: [UnplannedOutage] = []
 
+    /// The service a work item's outages interrupt: its utility. Outages are drawn only for work on a utility's lines.
+    static func service(of item: WorkItem) -> Utility {
+        guard let utility = item.utility else { preconditionFailure("\(item.id) is work of no utility: it causes no outage") }
+        return utility
+    }
+
     /// The required lead for a planned outage of `service`, in seconds.
     static func requiredNoticeSeconds(_ service: Utility) -> Int64 {
         service == .power ? 7 * 86_400 : 86_400
@@ -56,6 +62,8 @@ struct OutagePlan {
         timelines: [WorkTimeline], scenario: Scenario, days: YearDays, seed: UInt64, random: inout SimulationRandom
     ) -> OutagePlan {
         var plan = OutagePlan()
+        // Only work on a utility's lines cuts a service over.
+        let timelines = timelines.filter { $0.item.utility != nil }
         for timeline in timelines {
             var itemRandom = SimulationRandom(seed: seed, stream: "outages/" + timeline.item.id)
             plan.planned += cutOvers(timeline, scenario: scenario, days: days, random: &itemRandom)
@@ -102,12 +110,13 @@ struct OutagePlan {
         case .power: count = random.int(3...4)
         case .water: count = random.int(2...4)
         case .telecom, .broadcast: count = random.int(1...2)
+        case nil: return []
         }
         var outages: [PlannedOutage] = []
         for index in 0..<count {
             let fraction = Double(index + 1) / Double(count + 1) + random.double(-0.05...0.05)
             let day = timeline.calendarDay(atFraction: fraction)
-            let (start, length) = window(timeline.item.utility, random: &random)
+            let (start, length) = window(service(of: timeline.item), random: &random)
             let (buildings, households) = affected(timeline.item, scenario: scenario, count: random.int(1...3), random: &random)
             let outage = outageOn(
                 day: day, start: start, length: length, item: timeline.item, buildings: buildings, households: households,
@@ -220,7 +229,7 @@ struct OutagePlan {
             incidents[outage.item.id] = number
             let subject = "\(outage.item.id)-incident-\(number)"
             var report = OutageReport(
-                status: .started, nature: .unplanned, service: outage.item.utility, startedAt: outage.startedAt,
+                status: .started, nature: .unplanned, service: Self.service(of: outage.item), startedAt: outage.startedAt,
                 buildings: outage.buildings, households: outage.households, causedBy: outage.item.id)
             add(outage.item, subject: subject, time: outage.startedAt, report, to: &builder)
             report.status = .restored
@@ -231,7 +240,7 @@ struct OutagePlan {
 
     private func addPlanned(_ outage: PlannedOutage, subject: String, to builder: inout PlanBuilder) {
         var report = OutageReport(
-            status: .noticed, nature: .planned, service: outage.item.utility, windowStart: outage.windowStart,
+            status: .noticed, nature: .planned, service: Self.service(of: outage.item), windowStart: outage.windowStart,
             windowEnd: outage.windowEnd, noticedAt: outage.noticedAt, buildings: outage.buildings,
             households: outage.households, causedBy: outage.item.id)
         add(outage.item, subject: subject, time: outage.noticedAt, report, to: &builder)

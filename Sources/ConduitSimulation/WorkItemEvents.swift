@@ -28,15 +28,15 @@ struct WorkItemEvents {
                 defects: visit.note.map { [$0] } ?? [], requestDefects: [], to: &builder, random: &random)
         }
         var passedDue: Timestamp?
-        if let acceptance {
+        if let acceptance, let kind = item.acceptance {
             if acceptance.outcome == .passed {
                 passedDue = addInspection(
-                    kind: item.acceptance, authority: acceptance.authority, requestDay: acceptance.requestDay,
+                    kind: kind, authority: acceptance.authority, requestDay: acceptance.requestDay,
                     day: acceptance.inspectionDay, result: .passed, defects: acceptance.passNote.map { [$0] } ?? [],
                     requestDefects: [], to: &builder, random: &random)
             } else {
                 addInspection(
-                    kind: item.acceptance, authority: acceptance.authority, requestDay: acceptance.requestDay,
+                    kind: kind, authority: acceptance.authority, requestDay: acceptance.requestDay,
                     day: acceptance.inspectionDay, result: acceptance.outcome, defects: acceptance.defects,
                     requestDefects: [], to: &builder, random: &random)
                 let rectified = acceptance.defects.map { defect in
@@ -50,7 +50,7 @@ struct WorkItemEvents {
                     return fixed
                 }
                 passedDue = addInspection(
-                    kind: item.acceptance, authority: acceptance.authority, requestDay: acceptance.rectifiedDay,
+                    kind: kind, authority: acceptance.authority, requestDay: acceptance.rectifiedDay,
                     day: acceptance.reinspectionDay, result: .passed, defects: verified, requestDefects: rectified,
                     to: &builder, random: &random)
             }

@@ -9,10 +9,10 @@ extension ConduitError.Code {
 /// Checkpoints and snapshots: the state as deterministic JSON (members sorted by key, compact).
 ///
 /// The document (`format` `conduit-state/1`) holds what the fold needs to continue — `lastSequence`,
-/// `now`, `options`, `workitems`, `outages`, `agents`, `alerts` (the active ledger), `publishedAlerts` and
-/// the rule clock — and derived views for readers, ignored by ``restore(json:scenario:)``: `summary`,
-/// `communities`, `utilities`, `organisations`, and per work item `expectedPercent`, `acceptedByInspections`,
-/// `openBlockingDefects` and `stale`.
+/// `now`, `options`, `workitems`, `outages`, `agents`, `ledger` (every entry, open and closed), `publishedAlerts`
+/// and the rule clock — and derived views for readers, ignored by ``restore(json:scenario:)``: `alerts` (the open
+/// entries), `summary`, `communities`, `utilities`, `organisations`, per work item `expectedPercent`,
+/// `acceptedByInspections`, `openBlockingDefects` and `stale`, and per ledger entry `class`, `open` and `overdue`.
 extension AggregateState {
     /// The format signature of a state document.
     public static let jsonFormat = "conduit-state/1"
@@ -90,13 +90,17 @@ extension AggregateState {
             state.agentIndex[agent.key] = state.agents.count
             state.agents.append(agent)
         }
-        for (key, node) in try root.node("alerts").members() {
-            state.activeAlerts[key] = ActiveAlert(
-                kind: try node.enumeration("kind"), key: key, message: try node.string("message"), refs: try node.strings("refs"),
-                raisedAt: try node.timestamp("raisedAt"))
+        for (key, node) in try root.node("ledger").members() {
+            state.ledger[key] = try decodeEntry(node, key: key)
+        }
+        for index in state.outages.indices {
+            for (entry, key) in state.outages[index].keys.all where state.ledger[key]?.isRaised ?? false {
+                state.outages[index].raised.insert(entry)
+            }
         }
         for index in state.workItems.indices {
-            state.behindScheduleRaised[index] = state.activeAlerts[state.itemKeys[index].behindSchedule] != nil
+            state.behindScheduleRaised[index] = state.ledger[state.itemKeys[index].behindSchedule]?.isRaised ?? false
+            if state.ledger[state.itemKeys[index].deadline]?.isRaised ?? false { state.deadlineRaised.insert(index) }
         }
         for (key, node) in try root.node("publishedAlerts").members() {
             state.publishedAlerts[key] = PublishedAlert(
@@ -123,7 +127,8 @@ extension AggregateState {
             "workitems": .sortedObject(Dictionary(uniqueKeysWithValues: workItems.map { ($0.item.id, encode($0, today: today)) })),
             "outages": .array(outages.map(encode)),
             "agents": .array(agents.map(encode)),
-            "alerts": .sortedObject(activeAlerts.mapValues(encode)),
+            "ledger": .sortedObject(ledger.mapValues { encode($0, today: today) }),
+            "alerts": .sortedObject(ledger.filter { $0.value.isOpen }.mapValues { encode($0, today: today) }),
             "publishedAlerts": .sortedObject(publishedAlerts.mapValues(encode)),
             "summary": encode(summary),
         ]
@@ -160,8 +165,12 @@ extension AggregateState {
     /// A community's, utility's or organisation's view: its roll-up, its work items, its outages and
     /// the active alerts about them.
     private func view(rollup: Rollup, workItems items: [WorkItemState], outages scoped: [OutageState], extra: [String: JSONValue]) -> JSONValue {
-        let subjects = items.map(\.item.id) + scoped.map(\.key)
-        let alerts = activeAlerts.keys.filter { key in subjects.contains { key.contains("/" + $0) } }.sorted()
+        let itemIDs = Set(items.map(\.item.id))
+        let outageKeys = Set(scoped.map(\.key))
+        let alerts = ledger.values.filter { entry in
+            entry.isOpen
+                && (entry.subject.workItem.map(itemIDs.contains) ?? false || entry.subject.outage.map(outageKeys.contains) ?? false)
+        }.map(\.key).sorted()
         var members = extra
         members["rollup"] = encode(rollup)
         members["workitems"] = .array(items.map { .string($0.item.id) })
@@ -196,15 +205,16 @@ extension AggregateState {
             }),
             "community": .string(item.item.community),
             "organisation": .string(item.item.organisation),
-            "utility": .string(item.item.utility.rawValue),
             "acceptedByInspections": .bool(item.isAcceptedByInspections),
             "openBlockingDefects": .array(item.openBlockingDefects.map { .string($0.id) }),
             "stale": .bool(item.reportedBy.flatMap { agent(String($0.dropFirst())) }.map { $0.liveness == .stale } ?? false),
         ]
+        members["utility"] = item.item.utility.map { .string($0.rawValue) }
         members["status"] = item.status.map { .string($0.rawValue) }
         members["actualStart"] = item.actualStart.map { .string($0.iso8601) }
         members["actualFinish"] = item.actualFinish.map { .string($0.iso8601) }
         members["blockingReason"] = item.blockingReason.map(JSONValue.string)
+        members["statusSince"] = item.statusSince.map { .string($0.rfc3339) }
         members["reportedAt"] = item.reportedAt.map { .string($0.rfc3339) }
         members["lastRef"] = item.lastRef.map(JSONValue.string)
         members["reportedBy"] = item.reportedBy.map(JSONValue.string)
@@ -256,6 +266,7 @@ extension AggregateState {
             "refs": .array(outage.refs.map(JSONValue.string)),
         ]
         members["previousStatus"] = outage.previousStatus.map { .string($0.rawValue) }
+        if outage.lapsed { members["lapsed"] = .bool(true) }
         return .sortedObject(members)
     }
 
@@ -273,11 +284,53 @@ extension AggregateState {
         return .sortedObject(members)
     }
 
-    private func encode(_ alert: ActiveAlert) -> JSONValue {
-        .sortedObject([
-            "kind": .string(alert.kind.rawValue), "message": .string(alert.message),
-            "refs": .array(alert.refs.map(JSONValue.string)), "raisedAt": .string(alert.raisedAt.rfc3339),
-        ])
+    func encodeEntry(_ entry: LedgerEntry, today: CalendarDate?) -> JSONValue { encode(entry, today: today) }
+
+    private func encode(_ entry: LedgerEntry, today: CalendarDate?) -> JSONValue {
+        var members: [String: JSONValue] = [
+            "kind": .string(entry.kind.rawValue), "class": .string(entry.ledgerClass.rawValue), "message": .string(entry.message),
+            "refs": .array(entry.refs.map(JSONValue.string)), "raisedAt": .string(entry.raisedAt.rfc3339),
+            "raised": .bool(entry.isRaised), "open": .bool(entry.isOpen), "figures": Self.encode(entry.figures),
+            "overdue": .bool(today.map(entry.isOverdue(on:)) ?? false),
+            "history": .array(entry.history.map { step in
+                var fields: [String: JSONValue] = [
+                    "status": .string(step.status.rawValue), "time": .string(step.time.rfc3339), "message": .string(step.message),
+                ]
+                fields["by"] = step.by.map(JSONValue.string)
+                return .sortedObject(fields)
+            }),
+        ]
+        members["organisation"] = entry.subject.organisation.map(JSONValue.string)
+        members["community"] = entry.subject.community.map(JSONValue.string)
+        members["workItem"] = entry.subject.workItem.map(JSONValue.string)
+        members["outage"] = entry.subject.outage.map(JSONValue.string)
+        members["utility"] = entry.subject.utility.map { .string($0.rawValue) }
+        members["deadline"] = entry.deadline.map { .string($0.iso8601) }
+        members["clearedAt"] = entry.clearedAt.map { .string($0.rfc3339) }
+        if entry.repeats > 0 { members["repeats"] = .integer(Int64(entry.repeats)) }
+        if let acknowledgement = entry.acknowledgement {
+            members["acknowledgement"] = .sortedObject([
+                "time": .string(acknowledgement.time.rfc3339), "organisation": .string(acknowledgement.organisation),
+                "note": .string(acknowledgement.note), "ref": .string(acknowledgement.ref),
+            ])
+        }
+        return .sortedObject(members)
+    }
+
+    /// Figures as a JSON object, members sorted like every object of the document (numbers, integers, dates, times
+    /// and texts as on the wire).
+    static func encode(_ figures: AlertFigures) -> JSONValue {
+        .sortedObject(Dictionary(uniqueKeysWithValues: figures.entries.map { figure in
+            let value: JSONValue
+            switch figure.value {
+            case .number(let number): value = .double(number)
+            case .integer(let integer): value = .integer(integer)
+            case .date(let date): value = .string(date.iso8601)
+            case .time(let time): value = .string(time.rfc3339)
+            case .text(let text): value = .string(text)
+            }
+            return (figure.name.rawValue, value)
+        }))
     }
 
     private func encode(_ alert: PublishedAlert) -> JSONValue {
@@ -287,6 +340,10 @@ extension AggregateState {
             "report": .sortedObject([
                 "status": .string(report.status.rawValue), "kind": .string(report.kind.rawValue), "key": .string(report.key),
                 "message": .string(report.message), "refs": .array(report.refs.map(JSONValue.string)),
+                "organisation": report.organisation.map(JSONValue.string), "community": report.community.map(JSONValue.string),
+                "workItem": report.workItem.map(JSONValue.string), "outage": report.outage.map(JSONValue.string),
+                "raisedAt": report.raisedAt.map { .string($0.rfc3339) }, "deadline": report.deadline.map { .string($0.iso8601) },
+                "figures": report.figures.isEmpty ? nil : Self.encode(report.figures),
             ]),
         ])
     }
@@ -342,6 +399,7 @@ extension AggregateState {
         item.actualFinish = try node.optionalDate("actualFinish")
         item.householdsAffected = try node.int("householdsAffected")
         item.blockingReason = try node.optionalString("blockingReason")
+        item.statusSince = try node.optionalTimestamp("statusSince")
         item.reportedAt = try node.optionalTimestamp("reportedAt")
         item.lastRef = try node.optionalString("lastRef")
         item.reportedBy = try node.optionalString("reportedBy")
@@ -367,7 +425,7 @@ extension AggregateState {
 
     private static func decodeOutage(_ node: Node) throws(ConduitError) -> OutageState {
         let report = try node.node("report")
-        return OutageState(
+        var outage = OutageState(
             key: try node.string("key"), community: try node.string("community"), organisation: try node.string("organisation"),
             report: OutageReport(
                 status: try report.enumeration("status"), nature: try report.enumeration("nature"),
@@ -378,6 +436,51 @@ extension AggregateState {
                 causedBy: try report.optionalString("causedBy")),
             previousStatus: try node.optionalEnumeration("previousStatus"), reportedAt: try node.timestamp("reportedAt"),
             refs: try node.strings("refs"))
+        outage.lapsed = try node.optionalBool("lapsed") ?? false
+        return outage
+    }
+
+    private static func decodeEntry(_ node: Node, key: String) throws(ConduitError) -> LedgerEntry {
+        var history: [LedgerStep] = []
+        for step in try node.node("history").elements() {
+            history.append(LedgerStep(
+                status: try step.enumeration("status"), time: try step.timestamp("time"), message: try step.string("message"),
+                by: try step.optionalString("by")))
+        }
+        var acknowledgement: LedgerAcknowledgement?
+        if let ack = try node.optionalNode("acknowledgement") {
+            acknowledgement = LedgerAcknowledgement(
+                time: try ack.timestamp("time"), organisation: try ack.string("organisation"), note: try ack.string("note"),
+                ref: try ack.string("ref"))
+        }
+        return LedgerEntry(
+            kind: try node.enumeration("kind"), key: key,
+            subject: LedgerSubject(
+                organisation: try node.optionalString("organisation"), community: try node.optionalString("community"),
+                workItem: try node.optionalString("workItem"), outage: try node.optionalString("outage"),
+                utility: try node.optionalEnumeration("utility")),
+            message: try node.string("message"), refs: try node.strings("refs"), figures: try decodeFigures(node.node("figures")),
+            raisedAt: try node.timestamp("raisedAt"), deadline: try node.optionalDate("deadline"), isRaised: try node.bool("raised"),
+            clearedAt: try node.optionalTimestamp("clearedAt"), acknowledgement: acknowledgement,
+            repeats: try node.optionalNode("repeats").map { node throws(ConduitError) in Int(try node.integer()) } ?? 0,
+            history: history)
+    }
+
+    private static func decodeFigures(_ node: Node) throws(ConduitError) -> AlertFigures {
+        var figures = AlertFigures()
+        for (name, value) in try node.members() {
+            guard let figure = FigureName(rawValue: name) else { throw value.fail("\(name) is not a figure") }
+            switch figure.valueType {
+            case .number: figures[figure] = .number(try value.number())
+            case .integer: figures[figure] = .integer(try value.integer())
+            case .date:
+                do { figures[figure] = .date(try CalendarDate(iso8601: try value.text())) } catch { throw value.fail(error.reason) }
+            case .time:
+                do { figures[figure] = .time(try Timestamp(rfc3339: try value.text())) } catch { throw value.fail(error.reason) }
+            case .text: figures[figure] = .text(try value.text())
+            }
+        }
+        return figures
     }
 
     private static func decodeAgent(_ node: Node) throws(ConduitError) -> AgentState {
@@ -395,7 +498,11 @@ extension AggregateState {
     private static func decodeAlertReport(_ node: Node) throws(ConduitError) -> AlertReport {
         AlertReport(
             status: try node.enumeration("status"), kind: try node.enumeration("kind"), key: try node.string("key"),
-            message: try node.string("message"), refs: try node.strings("refs"))
+            message: try node.string("message"), refs: try node.strings("refs"), organisation: try node.optionalString("organisation"),
+            community: try node.optionalString("community"), workItem: try node.optionalString("workItem"),
+            outage: try node.optionalString("outage"), raisedAt: try node.optionalTimestamp("raisedAt"),
+            deadline: try node.optionalDate("deadline"),
+            figures: try node.optionalNode("figures").map { node throws(ConduitError) in try decodeFigures(node) } ?? AlertFigures())
     }
 }
 
@@ -453,6 +560,11 @@ private struct Node {
     func number() throws(ConduitError) -> Double {
         guard case .number(let text) = value, let number = Double(text) else { throw fail("expected a number") }
         return number
+    }
+
+    func bool(_ key: String) throws(ConduitError) -> Bool {
+        guard let flag = try optionalBool(key) else { throw ConduitError(.stateCheckpoint, path: path + "." + key, "missing") }
+        return flag
     }
 
     func optionalBool(_ key: String) throws(ConduitError) -> Bool? {

@@ -45,8 +45,8 @@ public struct AggregateState: Sendable, Equatable {
     public internal(set) var outages: [OutageState] = []
     /// Agents in the order they were first heard of.
     public internal(set) var agents: [AgentState] = []
-    /// The ledger: alerts raised and not cleared, by key.
-    public internal(set) var activeAlerts: [String: ActiveAlert] = [:]
+    /// The ledger, by key: every entry raised, open or closed (see ``LedgerEntry``).
+    public internal(set) var ledger: [String: LedgerEntry] = [:]
     /// The latest `conduit.alert` event seen per key.
     public internal(set) var publishedAlerts: [String: PublishedAlert] = [:]
     /// The local day the day-based rules were last evaluated for.
@@ -65,6 +65,9 @@ public struct AggregateState: Sendable, Equatable {
     /// Per work item, in scenario order: whether its `behind_schedule` alert is raised (a flag instead of a lookup
     /// of the alert's key on every report).
     var behindScheduleRaised: [Bool]
+    /// The positions of the work items whose `deadline_at_risk` entry is raised (so that the rule is skipped for the
+    /// others while nothing can raise it).
+    var deadlineRaised: Set<Int> = []
     var agentIndex: [String: Int] = [:]
 
     /// An empty state: every work item of `scenario` planned and unreported, no outages, no alerts.
@@ -77,9 +80,15 @@ public struct AggregateState: Sendable, Equatable {
         var index: [String: Int] = [:]
         for (position, item) in scenario.workItems.enumerated() { index[item.id] = position }
         self.workItemIndex = index
-        self.itemKeys = scenario.workItems.map { WorkItemKeys(id: $0.id) }
+        self.itemKeys = scenario.workItems.map(WorkItemKeys.init(item:))
         self.behindScheduleRaised = Array(repeating: false, count: scenario.workItems.count)
     }
+
+    /// The open entries of the ledger, by key: conditions raised and not cleared, violations not acknowledged.
+    public var activeAlerts: [String: LedgerEntry] { ledger.filter { $0.value.isOpen } }
+
+    /// The entries raised and not cleared, by key: the open ones and the violations acknowledged.
+    public var raisedEntries: [String: LedgerEntry] { ledger.filter { $0.value.isRaised } }
 
     /// The state of one work item.
     public func workItem(_ id: String) -> WorkItemState? { workItemIndex[id].map { workItems[$0] } }
@@ -137,13 +146,14 @@ public struct AggregateState: Sendable, Equatable {
     static func ref(_ event: Event) -> String { event.source + "#" + event.id }
 
     /// Puts `plan` in force: work items keep their state by id and take the plan's new definition, new items
-    /// start unreported, the alerts of items the plan no longer has are cleared, and the time-based rules run again.
+    /// start unreported, the conditions of items the plan no longer has are cleared (violations stay on the record),
+    /// and the time-based rules run again.
     private mutating func applyPlan(_ plan: Scenario, sequence: UInt64, _ changes: inout [AlertChange]) {
         planSequence = sequence
         guard plan != scenario else { return }
         var previous: [String: WorkItemState] = [:]
         for item in workItems { previous[item.item.id] = item }
-        let wasRaised = Dictionary(uniqueKeysWithValues: zip(workItems.map(\.item.id), behindScheduleRaised))
+        let previousKeys = Dictionary(uniqueKeysWithValues: zip(workItems.map(\.item.id), itemKeys))
         scenario = plan
         if optionsFollowPlan { options = StateOptions(plan: plan) }
         workItems = plan.workItems.map { item in
@@ -154,16 +164,17 @@ public struct AggregateState: Sendable, Equatable {
             return state
         }
         workItemIndex = Dictionary(uniqueKeysWithValues: plan.workItems.enumerated().map { ($1.id, $0) })
-        itemKeys = plan.workItems.map { WorkItemKeys(id: $0.id) }
-        behindScheduleRaised = plan.workItems.map { wasRaised[$0.id] ?? false }
+        itemKeys = plan.workItems.map { WorkItemKeys(item: $0) }
+        behindScheduleRaised = itemKeys.map { ledger[$0.behindSchedule]?.isRaised ?? false }
+        deadlineRaised = Set(itemKeys.indices.filter { ledger[itemKeys[$0].deadline]?.isRaised ?? false })
         let time = now ?? .earliest
         for removed in previous.keys.sorted() {
-            let keys = WorkItemKeys(id: removed)
-            for key in [keys.transition, keys.acceptance, keys.behindSchedule, keys.notStarted, keys.reinspectionOverdue] {
-                guard let active = activeAlerts.removeValue(forKey: key) else { continue }
-                changes.append(AlertChange(
-                    kind: active.kind, key: key, status: .cleared, message: "cleared: \(removed) is no longer in the plan",
-                    refs: active.refs, time: time))
+            guard let keys = previousKeys[removed] else { continue }
+            for key in [keys.transition, keys.acceptance, keys.behindSchedule, keys.deadline, keys.reinspectionOverdue, keys.regression] {
+                guard let position = ledger.index(forKey: key), ledger.values[position].kind.ledgerClass == .condition,
+                    let change = ledger.values[position].clear(at: time)
+                else { continue }
+                changes.append(change)
             }
         }
         evaluatedDay = nil
@@ -181,7 +192,8 @@ public struct AggregateState: Sendable, Equatable {
             return
         }
         let previous = item.status
-        let previousFinish = item.plannedFinish
+        let previousPercent = item.reportedAt == nil ? nil : item.percent
+        if previous != report.status { item.statusSince = event.time }
         item.status = report.status
         if let percent = report.percent {
             item.percent = percent
@@ -200,18 +212,22 @@ public struct AggregateState: Sendable, Equatable {
         item.reportedBy = event.source
         workItems[index] = item
 
+        if let previousPercent, item.percent < previousPercent {
+            noteRegression(index, from: previousPercent, ref: ref, &changes)
+        }
         let statusChanged = previous != report.status
         if statusChanged {
             let finding = Lifecycle.checkTransition(workItem: id, from: previous, to: report.status)
-            update(itemKeys[index].transition, finding, refs: [ref], &changes)
+            update(itemKeys[index].transition, finding, subject: itemKeys[index].subject, refs: [ref], &changes)
             evaluateAcceptance(index, &changes)
         }
-        if let day = evaluatedDay {
+        // The rules judge the report on the day it moved the clock to (the clock rules catch the other items up on
+        // that day next): judged on the day before, a report could clear an alert that the same instant raises again.
+        if evaluatedDay != nil, let now {
+            let day = options.localDate(of: now)
             evaluateSchedule(index, today: day, &changes)
-            // The deadline rule depends on the status and the planned finish, not on the percent.
-            if statusChanged || previousFinish != item.plannedFinish {
-                evaluateDeadline(community: item.item.community, today: day, &changes)
-            }
+            evaluateDeadline(index, today: day, &changes)
+            if statusChanged || report.status == .suspended { evaluateEscalations(index, today: day, &changes) }
         }
     }
 
@@ -313,9 +329,9 @@ public struct AggregateState: Sendable, Equatable {
             let finding = LifecycleFinding(
                 kind: .agentSilent,
                 reason: "agent \(key) went silent: the broker heard nothing from it for three heartbeat intervals; its data is stale")
-            update(Keys.agentSilent(key), finding, refs: [ref], &changes)
+            update(Keys.agentSilent(key), finding, subject: LedgerSubject(organisation: organisation), refs: [ref], &changes)
         } else if wasStale {
-            update(Keys.agentSilent(key), nil, refs: [], &changes)
+            update(Keys.agentSilent(key), nil, subject: LedgerSubject(), refs: [], &changes)
         }
         if liveness == .online && judgedByClock {
             let silentFrom = silenceDeadline(agents[agentIndex[key]!])
@@ -324,58 +340,11 @@ public struct AggregateState: Sendable, Equatable {
     }
 
     private mutating func applyAlert(_ report: AlertReport, _ event: Event) {
+        if report.status == .acknowledged {
+            acknowledge(report, event)
+            return
+        }
         if let published = publishedAlerts[report.key], published.time > event.time { return }
         publishedAlerts[report.key] = PublishedAlert(report: report, ref: Self.ref(event), time: event.time)
     }
-
-    // MARK: - The ledger
-
-    /// Raises the alert `key` if `finding` is not `nil` and it is not raised yet; clears it if
-    /// `finding` is `nil` and it is raised.
-    mutating func update(_ key: String, _ finding: LifecycleFinding?, refs: @autoclosure () -> [String], _ changes: inout [AlertChange]) {
-        let time = now ?? .earliest
-        if let finding {
-            guard activeAlerts[key] == nil else { return }
-            let refs = refs()
-            activeAlerts[key] = ActiveAlert(kind: finding.kind, key: key, message: finding.reason, refs: refs, raisedAt: time)
-            changes.append(AlertChange(kind: finding.kind, key: key, status: .raised, message: finding.reason, refs: refs, time: time))
-        } else if let active = activeAlerts.removeValue(forKey: key) {
-            changes.append(AlertChange(
-                kind: active.kind, key: key, status: .cleared, message: "cleared: " + active.message, refs: active.refs, time: time))
-        }
-    }
-}
-
-/// The alert keys of one work item, made once.
-struct WorkItemKeys: Sendable, Hashable {
-    var transition: String
-    var acceptance: String
-    var behindSchedule: String
-    var notStarted: String
-    var reinspectionOverdue: String
-
-    init(id: String) {
-        transition = Keys.workItemTransition(id)
-        acceptance = Keys.workItemAcceptance(id)
-        behindSchedule = Keys.behindSchedule(id)
-        notStarted = Keys.notStarted(id)
-        reinspectionOverdue = Keys.reinspectionOverdue(id)
-    }
-}
-
-/// The alert keys: `<kind>/<subject>`, stable so that a clear names its raise.
-enum Keys {
-    static func workItemTransition(_ id: String) -> String { "lifecycle_anomaly/workitem/\(id)/transition" }
-    static func workItemAcceptance(_ id: String) -> String { "lifecycle_anomaly/workitem/\(id)/acceptance" }
-    static func outageTransition(_ key: String) -> String { "lifecycle_anomaly/outage/\(key)" }
-    static func behindSchedule(_ id: String) -> String { "behind_schedule/\(id)" }
-    static func notStarted(_ id: String) -> String { "behind_schedule/\(id)/not_started" }
-    static func deadlineAtRisk(_ community: String) -> String { "deadline_at_risk/\(community)" }
-    static func reinspectionOverdue(_ id: String) -> String { "reinspection_overdue/\(id)" }
-    static func shortNotice(_ key: String) -> String { "short_notice/\(key)" }
-    static func outageOverrun(_ key: String) -> String { "outage_overrun/\(key)" }
-    static func outageOverlap(_ first: String, _ second: String) -> String {
-        first < second ? "outage_overlap/\(first)+\(second)" : "outage_overlap/\(second)+\(first)"
-    }
-    static func agentSilent(_ key: String) -> String { "agent_silent/\(key)" }
 }

@@ -20,6 +20,9 @@ public struct WorkItemState: Sendable, Hashable {
     public var householdsAffected: Int
     /// Why it is blocked or suspended, from the latest report.
     public var blockingReason: String?
+    /// Since when it has its current status: the `time` of the report that moved it there (for a suspended item, when
+    /// the suspension began; for an accepted one, when it was reported accepted).
+    public var statusSince: Timestamp?
     /// The `time` of the latest applied progress report; older reports are ignored.
     public var reportedAt: Timestamp?
     /// The latest progress report, `source#id`.
@@ -109,6 +112,26 @@ public struct OutageState: Sendable, Hashable {
     /// Its reports, `source#id`, in arrival order: the first and the latest (see ``refsKept``).
     public var refs: [String]
 
+    /// The keys of its ledger entries, made once.
+    let keys: OutageKeys
+    /// Which of its entries are raised: the rules look an entry up only to raise it, or to clear one that is raised.
+    var raised: OutageEntries = []
+
+    /// The outage `key` of `community`, as reported by `organisation`.
+    init(
+        key: String, community: String, organisation: String, report: OutageReport, previousStatus: OutageStatus?,
+        reportedAt: Timestamp, refs: [String]
+    ) {
+        self.key = key
+        self.community = community
+        self.organisation = organisation
+        self.report = report
+        self.previousStatus = previousStatus
+        self.reportedAt = reportedAt
+        self.refs = refs
+        self.keys = OutageKeys(key: key)
+    }
+
     /// At most this many refs are kept: the first report and the latest ones (an outage reported every few
     /// minutes for weeks must not make the state grow without bound).
     public static let refsKept = 64
@@ -121,10 +144,14 @@ public struct OutageState: Sendable, Hashable {
 
     /// Whether the service is off now: started and not restored.
     public var isOff: Bool { report.status == .started && report.restoredAt == nil }
-    /// Whether it is neither restored nor cancelled.
-    public var isOpen: Bool { report.status != .restored && report.status != .cancelled }
-    /// Whether it is planned and still ahead: proposed or noticed.
-    public var isPlanned: Bool { report.status == .proposed || report.status == .noticed }
+    /// Whether its window ended while it was still only proposed or noticed (never reported started or cancelled):
+    /// it is closed then, and an `outage_lapsed` entry says so, until a report tells what became of it.
+    public var lapsed: Bool = false
+
+    /// Whether it is neither restored, cancelled nor lapsed.
+    public var isOpen: Bool { report.status != .restored && report.status != .cancelled && !lapsed }
+    /// Whether it is planned and still ahead: proposed or noticed, and not lapsed.
+    public var isPlanned: Bool { (report.status == .proposed || report.status == .noticed) && !lapsed }
 }
 
 /// An agent's liveness, as presence events and the fold clock tell it.

@@ -132,7 +132,9 @@ public struct StateDiff: Sendable, Hashable {
         // Walk the changes from the earlier ledger: a raise of a key already raised (by the earlier state's own
         // advance) changes nothing; the first clear of an earlier alert says when it went; a raise cleared again
         // before the end is an alert within the interval.
-        var active = earlier.activeAlerts
+        var active = earlier.raisedEntries.mapValues {
+            AlertEntry(kind: $0.kind, key: $0.key, message: $0.message, refs: $0.refs, raisedAt: $0.raisedAt)
+        }
         var raisedWithin: Set<String> = []
         var clearedAt: [String: Timestamp] = [:]
         var within: [AlertEntry] = []
@@ -140,9 +142,11 @@ public struct StateDiff: Sendable, Hashable {
             switch change.status {
             case .raised:
                 guard active[change.key] == nil else { continue }
-                active[change.key] = ActiveAlert(
+                active[change.key] = AlertEntry(
                     kind: change.kind, key: change.key, message: change.message, refs: change.refs, raisedAt: change.time)
                 raisedWithin.insert(change.key)
+            case .acknowledged:
+                continue
             case .cleared:
                 guard let raised = active.removeValue(forKey: change.key) else { continue }
                 if raisedWithin.remove(change.key) != nil {
@@ -158,12 +162,14 @@ public struct StateDiff: Sendable, Hashable {
         // An alert active at both ends may have been cleared and raised again in between: then it is both cleared
         // (the earlier one) and raised (the later one).
         let reraised = Set(raisedWithin.filter { clearedAt[$0] != nil })
-        alertsRaised = later.activeAlerts.values
-            .filter { earlier.activeAlerts[$0.key] == nil || reraised.contains($0.key) }
+        let earlierRaised = earlier.raisedEntries
+        let laterRaised = later.raisedEntries
+        alertsRaised = laterRaised.values
+            .filter { earlierRaised[$0.key] == nil || reraised.contains($0.key) }
             .map { AlertEntry(kind: $0.kind, key: $0.key, message: $0.message, refs: $0.refs, raisedAt: $0.raisedAt) }
             .sorted { $0.key < $1.key }
-        alertsCleared = earlier.activeAlerts.values
-            .filter { later.activeAlerts[$0.key] == nil || reraised.contains($0.key) }
+        alertsCleared = earlierRaised.values
+            .filter { laterRaised[$0.key] == nil || reraised.contains($0.key) }
             .map {
                 AlertEntry(
                     kind: $0.kind, key: $0.key, message: $0.message, refs: $0.refs, raisedAt: $0.raisedAt,
@@ -229,7 +235,7 @@ public struct StateDiff: Sendable, Hashable {
         let items: [JSONValue] = workItems.map { change in
             .sortedObject([
                 "id": .string(change.item.id), "community": .string(change.item.community),
-                "organisation": .string(change.item.organisation), "utility": .string(change.item.utility.rawValue),
+                "organisation": .string(change.item.organisation), "utility": change.item.utility.map { .string($0.rawValue) },
                 "status": fromTo(change.fromStatus.map { .string($0.rawValue) }, change.toStatus.map { .string($0.rawValue) }),
                 "percent": fromTo(.double(change.fromPercent), .double(change.toPercent)),
             ])

@@ -4,15 +4,9 @@ import ConduitCore
 public struct StateOptions: Sendable, Hashable {
     /// How long before a planned outage's window residents must be notified, per interrupted service.
     ///
-    /// Defaults:
-    /// - **power: 7 days.** 《供电营业规则》 (Electricity Supply Business Rules, Ministry of Electric Power, 1996),
-    ///   article 67: for a planned interruption of supply for maintenance, the supplier notifies users
-    ///   seven days in advance (the 2024 revision, NDRC order no. 14, keeps the seven days).
-    /// - **water: 24 hours.** 《城市供水条例》 (Regulations on Urban Water Supply, State Council, 1994),
-    ///   article 22 requires the supplier to notify users in advance of a planned interruption without
-    ///   fixing the lead; 24 hours is the lead that municipal implementing rules typically set and the one
-    ///   `Lifecycle/requiredNoticeSeconds` uses.
-    /// - **telecom and broadcast: 24 hours**, the same default; no national rule fixes a lead for them.
+    /// ``init(plan:)`` takes them from the plan's notice rules, each with its source in the plan (the seed plan's are
+    /// in `Scenario.defaultJSON`). The defaults, for options made without a plan, are the seed plan's leads: power
+    /// seven days, the other services 24 hours.
     ///
     /// A service missing from the dictionary uses `Lifecycle/requiredNoticeSeconds`.
     public var requiredNotice: [Utility: Duration]

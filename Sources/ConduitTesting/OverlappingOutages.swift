@@ -1,7 +1,8 @@
 import ConduitCore
 
 /// Planned outages at Ganjiaba on building b01, noticed ahead: two of different services with overlapping windows
-/// raise `outage_overlap`.
+/// raise `outage_overlap`. Their windows are in 2099, so that a fold whose clock follows a broker's wall clock (its
+/// heartbeats) never sees them lapse before the test is done.
 public enum OverlappingOutages {
     public static func json(id: String, service: Utility, organisation: String, subject: String, from: String, to: String) -> [UInt8] {
         Array(
@@ -15,8 +16,8 @@ public enum OverlappingOutages {
 
     public static let power = json(
         id: "ov-power", service: .power, organisation: "power-supply-bureau", subject: "power-cut-b01",
-        from: "2023-07-10T09:00:00+08:00", to: "2023-07-10T17:00:00+08:00")
+        from: "2099-07-10T09:00:00+08:00", to: "2099-07-10T17:00:00+08:00")
     public static let water = json(
         id: "ov-water", service: .water, organisation: "water-investment-company", subject: "water-cut-b01",
-        from: "2023-07-10T13:00:00+08:00", to: "2023-07-10T20:00:00+08:00")
+        from: "2099-07-10T13:00:00+08:00", to: "2099-07-10T20:00:00+08:00")
 }

@@ -44,6 +44,25 @@ enum RuntimeFailure {
     }
 }
 
+/// `--checkpoints` and `--no-checkpoints`: where the folds of `conduit state` and `conduit ledger` keep their state
+/// checkpoints.
+struct FoldCheckpointOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Where folds keep their checkpoints (default: <journal>.state).", valueName: "directory"))
+    var checkpoints: String?
+
+    @Flag(help: "Fold from the journal's start, without reading or writing checkpoints.")
+    var noCheckpoints = false
+
+    /// The fold over the journal in `directory`, with these checkpoints.
+    func replay(journal directory: String) -> StateReplay {
+        var replay = StateReplay(directory: directory)
+        if !noCheckpoints {
+            replay.checkpoints = checkpoints.map { StateCheckpoints(directory: $0) } ?? StateCheckpoints.beside(journal: directory)
+        }
+        return replay
+    }
+}
+
 /// `--dir`: the journal directory, as every command that reads a journal takes it.
 struct JournalDirectoryOption: ParsableArguments {
     @Option(help: ArgumentHelp("The journal directory: what `conduit broker --data` was given.", valueName: "directory"))

@@ -276,12 +276,14 @@ struct DemoCommand: AsyncParsableCommand {
                 String(
                     format: "Overall: %.0f%% complete, %d of %d work items accepted, %d late, %d households without service now.",
                     overall.percentComplete, overall.itemsAccepted, overall.workItems, overall.itemsLate, overall.householdsAffectedNow))
-            let late = state.workItems.filter { $0.status != .accepted && $0.status != .cancelled }
-            for item in late {
-                lines.append("  not accepted: \(item.item.id) (\(item.status?.rawValue ?? "planned"), \(Int(item.percent))%, planned to finish \(item.item.plannedFinish))")
+            // Work that needs no acceptance (the household survey) is done when completed.
+            let late = state.workItems.filter {
+                $0.status != .accepted && $0.status != .cancelled && !($0.item.acceptance == nil && $0.status == .completed)
             }
-            let kinds = counts.raisedByKind.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-            if !kinds.isEmpty { lines.append("Alerts raised by kind: \(kinds).") }
+            for item in late {
+                lines.append("  not done: \(item.item.id) (\(item.status?.rawValue ?? "planned"), \(Int(item.percent))%, planned to finish \(item.item.plannedFinish))")
+            }
+            lines += LedgerSummary.lines(state)
         }
         let journal = "\(data)/journal"
         let example = state?.workItems.first { $0.status != .accepted }?.item.id ?? "ganjiaba-power"
@@ -289,7 +291,8 @@ struct DemoCommand: AsyncParsableCommand {
         lines.append("Look back at it:")
         lines.append("  conduit state --dir \(journal)                          the state at the end")
         lines.append("  conduit state --dir \(journal) --at 2023-07-01          the state as it was on 1 July")
-        lines.append("  conduit replay --dir \(journal) --kind alert            the supervision office's ledger")
+        lines.append("  conduit ledger --dir \(journal) --status all --by organisation   the supervision office's ledger")
+        lines.append("  conduit replay --dir \(journal) --kind alert            the ledger's alerts as they were published")
         lines.append("  conduit state --dir \(journal) --diff 2023-06-01 2023-07-01 what changed in June")
         lines.append("  conduit incident \(example) --dir \(journal)")
         lines.append("  conduit replay --dir \(journal) --kind outage --community ganjiaba --format csv")

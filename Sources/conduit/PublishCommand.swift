@@ -73,7 +73,7 @@ struct AgentConnectionOptions: ParsableArguments {
 struct PublishCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "publish",
-        abstract: "Publish one event (progress, outage or inspection) from flags or a JSON file.",
+        abstract: "Publish one event (progress, outage, inspection or a ledger acknowledgement) from flags or a JSON file.",
         discussion: """
             The event is validated against the scenario, stored in an outbox on disk, sent to the broker and \
             reported: the sequence the broker assigned, or the rejection with its code and path. If the broker does \
@@ -88,6 +88,8 @@ struct PublishCommand: AsyncParsableCommand {
                 --buildings b01,b02 --households 120 --subject w-0703
               conduit publish inspection --org housing-bureau --work-item ganjiaba-power --status performed \\
                 --inspection-kind joint_acceptance --result failed --defect "d1:major:2023-11-15:cable tray loose"
+              conduit publish acknowledgement --org county-government-office \
+                --entry short_notice/ganjiaba/power/ganjiaba-power-cutover-2 --note "written explanation received"
               conduit publish file event.json
 
             Exit status: 0 acknowledged (also for a resend the broker already had), 65 rejected (invalid here or \
@@ -97,10 +99,10 @@ struct PublishCommand: AsyncParsableCommand {
     )
 
     enum Kind: String, ExpressibleByArgument, CaseIterable {
-        case progress, outage, inspection, file
+        case progress, outage, inspection, acknowledgement, file
     }
 
-    @Argument(help: "progress, outage, inspection, or file (then give the JSON file's path).")
+    @Argument(help: "progress, outage, inspection, acknowledgement, or file (then give the JSON file's path).")
     var kind: Kind
 
     @Argument(help: "With `file`: the event as CloudEvents JSON (`-` for standard input).")
@@ -171,6 +173,12 @@ struct PublishCommand: AsyncParsableCommand {
 
     @Option(parsing: .singleValue, help: "A defect, id:severity:due-date:description (inspection; repeatable; due date may be empty).")
     var defect: [String] = []
+
+    @Option(help: "The ledger entry's key, as `conduit ledger` shows it (acknowledgement).")
+    var entry: String?
+
+    @Option(help: "The coordinator's note (acknowledgement).")
+    var note: String?
 
     @Option(help: "How long to wait for the broker's answer.")
     var timeout: Double = 10
@@ -326,6 +334,15 @@ struct PublishCommand: AsyncParsableCommand {
                 authority: authority ?? org, performedAt: try stamp(performedAt, "--performed-at") ?? (statusValue == .performed ? when : nil),
                 result: try result.map { try ReplayCommand.value(InspectionResult.self, $0, option: "--result") },
                 defects: try defect.map(Self.parseDefect)))
+        case .acknowledgement:
+            guard let key = entry else { throw ValidationError("acknowledgement needs --entry, the ledger entry's key (conduit ledger shows it)") }
+            guard let note, !note.isEmpty else { throw ValidationError("acknowledgement needs --note, the coordinator's note") }
+            let kindName = String(key.prefix { $0 != "/" })
+            let kind = try ReplayCommand.value(AlertKind.self, kindName, option: "--entry's first segment")
+            data = .alert(AlertReport(status: .acknowledged, kind: kind, key: key, message: note))
+            utility = nil
+            community = nil
+            subjectItem = nil
         case .file:
             throw ValidationError("unreachable")
         }

@@ -55,20 +55,10 @@ struct StateCommand: AsyncParsableCommand {
     @Option(help: "With --json: only this subtree, e.g. communities/ganjiaba, workitems/ganjiaba-power, alerts, outages.")
     var path: String?
 
-    @Option(help: ArgumentHelp("Where folds keep their checkpoints (default: <journal>.state).", valueName: "directory"))
-    var checkpoints: String?
-
-    @Flag(help: "Fold from the journal's start, without reading or writing checkpoints.")
-    var noCheckpoints = false
+    @OptionGroup var checkpoints: FoldCheckpointOptions
 
     /// The fold over the journal, with its checkpoints.
-    var replay: StateReplay {
-        var replay = StateReplay(directory: journal.dir)
-        if !noCheckpoints {
-            replay.checkpoints = checkpoints.map { StateCheckpoints(directory: $0) } ?? StateCheckpoints.beside(journal: journal.dir)
-        }
-        return replay
-    }
+    var replay: StateReplay { checkpoints.replay(journal: journal.dir) }
 
     @Option(
         parsing: .upToNextOption,

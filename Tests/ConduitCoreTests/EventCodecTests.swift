@@ -162,3 +162,76 @@ import Testing
         }
     }
 }
+
+/// The ledger's fields of an alert: the article's golden bytes, strict figures, and the earlier form still read.
+@Suite struct LedgerAlertCodecTests {
+    @Test func theLedgerAlertIsTheGoldenBytes() throws {
+        #expect(EventCodec.encode(Samples.ledgerAlert) == Array(Samples.ledgerAlertJSON.utf8))
+        #expect(try EventCodec.decode(Array(Samples.ledgerAlertJSON.utf8)) == Samples.ledgerAlert)
+        try EventValidator(scenario: .default).validate(Samples.ledgerAlert)
+        #expect(Samples.ledgerAlert.topic == Array("alert/power/jinxiu-xincheng/".utf8))
+    }
+
+    @Test func anAcknowledgementDecodesAndIsACoordinators() throws {
+        let event = try EventCodec.decode(Array(Samples.acknowledgementJSON.utf8))
+        try EventValidator(scenario: .default).validate(event)
+        #expect(EventCodec.encode(event) == Array(Samples.acknowledgementJSON.utf8))
+        guard case .alert(let report) = event.data else { throw CodecTestFailure("not an alert") }
+        #expect(report.status == .acknowledged && report.kind.ledgerClass == .violation)
+    }
+
+    @Test func anAlertOfTheEarlierFormStillDecodes() throws {
+        let earlier = #"{"specversion":"1.0","id":"a-1","source":"/conduit/aggregator","type":"conduit.alert","time":"2023-06-01T00:00:00Z","data":{"status":"raised","kind":"behind_schedule","key":"behind_schedule/ganjiaba-power/not_started","message":"ganjiaba-power has not started"}}"#
+        let event = try EventCodec.decode(Array(earlier.utf8))
+        guard case .alert(let report) = event.data else { throw CodecTestFailure("not an alert") }
+        #expect(report.organisation == nil && report.figures.isEmpty && report.deadline == nil)
+        #expect(EventCodec.encode(event) == Array(earlier.utf8))
+    }
+
+    struct BadFigure: Sendable, CustomTestStringConvertible {
+        var figures: String
+        var code: ConduitError.Code
+        var path: String
+        var testDescription: String { figures }
+    }
+
+    @Test(arguments: [
+        BadFigure(figures: #"{"colour":1}"#, code: .eventUnknownField, path: "data.figures.colour"),
+        BadFigure(figures: #"{"overrunMinutes":1.5}"#, code: .eventType, path: "data.figures.overrunMinutes"),
+        BadFigure(figures: #"{"percent":"62"}"#, code: .eventType, path: "data.figures.percent"),
+        BadFigure(figures: #"{"deadline":"2023-13-01"}"#, code: .eventFormat, path: "data.figures.deadline"),
+        BadFigure(figures: #"{"households":1,"households":2}"#, code: .jsonDuplicateKey, path: "data.figures.households"),
+    ])
+    func badFiguresAreRejectedWithTheirPath(_ bad: BadFigure) {
+        let json = #"{"specversion":"1.0","id":"a-1","source":"/conduit/aggregator","type":"conduit.alert","time":"2023-06-01T00:00:00Z","data":{"status":"raised","kind":"outage_overrun","key":"k","message":"m","figures":"# + bad.figures + "}}"
+        do {
+            _ = try EventCodec.decode(Array(json.utf8))
+            Issue.record("accepted \(bad.figures)")
+        } catch {
+            #expect(error.code == bad.code, "\(error)")
+            #expect(error.path == bad.path, "\(error)")
+        }
+    }
+}
+
+struct CodecTestFailure: Error {
+    var message: String
+    init(_ message: String) { self.message = message }
+}
+
+@Suite struct AlertFiguresTests {
+    /// Figures set in any order are kept in the order of ``FigureName``'s cases, which `order` states.
+    @Test func figuresKeepTheirOrder() {
+        #expect(FigureName.allCases.map(\.order) == Array(FigureName.allCases.indices))
+        var figures = AlertFigures()
+        figures[.households] = .integer(3)
+        figures[.percent] = .number(1)
+        figures[.windowEnd] = .time(Timestamp(secondsSinceEpoch: 0))
+        figures[.blockingReason] = .text("x")
+        figures[.percent] = .number(2)
+        #expect(figures.entries.map(\.name) == [.percent, .windowEnd, .households, .blockingReason])
+        figures[.windowEnd] = nil
+        #expect(figures.entries.map(\.name) == [.percent, .households, .blockingReason])
+        #expect(figures.number(.percent) == 2)
+    }
+}

@@ -59,7 +59,13 @@ import Testing
         Case(name: "negative households", event: progress { $0.householdsAffected = -1 }, code: .dataRange, path: "data.householdsAffected", reason: nil),
         Case(name: "window ends before it begins", event: outage { $0.windowEnd = t("2023-07-01T00:00:00Z") }, code: .dataWindow, path: "data.windowEnd", reason: nil),
         Case(name: "window with no end", event: outage { $0.windowEnd = nil }, code: .eventMissing, path: "data.windowEnd", reason: nil),
-        Case(name: "planned outage without a window", event: outage { $0.windowStart = nil; $0.windowEnd = nil }, code: .eventMissing, path: "data.windowStart", reason: nil),
+        Case(name: "planned outage noticed without a window", event: outage { $0.status = .noticed; $0.windowStart = nil; $0.windowEnd = nil }, code: .eventMissing, path: "data.windowStart", reason: nil),
+        Case(name: "planned outage restored without its window or a subject to name it", event: outage { $0.windowStart = nil; $0.windowEnd = nil }, code: .eventMissing, path: "subject", reason: nil),
+        Case(name: "more households than its buildings hold", event: outage { $0.households = 97 }, code: .dataRange, path: "data.households", reason: "97 is more than the 96 households of buildings b01, b02 of jinxiu-xincheng"),
+        Case(name: "caused by work at another community", event: outage { $0.causedBy = "ganjiaba-power" }, code: .scenarioWorkItem, path: "data.causedBy", reason: "ganjiaba-power is work at ganjiaba, not at jinxiu-xincheng"),
+        Case(name: "acknowledgement by a utility", event: with(Samples.alert) { $0.source = "/china-mobile/agent"; $0.data = .alert(AlertReport(status: .acknowledged, kind: .shortNotice, key: "short_notice/ganjiaba/power/x", message: "seen")) }, code: .authForbidden, path: "source", reason: nil),
+        Case(name: "acknowledgement by the aggregator", event: with(Samples.alert) { $0.data = .alert(AlertReport(status: .acknowledged, kind: .shortNotice, key: "short_notice/ganjiaba/power/x", message: "seen")) }, code: .authForbidden, path: "source", reason: nil),
+        Case(name: "acknowledgement naming a key of another kind", event: with(Samples.alert) { $0.source = "/county-government-office/desk"; $0.data = .alert(AlertReport(status: .acknowledged, kind: .shortNotice, key: "outage_overrun/ganjiaba/power/x", message: "seen")) }, code: .dataConflict, path: "data.key", reason: nil),
         Case(name: "restored before started", event: outage { $0.restoredAt = t("2023-07-02T01:00:00Z") }, code: .dataOrder, path: "data.restoredAt", reason: "restored at 2023-07-02T01:00:00Z, before it started at 2023-07-02T01:05:00Z"),
         Case(name: "restored without restoredAt", event: outage { $0.restoredAt = nil }, code: .eventMissing, path: "data.restoredAt", reason: nil),
         Case(name: "unknown building", event: outage { $0.buildings = ["b01", "b99"] }, code: .scenarioBuilding, path: "data.buildings[1]", reason: nil),
@@ -106,6 +112,32 @@ import Testing
         // Accepted with no inspection on record, restored with no start seen: the validator sees one event only.
         try validator.validate(Self.progress { $0.status = .accepted; $0.percent = 100 })
         try validator.validate(Self.outage { $0.startedAt = nil })
+    }
+
+    /// A report that follows the notice may leave the window out when its subject names the outage; a coordinator
+    /// acknowledges a ledger entry.
+    @Test func followUpReportsAndAcknowledgementsAreAccepted() throws {
+        try validator.validate(Self.with(Self.outage { $0.windowStart = nil; $0.windowEnd = nil }) { $0.subject = "jx-cutover-1" })
+        try validator.validate(Self.with(Samples.alert) {
+            $0.source = "/county-government-office/desk"
+            $0.data = .alert(AlertReport(status: .acknowledged, kind: .shortNotice, key: "short_notice/ganjiaba/power/x", message: "seen"))
+        })
+    }
+
+    /// Events that leave out `site` or `utility` get them from their work item (an outage its utility from its
+    /// service), so that their topic names the community and utility the filters select by.
+    @Test func completionFillsSiteAndUtilityFromTheWorkItem() throws {
+        let bare = Self.with(Samples.progress) { $0.site = nil; $0.utility = nil }
+        #expect(bare.topic == Array("progress/-/-/".utf8))
+        let completed = validator.completed(bare)
+        #expect(completed.site == "ganjiaba" && completed.utility == .power)
+        #expect(completed.topic == Array("progress/power/ganjiaba/".utf8))
+        let stored = try EventCodec.decodeAndValidate(EventCodec.encode(bare), with: validator)
+        #expect(stored.topic == Array("progress/power/ganjiaba/".utf8))
+        let outage = validator.completed(Self.with(Samples.outage) { $0.utility = nil })
+        #expect(outage.topic == Array("outage/power/jinxiu-xincheng/".utf8))
+        let given = Self.with(Samples.progress) { $0.site = "ganjiaba" }
+        #expect(validator.completed(given) == given, "attributes the event gives are kept")
     }
 
     @Test func decodeAndValidateReportsThePath() {

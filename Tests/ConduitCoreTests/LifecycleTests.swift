@@ -22,7 +22,7 @@ import Testing
     @Test func acceptedOnlyAfterAPassedAcceptanceWithNoOpenBlockingDefect() {
         #expect(Lifecycle.checkAcceptance(workItem: "w", status: .accepted, inspections: [], acceptance: .waterAcceptance)?.reason == "w is marked accepted without a passed water_acceptance inspection")
         #expect(Lifecycle.checkAcceptance(workItem: "w", status: .accepted, inspections: [Self.passed], acceptance: .waterAcceptance) == nil)
-        #expect(Lifecycle.checkAcceptance(workItem: "w", status: .accepted, inspections: [Self.failedWithMajor, Self.passed], acceptance: .waterAcceptance)?.kind == .lifecycleAnomaly)
+        #expect(Lifecycle.checkAcceptance(workItem: "w", status: .accepted, inspections: [Self.failedWithMajor, Self.passed], acceptance: .waterAcceptance)?.kind == .acceptanceMissing)
         var rectified = Self.passed
         rectified.defects = [Defect(id: "d1", severity: .major, description: "leak", status: .verified)]
         #expect(Lifecycle.checkAcceptance(workItem: "w", status: .accepted, inspections: [Self.failedWithMajor, rectified], acceptance: .waterAcceptance) == nil)
@@ -35,6 +35,13 @@ import Testing
         minorOpen.defects = [Defect(id: "d2", severity: .minor, description: "paint")]
         #expect(Lifecycle.isAccepted(by: [minorOpen], acceptance: .waterAcceptance))
         #expect(!Lifecycle.isAccepted(by: [Self.passed], acceptance: .fireSafety))
+        // A joint acceptance accepts joint-acceptance work only, not water or elevator work.
+        var joint = Self.passed
+        joint.kind = .jointAcceptance
+        #expect(Lifecycle.isAccepted(by: [joint], acceptance: .jointAcceptance))
+        #expect(!Lifecycle.isAccepted(by: [joint], acceptance: .waterAcceptance))
+        #expect(!Lifecycle.isAccepted(by: [joint], acceptance: .elevatorSupervisoryInspection))
+        #expect(Lifecycle.isAccepted(by: [], acceptance: nil), "work that needs no acceptance needs no inspection")
         #expect(Lifecycle.checkAcceptance(workItem: "w", status: .completed, inspections: [], acceptance: .waterAcceptance) == nil)
     }
 
@@ -57,7 +64,7 @@ import Testing
         #expect(Lifecycle.checkNotice(outage: "o", late)?.reason == "outage o was noticed 3 h 10 min after its window had begun; 24 h are required")
         outage.status = .started
         outage.restoredAt = nil
-        #expect(Lifecycle.checkOverrun(outage: "o", outage, now: try Timestamp(rfc3339: "2023-07-02T06:00:00Z"))?.kind == .outageOverrun)
+        #expect(Lifecycle.checkOverrun(outage: "o", outage, now: try Timestamp(rfc3339: "2023-07-02T06:00:00Z"))?.kind == .outageUnrestored)
         #expect(Lifecycle.checkOverrun(outage: "o", outage, now: try Timestamp(rfc3339: "2023-07-02T04:00:00Z")) == nil)
         var other = outage
         other.buildings = ["b02", "b03"]
@@ -86,7 +93,9 @@ import Testing
         #expect(Lifecycle.checkSchedule(workItem: item, status: .inProgress, percent: 10, today: CalendarDate(year: 2023, month: 7, day: 1)!, deadline: deadline)?.kind == .behindSchedule)
         #expect(Lifecycle.checkSchedule(workItem: item, status: .inProgress, percent: 50, today: CalendarDate(year: 2023, month: 7, day: 1)!, deadline: deadline) == nil)
         #expect(Lifecycle.checkSchedule(workItem: item, status: .inProgress, percent: 90, today: CalendarDate(year: 2023, month: 12, day: 10)!, deadline: deadline)?.kind == .deadlineAtRisk)
-        #expect(Lifecycle.checkSchedule(workItem: item, status: .completed, percent: 100, today: CalendarDate(year: 2024, month: 1, day: 10)!, deadline: deadline) == nil)
+        // Completed but not accepted when the deadline has passed: the deadline was missed.
+        #expect(Lifecycle.checkSchedule(workItem: item, status: .completed, percent: 100, today: CalendarDate(year: 2024, month: 1, day: 10)!, deadline: deadline)?.kind == .deadlineAtRisk)
+        #expect(Lifecycle.checkSchedule(workItem: item, status: .accepted, percent: 100, today: CalendarDate(year: 2024, month: 1, day: 10)!, deadline: deadline) == nil)
 
         let seen = Timestamp(secondsSinceEpoch: 1000)
         #expect(Lifecycle.checkSilence(agent: "a", lastSeen: seen, heartbeatIntervalMs: 5000, now: seen.adding(seconds: 14)) == nil)

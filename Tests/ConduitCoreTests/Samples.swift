@@ -48,7 +48,35 @@ enum Samples {
         extensions: [ExtensionAttribute(name: "traceparent", json: Array(#""00-abc-01""#.utf8))],
         data: .alert(AlertReport(status: .raised, kind: .behindSchedule, key: "ganjiaba-water/behind", message: "behind plan", refs: ["/water-investment-company#w-9"])))
 
-    static let all: [Event] = [progress, inspection, outage, presence, alert]
+    /// A ledger entry as the aggregator publishes it (the WireProtocol article's alert example): an overrun of a power
+    /// outage at Jinxiu Xincheng, restored 40 minutes after its window, with its subject, deadline and figures.
+    static let ledgerAlertJSON = #"{"specversion":"1.0","id":"raised-57-outage_overrun/jinxiu-xincheng/power/jx-cut-1","source":"/conduit/aggregator","type":"conduit.alert","time":"2023-07-02T05:40:00Z","utility":"power","site":"jinxiu-xincheng","workitem":"jinxiu-xincheng-power","data":{"status":"raised","kind":"outage_overrun","key":"outage_overrun/jinxiu-xincheng/power/jx-cut-1","message":"outage jinxiu-xincheng/power/jx-cut-1 was restored at 2023-07-02T05:40:00Z, 0 h 40 min after its window ended at 2023-07-02T05:00:00Z","refs":["/power-supply-bureau/agent-1#out-1","/power-supply-bureau/agent-1#out-3"],"organisation":"power-supply-bureau","community":"jinxiu-xincheng","workItem":"jinxiu-xincheng-power","outage":"jinxiu-xincheng/power/jx-cut-1","raisedAt":"2023-07-02T05:40:00Z","deadline":"2023-07-09","figures":{"windowStart":"2023-07-02T01:00:00Z","windowEnd":"2023-07-02T05:00:00Z","startedAt":"2023-07-02T01:05:00Z","restoredAt":"2023-07-02T05:40:00Z","overrunMinutes":40,"households":96}}}"#
+
+    static var ledgerAlert: Event {
+        var figures = AlertFigures()
+        figures[.households] = .integer(96)
+        figures[.overrunMinutes] = .integer(40)
+        figures[.restoredAt] = .time(try! Timestamp(rfc3339: "2023-07-02T05:40:00Z"))
+        figures[.startedAt] = .time(try! Timestamp(rfc3339: "2023-07-02T01:05:00Z"))
+        figures[.windowEnd] = .time(try! Timestamp(rfc3339: "2023-07-02T05:00:00Z"))
+        figures[.windowStart] = .time(try! Timestamp(rfc3339: "2023-07-02T01:00:00Z"))
+        let key = "outage_overrun/jinxiu-xincheng/power/jx-cut-1"
+        return Event(
+            id: "raised-57-" + key, source: "/conduit/aggregator", time: try! Timestamp(rfc3339: "2023-07-02T05:40:00Z"),
+            utility: .power, site: "jinxiu-xincheng", workItem: "jinxiu-xincheng-power",
+            data: .alert(AlertReport(
+                status: .raised, kind: .outageOverrun, key: key,
+                message: "outage jinxiu-xincheng/power/jx-cut-1 was restored at 2023-07-02T05:40:00Z, 0 h 40 min after its window ended at 2023-07-02T05:00:00Z",
+                refs: ["/power-supply-bureau/agent-1#out-1", "/power-supply-bureau/agent-1#out-3"], organisation: "power-supply-bureau",
+                community: "jinxiu-xincheng", workItem: "jinxiu-xincheng-power", outage: "jinxiu-xincheng/power/jx-cut-1",
+                raisedAt: try! Timestamp(rfc3339: "2023-07-02T05:40:00Z"), deadline: CalendarDate(year: 2023, month: 7, day: 9),
+                figures: figures)))
+    }
+
+    /// A coordinator's acknowledgement of that entry (the article's example).
+    static let acknowledgementJSON = #"{"specversion":"1.0","id":"ack-0042","source":"/county-government-office/desk-1","type":"conduit.alert","time":"2023-07-04T02:00:00Z","data":{"status":"acknowledged","kind":"outage_overrun","key":"outage_overrun/jinxiu-xincheng/power/jx-cut-1","message":"供电局已书面说明：电缆接头返工；通报批评 / written explanation received: cable joint rework; criticised in the weekly bulletin"}}"#
+
+    static let all: [Event] = [progress, inspection, outage, presence, alert, ledgerAlert]
 
     /// The sample progress event with `data` changed by `edit`, as JSON.
     static func progress(replacingData data: String) -> String {

@@ -31,10 +31,32 @@ import Testing
         #expect(scenario.organisations(running: .broadcast).map(\.id) == ["broadcast-network-company"])
         #expect(scenario.organisation("market-supervision-bureau")?.inspects == [.elevatorSupervisoryInspection])
         #expect(scenario.organisation("fire-rescue-brigade")?.inspects == [.fireSafety])
+        // Every duty cites the document's item it comes from.
+        #expect(scenario.organisations.allSatisfy { $0.duty.zh.hasPrefix("【文件") && $0.duty.en.hasPrefix("[document §") })
+    }
+
+    /// The market supervision bureau accepts the added elevators, work of the housing bureau's contractors and of no
+    /// utility; the sub-district office surveys households; the ledger's escalations go to it.
+    @Test func defaultScenarioModelsElevatorsAndTheSubDistrict() throws {
+        let elevators = scenario.workItems.filter { $0.acceptance == .elevatorSupervisoryInspection }
+        #expect(elevators.map(\.id) == ["ganjiaba-elevators", "ruijing-biyuan-elevator"])
+        #expect(elevators.allSatisfy { $0.organisation == "housing-bureau" && $0.utility == nil })
+        #expect(!scenario.workItems.contains { $0.utility == .power && $0.acceptance == .elevatorSupervisoryInspection })
+        let surveys = scenario.workItems.filter { $0.organisation == "shuangjiang-subdistrict" }
+        #expect(surveys.count == 3 && surveys.allSatisfy { $0.utility == nil && $0.acceptance == nil })
+        #expect(Set(scenario.ledger.escalations.map(\.organisation)) == ["shuangjiang-subdistrict"])
+        #expect(scenario.ledger.rectificationDays(for: .behindSchedule) == 14)
+        // The notice rules cite their articles: power article 68 (not 67), water article 22.
+        let power = try #require(scenario.noticeRule(for: .power))
+        #expect(power.leadHours == 168 && power.source.zh.contains("第六十八条") && power.source.en.contains("article 68"))
+        let water = try #require(scenario.noticeRule(for: .water))
+        #expect(water.leadHours == 24 && water.source.zh.contains("第二十二条"))
+        // The plan round-trips with its ledger rules.
+        #expect(try Scenario.decode(scenario.canonicalJSON) == scenario)
     }
 
     @Test func everyWorkItemFinishesByTheDeadline() {
-        #expect(scenario.workItems.count == 18)
+        #expect(scenario.workItems.count == 23)
         #expect(scenario.workItems.allSatisfy { $0.plannedFinish <= scenario.deadline })
     }
 

@@ -57,6 +57,16 @@ import Testing
         #expect(article.contains("```json\n" + Samples.progressJSON + "\n```"))
     }
 
+    /// The alert examples are the golden ledger alert and acknowledgement the codec tests decode and encode.
+    @Test func alertExamplesAreTheGoldenAlerts() throws {
+        let article = try String(contentsOf: Self.articleURL, encoding: .utf8)
+        #expect(article.contains("```json\n" + Samples.ledgerAlertJSON + "\n```"))
+        #expect(article.contains("```json\n" + Samples.acknowledgementJSON + "\n```"))
+        // Every kind and figure is documented.
+        for kind in AlertKind.allCases { #expect(article.contains("| `\(kind.rawValue)` | \(kind.ledgerClass.rawValue) |"), "\(kind)") }
+        for figure in FigureName.allCases { #expect(article.contains("`\(figure.rawValue)`"), "\(figure)") }
+    }
+
     @Test func everyErrorCodeIsDocumented() throws {
         let article = try String(contentsOf: Self.articleURL, encoding: .utf8)
         for code in ConduitError.Code.all {

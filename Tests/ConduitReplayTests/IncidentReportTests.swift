@@ -18,12 +18,15 @@ func summary(_ entry: IncidentEntry) -> String {
 @Suite(.timeLimit(.minutes(5))) struct IncidentReportTests {
     static let shortNotice = "short_notice/" + Story.outageKey
     static let overrun = "outage_overrun/" + Story.outageKey
+    static let unrestored = "outage_unrestored/" + Story.outageKey
 
     /// The outage's story: its three reports (the first names no cause), the aggregator's alert, and what the fold
     /// derives: the short notice, the overrun seen at the next event after the window, both cleared on restoration.
+    /// The short notice stays on the record; past its window the outage is unrestored until the restoration comes,
+    /// which records the overrun.
     static let outageTimeline = [
         "2 \(Story.power)#o1", "2 raised \(shortNotice)", "3 /conduit/aggregator#a1", "5 \(Story.power)#o2",
-        "6 raised \(overrun)", "7 \(Story.power)#o3", "7 cleared \(shortNotice)", "7 cleared \(overrun)",
+        "6 raised \(unrestored)", "7 \(Story.power)#o3", "7 raised \(overrun)", "7 cleared \(unrestored)",
     ]
 
     static func outageDurations(asOf: Timestamp) -> [IncidentDuration] {
@@ -96,8 +99,8 @@ func summary(_ entry: IncidentEntry) -> String {
         window.until = Story.time("2023-08-14T00:00:00Z")
         let report = try IncidentReplay(directory: path).report(for: "ganjiaba-power", window: window)
         #expect(report.entries.map(summary) == [
-            "5 \(Story.power)#o2", "6 raised \(Self.overrun)", "7 \(Story.power)#o3", "7 cleared \(Self.shortNotice)",
-            "7 cleared \(Self.overrun)", "8 \(Story.bureau)#i1", "8 raised behind_schedule/ganjiaba-power",
+            "5 \(Story.power)#o2", "6 raised \(Self.unrestored)", "7 \(Story.power)#o3", "7 raised \(Self.overrun)",
+            "7 cleared \(Self.unrestored)", "8 \(Story.bureau)#i1", "8 raised behind_schedule/ganjiaba-power",
             "9 raised reinspection_overdue/ganjiaba-power",
         ])
         #expect(report.asOf == window.until)
@@ -148,7 +151,8 @@ func summary(_ entry: IncidentEntry) -> String {
             guard let error = error as? IncidentError else { return false }
             return error.code == .ambiguous && error.candidates == [Story.outageKey, "ruijing-biyuan/power/gjb-cut-1"]
         }
-        #expect(try IncidentReplay(directory: path).report(for: "ruijing-biyuan/power/gjb-cut-1").entries.count == 2)
+        // Its notice, its short notice, and its window passing with no start reported.
+        #expect(try IncidentReplay(directory: path).report(for: "ruijing-biyuan/power/gjb-cut-1").entries.count == 3)
     }
 
     @Test func anInterruptedReportSaysSo() throws {

@@ -90,12 +90,12 @@ struct EventFactory {
     mutating func outage(
         _ service: Utility, site: String = "north", _ status: OutageStatus, subject: String, at time: String,
         window: (String, String)? = nil, noticedAt: String? = nil, startedAt: String? = nil, restoredAt: String? = nil,
-        buildings: [String] = ["b1"], households: Int = 50
+        buildings: [String] = ["b1"], households: Int = 50, planned: Bool? = nil
     ) -> Event {
         stamp(Event(
             id: "", source: "/\(Self.owner[service]!)/agent", time: Fixtures.time(time), subject: subject, utility: service, site: site,
             data: .outage(OutageReport(
-                status: status, nature: window == nil ? .unplanned : .planned, service: service,
+                status: status, nature: planned ?? (window != nil) ? .planned : .unplanned, service: service,
                 windowStart: window.map { Fixtures.time($0.0) }, windowEnd: window.map { Fixtures.time($0.1) },
                 noticedAt: noticedAt.map(Fixtures.time), startedAt: startedAt.map(Fixtures.time),
                 restoredAt: restoredAt.map(Fixtures.time), buildings: buildings, households: households))))

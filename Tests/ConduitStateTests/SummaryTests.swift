@@ -58,8 +58,8 @@ import Testing
         var factory = EventFactory()
         var state = AggregateState(scenario: Fixtures.scenario)
         _ = state.apply([
-            factory.outage(.power, .started, subject: "a", at: "2023-01-10T00:00:00Z", startedAt: "2023-01-10T00:00:00Z", households: 80),
-            factory.outage(.water, .started, subject: "b", at: "2023-01-10T00:00:00Z", startedAt: "2023-01-10T00:00:00Z", households: 60),
+            factory.outage(.power, .started, subject: "a", at: "2023-01-10T00:00:00Z", startedAt: "2023-01-10T00:00:00Z", buildings: ["b1", "b2"], households: 80),
+            factory.outage(.water, .started, subject: "b", at: "2023-01-10T00:00:00Z", startedAt: "2023-01-10T00:00:00Z", buildings: ["b1", "b2"], households: 60),
         ])
         #expect(state.summary().communities["north"]?.householdsAffectedNow == 100)
     }

@@ -17,7 +17,7 @@ import Testing
         #expect(lines.contains("Outages restored or cancelled (1):"))
         #expect(lines.contains("  \(Story.outageKey): noticed → restored, planned, 108 households (power-supply-bureau)"))
         #expect(lines.contains("Alerts raised and cleared again in between (1):"))
-        #expect(lines.contains { $0.hasPrefix("  [outage_overrun] outage \(Story.outageKey) is still off after its window ended") })
+        #expect(lines.contains { $0.hasPrefix("  [outage_unrestored] outage \(Story.outageKey) is not reported restored") })
         #expect(lines.contains { $0.hasPrefix("Overall: ") && $0.contains("households without service 0 → 0 (+0)") })
         #expect(lines.contains { $0.hasPrefix("  甘家坝 Ganjiaba: ") })
 

@@ -89,7 +89,7 @@ struct WatchStateCommandTests {
         #expect(watcher.finish() == 0, "stderr: \(notes.all)")
         let printed = lines.lines().map(String.init)
         #expect(printed.filter { $0.contains("  #") }.map { $0.contains("#3") } == [true], "only the live event: \(printed)")
-        #expect(printed.contains { $0.hasPrefix("alert raised [outage_overlap]") }, "the snapshot's outage and the live one overlap")
+        #expect(printed.contains { $0.hasPrefix("alert raised [outage_overlap]") }, "the snapshot's outage and the live one overlap: \(printed)")
         #expect(printed.last?.hasPrefix("= #3 ") == true)
     }
 

@@ -78,12 +78,14 @@ extension PresenceStatus: DisplayNamed {
 }
 
 extension AlertStatus: DisplayNamed {
-    public static let chineseNames: [AlertStatus: String] = [.raised: "提出", .cleared: "销号"]
+    public static let chineseNames: [AlertStatus: String] = [.raised: "提出", .cleared: "销号", .acknowledged: "已确认"]
 }
 
 extension AlertKind: DisplayNamed {
     public static let chineseNames: [AlertKind: String] = [
         .behindSchedule: "进度滞后", .outageOverlap: "停供重叠", .shortNotice: "通知不足", .reinspectionOverdue: "复检逾期",
         .outageOverrun: "停供超时", .agentSilent: "代理失联", .deadlineAtRisk: "工期风险", .lifecycleAnomaly: "流程异常",
+        .noNotice: "未通知停供", .acceptanceMissing: "未验收先报验收", .progressRegression: "进度倒退", .outageUnrestored: "停供未恢复",
+        .outageLapsed: "通知停供未实施", .escalation: "提请协调",
     ]
 }

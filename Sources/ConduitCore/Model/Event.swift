@@ -299,23 +299,146 @@ public struct PresenceReport: Sendable, Hashable {
     }
 }
 
-/// A derived alert raised or cleared by the aggregator (`data` of `conduit.alert`).
+/// An entry of the supervision office's ledger raised or cleared by the aggregator, or acknowledged by a coordinator
+/// (`data` of `conduit.alert`).
+///
+/// The aggregator's alerts (`raised`, `cleared`) name the entry's responsible organisation, community, work item
+/// or outage, when it was raised, its figures at that moment and its rectification deadline; the earlier form
+/// (status, kind, key, message, refs) still decodes. An acknowledgement (`acknowledged`) names the entry by `kind`
+/// and `key`, with the coordinator's note as its `message`.
 public struct AlertReport: Sendable, Hashable {
     public var status: AlertStatus
     /// `kind`. Required.
     public var kind: AlertKind
     /// A stable key: a clear names the same key as its raise (`key`). Required.
     public var key: String
-    /// A readable explanation (`message`). Required.
+    /// A readable explanation (`message`); for an acknowledgement, the coordinator's note. Required.
     public var message: String
     /// References to the events behind it, `source#id` (`refs`).
     public var refs: [String]
+    /// The organisation responsible for the entry (`organisation`), a plan organisation id.
+    public var organisation: String?
+    /// The community it concerns (`community`).
+    public var community: String?
+    /// The work item it concerns (`workItem`).
+    public var workItem: String?
+    /// The outage it concerns (`outage`), by its key `<site>/<service>/<reference>`.
+    public var outage: String?
+    /// When the entry was (last) raised (`raisedAt`).
+    public var raisedAt: Timestamp?
+    /// The day by which the responsible organisation is to rectify it (`deadline`), from the plan's ledger rules.
+    public var deadline: CalendarDate?
+    /// The entry's figures when the event was derived (`figures`).
+    public var figures: AlertFigures
 
-    public init(status: AlertStatus, kind: AlertKind, key: String, message: String, refs: [String] = []) {
+    public init(
+        status: AlertStatus, kind: AlertKind, key: String, message: String, refs: [String] = [], organisation: String? = nil,
+        community: String? = nil, workItem: String? = nil, outage: String? = nil, raisedAt: Timestamp? = nil,
+        deadline: CalendarDate? = nil, figures: AlertFigures = AlertFigures()
+    ) {
         self.status = status
         self.kind = kind
         self.key = key
         self.message = message
         self.refs = refs
+        self.organisation = organisation
+        self.community = community
+        self.workItem = workItem
+        self.outage = outage
+        self.raisedAt = raisedAt
+        self.deadline = deadline
+        self.figures = figures
+    }
+}
+
+/// The figures of a ledger entry: named values, each name at most once, kept in ``FigureName``'s order.
+public struct AlertFigures: Sendable, Hashable {
+    /// The type of a figure's value.
+    public enum ValueType: String, Sendable {
+        case number, integer, date, time, text
+    }
+
+    /// A figure's value.
+    public enum Value: Sendable, Hashable {
+        case number(Double)
+        case integer(Int64)
+        case date(CalendarDate)
+        case time(Timestamp)
+        case text(String)
+
+        /// The type of this value.
+        public var type: ValueType {
+            switch self {
+            case .number: .number
+            case .integer: .integer
+            case .date: .date
+            case .time: .time
+            case .text: .text
+            }
+        }
+    }
+
+    /// One figure.
+    public struct Figure: Sendable, Hashable {
+        public var name: FigureName
+        public var value: Value
+    }
+
+    /// The figures, in ``FigureName`` order.
+    public private(set) var entries: [Figure] = []
+
+    /// No figures.
+    public init() {}
+
+    /// Whether there are none.
+    public var isEmpty: Bool { entries.isEmpty }
+
+    /// The value of `name`; setting `nil` removes it. A value must be of the name's ``FigureName/valueType``.
+    public subscript(name: FigureName) -> Value? {
+        get { entries.first { $0.name == name }?.value }
+        set {
+            if let index = entries.firstIndex(where: { $0.name == name }) {
+                if let newValue { entries[index].value = newValue } else { entries.remove(at: index) }
+            } else if let newValue {
+                let order = name.order
+                if entries.last.map({ $0.name.order < order }) ?? true {
+                    // Figures are mostly set in their order: append without a search.
+                    if entries.isEmpty { entries.reserveCapacity(6) }
+                    entries.append(Figure(name: name, value: newValue))
+                } else {
+                    let position = entries.firstIndex { $0.name.order > order } ?? entries.endIndex
+                    entries.insert(Figure(name: name, value: newValue), at: position)
+                }
+            }
+        }
+    }
+
+    /// A number figure (a number or an integer), if present.
+    public func number(_ name: FigureName) -> Double? {
+        switch self[name] {
+        case .number(let value): value
+        case .integer(let value): Double(value)
+        default: nil
+        }
+    }
+
+    /// An integer figure, if present.
+    public func integer(_ name: FigureName) -> Int64? {
+        if case .integer(let value) = self[name] { value } else { nil }
+    }
+
+    /// A date figure, if present.
+    public func date(_ name: FigureName) -> CalendarDate? {
+        if case .date(let value) = self[name] { value } else { nil }
+    }
+
+    /// A time figure, if present.
+    public func time(_ name: FigureName) -> Timestamp? {
+        if case .time(let value) = self[name] { value } else { nil }
+    }
+
+    /// A text figure, if present.
+    public func text(_ name: FigureName) -> String? {
+        if case .text(let value) = self[name] { value } else { nil }
     }
 }

@@ -117,22 +117,146 @@ public enum PresenceStatus: String, WireEnum {
     case death
 }
 
-/// Whether an alert is raised or cleared.
+/// What an alert event says of its ledger entry: the aggregator raised or cleared it, or a coordinator acknowledged it.
 public enum AlertStatus: String, WireEnum {
     case raised
     case cleared
+    /// A coordinator's acknowledgement of the entry, published by the coordinator (not by the aggregator).
+    case acknowledged
 }
 
-/// What an alert derived by the aggregator is about.
+/// The two classes of entry of the supervision office's ledger.
+public enum LedgerClass: String, WireEnum {
+    /// A state of affairs: raised while its cause lasts, cleared when the cause goes.
+    case condition
+    /// Something that happened: it stays on the record once raised (cleared only when later reports show that it
+    /// did not happen), and is closed by a coordinator's acknowledgement.
+    case violation
+}
+
+/// What an alert derived by the aggregator is about: the kind of a ledger entry.
 public enum AlertKind: String, WireEnum {
+    /// A work item behind its linear plan, or not started by its planned start (condition).
     case behindSchedule = "behind_schedule"
+    /// Planned outages of different services overlapping on the same buildings (condition).
     case outageOverlap = "outage_overlap"
+    /// A planned outage noticed later than its service's rule requires (violation).
     case shortNotice = "short_notice"
+    /// A failed or conditional inspection's defects past due and not re-inspected (condition).
     case reinspectionOverdue = "reinspection_overdue"
+    /// An outage restored after its planned window ended, by its own restoration time (violation).
     case outageOverrun = "outage_overrun"
+    /// An agent silent past its heartbeat timeout (condition).
     case agentSilent = "agent_silent"
+    /// A work item that will not, or did not, finish and pass its acceptance by the plan's deadline (condition).
     case deadlineAtRisk = "deadline_at_risk"
+    /// A move of a work item or outage that its lifecycle does not allow (condition: a late report may explain it).
     case lifecycleAnomaly = "lifecycle_anomaly"
+    /// A planned outage that started with no notice at all (violation).
+    case noNotice = "no_notice"
+    /// A work item reported accepted when no acceptance inspection of its kind had passed by then (violation).
+    case acceptanceMissing = "acceptance_missing"
+    /// A work item's reported percent went down (violation: on the record until a coordinator acknowledges it).
+    case progressRegression = "progress_regression"
+    /// A started outage whose window ended with no restoration reported yet (condition).
+    case outageUnrestored = "outage_unrestored"
+    /// A noticed outage whose window ended with no start or cancellation reported (condition).
+    case outageLapsed = "outage_lapsed"
+    /// A work item suspended for one of a plan escalation rule's reasons longer than the rule allows: an entry for
+    /// the organisation the rule names (condition).
+    case escalation
+
+    /// The ledger class of entries of this kind.
+    public var ledgerClass: LedgerClass {
+        switch self {
+        case .shortNotice, .outageOverrun, .noNotice, .acceptanceMissing, .progressRegression: .violation
+        case .behindSchedule, .outageOverlap, .reinspectionOverdue, .agentSilent, .deadlineAtRisk, .lifecycleAnomaly,
+            .outageUnrestored, .outageLapsed, .escalation:
+            .condition
+        }
+    }
+}
+
+/// The name of one figure of a ledger entry (`figures` of an alert). Each name has one type of value
+/// (``AlertFigures/Value``), stated here; figures are written in this order.
+public enum FigureName: String, WireEnum {
+    /// Percent complete of the work item (number).
+    case percent
+    /// The percent its plan expects today (number).
+    case expectedPercent
+    /// The percent it had before a regression (number).
+    case previousPercent
+    /// Planned start and finish of the work item (dates).
+    case plannedStart
+    case plannedFinish
+    /// When the work item would finish at its pace so far (date).
+    case projectedFinish
+    /// The plan's deadline (date).
+    case deadline
+    /// The planned window of an outage, and when it was noticed, started and restored (times).
+    case windowStart
+    case windowEnd
+    case noticedAt
+    case startedAt
+    case restoredAt
+    /// How long before its window an outage was noticed, in minutes; negative after the window began (integer).
+    case noticeLeadMinutes
+    /// The notice the service's rule requires, in hours (integer).
+    case requiredNoticeHours
+    /// How long after its window an outage was restored, in minutes (integer).
+    case overrunMinutes
+    /// Households affected (integer).
+    case households
+    /// How long an agent has been silent, in seconds (integer).
+    case silentSeconds
+    /// When the current suspension of a work item began (time), and for how many whole days it has lasted (integer).
+    case suspendedSince
+    case suspendedDays
+    /// The earliest due date of the overdue defects (date).
+    case dueDate
+    /// The other outage of an overlap (text: its key).
+    case otherOutage
+    /// Why the work is suspended (text: the latest blocking reason).
+    case blockingReason
+
+    /// The type of this figure's value.
+    public var valueType: AlertFigures.ValueType {
+        switch self {
+        case .percent, .expectedPercent, .previousPercent: .number
+        case .plannedStart, .plannedFinish, .projectedFinish, .deadline, .dueDate: .date
+        case .windowStart, .windowEnd, .noticedAt, .startedAt, .restoredAt, .suspendedSince: .time
+        case .noticeLeadMinutes, .requiredNoticeHours, .overrunMinutes, .households, .silentSeconds, .suspendedDays: .integer
+        case .otherOutage, .blockingReason: .text
+        }
+    }
+
+    /// The position of this name in the canonical order (the order of the cases).
+    var order: Int {
+        switch self {
+        case .percent: 0
+        case .expectedPercent: 1
+        case .previousPercent: 2
+        case .plannedStart: 3
+        case .plannedFinish: 4
+        case .projectedFinish: 5
+        case .deadline: 6
+        case .windowStart: 7
+        case .windowEnd: 8
+        case .noticedAt: 9
+        case .startedAt: 10
+        case .restoredAt: 11
+        case .noticeLeadMinutes: 12
+        case .requiredNoticeHours: 13
+        case .overrunMinutes: 14
+        case .households: 15
+        case .silentSeconds: 16
+        case .suspendedSince: 17
+        case .suspendedDays: 18
+        case .dueDate: 19
+        case .otherOutage: 20
+        case .blockingReason: 21
+        }
+    }
 }
 
 /// Identifiers of communities, organisations, work items, buildings and agents: 1 to 64 bytes of
