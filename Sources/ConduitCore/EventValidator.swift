@@ -34,6 +34,8 @@ public struct EventValidator: Sendable {
         struct WorkItemEntry: Sendable {
             var community: Int
             var utility: Utility?
+            /// The organisation responsible for it: the only one that reports its progress and the outages it causes.
+            var organisation: Substring
         }
         var organisationUtilities: [Substring: UInt8] = [:]
         var organisationInspects: [Substring: [InspectionKind]] = [:]
@@ -53,7 +55,9 @@ public struct EventValidator: Sendable {
                 communities[Substring(community.id)] = index
             }
             for item in scenario.workItems {
-                workItems[Substring(item.id)] = WorkItemEntry(community: communities[Substring(item.community)] ?? -1, utility: item.utility)
+                workItems[Substring(item.id)] = WorkItemEntry(
+                    community: communities[Substring(item.community)] ?? -1, utility: item.utility,
+                    organisation: Substring(item.organisation))
             }
         }
 
@@ -236,6 +240,20 @@ public struct EventValidator: Sendable {
             }
             if communityIndex == nil { communityIndex = workItem.community }
         }
+        // Authority comes from the plan: a work item's progress, a request for its inspection and the outages it causes
+        // are reported by the organisation responsible for it, whatever optional attributes the event leaves out.
+        if !isSystem, let workItemID = event.workItem ?? event.outageCause, let owner = lookup.workItems[Substring(workItemID)]?.organisation,
+            owner != organisationID, event.kind != .inspection || !lookup.coordinators.contains(organisationID)
+        {
+            let path = event.workItem != nil ? "workitem" : "data.causedBy"
+            switch event.data {
+            case .inspection(let report) where report.status == .performed || Substring(report.authority) == organisationID:
+                break  // the authority schedules and reports its own inspections (a performed one is checked below)
+            default:
+                throw ConduitError(
+                    .authForbidden, path: path, "\(workItemID) is the work of \(owner); \(organisationID) cannot report on it")
+            }
+        }
         switch event.data {
         case .progress:
             if event.workItem == nil {
@@ -259,6 +277,10 @@ public struct EventValidator: Sendable {
                     "a performed inspection is reported by its authority \(report.authority), not by \(organisationID)")
             }
         case .outage(let report):
+            // The interrupted service decides who may announce it, not the optional utility attribute.
+            if !isSystem, let utilities, utilities & Lookup.bit(report.service) == 0 {
+                throw ConduitError(.authForbidden, path: "data.service", "\(organisationID) does not run \(report.service.rawValue); it cannot report its outages")
+            }
             guard let communityIndex else {
                 throw ConduitError(.eventMissing, path: "site", "an outage event needs the site attribute")
             }

@@ -81,6 +81,12 @@ public struct Event: Sendable, Hashable {
         return copy
     }
 
+    /// The work item an outage names as its cause (`data.causedBy`), if any.
+    public var outageCause: String? {
+        guard case .outage(let report) = data else { return nil }
+        return report.causedBy
+    }
+
     /// The fan-out topic of this event (see ``Topic``).
     public var topic: [UInt8] { Topic.make(kind: kind, utility: utility, community: site) }
 }
