@@ -322,14 +322,7 @@ public enum LiveStateView {
 
     /// `2023-06-01 16:30:00 +08:00`: a time in the local time of the scenario (the offset of the fold's day).
     public static func localTime(_ time: Timestamp, offsetSeconds: Int64) -> String {
-        let local = time.adding(seconds: offsetSeconds)
-        let seconds = local.microsecondsSinceEpoch / 1_000_000 - (local.microsecondsSinceEpoch % 1_000_000 < 0 ? 1 : 0)
-        let ofDay = ((seconds % 86_400) + 86_400) % 86_400
-        let sign = offsetSeconds < 0 ? "-" : "+"
-        let offset = abs(offsetSeconds)
-        return local.utcDate.iso8601
-            + String(format: " %02lld:%02lld:%02lld ", ofDay / 3600, ofDay / 60 % 60, ofDay % 60)
-            + sign + String(format: "%02lld:%02lld", offset / 3600, offset / 60 % 60)
+        time.localText(offsetSeconds: offsetSeconds)
     }
 }
 

@@ -141,7 +141,9 @@ public enum Lifecycle {
 
     /// Checks that a planned outage was noticed at least `required` seconds before its window (`short_notice`), and
     /// that one which started (or was restored) was noticed at all (`no_notice`).
-    public static func checkNotice(outage key: String, _ report: OutageReport, requiredSeconds: Int64 = requiredNoticeSeconds) -> LifecycleFinding? {
+    public static func checkNotice(
+        outage key: String, _ report: OutageReport, requiredSeconds: Int64 = requiredNoticeSeconds, zone: PlanTimeZone = .chinaStandardTime
+    ) -> LifecycleFinding? {
         guard noticeViolation(report, requiredSeconds: requiredSeconds) != nil else { return nil }
         var figures = AlertFigures()
         figures[.windowStart] = report.windowStart.map(AlertFigures.Value.time)
@@ -153,7 +155,7 @@ public enum Lifecycle {
             figures[.startedAt] = report.startedAt.map(AlertFigures.Value.time)
             return LifecycleFinding(
                 kind: .noNotice,
-                reason: "outage \(key) went off\(report.startedAt.map { " at \($0)" } ?? "") with no notice; \(requiredSeconds / 3600) h are required",
+                reason: "outage \(key) went off\(report.startedAt.map { " at \($0.localText(zone))" } ?? "") with no notice; \(requiredSeconds / 3600) h are required",
                 figures: figures)
         }
         guard let start = report.windowStart else { return nil }
@@ -171,7 +173,9 @@ public enum Lifecycle {
 
     /// Checks an outage still off, as far as the reports tell, after its planned window ended (`outage_unrestored`):
     /// a condition, until a restoration is reported; the restoration's own time decides whether it overran.
-    public static func checkOverrun(outage key: String, _ report: OutageReport, now: Timestamp) -> LifecycleFinding? {
+    public static func checkOverrun(
+        outage key: String, _ report: OutageReport, now: Timestamp, zone: PlanTimeZone = .chinaStandardTime
+    ) -> LifecycleFinding? {
         guard report.status == .started, report.restoredAt == nil, let end = report.windowEnd, now > end else { return nil }
         var figures = AlertFigures()
         figures[.windowStart] = report.windowStart.map(AlertFigures.Value.time)
@@ -179,12 +183,12 @@ public enum Lifecycle {
         figures[.startedAt] = report.startedAt.map(AlertFigures.Value.time)
         figures[.households] = .integer(Int64(report.households))
         return LifecycleFinding(
-            kind: .outageUnrestored, reason: "outage \(key) is not reported restored; its window ended at \(end)", figures: figures)
+            kind: .outageUnrestored, reason: "outage \(key) is not reported restored; its window ended at \(end.localText(zone))", figures: figures)
     }
 
     /// Checks a restored outage against its window (`outage_overrun`): restored after the window ended, by the
     /// restoration's own time.
-    public static func checkRestoration(outage key: String, _ report: OutageReport) -> LifecycleFinding? {
+    public static func checkRestoration(outage key: String, _ report: OutageReport, zone: PlanTimeZone = .chinaStandardTime) -> LifecycleFinding? {
         guard let end = report.windowEnd, let restored = report.restoredAt, restored > end else { return nil }
         let minutes = (restored.microsecondsSinceEpoch - end.microsecondsSinceEpoch) / 60_000_000
         var figures = AlertFigures()
@@ -196,12 +200,14 @@ public enum Lifecycle {
         figures[.households] = .integer(Int64(report.households))
         return LifecycleFinding(
             kind: .outageOverrun,
-            reason: "outage \(key) was restored at \(restored), \(minutes / 60) h \(minutes % 60) min after its window ended at \(end)",
+            reason: "outage \(key) was restored at \(restored.localText(zone)), \(minutes / 60) h \(minutes % 60) min after its window ended at \(end.localText(zone))",
             figures: figures)
     }
 
     /// Checks a planned outage whose window ended without a start or cancellation reported (`outage_lapsed`).
-    public static func checkLapsed(outage key: String, _ report: OutageReport, now: Timestamp) -> LifecycleFinding? {
+    public static func checkLapsed(
+        outage key: String, _ report: OutageReport, now: Timestamp, zone: PlanTimeZone = .chinaStandardTime
+    ) -> LifecycleFinding? {
         guard report.status == .proposed || report.status == .noticed, report.startedAt == nil, let end = report.windowEnd, now > end
         else { return nil }
         var figures = AlertFigures()
@@ -211,7 +217,7 @@ public enum Lifecycle {
         figures[.households] = .integer(Int64(report.households))
         return LifecycleFinding(
             kind: .outageLapsed,
-            reason: "outage \(key) was \(report.status.rawValue) for a window that ended at \(end), and never reported started or cancelled",
+            reason: "outage \(key) was \(report.status.rawValue) for a window that ended at \(end.localText(zone)), and never reported started or cancelled",
             figures: figures)
     }
 

@@ -137,7 +137,7 @@ extension AggregateState {
         for (entry, entryKey, kind) in [(OutageEntries.shortNotice, keys.shortNotice, AlertKind.shortNotice), (.noNotice, keys.noNotice, .noNotice)] {
             if violation == kind {
                 if !outages[index].raised.contains(entry) {
-                    let finding = Lifecycle.checkNotice(outage: key, report, requiredSeconds: required)
+                    let finding = Lifecycle.checkNotice(outage: key, report, requiredSeconds: required, zone: scenario.timeZone)
                     updateOutage(index, entry, entryKey, finding, subject: subject, refs: refs, &changes)
                 }
             } else {
@@ -145,13 +145,13 @@ extension AggregateState {
             }
         }
         // The restoration's own time decides an overrun, whenever its report arrives.
-        let overrun = Lifecycle.checkRestoration(outage: key, report)
+        let overrun = Lifecycle.checkRestoration(outage: key, report, zone: scenario.timeZone)
         updateOutage(index, .overrun, keys.overrun, overrun, subject: subject, refs: refs, &changes)
 
         // Conditions of the clock: still off past the window as far as the reports tell, or never reported started.
-        let unrestored = now.flatMap { Lifecycle.checkOverrun(outage: key, report, now: $0) }
+        let unrestored = now.flatMap { Lifecycle.checkOverrun(outage: key, report, now: $0, zone: scenario.timeZone) }
         updateOutage(index, .unrestored, keys.unrestored, unrestored, subject: subject, refs: refs, &changes)
-        let lapsed = now.flatMap { Lifecycle.checkLapsed(outage: key, report, now: $0) }
+        let lapsed = now.flatMap { Lifecycle.checkLapsed(outage: key, report, now: $0, zone: scenario.timeZone) }
         updateOutage(index, .lapsed, keys.lapsed, lapsed, subject: subject, refs: refs, &changes)
         outages[index].lapsed = lapsed != nil
         let outage = outages[index]

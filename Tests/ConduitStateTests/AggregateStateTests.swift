@@ -288,3 +288,26 @@ extension PlanChangeTests {
         #expect(!changes.contains { $0.status == .raised })
     }
 }
+
+extension PlanChangeTests {
+    /// The ledger's messages give times in the plan's time zone, never in UTC.
+    @Test func ledgerMessagesSpeakThePlansLocalTime() throws {
+        let base = Fixtures.scenario
+        let plan = try Scenario(
+            id: base.id, name: base.name, deadline: base.deadline,
+            timeZone: PlanTimeZone(identifier: "America/Sao_Paulo", utcOffsetSeconds: -3 * 3600), noticeRules: base.noticeRules,
+            communities: base.communities, organisations: base.organisations, workItems: base.workItems)
+        var factory = EventFactory()
+        var state = AggregateState(scenario: plan)
+        let window = ("2023-01-10T00:00:00Z", "2023-01-10T06:00:00Z")
+        _ = state.apply(factory.outage(.power, .noticed, subject: "p1", at: "2023-01-01T00:00:00Z", window: window, noticedAt: "2023-01-01T00:00:00Z"))
+        _ = state.apply(factory.outage(.power, .started, subject: "p1", at: "2023-01-10T00:05:00Z", window: window, startedAt: "2023-01-10T00:05:00Z"))
+        let changes = state.apply(factory.outage(
+            .power, .restored, subject: "p1", at: "2023-01-10T07:00:00Z", window: window, startedAt: "2023-01-10T00:05:00Z",
+            restoredAt: "2023-01-10T07:00:00Z"))
+        let overrun = try #require(changes.first { $0.kind == .outageOverrun && $0.status == .raised })
+        #expect(overrun.message.contains("restored at 2023-01-10 04:00:00 -03:00"))
+        #expect(overrun.message.contains("ended at 2023-01-10 03:00:00 -03:00"))
+        #expect(!overrun.message.contains("Z,") && !overrun.message.hasSuffix("Z"))
+    }
+}

@@ -16,9 +16,9 @@ import Testing
             "  2023-06-05 09:10:00  #5  outage     planned power outage started, 108 households 2023-06-05 09:00:00 – 2023-06-05 17:00:00"
                 + " — by County Power Supply Bureau (/power-supply-bureau/agent-1), authenticated as power-supply-bureau"))
         #expect(lines.contains(
-            "  2023-06-05 17:30:00  #6  alert*     outage_unrestored raised: outage \(Story.outageKey) is not reported restored; its window ended at 2023-06-05T09:00:00Z"))
+            "  2023-06-05 17:30:00  #6  alert*     outage_unrestored raised: outage \(Story.outageKey) is not reported restored; its window ended at 2023-06-05 17:00:00 +08:00"))
         #expect(lines.contains(
-            "  2023-06-05 18:30:00  #7  alert*     outage_overrun raised: outage \(Story.outageKey) was restored at 2023-06-05T10:30:00Z, 1 h 30 min after its window ended at 2023-06-05T09:00:00Z"))
+            "  2023-06-05 18:30:00  #7  alert*     outage_overrun raised: outage \(Story.outageKey) was restored at 2023-06-05 18:30:00 +08:00, 1 h 30 min after its window ended at 2023-06-05 17:00:00 +08:00"))
         #expect(lines.contains(
             "  notice lead time of \(Story.outageKey): 3 d 0 h (noticed 2023-06-02 09:00:00, window from 2023-06-05 09:00:00); 7 d 0 h required: 4 d 0 h short"))
         #expect(lines.contains(

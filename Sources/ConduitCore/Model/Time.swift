@@ -291,3 +291,21 @@ func floorModulo(_ a: Int64, _ b: Int64) -> Int64 {
     let remainder = a % b
     return remainder != 0 && (remainder < 0) != (b < 0) ? remainder + b : remainder
 }
+
+extension Timestamp {
+    /// `2023-06-01 16:30:00 +08:00`: this instant in the local time of `offsetSeconds` from UTC, with the offset, for
+    /// people (a plan's time zone; see ``PlanTimeZone``).
+    public func localText(offsetSeconds: Int64) -> String {
+        let local = adding(seconds: offsetSeconds)
+        let micros = local.microsecondsSinceEpoch
+        let seconds = micros / 1_000_000 - (micros % 1_000_000 < 0 ? 1 : 0)
+        let ofDay = ((seconds % 86_400) + 86_400) % 86_400
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let offset = offsetSeconds.magnitude
+        return local.utcDate.iso8601 + " \(two(ofDay / 3600)):\(two(ofDay / 60 % 60)):\(two(ofDay % 60)) "
+            + (offsetSeconds < 0 ? "-" : "+") + two(Int64(offset / 3600)) + ":" + two(Int64(offset / 60 % 60))
+    }
+
+    /// This instant in `zone`'s local time (``localText(offsetSeconds:)``).
+    public func localText(_ zone: PlanTimeZone) -> String { localText(offsetSeconds: zone.utcOffsetSeconds) }
+}
