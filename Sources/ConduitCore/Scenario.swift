@@ -39,6 +39,19 @@ public struct Scenario: Sendable, Hashable {
         timeZone: PlanTimeZone = .chinaStandardTime, noticeRules: [NoticeRule] = [], ledger: LedgerRules = LedgerRules(),
         communities: [Community], organisations: [Organisation], workItems: [WorkItem]
     ) throws(ConduitError) {
+        self.init(
+            unchecked: id, name: name, reference: reference, note: note, deadline: deadline, timeZone: timeZone,
+            noticeRules: noticeRules, ledger: ledger, communities: communities, organisations: organisations, workItems: workItems)
+        if let first = consistencyProblems().first { throw first }
+    }
+
+    /// A scenario as given, its indexes built (the first of duplicate ids wins); ``consistencyProblems()`` says what
+    /// is wrong with it.
+    private init(
+        unchecked id: String, name: LocalizedText, reference: String?, note: String?, deadline: CalendarDate,
+        timeZone: PlanTimeZone, noticeRules: [NoticeRule], ledger: LedgerRules,
+        communities: [Community], organisations: [Organisation], workItems: [WorkItem]
+    ) {
         self.id = id
         self.name = name
         self.reference = reference
@@ -50,60 +63,66 @@ public struct Scenario: Sendable, Hashable {
         self.communities = communities
         self.organisations = organisations
         self.workItems = workItems
-        communityIndex = try Self.index(communities.map(\.id), "communities")
-        organisationIndex = try Self.index(organisations.map(\.id), "organisations")
-        workItemIndex = try Self.index(workItems.map(\.id), "workItems")
-        try checkConsistency()
+        communityIndex = Self.index(communities.map(\.id))
+        organisationIndex = Self.index(organisations.map(\.id))
+        workItemIndex = Self.index(workItems.map(\.id))
     }
 
-    private static func index(_ ids: [String], _ path: String) throws(ConduitError) -> [String: Int] {
+    private static func index(_ ids: [String]) -> [String: Int] {
         var index: [String: Int] = [:]
-        for (position, id) in ids.enumerated() {
-            guard index.updateValue(position, forKey: id) == nil else {
-                throw ConduitError(.scenarioInvalid, path: "\(path)[\(position)].id", "duplicate id \(id)")
-            }
-        }
+        for (position, id) in ids.enumerated() where index[id] == nil { index[id] = position }
         return index
     }
 
-    private func checkConsistency() throws(ConduitError) {
-        var ruled: Set<Utility> = []
-        for (position, rule) in noticeRules.enumerated() {
-            guard ruled.insert(rule.service).inserted else {
-                throw ConduitError(.scenarioInvalid, path: "noticeRules[\(position)].service", "a second rule for \(rule.service.rawValue)")
-            }
-            guard (0...NoticeRule.maximumLeadHours).contains(rule.leadHours) else {
-                throw ConduitError(.dataRange, path: "noticeRules[\(position)].leadHours", "\(rule.leadHours) is outside 0 to \(NoticeRule.maximumLeadHours)")
+    /// Everything inconsistent in the plan, each with its path, in document order; empty when it is sound.
+    func consistencyProblems() -> [ConduitError] {
+        var problems: [ConduitError] = []
+        for (path, ids) in [("communities", communities.map(\.id)), ("organisations", organisations.map(\.id)), ("workItems", workItems.map(\.id))] {
+            var seen: Set<String> = []
+            for (position, id) in ids.enumerated() where !seen.insert(id).inserted {
+                problems.append(ConduitError(.scenarioInvalid, path: "\(path)[\(position)].id", "duplicate id \(id)"))
             }
         }
-        try ledger.check { organisationIndex[$0] != nil }
+        var ruled: Set<Utility> = []
+        for (position, rule) in noticeRules.enumerated() {
+            if !ruled.insert(rule.service).inserted {
+                problems.append(ConduitError(.scenarioInvalid, path: "noticeRules[\(position)].service", "a second rule for \(rule.service.rawValue)"))
+            }
+            if !(0...NoticeRule.maximumLeadHours).contains(rule.leadHours) {
+                problems.append(ConduitError(.dataRange, path: "noticeRules[\(position)].leadHours", "\(rule.leadHours) is outside 0 to \(NoticeRule.maximumLeadHours)"))
+            }
+        }
+        do { try ledger.check { organisationIndex[$0] != nil } } catch { problems.append(error) }
         for (position, community) in communities.enumerated() {
             let sum = community.buildings.reduce(0) { $0 + $1.households }
             if !community.buildings.isEmpty && sum != community.households {
-                throw ConduitError(.scenarioInvalid, path: "communities[\(position)].households", "\(community.households) households, but its buildings hold \(sum)")
+                problems.append(ConduitError(.scenarioInvalid, path: "communities[\(position)].households", "\(community.households) households, but its buildings hold \(sum)"))
             }
             var buildingIDs: Set<String> = []
             for (buildingPosition, building) in community.buildings.enumerated() where !buildingIDs.insert(building.id).inserted {
-                throw ConduitError(.scenarioInvalid, path: "communities[\(position)].buildings[\(buildingPosition)].id", "duplicate building id \(building.id)")
+                problems.append(ConduitError(.scenarioInvalid, path: "communities[\(position)].buildings[\(buildingPosition)].id", "duplicate building id \(building.id)"))
             }
         }
         for (position, item) in workItems.enumerated() {
-            guard let community = community(item.community) else {
-                throw ConduitError(.scenarioCommunity, path: "workItems[\(position)].community", "\"\(item.community)\" is not a community of the scenario")
+            let community = community(item.community)
+            if community == nil {
+                problems.append(ConduitError(.scenarioCommunity, path: "workItems[\(position)].community", "\"\(item.community)\" is not a community of the plan"))
             }
-            guard let organisation = organisation(item.organisation) else {
-                throw ConduitError(.scenarioOrganisation, path: "workItems[\(position)].organisation", "\"\(item.organisation)\" is not an organisation of the scenario")
-            }
-            if let utility = item.utility, !organisation.utilities.contains(utility) {
-                throw ConduitError(.scenarioUtility, path: "workItems[\(position)].utility", "\(organisation.id) does not run \(utility.rawValue)")
+            if let organisation = organisation(item.organisation) {
+                if let utility = item.utility, !organisation.utilities.contains(utility) {
+                    problems.append(ConduitError(.scenarioUtility, path: "workItems[\(position)].utility", "\(organisation.id) does not run \(utility.rawValue)"))
+                }
+            } else {
+                problems.append(ConduitError(.scenarioOrganisation, path: "workItems[\(position)].organisation", "\"\(item.organisation)\" is not an organisation of the plan"))
             }
             if item.plannedFinish < item.plannedStart {
-                throw ConduitError(.dataWindow, path: "workItems[\(position)].plannedFinish", "\(item.plannedFinish) is before plannedStart \(item.plannedStart)")
+                problems.append(ConduitError(.dataWindow, path: "workItems[\(position)].plannedFinish", "\(item.plannedFinish) is before plannedStart \(item.plannedStart)"))
             }
-            if item.households < 0 || item.households > community.households {
-                throw ConduitError(.dataRange, path: "workItems[\(position)].households", "\(item.households) is outside 0 to \(community.households)")
+            if let community, item.households < 0 || item.households > community.households {
+                problems.append(ConduitError(.dataRange, path: "workItems[\(position)].households", "\(item.households) is outside 0 to \(community.households)"))
             }
         }
+        return problems
     }
 
     /// The community with this id.
@@ -332,37 +351,88 @@ extension Scenario {
     }
 
     /// Decodes a plan document already parsed, such as the `data` of a `conduit.plan` event; errors carry paths
-    /// below `path` (`data.workItems[3].utility`).
+    /// below `path` (`data.workItems[3].utility`). The first problem is thrown (``problems(in:)`` lists them all).
     public static func decode(document: JSONValue, path: String) throws(ConduitError) -> Scenario {
+        var problems: [ConduitError] = []
+        let plan = decode(document: document, path: path, problems: &problems)
+        if let first = problems.first { throw first }
+        guard let plan else { throw ConduitError(.scenarioInvalid, path: path, "not a plan") }
+        return plan
+    }
+
+    /// Every problem of a plan document, each with its path, in document order: what is malformed (every element
+    /// of the document is read, whatever is wrong with the others), then, once the structure is right, everything
+    /// inconsistent. Empty when ``decode(_:)`` succeeds.
+    public static func problems(in bytes: [UInt8]) -> [ConduitError] {
+        guard bytes.count <= 4 << 20 else { return [ConduitError(.eventOversize, path: "$", "a plan is limited to 4 MiB")] }
+        let document: JSONValue
+        do { document = try JSONValue.parse(bytes) } catch { return [error] }
+        var problems: [ConduitError] = []
+        _ = decode(document: document, path: "$", problems: &problems)
+        return problems
+    }
+
+    /// The plan of `document`, or `nil` with what is wrong appended to `problems`.
+    static func decode(document: JSONValue, path: String, problems: inout [ConduitError]) -> Scenario? {
         let prefix = path == "$" ? "" : path + "."
-        let root = try ScenarioObject(document, path: path)
-        let format = try root.string("format")
+        func attempt<T>(_ body: () throws(ConduitError) -> T) -> T? {
+            do { return try body() } catch {
+                problems.append(error)
+                return nil
+            }
+        }
+        /// The elements of array `key` that decode, each decoded on its own.
+        func each<T>(_ root: ScenarioObject, _ key: String, _ body: (Int, JSONValue) throws(ConduitError) -> T) -> [T] {
+            guard let values = attempt({ () throws(ConduitError) -> [JSONValue] in try root.array(key) }) else { return [] }
+            return values.enumerated().compactMap { position, value in attempt { () throws(ConduitError) -> T in try body(position, value) } }
+        }
+        guard let root = attempt({ () throws(ConduitError) -> ScenarioObject in try ScenarioObject(document, path: path) }),
+            let format = attempt({ () throws(ConduitError) -> String in try root.string("format") })
+        else { return nil }
         guard format == Scenario.format || format == Scenario.legacyFormat else {
-            throw ConduitError(.eventFormat, path: "format", "\"\(format)\" is not \"\(Scenario.format)\"")
+            problems.append(ConduitError(.eventFormat, path: root.childPath("format"), "\"\(format)\" is not \"\(Scenario.format)\""))
+            return nil
         }
         let legacy = format == Scenario.legacyFormat
-        try root.allow(
-            legacy
-                ? ["format", "id", "name", "reference", "note", "deadline", "communities", "organisations", "workItems"]
-                : ["format", "id", "name", "reference", "note", "deadline", "timeZone", "utcOffset", "noticeRules", "ledger",
-                   "communities", "organisations", "workItems"])
-        var timeZone = PlanTimeZone.chinaStandardTime
+        let allowed: Set<String> = legacy
+            ? ["format", "id", "name", "reference", "note", "deadline", "communities", "organisations", "workItems"]
+            : ["format", "id", "name", "reference", "note", "deadline", "timeZone", "utcOffset", "noticeRules", "ledger",
+               "communities", "organisations", "workItems"]
+        for member in root.members where !allowed.contains(member.key) {
+            problems.append(ConduitError(.eventUnknownField, path: root.childPath(member.key), "\"\(member.key)\" is not a field here"))
+        }
+        let id = attempt { () throws(ConduitError) -> String in try root.identifier("id") }
+        let name = attempt { () throws(ConduitError) -> LocalizedText in try root.text("name") }
+        let reference = attempt { () throws(ConduitError) -> String? in try root.optionalString("reference") } ?? nil
+        let note = attempt { () throws(ConduitError) -> String? in try root.optionalString("note") } ?? nil
+        let deadline = attempt { () throws(ConduitError) -> CalendarDate in try root.date("deadline") }
+        var timeZone: PlanTimeZone? = .chinaStandardTime
         var noticeRules: [NoticeRule] = []
         var ledger = LedgerRules()
         if !legacy {
-            if root.has("ledger") { ledger = try LedgerRules.decode(try ScenarioObject(try root.value("ledger"), path: "\(prefix)ledger")) }
-            let identifier = try root.string("timeZone")
-            guard identifier.utf8.count <= 64,
-                identifier.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") })
-            else {
-                throw ConduitError(.eventFormat, path: "timeZone", "expected an IANA time zone name such as Asia/Shanghai")
+            if root.has("ledger") {
+                ledger = attempt { () throws(ConduitError) -> LedgerRules in
+                    try LedgerRules.decode(try ScenarioObject(try root.value("ledger"), path: "\(prefix)ledger"))
+                } ?? ledger
             }
-            let offsetText = try root.string("utcOffset")
-            guard let offset = PlanTimeZone.offset(from: offsetText) else {
-                throw ConduitError(.eventFormat, path: "utcOffset", "\"\(offsetText)\" is not an offset ±HH:MM within ±14:00, such as +08:00")
+            let identifier = attempt { () throws(ConduitError) -> String in
+                let identifier = try root.string("timeZone")
+                guard identifier.utf8.count <= 64,
+                    identifier.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") })
+                else {
+                    throw ConduitError(.eventFormat, path: root.childPath("timeZone"), "expected an IANA time zone name such as Asia/Shanghai")
+                }
+                return identifier
             }
-            timeZone = PlanTimeZone(identifier: identifier, utcOffsetSeconds: offset)
-            noticeRules = try root.array("noticeRules").enumerated().map { (position, value) throws(ConduitError) -> NoticeRule in
+            let offset = attempt { () throws(ConduitError) -> Int64 in
+                let text = try root.string("utcOffset")
+                guard let offset = PlanTimeZone.offset(from: text) else {
+                    throw ConduitError(.eventFormat, path: root.childPath("utcOffset"), "\"\(text)\" is not an offset ±HH:MM within ±14:00, such as +08:00")
+                }
+                return offset
+            }
+            timeZone = identifier.flatMap { identifier in offset.map { PlanTimeZone(identifier: identifier, utcOffsetSeconds: $0) } }
+            noticeRules = each(root, "noticeRules") { (position, value) throws(ConduitError) -> NoticeRule in
                 let object = try ScenarioObject(value, path: "\(prefix)noticeRules[\(position)]")
                 try object.allow(["service", "leadHours", "source", "assumed"])
                 return NoticeRule(
@@ -370,7 +440,7 @@ extension Scenario {
                     source: try object.text("source"), assumed: try object.optionalBool("assumed") ?? false)
             }
         }
-        let communities = try root.array("communities").enumerated().map { (position, value) throws(ConduitError) -> Community in
+        let communities = each(root, "communities") { (position, value) throws(ConduitError) -> Community in
             let object = try ScenarioObject(value, path: "\(prefix)communities[\(position)]")
             try object.allow(["id", "name", "households", "buildings"])
             let buildings = try object.array("buildings").enumerated().map { (index, value) throws(ConduitError) -> Building in
@@ -382,7 +452,7 @@ extension Scenario {
                 id: try object.identifier("id"), name: try object.text("name"),
                 households: try object.count("households"), buildings: buildings)
         }
-        let organisations = try root.array("organisations").enumerated().map { (position, value) throws(ConduitError) -> Organisation in
+        let organisations = each(root, "organisations") { (position, value) throws(ConduitError) -> Organisation in
             let object = try ScenarioObject(value, path: "\(prefix)organisations[\(position)]")
             try object.allow(["id", "name", "roles", "utilities", "inspects", "duty"])
             return Organisation(
@@ -392,7 +462,7 @@ extension Scenario {
                 inspects: try object.enums("inspects", InspectionKind.self, optional: true),
                 duty: try object.text("duty"))
         }
-        let workItems = try root.array("workItems").enumerated().map { (position, value) throws(ConduitError) -> WorkItem in
+        let workItems = each(root, "workItems") { (position, value) throws(ConduitError) -> WorkItem in
             let object = try ScenarioObject(value, path: "\(prefix)workItems[\(position)]")
             try object.allow(["id", "community", "organisation", "utility", "title", "plannedStart", "plannedFinish", "households", "acceptance"])
             return WorkItem(
@@ -403,16 +473,13 @@ extension Scenario {
                 plannedFinish: try object.date("plannedFinish"), households: try object.count("households"),
                 acceptance: object.has("acceptance") ? try object.enumValue("acceptance", InspectionKind.self) : nil)
         }
-        let id = try root.identifier("id"), name = try root.text("name"), reference = try root.optionalString("reference")
-        let note = try root.optionalString("note"), deadline = try root.date("deadline")
-        do {
-            return try Scenario(
-                id: id, name: name, reference: reference, note: note, deadline: deadline,
-                timeZone: timeZone, noticeRules: noticeRules, ledger: ledger, communities: communities, organisations: organisations,
-                workItems: workItems)
-        } catch {
-            throw ConduitError(error.code, path: prefix + error.path, error.reason)
-        }
+        // Consistency is judged once the structure is right: a missing element would only echo as unknown references.
+        guard problems.isEmpty, let id, let name, let deadline, let timeZone else { return nil }
+        let plan = Scenario(
+            unchecked: id, name: name, reference: reference, note: note, deadline: deadline, timeZone: timeZone,
+            noticeRules: noticeRules, ledger: ledger, communities: communities, organisations: organisations, workItems: workItems)
+        problems += plan.consistencyProblems().map { ConduitError($0.code, path: prefix + $0.path, $0.reason) }
+        return problems.isEmpty ? plan : nil
     }
 }
 

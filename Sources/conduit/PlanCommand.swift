@@ -42,19 +42,25 @@ struct PlanCommand: ParsableCommand {
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check a plan file: the first error with its path, or a summary of the plan. Exit status 65 when invalid.")
+            abstract: "Check a plan file: every error with its path, or a summary of the plan. Exit status 65 when invalid.")
 
         @Argument(help: "The plan file.")
         var file: String
 
         func run() throws {
-            let plan: Scenario
-            do {
-                plan = try loadScenario(file)
-            } catch {
-                FileHandle.standardError.write(Data("conduit plan check: \(error)\n".utf8))
+            guard let data = FileManager.default.contents(atPath: file) else {
+                FileHandle.standardError.write(Data("conduit plan check: cannot read \(file)\n".utf8))
+                throw ExitCode(66)
+            }
+            let problems = Scenario.problems(in: Array(data))
+            guard problems.isEmpty else {
+                let count = problems.count
+                var lines = ["conduit plan check: \(file) is not a valid plan: \(count) problem\(count == 1 ? "" : "s")"]
+                lines += problems.map { "  \($0)".escapingControlCharacters() }
+                FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
                 throw ExitCode(65)
             }
+            let plan = try loadScenario(file)
             print(PlanCommand.summary(plan))
             for warning in PlanCommand.warnings(plan) { print("warning: \(warning)") }
         }

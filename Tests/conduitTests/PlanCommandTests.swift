@@ -143,3 +143,33 @@ extension PlanCommandTests {
         broker.stop()
     }
 }
+
+extension PlanCommandTests {
+    /// `plan check` lists every problem with its path: each malformed element, and once the structure is right,
+    /// every inconsistency.
+    @Test func planCheckListsEveryProblem() throws {
+        let directory = TemporaryDirectory()
+        let text = try String(contentsOfFile: Self.county, encoding: .utf8)
+        let malformed = directory.appending("malformed.json")
+        try text.replacing(#""households": 120,"#, with: #""households": "many","#)
+            .replacing(#""plannedStart": "2025-04-01""#, with: #""plannedStart": "2025-13-01""#)
+            .replacing(#""format": "conduit-plan/1","#, with: #""format": "conduit-plan/1", "colour": "red","#)
+            .write(toFile: malformed, atomically: true, encoding: .utf8)
+        let first = try ChildProcess.conduit(["plan", "check", malformed])
+        #expect(first.status == 65)
+        // 120 households stand in the riverside community and its power work: both are replaced.
+        #expect(first.errors.contains("4 problems"))
+        for path in ["colour:", "communities[0].households:", "workItems[0].households:", "workItems[1].plannedStart:"] {
+            #expect(first.errors.contains("  " + path), "\(path)")
+        }
+        let inconsistent = directory.appending("inconsistent.json")
+        try text.replacing(#""organisation": "fibre-net""#, with: #""organisation": "nobody""#)
+            .replacing(#""plannedFinish": "2025-06-30", "households": 120"#, with: #""plannedFinish": "2025-06-30", "households": 500"#)
+            .write(toFile: inconsistent, atomically: true, encoding: .utf8)
+        let second = try ChildProcess.conduit(["plan", "check", inconsistent])
+        #expect(second.status == 65)
+        #expect(second.errors.contains("2 problems"))
+        #expect(second.errors.contains("  workItems[0].households: 500 is outside 0 to 120"))
+        #expect(second.errors.contains("  workItems[2].organisation: \"nobody\" is not an organisation of the plan"))
+    }
+}
