@@ -35,7 +35,7 @@ struct LedgerCommand: AsyncParsableCommand {
 
     @OptionGroup var journal: JournalDirectoryOption
 
-    @Option(help: "The ledger as it was at this recorded time (RFC 3339, or a date YYYY-MM-DD in UTC).")
+    @Option(help: "The ledger as it was at this recorded time (RFC 3339, or a date YYYY-MM-DD: its start at the plan's UTC offset, +08:00 for the seed plan).")
     var at: String?
 
     @Option(help: "The ledger after the event with this sequence.")

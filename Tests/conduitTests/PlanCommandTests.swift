@@ -1,8 +1,11 @@
+import ConduitAggregator
 import ConduitCore
 import ConduitJournal
+import ConduitState
 import ConduitTesting
 import Foundation
 import Testing
+import ZeroMQ
 
 /// Another county's plan, end to end: the broker runs it, `publish` builds its event from the hub's work items, and
 /// `state` folds the journal under it; the plan commands check and show it.
@@ -74,8 +77,29 @@ extension PlanCommandTests {
                 acknowledged += count
             }
         }
+        // The aggregator folds the hub's journal under the plan it states.
+        var configuration = AggregatorConfiguration()
+        configuration.fanoutEndpoint = broker.endpoints.fanout
+        configuration.queryEndpoint = broker.endpoints.query
+        configuration.ingestEndpoint = broker.endpoints.ingest
+        configuration.snapshotEndpoint = "tcp://127.0.0.1:*"
+        configuration.publishAlerts = false
+        let aggregator = Aggregator(configuration: configuration)
+        let snapshotEndpoint = try aggregator.start()
+        let context = try Context()
+        let query = try TestClient(context: context, endpoint: broker.endpoints.query)
+        _ = try AggregatorProbe.settle(aggregator, broker, query)
+        let (_, json) = try AggregatorProbe.snapshot(snapshotEndpoint, context: context)
+        let live = try AggregateState.restore(json: json, scenario: .default)
+        #expect(live.scenario == plan)
+        #expect(live.workItem("riverside-power")?.status != nil)
+        aggregator.stop()
         broker.stop()
         #expect(acknowledged > 20, "the simulated year of three work items")
+        let ledger = try ChildProcess.conduit(["ledger", "--dir", broker.directory.appending("journal"), "--status", "all"])
+        #expect(ledger.status == 0, "\(ledger.errors)")
+        #expect(ledger.output.contains("riverside"))
+        #expect(!ledger.output.contains("ganjiaba"))
         let journal = broker.directory.appending("journal")
         let replay = try ChildProcess.conduit(["replay", "--dir", journal, "--kind", "progress", "--community", "riverside"])
         #expect(replay.status == 0, "\(replay.errors)")
