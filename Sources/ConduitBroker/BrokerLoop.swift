@@ -246,6 +246,8 @@ final class BrokerLoop {
         rebuildDedupeWindow()
         counters.firstSequence = journal.firstSequence
         counters.lastSequence = journal.lastSequence
+        // A subscriber's subscriptions go with its connection, as soon as the fan-out's guard learns it ended.
+        fanoutGuard.onEnd = { [unowned self] descriptor in subscriptions.forget(descriptor) }
         publishStatistics()
         logger.info(
             "broker.started",
@@ -460,19 +462,18 @@ final class BrokerLoop {
         while drained < 1024, let received = try fanoutGuard.receiveMessage(maximumFrames: 1) {
             drained += 1
             switch received {
-            case .message(let message, let descriptor?):
+            case .message(let message, let descriptor?) where fanoutGuard.isAdmitted(descriptor):
                 if let violation = subscriptions.apply(message.frames[0], from: descriptor),
                     let event = fanoutGuard.cut(descriptor: descriptor, reason: violation)
                 {
                     note(event, endpoint: "fanout")
                 }
             case .message:
+                // From a connection cut or refused, or what libzmq generates itself: the unsubscriptions of a
+                // subscriber that left.
                 continue
             case .tooManyFrames(_, let event):
-                if let event, case .cut(let peer, _) = event {
-                    subscriptions.forget(peer.descriptor)
-                    note(event, endpoint: "fanout")
-                }
+                if let event { note(event, endpoint: "fanout") }
             }
         }
     }
@@ -491,20 +492,14 @@ final class BrokerLoop {
     /// Admits or refuses new connections on every endpoint, and forgets those that ended.
     private func takeConnectionEvents() throws {
         for (endpoint, name) in [(ingestGuard, "ingest"), (fanoutGuard, "fanout"), (queryGuard, "query")] {
-            for event in try endpoint.takeEvents() {
-                note(event, endpoint: name)
-                if endpoint === fanoutGuard, case .closed(let descriptor) = event { subscriptions.forget(descriptor) }
-            }
+            for event in try endpoint.takeEvents() { note(event, endpoint: name) }
         }
     }
 
     /// Cuts the connections that hold too much of what they sent unfinished, or hold it too long.
     private func inspectConnections(now: Int64) {
         for (endpoint, name) in [(ingestGuard, "ingest"), (fanoutGuard, "fanout"), (queryGuard, "query")] {
-            for event in endpoint.inspect(now: now) {
-                note(event, endpoint: name)
-                if endpoint === fanoutGuard, case .cut(let peer, _) = event { subscriptions.forget(peer.descriptor) }
-            }
+            for event in endpoint.inspect(now: now) { note(event, endpoint: name) }
         }
     }
 

@@ -52,8 +52,13 @@ public final class GuardedEndpoint {
         monitor = try SocketMonitor(socket, events: [.accepted, .disconnected])
     }
 
+    /// Called with the descriptor of each connection that ends (closed, cut, or its descriptor found reused), at
+    /// the moment the endpoint learns it: what the owner keeps per connection goes with it.
+    public var onEnd: ((Int32) -> Void)?
+
     /// Forgets a connection that ended or was cut.
     private func forget(_ descriptor: Int32) {
+        if peers[descriptor] != nil { onEnd?(descriptor) }
         peers[descriptor] = nil
         rules.closed(descriptor: descriptor)
         if let routingId = routingIds.removeValue(forKey: descriptor), routes[routingId] == descriptor {
@@ -68,12 +73,25 @@ public final class GuardedEndpoint {
     /// Connections admitted and open.
     public var connectionCount: Int { rules.count }
 
+    /// Whether `descriptor` names a connection admitted and open (not one refused or cut, whose last messages may
+    /// still be read).
+    public func isAdmitted(_ descriptor: Int32) -> Bool { peers[descriptor] != nil }
+
     /// When ``inspect(now:)`` is next due; `nil` while there is no connection to inspect.
     public var nextDeadline: Int64? { rules.count > 0 ? nextInspection : nil }
 
-    /// Takes the monitor's events: admits new connections or shuts them down, forgets those that ended.
+    /// Takes the monitor's events: admits new connections or shuts them down, forgets those that ended. Returns
+    /// what happened since the last call (some of it may have been taken while receiving, see
+    /// ``receiveMessage(maximumFrames:)``).
     public func takeEvents() throws(ZMQError) -> [Event] {
-        var events: [Event] = []
+        try absorbMonitorEvents()
+        defer { unreported.removeAll() }
+        return unreported
+    }
+
+    private var unreported: [Event] = []
+
+    private func absorbMonitorEvents() throws(ZMQError) {
         while let event = try monitor.next() {
             let descriptor = Int32(bitPattern: event.value)
             switch event.kind {
@@ -82,19 +100,18 @@ public final class GuardedEndpoint {
                 forget(descriptor)
                 if let refusal = rules.accepted(descriptor: descriptor, address: peer.address) {
                     peer.shutDown()
-                    events.append(.refused(peer, refusal))
+                    unreported.append(.refused(peer, refusal))
                 } else {
                     peers[descriptor] = peer
-                    events.append(.admitted(peer))
+                    unreported.append(.admitted(peer))
                 }
             case .disconnected:
-                if peers[descriptor] != nil { events.append(.closed(descriptor: descriptor)) }
+                if peers[descriptor] != nil { unreported.append(.closed(descriptor: descriptor)) }
                 forget(descriptor)
             default:
                 continue
             }
         }
-        return events
     }
 
     /// The application took a whole message from the connection behind `descriptor` (``Message/sourceDescriptor``),
@@ -139,7 +156,8 @@ public final class GuardedEndpoint {
             if let counters = peer.counters() {
                 samples.append(ConnectionGuard.Sample(descriptor: descriptor, received: counters.taken, written: counters.written))
             } else if !peer.isCurrent {
-                // Closed without a word from the monitor (libzmq reports only the ends it sees as errors).
+                // Closed without a word from the monitor (libzmq reports only the ends it sees as errors). A
+                // connection that is still there but gave no reading this time stays.
                 forget(descriptor)
                 events.append(.closed(descriptor: descriptor))
             }
@@ -201,6 +219,9 @@ public final class GuardedEndpoint {
         // An XPUB passes subscriptions on as messages of a flag byte and the topic; ZMTP 3.1 peers send them as
         // `SUBSCRIBE`/`CANCEL` commands, 9 bytes longer on the wire. Counted as the longer (see `took`).
         if socket.type == .xpub { wireBytes += 9 * count }
+        // libzmq reports a connection to the monitor before it reads from it, but the loop may see the message
+        // first: the monitor's news is taken then, so that the message counts for its connection.
+        if let descriptor, peers[descriptor] == nil { try absorbMonitorEvents() }
         took(descriptor: descriptor, wireBytes: wireBytes)
         if hasRoutingId, let descriptor, peers[descriptor] != nil, routingIds[descriptor] != message.frames[0] {
             if let previous = routingIds[descriptor], routes[previous] == descriptor { routes[previous] = nil }

@@ -80,6 +80,9 @@ public struct PeerConnection: Sendable, Hashable, CustomStringConvertible {
         guard ioctl(descriptor, UInt(FIONREAD), &waiting) == 0, ioctl(descriptor, UInt(TIOCOUTQ), &queued) == 0 else {
             return nil
         }
+        // The two are read one after the other: bytes that arrived in between are in the queue and not yet in
+        // the count. Such a reading says nothing; the next one will.
+        guard UInt64(max(0, waiting)) <= received else { return nil }
         return Counters(taken: received &- UInt64(max(0, waiting)), written: acked &+ UInt64(max(0, queued)))
         #else
         return nil
