@@ -679,17 +679,19 @@ final class BrokerLoop {
                     sendQuery(routingId, .end(EndOfStream(request: request.request, reason: .beyondHead, lastSequence: 0, headSequence: head)))
                     return
                 }
-                reader = try journal.reader(from: max(from, first))
+                reader = try journal.reader(from: max(from, first), bufferBytes: ReplaySession.readerBufferBytes)
             case .time(let from, let to):
                 if head == 0 {
                     sendQuery(routingId, .end(EndOfStream(request: request.request, reason: .beyondHead, lastSequence: 0, headSequence: head)))
                     return
                 }
-                if let firstRecord = try journal.reader(from: first).next(), to.microsecondsSinceEpoch <= firstRecord.recordedTime {
+                if let firstRecord = try journal.reader(from: first, bufferBytes: ReplaySession.readerBufferBytes).next(),
+                    to.microsecondsSinceEpoch <= firstRecord.recordedTime
+                {
                     sendQuery(routingId, .end(EndOfStream(request: request.request, reason: .beforeStart, lastSequence: 0, headSequence: head)))
                     return
                 }
-                reader = try journal.reader(fromTime: from.microsecondsSinceEpoch)
+                reader = try journal.reader(fromTime: from.microsecondsSinceEpoch, bufferBytes: ReplaySession.readerBufferBytes)
             }
         } catch {
             sendQuery(routingId, .error(request: request.request, ConduitError(.serviceInternal, path: "message", "the journal could not be read: \(error)")))

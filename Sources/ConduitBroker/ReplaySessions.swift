@@ -10,6 +10,8 @@ final class ReplaySession {
     /// one event), so that a client's queue, bounded in messages by the socket's high-water mark, and the chunk a
     /// blocked replay holds are bounded in bytes too.
     static let maximumChunkBytes = 64 << 10
+    /// What a replay's journal reader reads from the file at a time: 256 replays read with 16 MiB in all.
+    static let readerBufferBytes = 64 << 10
 
     let routingId: [UInt8]
     let request: ReplayRequest
@@ -75,7 +77,12 @@ final class ReplaySession {
         var bytes = events.reduce(0) { $0 + $1.event.count }
         while events.count < limit && bytes < Self.maximumChunkBytes && scanBudget > 0 && ended == nil {
             let want = min(limit - events.count, scanBudget)
-            let read = try reader.read(maxRecords: want) { view in
+            // The reader stops once the records it read reach the bytes left in the chunk, so that a chunk never
+            // holds much more than its bytes (records not matching count too: the chunk may come out smaller).
+            let room = Self.maximumChunkBytes - bytes
+            var scanned = 0
+            let read = try reader.read(maxRecords: want, maxBytes: room) { view in
+                scanned += view.frameLength
                 guard ended == nil else { return }
                 switch request.window {
                 case .sequence(_, let to):
@@ -95,7 +102,7 @@ final class ReplaySession {
             }
             scanBudget -= max(read, 1)
             if read < want {
-                if ended == nil { reachedHead = true }
+                if ended == nil && scanned < room { reachedHead = true }
                 break
             }
         }
