@@ -192,6 +192,15 @@ public enum ProcessResources {
         return (resident, peak)
     }
 
+    /// The most descriptors the process may hold open (its `RLIMIT_NOFILE`).
+    public static func descriptorLimit(of pid: Int32) -> Int? {
+        guard let limits = try? String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8) else { return nil }
+        for line in limits.split(separator: "\n") where line.hasPrefix("Max open files") {
+            return line.split(separator: " ").dropFirst(3).first.flatMap { Int($0) }
+        }
+        return nil
+    }
+
     /// Descriptors the process holds open.
     public static func descriptors(of pid: Int32) -> Int? {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd"))?.count

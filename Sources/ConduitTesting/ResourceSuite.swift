@@ -11,8 +11,8 @@ public struct ResourceCase: Sendable {
     public var name: String
     /// Settings of the broker's JSON settings file for this case.
     public var settings: [String: Int] = [:]
-    /// A lower `RLIMIT_NOFILE` for the broker (through `prlimit`).
-    public var descriptorLimit: Int?
+    /// A lower `RLIMIT_NOFILE` for the broker (through `prlimit`) at a scale; `nil`: the broker's own.
+    public var descriptorLimit: @Sendable (_ scale: Int) -> Int?
     /// CURVE authentication on every endpoint.
     public var curve = false
     /// A journal of this many events of this many bytes, written before the broker starts.
@@ -21,7 +21,8 @@ public struct ResourceCase: Sendable {
     public var attack: @Sendable (ResourceTarget) throws -> String
 
     public init(
-        _ name: String, settings: [String: Int] = [:], descriptorLimit: Int? = nil, curve: Bool = false,
+        _ name: String, settings: [String: Int] = [:], descriptorLimit: @escaping @Sendable (Int) -> Int? = { _ in nil },
+        curve: Bool = false,
         journal: (events: Int, eventBytes: Int)? = nil, attack: @escaping @Sendable (ResourceTarget) throws -> String
     ) {
         self.name = name
@@ -143,7 +144,7 @@ public enum ResourceSuite {
         }
         let broker = try BrokerProcess(
             journalDirectory: directory.appending("journal"), extraArguments: arguments, executable: executable,
-            standardError: standardError, descriptorLimit: resourceCase.descriptorLimit)
+            standardError: standardError, descriptorLimit: resourceCase.descriptorLimit(scale))
         defer { broker.stop(signal: SIGKILL) }
         let target = ResourceTarget(
             ingest: broker.ingest, fanout: broker.fanout, query: broker.query, pid: broker.process.processIdentifier,
