@@ -173,9 +173,10 @@ public final class RunningConduit {
     public let output = OutputCollector()
     public let errors = OutputCollector()
 
-    /// Starts `conduit arguments…` with standard input closed.
-    public init(_ arguments: [String]) throws {
-        process.executableURL = try ConduitExecutable.url()
+    /// Starts `conduit arguments…` with standard input closed; `executable` is the `conduit` to run (by default the
+    /// one built next to the tests).
+    public init(_ arguments: [String], executable: URL? = nil) throws {
+        process.executableURL = try executable ?? ConduitExecutable.url()
         process.arguments = arguments
         let outputPipe = Pipe()
         let errorPipe = Pipe()

@@ -16,6 +16,7 @@ extension ResourceSuite {
     public static let cases: [ResourceCase] = [
         unreadRejects, unfinishedMultipart, oneMessageOfManyFrames, emptyFrames, slowloris, stalledReplays,
         stalledSubscribers, largeSubscription, manySubscriptions, idleConnections, handshakeHolders, networkFuzz,
+        snapshotEndpoint,
     ]
 
     /// A client that never reads its `REJECT`s sends 4,000 rejected events of 60 KB.
@@ -347,6 +348,58 @@ extension ResourceSuite {
             }
         }
         return "\(sent) random messages to ingest, query and fan-out"
+    }
+}
+
+extension ResourceSuite {
+    /// The aggregator's snapshot endpoint (`conduit aggregator` against the broker): one peer streaming a frame of
+    /// 255 MiB, then messages of 4 KiB frames never finished. The aggregator's own peak memory must stay under
+    /// 150 MiB too, and it must still answer a snapshot.
+    public static let snapshotEndpoint = ResourceCase("snapshot endpoint") { target in
+        let aggregator = try RunningConduit(
+            [
+                "aggregator", "--fanout", target.fanout, "--query", target.query, "--ingest", target.ingest,
+                "--snapshot", "tcp://127.0.0.1:*", "--checkpoint", target.directory + "/aggregator.checkpoint", "--no-alerts",
+            ], executable: target.executable)
+        defer { aggregator.signal(SIGTERM) }
+        var endpoint: String?
+        guard Poll.until(60, {
+            endpoint = aggregator.output.lines().first { $0.hasPrefix("snapshot ") }.map { String($0.dropFirst(9)) }
+            return endpoint != nil || !aggregator.isRunning
+        }), let endpoint else { throw TestClientError("conduit aggregator did not report its snapshot endpoint: \(aggregator.errors.all)") }
+        let pid = aggregator.process.processIdentifier
+        var streamed = 0
+        let chunk = [UInt8](repeating: 0x46, count: 1 << 20)
+        for _ in 0..<target.scale {
+            let streamer = try RawPeer(endpoint: endpoint, source: "127.0.0.20")
+            if streamer.send(RawPeer.frameHeader(size: 255 << 20)) {
+                while streamed < 255 * target.scale, streamer.send(chunk) { streamed += 1 }
+            }
+            guard streamer.isClosed(within: .seconds(30)) else { throw TestClientError("a 255 MiB frame was taken") }
+        }
+        var frames = 0
+        let frame = RawPeer.frame([UInt8](repeating: 0x47, count: 4 << 10), more: true)
+        for _ in 0..<(3 * target.scale) {
+            let peer = try RawPeer(endpoint: endpoint, source: "127.0.0.21")
+            var sent = 0
+            while sent < 100_000, peer.send(frame) { sent += 1 }
+            frames += sent
+            guard peer.isClosed(within: .seconds(30)) else { throw TestClientError("a message left unfinished was held") }
+        }
+        // Still serving: a snapshot of the whole state.
+        let context = try Context()
+        defer { context.terminate() }
+        let client = try TestClient(context: context, endpoint: endpoint)
+        defer { client.socket.close() }
+        try client.send(SnapshotRequest(request: 1, path: "").encode())
+        guard let reply = try client.receive(timeout: .seconds(30)), case .state = try SnapshotReply.decode(reply) else {
+            throw TestClientError("the aggregator did not answer a snapshot")
+        }
+        let peak = ProcessResources.memory(of: pid)?.peak ?? 0
+        guard peak < 150 else { throw TestClientError(String(format: "the aggregator's peak was %.1f MiB", peak)) }
+        return String(
+            format: "aggregator: a frame of 255 MiB closed after %d MiB, %d frames of 4 KiB left unfinished closed, peak %.1f MiB",
+            streamed, frames, peak)
     }
 }
 

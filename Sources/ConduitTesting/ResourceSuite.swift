@@ -44,6 +44,10 @@ public struct ResourceTarget: Sendable {
     public let scale: Int
     /// With CURVE: a client key pair the broker admits (for the power supply bureau), and the broker's public key.
     public let curve: (keys: CurveKeyPair, server: [UInt8])?
+    /// The `conduit` the broker runs from (`nil`: the one built next to the tests).
+    public let executable: URL?
+    /// A temporary directory of the case's own.
+    public let directory: String
 
     /// The broker's counters (`STATS`), asked on a connection of its own.
     public func statistics() throws -> [String: Int] {
@@ -148,7 +152,7 @@ public enum ResourceSuite {
         defer { broker.stop(signal: SIGKILL) }
         let target = ResourceTarget(
             ingest: broker.ingest, fanout: broker.fanout, query: broker.query, pid: broker.process.processIdentifier,
-            scale: scale, curve: curve)
+            scale: scale, curve: curve, executable: executable, directory: directory.path)
 
         let agent = ValidAgent(endpoint: broker.ingest, curve: curve, events: validEvents)
         try agent.start()
