@@ -25,6 +25,9 @@ final class AggregatorLoop {
     private var unstoredAlerts: [Event] = []
     private let snapshots: Socket
     private let zapHandler: ZAPHandler?
+    /// The snapshot endpoint's connections, kept within bounds as the broker keeps its own (``GuardedEndpoint``).
+    private let snapshotGuard: GuardedEndpoint
+    private let began = ContinuousClock.now
     private let poller = Poller()
     private var state: AggregateState
     private var sinceCheckpoint = 0
@@ -112,6 +115,18 @@ final class AggregatorLoop {
             snapshots = try Socket(context, type: .router)
         }
         try snapshots.set(.maximumMessageSize, 4 << 10)  // requests are a path of at most 512 bytes
+        // A few requests and replies queued per client; the guard disconnects a client that leaves more than 8 MiB
+        // of states unread (32 MiB for all), holds part of a request, or sends one of more than 8 frames.
+        try snapshots.set(.receiveHighWaterMark, 16)
+        try snapshots.set(.sendHighWaterMark, 16)
+        try snapshots.set(.handshakeInterval, .seconds(10))
+        snapshotGuard = try GuardedEndpoint(
+            snapshots,
+            limits: ConnectionGuard.Limits(
+                maximumConnections: 64, maximumPerAddress: 16, maximumUnfinishedBytes: 16 << 10,
+                maximumWaitingBytes: 16 * 8192 + (16 << 10), maximumUnfinishedInAll: 256 << 10,
+                stallTimeout: 10_000_000, maximumUnsentBytes: 8 << 20, maximumUnsentInAll: 32 << 20),
+            framing: configuration.snapshotClients == nil ? .plain : .curve)
         do {
             try snapshots.bind(configuration.snapshotEndpoint)
         } catch {
@@ -124,6 +139,7 @@ final class AggregatorLoop {
         snapshotEndpoint = try snapshots.lastEndpoint
         follower.add(to: poller)
         poller.add(snapshots)
+        snapshotGuard.addTo(poller)
         wakeIndex = poller.add(fileDescriptor: control.wakeUp.descriptor)
         announce()
     }
@@ -133,11 +149,12 @@ final class AggregatorLoop {
         do {
             try follower.start(from: state.lastSequence, handle)
             while !control.isStopRequested {
-                try poller.poll(timeout: observerDue())
+                try poller.poll(timeout: nextTimeout())
                 if poller.isReadable(wakeIndex) { control.wakeUp.drain() }
                 try follower.receive(handle)
                 storeAlerts()
                 announce()
+                try guardSnapshots()
                 try drainSnapshots()
                 notifyObserver(force: false)
             }
@@ -147,6 +164,7 @@ final class AggregatorLoop {
         }
         checkpoint()
         follower.close()
+        snapshotGuard.close()
         snapshots.close(linger: .zero)
         zapHandler?.stop()
         context.terminate()
@@ -259,8 +277,34 @@ final class AggregatorLoop {
 
     // MARK: Snapshots and checkpoints
 
+    /// The poll's timeout: the observer's next update, or the snapshot guard's next inspection.
+    private func nextTimeout() -> Duration? {
+        let inspection = snapshotGuard.nextDeadline.map { Duration.microseconds(max(0, $0 - microseconds())) }
+        switch (observerDue(), inspection) {
+        case (let due?, let inspection?): return min(due, inspection)
+        case (let due, let inspection): return due ?? inspection
+        }
+    }
+
+    /// Microseconds on the guard's clock: since the loop began.
+    private func microseconds() -> Int64 {
+        let (seconds, attoseconds) = (ContinuousClock.now - began).components
+        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+    }
+
+    /// Admits or refuses the snapshot endpoint's new connections, and cuts those that hold too much.
+    private func guardSnapshots() throws {
+        var events = try snapshotGuard.takeEvents()
+        events += snapshotGuard.inspect(now: microseconds())
+        for case .cut(let peer, let reason) in events {
+            logger.info("connection.cut", metadata: ["endpoint": "snapshot", "peer": "\(peer)", "reason": "\(reason)"])
+        }
+    }
+
     private func drainSnapshots() throws {
-        while let frames = try snapshots.receiveFrames(wait: false) {
+        while let received = try snapshotGuard.receiveMessage(maximumFrames: 8) {
+            guard case .message(let message, _) = received else { continue }
+            let frames = message.frames
             guard frames.count >= 2 else { continue }
             let routingId = frames[0]
             let reply: SnapshotReply
@@ -280,7 +324,10 @@ final class AggregatorLoop {
                 let request = frames.count >= 4 && frames[3].count == 8 ? frames[3].reduce(UInt64(0)) { $0 << 8 | UInt64($1) } : 0
                 reply = .error(request: request, error)
             }
-            _ = try? snapshots.send(frames: [routingId] + reply.encode(), wait: false)
+            let encoded = reply.encode()
+            if (try? snapshots.send(frames: [routingId] + encoded, wait: false)) == true {
+                snapshotGuard.sent(to: routingId, wireBytes: encoded.reduce(0) { $0 + snapshotGuard.framing.wireBytes(frame: $1.count) })
+            }
         }
     }
 

@@ -163,6 +163,13 @@ public struct BrokerStatistics: Sendable, Equatable {
     public var replayEventsSent: UInt64 = 0
     /// Query requests discarded because their client had left too many waiting behind unread replies.
     public var queriesDiscarded: UInt64 = 0
+    /// Connections open on the three endpoints.
+    public var connections: Int = 0
+    /// Connections closed as soon as they were accepted: an endpoint, or the peer's address, had its most.
+    public var connectionsRefused: UInt64 = 0
+    /// Connections the broker closed: a message it cannot take, too much or too long unfinished, too many
+    /// subscriptions.
+    public var connectionsCut: UInt64 = 0
     public var agentsOnline: Int = 0
     public var replaysActive: Int = 0
     public var firstSequence: UInt64 = 0
@@ -178,7 +185,8 @@ public struct BrokerStatistics: Sendable, Equatable {
             ("presenceEvents", "\(presenceEvents)"), ("batches", "\(batches)"),
             ("fanoutHeartbeats", "\(fanoutHeartbeats)"), ("replaysStarted", "\(replaysStarted)"),
             ("replayEventsSent", "\(replayEventsSent)"), ("queriesDiscarded", "\(queriesDiscarded)"),
-            ("agentsOnline", "\(agentsOnline)"),
+            ("connections", "\(connections)"), ("connectionsRefused", "\(connectionsRefused)"),
+            ("connectionsCut", "\(connectionsCut)"), ("agentsOnline", "\(agentsOnline)"),
             ("replaysActive", "\(replaysActive)"), ("firstSequence", "\(firstSequence)"),
             ("lastSequence", "\(lastSequence)"),
         ]

@@ -26,12 +26,11 @@ public struct BrokerConfiguration: Sendable {
     /// The most ingest messages taken into one journal batch (one `fdatasync`).
     public var maximumBatch = 1024
     /// The fan-out high-water mark per subscriber: a subscriber that falls this far behind loses live events
-    /// (and sees the gap in the sequence) instead of growing the broker's memory.
+    /// (and sees the gap in the sequence) instead of growing the broker's memory. A subscriber more than 8 MiB
+    /// behind is disconnected before that, whatever the size of the events.
     public var fanoutHighWaterMark: Int32 = 10_000
     /// The kernel send buffer of each fan-out connection in bytes (`ZMQ_SNDBUF`); `nil`: the system's default.
     public var fanoutSendBuffer: Int32?
-    /// The high-water mark of the ingest and query sockets, per peer.
-    public var socketHighWaterMark: Int32 = 10_000
     /// When nothing was published for this long, a fan-out heartbeat carries the latest sequence.
     public var fanoutHeartbeatInterval: Duration = .seconds(1)
     /// The heartbeat interval offered to agents that ask for none (and the bounds of what they may ask).
@@ -46,8 +45,51 @@ public struct BrokerConfiguration: Sendable {
     public var authentication: BrokerAuthentication?
     /// How long closing waits for queued acknowledgements and replies to leave.
     public var shutdownLinger: Duration = .seconds(1)
+    /// Connections each endpoint keeps at once, in all and from one address.
+    public var ingestConnections = ConnectionLimit(total: 256, perAddress: 32)
+    public var fanoutConnections = ConnectionLimit(total: 256, perAddress: 32)
+    public var queryConnections = ConnectionLimit(total: 64, perAddress: 16)
+    /// A connection that holds part of a message this long without completing one is closed.
+    public var stalledConnectionTimeout: Duration = .seconds(10)
+    /// The most a connection's ZMTP handshake (the CURVE handshake and its authentication included) may take.
+    public var handshakeTimeout: Duration = .seconds(10)
 
     public init(journalDirectory: String) {
         self.journalDirectory = journalDirectory
+    }
+}
+
+/// How many connections an endpoint keeps at once: in all, and from one address (any port). A connection beyond
+/// either is closed as soon as it is accepted.
+public struct ConnectionLimit: Sendable, Equatable {
+    public var total: Int
+    public var perAddress: Int
+
+    public init(total: Int, perAddress: Int) {
+        self.total = total
+        self.perAddress = perAddress
+    }
+}
+
+extension BrokerConfiguration {
+    /// Descriptors the broker keeps for itself, beside its connections: a journal reader per replay (256), the
+    /// journal, libzmq's own (its poller, a mailbox per socket) and the process's.
+    static let reservedDescriptors = 384
+
+    /// The connection limits the broker applies when the process may hold `descriptorLimit` descriptors: those
+    /// configured or, when the three endpoints' totals would not leave a quarter of what remains after
+    /// ``reservedDescriptors`` free, those scaled down to fit. libzmq accepts a connection before the broker can
+    /// close it, so the quarter left free is what a burst of connections beyond the limits may briefly use: the
+    /// process never runs out of descriptors, where libzmq would retry `accept` in a busy loop.
+    func connectionLimits(descriptorLimit: Int) -> (ingest: ConnectionLimit, fanout: ConnectionLimit, query: ConnectionLimit) {
+        let configured = [ingestConnections, fanoutConnections, queryConnections]
+        let room = max(3, (descriptorLimit - Self.reservedDescriptors) * 3 / 4)
+        let total = configured.reduce(0) { $0 + $1.total }
+        guard total > room else { return (ingestConnections, fanoutConnections, queryConnections) }
+        let scaled = configured.map { limit in
+            let share = max(1, limit.total * room / total)
+            return ConnectionLimit(total: share, perAddress: min(limit.perAddress, share))
+        }
+        return (scaled[0], scaled[1], scaled[2])
     }
 }

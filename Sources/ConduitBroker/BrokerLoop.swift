@@ -35,6 +35,39 @@ final class BrokerLoop {
     static let maximumIngestFrameBytes = 96 << 10
     /// The largest frame the query and fan-out endpoints take (requests, subscriptions).
     static let maximumRequestFrameBytes = 4 << 10
+    /// The most frames a message may have on each endpoint (no command has more); a message with more is dropped and
+    /// its connection closed. Subscriptions are single frames.
+    static let maximumIngestFrames = 8
+    static let maximumQueryFrames = 32
+    /// The most bytes of a message a connection may hold unfinished (see ``ConnectionGuard``): above the largest
+    /// message the endpoint takes, so only one that could never be taken reaches it.
+    static let maximumUnfinishedIngestBytes = 128 << 10
+    static let maximumUnfinishedRequestBytes = 16 << 10
+    /// The most unfinished bytes all the connections of an endpoint may hold together without completing a message.
+    static let maximumUnfinishedIngestInAll = 1 << 20
+    static let maximumUnfinishedRequestsInAll = 256 << 10
+    /// Whole messages queued from one peer before libzmq stops reading its connection (TCP holds the rest, the
+    /// peer is slowed down, nothing is lost). With the frame limits, this bounds in bytes what a peer can leave
+    /// waiting: 16 messages of at most 97 KiB on ingest.
+    static let receiveHighWaterMark: Int32 = 16
+    /// Replies queued to one agent before libzmq drops further ones (an agent that lost some resends).
+    static let ingestSendHighWaterMark: Int32 = 10_000
+    /// What the broker queues for one peer that does not read, and for all of them together, before it disconnects
+    /// the peers with the most (see ``ConnectionGuard``): replies on ingest, events on the fan-out. Bytes as they
+    /// go over the wire; libzmq's queues hold little more, and an event queued for several subscribers is held once.
+    static let maximumUnsentIngestBytes = 4 << 20
+    static let maximumUnsentIngestInAll = 32 << 20
+    static let maximumUnsentFanoutBytes = 8 << 20
+    static let maximumUnsentFanoutInAll = 64 << 20
+    /// Replies queued to one query client: a few chunks (``ReplaySession/maximumChunkBytes``); the broker holds the
+    /// rest of its replies in order (``QueryBacklog``) and its replays wait.
+    static let querySendHighWaterMark: Int32 = 4
+    /// The connections of each endpoint, kept within their limits.
+    private let ingestGuard: GuardedEndpoint
+    private let fanoutGuard: GuardedEndpoint
+    private let queryGuard: GuardedEndpoint
+    /// The subscriptions of each fan-out subscriber.
+    private var subscriptions = SubscriptionLedger()
 
     private let wakeIndex: Int
     private let ingestIndex: Int
@@ -50,7 +83,6 @@ final class BrokerLoop {
     private let batch = JournalBatch()
     /// Why a record of the batch being formed could not be framed: the batch then fails as a whole.
     private var framingFailure: JournalError?
-    private var frame = ZeroMQ.Message()
 
     private var replays = ReplaySessions()
     private var lastPublishTime: Int64
@@ -97,30 +129,85 @@ final class BrokerLoop {
             ingest = try Socket(context, type: .router)
             fanout = try Socket(context, type: .xpub)
             query = try Socket(context, type: .router)
-            for socket in [ingest, query] {
-                try socket.set(.sendHighWaterMark, configuration.socketHighWaterMark)
-                try socket.set(.receiveHighWaterMark, configuration.socketHighWaterMark)
-            }
+            // libzmq queues messages, not bytes: what a peer sends waits in queues of a few messages of a bounded
+            // size (16 from each peer); what the broker sends is counted in bytes by the guards (replies on ingest,
+            // events on the fan-out) or waits in the broker (4 replies of about 64 KiB per query client).
+            try ingest.set(.receiveHighWaterMark, Self.receiveHighWaterMark)
+            try ingest.set(.sendHighWaterMark, Self.ingestSendHighWaterMark)
+            try query.set(.receiveHighWaterMark, Self.receiveHighWaterMark)
+            // Replies to one query client queue at most 4 messages: a client that stops reading costs bounded
+            // memory, and its replay waits (credit is never lost).
+            try query.set(.sendHighWaterMark, Self.querySendHighWaterMark)
+            try fanout.set(.receiveHighWaterMark, Self.receiveHighWaterMark)
+            try fanout.set(.sendHighWaterMark, configuration.fanoutHighWaterMark)
             // The largest frame each endpoint takes (libzmq drops the connection of a peer that sends a larger one,
             // handshake included): an event and some room on ingest (the codec answers `event.oversize` above
             // 64 KiB), a few KiB where only requests and subscriptions come. libzmq counts this per frame, not per
-            // message: what a peer can make the broker hold in a message it never finishes is bounded by it only
-            // frame by frame.
+            // message: the guards below bound what a connection may hold of a message it has not finished.
             try ingest.set(.maximumMessageSize, Int64(BrokerLoop.maximumIngestFrameBytes))
             try query.set(.maximumMessageSize, Int64(BrokerLoop.maximumRequestFrameBytes))
             try fanout.set(.maximumMessageSize, Int64(BrokerLoop.maximumRequestFrameBytes))
             try query.set(.routerMandatory, true)
-            // Replies to one query client queue at most 16 messages (chunks of ≤ 1024 events and about 1 MiB):
-            // a client that stops reading costs bounded memory, and its replay waits (credit is never lost).
-            try query.set(.sendHighWaterMark, 16)
-            try fanout.set(.sendHighWaterMark, configuration.fanoutHighWaterMark)
+            // Every (un)subscription is passed on, so that each subscriber's are counted (SubscriptionLedger).
+            try fanout.set(.xpubVerboser, true)
             if let bytes = configuration.fanoutSendBuffer { try fanout.set(.sendBuffer, bytes) }
+            for socket in [ingest, fanout, query] {
+                // A handshake that does not finish in time (a peer that sends half a greeting, or holds its CURVE
+                // handshake) ends the connection; TCP keepalive ends those of peers that vanished.
+                try socket.set(.handshakeInterval, configuration.handshakeTimeout)
+                try socket.set(.tcpKeepAlive, 1)
+                try socket.set(.tcpKeepAliveIdle, 60)
+                try socket.set(.tcpKeepAliveInterval, 15)
+                try socket.set(.tcpKeepAliveCount, 4)
+            }
             if let authentication = configuration.authentication {
                 for socket in [ingest, fanout, query] {
                     try socket.makeCurveServer(authentication.serverKeys)
                     try socket.set(.zapDomain, "conduit")
                 }
             }
+            // The guards watch each socket's connections from before it is bound.
+            let descriptorLimit = DescriptorLimit.raiseToMaximum()
+            let limits = configuration.connectionLimits(descriptorLimit: descriptorLimit)
+            if limits.ingest != configuration.ingestConnections || limits.fanout != configuration.fanoutConnections
+                || limits.query != configuration.queryConnections
+            {
+                logger.warning(
+                    "broker.connection_limits_lowered",
+                    metadata: [
+                        "descriptors.limit": "\(descriptorLimit)", "connections.ingest": "\(limits.ingest.total)",
+                        "connections.fanout": "\(limits.fanout.total)", "connections.query": "\(limits.query.total)",
+                    ])
+            }
+            let framing: GuardedEndpoint.Framing = configuration.authentication == nil ? .plain : .curve
+            let stall = configuration.stalledConnectionTimeout.microseconds
+            ingestGuard = try GuardedEndpoint(
+                ingest,
+                limits: ConnectionGuard.Limits(
+                    maximumConnections: limits.ingest.total, maximumPerAddress: limits.ingest.perAddress,
+                    maximumUnfinishedBytes: Self.maximumUnfinishedIngestBytes,
+                    maximumWaitingBytes: Int(Self.receiveHighWaterMark) * (Self.maximumIngestFrameBytes + 1024)
+                        + Self.maximumUnfinishedIngestBytes,
+                    maximumUnfinishedInAll: Self.maximumUnfinishedIngestInAll, stallTimeout: stall,
+                    maximumUnsentBytes: Self.maximumUnsentIngestBytes, maximumUnsentInAll: Self.maximumUnsentIngestInAll),
+                framing: framing)
+            queryGuard = try GuardedEndpoint(
+                query,
+                limits: ConnectionGuard.Limits(
+                    maximumConnections: limits.query.total, maximumPerAddress: limits.query.perAddress,
+                    maximumUnfinishedBytes: Self.maximumUnfinishedRequestBytes,
+                    maximumWaitingBytes: Int(Self.receiveHighWaterMark) * 8192 + Self.maximumUnfinishedRequestBytes,
+                    maximumUnfinishedInAll: Self.maximumUnfinishedRequestsInAll, stallTimeout: stall),
+                framing: framing)
+            fanoutGuard = try GuardedEndpoint(
+                fanout,
+                limits: ConnectionGuard.Limits(
+                    maximumConnections: limits.fanout.total, maximumPerAddress: limits.fanout.perAddress,
+                    maximumUnfinishedBytes: Self.maximumUnfinishedRequestBytes,
+                    maximumWaitingBytes: Int(Self.receiveHighWaterMark) * 8192 + Self.maximumUnfinishedRequestBytes,
+                    maximumUnfinishedInAll: Self.maximumUnfinishedRequestsInAll, stallTimeout: stall,
+                    maximumUnsentBytes: Self.maximumUnsentFanoutBytes, maximumUnsentInAll: Self.maximumUnsentFanoutInAll),
+                framing: framing)
         } catch {
             try? journal.close()
             throw BrokerError(.endpointUnavailable, "cannot create the broker's sockets", underlying: error)
@@ -146,6 +233,7 @@ final class BrokerLoop {
         ingestIndex = poller.add(ingest)
         fanoutIndex = poller.add(fanout)
         queryIndex = poller.add(query)
+        for endpoint in [ingestGuard, fanoutGuard, queryGuard] { endpoint.addTo(poller) }
 
         var lastRecordedTime: Int64 = 0
         if journal.lastSequence > 0, let last = try? journal.reader(from: journal.lastSequence).next() {
@@ -178,6 +266,8 @@ final class BrokerLoop {
         }
         counters.firstSequence = journal.firstSequence
         counters.lastSequence = journal.lastSequence
+        // A subscriber's subscriptions go with its connection, as soon as the fan-out's guard learns it ended.
+        fanoutGuard.onEnd = { [unowned self] descriptor in subscriptions.forget(descriptor) }
         publishStatistics()
         logger.info(
             "broker.started",
@@ -230,12 +320,15 @@ final class BrokerLoop {
                 if poller.isReadable(wakeIndex) { control.wakeUp.drain() }
                 let now = clock()
                 stampTime = calendar()
+                // Connections first: a message is counted against the connection it came from.
+                try takeConnectionEvents()
                 if poller.isReadable(ingestIndex) { try takeIngest(now: now) }
                 if !backlog.isEmpty { flushBacklog(now: now) }
                 if poller.isReadable(queryIndex) { try takeQueries(now: now) }
                 if poller.isReadable(fanoutIndex) { try drainSubscriptions() }
                 try serveReplays(now: now)
                 try runTimers(now: clock())
+                inspectConnections(now: clock())
                 publishStatistics()
             } catch let error as ZMQError where error.isContextTerminated {
                 break
@@ -251,6 +344,9 @@ final class BrokerLoop {
         let now = clock()
         var next = lastPublishTime + configuration.fanoutHeartbeatInterval.microseconds
         if let expiry = pipeline.nextExpiry { next = min(next, expiry) }
+        for endpoint in [ingestGuard, fanoutGuard, queryGuard] {
+            if let inspection = endpoint.nextDeadline { next = min(next, inspection) }
+        }
         // Retry full client queues soon, without spinning.
         if replays.hasBlocked || !backlog.isEmpty { next = min(next, now + 5_000) }
         let wait = max(0, next - now)  // a stop request wakes the poll through the control's wake-up
@@ -266,6 +362,7 @@ final class BrokerLoop {
                 .error(request: session.request.request, ConduitError(.serviceUnavailable, path: "message", "the broker is stopping")))
             sendQuery(session.routingId, .end(session.end(.error, head: journal.durableSequence)))
         }
+        for endpoint in [ingestGuard, fanoutGuard, queryGuard] { endpoint.close() }
         for socket in [ingest, fanout, query] { socket.close(linger: configuration.shutdownLinger) }
         zapHandler?.stop()
         do { try journal.close() } catch { logger.error("journal.close_failed", metadata: ["error": "\(error)"]) }
@@ -291,20 +388,18 @@ final class BrokerLoop {
 
     private func takeIngest(now: Int64) throws {
         var taken = 0
-        while taken < configuration.maximumBatch, try ingest.receive(into: &frame, wait: false) {
+        while taken < configuration.maximumBatch,
+            let received = try ingestGuard.receiveMessage(maximumFrames: Self.maximumIngestFrames)
+        {
             taken += 1
-            // A ROUTER prepends the routing id; the rest of the message is already here (ZeroMQ delivers whole messages).
-            let routingId = frame.bytes
-            var userId: String? = nil
-            var frames: WireMessage = []
-            while frame.hasMore {
-                try ingest.receive(into: &frame)
-                // The connection's metadata rides on the frames that came over the wire, not on the routing id
-                // the ROUTER prepends.
-                if frames.isEmpty { userId = frame.property("User-Id") }
-                frames.append(frame.bytes)
+            guard case .message(let message, _) = received else {
+                if case .tooManyFrames(_, let event?) = received { note(event, endpoint: "ingest") }
+                continue
             }
-            try carryOut(pipeline.receive(routingId: routingId, frames: frames, userId: userId, now: now, calendar: stampTime))
+            // A ROUTER prepends the routing id; the rest of the message is already here (ZeroMQ delivers whole messages).
+            let routingId = message.frames[0]
+            let frames = Array(message.frames.dropFirst())
+            try carryOut(pipeline.receive(routingId: routingId, frames: frames, userId: message.userId, now: now, calendar: stampTime))
         }
         try commitBatch()
     }
@@ -353,7 +448,13 @@ final class BrokerLoop {
                 }
                 // A ROUTER never blocks: a reply to a peer that is gone or full is dropped, and the agent resends.
                 guard try ingest.send(routingId, more: true, wait: false) else { continue }
-                try reply.forEachFrame { (bytes, more) throws(ZMQError) in try ingest.send(bytes, more: more) }
+                var wireBytes = 0
+                let framing = ingestGuard.framing
+                try reply.forEachFrame { (bytes, more) throws(ZMQError) in
+                    wireBytes += framing.wireBytes(frame: bytes.count)
+                    try ingest.send(bytes, more: more)
+                }
+                ingestGuard.sent(to: routingId, wireBytes: wireBytes)
             case .publish(let publication):
                 published = true
                 // XPUB drops per subscriber at its high-water mark; the frames go one by one, no array built.
@@ -362,6 +463,7 @@ final class BrokerLoop {
                 try fanout.send(publication.header, more: true)
                 try fanout.send(publication.event)
                 counters.eventsPublished += 1
+                countPublished([publication.topic, ProtocolSignature.frame, publication.header, publication.event])
             case .agentSilent(let source):
                 logger.info("agent.silent", metadata: ["agent.source": "\(source)"])
             }
@@ -392,9 +494,67 @@ final class BrokerLoop {
     // MARK: Fan-out
 
     private func drainSubscriptions() throws {
-        // XPUB passes subscriptions up as messages; the broker does not need them, but reads them so they never queue.
+        // XPUB passes every (un)subscription up as a message: each subscriber's are counted, and one that goes
+        // beyond the limits (or sends anything else) is cut, which drops all of its subscriptions.
         var drained = 0
-        while drained < 1024, try fanout.receiveFrames(wait: false) != nil { drained += 1 }
+        while drained < 1024, let received = try fanoutGuard.receiveMessage(maximumFrames: 1) {
+            drained += 1
+            switch received {
+            case .message(let message, let descriptor?) where fanoutGuard.isAdmitted(descriptor):
+                if let violation = subscriptions.apply(message.frames[0], from: descriptor),
+                    let event = fanoutGuard.cut(descriptor: descriptor, reason: violation)
+                {
+                    note(event, endpoint: "fanout")
+                }
+            case .message:
+                // From a connection cut or refused, or what libzmq generates itself: the unsubscriptions of a
+                // subscriber that left.
+                continue
+            case .tooManyFrames(_, let event):
+                if let event { note(event, endpoint: "fanout") }
+            }
+        }
+    }
+
+    /// Counts a fan-out message against each subscriber it goes to (libzmq's XPUB sends a message to those with
+    /// a subscription that is a prefix of its topic), so that one that does not read is found.
+    private func countPublished(_ frames: [[UInt8]]) {
+        let subscribers = subscriptions.subscribers(of: frames[0])
+        guard !subscribers.isEmpty else { return }
+        let wireBytes = frames.reduce(0) { $0 + fanoutGuard.framing.wireBytes(frame: $1.count) }
+        for descriptor in subscribers { fanoutGuard.sent(descriptor: descriptor, wireBytes: wireBytes) }
+    }
+
+    // MARK: Connections
+
+    /// Admits or refuses new connections on every endpoint, and forgets those that ended.
+    private func takeConnectionEvents() throws {
+        for (endpoint, name) in [(ingestGuard, "ingest"), (fanoutGuard, "fanout"), (queryGuard, "query")] {
+            for event in try endpoint.takeEvents() { note(event, endpoint: name) }
+        }
+    }
+
+    /// Cuts the connections that hold too much of what they sent unfinished, or hold it too long.
+    private func inspectConnections(now: Int64) {
+        for (endpoint, name) in [(ingestGuard, "ingest"), (fanoutGuard, "fanout"), (queryGuard, "query")] {
+            for event in endpoint.inspect(now: now) { note(event, endpoint: name) }
+        }
+    }
+
+    /// Counts and logs what happened to a connection.
+    private func note(_ event: GuardedEndpoint.Event, endpoint: String) {
+        switch event {
+        case .admitted, .closed:
+            break
+        case .refused(let peer, let reason):
+            counters.connectionsRefused += 1
+            logger.debug(
+                "connection.refused", metadata: ["endpoint": "\(endpoint)", "peer": "\(peer)", "reason": "\(reason)"])
+        case .cut(let peer, let reason):
+            counters.connectionsCut += 1
+            logger.info("connection.cut", metadata: ["endpoint": "\(endpoint)", "peer": "\(peer)", "reason": "\(reason)"])
+        }
+        counters.connections = ingestGuard.connectionCount + fanoutGuard.connectionCount + queryGuard.connectionCount
     }
 
     private func runTimers(now: Int64) throws {
@@ -403,7 +563,8 @@ final class BrokerLoop {
                 sequence: journal.durableSequence,
                 recordedTime: Timestamp(microsecondsSinceEpoch: max(pipeline.lastRecordedTime, calendar()))
             ).frame
-            try fanout.send(frames: [Topic.heartbeat, ProtocolSignature.frame, header], wait: false)
+            let frames = [Topic.heartbeat, ProtocolSignature.frame, header]
+            if try fanout.send(frames: frames, wait: false) { countPublished(frames) }
             counters.fanoutHeartbeats += 1
             lastPublishTime = now
         }
@@ -420,8 +581,12 @@ final class BrokerLoop {
 
     private func takeQueries(now: Int64) throws {
         var taken = 0
-        while taken < 256, let message = try query.receiveMessage(wait: false) {
+        while taken < 256, let received = try queryGuard.receiveMessage(maximumFrames: Self.maximumQueryFrames) {
             taken += 1
+            guard case .message(let message, _) = received else {
+                if case .tooManyFrames(_, let event?) = received { note(event, endpoint: "query") }
+                continue
+            }
             guard message.frames.count >= 2 else { continue }
             let routingId = message.frames[0]
             let frames = Array(message.frames.dropFirst())
@@ -479,6 +644,13 @@ final class BrokerLoop {
             }
             switch request {
             case .replay(let replay):
+                if replays.count >= Self.maximumReplays, replays.count(of: routingId) < Self.maximumReplaysPerClient,
+                    let idle = replays.removeLongestIdle(now: now, minimumIdle: Self.replayYieldIdle.microseconds)
+                {
+                    // All places taken: the replay idle the longest (its client neither reads nor grants credit)
+                    // gives its place to the new one.
+                    sendQuery(idle.routingId, .end(idle.end(.idle, head: journal.durableSequence)))
+                }
                 if replays.count(of: routingId) >= Self.maximumReplaysPerClient || replays.count >= Self.maximumReplays {
                     sendQuery(
                         routingId,
@@ -516,6 +688,8 @@ final class BrokerLoop {
     /// Replays in progress at once, per query client and in all: each holds a journal reader (a file descriptor).
     static let maximumReplaysPerClient = 16
     static let maximumReplays = 256
+    /// When every place is taken, a replay that made no progress for this long gives its place to a new one.
+    static let replayYieldIdle: Duration = .seconds(5)
 
     /// Sends a reply, or holds it (in order) while the client is not taking its replies. A reply to a client that
     /// is gone (EHOSTUNREACH) has nobody to go to.
@@ -545,17 +719,19 @@ final class BrokerLoop {
                     sendQuery(routingId, .end(EndOfStream(request: request.request, reason: .beyondHead, lastSequence: 0, headSequence: head)))
                     return
                 }
-                reader = try journal.reader(from: max(from, first))
+                reader = try journal.reader(from: max(from, first), bufferBytes: ReplaySession.readerBufferBytes)
             case .time(let from, let to):
                 if head == 0 {
                     sendQuery(routingId, .end(EndOfStream(request: request.request, reason: .beyondHead, lastSequence: 0, headSequence: head)))
                     return
                 }
-                if let firstRecord = try journal.reader(from: first).next(), to.microsecondsSinceEpoch <= firstRecord.recordedTime {
+                if let firstRecord = try journal.reader(from: first, bufferBytes: ReplaySession.readerBufferBytes).next(),
+                    to.microsecondsSinceEpoch <= firstRecord.recordedTime
+                {
                     sendQuery(routingId, .end(EndOfStream(request: request.request, reason: .beforeStart, lastSequence: 0, headSequence: head)))
                     return
                 }
-                reader = try journal.reader(fromTime: from.microsecondsSinceEpoch)
+                reader = try journal.reader(fromTime: from.microsecondsSinceEpoch, bufferBytes: ReplaySession.readerBufferBytes)
             }
         } catch {
             sendQuery(routingId, .error(request: request.request, ConduitError(.serviceInternal, path: "message", "the journal could not be read: \(error)")))

@@ -19,6 +19,11 @@ public struct BrokerSettings: Codable, Equatable, Sendable {
     public var agentHeartbeatMs: Int?
     public var retentionMegabytes: Int?
     public var retentionHours: Int?
+    public var ingestConnections: Int?
+    public var fanoutConnections: Int?
+    public var queryConnections: Int?
+    public var connectionsPerAddress: Int?
+    public var stalledConnectionMs: Int?
 
     /// A setting that is wrong, and why.
     public struct Invalid: Error, Sendable, CustomStringConvertible {
@@ -30,7 +35,9 @@ public struct BrokerSettings: Codable, Equatable, Sendable {
         ingest: String? = nil, fanout: String? = nil, query: String? = nil, data: String? = nil, dedupeWindow: Int? = nil,
         durability: String? = nil, logLevel: String? = nil, segmentMegabytes: Int? = nil, maximumBatch: Int? = nil,
         fanoutHighWaterMark: Int? = nil, fanoutHeartbeatMs: Int? = nil, agentHeartbeatMs: Int? = nil,
-        retentionMegabytes: Int? = nil, retentionHours: Int? = nil
+        retentionMegabytes: Int? = nil, retentionHours: Int? = nil, ingestConnections: Int? = nil,
+        fanoutConnections: Int? = nil, queryConnections: Int? = nil, connectionsPerAddress: Int? = nil,
+        stalledConnectionMs: Int? = nil
     ) {
         self.ingest = ingest
         self.fanout = fanout
@@ -46,6 +53,11 @@ public struct BrokerSettings: Codable, Equatable, Sendable {
         self.agentHeartbeatMs = agentHeartbeatMs
         self.retentionMegabytes = retentionMegabytes
         self.retentionHours = retentionHours
+        self.ingestConnections = ingestConnections
+        self.fanoutConnections = fanoutConnections
+        self.queryConnections = queryConnections
+        self.connectionsPerAddress = connectionsPerAddress
+        self.stalledConnectionMs = stalledConnectionMs
     }
 
     /// Later sources override earlier ones, field by field.
@@ -59,7 +71,12 @@ public struct BrokerSettings: Codable, Equatable, Sendable {
             fanoutHeartbeatMs: other.fanoutHeartbeatMs ?? fanoutHeartbeatMs,
             agentHeartbeatMs: other.agentHeartbeatMs ?? agentHeartbeatMs,
             retentionMegabytes: other.retentionMegabytes ?? retentionMegabytes,
-            retentionHours: other.retentionHours ?? retentionHours)
+            retentionHours: other.retentionHours ?? retentionHours,
+            ingestConnections: other.ingestConnections ?? ingestConnections,
+            fanoutConnections: other.fanoutConnections ?? fanoutConnections,
+            queryConnections: other.queryConnections ?? queryConnections,
+            connectionsPerAddress: other.connectionsPerAddress ?? connectionsPerAddress,
+            stalledConnectionMs: other.stalledConnectionMs ?? stalledConnectionMs)
     }
 
     /// The settings from, in increasing priority: a JSON file, the `CONDUIT_*` environment variables, the flags.
@@ -130,6 +147,26 @@ public struct BrokerSettings: Codable, Equatable, Sendable {
             configuration.journal.retention = JournalRetention(
                 maximumTotalBytes: retentionMegabytes.map { UInt64($0) << 20 },
                 maximumAge: retentionHours.map { .seconds($0 * 3600) })
+        }
+        for (name, value, path) in [
+            ("ingestConnections", ingestConnections, \BrokerConfiguration.ingestConnections),
+            ("fanoutConnections", fanoutConnections, \BrokerConfiguration.fanoutConnections),
+            ("queryConnections", queryConnections, \BrokerConfiguration.queryConnections),
+        ] {
+            guard let value else { continue }
+            guard value >= 1 else { throw Invalid(description: "\(name) must be at least 1, got \(value)") }
+            configuration[keyPath: path].total = value
+            configuration[keyPath: path].perAddress = min(configuration[keyPath: path].perAddress, value)
+        }
+        if let connectionsPerAddress {
+            guard connectionsPerAddress >= 1 else { throw Invalid(description: "connectionsPerAddress must be at least 1") }
+            for path in [\BrokerConfiguration.ingestConnections, \.fanoutConnections, \.queryConnections] {
+                configuration[keyPath: path].perAddress = min(connectionsPerAddress, configuration[keyPath: path].total)
+            }
+        }
+        if let stalledConnectionMs {
+            guard stalledConnectionMs >= 100 else { throw Invalid(description: "stalledConnectionMs must be at least 100") }
+            configuration.stalledConnectionTimeout = .milliseconds(stalledConnectionMs)
         }
         if let logLevel, Logger.Level(rawValue: logLevel) == nil {
             throw Invalid(description: "log level must be one of trace, debug, info, notice, warning, error, critical; got \"\(logLevel)\"")

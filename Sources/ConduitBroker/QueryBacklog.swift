@@ -7,7 +7,7 @@ import ConduitCore
 struct QueryBacklog {
     /// Requests a client may leave waiting behind its unread replies, and their bytes in all.
     static let maximumWaitingRequests = 1024
-    static let maximumWaitingBytes = 1 << 20
+    static let maximumWaitingBytes = 256 << 10
 
     struct Client {
         var replies: [WireMessage] = []
@@ -57,6 +57,6 @@ struct QueryBacklog {
         ConduitError(
             .serviceUnavailable, path: "message",
             "\(count) request\(count == 1 ? " was" : "s were") discarded unanswered: replies were not being read "
-                + "(at most \(maximumWaitingRequests) requests, 1 MiB, wait behind unread replies)")
+                + "(at most \(maximumWaitingRequests) requests, 256 KiB, wait behind unread replies)")
     }
 }

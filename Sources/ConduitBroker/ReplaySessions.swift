@@ -6,9 +6,12 @@ import ConduitJournal
 /// The broker never sends an event without credit: each event in a `CHUNK` uses one, and the client tops it up with
 /// `CREDIT`. A chunk the socket could not take (its high-water mark) is held and offered again, never re-read.
 final class ReplaySession {
-    /// The most bytes of events in one chunk (besides the 1024 events of the protocol), so that a client's queue,
-    /// bounded in messages by the socket's high-water mark, is bounded in bytes too.
-    static let maximumChunkBytes = 1 << 20
+    /// The most bytes of events in one chunk (besides the 1024 events of the protocol; a chunk always holds at least
+    /// one event), so that a client's queue, bounded in messages by the socket's high-water mark, and the chunk a
+    /// blocked replay holds are bounded in bytes too.
+    static let maximumChunkBytes = 64 << 10
+    /// What a replay's journal reader reads from the file at a time: 256 replays read with 16 MiB in all.
+    static let readerBufferBytes = 64 << 10
 
     let routingId: [UInt8]
     let request: ReplayRequest
@@ -74,7 +77,12 @@ final class ReplaySession {
         var bytes = events.reduce(0) { $0 + $1.event.count }
         while events.count < limit && bytes < Self.maximumChunkBytes && scanBudget > 0 && ended == nil {
             let want = min(limit - events.count, scanBudget)
-            let read = try reader.read(maxRecords: want) { view in
+            // The reader stops once the records it read reach the bytes left in the chunk, so that a chunk never
+            // holds much more than its bytes (records not matching count too: the chunk may come out smaller).
+            let room = Self.maximumChunkBytes - bytes
+            var scanned = 0
+            let read = try reader.read(maxRecords: want, maxBytes: room) { view in
+                scanned += view.frameLength
                 guard ended == nil else { return }
                 switch request.window {
                 case .sequence(_, let to):
@@ -94,13 +102,13 @@ final class ReplaySession {
             }
             scanBudget -= max(read, 1)
             if read < want {
-                if ended == nil { reachedHead = true }
+                if ended == nil && scanned < room { reachedHead = true }
                 break
             }
         }
     }
 
-    /// The next chunk: at most `credit` events (and 1024, and about 1 MiB), scanning at most `scanBudget` records.
+    /// The next chunk: at most `credit` events (and 1024, and about 64 KiB), scanning at most `scanBudget` records.
     func nextChunk(scanBudget: inout Int) -> ChunkOutcome {
         if let pendingChunk { return .chunk(pendingChunk) }
         do {
@@ -221,6 +229,17 @@ struct ReplaySessions {
             sessions[key] = nil
         }
         return Array(idle.values)
+    }
+
+    /// Removes and returns the replay that has made no progress for the longest, if that is at least `minimumIdle`
+    /// microseconds: the place of a replay whose client stopped reading or granting credit, for a new one.
+    mutating func removeLongestIdle(now: Int64, minimumIdle: Int64) -> ReplaySession? {
+        guard let (key, session) = sessions.min(by: { $0.value.lastActivity < $1.value.lastActivity }),
+            now - session.lastActivity >= minimumIdle
+        else { return nil }
+        session.reader.close()
+        sessions[key] = nil
+        return session
     }
 
     /// Removes and returns every session (at shutdown).

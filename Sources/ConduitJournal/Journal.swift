@@ -505,15 +505,20 @@ public final class Journal {
 
     // MARK: Readers and closing
 
-    /// A reader of durable records from `sequence` on (which must still be in the journal).
-    public func reader(from sequence: UInt64) throws(JournalError) -> JournalReader {
-        try readers.reader(from: sequence)
+    /// A reader of durable records from `sequence` on (which must still be in the journal), reading
+    /// `bufferBytes` of the file at a time.
+    public func reader(
+        from sequence: UInt64, bufferBytes: Int = JournalReader.defaultBufferBytes
+    ) throws(JournalError) -> JournalReader {
+        try readers.reader(from: sequence, bufferBytes: bufferBytes)
     }
 
     /// A reader of durable records from the first whose recorded time is at or after `time` (microseconds
-    /// since the Unix epoch).
-    public func reader(fromTime time: Int64) throws(JournalError) -> JournalReader {
-        try readers.reader(fromTime: time)
+    /// since the Unix epoch), reading `bufferBytes` of the file at a time.
+    public func reader(
+        fromTime time: Int64, bufferBytes: Int = JournalReader.defaultBufferBytes
+    ) throws(JournalError) -> JournalReader {
+        try readers.reader(fromTime: time, bufferBytes: bufferBytes)
     }
 
     /// Syncs what was written and closes the files. Further calls throw ``JournalError/Code/unusable``.
@@ -533,13 +538,20 @@ public struct JournalReaders: Sendable {
     let catalog: JournalCatalog
 
     /// A reader of durable records from `sequence` on.
-    public func reader(from sequence: UInt64) throws(JournalError) -> JournalReader {
-        try JournalReader(source: .live(catalog), start: catalog.start(atSequence: sequence), skipBelowSequence: sequence)
+    public func reader(
+        from sequence: UInt64, bufferBytes: Int = JournalReader.defaultBufferBytes
+    ) throws(JournalError) -> JournalReader {
+        try JournalReader(
+            source: .live(catalog), start: catalog.start(atSequence: sequence), skipBelowSequence: sequence,
+            bufferBytes: bufferBytes)
     }
 
     /// A reader of durable records from the first whose recorded time is at or after `time`.
-    public func reader(fromTime time: Int64) throws(JournalError) -> JournalReader {
-        try JournalReader(source: .live(catalog), start: catalog.start(atTime: time), skipBelowTime: time)
+    public func reader(
+        fromTime time: Int64, bufferBytes: Int = JournalReader.defaultBufferBytes
+    ) throws(JournalError) -> JournalReader {
+        try JournalReader(
+            source: .live(catalog), start: catalog.start(atTime: time), skipBelowTime: time, bufferBytes: bufferBytes)
     }
 
     /// The sequence up to which records are durable.

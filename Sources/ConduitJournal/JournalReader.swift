@@ -33,13 +33,17 @@ public final class JournalReader {
     private var skipBelowSequence: UInt64
     private var skipBelowTime: Int64?
     private var runningMaxTime: Int64
+    /// The bytes read from the file at a time (more for a longer record).
+    private let bufferBytes: Int
 
     /// The sequence of the next record to be read.
     public var nextSequence: UInt64 { max(expected, skipBelowSequence) }
 
     init(
-        source: Source, start: JournalCatalog.Start, skipBelowSequence: UInt64 = 0, skipBelowTime: Int64? = nil
+        source: Source, start: JournalCatalog.Start, skipBelowSequence: UInt64 = 0, skipBelowTime: Int64? = nil,
+        bufferBytes: Int = JournalReader.defaultBufferBytes
     ) throws(JournalError) {
+        self.bufferBytes = max(4096, bufferBytes)
         self.source = source
         switch source {
         case .live(let catalog): directory = catalog.directory
@@ -52,7 +56,7 @@ public final class JournalReader {
         runningMaxTime = start.runningMaxTime
         self.skipBelowSequence = skipBelowSequence
         self.skipBelowTime = skipBelowTime
-        block = BlockReader(descriptor: -1, path: path)
+        block = BlockReader(descriptor: -1, path: path, blockSize: 0)
         try openSegment(start.firstSequence)
     }
 
@@ -134,15 +138,21 @@ public final class JournalReader {
         return nil
     }
 
+    /// The bytes a reader reads from the file at a time, unless told otherwise.
+    public static let defaultBufferBytes = 1 << 20
+
     /// Calls `body` with up to `maxRecords` records read in place (no copy per record), and returns how many
-    /// it passed. Returns fewer (or 0) when it reaches the end of the durable records.
+    /// it passed. Returns fewer (or 0) when it reaches the end of the durable records, or once the records passed
+    /// add up to `maxBytes` (their frames; the record that reaches it is passed).
     @discardableResult
-    public func read(maxRecords: Int = .max, _ body: (JournalRecordView) throws -> Void) throws -> Int {
+    public func read(maxRecords: Int = .max, maxBytes: Int = .max, _ body: (JournalRecordView) throws -> Void) throws -> Int {
         var count = 0
-        while count < maxRecords, let record = try step() {
+        var bytes = 0
+        while count < maxRecords, bytes < maxBytes, let record = try step() {
             guard accept(record) else { continue }
             try body(JournalRecordView(record))
             count += 1
+            bytes += record.length
         }
         return count
     }
@@ -270,7 +280,7 @@ public final class JournalReader {
                 throw JournalError(
                     .notAvailable, "the segment holding sequence \(expected) was removed by retention", path: newPath)
             }
-            let newBlock = BlockReader(descriptor: fd, path: newPath, blockSize: 1 << 20)
+            let newBlock = BlockReader(descriptor: fd, path: newPath, blockSize: bufferBytes)
             let size = try POSIX.fileSize(fd, path: newPath)
             let header = try newBlock.window(at: 0, needed: JournalFormat.segmentHeaderLength, limit: size)
             if case .directory = source, header.count < JournalFormat.segmentHeaderLength {

@@ -64,17 +64,25 @@ public final class BrokerProcess {
 
     /// Starts `conduit broker` with its journal in `journalDirectory` and waits until it reports its endpoints.
     /// `executable` is the `conduit` to run (by default the one built next to the tests); the broker's standard
-    /// error goes to `standardError` (by default nowhere).
+    /// error goes to `standardError` (by default nowhere). With `descriptorLimit`, the broker may open at most that
+    /// many descriptors (`prlimit --nofile`, which runs the broker in its own process).
     public init(
         journalDirectory: String, extraArguments: [String] = [], executable: URL? = nil,
-        standardError: FileHandle = .nullDevice
+        standardError: FileHandle = .nullDevice, descriptorLimit: Int? = nil
     ) throws {
-        process.executableURL = try executable ?? ConduitExecutable.url()
-        process.arguments =
+        let conduit = try executable ?? ConduitExecutable.url()
+        let arguments =
             [
                 "broker", "--data", journalDirectory, "--ingest", "tcp://127.0.0.1:*", "--fanout", "tcp://127.0.0.1:*",
                 "--query", "tcp://127.0.0.1:*", "--log-level", "warning",
             ] + extraArguments
+        if let descriptorLimit {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+            process.arguments = ["--nofile=\(descriptorLimit):\(descriptorLimit)", conduit.path] + arguments
+        } else {
+            process.executableURL = conduit
+            process.arguments = arguments
+        }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = standardError
@@ -165,9 +173,10 @@ public final class RunningConduit {
     public let output = OutputCollector()
     public let errors = OutputCollector()
 
-    /// Starts `conduit arguments…` with standard input closed.
-    public init(_ arguments: [String]) throws {
-        process.executableURL = try ConduitExecutable.url()
+    /// Starts `conduit arguments…` with standard input closed; `executable` is the `conduit` to run (by default the
+    /// one built next to the tests).
+    public init(_ arguments: [String], executable: URL? = nil) throws {
+        process.executableURL = try executable ?? ConduitExecutable.url()
         process.arguments = arguments
         let outputPipe = Pipe()
         let errorPipe = Pipe()

@@ -82,6 +82,17 @@ public struct Message: ~Copyable {
         withUnsafeBytes { Array($0) }
     }
 
+    /// The descriptor of the connection the frame came from; `nil` for a frame that did not come over TCP or IPC.
+    /// libzmq sets it on every frame it reads from a connection; the routing id a ROUTER prepends has it only when
+    /// the message was not prefetched by `zmq_poll`, so read it from a frame that came over the wire.
+    /// ``PeerConnection`` reads the kernel's counters for it.
+    ///
+    /// The corresponding C function is `zmq_msg_get` with `ZMQ_SRCFD`.
+    public var sourceDescriptor: Int32? {
+        let descriptor = zmq_msg_get(pointer, ZMQ_SRCFD)
+        return descriptor >= 0 ? descriptor : nil
+    }
+
     /// A metadata property of the connection the frame came from, such as `"User-Id"` (set by a ZAP handler),
     /// `"Peer-Address"`, `"Socket-Type"` or `"Routing-Id"`; `nil` when absent.
     ///

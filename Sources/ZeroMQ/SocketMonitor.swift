@@ -101,12 +101,16 @@ public final class SocketMonitor {
     private let pair: Socket
     private let monitored: Socket
 
-    /// Starts monitoring `socket` for every event.
-    public init(_ socket: Socket) throws(ZMQError) {
+    /// Starts monitoring `socket` for `events` (every event by default).
+    ///
+    /// libzmq's I/O thread hands each event to the monitor's queue and waits while that queue is full (about 2,000
+    /// events), so a monitor must be read; watching only the events needed keeps the queue short.
+    public init(_ socket: Socket, events: [MonitorEvent.Kind]? = nil) throws(ZMQError) {
         let id = monitorCounter.wrappingAdd(1, ordering: .relaxed).newValue
         let endpoint = "inproc://zeromq.monitor.\(id)"
         let handle = try socket.liveHandle("zmq_socket_monitor(\(endpoint))")
-        try zmqCheck("zmq_socket_monitor(\(endpoint))") { zmq_socket_monitor(handle, endpoint, ZMQ_EVENT_ALL) }
+        let mask = events.map { $0.reduce(Int32(0)) { $0 | Int32($1.rawValue) } } ?? ZMQ_EVENT_ALL
+        try zmqCheck("zmq_socket_monitor(\(endpoint))") { zmq_socket_monitor(handle, endpoint, mask) }
         pair = try Socket(socket.context, type: .pair)
         try pair.set(.linger, .zero)
         try pair.connect(endpoint)
@@ -121,14 +125,22 @@ public final class SocketMonitor {
     public func next(timeout: Duration?) throws(ZMQError) -> MonitorEvent? {
         let poller = Poller()
         poller.add(pair)
-        guard try poller.poll(timeout: timeout) > 0, let frames = try pair.receiveFrames(wait: false),
-            frames.count >= 2, frames[0].count >= 6
-        else { return nil }
-        let header = frames[0]
-        let kind = UInt16(header[0]) | UInt16(header[1]) << 8
-        let value = UInt32(header[2]) | UInt32(header[3]) << 8 | UInt32(header[4]) << 16 | UInt32(header[5]) << 24
-        return MonitorEvent(
-            kind: MonitorEvent.Kind(rawValue: kind), value: value, endpoint: String(decoding: frames[1], as: UTF8.self))
+        guard try poller.poll(timeout: timeout) > 0 else { return nil }
+        return try next()
+    }
+
+    /// The next event if one is waiting, without blocking (for a loop that polls the monitor with its other
+    /// sockets, see ``addTo(_:)``); `nil` if none is.
+    public func next() throws(ZMQError) -> MonitorEvent? {
+        while let frames = try pair.receiveFrames(wait: false) {
+            guard frames.count >= 2, frames[0].count >= 6 else { continue }
+            let header = frames[0]
+            let kind = UInt16(header[0]) | UInt16(header[1]) << 8
+            let value = UInt32(header[2]) | UInt32(header[3]) << 8 | UInt32(header[4]) << 16 | UInt32(header[5]) << 24
+            return MonitorEvent(
+                kind: MonitorEvent.Kind(rawValue: kind), value: value, endpoint: String(decoding: frames[1], as: UTF8.self))
+        }
+        return nil
     }
 
     /// Waits for the first event matching `predicate`, up to `timeout` in all; `nil` if none came in time.

@@ -65,6 +65,8 @@ extension SocketOption where Value == Duration {
 extension SocketOption where Value == Bool {
     /// `ZMQ_XPUB_VERBOSE`: an XPUB passes on every subscription, not only the first for a topic.
     public static var xpubVerbose: Self { .init(code: ZMQ_XPUB_VERBOSE, name: "ZMQ_XPUB_VERBOSE") }
+    /// `ZMQ_XPUB_VERBOSER`: an XPUB passes on every subscription and every unsubscription.
+    public static var xpubVerboser: Self { .init(code: ZMQ_XPUB_VERBOSER, name: "ZMQ_XPUB_VERBOSER") }
     /// `ZMQ_XPUB_NODROP`: an XPUB at its high-water mark returns `EAGAIN` instead of dropping.
     public static var xpubNoDrop: Self { .init(code: ZMQ_XPUB_NODROP, name: "ZMQ_XPUB_NODROP") }
     /// `ZMQ_ROUTER_MANDATORY`: a ROUTER reports an unknown routing id (`EHOSTUNREACH`) or a full peer (`EAGAIN`)

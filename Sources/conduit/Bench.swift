@@ -12,7 +12,10 @@ struct Bench: AsyncParsableCommand {
             whose figures each carry a value and a unit. The machine may be noisy: run a benchmark \
             several times (--runs) and read the median.
             """,
-        subcommands: [BenchTransport.self, BenchCodec.self, BenchJournal.self, BenchBroker.self, BenchReplay.self, BenchState.self, BenchStateAt.self]
+        subcommands: [
+            BenchTransport.self, BenchCodec.self, BenchJournal.self, BenchBroker.self, BenchReplay.self, BenchState.self,
+            BenchStateAt.self, BenchFuzz.self,
+        ]
     )
 }
 

@@ -17,7 +17,10 @@ struct BrokerCommand: AsyncParsableCommand {
             (CONDUIT_INGEST, CONDUIT_FANOUT, CONDUIT_QUERY, CONDUIT_DATA, CONDUIT_DEDUPE_WINDOW, CONDUIT_LOG_LEVEL), \
             and the flags below. The JSON file may hold any of: ingest, fanout, query, data, segmentMegabytes, \
             dedupeWindow, maximumBatch, fanoutHighWaterMark, fanoutHeartbeatMs, agentHeartbeatMs, \
-            retentionMegabytes, retentionHours, durability ("batch" or "unsafe-no-sync").
+            retentionMegabytes, retentionHours, durability ("batch" or "unsafe-no-sync"), ingestConnections, \
+            fanoutConnections, queryConnections (connections each endpoint keeps at once; 256, 256, 64), \
+            connectionsPerAddress (32, and 16 on query), stalledConnectionMs (how long a connection may hold part of \
+            a message; 10000).
 
             Every event is acknowledged only once it is in the journal and synced to disk (fdatasync). \
             SIGINT or SIGTERM stops the broker gracefully: the current batch is finished and acknowledged, \

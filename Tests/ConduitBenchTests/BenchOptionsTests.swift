@@ -20,6 +20,7 @@ import Testing
         try BrokerBenchmark.Options().validate()
         try ReplayBenchmark.Options().validate()
         try StateBenchmark.Options().validate()
+        try FuzzBenchmark.Options().validate()
     }
 
     @Test func refusedOptionsAreNamedAsOnTheCommandLine() {
@@ -30,6 +31,7 @@ import Testing
             (Self.refusal { try JournalBenchmark.Options(seconds: 0).validate() }, "--seconds must be positive"),
             (Self.refusal { try StateBenchmark.Options(events: 0).validate() }, "--events must be at least 1, got 0"),
             (Self.refusal { try BrokerBenchmark.Options(stalledSeconds: 0).validate() }, "rates must be ≥ 0 and durations ≥ 1 s"),
+            (Self.refusal { try FuzzBenchmark.Options(scale: 0).validate() }, "--scale must be at least 1, got 0"),
         ]
         for (error, message) in cases {
             #expect(error?.code == .invalidOptions)
