@@ -122,7 +122,7 @@ let package = Package(
         .testTarget(name: "ConduitSimulationTests", dependencies: ["ConduitSimulation", "ConduitCore", "ConduitState"]),
         .testTarget(
             name: "ConduitBrokerTests",
-            dependencies: ["ConduitBroker", "ConduitCore", "ConduitJournal", "ConduitTesting", "ZeroMQ"]
+            dependencies: ["ConduitBroker", "ConduitCore", "ConduitJournal", "ConduitReplay", "ConduitTesting", "ZeroMQ"]
         ),
         .testTarget(
             name: "ConduitAgentTests",

@@ -243,15 +243,15 @@ final class BrokerLoop {
         var settings = IngestPipeline.Settings(configuration)
         // A plan given to the broker replaces the journal's; without one, the journal's stays in force.
         settings.scenario = configuration.scenario ?? stated?.plan ?? .default
-        // A journal that states no plan is read under the built-in seed plan; any other plan is stated before any
-        // other event is taken, and so is every change.
-        let inForce = stated?.plan ?? .default
+        // The plan in force is the first record of a new journal, and is stated again whenever it changes, so that a
+        // journal always says which plan its events were taken under. (A journal written before plans were recorded
+        // states none, and is read under the built-in seed plan; its plan is stated when the broker opens it.)
         pipeline = IngestPipeline(
             settings: settings, nextSequence: journal.nextSequence, headSequence: journal.durableSequence,
             lastRecordedTime: lastRecordedTime, planSequence: stated?.sequence ?? 0)
         lastPublishTime = clock()
         rebuildDedupeWindow()
-        if inForce != settings.scenario {
+        if stated?.plan != settings.scenario {
             do {
                 let now = clock()
                 stampTime = calendar()
@@ -424,6 +424,15 @@ final class BrokerLoop {
             try carryOut(pipeline.commitFailed(failure))
         } else {
             try carryOut(pipeline.commitSucceeded())
+            if pipeline.committedPlan.sequence < journal.firstSequence {
+                // Retention removed the segment that stated the plan in force: the journal states it again, so that it
+                // always says which plan its events were taken under.
+                logger.info(
+                    "broker.plan_restated",
+                    metadata: ["plan.sequence": "\(pipeline.committedPlan.sequence)", "journal.first_sequence": "\(journal.firstSequence)"])
+                try carryOut(try pipeline.statePlan(now: clock(), calendar: stampTime))
+                try commitBatch()
+            }
         }
         if let failure, !journal.isUsable {
             // A failed fdatasync: what was written since the last good sync cannot be trusted until the journal is

@@ -11,6 +11,12 @@ public enum JournalContents {
         while let record = try reader.next() { events.append(try EventCodec.decode(record.event)) }
         return events
     }
+
+    /// The events of the journal in `directory` that clients sent, in sequence order: all but the plans the broker
+    /// stated itself (source `/conduit/broker`).
+    public static func clientEvents(in directory: String) throws -> [Event] {
+        try events(in: directory).filter { $0.source != "/\(EventValidator.systemOrganisation)/broker" }
+    }
 }
 
 /// The records in a journal directory, read offline.

@@ -61,6 +61,10 @@ public final class TestBroker: Sendable {
     public func stop() { broker.stop() }
 
     deinit { broker.stop() }
+
+    /// A broker's new journal begins with the plan it runs (sequence 1, a `conduit.plan` event of `/conduit/broker`):
+    /// the first event a client sends is given this sequence.
+    public static let firstEventSequence: UInt64 = 2
 }
 
 /// Errors of the test clients: a reply that did not come in time, or came wrong.

@@ -36,16 +36,16 @@ struct BrokerTests {
         for index in 1...20 {
             let ack = try #require(acknowledgement(try agent.ingestReply()))
             #expect(ack.correlation == UInt64(100 + index))
-            #expect(ack.sequence == UInt64(index))
+            #expect(ack.sequence == UInt64(index) + 1, "sequence 1 is the broker's plan")
             #expect(!ack.duplicate)
             #expect(ack.id == "e\(index)")
         }
         for index in 1...20 {
             let record = try #require(try subscriber.nextEvent())
-            #expect(record.header.sequence == UInt64(index))
+            #expect(record.header.sequence == UInt64(index) + 1)
             let event = try EventCodec.decode(record.event)
             #expect(event.id == "e\(index)")
-            #expect(event.sequence == UInt64(index), "the broker stamps the sequence into the event")
+            #expect(event.sequence == UInt64(index) + 1, "the broker stamps the sequence into the event")
             #expect(event.recordedTime == record.header.recordedTime)
         }
         // HELLO is optional: without it there is no presence, and a GOODBYE is ignored.
@@ -54,8 +54,9 @@ struct BrokerTests {
         guard case .heartbeat = try agent.ingestReply() else { Issue.record("expected HEARTBEAT"); return }
         broker.stop()
         let records = try journalRecords(broker.directory.appending("journal"))
-        #expect(records.map(\.sequence) == Array(1...20), "no presence record")
-        #expect(records.first?.topic == Array("progress/power/ganjiaba/".utf8))
+        #expect(records.map(\.sequence) == Array(1...21), "the plan, the events, and no presence record")
+        #expect(records.first?.topic == Array("plan/-/-/".utf8))
+        #expect(records.dropFirst().first?.topic == Array("progress/power/ganjiaba/".utf8))
     }
 
     /// A client's `sequence` must be an integer from 1 (it is checked) and is then replaced by the broker's.
@@ -71,10 +72,10 @@ struct BrokerTests {
         let zero = try #require(rejection(try agent.publishAndWait(with("0", "s2"), correlation: 2)))
         #expect(zero.error.code == .dataRange && zero.error.path == "sequence")
         let seven = try #require(acknowledgement(try agent.publishAndWait(with("7", "s3"), correlation: 3)))
-        #expect(seven.sequence == 1)
+        #expect(seven.sequence == TestBroker.firstEventSequence)
         broker.stop()
-        let stored = try EventCodec.decode(try #require(try journalRecords(broker.directory.appending("journal")).first).event)
-        #expect(stored.sequence == 1)
+        let stored = try EventCodec.decode(try #require(try journalRecords(broker.directory.appending("journal")).last).event)
+        #expect(stored.id == "s3" && stored.sequence == TestBroker.firstEventSequence)
     }
 
     @Test func aResentEventIsAcknowledgedWithItsOriginalSequenceAndStoredOnce() throws {
@@ -92,9 +93,9 @@ struct BrokerTests {
             acknowledgement(
                 try agent.publishAndWait(SampleEvents.progress(id: "a", source: "/power-supply-bureau/agent-2"), correlation: 4)))
         #expect(!other.duplicate)
-        #expect(other.sequence == 3)
+        #expect(other.sequence == TestBroker.firstEventSequence + 2)
         broker.stop()
-        #expect(try journalRecords(broker.directory.appending("journal")).count == 3)
+        #expect(try journalRecords(broker.directory.appending("journal")).count == 4, "the plan and three events")
     }
 
     @Test func deduplicationSurvivesARestart() throws {
@@ -114,9 +115,9 @@ struct BrokerTests {
         #expect(resent.duplicate)
         #expect(resent.sequence == firstSequence)
         let next = try #require(acknowledgement(try agent.publishAndWait(SampleEvents.progress(id: "z"), correlation: 10)))
-        #expect(next.sequence == 3, "sequences continue after a restart without reuse")
+        #expect(next.sequence == 4, "sequences continue after a restart without reuse")
         broker.stop()
-        #expect(try journalRecords(directory.appending("journal")).map(\.sequence) == [1, 2, 3])
+        #expect(try journalRecords(directory.appending("journal")).map(\.sequence) == [1, 2, 3, 4], "the plan is stated once")
     }
 
     /// Every class of bad input of the design page, with the code the broker must answer.
@@ -165,7 +166,7 @@ struct BrokerTests {
         }
         broker.stop()
         let records = try journalRecords(broker.directory.appending("journal"))
-        #expect(records.count == Self.badInputs.count, "only the bystander's events were stored")
+        #expect(records.count == 1 + Self.badInputs.count, "only the plan and the bystander's events were stored")
         #expect(broker.broker.currentStatistics.eventsRejected == UInt64(Self.badInputs.count))
     }
 

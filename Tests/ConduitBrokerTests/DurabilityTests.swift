@@ -49,7 +49,7 @@ struct DurabilityTests {
 
         gate.open()
         let ack = try #require(acknowledgement(try agent.ingestReply()))
-        #expect(ack.sequence == 1)
-        #expect(try subscriber.nextEvent()?.header.sequence == 1)
+        #expect(ack.sequence == TestBroker.firstEventSequence)
+        #expect(try subscriber.nextEvent()?.header.sequence == TestBroker.firstEventSequence)
     }
 }

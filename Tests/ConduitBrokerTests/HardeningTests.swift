@@ -46,7 +46,7 @@ struct HardeningTests {
         disk.setFailing(true)
         disk.gate.open()
 
-        #expect(acknowledgement(try agent.ingestReply())?.sequence == 1)
+        #expect(acknowledgement(try agent.ingestReply())?.sequence == TestBroker.firstEventSequence)
         var failed: [UInt64: ConduitError.Code] = [:]
         for _ in 0..<2 {
             let rejected = try #require(rejection(try agent.ingestReply()))
@@ -57,11 +57,11 @@ struct HardeningTests {
         // The disk has room again: the same event is stored once, at the next free sequence.
         disk.setFailing(false)
         let stored = try #require(acknowledgement(try agent.publishAndWait(SampleEvents.progress(id: "x"), correlation: 4)))
-        #expect(stored.sequence == 2)
+        #expect(stored.sequence == TestBroker.firstEventSequence + 1)
         #expect(!stored.duplicate)
         broker.stop()
         #expect(broker.broker.failure == nil, "a write error does not stop the broker")
-        #expect(try journalRecords(broker.directory.appending("journal")).map(\.sequence) == [1, 2])
+        #expect(try journalRecords(broker.directory.appending("journal")).map(\.sequence) == [1, 2, 3], "the plan and two events")
     }
 
     @Test func aFailedSyncStopsTheBrokerRatherThanAcknowledge() throws {
@@ -82,7 +82,7 @@ struct HardeningTests {
         let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest)
         for index in 1...10 { _ = try agent.publishAndWait(SampleEvents.progress(id: "c\(index)"), correlation: UInt64(index)) }
         let client = try TestClient(context: context, endpoint: broker.endpoints.query)
-        try client.send(QueryRequest.replay(ReplayRequest(request: 1, window: .sequence(from: 1, to: .max), credit: 10)).encode())
+        try client.send(QueryRequest.replay(ReplayRequest(request: 1, window: .sequence(from: TestBroker.firstEventSequence, to: .max), credit: 10)).encode())
         var received = 0
         var end: EndOfStream?
         while end == nil {
@@ -94,7 +94,7 @@ struct HardeningTests {
         }
         #expect(received == 10)
         #expect(end?.reason == .beyondHead, "END comes whatever the credit")
-        #expect(end?.lastSequence == 10)
+        #expect(end?.lastSequence == TestBroker.firstEventSequence + 9)
     }
 
     @Test func replaysPerClientAreCapped() throws {

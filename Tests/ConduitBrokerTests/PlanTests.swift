@@ -1,6 +1,7 @@
 import ConduitBroker
 import ConduitCore
 import ConduitJournal
+import ConduitReplay
 import ConduitTesting
 import Foundation
 import Testing
@@ -74,15 +75,75 @@ struct PlanTests {
         again.stop()
     }
 
-    @Test func theSeedPlanIsImpliedByAJournalThatStatesNone() throws {
+    @Test func aNewJournalBeginsWithTheSeedPlanWhenNoneIsGiven() throws {
         let broker = try TestBroker()
         let context = try Context()
         let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest)
         let told = try Self.askPlan(agent)
-        #expect(told.sequence == 0)
+        #expect(told.sequence == 1)
         #expect(try told.plan() == Scenario.default)
         broker.stop()
-        #expect(try journalRecords(broker.directory.appending("journal")).isEmpty)
+        let records = try journalRecords(broker.directory.appending("journal"))
+        #expect(records.count == 1)
+        let stated = try EventCodec.decode(try #require(records.first).event)
+        #expect(stated.source == "/conduit/broker")
+        #expect(stated.data == .plan(Scenario.default))
+    }
+
+    /// A journal written before plans were recorded states none: it is read under the seed plan, and the broker that
+    /// opens it states that plan after its last record, once.
+    @Test func aJournalThatStatesNoPlanIsGivenTheSeedPlanOnce() throws {
+        let directory = TemporaryDirectory()
+        let path = try makeJournal(in: directory)
+        #expect(try JournalPlan.latest(directory: path).sequence == 0)
+        for _ in 0..<2 {
+            let broker = try TestBroker(directory: directory)
+            let context = try Context()
+            let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest)
+            let told = try Self.askPlan(agent)
+            #expect(told.sequence == 61)
+            #expect(try told.plan() == Scenario.default)
+            broker.stop()
+        }
+        #expect(try journalRecords(path).count == 61, "stated by the first broker, not again by the second")
+    }
+
+    /// Retention may remove the segment that stated the plan: the broker states it again, so that what is left of the
+    /// journal still says which plan its events were taken under.
+    @Test func aPlanRemovedByRetentionIsStatedAgain() throws {
+        let broker = try TestBroker {
+            $0.scenario = Self.changedPlan
+            $0.journal.segmentSize = 64 << 10
+            $0.journal.retention = JournalRetention(maximumTotalBytes: 160 << 10)
+        }
+        let context = try Context()
+        let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest)
+        let query = try TestClient(context: context, endpoint: broker.endpoints.query)
+        var index = 0
+        var head = try Self.askPlan(agent)
+        #expect(head.sequence == 1)
+        // Until the first segment, which holds the plan, is gone.
+        while try Self.firstSequence(query) == 1 && index < 5_000 {
+            index += 1
+            _ = try #require(acknowledgement(try agent.publishAndWait(
+                Self.progress("ganjiaba-extra-power", id: "r-\(index)"), correlation: UInt64(index))))
+        }
+        head = try Self.askPlan(agent)
+        let first = try Self.firstSequence(query)
+        #expect(first > 1, "retention removed the first segment")
+        #expect(head.sequence >= first, "the plan in force is in what is left of the journal")
+        #expect(try head.plan() == Self.changedPlan)
+        broker.stop()
+        let stated = try JournalPlan.latest(directory: broker.directory.appending("journal"))
+        #expect(stated.sequence == head.sequence)
+        #expect(try stated.plan() == Self.changedPlan)
+    }
+
+    /// The first sequence the broker's journal still holds, asked on the query endpoint.
+    static func firstSequence(_ query: TestClient) throws -> UInt64 {
+        try query.send(QueryRequest.head(request: 1).encode())
+        guard case .head(let head) = try query.queryReply() else { throw TestClientError("expected HEAD") }
+        return head.firstSequence
     }
 
     @Test func aCoordinatorChangesThePlanAndLaterEventsFollowIt() throws {
@@ -118,6 +179,6 @@ struct PlanTests {
         #expect(refused.error.code == .scenarioCommunity)
         #expect(refused.error.path == "data.workItems[0].community")
         broker.stop()
-        #expect(try journalRecords(broker.directory.appending("journal")).isEmpty)
+        #expect(try journalRecords(broker.directory.appending("journal")).count == 1, "the seed plan alone")
     }
 }

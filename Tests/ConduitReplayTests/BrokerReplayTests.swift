@@ -38,6 +38,6 @@ struct BrokerReplayTests {
         let summary = try BrokerReplay(endpoint: broker.endpoints.query).run(
             beyond, writer: ReplayWriter(format: .jsonl), emit: { _ in })
         #expect(summary.matched == 0)
-        #expect(summary.notice?.contains("after the journal's last event (40)") == true)
+        #expect(summary.notice?.contains("after the journal's last event (41)") == true)
     }
 }

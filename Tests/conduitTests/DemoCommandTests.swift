@@ -9,7 +9,8 @@ import Testing
 
 /// `conduit demo` and `conduit agent --simulate` end to end, in a short mode.
 @Suite(.timeLimit(.minutes(10))) struct DemoCommandTests {
-    static func journal(_ directory: String) throws -> [Event] { try JournalContents.events(in: directory) }
+    /// What clients stored in the journal (not the plan the broker states first).
+    static func journal(_ directory: String) throws -> [Event] { try JournalContents.clientEvents(in: directory) }
 
     @Test func aSimulatingAgentPublishesItsPartOfTheYearExactlyOnce() throws {
         let broker = try TestBroker()

@@ -59,7 +59,7 @@ import ZeroMQ
 
         let open = try ChildProcess.conduit(["ledger", "--dir", broker.directory.appending("journal"), "--no-checkpoints", "--kind", "outage_overrun"])
         #expect(open.status == 0, "\(open.errors)")
-        #expect(open.output.hasPrefix("Ledger after sequence 12, ") && open.output.contains(": 0 entries"), "\(open.output)")
+        #expect(open.output.hasPrefix("Ledger after sequence 13, ") && open.output.contains(": 0 entries"), "\(open.output)")
         let closed = try ChildProcess.conduit(["ledger", "--dir", broker.directory.appending("journal"), "--no-checkpoints", "--status", "closed", "--kind", "outage_overrun"])
         #expect(closed.output.contains("acknowledged by county-government-office 2023-10-06 09:00: written explanation received"), "\(closed.output)")
     }

@@ -99,31 +99,31 @@ struct ReplayPublishCommandTests {
         usleep(300_000)
         #expect(replayer.process.isRunning && !replayer.notes.all.contains("re-published"), "still waiting for the second")
         let second = try TestSubscriber(context: context, endpoint: replayer.endpoint)
-        let one = try Self.receive(3, from: first)
-        let two = try Self.receive(3, from: second)
+        let one = try Self.receive(4, from: first)
+        let two = try Self.receive(4, from: second)
         #expect(replayer.finish() == 0, "\(replayer.notes.all)")
-        #expect(one.events.map(\.record.header.sequence) == [1, 2, 3])
-        #expect(two.events.map(\.record.header.sequence) == [1, 2, 3])
+        #expect(one.events.map(\.record.header.sequence) == [1, 2, 3, 4], "the broker's plan, then the three events")
+        #expect(two.events.map(\.record.header.sequence) == [1, 2, 3, 4])
     }
 
     @Test func aSubscriberReceivesTheWindowInOrderWithItsSpacingScaled() throws {
         let broker = try TestBroker()
         try Self.publishSpaced(broker, gaps: [1.0, 2.0, 0.5])
         let journal = try BrokerReplay(endpoint: broker.endpoints.query).events(ReplaySelection()) { _, _ in }
-        #expect(journal.matched == 4)
+        #expect(journal.matched == 5, "the broker's plan, then four events")
 
         let replayer = try Replayer(["--query", broker.endpoints.query, "--speed", "10x", "--heartbeat-ms", "40"])
         let context = try Context()
         let subscribed = ContinuousClock.now
         let subscriber = try TestSubscriber(context: context, endpoint: replayer.endpoint)
-        let received = try Self.receive(4, from: subscriber, timeout: .seconds(120))
+        let received = try Self.receive(5, from: subscriber, timeout: .seconds(120))
         #expect(replayer.finish(timeout: 120) == 0, "\(replayer.notes.all)")
 
         // Exactly what the broker published, in order, with the original sequences and recorded times.
         var stored: [ReplayedEvent] = []
         _ = try BrokerReplay(endpoint: broker.endpoints.query).events(ReplaySelection()) { record, _ in stored.append(record) }
         #expect(received.events.map(\.record) == stored.map { RecordedEvent(header: $0.header, event: $0.event) })
-        #expect(received.events.map(\.record.header.sequence) == [1, 2, 3, 4])
+        #expect(received.events.map(\.record.header.sequence) == [1, 2, 3, 4, 5])
 
         // Never ahead of the schedule: the last event cannot arrive before a tenth of the recorded span has passed
         // since the subscriber came (the schedule starts after that). How close to it each gap lands depends on the
@@ -134,8 +134,8 @@ struct ReplayPublishCommandTests {
         // Heartbeats while idle carry the latest sequence published.
         #expect(received.heartbeats.contains { $0.after > 0 }, "heartbeats between events")
         for heartbeat in received.heartbeats { #expect(heartbeat.sequence == heartbeat.after, "\(heartbeat)") }
-        #expect(replayer.notes.all.contains("re-published 4 of 4 events (sequences 1…4)"))
-        #expect(replayer.notes.all.contains("playing #4"), "the position on stderr")
+        #expect(replayer.notes.all.contains("re-published 5 of 5 events (sequences 1…5)"))
+        #expect(replayer.notes.all.contains("playing #5"), "the position on stderr")
     }
 
     /// SIGUSR1 pauses and resumes. The first one comes before anybody subscribes, so the replay starts paused and
@@ -150,9 +150,9 @@ struct ReplayPublishCommandTests {
         #expect(Poll.until(120) { replayer.notes.all.contains("paused #-") }, "\(replayer.notes.all)")
         #expect(try subscriber.nextEvent(timeout: .milliseconds(500)) == nil, "nothing is published while paused")
         kill(replayer.process.processIdentifier, SIGUSR1)
-        let received = try Self.receive(2, from: subscriber, timeout: .seconds(120))
+        let received = try Self.receive(3, from: subscriber, timeout: .seconds(120))
         #expect(replayer.finish(timeout: 120) == 0, "\(replayer.notes.all)")
-        #expect(received.events.map(\.record.header.sequence) == [1, 2])
+        #expect(received.events.map(\.record.header.sequence) == [1, 2, 3], "the broker's plan, then the two events")
         let notes = replayer.notes.all
         let paused = try #require(notes.range(of: "paused #-"))
         #expect(notes[paused.upperBound...].contains("playing #"), "resumed after the pause: \(notes)")
@@ -163,10 +163,11 @@ struct ReplayPublishCommandTests {
         #expect(bad.status != 0)
         #expect(bad.errors.contains("--speed must be N or Nx"))
 
-        // At max speed with nobody to wait for, an empty window ends at once.
+        // At max speed with nobody to wait for, an empty selection ends at once (the journal holds only its plan).
         let broker = try TestBroker()
         let empty = try ChildProcess.conduit(
-            ["replay", "--query", broker.endpoints.query, "--publish", "tcp://127.0.0.1:*", "--speed", "max", "--wait-subscribers", "0"],
+            ["replay", "--query", broker.endpoints.query, "--publish", "tcp://127.0.0.1:*", "--speed", "max", "--wait-subscribers", "0",
+             "--kind", "outage"],
             timeout: 120)
         #expect(empty.status == 0, "\(empty.errors)")
         #expect(empty.errors.contains("re-published 0 of 0 events"))
