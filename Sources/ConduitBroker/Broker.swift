@@ -50,6 +50,8 @@ public final class Broker: Sendable {
     private let thread: LoopThread<BrokerEndpoints>
     private let statistics = StatisticsBox()
     private let failureBox = FailureBox()
+    private let planBox = PlanBox()
+    private let authorisation: AuthorisationBox?
 
     /// The counters, written by the broker's thread after each iteration and read by anyone.
     final class StatisticsBox: Sendable {
@@ -59,6 +61,11 @@ public final class Broker: Sendable {
     /// The error that stopped the broker by itself, if any.
     final class FailureBox: Sendable {
         let value = Mutex<BrokerError?>(nil)
+    }
+
+    /// The plan in force, written by the broker's thread when it changes, read by a reload of the principals.
+    final class PlanBox: Sendable {
+        let value = Mutex<Scenario>(.default)
     }
 
     /// - Parameters:
@@ -76,6 +83,7 @@ public final class Broker: Sendable {
         self.clock = clock
         self.calendar = calendar ?? clock
         self.thread = LoopThread(name: "conduit-broker")
+        self.authorisation = configuration.authentication.map(AuthorisationBox.init)
     }
 
     /// Microseconds since the Unix epoch, from the system clock.
@@ -90,10 +98,10 @@ public final class Broker: Sendable {
 
     /// The loop's body on its thread: open the journal, bind, say ready, serve until asked to stop.
     private var body: @Sendable (LoopThread<BrokerEndpoints>.Setup) throws -> Void {
-        { [configuration, logger, clock, calendar, statistics, failureBox, thread] setup in
+        { [configuration, logger, clock, calendar, statistics, failureBox, thread, authorisation, planBox] setup in
             let loop = try BrokerLoop(
                 configuration: configuration, logger: logger, clock: clock, calendar: calendar, control: setup.control,
-                statistics: statistics, failure: failureBox)
+                statistics: statistics, failure: failureBox, authorisation: authorisation, plan: planBox)
             thread.use(loop.context)
             setup.ready(loop.endpoints)
             loop.run()
@@ -134,6 +142,26 @@ public final class Broker: Sendable {
     /// Asks the broker to stop, without waiting; ``finished()`` or ``wait()`` then wait for the end.
     public func requestStop() { thread.requestStop() }
 
+    /// Reads the principals again from where they were loaded (the `--client-keys` directory or the authorisation
+    /// file, checked against the plan in force) and puts them in force: new handshakes are decided by them, and the
+    /// connections of principals removed or changed are closed at once. On any error nothing changes. Returns how
+    /// many keys are admitted and the principals whose connections are closed. `conduit broker` calls it on SIGHUP.
+    @discardableResult
+    public func reloadAuthorisation() throws(BrokerError) -> (keys: Int, closed: Set<String>) {
+        guard let authorisation, let source = authorisation.authentication.source else {
+            throw BrokerError(
+                .invalidConfiguration, "the broker was started without principals to read again (--client-keys or --authorisation)")
+        }
+        let plan = planBox.value.withLock { $0 }
+        let principals = try BrokerAuthentication.principals(from: source, scenario: plan)
+        let (removed, count) = authorisation.replace(principals)
+        logger.notice(
+            "broker.authorisation_reloaded",
+            metadata: ["keys": "\(count)", "principals.closed": "\(removed.sorted().joined(separator: ","))"])
+        thread.control.wakeUp.signal()
+        return (count, removed)
+    }
+
     /// Blocks until the broker has stopped (after ``stop()``, or after a fatal journal failure).
     public func wait() { thread.join() }
 
@@ -170,6 +198,13 @@ public struct BrokerStatistics: Sendable, Equatable {
     /// Connections the broker closed: a message it cannot take, too much or too long unfinished, too many
     /// subscriptions.
     public var connectionsCut: UInt64 = 0
+    /// Handshakes refused with authentication on: an unknown key, no CURVE, or a role that may not use the endpoint.
+    public var handshakesRefused: UInt64 = 0
+    /// Events and `HELLO`s rejected as `auth.forbidden`: another organisation's source or work, or a kind the
+    /// principal's role may not publish (also counted in `eventsRejected`).
+    public var eventsForbidden: UInt64 = 0
+    /// Connections closed because their principal was removed or changed by a reload.
+    public var connectionsRevoked: UInt64 = 0
     public var agentsOnline: Int = 0
     public var replaysActive: Int = 0
     public var firstSequence: UInt64 = 0
@@ -186,7 +221,9 @@ public struct BrokerStatistics: Sendable, Equatable {
             ("fanoutHeartbeats", "\(fanoutHeartbeats)"), ("replaysStarted", "\(replaysStarted)"),
             ("replayEventsSent", "\(replayEventsSent)"), ("queriesDiscarded", "\(queriesDiscarded)"),
             ("connections", "\(connections)"), ("connectionsRefused", "\(connectionsRefused)"),
-            ("connectionsCut", "\(connectionsCut)"), ("agentsOnline", "\(agentsOnline)"),
+            ("connectionsCut", "\(connectionsCut)"), ("handshakesRefused", "\(handshakesRefused)"),
+            ("eventsForbidden", "\(eventsForbidden)"), ("connectionsRevoked", "\(connectionsRevoked)"),
+            ("agentsOnline", "\(agentsOnline)"),
             ("replaysActive", "\(replaysActive)"), ("firstSequence", "\(firstSequence)"),
             ("lastSequence", "\(lastSequence)"),
         ]

@@ -22,6 +22,12 @@ final class BrokerLoop {
     private let control: LoopControl
     private let statistics: Broker.StatisticsBox
     private let brokerFailure: Broker.FailureBox
+    /// The principals in force when authentication is on (replaced by a reload, which closes the connections of the
+    /// principals it removes).
+    private let authorisation: AuthorisationBox?
+    /// The principal of each connection that sent something, by descriptor, and the endpoint it is on.
+    private var connectionPrincipals: [Int32: (endpoint: HubEndpoint, name: String)] = [:]
+    private let planBox: Broker.PlanBox
 
     let context: Context
     private let zapHandler: ZAPHandler?
@@ -90,7 +96,7 @@ final class BrokerLoop {
     init(
         configuration: BrokerConfiguration, logger: Logger, clock: @escaping @Sendable () -> Int64,
         calendar: @escaping @Sendable () -> Int64, control: LoopControl, statistics: Broker.StatisticsBox,
-        failure: Broker.FailureBox
+        failure: Broker.FailureBox, authorisation: AuthorisationBox?, plan: Broker.PlanBox
     ) throws(BrokerError) {
         self.configuration = configuration
         self.logger = logger
@@ -99,6 +105,8 @@ final class BrokerLoop {
         self.control = control
         self.statistics = statistics
         self.brokerFailure = failure
+        self.authorisation = authorisation
+        self.planBox = plan
         switch configuration.journal.durability {
         case .perBatch, .unsafeNoSyncForTestsOnly: break
         case .interval:
@@ -121,8 +129,16 @@ final class BrokerLoop {
         do {
             context = try Context()
             // The ZAP handler is bound before any server socket: with none, libzmq would admit every CURVE client.
-            if let authentication = configuration.authentication {
-                zapHandler = try ZAPHandler(context: context) { authentication.decide($0) }
+            if let authorisation {
+                zapHandler = try ZAPHandler(context: context) { [logger] request in
+                    let decision = authorisation.decide(request)
+                    if case .deny(let reason) = decision {
+                        logger.warning(
+                            "auth.refused",
+                            metadata: ["endpoint": "\(request.domain)", "peer.address": "\(request.address)", "reason": "\(reason)"])
+                    }
+                    return decision
+                }
             } else {
                 zapHandler = nil
             }
@@ -161,9 +177,10 @@ final class BrokerLoop {
                 try socket.set(.tcpKeepAliveCount, 4)
             }
             if let authentication = configuration.authentication {
-                for socket in [ingest, fanout, query] {
+                // Each endpoint is a ZAP domain of its own: a principal's role decides which it may use.
+                for (socket, endpoint) in [(ingest, HubEndpoint.ingest), (fanout, .fanout), (query, .query)] {
                     try socket.makeCurveServer(authentication.serverKeys)
-                    try socket.set(.zapDomain, "conduit")
+                    try socket.set(.zapDomain, endpoint.rawValue)
                 }
             }
             // The guards watch each socket's connections from before it is bound.
@@ -267,7 +284,13 @@ final class BrokerLoop {
         counters.firstSequence = journal.firstSequence
         counters.lastSequence = journal.lastSequence
         // A subscriber's subscriptions go with its connection, as soon as the fan-out's guard learns it ended.
-        fanoutGuard.onEnd = { [unowned self] descriptor in subscriptions.forget(descriptor) }
+        fanoutGuard.onEnd = { [unowned self] descriptor in
+            subscriptions.forget(descriptor)
+            connectionPrincipals[descriptor] = nil
+        }
+        ingestGuard.onEnd = { [unowned self] descriptor in connectionPrincipals[descriptor] = nil }
+        queryGuard.onEnd = { [unowned self] descriptor in connectionPrincipals[descriptor] = nil }
+        planBox.value.withLock { $0 = settings.scenario }
         publishStatistics()
         logger.info(
             "broker.started",
@@ -322,6 +345,7 @@ final class BrokerLoop {
                 stampTime = calendar()
                 // Connections first: a message is counted against the connection it came from.
                 try takeConnectionEvents()
+                closeRevokedConnections()
                 if poller.isReadable(ingestIndex) { try takeIngest(now: now) }
                 if !backlog.isEmpty { flushBacklog(now: now) }
                 if poller.isReadable(queryIndex) { try takeQueries(now: now) }
@@ -380,6 +404,8 @@ final class BrokerLoop {
         counters.replaysActive = replays.count
         counters.firstSequence = journal.firstSequence
         counters.lastSequence = journal.lastSequence
+        counters.handshakesRefused = authorisation?.refusals.load(ordering: .relaxed) ?? 0
+        counters.eventsForbidden = ingestCounters.eventsForbidden
         let snapshot = counters
         statistics.value.withLock { $0 = snapshot }
     }
@@ -392,14 +418,20 @@ final class BrokerLoop {
             let received = try ingestGuard.receiveMessage(maximumFrames: Self.maximumIngestFrames)
         {
             taken += 1
-            guard case .message(let message, _) = received else {
+            guard case .message(let message, let descriptor) = received else {
                 if case .tooManyFrames(_, let event?) = received { note(event, endpoint: "ingest") }
                 continue
             }
             // A ROUTER prepends the routing id; the rest of the message is already here (ZeroMQ delivers whole messages).
+            let principal: Principal?
+            switch admission(message.userId, descriptor: descriptor, on: .ingest) {
+            case .revoked: continue
+            case .anonymous: principal = nil
+            case .principal(let admitted): principal = admitted
+            }
             let routingId = message.frames[0]
             let frames = Array(message.frames.dropFirst())
-            try carryOut(pipeline.receive(routingId: routingId, frames: frames, userId: message.userId, now: now, calendar: stampTime))
+            try carryOut(pipeline.receive(routingId: routingId, frames: frames, principal: principal, now: now, calendar: stampTime))
         }
         try commitBatch()
     }
@@ -423,7 +455,11 @@ final class BrokerLoop {
             batch.removeAll()
             try carryOut(pipeline.commitFailed(failure))
         } else {
+            let planBefore = pipeline.committedPlan.sequence
             try carryOut(pipeline.commitSucceeded())
+            if pipeline.committedPlan.sequence != planBefore, let plan = try? pipeline.committedPlan.plan() {
+                planBox.value.withLock { $0 = plan }
+            }
             if pipeline.committedPlan.sequence < journal.firstSequence {
                 // Retention removed the segment that stated the plan in force: the journal states it again, so that it
                 // always says which plan its events were taken under.
@@ -510,6 +546,7 @@ final class BrokerLoop {
             drained += 1
             switch received {
             case .message(let message, let descriptor?) where fanoutGuard.isAdmitted(descriptor):
+                if case .revoked = admission(message.userId, descriptor: descriptor, on: .fanout) { continue }
                 if let violation = subscriptions.apply(message.frames[0], from: descriptor),
                     let event = fanoutGuard.cut(descriptor: descriptor, reason: violation)
                 {
@@ -535,6 +572,46 @@ final class BrokerLoop {
     }
 
     // MARK: Connections
+
+    /// Who sent a message, with authentication on.
+    private enum Admission {
+        /// Authentication is off.
+        case anonymous
+        case principal(Principal)
+        /// Its principal is no longer admitted to the endpoint (a reload removed or changed it): the message is
+        /// dropped and its connection closed.
+        case revoked
+    }
+
+    /// The principal a message's user id names; remembers it for the connection, so that a reload that removes the
+    /// principal closes it.
+    private func admission(_ userId: String?, descriptor: Int32?, on endpoint: HubEndpoint) -> Admission {
+        guard let authorisation else { return .anonymous }
+        guard let userId, let principal = authorisation.principal(named: userId), principal.mayConnect(to: endpoint) else {
+            if let descriptor { revoke(descriptor, on: endpoint, name: userId ?? "?") }
+            return .revoked
+        }
+        if let descriptor { connectionPrincipals[descriptor] = (endpoint, userId) }
+        return .principal(principal)
+    }
+
+    /// Closes the connections of the principals a reload removed or changed.
+    private func closeRevokedConnections() {
+        guard let authorisation else { return }
+        let revoked = authorisation.takeRevoked()
+        guard !revoked.isEmpty else { return }
+        for (descriptor, connection) in connectionPrincipals where revoked.contains(connection.name) {
+            revoke(descriptor, on: connection.endpoint, name: connection.name)
+        }
+    }
+
+    private func revoke(_ descriptor: Int32, on endpoint: HubEndpoint, name: String) {
+        connectionPrincipals[descriptor] = nil
+        let guarded = endpoint == .ingest ? ingestGuard : endpoint == .fanout ? fanoutGuard : queryGuard
+        guard let event = guarded.cut(descriptor: descriptor, reason: "the principal \(name) is no longer admitted") else { return }
+        counters.connectionsRevoked += 1
+        note(event, endpoint: endpoint.rawValue)
+    }
 
     /// Admits or refuses new connections on every endpoint, and forgets those that ended.
     private func takeConnectionEvents() throws {
@@ -592,10 +669,11 @@ final class BrokerLoop {
         var taken = 0
         while taken < 256, let received = try queryGuard.receiveMessage(maximumFrames: Self.maximumQueryFrames) {
             taken += 1
-            guard case .message(let message, _) = received else {
+            guard case .message(let message, let descriptor) = received else {
                 if case .tooManyFrames(_, let event?) = received { note(event, endpoint: "query") }
                 continue
             }
+            if case .revoked = admission(message.userId, descriptor: descriptor, on: .query) { continue }
             guard message.frames.count >= 2 else { continue }
             let routingId = message.frames[0]
             let frames = Array(message.frames.dropFirst())

@@ -6,7 +6,7 @@ import ConduitJournal
 /// carries the actions out, so every rule here — validation, authorisation, deduplication, sequencing, the stamped
 /// size limit, replies, presence — is tested without sockets, files or clocks.
 ///
-/// A batch is formed by ``receive(routingId:frames:userId:now:calendar:)`` and ``expireSilentAgents(now:calendar:)``,
+/// A batch is formed by ``receive(routingId:frames:principal:now:calendar:)`` and ``expireSilentAgents(now:calendar:)``,
 /// which return the records to frame into the journal batch, in sequence order from ``nextSequence``. Nothing is
 /// answered or published until the batch's commit: ``commitSucceeded()`` returns the replies in arrival order and the
 /// publications in sequence order; ``commitFailed(_:)`` returns the replies with every acknowledgement that promised
@@ -62,6 +62,8 @@ struct IngestPipeline {
         var eventsDuplicate: UInt64 = 0
         var eventsRejected: UInt64 = 0
         var presenceEvents: UInt64 = 0
+        /// Of the rejected, those refused as `auth.forbidden`.
+        var eventsForbidden: UInt64 = 0
     }
 
     let settings: Settings
@@ -134,7 +136,7 @@ struct IngestPipeline {
     /// Handles one ingest message: its frames without the routing id the ROUTER prepends, and the ZAP user id of the
     /// connection (`nil` without authentication). Returns the record to append, if the message adds one; its reply
     /// waits for the commit.
-    mutating func receive(routingId: [UInt8], frames: WireMessage, userId: String?, now: Int64, calendar: Int64) -> [Action] {
+    mutating func receive(routingId: [UInt8], frames: WireMessage, principal: Principal?, now: Int64, calendar: Int64) -> [Action] {
         let request: IngestRequest
         do {
             request = try IngestRequest.decode(frames)
@@ -145,9 +147,9 @@ struct IngestPipeline {
         presence.seen(routingId: routingId, now: now)
         switch request {
         case .publish(let correlation, let bytes):
-            return publish(routingId: routingId, correlation: correlation, bytes: bytes, userId: userId, calendar: calendar)
+            return publish(routingId: routingId, correlation: correlation, bytes: bytes, principal: principal, calendar: calendar)
         case .hello(let source, let intervalMs):
-            return hello(routingId: routingId, source: source, intervalMs: intervalMs, userId: userId, now: now, calendar: calendar)
+            return hello(routingId: routingId, source: source, intervalMs: intervalMs, principal: principal, now: now, calendar: calendar)
         case .heartbeat:
             replies.append((routingId, .heartbeat, false))
             return []
@@ -248,11 +250,12 @@ struct IngestPipeline {
 
     private mutating func reject(_ routingId: [UInt8], correlation: UInt64, _ error: ConduitError) {
         counters.eventsRejected += 1
+        if error.code == .authForbidden { counters.eventsForbidden += 1 }
         replies.append((routingId, .reject(Rejection(correlation: correlation, error: error)), false))
     }
 
     private mutating func publish(
-        routingId: [UInt8], correlation: UInt64, bytes: [UInt8], userId: String?, calendar: Int64
+        routingId: [UInt8], correlation: UInt64, bytes: [UInt8], principal: Principal?, calendar: Int64
     ) -> [Action] {
         var event: Event
         do {
@@ -261,16 +264,15 @@ struct IngestPipeline {
             reject(routingId, correlation: correlation, error)
             return []
         }
-        if let userId, event.sourceOrganisation != userId[...] {
-            reject(
-                routingId, correlation: correlation,
-                ConduitError(
-                    .authForbidden, path: "source",
-                    "the key of organisation \(userId) may not publish for \(event.sourceOrganisation)"))
-            return []
+        // A key speaks for its principal's organisation, and publishes what its role may.
+        if let principal {
+            do { try principal.authorise(event) } catch {
+                reject(routingId, correlation: correlation, error)
+                return []
+            }
         }
         // Without a key to vouch for it, a connection is still held to the organisation its HELLO introduced.
-        if userId == nil, let introduced = presence.source(of: routingId),
+        if principal == nil, let introduced = presence.source(of: routingId),
             Event.organisation(ofSource: introduced) != event.sourceOrganisation
         {
             reject(
@@ -296,7 +298,7 @@ struct IngestPipeline {
             replies.append((routingId, .ack(ack), true))
             return []
         }
-        event.authenticatedIdentity = userId
+        event.authenticatedIdentity = principal?.organisation
         let record: Record
         switch append(&event, calendar: calendar) {
         case .success(let appended): record = appended
@@ -319,7 +321,7 @@ struct IngestPipeline {
     }
 
     private mutating func hello(
-        routingId: [UInt8], source: String, intervalMs: UInt32, userId: String?, now: Int64, calendar: Int64
+        routingId: [UInt8], source: String, intervalMs: UInt32, principal: Principal?, now: Int64, calendar: Int64
     ) -> [Action] {
         let offered = settings.agentHeartbeatIntervalMicroseconds
         let lower = offered / 50
@@ -328,9 +330,13 @@ struct IngestPipeline {
         let birth = presenceEvent(.birth, source: source, intervalMs: Int(interval / 1000), now: now, calendar: calendar)
         do throws(ConduitError) {
             try validator.validate(birth)
-            if let userId, birth.sourceOrganisation != userId[...] {
-                throw ConduitError(
-                    .authForbidden, path: "frame[2]", "the key of organisation \(userId) may not speak for \(source)")
+            if let principal {
+                guard birth.sourceOrganisation == principal.organisation[...] else {
+                    throw ConduitError(
+                        .authForbidden, path: "frame[2]",
+                        "the key of \(principal.name) (organisation \(principal.organisation)) may not speak for \(source)")
+                }
+                do { try principal.authorise(birth) } catch { throw ConduitError(.authForbidden, path: "frame[2]", error.reason) }
             }
         } catch {
             reject(routingId, correlation: 0, error)
@@ -343,7 +349,7 @@ struct IngestPipeline {
         var actions: [Action] = []
         if presence.hello(source: source, routingId: routingId, intervalMicroseconds: interval, now: now) == .born {
             var event = birth
-            event.authenticatedIdentity = userId
+            event.authenticatedIdentity = principal?.organisation
             if case .success(let record) = append(&event, calendar: calendar) {
                 counters.presenceEvents += 1
                 actions.append(.append(record))

@@ -6,6 +6,7 @@ import Foundation
 import Synchronization
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 /// `conduit broker`: runs the broker until SIGINT or SIGTERM.
 struct BrokerCommand: AsyncParsableCommand {
@@ -25,6 +26,14 @@ struct BrokerCommand: AsyncParsableCommand {
             Every event is acknowledged only once it is in the journal and synced to disk (fdatasync). \
             SIGINT or SIGTERM stops the broker gracefully: the current batch is finished and acknowledged, \
             then the sockets and the journal are closed.
+
+            Authentication (CURVE on all three endpoints): --server-key with either --client-keys (a directory of \
+            public key files; each key may do all its organisation may do under the plan) or --authorisation (a \
+            conduit-authorisation/1 file of principals, each with an organisation, a role and its keys; roles: agent, \
+            inspector, coordinator, reviewer, aggregator, bridge, dashboard). SIGHUP reads the keys again: new \
+            handshakes follow them at once, and the connections of principals removed or changed are closed; a file \
+            with an error changes nothing (the error is logged). Refusals are logged (auth.refused) and counted \
+            (conduit stats: handshakesRefused, eventsForbidden, connectionsRevoked).
 
             Exit status: 0 after a graceful stop; 69 when an endpoint is taken or cannot be bound; 74 when the \
             journal directory cannot be used, or the journal failed (a failed fdatasync) and the broker stopped \
@@ -69,6 +78,12 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "With --server-key: the directory of the admitted clients' public key files (*.pub).")
     var clientKeys: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "With --server-key: an authorisation file (conduit-authorisation/1) of principals with roles, instead of --client-keys.",
+            valueName: "file"))
+    var authorisation: String?
+
     func run() async throws {
         let settings: BrokerSettings
         do {
@@ -93,13 +108,20 @@ struct BrokerCommand: AsyncParsableCommand {
             if let scenario {
                 configuration.scenario = try loadScenario(scenario)
             }
-            switch (serverKey, clientKeys) {
-            case (nil, nil): break
-            case (let serverKey?, let clientKeys?):
+            // The keys are checked against the plan the broker will run: the given one, else the journal's.
+            let plan = { configuration.scenario ?? CommandPlan.stated(journal: configuration.journalDirectory) ?? .default }
+            switch (serverKey, clientKeys, authorisation) {
+            case (nil, nil, nil): break
+            case (let serverKey?, let clientKeys?, nil):
                 configuration.authentication = try BrokerAuthentication.load(
-                    serverKeyFile: serverKey, clientsDirectory: clientKeys, scenario: configuration.scenario ?? .default)
+                    serverKeyFile: serverKey, clientsDirectory: clientKeys, scenario: plan())
+            case (let serverKey?, nil, let authorisation?):
+                configuration.authentication = try BrokerAuthentication.load(
+                    serverKeyFile: serverKey, authorisationFile: authorisation, scenario: plan())
+            case (_, _?, _?):
+                throw BrokerSettings.Invalid(description: "--client-keys and --authorisation are two ways to admit clients: give one")
             default:
-                throw BrokerSettings.Invalid(description: "--server-key and --client-keys go together")
+                throw BrokerSettings.Invalid(description: "--server-key goes with --client-keys or --authorisation")
             }
         } catch {
             FileHandle.standardError.write(Data("conduit broker: \(error)\n".utf8))
@@ -111,10 +133,22 @@ struct BrokerCommand: AsyncParsableCommand {
             print(endpoints.announcement)
             print("journal \(configuration.journalDirectory)")
             if let authentication = configuration.authentication {
-                print("curve \(authentication.serverKeys.publicKeyText) (\(authentication.clients.count) client keys)")
+                print("curve \(authentication.serverKeys.publicKeyText) (\(authentication.principals.count) client keys)")
             }
             fflush(nil)
         }
+        // SIGHUP reads the keys again; an error leaves those in force (and is logged).
+        let reload = await TrappedSignals([.sighup]) { _ in
+            let logger = Logger(label: "conduit.broker")
+            do {
+                let (keys, closed) = try broker.reloadAuthorisation()
+                FileHandle.standardError.write(Data("conduit broker: keys read again: \(keys) admitted\(closed.isEmpty ? "" : "; connections of \(closed.sorted().joined(separator: ", ")) closed")\n".utf8))
+            } catch {
+                logger.error("broker.authorisation_reload_failed", metadata: ["error": "\(error)"])
+                FileHandle.standardError.write(Data("conduit broker: the keys were not read again, those in force stay: \(error)\n".utf8))
+            }
+        }
+        defer { reload.cancel() }
         do {
             try await ServiceRunning.run([broker, announce], logger: Logger(label: "conduit.broker"))
         } catch let error as BrokerError where broker.failure == nil {

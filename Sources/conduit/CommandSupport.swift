@@ -130,6 +130,13 @@ enum CommandPlan {
         }
     }
 
+    /// The latest plan the journal in `directory` states, quietly `nil` when there is no journal there yet or it cannot
+    /// be read (the broker that opens it says what is wrong).
+    static func stated(journal directory: String) -> Scenario? {
+        guard FileManager.default.fileExists(atPath: directory) else { return nil }
+        return try? JournalPlan.latest(directory: directory).plan()
+    }
+
     /// The plan of the broker whose query endpoint is `endpoint`; the built-in seed plan, with a warning, when it
     /// does not answer.
     static func of(query endpoint: String, curve: CurveClientKeys? = nil) -> Scenario {

@@ -58,7 +58,7 @@ import Testing
         for (index, routingId) in [Self.agentA, Self.agentB, Self.agentA].enumerated() {
             let actions = pipeline.receive(
                 routingId: routingId, frames: Self.publish(SampleEvents.progress(id: "e\(index)"), correlation: UInt64(10 + index)),
-                userId: nil, now: 0, calendar: Self.calendar)
+                principal: nil, now: 0, calendar: Self.calendar)
             #expect(Self.replies(actions).isEmpty && Self.publications(actions).isEmpty, "nothing answered before the commit")
             appended += Self.records(actions)
         }
@@ -88,13 +88,13 @@ import Testing
     @Test func aResendIsAcknowledgedWithItsOriginalSequenceWithinTheBatchAndAcrossBatches() throws {
         var pipeline = Self.pipeline()
         let first = pipeline.receive(
-            routingId: Self.agentA, frames: Self.publish(SampleEvents.progress(id: "a"), correlation: 1), userId: nil, now: 0,
+            routingId: Self.agentA, frames: Self.publish(SampleEvents.progress(id: "a"), correlation: 1), principal: nil, now: 0,
             calendar: Self.calendar)
         #expect(Self.records(first).map(\.sequence) == [1])
         // The same source and id again (other contents), before the batch is stored: no second record.
         let resent = pipeline.receive(
             routingId: Self.agentA, frames: Self.publish(SampleEvents.progress(id: "a", percent: 50), correlation: 2),
-            userId: nil, now: 0, calendar: Self.calendar)
+            principal: nil, now: 0, calendar: Self.calendar)
         #expect(resent.isEmpty)
         let stored = pipeline.commitSucceeded()
         let acks = Self.replies(stored).compactMap { acknowledgement($0.reply) }
@@ -106,13 +106,13 @@ import Testing
         // In a later batch the dedupe window answers; the same id from another source is a different event.
         #expect(
             pipeline.receive(
-                routingId: Self.agentB, frames: Self.publish(SampleEvents.progress(id: "a"), correlation: 3), userId: nil,
+                routingId: Self.agentB, frames: Self.publish(SampleEvents.progress(id: "a"), correlation: 3), principal: nil,
                 now: 0, calendar: Self.calendar
             ).isEmpty)
         let other = pipeline.receive(
             routingId: Self.agentB,
             frames: Self.publish(SampleEvents.progress(id: "a", source: "/power-supply-bureau/agent-2"), correlation: 4),
-            userId: nil, now: 0, calendar: Self.calendar)
+            principal: nil, now: 0, calendar: Self.calendar)
         #expect(Self.records(other).map(\.sequence) == [2])
         let later = Self.replies(pipeline.commitSucceeded()).compactMap { acknowledgement($0.reply) }
         #expect(later.map(\.correlation) == [3, 4])
@@ -128,7 +128,7 @@ import Testing
         #expect(pipeline.dedupeKeyCount == 1)
         _ = pipeline.receive(
             routingId: Self.agentA, frames: Self.publish(SampleEvents.progress(id: "before-restart"), correlation: 1),
-            userId: nil, now: 0, calendar: Self.calendar)
+            principal: nil, now: 0, calendar: Self.calendar)
         let ack = try #require(acknowledgement(try Self.firstReply(pipeline.commitSucceeded())))
         #expect(ack.duplicate && ack.sequence == 7)
     }
@@ -136,7 +136,7 @@ import Testing
     @Test func aFailedCommitWithdrawsEveryAcknowledgementItPromisedAndChangesNothingElse() throws {
         var pipeline = Self.pipeline()
         _ = pipeline.receive(
-            routingId: Self.agentA, frames: Self.publish(SampleEvents.progress(id: "old"), correlation: 1), userId: nil, now: 0,
+            routingId: Self.agentA, frames: Self.publish(SampleEvents.progress(id: "old"), correlation: 1), principal: nil, now: 0,
             calendar: Self.calendar)
         _ = pipeline.commitSucceeded()
 
@@ -151,7 +151,7 @@ import Testing
         var appended: [IngestPipeline.Record] = []
         for message in messages {
             appended += Self.records(
-                pipeline.receive(routingId: Self.agentA, frames: message, userId: nil, now: 0, calendar: Self.calendar))
+                pipeline.receive(routingId: Self.agentA, frames: message, principal: nil, now: 0, calendar: Self.calendar))
         }
         #expect(appended.map(\.sequence) == [2])
 
@@ -179,7 +179,7 @@ import Testing
 
         // The dedupe window did not remember the failed batch: the resend is new, at the next free sequence.
         let again = pipeline.receive(
-            routingId: Self.agentA, frames: Self.publish(SampleEvents.progress(id: "new"), correlation: 6), userId: nil, now: 0,
+            routingId: Self.agentA, frames: Self.publish(SampleEvents.progress(id: "new"), correlation: 6), principal: nil, now: 0,
             calendar: Self.calendar)
         #expect(Self.records(again).map(\.sequence) == [2])
         let stored = try #require(acknowledgement(try Self.firstReply(pipeline.commitSucceeded())))
@@ -188,6 +188,11 @@ import Testing
     }
 
     // MARK: Rejections
+
+    /// A key of a `--client-keys` directory: it speaks for `organisation` with all its rights.
+    static func organisationKey(_ organisation: String) -> Principal {
+        Principal(name: organisation, organisation: organisation, role: nil)
+    }
 
     /// Bad messages, the ZAP user id they came with, and the correlation, code and path of their rejection.
     static let badMessages:
@@ -213,7 +218,7 @@ import Testing
         let bad = Self.badMessages[index]
         var pipeline = Self.pipeline(nextSequence: 5)
         let actions = pipeline.receive(
-            routingId: Self.agentA, frames: bad.frames, userId: bad.userId, now: 0, calendar: Self.calendar)
+            routingId: Self.agentA, frames: bad.frames, principal: bad.userId.map(IngestPipelineTests.organisationKey), now: 0, calendar: Self.calendar)
         #expect(actions.isEmpty, "\(bad.name): nothing to store")
         let outcome = pipeline.commitSucceeded()
         #expect(outcome.count == 1)
@@ -224,7 +229,7 @@ import Testing
         #expect(rejected.error.code == bad.code, "\(bad.name): \(rejected.error)")
         #expect(rejected.error.path == bad.path, "\(bad.name): \(rejected.error)")
         #expect(!rejected.error.reason.isEmpty)
-        #expect(pipeline.counters == IngestPipeline.Counters(eventsRejected: 1))
+        #expect(pipeline.counters == IngestPipeline.Counters(eventsRejected: 1, eventsForbidden: bad.code == .authForbidden ? 1 : 0))
         #expect(pipeline.nextSequence == 5)
         #expect(pipeline.dedupeKeyCount == 0)
     }
@@ -233,13 +238,13 @@ import Testing
         var pipeline = Self.pipeline()
         _ = pipeline.receive(
             routingId: Self.agentA, frames: Self.publish(SampleEvents.progress(id: "spoof"), correlation: 1),
-            userId: "water-investment-company", now: 0, calendar: Self.calendar)
+            principal: IngestPipelineTests.organisationKey("water-investment-company"), now: 0, calendar: Self.calendar)
         let refused = try #require(rejection(try Self.firstReply(pipeline.commitSucceeded())))
         #expect(refused.error.code == .authForbidden)
-        #expect(refused.error.reason == "the key of organisation water-investment-company may not publish for power-supply-bureau")
+        #expect(refused.error.reason == "the key of water-investment-company (organisation water-investment-company) may not publish for power-supply-bureau")
         let own = pipeline.receive(
             routingId: Self.agentA, frames: Self.publish(SampleEvents.progress(id: "own"), correlation: 2),
-            userId: "power-supply-bureau", now: 0, calendar: Self.calendar)
+            principal: IngestPipelineTests.organisationKey("power-supply-bureau"), now: 0, calendar: Self.calendar)
         #expect(Self.records(own).map(\.sequence) == [1], "the refused event took no sequence")
     }
 
@@ -249,13 +254,13 @@ import Testing
         let tooLarge = try StoredSizeTests.padded(id: "big", canonicalSize: 65_524)
         #expect(
             pipeline.receive(
-                routingId: Self.agentA, frames: Self.publish(tooLarge, correlation: 1), userId: nil, now: 0,
+                routingId: Self.agentA, frames: Self.publish(tooLarge, correlation: 1), principal: nil, now: 0,
                 calendar: Self.calendar
             ).isEmpty)
         let fits = try StoredSizeTests.padded(id: "fits", canonicalSize: 65_470)
         let stored = Self.records(
             pipeline.receive(
-                routingId: Self.agentA, frames: Self.publish(fits, correlation: 2), userId: nil, now: 0, calendar: Self.calendar))
+                routingId: Self.agentA, frames: Self.publish(fits, correlation: 2), principal: nil, now: 0, calendar: Self.calendar))
         #expect(stored.map(\.sequence) == [1])
         #expect(stored.allSatisfy { $0.event.count <= EventCodec.maximumEventBytes })
         let replies = Self.replies(pipeline.commitSucceeded()).map(\.reply)
@@ -281,7 +286,7 @@ import Testing
             Self.records(
                 pipeline.receive(
                     routingId: Self.agentA, frames: Self.publish(Array(claimed.utf8), correlation: 1),
-                    userId: "power-supply-bureau", now: 0, calendar: recordedTime)
+                    principal: IngestPipelineTests.organisationKey("power-supply-bureau"), now: 0, calendar: recordedTime)
             ).first)
         #expect(record.sequence == 12)
         #expect(record.recordedTime == recordedTime)
@@ -300,7 +305,7 @@ import Testing
         let unauthenticated = try #require(
             Self.records(
                 pipeline.receive(
-                    routingId: Self.agentA, frames: Self.publish(plainBytes, correlation: 2), userId: nil, now: 0,
+                    routingId: Self.agentA, frames: Self.publish(plainBytes, correlation: 2), principal: nil, now: 0,
                     calendar: Self.calendar)
             ).first)
         let plain = try EventCodec.decode(unauthenticated.event)
@@ -318,7 +323,7 @@ import Testing
         let now: Int64 = 1_000_000_000
         let hello = IngestRequest.hello(source: Self.power, heartbeatIntervalMs: 2000).encode()
         let born = Self.records(
-            pipeline.receive(routingId: Self.agentA, frames: hello, userId: "power-supply-bureau", now: now, calendar: Self.calendar))
+            pipeline.receive(routingId: Self.agentA, frames: hello, principal: IngestPipelineTests.organisationKey("power-supply-bureau"), now: now, calendar: Self.calendar))
         let birthRecord = try #require(born.first)
         #expect(born.count == 1)
         #expect(birthRecord.sequence == 4)
@@ -339,7 +344,7 @@ import Testing
         #expect(pipeline.agentsOnline == 1)
 
         // The agent reconnects (a new connection, the same source): welcomed again, no second birth.
-        let again = pipeline.receive(routingId: Self.agentB, frames: hello, userId: nil, now: now + 1, calendar: Self.calendar)
+        let again = pipeline.receive(routingId: Self.agentB, frames: hello, principal: nil, now: now + 1, calendar: Self.calendar)
         #expect(again.isEmpty)
         guard case .welcome(let second) = Self.replies(pipeline.commitSucceeded()).first?.reply else {
             Issue.record("expected WELCOME")
@@ -351,9 +356,9 @@ import Testing
         // GOODBYE on the old connection means nothing; on the new one, a death.
         let goodbye = IngestRequest.goodbye.encode()
         #expect(
-            pipeline.receive(routingId: Self.agentA, frames: goodbye, userId: nil, now: now + 2, calendar: Self.calendar).isEmpty)
+            pipeline.receive(routingId: Self.agentA, frames: goodbye, principal: nil, now: now + 2, calendar: Self.calendar).isEmpty)
         let died = Self.records(
-            pipeline.receive(routingId: Self.agentB, frames: goodbye, userId: nil, now: now + 3, calendar: Self.calendar))
+            pipeline.receive(routingId: Self.agentB, frames: goodbye, principal: nil, now: now + 3, calendar: Self.calendar))
         let deathRecord = try #require(died.first)
         #expect(deathRecord.sequence == 5)
         let (death, deathReport) = try #require(try Self.presence(deathRecord))
@@ -369,18 +374,18 @@ import Testing
     @Test func helloFromAnUnknownOrForbiddenSourceIsRejectedWithoutBirth() throws {
         var pipeline = Self.pipeline()
         let unknown = IngestRequest.hello(source: "/nobody/agent", heartbeatIntervalMs: 1000).encode()
-        #expect(pipeline.receive(routingId: Self.agentA, frames: unknown, userId: nil, now: 0, calendar: Self.calendar).isEmpty)
+        #expect(pipeline.receive(routingId: Self.agentA, frames: unknown, principal: nil, now: 0, calendar: Self.calendar).isEmpty)
         let forbidden = IngestRequest.hello(source: Self.power, heartbeatIntervalMs: 1000).encode()
         #expect(
-            pipeline.receive(routingId: Self.agentA, frames: forbidden, userId: "china-unicom", now: 0, calendar: Self.calendar)
+            pipeline.receive(routingId: Self.agentA, frames: forbidden, principal: IngestPipelineTests.organisationKey("china-unicom"), now: 0, calendar: Self.calendar)
                 .isEmpty)
         let rejections = Self.replies(pipeline.commitSucceeded()).compactMap { rejection($0.reply) }
         #expect(rejections.map(\.correlation) == [0, 0])
         #expect(rejections.map(\.error.code) == [.scenarioOrganisation, .authForbidden])
         #expect(rejections.map(\.error.path) == ["source", "frame[2]"])
-        #expect(rejections[1].error.reason == "the key of organisation china-unicom may not speak for \(Self.power)")
+        #expect(rejections[1].error.reason == "the key of china-unicom (organisation china-unicom) may not speak for \(Self.power)")
         #expect(pipeline.agentsOnline == 0)
-        #expect(pipeline.counters == IngestPipeline.Counters(eventsRejected: 2))
+        #expect(pipeline.counters == IngestPipeline.Counters(eventsRejected: 2, eventsForbidden: 1))
     }
 
     /// The clock is the test's: it moves by exactly what each step needs.
@@ -389,14 +394,14 @@ import Testing
         let start: Int64 = 5_000_000_000
         let interval: Int64 = 1_000_000
         let hello = IngestRequest.hello(source: Self.power, heartbeatIntervalMs: 1000).encode()
-        _ = pipeline.receive(routingId: Self.agentA, frames: hello, userId: nil, now: start, calendar: Self.calendar)
+        _ = pipeline.receive(routingId: Self.agentA, frames: hello, principal: nil, now: start, calendar: Self.calendar)
         _ = pipeline.commitSucceeded()
         #expect(pipeline.nextExpiry == start + 3 * interval + 1)
         #expect(pipeline.expireSilentAgents(now: start + 3 * interval, calendar: Self.calendar).isEmpty)
 
         // A heartbeat is answered and keeps the agent alive for three more intervals.
         let heartbeat = pipeline.receive(
-            routingId: Self.agentA, frames: IngestRequest.heartbeat.encode(), userId: nil, now: start + 2 * interval,
+            routingId: Self.agentA, frames: IngestRequest.heartbeat.encode(), principal: nil, now: start + 2 * interval,
             calendar: Self.calendar)
         #expect(heartbeat.isEmpty)
         #expect(Self.replies(pipeline.commitSucceeded()).map(\.reply) == [.heartbeat])

@@ -16,7 +16,7 @@ import Testing
             var actions = pipeline.receive(
                 routingId: connection,
                 frames: IngestRequest.hello(source: "/power-supply-bureau/agent-\(index)", heartbeatIntervalMs: 5000).encode(),
-                userId: nil, now: 0, calendar: IngestPipelineTests.calendar)
+                principal: nil, now: 0, calendar: IngestPipelineTests.calendar)
             births += IngestPipelineTests.records(actions).count
             actions += pipeline.commitSucceeded()
             for (_, reply) in IngestPipelineTests.replies(actions) {
@@ -31,7 +31,7 @@ import Testing
         // A reconnection of a living agent is welcome on any connection.
         let again = pipeline.receive(
             routingId: [0, 0, 0, 2], frames: IngestRequest.hello(source: "/power-supply-bureau/agent-3", heartbeatIntervalMs: 5000).encode(),
-            userId: nil, now: 1, calendar: IngestPipelineTests.calendar) + pipeline.commitSucceeded()
+            principal: nil, now: 1, calendar: IngestPipelineTests.calendar) + pipeline.commitSucceeded()
         #expect(IngestPipelineTests.replies(again).contains { if case .welcome = $0.reply { true } else { false } })
     }
 

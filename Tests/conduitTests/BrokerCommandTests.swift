@@ -2,6 +2,7 @@ import ConduitCore
 import ConduitTesting
 import Foundation
 import Testing
+import ZeroMQ
 
 /// `conduit broker` as an operator runs it: settings, and a clear message and exit status when it cannot start.
 @Suite(.timeLimit(.minutes(5)))
@@ -117,6 +118,52 @@ struct BrokerCommandTests {
         let readable = try brokerExits(["--data", directory.appending("j"), "--server-key", keys + "/broker.key", "--client-keys", keys + "/clients"])
         #expect(readable.status == 64)
         #expect(readable.error.contains("chmod 600"))
+    }
+
+    /// An authorisation file with roles; SIGHUP reads it again: a revoked key's connection is closed, and a file with
+    /// an error changes nothing and is reported.
+    @Test func sighupReadsTheAuthorisationFileAgain() throws {
+        let directory = TemporaryDirectory()
+        let keys = directory.appending("keys")
+        for owner in ["broker", "power-supply-bureau", "county-government-office"] {
+            let made = try ChildProcess.conduit(["keygen", "--owner", owner, "--dir", keys])
+            #expect(made.status == 0, "\(made.errors)")
+        }
+        let file = keys + "/authorisation.json"
+        func write(_ principals: [String]) throws {
+            try #"{"format":"conduit-authorisation/1","principals":[\#(principals.joined(separator: ","))]}"#
+                .write(toFile: file, atomically: true, encoding: .utf8)
+        }
+        let power = #"{"name":"power-field","organisation":"power-supply-bureau","role":"agent","keyFiles":["power-supply-bureau.pub"]}"#
+        let desk = #"{"name":"desk","organisation":"county-government-office","role":"coordinator","keyFiles":["county-government-office.pub"]}"#
+        try write([power, desk])
+        let errors = Pipe(), notes = OutputCollector()
+        notes.start(errors.fileHandleForReading)
+        let broker = try BrokerProcess(
+            journalDirectory: directory.appending("journal"),
+            extraArguments: ["--server-key", keys + "/broker.key", "--authorisation", file], standardError: errors.fileHandleForWriting)
+        #expect(broker.output.all.contains("(2 client keys)"))
+        let server = try CurveKeyFile.read(keys + "/broker.pub").publicKeyBytes
+        let agentKeys = try CurveKeyFile.read(keys + "/power-supply-bureau.key").keyPair(path: "power")
+        let context = try Context()
+        let agent = try TestClient(context: context, endpoint: broker.ingest, curve: (agentKeys, server))
+        guard case .ack = try agent.publishAndWait(SampleEvents.progress(id: "h-1"), correlation: 1) else {
+            Issue.record("the agent's event was not acknowledged")
+            return
+        }
+
+        try write([desk])
+        kill(broker.process.processIdentifier, SIGHUP)
+        #expect(Poll.until(60) { notes.all.contains("keys read again: 1 admitted; connections of power-field closed") }, "\(notes.all)")
+        try agent.publish(SampleEvents.progress(id: "h-2"), correlation: 2)
+        #expect(try agent.receive(timeout: .milliseconds(500)) == nil, "the revoked key is not let in again")
+
+        try "{".write(toFile: file, atomically: true, encoding: .utf8)
+        kill(broker.process.processIdentifier, SIGHUP)
+        #expect(Poll.until(60) { notes.all.contains("the keys were not read again, those in force stay") }, "\(notes.all)")
+        #expect(broker.process.isRunning)
+        broker.stop(signal: SIGTERM)
+        #expect(broker.process.terminationStatus == 0)
     }
 }
 
