@@ -52,6 +52,12 @@ public struct BrokerAuthentication: Sendable {
         return .allow(userId: principal.name)
     }
 
+    /// Of `principals`, the keys whose role may read the aggregator's snapshots (coordinator, reviewer, dashboard), each
+    /// with its principal's name: what an aggregator admits to its snapshot endpoint.
+    public static func snapshotClients(_ principals: [[UInt8]: Principal]) -> [[UInt8]: String] {
+        principals.filter { $0.value.mayConnect(to: .snapshot) }.mapValues(\.name)
+    }
+
     /// The principals by name (the user id of their connections).
     var principalsByName: [String: Principal] {
         Dictionary(principals.values.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })

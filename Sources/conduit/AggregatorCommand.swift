@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConduitAggregator
+import ConduitBroker
 import Foundation
 import Logging
 
@@ -46,6 +47,11 @@ struct AggregatorCommand: AsyncParsableCommand {
         valueName: "directory"))
     var snapshotClientKeys: String?
 
+    @Option(help: ArgumentHelp(
+        "Require CURVE on the snapshot endpoint, admitting the keys of this authorisation file (conduit-authorisation/1) whose role reads snapshots: coordinator, reviewer, dashboard.",
+        valueName: "file"))
+    var snapshotAuthorisation: String?
+
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -68,6 +74,26 @@ struct AggregatorCommand: AsyncParsableCommand {
                 throw ValidationError("--snapshot-client-keys needs --key: the aggregator serves snapshots with its own key pair")
             }
             configuration.snapshotClients = try admittedKeys(in: snapshotClientKeys)
+        }
+        if let snapshotAuthorisation {
+            guard snapshotClientKeys == nil else {
+                throw ValidationError("--snapshot-client-keys and --snapshot-authorisation are two ways to admit snapshot readers: give one")
+            }
+            guard let curve = configuration.curve else {
+                throw ValidationError("--snapshot-authorisation needs --key: the aggregator serves snapshots with its own key pair")
+            }
+            // The file names organisations of the hub's plan.
+            let plan = CommandPlan.of(query: query, curve: curve)
+            do {
+                let principals = try BrokerAuthentication.principals(from: .authorisationFile(snapshotAuthorisation), scenario: plan)
+                configuration.snapshotClients = BrokerAuthentication.snapshotClients(principals)
+            } catch {
+                FileHandle.standardError.write(Data("conduit aggregator: \(error)\n".utf8))
+                throw ExitCode(64)
+            }
+            if configuration.snapshotClients?.isEmpty != false {
+                throw ValidationError("\(snapshotAuthorisation) gives no key a role that reads snapshots (coordinator, reviewer, dashboard)")
+            }
         }
         let directory = (checkpoint as NSString).deletingLastPathComponent
         if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }

@@ -64,4 +64,56 @@ struct AggregatorCurveTests {
         aggregator.stop()
         broker.stop()
     }
+    /// With roles: the aggregator's key (role aggregator) subscribes, replays and publishes its alerts; its snapshot
+    /// endpoint admits the roles that read snapshots and refuses an agent's key.
+    @Test func theAggregatorWorksWithRolesAndAdmitsOnlySnapshotReaders() throws {
+        let server = try CurveKeyPair.generate(), power = try CurveKeyPair.generate(), aggregatorKeys = try CurveKeyPair.generate()
+        let reviewer = try CurveKeyPair.generate()
+        let principals: [[UInt8]: Principal] = [
+            power.publicKey: Principal(name: "power-field", organisation: "power-supply-bureau", role: .agent),
+            aggregatorKeys.publicKey: Principal(name: "ledger", organisation: "conduit", role: .aggregator),
+            reviewer.publicKey: Principal(name: "auditor", organisation: "county-government-office", role: .reviewer),
+        ]
+        let broker = try TestBroker { $0.authentication = BrokerAuthentication(serverKeys: server, principals: principals) }
+        let context = try Context()
+        let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest, curve: (power, server.publicKey))
+        let query = try TestClient(context: context, endpoint: broker.endpoints.query, curve: (reviewer, server.publicKey))
+        for (index, id) in ["o-1", "o-2"].enumerated() {
+            let outage = String(decoding: SampleEvents.outage(id: id), as: UTF8.self)
+                .replacingOccurrences(of: "/water-investment-company/agent-1", with: "/power-supply-bureau/agent-1")
+                .replacingOccurrences(of: #""utility":"water""#, with: #""utility":"power""#)
+                .replacingOccurrences(of: #""service":"water""#, with: #""service":"power""#)
+                .replacingOccurrences(of: #""households":40"#, with: #""buildings":["b01"],"households":40"#)
+            guard case .ack = try agent.publishAndWait(Array(outage.utf8), correlation: UInt64(index)) else {
+                Issue.record("outage \(id) was not acknowledged")
+                return
+            }
+        }
+        var configuration = AggregatorConfiguration()
+        configuration.fanoutEndpoint = broker.endpoints.fanout
+        configuration.queryEndpoint = broker.endpoints.query
+        configuration.ingestEndpoint = broker.endpoints.ingest
+        configuration.snapshotEndpoint = "tcp://127.0.0.1:*"
+        configuration.curve = CurveClientKeys(keys: aggregatorKeys, serverKey: server.publicKey)
+        configuration.snapshotClients = BrokerAuthentication.snapshotClients(principals)
+        #expect(configuration.snapshotClients == [reviewer.publicKey: "auditor"])
+        let aggregator = Aggregator(configuration: configuration)
+        let endpoint = try aggregator.start()
+        let head = try AggregatorProbe.settle(aggregator, broker, query)
+        #expect(aggregator.sentAlertIds.count > 0, "the alert went out through ingest with the aggregator's key")
+        #expect(broker.broker.currentStatistics.eventsForbidden == 0)
+
+        let reader = try TestClient(context: context, endpoint: endpoint, curve: (reviewer, aggregatorKeys.publicKey))
+        try reader.send(SnapshotRequest(request: 7).encode())
+        guard let frames = try reader.receive(), case .state(_, let sequence, _) = try SnapshotReply.decode(frames) else {
+            Issue.record("no STATE for a reviewer")
+            return
+        }
+        #expect(sequence == head)
+        let field = try TestClient(context: context, endpoint: endpoint, curve: (power, aggregatorKeys.publicKey))
+        try field.send(SnapshotRequest(request: 8).encode())
+        #expect(try field.receive(timeout: .milliseconds(500)) == nil, "an agent's key does not read snapshots")
+        aggregator.stop()
+        broker.stop()
+    }
 }
