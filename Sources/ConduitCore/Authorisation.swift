@@ -142,7 +142,7 @@ public struct AuthorisationFile: Sendable, Equatable {
             throw AuthorisationFileError(problems: [ConduitError(.eventType, path: "$", "an authorisation file is a JSON object")])
         }
         for member in members where member.key != "format" && member.key != "principals" {
-            problems.append(ConduitError(.eventUnknownField, path: member.key, "unknown member (format, principals)"))
+            problems.append(ConduitError(.eventUnknownField, path: JSONPath.member("$", member.key), "unknown member (format, principals)"))
         }
         if document["format"] != .string(format) {
             problems.append(ConduitError(.eventFormat, path: "format", "must be \"\(format)\""))
@@ -160,7 +160,7 @@ public struct AuthorisationFile: Sendable, Equatable {
                 continue
             }
             for field in fields where !["name", "organisation", "role", "publicKeys", "keyFiles"].contains(field.key) {
-                problems.append(ConduitError(.eventUnknownField, path: "\(path).\(field.key)", "unknown member (name, organisation, role, publicKeys, keyFiles)"))
+                problems.append(ConduitError(.eventUnknownField, path: JSONPath.member(path, field.key), "unknown member (name, organisation, role, publicKeys, keyFiles)"))
             }
             func text(_ key: String) -> String? {
                 guard case .string(let string)? = value[key], !string.isEmpty else {

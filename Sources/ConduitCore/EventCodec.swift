@@ -189,7 +189,7 @@ struct EventDecoder {
 
     mutating func decodeExtension(_ key: JSONKey, into extensions: inout [ExtensionAttribute]) throws(ConduitError) {
         let name = reader.keyString(key)
-        let path = name.isEmpty ? "$" : name
+        let path = JSONPath.member("$", name)
         if name == "data_base64" {
             throw ConduitError(.eventUnknownField, path: path, "binary data is not accepted; send JSON in data")
         }
@@ -225,7 +225,7 @@ struct EventDecoder {
 
     func unknownField(_ key: JSONKey, _ prefix: String, _ kind: EventKind) -> ConduitError {
         let name = reader.keyString(key)
-        return ConduitError(.eventUnknownField, path: prefix + "." + name, "\"\(name)\" is not a field of \(kind.rawValue) data")
+        return ConduitError(.eventUnknownField, path: JSONPath.member(prefix, name), "\"\(name)\" is not a field of \(kind.rawValue) data")
     }
 
     func missing(_ path: String, _ kind: EventKind) -> ConduitError {
@@ -518,7 +518,7 @@ struct EventDecoder {
         var first = true
         while let member = try reader.nextKey(&first, "data.figures") {
             let name = reader.keyString(member)
-            let path = "data.figures." + name
+            let path = JSONPath.member("data.figures", name)
             guard let figure = FigureName(rawValue: name) else {
                 throw ConduitError(.eventUnknownField, path: path, "\"\(name)\" is not a figure; expected one of \(FigureName.choices)")
             }

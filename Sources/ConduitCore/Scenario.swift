@@ -567,7 +567,7 @@ struct ScenarioObject {
         self.path = path
     }
 
-    func childPath(_ key: String) -> String { path == "$" ? key : path + "." + key }
+    func childPath(_ key: String) -> String { JSONPath.member(path, key) }
 
     func has(_ key: String) -> Bool { members.contains { $0.key == key } }
 

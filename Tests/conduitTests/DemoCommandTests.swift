@@ -69,6 +69,9 @@ import Testing
         let facts = events.filter { $0.kind == .progress || $0.kind == .outage || $0.kind == .inspection }
         #expect(facts.count == plan.count)
         #expect(Set(facts.map { $0.source + "#" + $0.id }) == Set(plan.map { $0.event.source + "#" + $0.event.id }))
+        // Authentication was on: the broker stamped each event with the organisation of the key that sent it.
+        #expect(facts.allSatisfy { $0.authenticatedIdentity.map { $0[...] } == $0.sourceOrganisation })
+        #expect(FileManager.default.fileExists(atPath: data + "/keys/broker.key"))
         // The aggregator's alerts came back through the broker, and its checkpoint is there.
         #expect(events.contains { $0.kind == .alert })
 

@@ -47,7 +47,7 @@ public enum JSONValue: Sendable, Hashable {
             var first = true
             while let key = try reader.nextKey(&first, path) {
                 let name = reader.keyString(key)
-                let childPath = path == "$" ? name : path + "." + name
+                let childPath = JSONPath.member(path, name)
                 guard seen.insert(name).inserted else {
                     throw ConduitError(.jsonDuplicateKey, path: childPath, "duplicate key \"\(name)\"")
                 }
