@@ -162,6 +162,8 @@ extension ResourceSuite {
                 case .error(let id, let error) where id == request && error.code == .serviceUnavailable:
                     refused = true
                     break reading
+                case .error(let id, let error) where id == request:
+                    throw TestClientError("the well-behaved replay failed after \(received) events: \(error)")
                 case let other:
                     throw TestClientError("unexpected reply to a replay: \(other)")
                 }
