@@ -32,6 +32,8 @@ let package = Package(
         ),
         // The transport benchmark's loops in plain C against libzmq: the reference the binding is measured against.
         .target(name: "TransportReference", linkerSettings: [.linkedLibrary("zmq")]),
+        // The broker benchmark's workload against NATS JetStream, in C through libnats (Debian's libnats-dev).
+        .target(name: "JetStreamReference", linkerSettings: [.linkedLibrary("nats")]),
         // Events, validation, scenario and the wire codec: no sockets, no files, no dependencies.
         .target(name: "ConduitCore"),
         // The aggregate state: a pure fold of events into per-item state, roll-ups and derived alerts, and the
@@ -90,7 +92,7 @@ let package = Package(
             name: "ConduitBench",
             dependencies: [
                 "ConduitAggregator", "ConduitBroker", "ConduitCore", "ConduitJournal", "ConduitReplay", "ConduitState",
-                "ConduitTesting", "TransportReference", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+                "ConduitTesting", "JetStreamReference", "TransportReference", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(

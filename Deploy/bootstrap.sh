@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Conduit needs on a Debian machine that already has the Swift toolchain, when it is missing:
 #   libzmq3-dev  libzmq 4.3.4 and zmq.h (Debian), which the CZeroMQ module links against;
-#   with --tests: python3, pip and pyzmq (PyPI), for the interoperability test's Python client.
+#   libnats-dev  libnats (Debian), the NATS C client that `conduit bench broker --peer jetstream` drives JetStream with;
+#   with --tests: python3, pip and pyzmq (PyPI), for the interoperability test's Python client, and nats-server
+#   (Debian), which the JetStream benchmark's test starts on loopback.
 # Safe to run again: it installs nothing that is already there.
 set -euo pipefail
 
@@ -10,6 +12,10 @@ with_tests=false
 
 need_apt=()
 dpkg -s libzmq3-dev >/dev/null 2>&1 || need_apt+=(libzmq3-dev)
+dpkg -s libnats-dev >/dev/null 2>&1 || need_apt+=(libnats-dev)
+if $with_tests; then
+    command -v nats-server >/dev/null || need_apt+=(nats-server)
+fi
 need_pyzmq=false
 if $with_tests && ! python3 -c 'import zmq' >/dev/null 2>&1; then
     need_pyzmq=true

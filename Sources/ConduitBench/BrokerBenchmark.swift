@@ -14,6 +14,12 @@ import ZeroMQ
 /// rate with one subscriber that never reads; the broker's peak resident memory must stay bounded). Events are
 /// ~330-byte progress reports of the default scenario.
 public enum BrokerBenchmark {
+    /// Another broker the throughput phase is run against, in the same run.
+    public enum Peer: String, Sendable {
+        /// NATS JetStream (`nats-server -js`, file storage), through libnats.
+        case jetstream
+    }
+
     public struct Options: Sendable {
         /// How many times each phase runs; the median is reported.
         public var runs: Int
@@ -37,6 +43,8 @@ public enum BrokerBenchmark {
         public var directory: String?
         /// Also run the throughput phase with CURVE on every connection, beside the plain one, and report the ratio.
         public var curve = false
+        /// Also run the throughput phase against this peer in each run, and report the ratio.
+        public var peer: Peer?
         /// The `conduit` executable that runs the broker; by default the running program, which is `conduit` when
         /// `conduit bench broker` runs this.
         public var executable: URL
@@ -85,11 +93,16 @@ public enum BrokerBenchmark {
         var pacedDeliveryP50: [Double] = [], pacedDeliveryP99: [Double] = [], pacedDeliveryP999: [Double] = []
         var stalledRSS: [Double] = [], stalledAchieved: [Double] = [], stalledDelivered: [Double] = []
         var curveAcked: [Double] = [], curveRatio: [Double] = [], curveCPU: [Double] = []
+        var generatorCPU: [Double] = []
+        var peerAcked: [Double] = [], peerDelivered: [Double] = [], peerCPU: [Double] = [], peerCores: [Double] = []
+        var peerGeneratorCPU: [Double] = [], peerRatio: [Double] = []
+        if options.peer == .jetstream { _ = try JetStreamPeer.serverExecutable() }
         for run in 1...options.runs {
             progress("run \(run)/\(options.runs): throughput…")
             let throughput = try BrokerBenchRun(parent: dir, executable: options.executable).throughput(
                 agents: agents, subscribers: subscribers, eventsPerAgent: events, window: window)
             acked.append(throughput.ackedPerSecond)
+            generatorCPU.append(throughput.generatorCPUPerEvent)
             cpuPerEvent.append(throughput.brokerCPUPerEvent)
             cores.append(throughput.brokerCores)
             delivered.append(throughput.deliveredPerSecondPerSubscriber)
@@ -104,6 +117,19 @@ public enum BrokerBenchmark {
                 curveAcked.append(secured.ackedPerSecond)
                 curveCPU.append(secured.brokerCPUPerEvent)
                 curveRatio.append(secured.ackedPerSecond / throughput.ackedPerSecond)
+            }
+            if options.peer == .jetstream {
+                progress("run \(run)/\(options.runs): throughput against NATS JetStream…")
+                let payload = BrokerBenchRun.eventTemplate(agent: 0)
+                let peer = try JetStreamPeer(parent: dir).throughput(
+                    publishers: agents, subscribers: subscribers, messagesPerPublisher: events, window: window,
+                    payload: payload.prefix + Array("1-1700000000000000".utf8) + payload.suffix)
+                peerAcked.append(peer.ackedPerSecond)
+                peerDelivered.append(peer.deliveredPerSecondPerSubscriber)
+                peerCPU.append(peer.serverCPUPerEvent)
+                peerCores.append(peer.serverCores)
+                peerGeneratorCPU.append(peer.generatorCPUPerEvent)
+                peerRatio.append(throughput.ackedPerSecond / peer.ackedPerSecond)
             }
 
             progress("run \(run)/\(options.runs): paced \(pacedRate)/s for \(pacedSeconds) s…")
@@ -131,10 +157,22 @@ public enum BrokerBenchmark {
             ("durability", "fdatasync before every acknowledgement"),
             ("transport", options.curve ? "tcp://127.0.0.1, plain and with CURVE (the throughput phase of each run)" : "tcp://127.0.0.1"),
         ]
+        if options.peer == .jetstream {
+            report.parameters.append(("peer", "\(JetStreamPeer.serverVersion()) with JetStream as it ships (file storage, default sync), through libnats"))
+        }
         report.add("acknowledged", unit: "events/s", runs: acked)
         report.add("delivered_per_subscriber", unit: "events/s", runs: delivered)
         report.add("broker_cpu_per_event", unit: "µs", runs: cpuPerEvent)
         report.add("broker_cpu_use", unit: "cores", runs: cores)
+        report.add("generator_cpu_per_event", unit: "µs", runs: generatorCPU)
+        if options.peer == .jetstream {
+            report.add("jetstream_acknowledged", unit: "events/s", runs: peerAcked)
+            report.add("jetstream_delivered_per_subscriber", unit: "events/s", runs: peerDelivered)
+            report.add("jetstream_server_cpu_per_event", unit: "µs", runs: peerCPU)
+            report.add("jetstream_server_cpu_use", unit: "cores", runs: peerCores)
+            report.add("jetstream_generator_cpu_per_event", unit: "µs", runs: peerGeneratorCPU)
+            report.add("conduit_to_jetstream_acknowledged", unit: "ratio", runs: peerRatio)
+        }
         if options.curve {
             report.add("curve_acknowledged", unit: "events/s", runs: curveAcked)
             report.add("curve_broker_cpu_per_event", unit: "µs", runs: curveCPU)
@@ -187,6 +225,8 @@ struct BrokerBenchRun {
         var brokerCPUPerEvent: Double = .nan
         /// The broker process's CPU use during the phase, in cores (1.0 = one core busy all the time).
         var brokerCores: Double = .nan
+        /// CPU time the load generator (this process) used per acknowledged event, in microseconds.
+        var generatorCPUPerEvent: Double = .nan
     }
 
     let parent: String?
@@ -280,11 +320,13 @@ struct BrokerBenchRun {
     func throughput(agents: Int, subscribers: Int, eventsPerAgent: Int, window: Int) throws -> Outcome {
         try withBroker { broker in
             let cpuBefore = broker.cpuSeconds()
+            let generatorBefore = JetStreamPeer.cpuSeconds(of: getpid())
             let started = monotonicMicroseconds()
             var outcome = try drive(broker: broker, agents: agents, subscribers: subscribers, stalled: 0, window: window) {
                 _ in eventsPerAgent
             } pace: { _ in nil }
             let cpu = broker.cpuSeconds() - cpuBefore
+            outcome.generatorCPUPerEvent = (JetStreamPeer.cpuSeconds(of: getpid()) - generatorBefore) * 1e6 / Double(agents * eventsPerAgent)
             outcome.brokerCPUPerEvent = cpu * 1e6 / Double(agents * eventsPerAgent)
             outcome.brokerCores = cpu / (Double(monotonicMicroseconds() - started) / 1e6)
             return outcome

@@ -16,6 +16,13 @@ struct BenchBroker: AsyncParsableCommand {
               stalled     --stalled-rate events/s for --stalled-seconds with one subscriber that never reads; \
             the broker's peak resident memory (VmHWM) must stay bounded.
             Events are ~330-byte progress reports of the default scenario.
+
+            --peer jetstream also runs the throughput phase against NATS JetStream in each run: a nats-server \
+            (on PATH) started on loopback with JetStream and file storage in a temporary directory, as it ships, \
+            driven with the same workload (publishers, window, subscribers, events, event bytes) through libnats; \
+            a JetStream acknowledgement is its PubAck, sent once the stream has stored the message, without \
+            waiting for the disk. Prints its figures and conduit_to_jetstream_acknowledged, the ratio of the two \
+            runs, and each side's load generator CPU per event.
             """
     )
 
@@ -53,14 +60,21 @@ struct BenchBroker: AsyncParsableCommand {
     @Flag(help: "Run the throughput phase with CURVE on every connection too, beside the plain one, and print the ratio.")
     var curve = false
 
+    @Option(help: ArgumentHelp("Also run the throughput phase against this peer, in the same run: jetstream.", valueName: "peer"))
+    var peer: String?
+
     private var benchmark: BrokerBenchmark.Options {
         var benchmark = BrokerBenchmark.Options(runs: options.runs, agents: agents, subscribers: subscribers, events: events, window: window, pacedRate: pacedRate,
             pacedSeconds: pacedSeconds, stalledRate: stalledRate, stalledSeconds: stalledSeconds, directory: dir)
         benchmark.curve = curve
+        benchmark.peer = peer.flatMap(BrokerBenchmark.Peer.init(rawValue:))
         return benchmark
     }
 
     func validate() throws {
+        if let peer, BrokerBenchmark.Peer(rawValue: peer) == nil {
+            throw ValidationError("--peer must be jetstream, not \(peer)")
+        }
         try benchmarkValidation { try benchmark.validate() }
     }
 

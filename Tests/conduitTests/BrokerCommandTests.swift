@@ -186,3 +186,30 @@ struct BrokerCommandTests {
         }
     }
 }
+
+/// `conduit bench broker --peer jetstream` runs the same throughput workload against a nats-server with JetStream that
+/// it starts on loopback: every message is acknowledged and delivered, so its figures and the ratio exist.
+@Suite(.timeLimit(.minutes(5))) struct BenchBrokerPeerTests {
+    @Test func theJetStreamRunReportsItsThroughputBesideConduits() throws {
+        let run = try ChildProcess.conduit([
+            "bench", "broker", "--runs", "1", "--agents", "2", "--subscribers", "1", "--events", "300", "--window", "16",
+            "--paced-rate", "100", "--paced-seconds", "1", "--stalled-rate", "0", "--peer", "jetstream", "--json",
+        ])
+        #expect(run.status == 0, "\(run.errors)")
+        let report = try JSONValue.parse(Array(run.output.utf8))
+        for figure in [
+            "acknowledged", "generator_cpu_per_event", "jetstream_acknowledged", "jetstream_delivered_per_subscriber",
+            "jetstream_server_cpu_per_event", "conduit_to_jetstream_acknowledged",
+        ] {
+            guard case .number(let text)? = report["figures"]?[figure]?["value"], let value = Double(text) else {
+                Issue.record("no figure \(figure)")
+                continue
+            }
+            #expect(value > 0, "\(figure)")
+        }
+        let unknown = try ChildProcess.conduit(["bench", "broker", "--peer", "kafka"])
+        #expect(unknown.status == 64)
+        #expect(unknown.errors.contains("--peer must be jetstream, not kafka"))
+    }
+}
+
