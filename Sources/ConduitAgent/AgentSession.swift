@@ -20,7 +20,14 @@ struct AgentSession {
         /// Whether to announce the agent with `HELLO` (and `GOODBYE`), so the broker records its presence. A
         /// one-off publisher does not: it publishes straight away.
         var announce = true
+        /// Whether to ask for the `batch` feature in `HELLO`: once granted, the events the window lets go at once are
+        /// sent in `BATCH` messages (at most ``AgentSession/batchBytes`` of events each) and acknowledged in `ACKS`.
+        var batch = true
     }
+
+    /// The most event bytes in one `BATCH`: within the broker's 96 KiB limit on a frame, with room for the entries'
+    /// 12-byte headers.
+    static let batchBytes = 80 << 10
 
     enum Action: Equatable {
         /// Open a fresh connection (closing any previous one) to the broker.
@@ -105,6 +112,18 @@ struct AgentSession {
             guard let sent = inFlight.removeValue(forKey: acknowledgement.correlation) else { return [] }
             requeueSkipped(before: acknowledgement.correlation)
             return [.acknowledged(sent.entry, acknowledgement)] + fill(now: now)
+        case .acks(let acknowledgements):
+            var actions: [Action] = []
+            for acknowledgement in acknowledgements {
+                guard let sent = inFlight.removeValue(forKey: acknowledgement.correlation) else { continue }
+                requeueSkipped(before: acknowledgement.correlation)
+                actions.append(.acknowledged(
+                    sent.entry,
+                    Acknowledgement(
+                        correlation: acknowledgement.correlation, sequence: acknowledgement.sequence,
+                        duplicate: acknowledgement.duplicate, source: sent.entry.source, id: sent.entry.id)))
+            }
+            return actions + fill(now: now)
         case .reject(let rejection):
             if rejection.correlation == 0, case .greeting = phase {
                 phase = .refused
@@ -158,7 +177,8 @@ struct AgentSession {
             }
             phase = .greeting(since: now)
             let hello = IngestRequest.hello(
-                source: settings.source, heartbeatIntervalMs: UInt32(clamping: settings.heartbeatIntervalMicroseconds / 1000))
+                source: settings.source, heartbeatIntervalMs: UInt32(clamping: settings.heartbeatIntervalMicroseconds / 1000),
+                features: settings.batch ? [IngestFeature.batch] : [])
             return [.connect, .send(hello.encode())]
         case .greeting(let since):
             guard now - since >= 3 * heartbeatInterval else { return [] }
@@ -218,17 +238,33 @@ struct AgentSession {
         return half + Int64(random.next() % UInt64(half))
     }
 
+    /// Whether the broker granted `BATCH` on this connection.
+    var batching: Bool { welcome?.features.contains(IngestFeature.batch) ?? false }
+
     private mutating func fill(now: Int64) -> [Action] {
         guard case .ready = phase else { return [] }
         var actions: [Action] = []
+        var batch: [BatchEntry] = []
+        var batchBytes = 0
         while inFlight.count < window, queueHead < queueStorage.count {
             let entry = queueStorage[queueHead]
             queueHead += 1
             let correlation = nextCorrelation
             nextCorrelation += 1
             inFlight[correlation] = (entry, now)
-            actions.append(.send(IngestRequest.publish(correlation: correlation, event: entry.event).encode()))
+            guard batching else {
+                actions.append(.send(IngestRequest.publish(correlation: correlation, event: entry.event).encode()))
+                continue
+            }
+            if !batch.isEmpty && (batchBytes + entry.event.count > Self.batchBytes || batch.count == BatchEntry.maximumEntries) {
+                actions.append(.send(IngestRequest.batch(batch).encode()))
+                batch.removeAll(keepingCapacity: true)
+                batchBytes = 0
+            }
+            batch.append(BatchEntry(correlation: correlation, event: entry.event))
+            batchBytes += entry.event.count
         }
+        if !batch.isEmpty { actions.append(.send(IngestRequest.batch(batch).encode())) }
         if !actions.isEmpty { lastSent = now }
         if queueHead > 1024 && queueHead * 2 > queueStorage.count {
             queueStorage.removeFirst(queueHead)

@@ -88,7 +88,9 @@ struct IngestPipeline {
     // The batch being formed.
     private var recordCount = 0
     /// Replies in arrival order; `needsBatch` marks acknowledgements that promise what this batch stores.
-    private var replies: [(routingId: [UInt8], reply: IngestReply, needsBatch: Bool)] = []
+    /// The replies of the batch being formed, in arrival order: whether an acknowledgement holds only if the batch
+    /// is stored, and whether it answers an event of a `BATCH` (it then goes out in an `ACKS`).
+    private var replies: [(routingId: [UInt8], reply: IngestReply, needsBatch: Bool, inAcks: Bool)] = []
     private var publications: [Publication] = []
     private var batchKeys: [DedupeKey: UInt64] = [:]
     private var batchNewKeys: [(DedupeKey, UInt64)] = []
@@ -148,16 +150,26 @@ struct IngestPipeline {
         switch request {
         case .publish(let correlation, let bytes):
             return publish(routingId: routingId, correlation: correlation, bytes: bytes, principal: principal, calendar: calendar)
-        case .hello(let source, let intervalMs):
-            return hello(routingId: routingId, source: source, intervalMs: intervalMs, principal: principal, now: now, calendar: calendar)
+        case .hello(let source, let intervalMs, let features):
+            return hello(
+                routingId: routingId, source: source, intervalMs: intervalMs, features: features, principal: principal, now: now,
+                calendar: calendar)
+        case .batch(let entries):
+            var actions: [Action] = []
+            for entry in entries {
+                actions += publish(
+                    routingId: routingId, correlation: entry.correlation, bytes: entry.event, principal: principal, calendar: calendar,
+                    inAcks: true)
+            }
+            return actions
         case .heartbeat:
-            replies.append((routingId, .heartbeat, false))
+            replies.append((routingId, .heartbeat, false, false))
             return []
         case .goodbye:
             guard let source = presence.goodbye(routingId: routingId) else { return [] }
             return appendPresence(.death, source: source, intervalMs: nil, reason: "goodbye", now: now, calendar: calendar)
         case .plan(let correlation):
-            replies.append((routingId, .plan(correlation: correlation, committedPlan), false))
+            replies.append((routingId, .plan(correlation: correlation, committedPlan), false, false))
             return []
         }
     }
@@ -205,9 +217,25 @@ struct IngestPipeline {
         }
         var actions: [Action] = []
         actions.reserveCapacity(replies.count + publications.count)
-        for pending in replies { actions.append(.reply(routingId: pending.routingId, pending.reply)) }
+        for pending in replies { Self.appendReply(pending.reply, to: pending.routingId, inAcks: pending.inAcks, &actions) }
         for publication in publications { actions.append(.publish(publication)) }
         return actions
+    }
+
+    /// Appends a reply; an acknowledgement of an event of a `BATCH` joins the `ACKS` just before it to the same peer
+    /// (so that a peer's answers stay in the order it sent its events), or starts one.
+    private static func appendReply(_ reply: IngestReply, to routingId: [UInt8], inAcks: Bool, _ actions: inout [Action]) {
+        guard inAcks, case .ack(let ack) = reply else {
+            actions.append(.reply(routingId: routingId, reply))
+            return
+        }
+        let acknowledgement = BatchAcknowledgement(correlation: ack.correlation, sequence: ack.sequence, duplicate: ack.duplicate)
+        if case .reply(let previous, .acks(var acks))? = actions.last, previous == routingId {
+            acks.append(acknowledgement)
+            actions[actions.count - 1] = .reply(routingId: routingId, .acks(acks))
+        } else {
+            actions.append(.reply(routingId: routingId, .acks([acknowledgement])))
+        }
     }
 
     /// The journal refused the batch: nothing of it was stored. Returns the replies in arrival order, each
@@ -233,7 +261,7 @@ struct IngestPipeline {
                             .serviceUnavailable, path: "message",
                             "the journal could not store the event (\(failure.code)); nothing was stored, retry later")))
             }
-            actions.append(.reply(routingId: pending.routingId, reply))
+            Self.appendReply(reply, to: pending.routingId, inAcks: pending.inAcks, &actions)
         }
         return actions
     }
@@ -251,11 +279,11 @@ struct IngestPipeline {
     private mutating func reject(_ routingId: [UInt8], correlation: UInt64, _ error: ConduitError) {
         counters.eventsRejected += 1
         if error.code == .authForbidden { counters.eventsForbidden += 1 }
-        replies.append((routingId, .reject(Rejection(correlation: correlation, error: error)), false))
+        replies.append((routingId, .reject(Rejection(correlation: correlation, error: error)), false, false))
     }
 
     private mutating func publish(
-        routingId: [UInt8], correlation: UInt64, bytes: [UInt8], principal: Principal?, calendar: Int64
+        routingId: [UInt8], correlation: UInt64, bytes: [UInt8], principal: Principal?, calendar: Int64, inAcks: Bool = false
     ) -> [Action] {
         var event: Event
         do {
@@ -287,7 +315,7 @@ struct IngestPipeline {
             counters.eventsDuplicate += 1
             let ack = Acknowledgement(
                 correlation: correlation, sequence: sequence, duplicate: true, source: key.source, id: key.id)
-            replies.append((routingId, .ack(ack), false))
+            replies.append((routingId, .ack(ack), false, inAcks))
             return []
         }
         if let sequence = batchKeys[key] {
@@ -295,7 +323,7 @@ struct IngestPipeline {
             counters.eventsDuplicate += 1
             let ack = Acknowledgement(
                 correlation: correlation, sequence: sequence, duplicate: true, source: key.source, id: key.id)
-            replies.append((routingId, .ack(ack), true))
+            replies.append((routingId, .ack(ack), true, inAcks))
             return []
         }
         event.authenticatedIdentity = principal?.organisation
@@ -316,12 +344,13 @@ struct IngestPipeline {
         batchNewKeys.append((key, record.sequence))
         let ack = Acknowledgement(
             correlation: correlation, sequence: record.sequence, duplicate: false, source: key.source, id: key.id)
-        replies.append((routingId, .ack(ack), true))
+        replies.append((routingId, .ack(ack), true, inAcks))
         return [.append(record)]
     }
 
     private mutating func hello(
-        routingId: [UInt8], source: String, intervalMs: UInt32, principal: Principal?, now: Int64, calendar: Int64
+        routingId: [UInt8], source: String, intervalMs: UInt32, features: [String] = [], principal: Principal?, now: Int64,
+        calendar: Int64
     ) -> [Action] {
         let offered = settings.agentHeartbeatIntervalMicroseconds
         let lower = offered / 50
@@ -357,8 +386,9 @@ struct IngestPipeline {
         }
         let welcome = Welcome(
             heartbeatIntervalMs: UInt32(interval / 1000), maximumEventBytes: UInt32(EventCodec.maximumEventBytes),
-            maximumInFlight: settings.maximumInFlight, headSequence: headSequence)
-        replies.append((routingId, .welcome(welcome), false))
+            maximumInFlight: settings.maximumInFlight, headSequence: headSequence,
+            features: features.filter(IngestFeature.supported.contains))
+        replies.append((routingId, .welcome(welcome), false, false))
         return actions
     }
 

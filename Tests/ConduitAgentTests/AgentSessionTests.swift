@@ -37,12 +37,13 @@ import Testing
         #expect(session.enqueue(Self.entries(1...5), now: 0).isEmpty)  // not connected yet
         let opening = session.tick(now: 0)
         #expect(opening.count == 2)
-        guard case .send(let hello) = opening[1], case .hello(let source, let interval) = try IngestRequest.decode(hello) else {
+        guard case .send(let hello) = opening[1], case .hello(let source, let interval, let features) = try IngestRequest.decode(hello) else {
             Issue.record("expected HELLO, got \(opening)")
             return
         }
         #expect(source == Self.settings.source)
         #expect(interval == 1000)
+        #expect(features == ["batch"], "the agent asks for BATCH; this broker's WELCOME does not grant it")
         let first = try Self.published(session.receive(.welcome(Self.welcome), now: 10))
         #expect(first.map { String(decoding: $0.1, as: UTF8.self) } == ["{1}", "{2}", "{3}"])
         #expect(session.inFlight.count == 3)
@@ -195,5 +196,55 @@ import Testing
         let actions = session.receive(.reject(refusal), now: 1)
         #expect(actions == [.disconnect, .refused(refusal)])
         #expect(session.tick(now: 100_000_000).isEmpty)
+    }
+    /// Granted `batch`, the agent sends what the window lets go in one `BATCH`, and an `ACKS` answers each event as an
+    /// `ACK` would; a `REJECT` in between keeps the order of the answers.
+    @Test func aGrantedBatchCarriesTheWindowAndAcksAnswerEachEvent() throws {
+        var session = AgentSession(settings: Self.settings, jitterSeed: 7)
+        _ = session.enqueue(Self.entries(1...5), now: 0)
+        _ = session.tick(now: 0)
+        var welcome = Self.welcome
+        welcome.features = ["batch"]
+        let sent = session.receive(.welcome(welcome), now: 10)
+        let batches = try sent.compactMap { action -> [BatchEntry]? in
+            guard case .send(let frames) = action, case .batch(let entries) = try IngestRequest.decode(frames) else { return nil }
+            return entries
+        }
+        #expect(batches.count == 1)
+        let entries = try #require(batches.first)
+        #expect(entries.map { String(decoding: $0.event, as: UTF8.self) } == ["{1}", "{2}", "{3}"], "the window is 3")
+        #expect(try Self.published(sent).isEmpty, "no PUBLISH beside the BATCH")
+        // The second event is rejected; the first and third are acknowledged in two ACKS around the REJECT.
+        let first = session.receive(.acks([BatchAcknowledgement(correlation: entries[0].correlation, sequence: 7, duplicate: false)]), now: 20)
+        guard case .acknowledged(let one, let ack) = first.first else { Issue.record("\(first)"); return }
+        #expect(one.number == 1 && ack.sequence == 7 && ack.id == "e1" && ack.source == one.source)
+        let refused = session.receive(
+            .reject(Rejection(correlation: entries[1].correlation, error: ConduitError(.dataRange, path: "data.percent", "no"))), now: 21)
+        guard case .rejected(let two, _) = refused.first else { Issue.record("\(refused)"); return }
+        #expect(two.number == 2)
+        let third = session.receive(.acks([BatchAcknowledgement(correlation: entries[2].correlation, sequence: 8, duplicate: true)]), now: 22)
+        guard case .acknowledged(let three, let duplicate) = third.first else { Issue.record("\(third)"); return }
+        #expect(three.number == 3 && duplicate.duplicate)
+        #expect(session.inFlight.count == 2, "the freed slots took entries 4 and 5")
+    }
+
+    /// Events beyond what one `BATCH` may carry go in more than one.
+    @Test func aLargeWindowIsSplitIntoBatchesWithinTheFrameLimit() throws {
+        var settings = Self.settings
+        settings.window = 256
+        var session = AgentSession(settings: settings, jitterSeed: 7)
+        let big = (1...40).map { OutboxEntry(number: UInt64($0), source: settings.source, id: "b\($0)", event: Array(repeating: 0x20, count: 6000)) }
+        _ = session.enqueue(big, now: 0)
+        _ = session.tick(now: 0)
+        var welcome = Self.welcome
+        welcome.features = ["batch"]
+        let sent = session.receive(.welcome(welcome), now: 10)
+        let sizes = try sent.compactMap { action -> Int? in
+            guard case .send(let frames) = action, case .batch = try IngestRequest.decode(frames) else { return nil }
+            return frames[2].count
+        }
+        #expect(sizes.count == 4, "at most 80 KiB of events per BATCH: 13 + 13 + 13 + 1")
+        #expect(sizes.allSatisfy { $0 <= 96 << 10 }, "\(sizes)")
+        #expect(session.inFlight.count == 40)
     }
 }

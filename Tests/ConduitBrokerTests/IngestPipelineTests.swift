@@ -426,3 +426,72 @@ import Testing
         #expect(pipeline.expireSilentAgents(now: expiry + 10 * interval, calendar: Self.calendar).isEmpty, "dead once")
     }
 }
+
+/// `BATCH` and `ACKS`: each entry is taken as a `PUBLISH` of its own, and the answers keep the order of the events.
+@Suite struct IngestBatchTests {
+    static func batch(_ entries: [(UInt64, [UInt8])]) -> WireMessage {
+        IngestRequest.batch(entries.map { BatchEntry(correlation: $0.0, event: $0.1) }).encode()
+    }
+
+    @Test func eachEntryIsTakenAloneAndTheAnswersKeepTheirOrder() throws {
+        var pipeline = IngestPipelineTests.pipeline(nextSequence: 10)
+        let bad = SampleEvents.progress(id: "b2", percent: 140)
+        let actions = pipeline.receive(
+            routingId: IngestPipelineTests.agentA,
+            frames: Self.batch([
+                (1, SampleEvents.progress(id: "b1")), (2, bad), (3, SampleEvents.progress(id: "b3")), (4, SampleEvents.progress(id: "b1")),
+            ]),
+            principal: nil, now: 0, calendar: IngestPipelineTests.calendar)
+        #expect(IngestPipelineTests.records(actions).map(\.sequence) == [10, 11], "b1 and b3; b2 is refused, the second b1 is a resend")
+        let replies = IngestPipelineTests.replies(pipeline.commitSucceeded()).map(\.reply)
+        #expect(replies.count == 3)
+        #expect(replies.first == .acks([BatchAcknowledgement(correlation: 1, sequence: 10, duplicate: false)]))
+        guard replies.count == 3, case .reject(let rejection) = replies[1] else { Issue.record("\(replies)"); return }
+        #expect(rejection.correlation == 2 && rejection.error.code == .dataRange && rejection.error.path == "data.percent")
+        #expect(replies[2] == .acks([
+            BatchAcknowledgement(correlation: 3, sequence: 11, duplicate: false),
+            BatchAcknowledgement(correlation: 4, sequence: 10, duplicate: true),
+        ]))
+        #expect(pipeline.counters == IngestPipeline.Counters(eventsAccepted: 2, eventsDuplicate: 1, eventsRejected: 1))
+    }
+
+    @Test func theAcksOfTwoAgentsAreNotMixedAndAFailedCommitRefusesEachEntry() throws {
+        var pipeline = IngestPipelineTests.pipeline()
+        for (routingId, prefix) in [(IngestPipelineTests.agentA, "a"), (IngestPipelineTests.agentB, "b")] {
+            _ = pipeline.receive(
+                routingId: routingId, frames: Self.batch([(1, SampleEvents.progress(id: prefix + "1")), (2, SampleEvents.progress(id: prefix + "2"))]),
+                principal: nil, now: 0, calendar: IngestPipelineTests.calendar)
+        }
+        let stored = IngestPipelineTests.replies(pipeline.commitSucceeded())
+        #expect(stored.map(\.routingId) == [IngestPipelineTests.agentA, IngestPipelineTests.agentB])
+        #expect(stored.map(\.reply) == [
+            .acks([BatchAcknowledgement(correlation: 1, sequence: 1, duplicate: false), BatchAcknowledgement(correlation: 2, sequence: 2, duplicate: false)]),
+            .acks([BatchAcknowledgement(correlation: 1, sequence: 3, duplicate: false), BatchAcknowledgement(correlation: 2, sequence: 4, duplicate: false)]),
+        ])
+        _ = pipeline.receive(
+            routingId: IngestPipelineTests.agentA, frames: Self.batch([(3, SampleEvents.progress(id: "a3")), (4, SampleEvents.progress(id: "a1"))]),
+            principal: nil, now: 0, calendar: IngestPipelineTests.calendar)
+        let failed = IngestPipelineTests.replies(pipeline.commitFailed(JournalError(.ioFailed, "no space left on the device")))
+        guard failed.count == 2, case .reject(let refused) = failed[0].reply else { Issue.record("\(failed)"); return }
+        #expect(refused.correlation == 3 && refused.error.code == .serviceUnavailable, "the new event is refused")
+        #expect(failed[1].reply == .acks([BatchAcknowledgement(correlation: 4, sequence: 1, duplicate: true)]), "a resend of a stored one stays acknowledged")
+        #expect(pipeline.nextSequence == 5, "the failed batch took no sequence")
+    }
+
+    @Test func helloAsksForFeaturesAndWelcomeGrantsThoseItKnows() throws {
+        var pipeline = IngestPipelineTests.pipeline()
+        _ = pipeline.receive(
+            routingId: IngestPipelineTests.agentA,
+            frames: IngestRequest.hello(source: IngestPipelineTests.power, heartbeatIntervalMs: 1000, features: ["teleport", "batch"]).encode(),
+            principal: nil, now: 0, calendar: IngestPipelineTests.calendar)
+        _ = pipeline.receive(
+            routingId: IngestPipelineTests.agentB,
+            frames: IngestRequest.hello(source: "/water-investment-company/agent-1", heartbeatIntervalMs: 1000).encode(),
+            principal: nil, now: 0, calendar: IngestPipelineTests.calendar)
+        let welcomes = IngestPipelineTests.replies(pipeline.commitSucceeded()).compactMap { reply -> Welcome? in
+            if case .welcome(let welcome) = reply.reply { welcome } else { nil }
+        }
+        #expect(welcomes.map(\.features) == [["batch"], []])
+        #expect(IngestReply.welcome(welcomes[1]).encode().count == 3, "an agent that asked for nothing gets the three-frame WELCOME")
+    }
+}

@@ -7,7 +7,24 @@ import Testing
         (.ack(Acknowledgement(correlation: 7, sequence: 42, duplicate: false, source: "/power-supply-bureau/agent-1", id: "pw-0001")), GoldenFrames.ingestAck),
         (.reject(Rejection(correlation: 8, error: ConduitError(.dataRange, path: "data.percent", "140 is above 100"))), GoldenFrames.ingestReject),
         (.heartbeat, GoldenFrames.ingestBrokerHeartbeat),
+        (.welcome(Welcome(heartbeatIntervalMs: 5000, maximumEventBytes: 65536, maximumInFlight: 256, headSequence: 40, features: ["batch"])),
+         GoldenFrames.ingestWelcomeBatch),
+        (.acks([
+            BatchAcknowledgement(correlation: 7, sequence: 42, duplicate: false),
+            BatchAcknowledgement(correlation: 8, sequence: 43, duplicate: true),
+        ]), GoldenFrames.ingestAcks),
     ]
+
+    @Test func badAcksAreRejected() {
+        var acks = GoldenFrames.ingestAcks
+        acks[2].removeLast()
+        expectError(.frameSize, at: "frame[2]") { _ = try IngestReply.decode(acks) }
+        acks[2] = []
+        expectError(.frameSize, at: "frame[2]") { _ = try IngestReply.decode(acks) }
+        acks = GoldenFrames.ingestAcks
+        acks[2][16] = 2
+        expectError(.frameValue, at: "frame[2]") { _ = try IngestReply.decode(acks) }
+    }
 
     @Test(arguments: 0..<goldens.count)
     func matchesGoldenFrames(_ index: Int) throws {

@@ -7,6 +7,8 @@ import Testing
         (.hello(source: "/power-supply-bureau/agent-1", heartbeatIntervalMs: 5000), GoldenFrames.ingestHello),
         (.heartbeat, GoldenFrames.ingestHeartbeat),
         (.goodbye, GoldenFrames.ingestGoodbye),
+        (.hello(source: "/power-supply-bureau/agent-1", heartbeatIntervalMs: 5000, features: ["batch"]), GoldenFrames.ingestHelloBatch),
+        (.batch([BatchEntry(correlation: 7, event: Array("{}".utf8)), BatchEntry(correlation: 8, event: Array("{}".utf8))]), GoldenFrames.ingestBatch),
     ]
 
     @Test(arguments: 0..<goldens.count)
@@ -39,3 +41,23 @@ import Testing
         #expect(IngestRequest.correlation(ofUndecodable: [bytes("junk")]) == 0)
     }
 }
+
+/// A `BATCH` that cannot be read whole is refused whole, with what is wrong in which entry.
+@Test func badBatchesAreRejected() {
+    var batch = GoldenFrames.ingestBatch
+    batch[2].removeLast()
+    expectError(.frameSize, at: "frame[2]") { _ = try IngestRequest.decode(batch) }
+    batch[2] = []
+    expectError(.frameSize, at: "frame[2]") { _ = try IngestRequest.decode(batch) }
+    batch[2] = Array(GoldenFrames.ingestBatch[2].prefix(10))
+    expectError(.frameSize, at: "frame[2]") { _ = try IngestRequest.decode(batch) }
+    // An entry that says it is larger than an event may be.
+    batch[2] = [0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1] + Array(repeating: 0x20, count: 65_537)
+    expectError(.eventOversize, at: "frame[2]") { _ = try IngestRequest.decode(batch) }
+    // More entries than a BATCH may hold.
+    batch[2] = (0..<1025).flatMap { _ in [UInt8](repeating: 0, count: 11) + [2] + Array("{}".utf8) }
+    expectError(.frameValue, at: "frame[2]") { _ = try IngestRequest.decode(batch) }
+    // HELLO with features is five frames; six is wrong.
+    expectError(.frameArity, at: "message") { _ = try IngestRequest.decode(GoldenFrames.ingestHelloBatch + [[]]) }
+}
+

@@ -12,6 +12,7 @@ import Testing
     static let goldens: [[[UInt8]]] = [
         GoldenFrames.ingestPublish, GoldenFrames.ingestHello, GoldenFrames.ingestHeartbeat, GoldenFrames.ingestGoodbye,
         GoldenFrames.ingestWelcome, GoldenFrames.ingestAck, GoldenFrames.ingestReject, GoldenFrames.ingestBrokerHeartbeat,
+        GoldenFrames.ingestHelloBatch, GoldenFrames.ingestWelcomeBatch, GoldenFrames.ingestBatch, GoldenFrames.ingestAcks,
         GoldenFrames.fanoutEvent, GoldenFrames.fanoutHeartbeat, GoldenFrames.queryReplay, GoldenFrames.queryReplayTime,
         GoldenFrames.queryCredit, GoldenFrames.queryCancel, GoldenFrames.queryHead, GoldenFrames.queryStats,
         GoldenFrames.queryChunk, GoldenFrames.queryEnd, GoldenFrames.queryHeadReply, GoldenFrames.queryStatsReply,

@@ -6,8 +6,12 @@ public enum IngestRequest: Sendable, Hashable {
     /// `PUBLISH`: one event. The correlation is chosen by the agent and echoed in the ack or reject,
     /// so an agent can keep a window of unacknowledged events in flight.
     case publish(correlation: UInt64, event: [UInt8])
-    /// `HELLO`: the agent's CloudEvents source and the heartbeat interval it promises.
-    case hello(source: String, heartbeatIntervalMs: UInt32)
+    /// `HELLO`: the agent's CloudEvents source, the heartbeat interval it promises, and the optional features it asks
+    /// for (``IngestFeature``; none is the protocol's first form, a four-frame `HELLO`).
+    case hello(source: String, heartbeatIntervalMs: UInt32, features: [String] = [])
+    /// `BATCH` (feature `batch`): several events in one message, each with its correlation; each is answered as if it
+    /// had come in a `PUBLISH` of its own, its acknowledgement in an `ACKS`.
+    case batch([BatchEntry])
     /// `HEARTBEAT`: the agent is alive.
     case heartbeat
     /// `GOODBYE`: the agent is stopping.
@@ -25,8 +29,18 @@ public enum IngestRequest: Sendable, Hashable {
         switch self {
         case .publish(let correlation, let event):
             return [ProtocolSignature.frame, Wire.command("PUBLISH"), Wire.frame(correlation), event]
-        case .hello(let source, let interval):
-            return [ProtocolSignature.frame, Wire.command("HELLO"), Wire.frame(source), Wire.frame(interval)]
+        case .hello(let source, let interval, let features):
+            let frames = [ProtocolSignature.frame, Wire.command("HELLO"), Wire.frame(source), Wire.frame(interval)]
+            return features.isEmpty ? frames : frames + [Wire.frame(features.joined(separator: ","))]
+        case .batch(let entries):
+            var body: [UInt8] = []
+            body.reserveCapacity(entries.reduce(0) { $0 + 12 + $1.event.count })
+            for entry in entries {
+                Wire.append(entry.correlation, to: &body)
+                Wire.append(UInt32(entry.event.count), to: &body)
+                body += entry.event
+            }
+            return [ProtocolSignature.frame, Wire.command("BATCH"), body]
         case .heartbeat:
             return [ProtocolSignature.frame, Wire.command("HEARTBEAT")]
         case .goodbye:
@@ -50,12 +64,18 @@ public enum IngestRequest: Sendable, Hashable {
             }
             return .publish(correlation: correlation, event: message[3])
         case Wire.command("HELLO"):
-            try Wire.arity(message, 4, "HELLO")
+            if message.count != 5 { try Wire.arity(message, 4, "HELLO") }
             let source = try Wire.readText(message, 2, maximum: 256, allowEmpty: false)
             guard source.hasPrefix("/"), source.utf8.count >= 2 else {
                 throw ConduitError(.frameValue, path: "frame[2]", "\"\(source)\" is not a source; expected /<organisation>[/<agent>]")
             }
-            return .hello(source: source, heartbeatIntervalMs: try Wire.readUInt32(message, 3))
+            let interval = try Wire.readUInt32(message, 3)
+            guard message.count == 5 else { return .hello(source: source, heartbeatIntervalMs: interval) }
+            let features = try Wire.readText(message, 4, maximum: 256, allowEmpty: true)
+            return .hello(source: source, heartbeatIntervalMs: interval, features: features.split(separator: ",").map(String.init))
+        case Wire.command("BATCH"):
+            try Wire.arity(message, 3, "BATCH")
+            return .batch(try BatchEntry.decode(message[2]))
         case Wire.command("HEARTBEAT"):
             try Wire.arity(message, 2, "HEARTBEAT")
             return .heartbeat
@@ -74,6 +94,67 @@ public enum IngestRequest: Sendable, Hashable {
     public static func correlation(ofUndecodable message: WireMessage) -> UInt64 {
         guard message.count >= 3, message[2].count == 8 else { return 0 }
         return Wire.uint64(message[2], 0)
+    }
+}
+
+/// The optional features of the ingest protocol, asked for in `HELLO` and granted in `WELCOME`.
+public enum IngestFeature {
+    /// `BATCH` from the agent, `ACKS` from the broker: several events, and their acknowledgements, per message.
+    public static let batch = "batch"
+    /// The features this version of Conduit grants.
+    public static let supported: Set<String> = [batch]
+}
+
+/// One event of a `BATCH`.
+public struct BatchEntry: Sendable, Hashable {
+    public var correlation: UInt64
+    public var event: [UInt8]
+
+    public init(correlation: UInt64, event: [UInt8]) {
+        self.correlation = correlation
+        self.event = event
+    }
+
+    /// The most events in one `BATCH`.
+    public static let maximumEntries = 1024
+
+    /// The entries of a `BATCH` body: each a correlation (u64), a length (u32) and that many bytes of event JSON.
+    static func decode(_ body: [UInt8]) throws(ConduitError) -> [BatchEntry] {
+        var entries: [BatchEntry] = []
+        var offset = 0
+        while offset < body.count {
+            guard entries.count < maximumEntries else {
+                throw ConduitError(.frameValue, path: "frame[2]", "a BATCH holds at most \(maximumEntries) events")
+            }
+            guard body.count - offset >= 12 else {
+                throw ConduitError(.frameSize, path: "frame[2]", "entry \(entries.count) is cut short: \(body.count - offset) bytes where a correlation and a length take 12")
+            }
+            let correlation = Wire.uint64(body, offset)
+            let length = body[(offset + 8)..<(offset + 12)].reduce(0) { $0 << 8 | Int($1) }
+            guard length <= EventCodec.maximumEventBytes else {
+                throw ConduitError(.eventOversize, path: "frame[2]", "entry \(entries.count) is \(length) bytes; the limit is \(EventCodec.maximumEventBytes)")
+            }
+            guard body.count - offset - 12 >= length else {
+                throw ConduitError(.frameSize, path: "frame[2]", "entry \(entries.count) says \(length) bytes; \(body.count - offset - 12) remain")
+            }
+            entries.append(BatchEntry(correlation: correlation, event: Array(body[(offset + 12)..<(offset + 12 + length)])))
+            offset += 12 + length
+        }
+        guard !entries.isEmpty else { throw ConduitError(.frameSize, path: "frame[2]", "a BATCH holds at least one event") }
+        return entries
+    }
+}
+
+/// One acknowledgement of an `ACKS`: the event's correlation, its sequence, and whether it was a resend.
+public struct BatchAcknowledgement: Sendable, Hashable {
+    public var correlation: UInt64
+    public var sequence: UInt64
+    public var duplicate: Bool
+
+    public init(correlation: UInt64, sequence: UInt64, duplicate: Bool) {
+        self.correlation = correlation
+        self.sequence = sequence
+        self.duplicate = duplicate
     }
 }
 
@@ -119,12 +200,18 @@ public struct Welcome: Sendable, Hashable {
     public var maximumInFlight: UInt32
     /// The broker's journal head (latest sequence) when it answered.
     public var headSequence: UInt64
+    /// The features granted, of those `HELLO` asked for (``IngestFeature``); sent only when some were asked for.
+    public var features: [String]
 
-    public init(heartbeatIntervalMs: UInt32, maximumEventBytes: UInt32, maximumInFlight: UInt32, headSequence: UInt64) {
+    public init(
+        heartbeatIntervalMs: UInt32, maximumEventBytes: UInt32, maximumInFlight: UInt32, headSequence: UInt64,
+        features: [String] = []
+    ) {
         self.heartbeatIntervalMs = heartbeatIntervalMs
         self.maximumEventBytes = maximumEventBytes
         self.maximumInFlight = maximumInFlight
         self.headSequence = headSequence
+        self.features = features
     }
 }
 
@@ -134,6 +221,8 @@ public enum IngestReply: Sendable, Hashable {
     case welcome(Welcome)
     /// `ACK`: the event is durable (or was already).
     case ack(Acknowledgement)
+    /// `ACKS`: the events of a `BATCH` that are durable, in the order they were sent (rejected ones get a `REJECT`).
+    case acks([BatchAcknowledgement])
     /// `REJECT`: the message was refused; nothing was stored.
     case reject(Rejection)
     /// `HEARTBEAT`: the broker is alive.
@@ -150,7 +239,17 @@ public enum IngestReply: Sendable, Hashable {
             Wire.append(welcome.maximumEventBytes, to: &body)
             Wire.append(welcome.maximumInFlight, to: &body)
             Wire.append(welcome.headSequence, to: &body)
-            return [ProtocolSignature.frame, Wire.command("WELCOME"), body]
+            let frames = [ProtocolSignature.frame, Wire.command("WELCOME"), body]
+            return welcome.features.isEmpty ? frames : frames + [Wire.frame(welcome.features.joined(separator: ","))]
+        case .acks(let acks):
+            var body: [UInt8] = []
+            body.reserveCapacity(acks.count * 17)
+            for ack in acks {
+                Wire.append(ack.correlation, to: &body)
+                Wire.append(ack.sequence, to: &body)
+                body.append(ack.duplicate ? 1 : 0)
+            }
+            return [ProtocolSignature.frame, Wire.command("ACKS"), body]
         case .ack(let ack):
             return [
                 ProtocolSignature.frame, Wire.command("ACK"), Wire.frame(ack.correlation), Wire.frame(ack.sequence),
@@ -170,15 +269,32 @@ public enum IngestReply: Sendable, Hashable {
         let command = try Wire.command(of: message)
         switch command {
         case Wire.command("WELCOME"):
-            try Wire.arity(message, 3, "WELCOME")
+            if message.count != 4 { try Wire.arity(message, 3, "WELCOME") }
             let body = message[2]
             guard body.count == 20 else {
                 throw ConduitError(.frameSize, path: "frame[2]", "WELCOME's body is 20 bytes, got \(body.count)")
             }
             let words = (0..<3).map { index in body[(index * 4)..<(index * 4 + 4)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }
+            let features = message.count == 4 ? try Wire.readText(message, 3, maximum: 256, allowEmpty: true) : ""
             return .welcome(Welcome(
                 heartbeatIntervalMs: words[0], maximumEventBytes: words[1], maximumInFlight: words[2],
-                headSequence: Wire.uint64(body, 12)))
+                headSequence: Wire.uint64(body, 12), features: features.split(separator: ",").map(String.init)))
+        case Wire.command("ACKS"):
+            try Wire.arity(message, 3, "ACKS")
+            let body = message[2]
+            guard !body.isEmpty, body.count % 17 == 0 else {
+                throw ConduitError(.frameSize, path: "frame[2]", "ACKS holds 17 bytes per acknowledgement, got \(body.count)")
+            }
+            var acks: [BatchAcknowledgement] = []
+            acks.reserveCapacity(body.count / 17)
+            for offset in stride(from: 0, to: body.count, by: 17) {
+                guard body[offset + 16] <= 1 else {
+                    throw ConduitError(.frameValue, path: "frame[2]", "acknowledgement \(offset / 17) has flags 0x\(String(body[offset + 16], radix: 16))")
+                }
+                acks.append(BatchAcknowledgement(
+                    correlation: Wire.uint64(body, offset), sequence: Wire.uint64(body, offset + 8), duplicate: body[offset + 16] == 1))
+            }
+            return .acks(acks)
         case Wire.command("ACK"):
             try Wire.arity(message, 7, "ACK")
             let flags = try Wire.readByte(message, 4)
