@@ -490,29 +490,31 @@ struct BrokerBenchRun {
         var sent = 0
         var acknowledged = 0
         let signature = ProtocolSignature.frame
-        let command = Array("PUBLISH".utf8)
+        let command = Array("BATCH".utf8)
         let (prefix, suffix) = eventTemplate(agent: agent)
-        var eventBytes: [UInt8] = []
-        eventBytes.reserveCapacity(prefix.count + suffix.count + 40)
+        // The events the window lets go at once travel in one BATCH (at most 80 KiB of events, as agents send them);
+        // each is acknowledged in an ACKS.
+        var body: [UInt8] = []
+        body.reserveCapacity(96 << 10)
         var frame = ZeroMQ.Message()
-        var correlation = [UInt8](repeating: 0, count: 8)
         while monotonicMicroseconds() < start { usleep(100) }
         while acknowledged < events {
             var now = monotonicMicroseconds()
-            while sent < events && sent - acknowledged < window {
+            body.removeAll(keepingCapacity: true)
+            while sent < events && sent - acknowledged < window && body.count < 80 << 10 {
                 if let offset = pace(sent), start + offset > now { break }
                 sentAt[sent] = now
-                eventBytes.removeAll(keepingCapacity: true)
-                eventBytes += prefix
-                eventBytes += "\(sent)-\(now)".utf8
-                eventBytes += suffix
-                withUnsafeBytes(of: UInt64(sent).bigEndian) { source in correlation.withUnsafeMutableBytes { $0.copyMemory(from: source) } }
-                try socket.send(signature, more: true)
-                try socket.send(command, more: true)
-                try socket.send(correlation, more: true)
-                try socket.send(eventBytes)
+                let event = prefix + Array("\(sent)-\(now)".utf8) + suffix
+                withUnsafeBytes(of: UInt64(sent).bigEndian) { body += $0 }
+                withUnsafeBytes(of: UInt32(event.count).bigEndian) { body += $0 }
+                body += event
                 sent += 1
                 now = monotonicMicroseconds()
+            }
+            if !body.isEmpty {
+                try socket.send(signature, more: true)
+                try socket.send(command, more: true)
+                try socket.send(body)
             }
             var timeout: Duration = .seconds(10)
             if sent < events && sent - acknowledged < window, let offset = pace(sent) {
@@ -522,23 +524,30 @@ struct BrokerBenchRun {
                 if timeout == .seconds(10) { throw BenchError.failed("no acknowledgement for 10 s") }
                 continue
             }
-            // Replies in place: [signature][ACK][correlation][sequence][flags][source][id], or a REJECT.
+            // Replies in place: [signature][ACKS][17 bytes per acknowledgement], or a REJECT.
             while try socket.receive(into: &frame, wait: false) {
                 var index = 0
-                var isAck = false
-                var number = -1
+                var isAcks = false
+                var numbers: [Int] = []
                 while true {
-                    if index == 1 { isAck = frame.withUnsafeBytes { $0.elementsEqual("ACK".utf8) } }
-                    if index == 2 && frame.count == 8 {
-                        number = Int(frame.withUnsafeBytes { $0.reduce(UInt64(0)) { $0 << 8 | UInt64($1) } })
+                    if index == 1 { isAcks = frame.withUnsafeBytes { $0.elementsEqual("ACKS".utf8) } }
+                    if index == 2 && isAcks {
+                        frame.withUnsafeBytes { bytes in
+                            for offset in stride(from: 0, to: bytes.count - 16, by: 17) {
+                                numbers.append(Int(bytes[offset..<(offset + 8)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }))
+                            }
+                        }
                     }
                     guard frame.hasMore else { break }
                     try socket.receive(into: &frame)
                     index += 1
                 }
-                guard isAck, number >= 0, number < events else { throw BenchError.failed("the broker did not acknowledge an event") }
-                latencies.append(monotonicMicroseconds() - sentAt[number])
-                acknowledged += 1
+                guard isAcks, !numbers.isEmpty, numbers.allSatisfy({ $0 >= 0 && $0 < events }) else {
+                    throw BenchError.failed("the broker did not acknowledge an event")
+                }
+                let received = monotonicMicroseconds()
+                for number in numbers { latencies.append(received - sentAt[number]) }
+                acknowledged += numbers.count
             }
         }
         socket.close()

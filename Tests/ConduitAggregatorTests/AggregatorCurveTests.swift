@@ -10,6 +10,22 @@ import ZeroMQ
 /// `conduit`), and its snapshot endpoint admits only the keys it lists.
 @Suite(.timeLimit(.minutes(5)))
 struct AggregatorCurveTests {
+    /// Two power outages on the same building at the same time, from the power bureau's agent: the aggregator raises
+    /// an alert for them. Whether both were acknowledged (an issue is recorded otherwise).
+    static func publishOverlappingOutages(_ agent: TestClient) throws -> Bool {
+        for (index, id) in ["o-1", "o-2"].enumerated() {
+            let outage = String(decoding: SampleEvents.outage(id: id), as: UTF8.self)
+                .replacingOccurrences(of: "/water-investment-company/agent-1", with: "/power-supply-bureau/agent-1")
+                .replacingOccurrences(of: #""utility":"water""#, with: #""utility":"power""#)
+                .replacingOccurrences(of: #""service":"water""#, with: #""service":"power""#)
+                .replacingOccurrences(of: #""households":40"#, with: #""buildings":["b01"],"households":40"#)
+            guard case .ack = try agent.publishAndWait(Array(outage.utf8), correlation: UInt64(index)) else {
+                Issue.record("outage \(id) was not acknowledged")
+                return false
+            }
+        }
+        return true
+    }
     @Test func theAggregatorWorksBehindCurveAndGuardsItsSnapshots() throws {
         let server = try CurveKeyPair.generate(), power = try CurveKeyPair.generate()
         let aggregatorKeys = try CurveKeyPair.generate(), coordinator = try CurveKeyPair.generate()
@@ -22,17 +38,7 @@ struct AggregatorCurveTests {
         let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest, curve: (power, server.publicKey))
         let query = try TestClient(context: context, endpoint: broker.endpoints.query, curve: (coordinator, server.publicKey))
         // Two outages on the same buildings at the same time: the aggregator raises an alert and publishes it.
-        for (index, id) in ["o-1", "o-2"].enumerated() {
-            let outage = String(decoding: SampleEvents.outage(id: id), as: UTF8.self)
-                .replacingOccurrences(of: "/water-investment-company/agent-1", with: "/power-supply-bureau/agent-1")
-                .replacingOccurrences(of: #""utility":"water""#, with: #""utility":"power""#)
-                .replacingOccurrences(of: #""service":"water""#, with: #""service":"power""#)
-                .replacingOccurrences(of: #""households":40"#, with: #""buildings":["b01"],"households":40"#)
-            guard case .ack = try agent.publishAndWait(Array(outage.utf8), correlation: UInt64(index)) else {
-                Issue.record("outage \(id) was not acknowledged")
-                return
-            }
-        }
+        guard try Self.publishOverlappingOutages(agent) else { return }
 
         var configuration = AggregatorConfiguration()
         configuration.fanoutEndpoint = broker.endpoints.fanout
@@ -78,17 +84,7 @@ struct AggregatorCurveTests {
         let context = try Context()
         let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest, curve: (power, server.publicKey))
         let query = try TestClient(context: context, endpoint: broker.endpoints.query, curve: (reviewer, server.publicKey))
-        for (index, id) in ["o-1", "o-2"].enumerated() {
-            let outage = String(decoding: SampleEvents.outage(id: id), as: UTF8.self)
-                .replacingOccurrences(of: "/water-investment-company/agent-1", with: "/power-supply-bureau/agent-1")
-                .replacingOccurrences(of: #""utility":"water""#, with: #""utility":"power""#)
-                .replacingOccurrences(of: #""service":"water""#, with: #""service":"power""#)
-                .replacingOccurrences(of: #""households":40"#, with: #""buildings":["b01"],"households":40"#)
-            guard case .ack = try agent.publishAndWait(Array(outage.utf8), correlation: UInt64(index)) else {
-                Issue.record("outage \(id) was not acknowledged")
-                return
-            }
-        }
+        guard try Self.publishOverlappingOutages(agent) else { return }
         var configuration = AggregatorConfiguration()
         configuration.fanoutEndpoint = broker.endpoints.fanout
         configuration.queryEndpoint = broker.endpoints.query
