@@ -204,11 +204,18 @@ def window_by_time(from_us: int, to_us: int) -> bytes:
 
 @dataclass(frozen=True)
 class Welcome:
-    """``WELCOME``: the broker's answer to ``HELLO``."""
+    """``WELCOME``: the broker's answer to ``HELLO``, with the features it granted (``frame[3]``, when asked)."""
     heartbeat_interval_ms: int
     max_event_bytes: int
     max_in_flight: int
     journal_head: int
+    features: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Acks:
+    """``ACKS``: acknowledgements of ``BATCH`` entries, each (correlation, sequence, duplicate)."""
+    entries: Tuple[Tuple[int, int, bool], ...]
 
 
 @dataclass(frozen=True)
@@ -374,10 +381,24 @@ def decode_ingest_reply(frames: Sequence[bytes]) -> Union[Welcome, Ack, Reject, 
         raise ProtocolError("ingest reply without a command frame", frames)
     command = frames[1]
     if command == b"WELCOME":
-        _check_arity(frames, "WELCOME", 3)
+        if len(frames) != 4:
+            _check_arity(frames, "WELCOME", 3)
         if len(frames[2]) != 20:
             raise ProtocolError(f"WELCOME frame[2] must be 20 bytes, got {len(frames[2])}", frames)
-        return Welcome(*struct.unpack(">IIIQ", frames[2]))
+        features = tuple(f for f in _read_text(frames, 3).split(",") if f) if len(frames) == 4 else ()
+        return Welcome(*struct.unpack(">IIIQ", frames[2]), features=features)
+    if command == b"ACKS":
+        _check_arity(frames, "ACKS", 3)
+        body = frames[2]
+        if not body or len(body) % 17:
+            raise ProtocolError(f"ACKS frame[2] must be a multiple of 17 bytes, got {len(body)}", frames)
+        entries = []
+        for offset in range(0, len(body), 17):
+            correlation, sequence, flags = struct.unpack(">QQB", body[offset:offset + 17])
+            if flags & ~0x01:
+                raise ProtocolError(f"ACKS flags 0x{flags:02x} has bits other than bit 0 set", frames)
+            entries.append((correlation, sequence, bool(flags & 0x01)))
+        return Acks(tuple(entries))
     if command == b"ACK":
         _check_arity(frames, "ACK", 7)
         if len(frames[4]) != 1:
@@ -533,9 +554,14 @@ class IngestClient(_Endpoint):
         self._send(frames)
         self._last_sent = time.monotonic()
 
-    def hello(self, source: str, heartbeat_interval_ms: int = 5000, timeout: Optional[float] = None) -> Welcome:
-        """Send ``HELLO`` and wait for ``WELCOME``. A ``REJECT`` raises :class:`ConduitError`."""
-        self.send_raw([SIGNATURE, b"HELLO", source.encode("utf-8"), _u32(heartbeat_interval_ms)])
+    def hello(self, source: str, heartbeat_interval_ms: int = 5000, timeout: Optional[float] = None,
+              features: Sequence[str] = ()) -> Welcome:
+        """Send ``HELLO`` (asking for ``features`` in ``frame[4]``, if any) and wait for ``WELCOME``. A ``REJECT``
+        raises :class:`ConduitError`."""
+        frames = [SIGNATURE, b"HELLO", source.encode("utf-8"), _u32(heartbeat_interval_ms)]
+        if features:
+            frames.append(",".join(features).encode("ascii"))
+        self.send_raw(frames)
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while True:
             reply = self._receive_one(deadline - time.monotonic(), heartbeat=False)
@@ -558,6 +584,21 @@ class IngestClient(_Endpoint):
         self._in_flight[correlation] = payload
         self.send_raw([SIGNATURE, b"PUBLISH", _u64(correlation), payload])
         return correlation
+
+    def batch(self, events: Sequence[EventLike]) -> List[int]:
+        """Send one ``BATCH`` of ``events`` (feature ``batch``) without waiting; returns their correlations. The
+        broker answers each as a ``PUBLISH`` of its own: acknowledgements in ``ACKS``, rejections in ``REJECT``."""
+        body = b""
+        correlations = []
+        for event in events:
+            payload = encode_event(event)
+            correlation = self._next_correlation
+            self._next_correlation += 1
+            self._in_flight[correlation] = payload
+            correlations.append(correlation)
+            body += _u64(correlation) + _u32(len(payload)) + payload
+        self.send_raw([SIGNATURE, b"BATCH", body])
+        return correlations
 
     def heartbeat(self) -> None:
         """Send ``HEARTBEAT`` (the broker answers with ``HEARTBEAT``)."""

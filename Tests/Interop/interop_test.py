@@ -22,7 +22,7 @@ sys.dont_write_bytecode = True  # leave no __pycache__ beside the sources
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from conduit_client import (  # noqa: E402
-    SIGNATURE, SEQUENCE_MAX, Ack, ConduitError, FanoutEvent, IngestClient, QueryClient, Reject, ServerError,
+    SIGNATURE, SEQUENCE_MAX, Ack, Acks, ConduitError, FanoutEvent, IngestClient, QueryClient, Reject, ServerError,
     Subscriber, encode_event, format_rfc3339_us, parse_rfc3339_us, topic_of, window_by_sequence, window_by_time,
 )
 
@@ -388,11 +388,46 @@ class Interop:
                 not self.sub.gaps and not self.sub.out_of_order and self.sub.last_sequence == final
                 and final >= head + 2, f"last seen {self.sub.last_sequence}, head {final}")
 
+    def section_batch(self) -> None:
+        """HELLO asking for the batch feature, then one BATCH of three events, the second invalid: each is answered
+        as if published alone, acknowledgements in ACKS, in the order the events were sent."""
+        c = self.c
+        welcome = self.power.hello(POWER_SOURCE, 5000, features=("batch",))
+        if not c.check("HELLO asking for batch -> WELCOME grants batch in frame[3]", "batch" in welcome.features,
+                       f"{welcome.features}"):
+            return
+        head_before = self.query.head().head_sequence
+        events = [progress_event(self.run, 900), progress_event(self.run, 901, percent=140),
+                  progress_event(self.run, 902)]
+        correlations = self.power.batch(events)
+        answers = []
+        deadline = time.monotonic() + 5.0
+        while sum(len(a.entries) if isinstance(a, Acks) else 1 for a in answers) < 3 and time.monotonic() < deadline:
+            reply = self.power.receive(max(0.01, deadline - time.monotonic()))
+            if isinstance(reply, (Acks, Reject)):
+                answers.append(reply)
+        shape = [("ACKS", [e[0] for e in a.entries]) if isinstance(a, Acks) else ("REJECT", [a.correlation])
+                 for a in answers]
+        c.check("BATCH -> ACKS, REJECT, ACKS in the order sent",
+                shape == [("ACKS", [correlations[0]]), ("REJECT", [correlations[1]]), ("ACKS", [correlations[2]])],
+                f"{shape}")
+        sequences = [e[1] for a in answers if isinstance(a, Acks) for e in a.entries]
+        c.check("BATCH: the two valid events take the next two sequences",
+                sequences == [head_before + 1, head_before + 2], f"{sequences} after head {head_before}")
+        rejects = [a for a in answers if isinstance(a, Reject)]
+        c.check("BATCH: the invalid entry is rejected alone (data.range at data.percent)",
+                len(rejects) == 1 and rejects[0].code == "data.range" and rejects[0].path == "data.percent",
+                f"{rejects}")
+        self.drain_fanout(head_before + 2)
+        ids = {self.fanout[s].json().get("id") for s in (head_before + 1, head_before + 2) if s in self.fanout}
+        c.check("BATCH: both valid events reach the fan-out", ids == {events[0]["id"], events[2]["id"]}, f"{ids}")
+
     def run_all(self) -> None:
         self.query = QueryClient(self.args.query, timeout=5.0)
         sections = [("connect", self.section_connect), ("publish", self.section_publish),
                     ("duplicate", self.section_duplicate), ("rejects", self.section_rejects),
-                    ("replay", self.section_replay), ("goodbye", self.section_goodbye)]
+                    ("replay", self.section_replay), ("batch", self.section_batch),
+                    ("goodbye", self.section_goodbye)]
         for name, section in sections:
             try:
                 section()
