@@ -300,11 +300,8 @@ struct BrokerBenchRun {
             var arguments: [String] = []
             if let server = serverKeys, let client = clientKeys?.keys {
                 try FileManager.default.createDirectory(atPath: directory + "/clients", withIntermediateDirectories: true)
-                try CurveKeyFile.writePrivately(
-                    Array(try JSONEncoder().encode(CurveKeyFile(owner: "broker", publicKey: server.publicKeyText, secretKey: server.secretKeyText))),
-                    to: directory + "/broker.key", replacing: false)
-                try JSONEncoder().encode(CurveKeyFile(owner: "power-supply-bureau", publicKey: client.publicKeyText, secretKey: nil))
-                    .write(to: URL(fileURLWithPath: directory + "/clients/power-supply-bureau.pub"))
+                try CurveKeyFile.writePair(server, owner: "broker", secretPath: directory + "/broker.key", publicPath: nil, replacing: false)
+                try CurveKeyFile.writePublic(client.publicKey, owner: "power-supply-bureau", to: directory + "/clients/power-supply-bureau.pub")
                 arguments = ["--server-key", directory + "/broker.key", "--client-keys", directory + "/clients"]
             }
             broker = try BrokerProcess(

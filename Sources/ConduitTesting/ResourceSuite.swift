@@ -134,8 +134,8 @@ public enum ResourceSuite {
             let client = try CurveKeyPair.generate()
             let keys = directory.appending("keys")
             try FileManager.default.createDirectory(atPath: keys + "/clients", withIntermediateDirectories: true)
-            try write(CurveKeyFile(owner: "broker", publicKey: server.publicKeyText, secretKey: server.secretKeyText), to: keys + "/broker.key")
-            try write(CurveKeyFile(owner: "power-supply-bureau", publicKey: client.publicKeyText, secretKey: nil), to: keys + "/clients/power.pub")
+            try CurveKeyFile.writePair(server, owner: "broker", secretPath: keys + "/broker.key", publicPath: nil, replacing: true)
+            try CurveKeyFile.writePublic(client.publicKey, owner: "power-supply-bureau", to: keys + "/clients/power.pub")
             arguments += ["--server-key", keys + "/broker.key", "--client-keys", keys + "/clients"]
             curve = (client, server.publicKey)
         }
@@ -174,16 +174,6 @@ public enum ResourceSuite {
             exitStatus: broker.process.isRunning ? -1 : broker.process.terminationStatus,
             validPublished: validEvents, validAcknowledged: agent.acknowledged, attack: attack, statistics: statistics,
             seconds: Date().timeIntervalSince(started))
-    }
-
-    private static func write(_ file: CurveKeyFile, to path: String) throws {
-        let bytes = try JSONEncoder().encode(file)
-        // A secret key is written private, as the broker requires of it.
-        if file.secretKey != nil {
-            try CurveKeyFile.writePrivately(Array(bytes), to: path, replacing: true)
-        } else {
-            try bytes.write(to: URL(fileURLWithPath: path))
-        }
     }
 
     /// A journal of `events` progress events of about `eventBytes` bytes each, recorded one millisecond apart.

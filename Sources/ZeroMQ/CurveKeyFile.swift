@@ -76,6 +76,35 @@ public struct CurveKeyFile: Codable, Sendable, Equatable {
         return file
     }
 
+    /// Writes `owner`'s key files: the secret key file at `secretPath`, private from its first byte
+    /// (``writePrivately(_:to:replacing:)``), and, when `publicPath` is given, the public key file there (mode 0644,
+    /// replaced if it exists).
+    public static func writePair(
+        _ keys: CurveKeyPair, owner: String, secretPath: String, publicPath: String?, replacing: Bool
+    ) throws(CurveKeyFileError) {
+        let secret = CurveKeyFile(owner: owner, publicKey: keys.publicKeyText, secretKey: keys.secretKeyText)
+        try writePrivately(secret.encoded, to: secretPath, replacing: replacing)
+        if let publicPath { try writePublic(keys.publicKey, owner: owner, to: publicPath) }
+    }
+
+    /// Writes `owner`'s public key file at `path` (mode 0644, replaced if it exists).
+    public static func writePublic(_ publicKey: [UInt8], owner: String, to path: String) throws(CurveKeyFileError) {
+        guard let text = Z85.encode(publicKey) else {
+            throw CurveKeyFileError(.invalidKey, "a public key is 32 bytes, got \(publicKey.count)")
+        }
+        let contents = Data(CurveKeyFile(owner: owner, publicKey: text, secretKey: nil).encoded)
+        guard FileManager.default.createFile(atPath: path, contents: contents, attributes: [.posixPermissions: 0o644]) else {
+            throw CurveKeyFileError(.unwritable, "cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// The file's JSON, as `conduit keygen` writes it (indented, keys sorted).
+    var encoded: [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return Array((try? encoder.encode(self)) ?? Data())
+    }
+
     /// Writes `contents` to `path` so that no other user can read it at any moment: a new file is created with mode
     /// 0600 under a temporary name in the same directory and renamed in (replacing `path` only when `replacing`). The
     /// directory must not be writable by others, who could otherwise swap the file.

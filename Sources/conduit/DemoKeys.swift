@@ -23,18 +23,10 @@ struct DemoKeys {
                 do { return try CurveKeyFile.read(secretPath).keyPair(path: secretPath) } catch { throw ValidationError("\(error)") }
             }
             let keys = try CurveKeyPair.generate()
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            do {
-                try CurveKeyFile.writePrivately(
-                    Array(try encoder.encode(CurveKeyFile(owner: owner, publicKey: keys.publicKeyText, secretKey: keys.secretKeyText))),
-                    to: secretPath, replacing: false)
-            } catch { throw ValidationError("\(error)") }
-            let publicFile = try encoder.encode(CurveKeyFile(owner: owner, publicKey: keys.publicKeyText, secretKey: nil))
             let publicPath = owner == "broker" ? "\(directory)/broker.pub" : "\(directory)/clients/\(owner).pub"
-            guard manager.createFile(atPath: publicPath, contents: publicFile, attributes: [.posixPermissions: 0o644]) else {
-                throw ValidationError("cannot write \(publicPath)")
-            }
+            do {
+                try CurveKeyFile.writePair(keys, owner: owner, secretPath: secretPath, publicPath: publicPath, replacing: false)
+            } catch { throw ValidationError("\(error)") }
             return keys
         }
         let broker = try pair("broker")

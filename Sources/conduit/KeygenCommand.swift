@@ -46,19 +46,11 @@ struct KeygenCommand: AsyncParsableCommand {
             throw ValidationError("\(secretPath) or \(publicPath) already exists; use --force to replace them")
         }
         try manager.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let secret = try encoder.encode(
-            CurveKeyFile(owner: owner, publicKey: keys.publicKeyText, secretKey: keys.secretKeyText))
-        let pub = try encoder.encode(CurveKeyFile(owner: owner, publicKey: keys.publicKeyText, secretKey: nil))
         do {
             // The secret key is never readable by others, not even for a moment: created 0600 and renamed in.
-            try CurveKeyFile.writePrivately(Array(secret), to: secretPath, replacing: force)
+            try CurveKeyFile.writePair(keys, owner: owner, secretPath: secretPath, publicPath: publicPath, replacing: force)
         } catch {
             throw ValidationError(error.description)
-        }
-        guard manager.createFile(atPath: publicPath, contents: pub, attributes: [.posixPermissions: 0o644]) else {
-            throw ValidationError("cannot write \(publicPath)")
         }
         print("wrote \(secretPath) (secret: keep it with \(owner)) and \(publicPath)")
         print("public key \(keys.publicKeyText)")

@@ -44,11 +44,13 @@ struct PlanCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check a plan file: every error with its path, or a summary of the plan. Exit status 65 when invalid.")
 
-        @Argument(help: "The plan file.")
+        @Argument(help: "The plan file (- for standard input).")
         var file: String
 
         func run() throws {
-            guard let data = FileManager.default.contents(atPath: file) else {
+            // A pipe, a FIFO or standard input is read to its end too, up to just past the 4 MiB a plan may take.
+            let handle = file == "-" ? FileHandle.standardInput : FileHandle(forReadingAtPath: file)
+            guard let handle, let data = try? handle.read(upToCount: (4 << 20) + 1) ?? Data() else {
                 FileHandle.standardError.write(Data("conduit plan check: cannot read \(file)\n".utf8))
                 throw ExitCode(66)
             }
@@ -60,7 +62,7 @@ struct PlanCommand: ParsableCommand {
                 FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
                 throw ExitCode(65)
             }
-            let plan = try loadScenario(file)
+            let plan = try Scenario.decode(Array(data))
             print(PlanCommand.summary(plan))
             for warning in PlanCommand.warnings(plan) { print("warning: \(warning)") }
         }

@@ -181,6 +181,11 @@ extension PlanCommandTests {
             .write(toFile: malformed, atomically: true, encoding: .utf8)
         let first = try ChildProcess.conduit(["plan", "check", malformed])
         #expect(first.status == 65)
+        // From standard input, or a pipe named by its path, the same.
+        let piped = try ChildProcess.conduit(["plan", "check", "-"], input: try Data(contentsOf: URL(fileURLWithPath: malformed)))
+        #expect(piped.status == 65 && piped.errors.contains("4 problems"), "\(piped.errors)")
+        let good = try ChildProcess.conduit(["plan", "check", "/dev/stdin"], input: Data(text.utf8))
+        #expect(good.status == 0 && good.output.hasPrefix("example-county-2025-renewal"), "\(good.errors)")
         // 120 households stand in the riverside community and its power work: both are replaced.
         #expect(first.errors.contains("4 problems"))
         for path in ["colour:", "communities[0].households:", "workItems[0].households:", "workItems[1].plannedStart:"] {
