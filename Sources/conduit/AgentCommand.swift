@@ -67,6 +67,8 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "At the end of the input, how long to wait for the broker to answer what is still pending (seconds).")
     var drainTimeout: Double = 30
 
+    @OptionGroup var log: LogOptions
+
     func validate() throws {
         // The broker refuses the HELLO of an organisation its plan does not name; a plain typo is caught here first.
         guard Identifier.isValid(org) else {
@@ -77,6 +79,8 @@ struct AgentCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // The log goes to standard error, apart from what the agent prints of its events on standard output.
+        log.bootstrap(level: .warning)
         var configuration = try connection.configuration(organisation: org, defaultAgent: simulate ? "sim" : "agent")
         let counters = OutcomeCounters()
         let quiet = quiet

@@ -52,12 +52,10 @@ struct AggregatorCommand: AsyncParsableCommand {
         valueName: "file"))
     var snapshotAuthorisation: String?
 
+    @OptionGroup var log: LogOptions
+
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .info
-            return handler
-        }
+        log.bootstrap(level: .info)
         var configuration = AggregatorConfiguration()
         configuration.fanoutEndpoint = fanout
         configuration.queryEndpoint = query

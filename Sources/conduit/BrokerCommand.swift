@@ -65,6 +65,8 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
+    @OptionGroup var log: LogOptions
+
     @Option(
         name: [.customLong("plan"), .customLong("scenario", withSingleDash: false)],
         help: ArgumentHelp(
@@ -97,11 +99,7 @@ struct BrokerCommand: AsyncParsableCommand {
             throw ExitCode(64)
         }
         let level = settings.logLevel.flatMap(Logger.Level.init(rawValue:)) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        log.bootstrap(level: level)
         var configuration: BrokerConfiguration
         do {
             configuration = try settings.configuration()

@@ -120,6 +120,35 @@ struct BrokerCommandTests {
         #expect(readable.error.contains("chmod 600"))
     }
 
+    /// `--log-format json`: every line of the log is one JSON object with the same keys; the text format stays the
+    /// default, and another format is refused.
+    @Test func theLogIsOneJSONObjectPerLineWhenAskedFor() throws {
+        let directory = TemporaryDirectory()
+        let errors = Pipe(), log = OutputCollector()
+        log.start(errors.fileHandleForReading)
+        let broker = try BrokerProcess(
+            journalDirectory: directory.appending("journal"), extraArguments: ["--log-format", "json", "--log-level", "info"],
+            standardError: errors.fileHandleForWriting)
+        #expect(Poll.until(60) { log.all.contains("broker.started") }, "\(log.all)")
+        broker.stop(signal: SIGTERM)
+        #expect(Poll.until(60) { log.all.contains("broker.stopped") }, "\(log.all)")
+        let lines = log.lines().filter { !$0.isEmpty }
+        #expect(lines.count >= 2)
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object.map { Set($0.keys) } == ["time", "level", "label", "message", "metadata", "source"], "\(line)")
+        }
+        let started = try #require(lines.first { $0.contains("broker.started") })
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(started.utf8)) as? [String: Any])
+        #expect(object["level"] as? String == "info" && object["label"] as? String == "conduit.broker")
+        #expect((object["metadata"] as? [String: String])?["journal.directory"] == directory.appending("journal"))
+        #expect((object["time"] as? String)?.hasSuffix("Z") == true)
+
+        let refused = try brokerExits(["--data", directory.appending("j2"), "--log-format", "yaml"])
+        #expect(refused.status == 64)
+        #expect(refused.error.contains("--log-format must be text or json, not yaml"))
+    }
+
     /// An authorisation file with roles; SIGHUP reads it again: a revoked key's connection is closed, and a file with
     /// an error changes nothing and is reported.
     @Test func sighupReadsTheAuthorisationFileAgain() throws {
