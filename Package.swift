@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The C boundary: Debian's libzmq (4.3.4). No pkgConfig: Debian's libzmq.pc drags in krb5 flags.
@@ -43,11 +44,14 @@ let package = Package(
         .target(name: "ConduitSimulation", dependencies: ["ConduitCore"]),
         // The durable event journal: segment files only, no sockets, no event model (topics and events are bytes).
         .target(name: "ConduitJournal"),
+        // What a long-running process shows its operators over HTTP: /metrics, /healthz, /readyz. POSIX sockets only.
+        .target(name: "ConduitOperations"),
         // The broker: ingest, durable sequencing, fan-out, replay and presence.
         .target(
             name: "ConduitBroker",
             dependencies: [
                 "ConduitCore", "ConduitJournal", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -109,6 +113,7 @@ let package = Package(
                 "ConduitAgent",
                 "ConduitSimulation",
                 "ConduitConsole",
+                "ConduitOperations",
                 "ConduitTesting",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -124,7 +129,7 @@ let package = Package(
         .testTarget(name: "ConduitSimulationTests", dependencies: ["ConduitSimulation", "ConduitCore", "ConduitState"]),
         .testTarget(
             name: "ConduitBrokerTests",
-            dependencies: ["ConduitBroker", "ConduitCore", "ConduitJournal", "ConduitReplay", "ConduitTesting", "ZeroMQ"]
+            dependencies: ["ConduitBroker", "ConduitCore", "ConduitJournal", "ConduitOperations", "ConduitReplay", "ConduitTesting", "ZeroMQ"]
         ),
         .testTarget(
             name: "ConduitAgentTests",

@@ -45,6 +45,9 @@ public enum BrokerBenchmark {
         public var curve = false
         /// Also run the throughput phase against this peer in each run, and report the ratio.
         public var peer: Peer?
+        /// Also run the throughput phase with the broker's metrics on (`--http-address`), beside the plain one, and
+        /// report the ratio.
+        public var metrics = false
         /// The `conduit` executable that runs the broker; by default the running program, which is `conduit` when
         /// `conduit bench broker` runs this.
         public var executable: URL
@@ -94,6 +97,7 @@ public enum BrokerBenchmark {
         var stalledRSS: [Double] = [], stalledAchieved: [Double] = [], stalledDelivered: [Double] = []
         var curveAcked: [Double] = [], curveRatio: [Double] = [], curveCPU: [Double] = []
         var generatorCPU: [Double] = []
+        var metricsAcked: [Double] = [], metricsRatio: [Double] = []
         var peerAcked: [Double] = [], peerDelivered: [Double] = [], peerCPU: [Double] = [], peerCores: [Double] = []
         var peerGeneratorCPU: [Double] = [], peerRatio: [Double] = []
         if options.peer == .jetstream { _ = try JetStreamPeer.serverExecutable() }
@@ -117,6 +121,13 @@ public enum BrokerBenchmark {
                 curveAcked.append(secured.ackedPerSecond)
                 curveCPU.append(secured.brokerCPUPerEvent)
                 curveRatio.append(secured.ackedPerSecond / throughput.ackedPerSecond)
+            }
+            if options.metrics {
+                progress("run \(run)/\(options.runs): throughput with metrics on…")
+                let measured = try BrokerBenchRun(parent: dir, executable: options.executable, metrics: true).throughput(
+                    agents: agents, subscribers: subscribers, eventsPerAgent: events, window: window)
+                metricsAcked.append(measured.ackedPerSecond)
+                metricsRatio.append(measured.ackedPerSecond / throughput.ackedPerSecond)
             }
             if options.peer == .jetstream {
                 progress("run \(run)/\(options.runs): throughput against NATS JetStream…")
@@ -165,6 +176,10 @@ public enum BrokerBenchmark {
         report.add("broker_cpu_per_event", unit: "µs", runs: cpuPerEvent)
         report.add("broker_cpu_use", unit: "cores", runs: cores)
         report.add("generator_cpu_per_event", unit: "µs", runs: generatorCPU)
+        if options.metrics {
+            report.add("metrics_acknowledged", unit: "events/s", runs: metricsAcked)
+            report.add("metrics_to_plain_acknowledged", unit: "ratio", runs: metricsRatio)
+        }
         if options.peer == .jetstream {
             report.add("jetstream_acknowledged", unit: "events/s", runs: peerAcked)
             report.add("jetstream_delivered_per_subscriber", unit: "events/s", runs: peerDelivered)
@@ -236,9 +251,13 @@ struct BrokerBenchRun {
     let serverKeys: CurveKeyPair?
     let clientKeys: CurveClientKeys?
 
-    init(parent: String?, executable: URL, curve: Bool = false) throws {
+    /// With the broker's metrics and HTTP endpoint on (`--http-address 127.0.0.1:0`).
+    let metrics: Bool
+
+    init(parent: String?, executable: URL, curve: Bool = false, metrics: Bool = false) throws {
         self.parent = parent
         self.executable = executable
+        self.metrics = metrics
         if curve {
             let server = try CurveKeyPair.generate()
             serverKeys = server
@@ -304,6 +323,7 @@ struct BrokerBenchRun {
                 try CurveKeyFile.writePublic(client.publicKey, owner: "power-supply-bureau", to: directory + "/clients/power-supply-bureau.pub")
                 arguments = ["--server-key", directory + "/broker.key", "--client-keys", directory + "/clients"]
             }
+            if metrics { arguments += ["--http-address", "127.0.0.1:0"] }
             broker = try BrokerProcess(
                 journalDirectory: directory + "/journal", extraArguments: arguments, executable: executable,
                 standardError: .standardError)

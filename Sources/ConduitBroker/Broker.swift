@@ -162,6 +162,17 @@ public final class Broker: Sendable {
         return (count, removed)
     }
 
+    /// Whether the broker can take events now, and why not: it must be running, its journal usable and its last batch
+    /// stored (`GET /readyz`).
+    public var readiness: (ready: Bool, reason: String) {
+        if let failure { return (false, "the broker stopped: \(failure)") }
+        guard !thread.hasEnded, !thread.control.isStopRequested else { return (false, "the broker is not running") }
+        let statistics = currentStatistics
+        if !statistics.journalUsable { return (false, "the journal failed and cannot be trusted") }
+        if !statistics.journalWritable { return (false, "the journal could not store the last batch (the disk may be full)") }
+        return (true, "")
+    }
+
     /// Blocks until the broker has stopped (after ``stop()``, or after a fatal journal failure).
     public func wait() { thread.join() }
 
@@ -205,6 +216,10 @@ public struct BrokerStatistics: Sendable, Equatable {
     public var eventsForbidden: UInt64 = 0
     /// Connections closed because their principal was removed or changed by a reload.
     public var connectionsRevoked: UInt64 = 0
+    /// Whether the journal took the last batch (false after a write failed, until one succeeds), and whether it can
+    /// still be trusted (false after a failed fdatasync, which stops the broker).
+    public var journalWritable = true
+    public var journalUsable = true
     public var agentsOnline: Int = 0
     public var replaysActive: Int = 0
     public var firstSequence: UInt64 = 0

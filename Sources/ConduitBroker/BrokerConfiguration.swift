@@ -43,6 +43,8 @@ public struct BrokerConfiguration: Sendable {
     public var replayIdleTimeout: Duration = .seconds(60)
     /// CURVE authentication on every endpoint; `nil` accepts everyone (a trusted network only).
     public var authentication: BrokerAuthentication?
+    /// Metrics for `GET /metrics` (``BrokerMetrics``); `nil` keeps none.
+    public var metrics: BrokerMetrics?
     /// How long closing waits for queued acknowledgements and replies to leave.
     public var shutdownLinger: Duration = .seconds(1)
     /// Connections each endpoint keeps at once, in all and from one address.

@@ -28,6 +28,11 @@ final class BrokerLoop {
     /// The principal of each connection that sent something, by descriptor, and the endpoint it is on.
     private var connectionPrincipals: [Int32: (endpoint: HubEndpoint, name: String)] = [:]
     private let planBox: Broker.PlanBox
+    private let metrics: BrokerMetrics?
+    /// The counters as the metrics last saw them.
+    private var exported = BrokerStatistics()
+    /// When the current ingest batch's first message was taken (for the acknowledgement latency).
+    private var ingestTakenAt: Int64 = 0
 
     let context: Context
     private let zapHandler: ZAPHandler?
@@ -107,6 +112,7 @@ final class BrokerLoop {
         self.brokerFailure = failure
         self.authorisation = authorisation
         self.planBox = plan
+        self.metrics = configuration.metrics
         switch configuration.journal.durability {
         case .perBatch, .unsafeNoSyncForTestsOnly: break
         case .interval:
@@ -406,7 +412,16 @@ final class BrokerLoop {
         counters.lastSequence = journal.lastSequence
         counters.handshakesRefused = authorisation?.refusals.load(ordering: .relaxed) ?? 0
         counters.eventsForbidden = ingestCounters.eventsForbidden
+        counters.journalUsable = journal.isUsable
         let snapshot = counters
+        if let metrics {
+            let storage = journal.storage
+            metrics.update(from: exported, to: snapshot, journalBytes: storage.bytes, journalSegments: storage.segments)
+            metrics.connections[.ingest]?.set(Double(ingestGuard.connectionCount))
+            metrics.connections[.fanout]?.set(Double(fanoutGuard.connectionCount))
+            metrics.connections[.query]?.set(Double(queryGuard.connectionCount))
+            exported = snapshot
+        }
         statistics.value.withLock { $0 = snapshot }
     }
 
@@ -417,6 +432,7 @@ final class BrokerLoop {
         while taken < configuration.maximumBatch,
             let received = try ingestGuard.receiveMessage(maximumFrames: Self.maximumIngestFrames)
         {
+            if taken == 0 { ingestTakenAt = now }
             taken += 1
             guard case .message(let message, let descriptor) = received else {
                 if case .tooManyFrames(_, let event?) = received { note(event, endpoint: "ingest") }
@@ -443,13 +459,17 @@ final class BrokerLoop {
         var failure = framingFailure
         framingFailure = nil
         if failure == nil && !batch.isEmpty {
+            let started = ContinuousClock.now
             do {
                 try journal.commit(batch)
                 counters.batches += 1
+                counters.journalWritable = true
             } catch {
                 failure = error
+                counters.journalWritable = false
                 logger.error("journal.commit_failed", metadata: ["error": "\(error)"])
             }
+            metrics?.fdatasync.record(ContinuousClock.now - started)
         }
         if let failure {
             batch.removeAll()
@@ -490,6 +510,15 @@ final class BrokerLoop {
                     logger.debug(
                         "ingest.rejected",
                         metadata: ["error.code": "\(rejection.error.code)", "error.path": "\(rejection.error.path)"])
+                    metrics?.rejected[rejection.error.code]?.increment()
+                }
+                if let metrics {
+                    let latency = Duration.microseconds(max(0, clock() - ingestTakenAt))
+                    switch reply {
+                    case .ack: metrics.acknowledgement.record(latency)
+                    case .acks(let acks): for _ in acks { metrics.acknowledgement.record(latency) }
+                    default: break
+                    }
                 }
                 // A ROUTER never blocks: a reply to a peer that is gone or full is dropped, and the agent resends.
                 guard try ingest.send(routingId, more: true, wait: false) else { continue }
@@ -509,11 +538,19 @@ final class BrokerLoop {
                 try fanout.send(publication.event)
                 counters.eventsPublished += 1
                 countPublished([publication.topic, ProtocolSignature.frame, publication.header, publication.event])
+                if let metrics, let kind = Self.kind(ofTopic: publication.topic) { metrics.stored[kind]?.increment() }
             case .agentSilent(let source):
                 logger.info("agent.silent", metadata: ["agent.source": "\(source)"])
+                metrics?.agentsSilent.increment()
             }
         }
         if published { lastPublishTime = clock() }
+    }
+
+    /// The kind a topic begins with (`progress/power/ganjiaba/` → progress).
+    static func kind(ofTopic topic: [UInt8]) -> EventKind? {
+        guard let slash = topic.firstIndex(of: UInt8(ascii: "/")) else { return nil }
+        return EventKind(rawValue: String(decoding: topic[..<slash], as: UTF8.self))
     }
 
     private func frameRecord(_ record: IngestPipeline.Record) {

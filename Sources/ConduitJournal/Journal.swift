@@ -404,6 +404,14 @@ public final class Journal {
     /// write) has made it untrustworthy until it is reopened.
     public var isUsable: Bool { !isClosed && failure == nil }
 
+    /// How many segment files the journal has and how many bytes they hold, the one being written included.
+    public var storage: (segments: Int, bytes: UInt64) {
+        let sealed = catalog.state.withLock { state -> (Int, UInt64) in
+            (state.segments.count, state.segments.dropLast().reduce(UInt64(0)) { $0 + $1.summary.endOffset })
+        }
+        return (sealed.0, sealed.1 + active.endOffset)
+    }
+
     private func checkUsable() throws(JournalError) {
         if isClosed { throw JournalError(.unusable, "the journal is closed", path: directory) }
         if let failure {

@@ -64,10 +64,14 @@ struct BenchBroker: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Also run the throughput phase against this peer, in the same run: jetstream.", valueName: "peer"))
     var peer: String?
 
+    @Flag(help: "Run the throughput phase with the broker's metrics on too (--http-address), beside the plain one, and print the ratio.")
+    var metrics = false
+
     private var benchmark: BrokerBenchmark.Options {
         var benchmark = BrokerBenchmark.Options(runs: options.runs, agents: agents, subscribers: subscribers, events: events, window: window, pacedRate: pacedRate,
             pacedSeconds: pacedSeconds, stalledRate: stalledRate, stalledSeconds: stalledSeconds, directory: dir)
         benchmark.curve = curve
+        benchmark.metrics = metrics
         benchmark.peer = peer.flatMap(BrokerBenchmark.Peer.init(rawValue:))
         return benchmark
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import ConduitBroker
 import ConduitCore
 import ConduitJournal
+import ConduitOperations
 import Foundation
 import Synchronization
 import Logging
@@ -67,6 +68,11 @@ struct BrokerCommand: AsyncParsableCommand {
 
     @OptionGroup var log: LogOptions
 
+    @Option(help: ArgumentHelp(
+        "Serve GET /metrics (Prometheus), /healthz and /readyz over HTTP at host:port (port 0: any free one; it is printed as `http …`). Off by default; keep it on loopback or behind a firewall.",
+        valueName: "host:port"))
+    var httpAddress: String?
+
     @Option(
         name: [.customLong("plan"), .customLong("scenario", withSingleDash: false)],
         help: ArgumentHelp(
@@ -125,13 +131,22 @@ struct BrokerCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("conduit broker: \(error)\n".utf8))
             throw ExitCode(64)
         }
+        let metrics = httpAddress == nil ? nil : BrokerMetrics(version: Conduit.version)
+        configuration.metrics = metrics
         let broker = Broker(configuration: configuration, logger: Logger(label: "conduit.broker"))
+        let http = HTTPHolder()
         let announce = OnceStarted { [configuration] in
             let endpoints = try await broker.start()
             print(endpoints.announcement)
             print("journal \(configuration.journalDirectory)")
             if let authentication = configuration.authentication {
                 print("curve \(authentication.serverKeys.publicKeyText) (\(authentication.principals.count) client keys)")
+            }
+            if let address = httpAddress, let metrics {
+                let server = try OperationsServer(
+                    address: address, endpoints: OperationsEndpoints(metrics: metrics.exposition, readiness: { broker.readiness }))
+                http.server.withLock { $0 = server }
+                print("http http://\(server.address)")
             }
             fflush(nil)
         }
@@ -146,7 +161,10 @@ struct BrokerCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("conduit broker: the keys were not read again, those in force stay: \(error)\n".utf8))
             }
         }
-        defer { reload.cancel() }
+        defer {
+            reload.cancel()
+            http.server.withLock { $0 }?.stop()
+        }
         do {
             try await ServiceRunning.run([broker, announce], logger: Logger(label: "conduit.broker"))
         } catch let error as BrokerError where broker.failure == nil {
@@ -162,3 +180,9 @@ struct BrokerCommand: AsyncParsableCommand {
         }
     }
 }
+
+/// The operations server, once the broker is up.
+final class HTTPHolder: Sendable {
+    let server = Mutex<OperationsServer?>(nil)
+}
+

@@ -149,6 +149,20 @@ struct BrokerCommandTests {
         #expect(refused.error.contains("--log-format must be text or json, not yaml"))
     }
 
+    /// `--http-address`: the broker serves /healthz, /readyz and /metrics where it says it does.
+    @Test func theBrokerServesItsMetricsAndHealthOverHTTP() throws {
+        let directory = TemporaryDirectory()
+        let broker = try BrokerProcess(journalDirectory: directory.appending("journal"), extraArguments: ["--http-address", "127.0.0.1:0"])
+        let line = try #require(broker.output.lines().first { $0.hasPrefix("http http://") }, "\(broker.output.all)")
+        let address = String(line.dropFirst("http http://".count))
+        #expect(try HTTPProbe.get(address, "/healthz").status == 200)
+        #expect(try HTTPProbe.get(address, "/readyz").status == 200)
+        let metrics = try HTTPProbe.get(address, "/metrics")
+        #expect(metrics.status == 200 && metrics.body.contains("conduit_broker_journal_last_sequence 1"), "\(metrics.body.prefix(400))")
+        broker.stop(signal: SIGTERM)
+        #expect(broker.process.terminationStatus == 0)
+    }
+
     /// An authorisation file with roles; SIGHUP reads it again: a revoked key's connection is closed, and a file with
     /// an error changes nothing and is reported.
     @Test func sighupReadsTheAuthorisationFileAgain() throws {
@@ -236,6 +250,16 @@ struct BrokerCommandTests {
             }
             #expect(value > 0, "\(figure)")
         }
+        let withMetrics = try ChildProcess.conduit([
+            "bench", "broker", "--runs", "1", "--agents", "1", "--subscribers", "0", "--events", "300", "--window", "16",
+            "--paced-rate", "100", "--paced-seconds", "1", "--stalled-rate", "0", "--metrics", "--json",
+        ])
+        #expect(withMetrics.status == 0, "\(withMetrics.errors)")
+        guard case .number(let ratio)? = try JSONValue.parse(Array(withMetrics.output.utf8))["figures"]?["metrics_to_plain_acknowledged"]?["value"] else {
+            Issue.record("no metrics_to_plain_acknowledged")
+            return
+        }
+        #expect((Double(ratio) ?? 0) > 0)
         let unknown = try ChildProcess.conduit(["bench", "broker", "--peer", "kafka"])
         #expect(unknown.status == 64)
         #expect(unknown.errors.contains("--peer must be jetstream, not kafka"))

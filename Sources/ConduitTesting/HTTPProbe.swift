@@ -1,0 +1,34 @@
+import Foundation
+
+/// A plain HTTP/1.1 client for tests of the operations endpoints: one request per connection, no dependencies.
+public enum HTTPProbe {
+    /// `GET path` over a fresh TCP connection: the status and the body.
+    public static func get(_ address: String, _ path: String, method: String = "GET") throws -> (status: Int, body: String) {
+        let parts = address.split(separator: ":")
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var peer = sockaddr_in()
+        peer.sin_family = sa_family_t(AF_INET)
+        peer.sin_port = UInt16(parts[1])!.bigEndian
+        inet_pton(AF_INET, String(parts[0]), &peer.sin_addr)
+        let connected = withUnsafePointer(to: &peer) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw TestClientError("cannot connect to \(address)") }
+        let request = Array("\(method) \(path) HTTP/1.1\r\nHost: \(address)\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            guard count > 0 else { break }
+            response += buffer[..<count]
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        guard let statusText = text.split(separator: " ").dropFirst().first, let status = Int(statusText),
+            let bodyStart = text.range(of: "\r\n\r\n")
+        else { throw TestClientError("not an HTTP response: \(text)") }
+        return (status, String(text[bodyStart.upperBound...]))
+    }
+
+}
