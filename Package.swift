@@ -144,7 +144,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConduitAggregatorTests",
-            dependencies: ["ConduitAggregator", "ConduitBroker", "ConduitCore", "ConduitState", "ConduitTesting", "ZeroMQ"]
+            dependencies: ["ConduitAggregator", "ConduitBroker", "ConduitCore", "ConduitOperations", "ConduitState", "ConduitTesting", "ZeroMQ"]
         ),
         .testTarget(
             name: "ConduitConsoleTests",

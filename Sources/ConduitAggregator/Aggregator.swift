@@ -76,6 +76,43 @@ public final class Aggregator: Sendable {
         let alertSequence = Atomic<UInt64>(0)
         /// The fold's clock in µs (`Int64.min`: none yet).
         let clock = Atomic<Int64>(.min)
+        /// The broker's head as far as the fan-out told (events and heartbeats).
+        let known = Atomic<UInt64>(0)
+    }
+
+    /// The broker's latest sequence as far as the fan-out has told the aggregator; ``sequence`` trails it by the
+    /// events not yet applied.
+    public var knownSequence: UInt64 { appliedSequence.known.load(ordering: .acquiring) }
+
+    /// Alerts stored for the broker, and those it answered.
+    public var alertCounts: (sent: Int, answered: Int) {
+        (appliedSequence.alertsSent.load(ordering: .relaxed), appliedSequence.alertsAnswered.load(ordering: .relaxed))
+    }
+
+    /// The aggregator's metrics in Prometheus' text format: the applied and known sequences, the lag between them,
+    /// gaps filled, alerts sent and answered, and the build.
+    public func metricsExposition(version: String) -> [UInt8] {
+        let (sent, answered) = alertCounts
+        let applied = sequence, known = max(knownSequence, applied)
+        let lines: [(String, String, String, String)] = [
+            ("conduit_build_info", "gauge", "The Conduit version running, as a label.", "conduit_build_info{version=\"\(version)\",component=\"aggregator\"} 1"),
+            ("conduit_aggregator_applied_sequence", "gauge", "The sequence of the last event folded.", "conduit_aggregator_applied_sequence \(applied)"),
+            ("conduit_aggregator_known_sequence", "gauge", "The broker's head as far as the fan-out told.", "conduit_aggregator_known_sequence \(known)"),
+            ("conduit_aggregator_lag", "gauge", "Events the broker has that the fold has not applied yet.", "conduit_aggregator_lag \(known - applied)"),
+            ("conduit_aggregator_gaps_filled_total", "counter", "Gaps in the live stream filled from the journal.", "conduit_aggregator_gaps_filled_total \(gapsFilled)"),
+            ("conduit_aggregator_alerts_sent_total", "counter", "Alert events stored for the broker.", "conduit_aggregator_alerts_sent_total \(sent)"),
+            ("conduit_aggregator_alerts_answered_total", "counter", "Alert events the broker answered.", "conduit_aggregator_alerts_answered_total \(answered)"),
+        ]
+        return Array(lines.map { "# HELP \($0.0) \($0.2)\n# TYPE \($0.0) \($0.1)\n\($0.3)\n" }.joined().utf8)
+    }
+
+    /// Whether the aggregator is running and caught up within `maximumLag` events of the broker's head as the fan-out
+    /// told it (`GET /readyz`).
+    public func readiness(maximumLag: UInt64 = 1000) -> (ready: Bool, reason: String) {
+        guard !thread.hasEnded, !thread.control.isStopRequested else { return (false, "the aggregator is not running") }
+        let applied = sequence, known = knownSequence
+        if known > applied + maximumLag { return (false, "\(known - applied) events behind the broker (at most \(maximumLag))") }
+        return (true, "")
     }
 
     public init(configuration: AggregatorConfiguration, logger: Logger = Logger(label: "conduit.aggregator")) {

@@ -198,6 +198,7 @@ final class AggregatorLoop {
     private func announce() {
         if let now = state.now { applied.clock.store(now.microsecondsSinceEpoch, ordering: .releasing) }
         applied.value.store(state.lastSequence, ordering: .releasing)
+        applied.known.store(max(follower.sync.latestKnown, state.lastSequence), ordering: .releasing)
     }
 
     // MARK: Events

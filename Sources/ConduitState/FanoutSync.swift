@@ -112,6 +112,9 @@ public struct FanoutSync: Sendable {
     public private(set) var heldBack: [RecordedEvent] = []
     /// Whether ``start(from:now:)`` or ``startLive(from:)`` was called: until then live events are held back.
     public private(set) var isStarted = false
+    /// The highest sequence the fan-out has told of (an event or a heartbeat's latest): the broker's head as far as
+    /// this subscriber knows; `base` trails it while events are missing or being applied.
+    public private(set) var latestKnown: UInt64 = 0
     private var nextRequest: UInt64 = 0
     /// When the replay in progress was requested or last answered.
     private var lastHeard: Int64 = 0
@@ -142,8 +145,10 @@ public struct FanoutSync: Sendable {
     public mutating func receiveFanout(_ message: FanoutMessage, now: Int64) -> [Action] {
         switch message {
         case .event(_, let record):
+            latestKnown = max(latestKnown, record.header.sequence)
             return receiveLive(record, now: now)
         case .heartbeat(let latest):
+            latestKnown = max(latestKnown, latest.sequence)
             guard isStarted, replay == nil else { return [] }
             if latest.sequence > base {
                 return [.gap(from: base + 1, to: latest.sequence)]

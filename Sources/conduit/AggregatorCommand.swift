@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConduitAggregator
 import ConduitBroker
+import ConduitOperations
 import Foundation
 import Logging
 
@@ -54,6 +55,11 @@ struct AggregatorCommand: AsyncParsableCommand {
 
     @OptionGroup var log: LogOptions
 
+    @Option(help: ArgumentHelp(
+        "Serve GET /metrics (Prometheus), /healthz and /readyz (ready: within 1000 events of the broker's head) over HTTP at host:port (port 0: any free one; printed as `http …`).",
+        valueName: "host:port"))
+    var httpAddress: String?
+
     func run() async throws {
         log.bootstrap(level: .info)
         var configuration = AggregatorConfiguration()
@@ -96,10 +102,21 @@ struct AggregatorCommand: AsyncParsableCommand {
         let directory = (checkpoint as NSString).deletingLastPathComponent
         if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         let aggregator = Aggregator(configuration: configuration)
+        let http = HTTPHolder()
+        let httpAddress = httpAddress
         let announce = OnceStarted {
             print("snapshot \(try await aggregator.start())")
+            if let httpAddress {
+                let server = try OperationsServer(
+                    address: httpAddress,
+                    endpoints: OperationsEndpoints(
+                        metrics: { aggregator.metricsExposition(version: Conduit.version) }, readiness: { aggregator.readiness() }))
+                http.server.withLock { $0 = server }
+                print("http http://\(server.address)")
+            }
             fflush(nil)
         }
+        defer { http.server.withLock { $0 }?.stop() }
         do {
             try await ServiceRunning.run([aggregator, announce], logger: Logger(label: "conduit.aggregator"))
         } catch {

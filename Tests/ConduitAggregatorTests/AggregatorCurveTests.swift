@@ -1,6 +1,7 @@
 import ConduitAggregator
 import ConduitBroker
 import ConduitCore
+import ConduitOperations
 import ConduitTesting
 import Foundation
 import Testing
@@ -110,6 +111,43 @@ struct AggregatorCurveTests {
         try field.send(SnapshotRequest(request: 8).encode())
         #expect(try field.receive(timeout: .milliseconds(500)) == nil, "an agent's key does not read snapshots")
         aggregator.stop()
+        broker.stop()
+    }
+}
+
+/// The aggregator's operations endpoints: its metrics follow the fold, and it is ready once within reach of the head.
+@Suite(.timeLimit(.minutes(5)))
+struct AggregatorOperationsTests {
+    @Test func metricsFollowTheFoldAndReadinessTheRun() throws {
+        let broker = try TestBroker()
+        let context = try Context()
+        let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest)
+        for index in 1...12 {
+            _ = try agent.publishAndWait(SampleEvents.progress(id: "op-\(index)", percent: index), correlation: UInt64(index))
+        }
+        var configuration = AggregatorConfiguration()
+        configuration.fanoutEndpoint = broker.endpoints.fanout
+        configuration.queryEndpoint = broker.endpoints.query
+        configuration.ingestEndpoint = broker.endpoints.ingest
+        configuration.snapshotEndpoint = "tcp://127.0.0.1:*"
+        configuration.publishAlerts = false
+        let aggregator = Aggregator(configuration: configuration)
+        _ = try aggregator.start()
+        let server = try OperationsServer(
+            address: "127.0.0.1:0",
+            endpoints: OperationsEndpoints(metrics: { aggregator.metricsExposition(version: "test") }, readiness: { aggregator.readiness() }))
+        defer { server.stop() }
+        let head = UInt64(13)  // the plan and twelve events
+        #expect(Poll.until(60) {
+            (try? HTTPProbe.get(server.address, "/metrics"))?.body.contains("conduit_aggregator_applied_sequence \(head)\n") == true
+        })
+        let metrics = try HTTPProbe.get(server.address, "/metrics").body
+        #expect(metrics.contains("conduit_aggregator_lag 0\n"), "\(metrics)")
+        #expect(metrics.contains(#"conduit_build_info{version="test",component="aggregator"} 1"#))
+        #expect(try HTTPProbe.get(server.address, "/readyz").status == 200)
+        aggregator.stop()
+        let stopped = try HTTPProbe.get(server.address, "/readyz")
+        #expect(stopped.status == 503 && stopped.body.contains("not running"), "\(stopped)")
         broker.stop()
     }
 }
