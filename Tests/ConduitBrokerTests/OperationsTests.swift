@@ -49,14 +49,16 @@ struct OperationsTests {
         }
         _ = try #require(rejection(try agent.publishAndWait(SampleEvents.progress(id: "bad", percent: 140), correlation: 99)))
         _ = try #require(acknowledgement(try agent.publishAndWait(SampleEvents.progress(id: "m1"), correlation: 100)))
-        // The counters move when the broker's loop publishes them: after the replies, at the latest on its next turn.
+        // The counters move as the broker's loop gets to them, some after the replies went out: wait for the last.
+        var exposition = ""
         #expect(Poll.until(30) {
-            (try? Self.get(server.address, "/metrics")).flatMap { Self.sample($0.body, "conduit_broker_events_accepted_total") } == 25
-        })
-        let exposition = try Self.get(server.address, "/metrics").body
+            exposition = (try? Self.get(server.address, "/metrics"))?.body ?? ""
+            return Self.sample(exposition, "conduit_broker_events_duplicate_total") == 1
+                && Self.sample(exposition, #"conduit_broker_events_stored_total{kind="progress"}"#) == 25
+        }, "\(exposition)")
+        #expect(Self.sample(exposition, "conduit_broker_events_accepted_total") == 25)
         let last = try #require(try journalRecords(broker.directory.appending("journal")).last).sequence
         #expect(Self.sample(exposition, "conduit_broker_journal_last_sequence") == Double(last))
-        #expect(Self.sample(exposition, #"conduit_broker_events_stored_total{kind="progress"}"#) == 25)
         #expect(Self.sample(exposition, #"conduit_broker_events_stored_total{kind="plan"}"#) == 1)
         #expect(Self.sample(exposition, "conduit_broker_events_duplicate_total") == 1)
         #expect(Self.sample(exposition, #"conduit_broker_events_rejected_total{code="data.range"}"#) == 1)
@@ -67,6 +69,8 @@ struct OperationsTests {
         // The disk refuses the next batch: not ready, and why; ready again once a batch is stored.
         disk.setFailing(true)
         _ = try #require(rejection(try agent.publishAndWait(SampleEvents.progress(id: "full"), correlation: 101)))
+        // The loop publishes its state after it answered: the REJECT may come first.
+        #expect(Poll.until(30) { (try? Self.get(server.address, "/readyz"))?.status == 503 })
         let refused = try Self.get(server.address, "/readyz")
         #expect(refused.status == 503 && refused.body.contains("could not store the last batch"), "\(refused)")
         disk.setFailing(false)
