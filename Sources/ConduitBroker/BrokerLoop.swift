@@ -501,6 +501,7 @@ final class BrokerLoop {
     /// publications to the fan-out.
     private func carryOut(_ actions: [IngestPipeline.Action]) throws {
         var published = false
+        var latency: Duration?
         for action in actions {
             switch action {
             case .append(let record):
@@ -513,10 +514,11 @@ final class BrokerLoop {
                     metrics?.rejected[rejection.error.code]?.increment()
                 }
                 if let metrics {
-                    let latency = Duration.microseconds(max(0, clock() - ingestTakenAt))
+                    // One reading of the clock for all the replies of this turn: they leave together.
+                    if latency == nil { latency = .microseconds(max(0, clock() - ingestTakenAt)) }
                     switch reply {
-                    case .ack: metrics.acknowledgement.record(latency)
-                    case .acks(let acks): for _ in acks { metrics.acknowledgement.record(latency) }
+                    case .ack: metrics.acknowledgement.record(latency!)
+                    case .acks(let acks): for _ in acks { metrics.acknowledgement.record(latency!) }
                     default: break
                     }
                 }

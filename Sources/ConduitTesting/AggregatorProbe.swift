@@ -8,6 +8,18 @@ import ZeroMQ
 /// What tests of a live aggregator against a ``TestBroker`` share: sample events to publish, waiting until the
 /// aggregator has settled, asking its snapshot endpoint, and the journal's fold to compare it with.
 public enum AggregatorProbe {
+    /// An aggregator's configuration against `broker`: its three endpoints, a snapshot endpoint on an ephemeral
+    /// loopback port, and whether to publish the alerts it derives.
+    public static func configuration(for broker: TestBroker, publishAlerts: Bool) -> AggregatorConfiguration {
+        var configuration = AggregatorConfiguration()
+        configuration.fanoutEndpoint = broker.endpoints.fanout
+        configuration.queryEndpoint = broker.endpoints.query
+        configuration.ingestEndpoint = broker.endpoints.ingest
+        configuration.snapshotEndpoint = "tcp://127.0.0.1:*"
+        configuration.publishAlerts = publishAlerts
+        return configuration
+    }
+
     /// Publishes `g<index>` for every index in `range` (a progress report when odd, an outage when even), waiting for
     /// each reply.
     public static func publish(_ agent: TestClient, _ range: ClosedRange<Int>) throws {

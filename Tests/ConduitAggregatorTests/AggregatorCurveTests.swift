@@ -41,11 +41,7 @@ struct AggregatorCurveTests {
         // Two outages on the same buildings at the same time: the aggregator raises an alert and publishes it.
         guard try Self.publishOverlappingOutages(agent) else { return }
 
-        var configuration = AggregatorConfiguration()
-        configuration.fanoutEndpoint = broker.endpoints.fanout
-        configuration.queryEndpoint = broker.endpoints.query
-        configuration.ingestEndpoint = broker.endpoints.ingest
-        configuration.snapshotEndpoint = "tcp://127.0.0.1:*"
+        var configuration = AggregatorProbe.configuration(for: broker, publishAlerts: true)
         configuration.curve = CurveClientKeys(keys: aggregatorKeys, serverKey: server.publicKey)
         configuration.snapshotClients = [coordinator.publicKey: "housing-bureau"]
         let aggregator = Aggregator(configuration: configuration)
@@ -86,11 +82,7 @@ struct AggregatorCurveTests {
         let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest, curve: (power, server.publicKey))
         let query = try TestClient(context: context, endpoint: broker.endpoints.query, curve: (reviewer, server.publicKey))
         guard try Self.publishOverlappingOutages(agent) else { return }
-        var configuration = AggregatorConfiguration()
-        configuration.fanoutEndpoint = broker.endpoints.fanout
-        configuration.queryEndpoint = broker.endpoints.query
-        configuration.ingestEndpoint = broker.endpoints.ingest
-        configuration.snapshotEndpoint = "tcp://127.0.0.1:*"
+        var configuration = AggregatorProbe.configuration(for: broker, publishAlerts: true)
         configuration.curve = CurveClientKeys(keys: aggregatorKeys, serverKey: server.publicKey)
         configuration.snapshotClients = BrokerAuthentication.snapshotClients(principals)
         #expect(configuration.snapshotClients == [reviewer.publicKey: "auditor"])
@@ -125,12 +117,7 @@ struct AggregatorOperationsTests {
         for index in 1...12 {
             _ = try agent.publishAndWait(SampleEvents.progress(id: "op-\(index)", percent: index), correlation: UInt64(index))
         }
-        var configuration = AggregatorConfiguration()
-        configuration.fanoutEndpoint = broker.endpoints.fanout
-        configuration.queryEndpoint = broker.endpoints.query
-        configuration.ingestEndpoint = broker.endpoints.ingest
-        configuration.snapshotEndpoint = "tcp://127.0.0.1:*"
-        configuration.publishAlerts = false
+        let configuration = AggregatorProbe.configuration(for: broker, publishAlerts: false)
         let aggregator = Aggregator(configuration: configuration)
         _ = try aggregator.start()
         let server = try OperationsServer(

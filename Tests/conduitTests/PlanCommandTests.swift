@@ -78,12 +78,7 @@ extension PlanCommandTests {
             }
         }
         // The aggregator folds the hub's journal under the plan it states.
-        var configuration = AggregatorConfiguration()
-        configuration.fanoutEndpoint = broker.endpoints.fanout
-        configuration.queryEndpoint = broker.endpoints.query
-        configuration.ingestEndpoint = broker.endpoints.ingest
-        configuration.snapshotEndpoint = "tcp://127.0.0.1:*"
-        configuration.publishAlerts = false
+        let configuration = AggregatorProbe.configuration(for: broker, publishAlerts: false)
         let aggregator = Aggregator(configuration: configuration)
         let snapshotEndpoint = try aggregator.start()
         let context = try Context()

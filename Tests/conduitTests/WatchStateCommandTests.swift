@@ -68,12 +68,7 @@ struct WatchStateCommandTests {
         let agent = try TestClient(context: context, endpoint: broker.endpoints.ingest)
         _ = try agent.publishAndWait(SampleEvents.progress(id: "sn-1"), correlation: 1)
         _ = try agent.publishAndWait(OverlappingOutages.power, correlation: 2)
-        var configuration = AggregatorConfiguration()
-        configuration.fanoutEndpoint = broker.endpoints.fanout
-        configuration.queryEndpoint = broker.endpoints.query
-        configuration.ingestEndpoint = broker.endpoints.ingest
-        configuration.snapshotEndpoint = "tcp://127.0.0.1:*"
-        configuration.publishAlerts = false
+        let configuration = AggregatorProbe.configuration(for: broker, publishAlerts: false)
         let aggregator = Aggregator(configuration: configuration)
         let snapshot = try aggregator.start()
         defer { aggregator.stop() }
