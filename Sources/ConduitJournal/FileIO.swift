@@ -159,7 +159,14 @@ enum POSIX {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
+    /// Makes the directory `path` and any of its parents that are missing (as `mkdir -p`).
     static func makeDirectory(_ path: String) throws(JournalError) {
+        if mkdir(path, 0o755) == 0 || errno == EEXIST { return }
+        let failure = errno
+        let trimmed = path.hasSuffix("/") ? String(path.dropLast()) : path
+        let parent = trimmed.lastIndex(of: "/").map { String(trimmed[..<$0]) } ?? ""
+        guard failure == ENOENT, !parent.isEmpty else { throw JournalError.system("mkdir", path: path, errno: failure) }
+        try makeDirectory(parent)
         if mkdir(path, 0o755) != 0 && errno != EEXIST { throw JournalError.system("mkdir", path: path, errno: errno) }
     }
 

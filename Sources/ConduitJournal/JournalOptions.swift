@@ -42,7 +42,7 @@ public struct JournalOptions: Sendable {
     public var retention: JournalRetention? = nil
     /// The sequence the first record of a new, empty journal must carry.
     public var firstSequence: UInt64 = 1
-    /// Create the directory if it does not exist.
+    /// Create the directory, and its missing parents, if it does not exist.
     public var createIfMissing = true
     /// What to do when the newest segment is damaged but valid records follow the damage (so it is not a torn
     /// tail): `false` (the default) makes ``Journal/open(directory:options:)`` throw ``JournalError/Code/corrupt``

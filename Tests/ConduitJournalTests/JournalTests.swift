@@ -30,6 +30,19 @@ import Testing
         #expect(try JournalInspector.verify(directory: dir.path).isSound)
     }
 
+    /// `conduit broker` with its default `./conduit-data/journal` in a fresh directory: the missing parents are made.
+    @Test func aJournalIsMadeWithItsMissingParents() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.appending("data/county/journal")
+        let (journal, _) = try Journal.open(directory: path, options: smallOptions())
+        #expect(try journal.append(TestPattern.records(1...3)) == 3)
+        try journal.close()
+        #expect(try readAll(JournalReader.open(directory: path, from: 1)) == TestPattern.records(1...3))
+        var options = smallOptions()
+        options.createIfMissing = false
+        #expect(throws: JournalError.self) { _ = try Journal.open(directory: dir.appending("other/journal"), options: options) }
+    }
+
     @Test func rejectsGapsAndReuse() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
