@@ -45,12 +45,13 @@ let package = Package(
         // The durable event journal: segment files only, no sockets, no event model (topics and events are bytes).
         .target(name: "ConduitJournal"),
         // What a long-running process shows its operators over HTTP: /metrics, /healthz, /readyz. POSIX sockets only.
-        .target(name: "ConduitOperations"),
+        // Its settings (one configuration file, CONDUIT_* variables, flags; connection profiles) are read here too.
+        .target(name: "ConduitOperations", dependencies: ["ConduitCore"]),
         // The broker: ingest, durable sequencing, fan-out, replay and presence.
         .target(
             name: "ConduitBroker",
             dependencies: [
-                "ConduitCore", "ConduitJournal", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+                "ConduitCore", "ConduitJournal", "ConduitOperations", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -151,12 +152,13 @@ let package = Package(
             dependencies: ["ConduitConsole", "ConduitCore", "ConduitState", "ConduitTesting"]
         ),
         .testTarget(name: "ConduitBenchTests", dependencies: ["ConduitBench"]),
+        .testTarget(name: "ConduitOperationsTests", dependencies: ["ConduitOperations"]),
         // The commands as a user runs them: the tests that run the `conduit` executable as a child process, and the
         // only test target that depends on it.
         .testTarget(
             name: "conduitTests",
             dependencies: [
-                "conduit", "ConduitAggregator", "ConduitCore", "ConduitJournal", "ConduitReplay", "ConduitSimulation",
+                "conduit", "ConduitAggregator", "ConduitCore", "ConduitJournal", "ConduitOperations", "ConduitReplay", "ConduitSimulation",
                 "ConduitState", "ConduitTesting", "ZeroMQ",
             ]
         ),

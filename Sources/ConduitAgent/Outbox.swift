@@ -57,6 +57,8 @@ public final class Outbox: Sendable {
     private struct State: ~Copyable {
         var descriptor: Int32
         var pending: [UInt64: OutboxEntry] = [:]
+        /// When each pending entry was stored, as this process knows it: entries read back at open count from then.
+        var storedAt: [UInt64: ContinuousClock.Instant] = [:]
         var order: [UInt64] = []
         var nextNumber: UInt64 = 1
         var cursor: UInt64?
@@ -96,6 +98,8 @@ public final class Outbox: Sendable {
         var state = State(descriptor: descriptor)
         state.lockDescriptor = lockDescriptor
         try Self.load(&state, path: path)
+        let opened = ContinuousClock.now
+        for number in state.pending.keys { state.storedAt[number] = opened }
         self.state = Mutex(state)
     }
 
@@ -116,6 +120,15 @@ public final class Outbox: Sendable {
 
     /// How many entries are pending.
     public var pendingCount: Int { state.withLock { $0.pending.count } }
+
+    /// How long the oldest pending entry has waited (since it was stored, or since the outbox was opened for an
+    /// entry an earlier process stored); `nil` when nothing is pending.
+    public func oldestPendingAge(now: ContinuousClock.Instant = .now) -> Duration? {
+        state.withLock { state in
+            guard let number = state.order.first(where: { state.pending[$0] != nil }) else { return nil }
+            return state.storedAt[number].map { now - $0 } ?? .zero
+        }
+    }
 
     /// The cursor last stored with ``enqueue(_:cursor:)``, if any.
     public var cursor: UInt64? { state.withLock { $0.cursor } }
@@ -156,8 +169,10 @@ public final class Outbox: Sendable {
             state.fileSize += bytes.count
             state.nextNumber = number
             if let cursor { state.cursor = cursor }
+            let now = ContinuousClock.now
             for entry in entries {
                 state.pending[entry.number] = entry
+                state.storedAt[entry.number] = now
                 state.order.append(entry.number)
             }
             return entries
@@ -169,6 +184,7 @@ public final class Outbox: Sendable {
         try state.withLock { (state) throws(OutboxError) in
             guard state.descriptor >= 0 else { throw OutboxError(path: path, message: "closed") }
             guard state.pending.removeValue(forKey: number) != nil else { return }
+            state.storedAt.removeValue(forKey: number)
             var payload: [UInt8] = [UInt8(ascii: "D")]
             Self.append(number, to: &payload)
             payload.append(outcome.rawValue)

@@ -1,10 +1,11 @@
 import ConduitCore
 import ConduitJournal
+import ConduitOperations
 import Foundation
 import Logging
 
-/// The broker's settings as given by a file, the environment or flags; `nil` means "not given here".
-public struct BrokerSettings: Codable, Equatable, Sendable {
+/// The broker's tuning and placement settings; `nil` means "not given" (the default applies).
+public struct BrokerSettings: Equatable, Sendable {
     public var ingest: String?
     public var fanout: String?
     public var query: String?
@@ -31,79 +32,30 @@ public struct BrokerSettings: Codable, Equatable, Sendable {
         public init(description: String) { self.description = description }
     }
 
-    public init(
-        ingest: String? = nil, fanout: String? = nil, query: String? = nil, data: String? = nil, dedupeWindow: Int? = nil,
-        durability: String? = nil, logLevel: String? = nil, segmentMegabytes: Int? = nil, maximumBatch: Int? = nil,
-        fanoutHighWaterMark: Int? = nil, fanoutHeartbeatMs: Int? = nil, agentHeartbeatMs: Int? = nil,
-        retentionMegabytes: Int? = nil, retentionHours: Int? = nil, ingestConnections: Int? = nil,
-        fanoutConnections: Int? = nil, queryConnections: Int? = nil, connectionsPerAddress: Int? = nil,
-        stalledConnectionMs: Int? = nil
-    ) {
-        self.ingest = ingest
-        self.fanout = fanout
-        self.query = query
-        self.data = data
-        self.dedupeWindow = dedupeWindow
-        self.durability = durability
-        self.logLevel = logLevel
-        self.segmentMegabytes = segmentMegabytes
-        self.maximumBatch = maximumBatch
-        self.fanoutHighWaterMark = fanoutHighWaterMark
-        self.fanoutHeartbeatMs = fanoutHeartbeatMs
-        self.agentHeartbeatMs = agentHeartbeatMs
-        self.retentionMegabytes = retentionMegabytes
-        self.retentionHours = retentionHours
-        self.ingestConnections = ingestConnections
-        self.fanoutConnections = fanoutConnections
-        self.queryConnections = queryConnections
-        self.connectionsPerAddress = connectionsPerAddress
-        self.stalledConnectionMs = stalledConnectionMs
-    }
+    public init() {}
 
-    /// Later sources override earlier ones, field by field.
-    public func overridden(by other: BrokerSettings) -> BrokerSettings {
-        BrokerSettings(
-            ingest: other.ingest ?? ingest, fanout: other.fanout ?? fanout, query: other.query ?? query,
-            data: other.data ?? data, dedupeWindow: other.dedupeWindow ?? dedupeWindow,
-            durability: other.durability ?? durability, logLevel: other.logLevel ?? logLevel,
-            segmentMegabytes: other.segmentMegabytes ?? segmentMegabytes, maximumBatch: other.maximumBatch ?? maximumBatch,
-            fanoutHighWaterMark: other.fanoutHighWaterMark ?? fanoutHighWaterMark,
-            fanoutHeartbeatMs: other.fanoutHeartbeatMs ?? fanoutHeartbeatMs,
-            agentHeartbeatMs: other.agentHeartbeatMs ?? agentHeartbeatMs,
-            retentionMegabytes: other.retentionMegabytes ?? retentionMegabytes,
-            retentionHours: other.retentionHours ?? retentionHours,
-            ingestConnections: other.ingestConnections ?? ingestConnections,
-            fanoutConnections: other.fanoutConnections ?? fanoutConnections,
-            queryConnections: other.queryConnections ?? queryConnections,
-            connectionsPerAddress: other.connectionsPerAddress ?? connectionsPerAddress,
-            stalledConnectionMs: other.stalledConnectionMs ?? stalledConnectionMs)
-    }
-
-    /// The settings from, in increasing priority: a JSON file, the `CONDUIT_*` environment variables, the flags.
-    public static func resolve(file: String?, environment: [String: String], flags: BrokerSettings) throws -> BrokerSettings {
-        var settings = BrokerSettings()
-        if let file {
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
-                throw Invalid(description: "cannot read the settings file \(file): \(error.localizedDescription)")
-            }
-            do { settings = try JSONDecoder().decode(BrokerSettings.self, from: data) } catch {
-                throw Invalid(description: "the settings file \(file) is not valid: \(error)")
-            }
-        }
-        var fromEnvironment = BrokerSettings()
-        fromEnvironment.ingest = environment["CONDUIT_INGEST"]
-        fromEnvironment.fanout = environment["CONDUIT_FANOUT"]
-        fromEnvironment.query = environment["CONDUIT_QUERY"]
-        fromEnvironment.data = environment["CONDUIT_DATA"]
-        fromEnvironment.logLevel = environment["CONDUIT_LOG_LEVEL"]
-        if let window = environment["CONDUIT_DEDUPE_WINDOW"] {
-            guard let value = Int(window) else {
-                throw Invalid(description: "CONDUIT_DEDUPE_WINDOW must be a whole number, got \"\(window)\"")
-            }
-            fromEnvironment.dedupeWindow = value
-        }
-        return settings.overridden(by: fromEnvironment).overridden(by: flags)
+    /// The broker's settings as resolved from the configuration file, the environment and the flags
+    /// (``SettingsSchema/broker``).
+    public init(_ settings: Settings) {
+        ingest = settings.text("ingest")
+        fanout = settings.text("fanout")
+        query = settings.text("query")
+        data = settings.text("data")
+        dedupeWindow = settings.whole("dedupeWindow")
+        durability = settings.text("durability")
+        logLevel = settings.text("logLevel")
+        segmentMegabytes = settings.whole("segmentMegabytes")
+        maximumBatch = settings.whole("maximumBatch")
+        fanoutHighWaterMark = settings.whole("fanoutHighWaterMark")
+        fanoutHeartbeatMs = settings.whole("fanoutHeartbeatMs")
+        agentHeartbeatMs = settings.whole("agentHeartbeatMs")
+        retentionMegabytes = settings.whole("retentionMegabytes")
+        retentionHours = settings.whole("retentionHours")
+        ingestConnections = settings.whole("ingestConnections")
+        fanoutConnections = settings.whole("fanoutConnections")
+        queryConnections = settings.whole("queryConnections")
+        connectionsPerAddress = settings.whole("connectionsPerAddress")
+        stalledConnectionMs = settings.whole("stalledConnectionMs")
     }
 
     /// The broker's configuration for these settings (defaults where none is given); throws ``Invalid``.

@@ -126,12 +126,16 @@ public struct ProcessOutcome: Sendable {
 public enum ChildProcess {
     /// Runs `executable` with `arguments` and waits for it; after `timeout` seconds it is killed and this throws,
     /// so a test never hangs on a command that does not finish.
+    /// `environment` is added to this process's (a value replaces the inherited one).
     public static func run(
-        _ executable: URL, _ arguments: [String], input: Data? = nil, timeout: TimeInterval = 120
+        _ executable: URL, _ arguments: [String], input: Data? = nil, environment: [String: String] = [:], timeout: TimeInterval = 120
     ) throws -> ProcessOutcome {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let inputPipe = Pipe()
         process.standardInput = input == nil ? FileHandle.nullDevice : inputPipe
         let output = Pipe()
@@ -161,8 +165,10 @@ public enum ChildProcess {
     }
 
     /// Runs the `conduit` executable built next to the tests.
-    public static func conduit(_ arguments: [String], input: Data? = nil, timeout: TimeInterval = 120) throws -> ProcessOutcome {
-        try run(try ConduitExecutable.url(), arguments, input: input, timeout: timeout)
+    public static func conduit(
+        _ arguments: [String], input: Data? = nil, environment: [String: String] = [:], timeout: TimeInterval = 120
+    ) throws -> ProcessOutcome {
+        try run(try ConduitExecutable.url(), arguments, input: input, environment: environment, timeout: timeout)
     }
 }
 
@@ -174,10 +180,13 @@ public final class RunningConduit {
     public let errors = OutputCollector()
 
     /// Starts `conduit arguments…` with standard input closed; `executable` is the `conduit` to run (by default the
-    /// one built next to the tests).
-    public init(_ arguments: [String], executable: URL? = nil) throws {
+    /// one built next to the tests); `environment` is added to this process's.
+    public init(_ arguments: [String], executable: URL? = nil, environment: [String: String] = [:]) throws {
         process.executableURL = try executable ?? ConduitExecutable.url()
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let outputPipe = Pipe()
         let errorPipe = Pipe()
         process.standardOutput = outputPipe

@@ -2,6 +2,7 @@ import ArgumentParser
 import ConduitAgent
 import ConduitCore
 import ConduitJournal
+import ConduitOperations
 import ConduitReplay
 import Foundation
 import ServiceLifecycle
@@ -36,12 +37,16 @@ struct AgentCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "The organisation this agent speaks for (its id in the scenario), e.g. water-investment-company.")
-    var org: String
+    @OptionGroup var settings: SettingsOptions
+
+    @Option(help: ArgumentHelp(
+        "The organisation this agent speaks for (its id in the plan), e.g. water-investment-company; required, here or in the settings (CONDUIT_ORG).",
+        valueName: "organisation"))
+    var org: String?
 
     @OptionGroup var connection: AgentConnectionOptions
 
-    @Option(help: ArgumentHelp("Forward *.jsonl files dropped in this directory instead of standard input.", valueName: "directory"))
+    @Option(help: ArgumentHelp("Forward *.jsonl files dropped in this directory instead of standard input (CONDUIT_WATCH_DIR).", valueName: "directory"))
     var watchDir: String?
 
     @Flag(help: "Simulate this organisation's field work over the scenario's year instead of forwarding.")
@@ -53,8 +58,8 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "With --simulate: the seed that makes the year reproducible.")
     var seed: UInt64 = 2023
 
-    @Option(help: "The fan-out endpoint for --follow.")
-    var fanout: String = "tcp://127.0.0.1:5571"
+    @Option(help: ArgumentHelp("The fan-out endpoint for --follow (default tcp://127.0.0.1:5571; CONDUIT_FANOUT).", valueName: "endpoint"))
+    var fanout: String?
 
     @Flag(help: "Print the other organisations' outages and inspections at this organisation's communities.")
     var follow = false
@@ -64,24 +69,44 @@ struct AgentCommand: AsyncParsableCommand {
     @Flag(help: "Print only rejections and the final summary, not every acknowledgement.")
     var quiet = false
 
-    @Option(help: "At the end of the input, how long to wait for the broker to answer what is still pending (seconds).")
-    var drainTimeout: Double = 30
+    @Option(help: ArgumentHelp(
+        "At the end of the input, how long to wait for the broker to answer what is still pending, in seconds (default 30; CONDUIT_DRAIN_TIMEOUT).",
+        valueName: "seconds"))
+    var drainTimeout: Double?
 
     @OptionGroup var log: LogOptions
 
+    @Option(help: ArgumentHelp(
+        SettingsSchema.agent.help("httpAddress") + ". Ready means connected and the oldest unacknowledged event waiting under 60 s.",
+        valueName: "host:port"))
+    var httpAddress: String?
+
     func validate() throws {
-        // The broker refuses the HELLO of an organisation its plan does not name; a plain typo is caught here first.
-        guard Identifier.isValid(org) else {
-            throw ValidationError("--org \(org) is not an organisation id (lower-case letters, digits and dashes)")
-        }
-        if simulate && watchDir != nil { throw ValidationError("--simulate and --watch-dir exclude each other") }
         if speed <= 0 { throw ValidationError("--speed must be above 0") }
     }
 
     func run() async throws {
+        let resolved = try settings.resolve(
+            .agent, profile: try connection.chosenProfile(),
+            flags: connection.flags.merging(log.flags) { $1 }.merging([
+                "org": org, "watchDir": watchDir, "fanout": fanout, "drainTimeout": drainTimeout.map { String($0) },
+                "httpAddress": httpAddress,
+            ]) { $1 })
+        guard let org = resolved.text("org") else {
+            throw ValidationError("--org is required (or org in the agent section of the settings, or CONDUIT_ORG): the organisation this agent speaks for")
+        }
+        // The broker refuses the HELLO of an organisation its plan does not name; a plain typo is caught here first.
+        guard Identifier.isValid(org) else {
+            throw ValidationError("--org \(org) is not an organisation id (lower-case letters, digits and dashes)")
+        }
+        let watchDir = resolved.text("watchDir")
+        if simulate && watchDir != nil { throw ValidationError("--simulate and --watch-dir exclude each other") }
+        let drainTimeout = resolved.number("drainTimeout") ?? 30
+        guard drainTimeout >= 0 else { throw ValidationError("--drain-timeout must not be negative") }
+        let fanout = resolved.text("fanout") ?? "tcp://127.0.0.1:5571"
         // The log goes to standard error, apart from what the agent prints of its events on standard output.
-        log.bootstrap(level: .warning)
-        var configuration = try connection.configuration(organisation: org, defaultAgent: simulate ? "sim" : "agent")
+        LogOptions.bootstrap(resolved, level: .warning)
+        var configuration = try connection.configuration(organisation: org, defaultAgent: simulate ? "sim" : "agent", settings: resolved)
         let counters = OutcomeCounters()
         let quiet = quiet
         configuration.onOutcome = { outcome in counters.report(outcome, quiet: quiet) }
@@ -133,8 +158,26 @@ struct AgentCommand: AsyncParsableCommand {
         // One service group: the agent, its feed, and the input. The input ends with its source (or SIGINT/SIGTERM,
         // a graceful shutdown that interrupts it), waits for the last answers, and then the agent stops (GOODBYE).
         let command = self
-        let input = AgentInput { stop in try command.forward(agent: agent, plan: plan, counters: counters, stop: stop) }
+        let input = AgentInput { stop in
+            try command.forward(
+                agent: agent, plan: plan, organisation: org, watchDir: watchDir, drainTimeout: drainTimeout, counters: counters, stop: stop)
+        }
         services.append(input)
+        let http = HTTPHolder()
+        defer { http.server.withLock { $0 }?.stop() }
+        if let address = resolved.text("httpAddress") {
+            do {
+                let server = try OperationsServer(
+                    address: address,
+                    endpoints: OperationsEndpoints(
+                        metrics: { agent.metricsExposition(version: Conduit.version) }, readiness: { agent.readiness() }))
+                http.server.withLock { $0 = server }
+                Self.note("http http://\(server.address)")
+            } catch {
+                agent.stop()
+                throw RuntimeFailure.exit("agent", "\(error)", status: RuntimeFailure.unavailable)
+            }
+        }
         try await ServiceRunning.run(services, logger: AgentConnectionOptions.logger(label: "conduit.agent"))
         let status = input.status
         let final = agent.status
@@ -151,7 +194,10 @@ struct AgentCommand: AsyncParsableCommand {
 
     /// The input: a simulated year, a watched directory or standard input, forwarded until it ends or `stop` is
     /// set; then the wait for the last answers (within --drain-timeout). Runs on a thread of its own.
-    func forward(agent: Agent, plan: Scenario, counters: OutcomeCounters, stop: ReplayCommand.Interruption) throws -> Int32 {
+    func forward(
+        agent: Agent, plan: Scenario, organisation org: String, watchDir: String?, drainTimeout: Double, counters: OutcomeCounters,
+        stop: ReplayCommand.Interruption
+    ) throws -> Int32 {
         let shouldStop = { stop.flag.load(ordering: .acquiring) }
         let status: Int32
         if simulate {

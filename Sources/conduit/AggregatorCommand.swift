@@ -16,70 +16,88 @@ struct AggregatorCommand: AsyncParsableCommand {
             snapshot endpoint, stamped with the sequence it reflects, and publishes the alerts it derives back \
             through ingest as events of /conduit/aggregator. Checkpoints atomically; SIGINT/SIGTERM stop it after a \
             last checkpoint.
+
+            Settings come from, in increasing priority: the defaults, the "aggregator" section of the configuration \
+            file (--config or CONDUIT_CONFIG), the environment (CONDUIT_ and the key in capitals: CONDUIT_SNAPSHOT) \
+            and the flags; `conduit config keys aggregator` lists them, --show-settings prints those in force.
             """
     )
 
-    @Option(help: "The broker's fan-out endpoint.")
-    var fanout: String = "tcp://127.0.0.1:5571"
+    @OptionGroup var settings: SettingsOptions
 
-    @Option(help: "The broker's query endpoint.")
-    var query: String = "tcp://127.0.0.1:5572"
+    @Option(help: ArgumentHelp(SettingsSchema.aggregator.help("fanout"), valueName: "endpoint"))
+    var fanout: String?
 
-    @Option(help: "The broker's ingest endpoint (for the derived alerts).")
-    var ingest: String = "tcp://127.0.0.1:5570"
+    @Option(help: ArgumentHelp(SettingsSchema.aggregator.help("query"), valueName: "endpoint"))
+    var query: String?
 
-    @Option(help: "The snapshot endpoint to bind.")
-    var snapshot: String = "tcp://127.0.0.1:5573"
+    @Option(help: ArgumentHelp(SettingsSchema.aggregator.help("ingest"), valueName: "endpoint"))
+    var ingest: String?
 
-    @Option(help: "The checkpoint file.")
-    var checkpoint: String = "conduit-data/aggregator.checkpoint"
+    @Option(help: ArgumentHelp(SettingsSchema.aggregator.help("snapshot"), valueName: "endpoint"))
+    var snapshot: String?
 
-    @Flag(help: "Do not publish derived alerts back to the broker.")
+    @Option(help: ArgumentHelp(SettingsSchema.aggregator.help("checkpoint"), valueName: "file"))
+    var checkpoint: String?
+
+    @Flag(help: ArgumentHelp(SettingsSchema.aggregator.help("noAlerts")))
     var noAlerts = false
 
-    @Option(help: ArgumentHelp("The aggregator's secret key file (conduit keygen --owner conduit), when the broker requires CURVE.", valueName: "file"))
+    @Option(help: ArgumentHelp(SettingsSchema.aggregator.help("key"), valueName: "file"))
     var key: String?
 
-    @Option(help: ArgumentHelp("The broker's public key file, with --key.", valueName: "file"))
+    @Option(help: ArgumentHelp(SettingsSchema.aggregator.help("serverKey"), valueName: "file"))
     var serverKey: String?
 
     @Option(help: ArgumentHelp(
-        "Require CURVE on the snapshot endpoint, admitting the public keys (*.pub) in this directory; the aggregator serves with its --key.",
+        "Require CURVE on the snapshot endpoint, admitting the public keys (*.pub) in this directory; the aggregator serves with its --key (CONDUIT_SNAPSHOT_CLIENT_KEYS).",
         valueName: "directory"))
     var snapshotClientKeys: String?
 
     @Option(help: ArgumentHelp(
-        "Require CURVE on the snapshot endpoint, admitting the keys of this authorisation file (conduit-authorisation/1) whose role reads snapshots: coordinator, reviewer, dashboard.",
+        "Require CURVE on the snapshot endpoint, admitting the keys of this authorisation file (conduit-authorisation/1) whose role reads snapshots: coordinator, reviewer, dashboard (CONDUIT_SNAPSHOT_AUTHORISATION).",
         valueName: "file"))
     var snapshotAuthorisation: String?
 
     @OptionGroup var log: LogOptions
 
     @Option(help: ArgumentHelp(
-        "Serve GET /metrics (Prometheus), /healthz and /readyz (ready: within 1000 events of the broker's head) over HTTP at host:port (port 0: any free one; printed as `http …`).",
+        SettingsSchema.aggregator.help("httpAddress") + ". Ready means within 1000 events of the broker's head; the port is printed as `http …`.",
         valueName: "host:port"))
     var httpAddress: String?
 
+    static let schema = SettingsSchema.aggregator
+
     func run() async throws {
-        log.bootstrap(level: .info)
+        let resolved = try settings.resolve(
+            Self.schema,
+            flags: [
+                "fanout": fanout, "query": query, "ingest": ingest, "snapshot": snapshot, "checkpoint": checkpoint,
+                "noAlerts": noAlerts ? "true" : nil, "key": key, "serverKey": serverKey,
+                "snapshotClientKeys": snapshotClientKeys, "snapshotAuthorisation": snapshotAuthorisation,
+                "httpAddress": httpAddress,
+            ].merging(log.flags) { $1 })
+        LogOptions.bootstrap(resolved, level: .info)
         var configuration = AggregatorConfiguration()
-        configuration.fanoutEndpoint = fanout
-        configuration.queryEndpoint = query
-        configuration.ingestEndpoint = ingest
-        configuration.snapshotEndpoint = snapshot
+        if let fanout = resolved.text("fanout") { configuration.fanoutEndpoint = fanout }
+        if let query = resolved.text("query") { configuration.queryEndpoint = query }
+        if let ingest = resolved.text("ingest") { configuration.ingestEndpoint = ingest }
+        if let snapshot = resolved.text("snapshot") { configuration.snapshotEndpoint = snapshot }
+        let checkpoint = resolved.text("checkpoint") ?? "conduit-data/aggregator.checkpoint"
         configuration.checkpointPath = checkpoint
-        configuration.publishAlerts = !noAlerts
+        configuration.publishAlerts = resolved.boolean("noAlerts") != true
         var keys = ClientKeyOptions()
-        keys.key = key
-        keys.serverKey = serverKey
+        keys.key = resolved.text("key")
+        keys.serverKey = resolved.text("serverKey")
         configuration.curve = try keys.broker()
+        let snapshotClientKeys = resolved.text("snapshotClientKeys")
         if let snapshotClientKeys {
             guard configuration.curve != nil else {
                 throw ValidationError("--snapshot-client-keys needs --key: the aggregator serves snapshots with its own key pair")
             }
             configuration.snapshotClients = try admittedKeys(in: snapshotClientKeys)
         }
-        if let snapshotAuthorisation {
+        if let snapshotAuthorisation = resolved.text("snapshotAuthorisation") {
             guard snapshotClientKeys == nil else {
                 throw ValidationError("--snapshot-client-keys and --snapshot-authorisation are two ways to admit snapshot readers: give one")
             }
@@ -87,7 +105,7 @@ struct AggregatorCommand: AsyncParsableCommand {
                 throw ValidationError("--snapshot-authorisation needs --key: the aggregator serves snapshots with its own key pair")
             }
             // The file names organisations of the hub's plan.
-            let plan = CommandPlan.of(query: query, curve: curve)
+            let plan = CommandPlan.of(query: configuration.queryEndpoint, curve: curve)
             do {
                 let principals = try BrokerAuthentication.principals(from: .authorisationFile(snapshotAuthorisation), scenario: plan)
                 configuration.snapshotClients = BrokerAuthentication.snapshotClients(principals)
@@ -99,12 +117,12 @@ struct AggregatorCommand: AsyncParsableCommand {
                 throw ValidationError("\(snapshotAuthorisation) gives no key a role that reads snapshots (coordinator, reviewer, dashboard)")
             }
         }
+        let httpAddress = resolved.text("httpAddress")
         let directory = (checkpoint as NSString).deletingLastPathComponent
         if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         let aggregator = Aggregator(configuration: configuration)
         let http = HTTPHolder()
-        let httpAddress = httpAddress
-        let announce = OnceStarted {
+        let announce = OnceStarted(notifying: true) {
             print("snapshot \(try await aggregator.start())")
             if let httpAddress {
                 let server = try OperationsServer(

@@ -15,14 +15,11 @@ struct BrokerCommand: AsyncParsableCommand {
         commandName: "broker",
         abstract: "Run the broker: ingest from agents, durable journal, fan-out to subscribers, replay queries.",
         discussion: """
-            Settings come from, in increasing priority: the defaults, a JSON file (--config), the environment \
-            (CONDUIT_INGEST, CONDUIT_FANOUT, CONDUIT_QUERY, CONDUIT_DATA, CONDUIT_DEDUPE_WINDOW, CONDUIT_LOG_LEVEL), \
-            and the flags below. The JSON file may hold any of: ingest, fanout, query, data, segmentMegabytes, \
-            dedupeWindow, maximumBatch, fanoutHighWaterMark, fanoutHeartbeatMs, agentHeartbeatMs, \
-            retentionMegabytes, retentionHours, durability ("batch" or "unsafe-no-sync"), ingestConnections, \
-            fanoutConnections, queryConnections (connections each endpoint keeps at once; 256, 256, 64), \
-            connectionsPerAddress (32, and 16 on query), stalledConnectionMs (how long a connection may hold part of \
-            a message; 10000).
+            Settings come from, in increasing priority: the defaults, the "broker" section of the configuration \
+            file (--config or CONDUIT_CONFIG; a flat JSON object of broker settings is read too), the environment \
+            (CONDUIT_ and the key in capitals: CONDUIT_DEDUPE_WINDOW), and the flags. `conduit config keys broker` \
+            lists every key with its default, the tuning ones too (segmentMegabytes, maximumBatch, retention, \
+            connection limits); --show-settings prints what is in force and where each value came from.
 
             Every event is acknowledged only once it is in the journal and synced to disk (fdatasync). \
             SIGINT or SIGTERM stops the broker gracefully: the current batch is finished and acknowledged, \
@@ -42,79 +39,73 @@ struct BrokerCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "A JSON file of settings (see above).")
-    var config: String?
+    @OptionGroup var settings: SettingsOptions
 
-    @Option(help: "The ingest endpoint agents connect to (default tcp://127.0.0.1:5570).")
+    @Option(help: ArgumentHelp(SettingsSchema.broker.help("ingest"), valueName: "endpoint"))
     var ingest: String?
 
-    @Option(help: "The fan-out endpoint subscribers connect to (default tcp://127.0.0.1:5571).")
+    @Option(help: ArgumentHelp(SettingsSchema.broker.help("fanout"), valueName: "endpoint"))
     var fanout: String?
 
-    @Option(help: "The query endpoint for replay, head and statistics (default tcp://127.0.0.1:5572).")
+    @Option(help: ArgumentHelp(SettingsSchema.broker.help("query"), valueName: "endpoint"))
     var query: String?
 
-    @Option(help: "The journal directory (default ./conduit-data/journal).")
+    @Option(help: ArgumentHelp(SettingsSchema.broker.help("data"), valueName: "directory"))
     var data: String?
 
-    @Option(help: "Recent events remembered at least, to deduplicate resends (default 500000; up to twice as many are kept).")
+    @Option(help: ArgumentHelp(SettingsSchema.broker.help("dedupeWindow") + "; up to twice as many are kept."))
     var dedupeWindow: Int?
 
-    @Option(help: "Journal durability: batch (fdatasync before every acknowledgement) or unsafe-no-sync (tests only).")
+    @Option(help: ArgumentHelp(SettingsSchema.broker.help("durability"), valueName: "policy"))
     var durability: String?
-
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String?
 
     @OptionGroup var log: LogOptions
 
     @Option(help: ArgumentHelp(
-        "Serve GET /metrics (Prometheus), /healthz and /readyz over HTTP at host:port (port 0: any free one; it is printed as `http …`). Off by default; keep it on loopback or behind a firewall.",
+        SettingsSchema.broker.help("httpAddress") + ". The port is printed as `http …`. Keep it on loopback or behind a firewall.",
         valueName: "host:port"))
     var httpAddress: String?
 
     @Option(
         name: [.customLong("plan"), .customLong("scenario", withSingleDash: false)],
         help: ArgumentHelp(
-            "A plan file (conduit-plan/1, see conduit plan init) to put in force. Without it the journal's latest plan stays in force (the built-in seed plan for a new journal).",
+            "A plan file (conduit-plan/1, see conduit plan init) to put in force. Without it the journal's latest plan stays in force (the built-in seed plan for a new journal) (CONDUIT_PLAN).",
             valueName: "file"))
     var scenario: String?
 
-    @Option(help: "Turn CURVE authentication on with the broker's secret key file (see conduit keygen).")
+    @Option(help: ArgumentHelp("Turn CURVE authentication on with the broker's secret key file (see conduit keygen) (CONDUIT_SERVER_KEY).", valueName: "file"))
     var serverKey: String?
 
-    @Option(help: "With --server-key: the directory of the admitted clients' public key files (*.pub).")
+    @Option(help: ArgumentHelp("With --server-key: the directory of the admitted clients' public key files (*.pub) (CONDUIT_CLIENT_KEYS).", valueName: "directory"))
     var clientKeys: String?
 
     @Option(
         help: ArgumentHelp(
-            "With --server-key: an authorisation file (conduit-authorisation/1) of principals with roles, instead of --client-keys.",
+            "With --server-key: an authorisation file (conduit-authorisation/1) of principals with roles, instead of --client-keys (CONDUIT_AUTHORISATION).",
             valueName: "file"))
     var authorisation: String?
 
+    static let schema = SettingsSchema.broker
+
     func run() async throws {
-        let settings: BrokerSettings
-        do {
-            settings = try BrokerSettings.resolve(
-                file: config, environment: ProcessInfo.processInfo.environment,
-                flags: BrokerSettings(
-                    ingest: ingest, fanout: fanout, query: query, data: data, dedupeWindow: dedupeWindow,
-                    durability: durability, logLevel: logLevel))
-        } catch {
-            FileHandle.standardError.write(Data("conduit broker: \(error)\n".utf8))
-            throw ExitCode(64)
-        }
-        let level = settings.logLevel.flatMap(Logger.Level.init(rawValue:)) ?? .info
-        log.bootstrap(level: level)
+        let resolved = try settings.resolve(
+            Self.schema,
+            flags: [
+                "ingest": ingest, "fanout": fanout, "query": query, "data": data, "dedupeWindow": dedupeWindow.map(String.init),
+                "durability": durability, "httpAddress": httpAddress, "plan": scenario, "serverKey": serverKey,
+                "clientKeys": clientKeys, "authorisation": authorisation,
+            ].merging(log.flags) { $1 })
+        LogOptions.bootstrap(resolved, level: .info)
+        let httpAddress = resolved.text("httpAddress")
         var configuration: BrokerConfiguration
         do {
-            configuration = try settings.configuration()
-            if let scenario {
+            configuration = try BrokerSettings(resolved).configuration()
+            if let scenario = resolved.text("plan") {
                 configuration.scenario = try loadScenario(scenario)
             }
             // The keys are checked against the plan the broker will run: the given one, else the journal's.
             let plan = { configuration.scenario ?? CommandPlan.stated(journal: configuration.journalDirectory) ?? .default }
-            switch (serverKey, clientKeys, authorisation) {
+            switch (resolved.text("serverKey"), resolved.text("clientKeys"), resolved.text("authorisation")) {
             case (nil, nil, nil): break
             case (let serverKey?, let clientKeys?, nil):
                 configuration.authentication = try BrokerAuthentication.load(
@@ -135,7 +126,7 @@ struct BrokerCommand: AsyncParsableCommand {
         configuration.metrics = metrics
         let broker = Broker(configuration: configuration, logger: Logger(label: "conduit.broker"))
         let http = HTTPHolder()
-        let announce = OnceStarted { [configuration] in
+        let announce = OnceStarted(notifying: true) { [configuration] in
             let endpoints = try await broker.start()
             print(endpoints.announcement)
             print("journal \(configuration.journalDirectory)")

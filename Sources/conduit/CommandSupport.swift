@@ -2,6 +2,7 @@ import ArgumentParser
 import ConduitAgent
 import ConduitCore
 import ConduitConsole
+import ConduitOperations
 import ConduitReplay
 import Foundation
 import Synchronization
@@ -65,8 +66,12 @@ struct FoldCheckpointOptions: ParsableArguments {
 
 /// `--dir`: the journal directory, as every command that reads a journal takes it.
 struct JournalDirectoryOption: ParsableArguments {
-    @Option(help: ArgumentHelp("The journal directory: what `conduit broker --data` was given.", valueName: "directory"))
-    var dir: String = "conduit-data/journal"
+    @Option(
+        name: .customLong("dir"),
+        help: ArgumentHelp("The journal directory: what `conduit broker --data` was given (default conduit-data/journal).", valueName: "directory"))
+    var given: String?
+
+    var dir: String { given ?? "conduit-data/journal" }
 }
 
 extension ReplaySelection {
@@ -173,8 +178,17 @@ struct LanguageOption: ParsableArguments {
     }
 }
 
-/// `--key`/`--server-key`: this client's CURVE keys, for a broker (and an aggregator) that requires them.
+/// `--profile`, `--key`, `--server-key`, `--snapshot-server-key`: how a client reaches a hub — a connection profile
+/// (see `conduit profile`), its CURVE keys — for a broker (and an aggregator) that requires them. Endpoints and keys
+/// come from, in increasing priority: the defaults, the profile, the `CONDUIT_*` environment variables (CONDUIT_INGEST,
+/// CONDUIT_FANOUT, CONDUIT_QUERY, CONDUIT_SNAPSHOT, CONDUIT_KEY, CONDUIT_SERVER_KEY, CONDUIT_SNAPSHOT_SERVER_KEY), the
+/// flags.
 struct ClientKeyOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "A connection profile: the hub's endpoints and keys, saved with conduit profile save (default: CONDUIT_PROFILE, else the one conduit profile use selected).",
+        valueName: "name"))
+    var profile: String?
+
     @Option(help: ArgumentHelp(
         "This client's secret key file (conduit keygen --owner <organisation>), when the broker requires CURVE.",
         valueName: "file"))
@@ -188,19 +202,49 @@ struct ClientKeyOptions: ParsableArguments {
         valueName: "file"))
     var snapshotServerKey: String?
 
-    /// The keys for the broker; `nil` without --key.
+    /// The client's settings with these endpoint flags (`nil`: not given); a bad profile or value is a usage error.
+    func settings(endpoints: [String: String?] = [:]) throws -> Settings {
+        let environment = ProcessInfo.processInfo.environment
+        do {
+            let profile = try ConnectionProfile.chosen(flag: profile, environment: environment)
+            return try Settings.resolve(
+                .client, file: nil, profile: profile, environment: environment,
+                flags: endpoints.merging(["key": key, "serverKey": serverKey, "snapshotServerKey": snapshotServerKey]) { $1 })
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    /// The endpoint `name` (ingest, fanout, query, snapshot): the flag, else the environment's, the profile's, the
+    /// default (none for snapshot).
+    func endpoint(_ name: String, flag: String?) throws -> String? {
+        let settings = try settings(endpoints: [name: flag])
+        return settings.text(name) ?? settings.schema.key(name)?.defaultText
+    }
+
+    /// The endpoint `name` as a mode switch: given by its flag, or by the environment or a profile while `dir` (the
+    /// other mode's option) was not given; `nil` otherwise.
+    func remote(_ name: String, flag: String?, directoryGiven: Bool) throws -> String? {
+        if let flag { return flag }
+        if directoryGiven { return nil }
+        return try settings().text(name)
+    }
+
+    /// The keys for the broker; `nil` without a key.
     func broker() throws -> CurveClientKeys? {
-        try client(serverKeyFile: serverKey, option: "--server-key")
+        let settings = try settings()
+        return try client(settings, serverKeyName: "serverKey", option: "--server-key")
     }
 
-    /// The keys for the aggregator's snapshot endpoint; `nil` without --snapshot-server-key.
+    /// The keys for the aggregator's snapshot endpoint; `nil` without a snapshot server key.
     func snapshot() throws -> CurveClientKeys? {
-        guard snapshotServerKey != nil else { return nil }
-        return try client(serverKeyFile: snapshotServerKey, option: "--snapshot-server-key")
+        let settings = try settings()
+        guard settings.text("snapshotServerKey") != nil else { return nil }
+        return try client(settings, serverKeyName: "snapshotServerKey", option: "--snapshot-server-key")
     }
 
-    private func client(serverKeyFile: String?, option: String) throws -> CurveClientKeys? {
-        switch (key, serverKeyFile) {
+    private func client(_ settings: Settings, serverKeyName: String, option: String) throws -> CurveClientKeys? {
+        switch (settings.text("key"), settings.text(serverKeyName)) {
         case (nil, nil): return nil
         case (let key?, let serverKeyFile?):
             do {

@@ -1,23 +1,30 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ConduitOperations
 import Synchronization
 
 /// `--log-format` and `--log-level`: how a long-running command (broker, aggregator, agent) writes its log to
-/// standard error.
+/// standard error. Both are settings of the command (`logFormat`, `logLevel` in its section of the configuration
+/// file, `CONDUIT_LOG_FORMAT`, `CONDUIT_LOG_LEVEL`).
 struct LogOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "text (one readable line per record) or json (one JSON object per line: time, level, label, message, metadata, source).",
+        "text (one readable line per record) or json (one JSON object per line: time, level, label, message, metadata, source); default text (CONDUIT_LOG_FORMAT).",
         valueName: "format"))
-    var logFormat: String = "text"
+    var logFormat: String?
 
-    func validate() throws {
-        guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json, not \(logFormat)") }
-    }
+    @Option(help: ArgumentHelp(
+        "The least level logged: trace, debug, info, notice, warning, error, critical (CONDUIT_LOG_LEVEL).", valueName: "level"))
+    var logLevel: String?
 
-    /// Sends every logger's records to standard error in the chosen format, from `level` up.
-    func bootstrap(level: Logger.Level) {
-        let format = LogFormat(rawValue: logFormat) ?? .text
+    /// The flags as settings.
+    var flags: [String: String?] { ["logFormat": logFormat, "logLevel": logLevel] }
+
+    /// Sends every logger's records to standard error in the format and from the level the settings give (checked
+    /// by ``SettingsOptions``), else text from `level`.
+    static func bootstrap(_ settings: Settings, level: Logger.Level) {
+        let format = settings.text("logFormat").flatMap(LogFormat.init(rawValue:)) ?? .text
+        let level = settings.text("logLevel").flatMap(Logger.Level.init(rawValue:)) ?? level
         LoggingSystem.bootstrap { label in
             switch format {
             case .text:

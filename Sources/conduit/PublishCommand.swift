@@ -2,15 +2,18 @@ import ArgumentParser
 import ConduitAgent
 import ConduitBroker
 import ConduitCore
+import ConduitOperations
 import Foundation
 import Logging
 import Synchronization
 import ZeroMQ
 
 /// What `conduit agent` and `conduit publish` share: where the broker is, the outbox, the identity and keys.
+/// The endpoint and keys come from, in increasing priority: the defaults, a connection profile, (for the agent) its
+/// section of the configuration file, the environment (CONDUIT_INGEST, CONDUIT_KEY, CONDUIT_SERVER_KEY), the flags.
 struct AgentConnectionOptions: ParsableArguments {
-    @Option(help: "The broker's ingest endpoint.")
-    var ingest: String = "tcp://127.0.0.1:5570"
+    @Option(help: ArgumentHelp("The broker's ingest endpoint (default tcp://127.0.0.1:5570; CONDUIT_INGEST, or the profile's).", valueName: "endpoint"))
+    var ingest: String?
 
     @Option(help: ArgumentHelp(
         "The agent's name: the second segment of the events' source, /<organisation>/<agent>.", valueName: "name"))
@@ -22,23 +25,51 @@ struct AgentConnectionOptions: ParsableArguments {
     var outbox: String?
 
     @Option(help: ArgumentHelp(
-        "This client's key file (from `conduit keygen --owner <organisation>`), when the broker requires CURVE.",
+        "This client's key file (from `conduit keygen --owner <organisation>`), when the broker requires CURVE (CONDUIT_KEY).",
         valueName: "file"))
     var key: String?
 
-    @Option(help: ArgumentHelp("The broker's public key file, with --key.", valueName: "file"))
+    @Option(help: ArgumentHelp("The broker's public key file, with --key (CONDUIT_SERVER_KEY).", valueName: "file"))
     var serverKey: String?
 
-    /// The agent's configuration for `organisation`, with `defaultAgent` when --agent is not given.
-    func configuration(organisation: String, defaultAgent: String) throws -> Agent.Configuration {
-        let name = agent ?? defaultAgent
+    @Option(help: ArgumentHelp(
+        "A connection profile: the hub's endpoints and keys, saved with conduit profile save (default: CONDUIT_PROFILE, else the one conduit profile use selected).",
+        valueName: "name"))
+    var profile: String?
+
+    /// The flags as settings.
+    var flags: [String: String?] { ["ingest": ingest, "agent": agent, "outbox": outbox, "key": key, "serverKey": serverKey] }
+
+    /// The profile these options name, or the environment's, or the selected one.
+    func chosenProfile() throws -> ConnectionProfile? {
+        do { return try ConnectionProfile.chosen(flag: profile, environment: ProcessInfo.processInfo.environment) } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    /// The agent's configuration for `organisation`, with `defaultAgent` when no agent name is given; from
+    /// `settings` when the command resolved them (the agent's), else from the profile, environment and flags.
+    func configuration(organisation: String, defaultAgent: String, settings given: Settings? = nil) throws -> Agent.Configuration {
+        let settings: Settings
+        if let given {
+            settings = given
+        } else {
+            do {
+                settings = try Settings.resolve(
+                    .client, file: nil, profile: try chosenProfile(), environment: ProcessInfo.processInfo.environment,
+                    flags: ["ingest": ingest, "key": key, "serverKey": serverKey])
+            } catch let error as SettingsError {
+                throw ValidationError("\(error)")
+            }
+        }
+        let name = (given?.text("agent") ?? agent) ?? defaultAgent
         guard Identifier.isValid(name) else {
             throw ValidationError("--agent \"\(name)\" must be lower-case letters, digits and dashes")
         }
         var configuration = Agent.Configuration(
-            endpoint: ingest, source: "/\(organisation)/\(name)",
-            outboxDirectory: outbox ?? "conduit-data/outbox/\(organisation)-\(name)")
-        switch (key, serverKey) {
+            endpoint: settings.text("ingest") ?? "tcp://127.0.0.1:5570", source: "/\(organisation)/\(name)",
+            outboxDirectory: (given?.text("outbox") ?? outbox) ?? "conduit-data/outbox/\(organisation)-\(name)")
+        switch (settings.text("key"), settings.text("serverKey")) {
         case (nil, nil):
             break
         case (let key?, let serverKey?):

@@ -39,8 +39,14 @@ struct ReplayCommand: AsyncParsableCommand {
 
     @OptionGroup var journal: JournalDirectoryOption
 
-    @Option(help: "Replay through a running broker's query endpoint (e.g. tcp://127.0.0.1:5572) instead of --dir.")
-    var query: String?
+    @Option(
+        name: .customLong("query"),
+        help: "Replay through a running broker's query endpoint (e.g. tcp://127.0.0.1:5572) instead of --dir (without --dir, also CONDUIT_QUERY or the profile's).")
+    var queryFlag: String?
+
+    /// The query endpoint to replay through: --query, else (without --dir) the environment's or the profile's. A bad
+    /// profile is reported by the keys' resolution, which every replay goes through.
+    var query: String? { try? keys.remote("query", flag: queryFlag, directoryGiven: journal.given != nil) }
 
     @Option(help: "The first sequence to replay.")
     var fromSeq: UInt64?

@@ -1,3 +1,5 @@
+import ConduitOperations
+import Foundation
 import Logging
 import ServiceLifecycle
 
@@ -19,14 +21,22 @@ enum ServiceRunning {
 }
 
 /// A part of a command that does its work once the others are ready (announce endpoints, print a line), then stays
-/// until the group shuts down.
+/// until the group shuts down. With `notifying`, it tells a service manager (systemd, `Type=notify`) that the
+/// command is ready once the work is done, and that it is stopping when the shutdown begins.
 struct OnceStarted: Service {
     let work: @Sendable () async throws -> Void
+    let notifying: Bool
 
-    init(_ work: @escaping @Sendable () async throws -> Void) { self.work = work }
+    init(notifying: Bool = false, _ work: @escaping @Sendable () async throws -> Void) {
+        self.work = work
+        self.notifying = notifying
+    }
 
     func run() async throws {
         try await work()
+        let environment = ProcessInfo.processInfo.environment
+        if notifying { ServiceNotification.ready(environment: environment) }
         try? await gracefulShutdown()
+        if notifying { ServiceNotification.stopping(environment: environment) }
     }
 }

@@ -36,8 +36,14 @@ struct StateCommand: AsyncParsableCommand {
 
     @OptionGroup var journal: JournalDirectoryOption
 
-    @Option(help: "Ask a running aggregator (its snapshot endpoint, e.g. tcp://127.0.0.1:5573) instead of folding the journal.")
-    var snapshot: String?
+    @Option(
+        name: .customLong("snapshot"),
+        help: "Ask a running aggregator (its snapshot endpoint, e.g. tcp://127.0.0.1:5573) instead of folding the journal (without --dir, also CONDUIT_SNAPSHOT or the profile's).")
+    var snapshotFlag: String?
+
+    /// The aggregator to ask: --snapshot, else (without --dir) the environment's or the profile's. A bad profile is
+    /// reported by the keys' resolution.
+    var snapshot: String? { try? keys.remote("snapshot", flag: snapshotFlag, directoryGiven: journal.given != nil) }
 
     @Option(help: "The state as it was at this recorded time (RFC 3339, or a date YYYY-MM-DD: its start at the plan's UTC offset, +08:00 for the seed plan).")
     var at: String?
@@ -80,6 +86,7 @@ struct StateCommand: AsyncParsableCommand {
     }
 
     private func fold(watch: InterruptionWatch) throws {
+        _ = try keys.settings()  // a profile that cannot be read is an error, whatever the mode
         if let snapshot {
             guard at == nil, seq == nil else {
                 throw ValidationError("--at and --seq fold the journal; an aggregator's snapshot is always its latest state")

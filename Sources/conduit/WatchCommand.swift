@@ -28,14 +28,14 @@ struct WatchCommand: AsyncParsableCommand {
     @Flag(help: "Show the aggregate state live (caught up from the journal or an aggregator's snapshot) instead of event lines.")
     var state = false
 
-    @Option(help: "With --state: the broker's query endpoint, to catch up and fill gaps.")
-    var query: String = "tcp://127.0.0.1:5572"
+    @Option(help: "With --state: the broker's query endpoint, to catch up and fill gaps (default tcp://127.0.0.1:5572; CONDUIT_QUERY, or the profile's).")
+    var query: String?
 
     @Option(help: "With --state: take the state from this aggregator's snapshot endpoint (e.g. tcp://127.0.0.1:5573) instead of folding the journal.")
     var snapshot: String?
 
-    @Option(help: "The broker's fan-out endpoint.")
-    var fanout: String = "tcp://127.0.0.1:5571"
+    @Option(help: "The broker's fan-out endpoint (default tcp://127.0.0.1:5571; CONDUIT_FANOUT, or the profile's).")
+    var fanout: String?
 
     @Option(help: "Only this kind: progress, inspection, outage, presence, alert (repeatable).")
     var kind: [String] = []
@@ -103,6 +103,7 @@ struct WatchCommand: AsyncParsableCommand {
         let prefixes = BrokerReplay.prefixes(for: selection)
         if prefixes.isEmpty { try socket.subscribe() } else { for prefix in prefixes { try socket.subscribe(prefix) } }
         try socket.subscribe(Topic.heartbeat)
+        let fanout = try keys.endpoint("fanout", flag: fanout)!
         try socket.connect(fanout)
         FileHandle.standardError.write(Data("watching \(fanout) (Ctrl-C to stop)\n".utf8))
 
@@ -153,6 +154,9 @@ struct WatchCommand: AsyncParsableCommand {
             throw ValidationError("--state shows the state, not events in a format: leave out --format")
         }
         let curve = try keys.broker()
+        let query = try keys.endpoint("query", flag: query)!
+        let fanout = try keys.endpoint("fanout", flag: fanout)!
+        let snapshot = try keys.endpoint("snapshot", flag: snapshot)
         let plan = CommandPlan.of(query: query, curve: curve)
         let zone = try CommandPlan.timeZone(timeZone, plan: plan)
         do {

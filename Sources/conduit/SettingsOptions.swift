@@ -1,0 +1,60 @@
+import ArgumentParser
+import ConduitOperations
+import Foundation
+import Logging
+
+/// `--config` and `--show-settings`: where a long-running command's settings come from, and a way to see them.
+struct SettingsOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "The configuration file (conduit-config/1: a section per command; see conduit config keys). Its values come below the CONDUIT_* environment variables and the flags (CONDUIT_CONFIG).",
+        valueName: "file"))
+    var config: String?
+
+    @Flag(help: "Print every setting with its value and where it came from (file, environment, flag or default), then exit.")
+    var showSettings = false
+
+    /// The command's settings: the file (a broker also reads its settings files from before conduit-config/1), the
+    /// environment, `flags`. A wrong value ends the command with its origin and status 64; with --show-settings they
+    /// are printed and the command ends with status 0.
+    func resolve(
+        _ schema: SettingsSchema, profile: ConnectionProfile? = nil, flags: [String: String?]
+    ) throws -> Settings {
+        let settings: Settings
+        do {
+            settings = try Settings.resolve(
+                schema, file: config, legacySection: schema.section == "broker", profile: profile,
+                environment: ProcessInfo.processInfo.environment, flags: flags)
+            try Self.checkOperations(settings)
+        } catch {
+            throw RuntimeFailure.exit(schema.section, "\(error)", status: RuntimeFailure.usage)
+        }
+        if showSettings {
+            print(Self.listing(settings))
+            throw ExitCode.success
+        }
+        return settings
+    }
+
+    /// The settings as `--show-settings` prints them: a line per key, its value (or default) and its origin.
+    static func listing(_ settings: Settings) -> String {
+        let width = settings.schema.keys.map(\.name.count).max() ?? 0
+        return settings.schema.keys.map { key in
+            let name = key.name.padding(toLength: width, withPad: " ", startingAt: 0)
+            if let value = settings.values[key.name] {
+                return "\(name)  \(value.text)  (\(value.origin))"
+            }
+            return "\(name)  \(key.defaultText ?? "—")  (default)"
+        }.joined(separator: "\n")
+    }
+
+    /// The log settings every long-running command shares, checked where they were given.
+    static func checkOperations(_ settings: Settings) throws {
+        if let format = settings.text("logFormat"), LogFormat(rawValue: format) == nil {
+            throw SettingsError("\(settings.origin("logFormat")!) must be text or json, not \(format)")
+        }
+        if let level = settings.text("logLevel"), Logger.Level(rawValue: level) == nil {
+            throw SettingsError(
+                "\(settings.origin("logLevel")!) must be one of trace, debug, info, notice, warning, error, critical; got \"\(level)\"")
+        }
+    }
+}
