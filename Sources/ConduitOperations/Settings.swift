@@ -114,7 +114,7 @@ public struct SettingsError: Error, Sendable, CustomStringConvertible {
 }
 
 /// A command's settings, resolved from, in increasing priority: the defaults, the configuration file's section for
-/// the command, the `CONDUIT_*` environment variables, and the flags. A value is checked against its key's kind
+/// the command, a connection profile (clients and agents), the `CONDUIT_*` environment variables, and the flags. A value is checked against its key's kind
 /// where it is given, so that an error names the file member, the variable or the flag that holds it.
 public struct Settings: Sendable {
     public let schema: SettingsSchema
@@ -146,21 +146,21 @@ public struct Settings: Sendable {
     ///   - file: the configuration file (`--config`, else `CONDUIT_CONFIG`), if any.
     ///   - legacySection: read a file without a `format` member as this command's section (the broker's settings
     ///     files before the one-file format).
-    ///   - profile: settings from a connection profile, below the environment and the flags.
+    ///   - profile: settings from a connection profile, above the file, below the environment and the flags.
     ///   - flags: the command line's values by key; `nil` when the flag was not given.
     public static func resolve(
         _ schema: SettingsSchema, file: String?, legacySection: Bool = false, profile: ConnectionProfile? = nil,
         environment: [String: String], flags: [String: String?]
     ) throws(SettingsError) -> Settings {
         var values: [String: (text: String, origin: SettingOrigin)] = [:]
-        if let profile {
-            for (name, text) in profile.values where schema.key(name) != nil {
-                values[name] = (text, .profile(profile.name, key: name))
-            }
-        }
         if let path = file ?? environment["CONDUIT_CONFIG"] {
             for (name, entry) in try ConfigurationFile.read(path, legacySection: legacySection).section(schema) {
                 values[name] = entry
+            }
+        }
+        if let profile {
+            for (name, text) in profile.values where schema.key(name) != nil {
+                values[name] = (text, .profile(profile.name, key: name))
             }
         }
         for key in schema.keys {

@@ -130,3 +130,23 @@ struct SettingsTests {
 enum JSONPathText {
     static func member(_ section: String, _ key: String) -> String { "\(section).\(key)" }
 }
+
+/// The Configuration article lists every key as `conduit config keys` does.
+struct ConfigurationArticleTests {
+    @Test func theArticleListsEveryKeyWithItsDefaultAndVariable() throws {
+        let article = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/ConduitOperations/Documentation.docc/Configuration.md")
+        let text = try String(contentsOf: article, encoding: .utf8)
+        for schema in SettingsSchema.all {
+            let heading = "(`\(schema.section)` section)"
+            let start = try #require(text.range(of: heading), "a table for \(schema.section)")
+            let table = text[start.upperBound...].prefix { _ in true }.split(separator: "\n###").first ?? ""
+            for key in schema.keys {
+                let fallback = key.defaultText.map { "`\($0)`" } ?? "—"
+                #expect(
+                    table.contains("| `\(key.name)` | \(key.kind) | \(fallback) | `\(key.environmentVariable)` | \(key.summary) |"),
+                    "\(schema.section).\(key.name) is in the article as the schema has it")
+            }
+        }
+    }
+}
