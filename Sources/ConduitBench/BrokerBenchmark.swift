@@ -15,9 +15,20 @@ import ZeroMQ
 /// ~330-byte progress reports of the default scenario.
 public enum BrokerBenchmark {
     /// Another broker the throughput phase is run against, in the same run.
-    public enum Peer: String, Sendable {
-        /// NATS JetStream (`nats-server -js`, file storage), through libnats.
+    public enum Peer: String, Sendable, CaseIterable {
+        /// NATS JetStream (`nats-server -js`, file storage) as it ships: it acknowledges once the stream has the
+        /// message, and syncs to disk every two minutes by default.
         case jetstream
+        /// The same with `sync_interval: always`: JetStream syncs every write before acknowledging it, the promise
+        /// Conduit makes (nats-server 2.10 or later).
+        case jetstreamSynced = "jetstream-sync"
+
+        /// The prefix of its figures in the report.
+        var figurePrefix: String { self == .jetstream ? "jetstream" : "jetstream_sync" }
+
+        var description: String {
+            self == .jetstream ? "JetStream as it ships (file storage, default sync)" : "JetStream with sync_interval: always (file storage)"
+        }
     }
 
     public struct Options: Sendable {
@@ -43,8 +54,10 @@ public enum BrokerBenchmark {
         public var directory: String?
         /// Also run the throughput phase with CURVE on every connection, beside the plain one, and report the ratio.
         public var curve = false
-        /// Also run the throughput phase against this peer in each run, and report the ratio.
-        public var peer: Peer?
+        /// Also run the throughput phase against these peers in each run, and report the ratios.
+        public var peers: [Peer] = []
+        /// The `nats-server` the JetStream peers run; `nil`: `CONDUIT_NATS_SERVER`, else the one on `PATH`.
+        public var natsServer: String?
         /// Also run the throughput phase with the broker's metrics on (`--http-address`), beside the plain one, and
         /// report the ratio.
         public var metrics = false
@@ -81,6 +94,21 @@ public enum BrokerBenchmark {
         }
     }
 
+    /// A peer's figures over the runs.
+    struct PeerFigures {
+        var acked: [Double] = [], delivered: [Double] = [], cpu: [Double] = [], cores: [Double] = []
+        var generatorCPU: [Double] = [], ratio: [Double] = []
+
+        mutating func add(_ outcome: JetStreamPeer.Outcome, conduitAcked: Double) {
+            acked.append(outcome.ackedPerSecond)
+            delivered.append(outcome.deliveredPerSecondPerSubscriber)
+            cpu.append(outcome.serverCPUPerEvent)
+            cores.append(outcome.serverCores)
+            generatorCPU.append(outcome.generatorCPUPerEvent)
+            ratio.append(conduitAcked / outcome.ackedPerSecond)
+        }
+    }
+
     /// Runs the three phases `options.runs` times, each against a fresh broker process; `progress` hears which
     /// phase is starting. A phase that fails (no heartbeat or acknowledgement for 10 s, a broker that does not
     /// start) throws ``BenchError`` (`.failed`).
@@ -98,9 +126,8 @@ public enum BrokerBenchmark {
         var curveAcked: [Double] = [], curveRatio: [Double] = [], curveCPU: [Double] = []
         var generatorCPU: [Double] = []
         var metricsAcked: [Double] = [], metricsRatio: [Double] = []
-        var peerAcked: [Double] = [], peerDelivered: [Double] = [], peerCPU: [Double] = [], peerCores: [Double] = []
-        var peerGeneratorCPU: [Double] = [], peerRatio: [Double] = []
-        if options.peer == .jetstream { _ = try JetStreamPeer.serverExecutable() }
+        var peerFigures: [Peer: PeerFigures] = [:]
+        let natsServer = options.peers.isEmpty ? nil : try JetStreamPeer.serverExecutable(options.natsServer)
         for run in 1...options.runs {
             progress("run \(run)/\(options.runs): throughput…")
             let throughput = try BrokerBenchRun(parent: dir, executable: options.executable).throughput(
@@ -129,18 +156,13 @@ public enum BrokerBenchmark {
                 metricsAcked.append(measured.ackedPerSecond)
                 metricsRatio.append(measured.ackedPerSecond / throughput.ackedPerSecond)
             }
-            if options.peer == .jetstream {
-                progress("run \(run)/\(options.runs): throughput against NATS JetStream…")
+            for peer in options.peers {
+                progress("run \(run)/\(options.runs): throughput against NATS \(peer.description)…")
                 let payload = BrokerBenchRun.eventTemplate(agent: 0)
-                let peer = try JetStreamPeer(parent: dir).throughput(
+                let outcome = try JetStreamPeer(parent: dir, server: natsServer!, syncAlways: peer == .jetstreamSynced).throughput(
                     publishers: agents, subscribers: subscribers, messagesPerPublisher: events, window: window,
                     payload: payload.prefix + Array("1-1700000000000000".utf8) + payload.suffix)
-                peerAcked.append(peer.ackedPerSecond)
-                peerDelivered.append(peer.deliveredPerSecondPerSubscriber)
-                peerCPU.append(peer.serverCPUPerEvent)
-                peerCores.append(peer.serverCores)
-                peerGeneratorCPU.append(peer.generatorCPUPerEvent)
-                peerRatio.append(throughput.ackedPerSecond / peer.ackedPerSecond)
+                peerFigures[peer, default: PeerFigures()].add(outcome, conduitAcked: throughput.ackedPerSecond)
             }
 
             progress("run \(run)/\(options.runs): paced \(pacedRate)/s for \(pacedSeconds) s…")
@@ -168,8 +190,8 @@ public enum BrokerBenchmark {
             ("durability", "fdatasync before every acknowledgement"),
             ("transport", options.curve ? "tcp://127.0.0.1, plain and with CURVE (the throughput phase of each run)" : "tcp://127.0.0.1"),
         ]
-        if options.peer == .jetstream {
-            report.parameters.append(("peer", "\(JetStreamPeer.serverVersion()) with JetStream as it ships (file storage, default sync), through libnats"))
+        for peer in options.peers {
+            report.parameters.append(("peer \(peer.rawValue)", "\(JetStreamPeer.serverVersion(natsServer!)), \(peer.description), through libnats"))
         }
         report.add("acknowledged", unit: "events/s", runs: acked)
         report.add("delivered_per_subscriber", unit: "events/s", runs: delivered)
@@ -180,13 +202,15 @@ public enum BrokerBenchmark {
             report.add("metrics_acknowledged", unit: "events/s", runs: metricsAcked)
             report.add("metrics_to_plain_acknowledged", unit: "ratio", runs: metricsRatio)
         }
-        if options.peer == .jetstream {
-            report.add("jetstream_acknowledged", unit: "events/s", runs: peerAcked)
-            report.add("jetstream_delivered_per_subscriber", unit: "events/s", runs: peerDelivered)
-            report.add("jetstream_server_cpu_per_event", unit: "µs", runs: peerCPU)
-            report.add("jetstream_server_cpu_use", unit: "cores", runs: peerCores)
-            report.add("jetstream_generator_cpu_per_event", unit: "µs", runs: peerGeneratorCPU)
-            report.add("conduit_to_jetstream_acknowledged", unit: "ratio", runs: peerRatio)
+        for peer in options.peers {
+            let figures = peerFigures[peer] ?? PeerFigures()
+            let prefix = peer.figurePrefix
+            report.add("\(prefix)_acknowledged", unit: "events/s", runs: figures.acked)
+            report.add("\(prefix)_delivered_per_subscriber", unit: "events/s", runs: figures.delivered)
+            report.add("\(prefix)_server_cpu_per_event", unit: "µs", runs: figures.cpu)
+            report.add("\(prefix)_server_cpu_use", unit: "cores", runs: figures.cores)
+            report.add("\(prefix)_generator_cpu_per_event", unit: "µs", runs: figures.generatorCPU)
+            report.add("conduit_to_\(prefix)_acknowledged", unit: "ratio", runs: figures.ratio)
         }
         if options.curve {
             report.add("curve_acknowledged", unit: "events/s", runs: curveAcked)

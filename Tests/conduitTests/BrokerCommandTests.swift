@@ -260,9 +260,28 @@ struct BrokerCommandTests {
             return
         }
         #expect((Double(ratio) ?? 0) > 0)
+        // With sync_interval: always, where the nats-server on PATH knows it (2.10 and later); an older one is refused
+        // with the reason.
+        let synced = try ChildProcess.conduit([
+            "bench", "broker", "--runs", "1", "--agents", "1", "--subscribers", "0", "--events", "200", "--window", "16",
+            "--paced-rate", "100", "--paced-seconds", "1", "--stalled-rate", "0", "--peer", "jetstream-sync", "--json",
+        ])
+        let version = try ChildProcess.run(URL(fileURLWithPath: "/usr/bin/env"), ["nats-server", "--version"]).output
+        let numbers = version.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        if numbers.count >= 2, (numbers[0], numbers[1]) >= (2, 10) {
+            #expect(synced.status == 0, "\(synced.errors)")
+            guard case .number(let text)? = try JSONValue.parse(Array(synced.output.utf8))["figures"]?["conduit_to_jetstream_sync_acknowledged"]?["value"] else {
+                Issue.record("no conduit_to_jetstream_sync_acknowledged")
+                return
+            }
+            #expect((Double(text) ?? 0) > 0)
+        } else {
+            #expect(synced.status != 0)
+            #expect(synced.errors.contains("it needs nats-server 2.10 or later"), "\(version): \(synced.errors)")
+        }
         let unknown = try ChildProcess.conduit(["bench", "broker", "--peer", "kafka"])
         #expect(unknown.status == 64)
-        #expect(unknown.errors.contains("--peer must be jetstream, not kafka"))
+        #expect(unknown.errors.contains("--peer must be jetstream or jetstream-sync, not kafka"))
     }
 }
 
