@@ -2,8 +2,9 @@
 # Installs what Conduit needs on a Debian machine that already has the Swift toolchain, when it is missing:
 #   libzmq3-dev  libzmq 4.3.4 and zmq.h (Debian), which the CZeroMQ module links against;
 #   libnats-dev  libnats (Debian), the NATS C client that `conduit bench broker --peer jetstream` drives JetStream with;
-#   with --tests: python3, pip and pyzmq (PyPI), for the interoperability test's Python client, and nats-server
-#   (Debian), which the JetStream benchmark's test starts on loopback.
+#   with --tests: python3, pip and pyzmq (PyPI), for the interoperability test's Python client; nats-server
+#   (Debian), which the JetStream benchmark's test starts on loopback; and systemd (Debian) when systemd-analyze is
+#   missing, with which the deployment test verifies the unit files in Deploy/systemd (nothing is started).
 # Safe to run again: it installs nothing that is already there.
 set -euo pipefail
 
@@ -15,6 +16,7 @@ dpkg -s libzmq3-dev >/dev/null 2>&1 || need_apt+=(libzmq3-dev)
 dpkg -s libnats-dev >/dev/null 2>&1 || need_apt+=(libnats-dev)
 if $with_tests; then
     command -v nats-server >/dev/null || need_apt+=(nats-server)
+    command -v systemd-analyze >/dev/null || need_apt+=(systemd)
 fi
 need_pyzmq=false
 if $with_tests && ! python3 -c 'import zmq' >/dev/null 2>&1; then
