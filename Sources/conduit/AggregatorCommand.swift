@@ -86,9 +86,12 @@ struct AggregatorCommand: AsyncParsableCommand {
         let checkpoint = resolved.text("checkpoint") ?? "conduit-data/aggregator.checkpoint"
         configuration.checkpointPath = checkpoint
         configuration.publishAlerts = resolved.boolean("noAlerts") != true
+        // Every option of a hand-made ClientKeyOptions is given a value: reading one that was not is a fatal error.
         var keys = ClientKeyOptions()
+        keys.profile = nil
         keys.key = resolved.text("key")
         keys.serverKey = resolved.text("serverKey")
+        keys.snapshotServerKey = nil
         configuration.curve = try keys.broker()
         let snapshotClientKeys = resolved.text("snapshotClientKeys")
         if let snapshotClientKeys {
