@@ -8,7 +8,8 @@
 #   PREFIX/bin/conduit                       built here (swift build -c release --product conduit), or --binary PATH
 #   /etc/systemd/system/conduit-broker.service, conduit-aggregator.service, conduit-agent@.service
 #                                            from Deploy/systemd, their ExecStart naming PREFIX/bin/conduit
-#   /etc/conduit/conduit.json                the one configuration file (from Deploy/conduit.json)
+#   /etc/conduit/conduit.json                the one configuration file (from Deploy/conduit.json), checked with
+#                                            conduit config check
 #   /etc/conduit/keys/                       CURVE key pairs made with the installed binary: broker, conduit (the
 #                                            aggregator), coordinator, and one per organisation of the built-in plan
 #   /etc/conduit/authorisation.json          a principal for every key but the broker's (conduit-authorisation/1)
@@ -262,9 +263,17 @@ make_directory "$spool" 0755 root:root
 
 if [ -e "$configuration_directory/conduit.json" ]; then
     step "kept existing $configuration_directory/conduit.json"
+    # An operator's file: a problem is reported, and the services will report it too when they start.
+    if checked="$("$installed_binary" config check "$configuration_directory/conduit.json" 2>&1)"; then
+        step "checked: $checked"
+    else
+        echo "install: warning: $checked" >&2
+    fi
 else
     rewrite_paths <"$repository/Deploy/conduit.json" | write_file "$configuration_directory/conduit.json" 0644
     step "wrote $configuration_directory/conduit.json"
+    checked="$("$installed_binary" config check "$configuration_directory/conduit.json" 2>&1)" || fail "$checked"
+    step "checked: $checked"
 fi
 
 organisations="$(plan_organisations)"
