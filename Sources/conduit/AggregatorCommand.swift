@@ -86,13 +86,9 @@ struct AggregatorCommand: AsyncParsableCommand {
         let checkpoint = resolved.text("checkpoint") ?? "conduit-data/aggregator.checkpoint"
         configuration.checkpointPath = checkpoint
         configuration.publishAlerts = resolved.boolean("noAlerts") != true
-        // Every option of a hand-made ClientKeyOptions is given a value: reading one that was not is a fatal error.
-        var keys = ClientKeyOptions()
-        keys.profile = nil
-        keys.key = resolved.text("key")
-        keys.serverKey = resolved.text("serverKey")
-        keys.snapshotServerKey = nil
-        configuration.curve = try keys.broker()
+        // Its own keys, from its settings only (a client's profile is not the aggregator's).
+        configuration.curve = try ClientKeyOptions.keys(
+            key: resolved.text("key"), serverKey: resolved.text("serverKey"), serverKeyOption: "--server-key")
         let snapshotClientKeys = resolved.text("snapshotClientKeys")
         if let snapshotClientKeys {
             guard configuration.curve != nil else {

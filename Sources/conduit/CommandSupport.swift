@@ -244,7 +244,13 @@ struct ClientKeyOptions: ParsableArguments {
     }
 
     private func client(_ settings: Settings, serverKeyName: String, option: String) throws -> CurveClientKeys? {
-        switch (settings.text("key"), settings.text(serverKeyName)) {
+        try Self.keys(key: settings.text("key"), serverKey: settings.text(serverKeyName), serverKeyOption: option)
+    }
+
+    /// This client's key pair from the secret key file `key` and the server's public key from `serverKey`; `nil`
+    /// without either; a usage error naming `serverKeyOption` when only one is given or a file cannot be used.
+    static func keys(key: String?, serverKey: String?, serverKeyOption option: String) throws -> CurveClientKeys? {
+        switch (key, serverKey) {
         case (nil, nil): return nil
         case (let key?, let serverKeyFile?):
             do {

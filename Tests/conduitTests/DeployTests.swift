@@ -318,6 +318,20 @@ import Testing
             aggregator.output.lines().first { $0.hasPrefix("http http://") }.map { String($0.dropFirst("http http://".count)) },
             "\(aggregator.output.all)\(aggregator.errors.all)")
         #expect(Poll.until(60) { (try? HTTPProbe.get(address, "/readyz").status) == 200 }, "caught up through the query endpoint with its key")
+        // Its snapshots go to the installed authorisation's readers (the coordinator), and to no other key.
+        let snapshot = try #require(aggregator.output.lines().first { $0.hasPrefix("snapshot ") }.map { String($0.dropFirst("snapshot ".count)) })
+        let keys = root.appending("etc/conduit/keys")
+        let read = try ChildProcess.run(conduit, [
+            "state", "--snapshot", snapshot, "--key", keys + "/coordinator.key", "--snapshot-server-key", keys + "/conduit.pub",
+            "--json", "--path", "workitems/ruijing-biyuan-water",
+        ])
+        #expect(read.status == 0, "\(read.errors)")
+        #expect(read.output.contains("\"percent\":30"), "\(read.output)")
+        let utility = try ChildProcess.run(conduit, [
+            "state", "--snapshot", snapshot, "--key", keys + "/water-investment-company.key", "--snapshot-server-key", keys + "/conduit.pub",
+            "--json",
+        ], timeout: 60)
+        #expect(utility.status != 0, "an agent's key reads no snapshot")
         aggregator.signal(SIGTERM)
         #expect(aggregator.finish() == 0, "\(aggregator.errors.all)")
         #expect(FileManager.default.fileExists(atPath: root.appending("var/lib/conduit/aggregator.checkpoint")))
