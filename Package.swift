@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // The C boundary: Debian's libzmq (4.3.4). No pkgConfig: Debian's libzmq.pc drags in krb5 flags.
@@ -75,6 +77,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The coordinators' dashboard: a Hummingbird server of the page, the JSON API and the live stream, fed by the
+        // Clone-pattern follower; its page and assets are embedded in the binary.
+        .target(
+            name: "ConduitDashboard",
+            dependencies: [
+                "ConduitAggregator", "ConduitConsole", "ConduitCore", "ConduitJournal", "ConduitReplay", "ConduitState", "ZeroMQ",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            resources: [.embedInCode("Assets/index.html"), .embedInCode("Assets/app.js"), .embedInCode("Assets/app.css")]
+        ),
         // What tests share: a broker on ephemeral ports in a temporary directory, raw protocol clients, the
         // records of `conduit journal append-test`, sample events and journals, a live aggregator's probes, and the
         // `conduit` executable run as a child process.
@@ -106,6 +119,7 @@ let package = Package(
                 "ZeroMQ",
                 "ConduitBench",
                 "ConduitCore",
+                "ConduitDashboard",
                 "ConduitJournal",
                 "ConduitBroker",
                 "ConduitReplay",
@@ -153,6 +167,14 @@ let package = Package(
         ),
         .testTarget(name: "ConduitBenchTests", dependencies: ["ConduitBench"]),
         .testTarget(name: "ConduitOperationsTests", dependencies: ["ConduitOperations"]),
+        .testTarget(
+            name: "ConduitDashboardTests",
+            dependencies: [
+                "ConduitDashboard", "ConduitBroker", "ConduitCore", "ConduitState", "ConduitTesting", "ZeroMQ",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         // The commands as a user runs them: the tests that run the `conduit` executable as a child process, and the
         // only test target that depends on it.
         .testTarget(

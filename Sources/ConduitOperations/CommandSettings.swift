@@ -77,6 +77,22 @@ extension SettingsSchema {
             return SettingKey(key.name, default: defaults[key.name], key.summary)
         })
 
+    public static let dashboard = SettingsSchema(
+        section: "dashboard",
+        keys: [
+            SettingKey("fanout", default: "tcp://127.0.0.1:5571", "the broker's fan-out endpoint"),
+            SettingKey("query", default: "tcp://127.0.0.1:5572", "the broker's query endpoint (catch-up, gaps)"),
+            SettingKey("snapshot", "start from this aggregator's snapshot instead of folding the journal"),
+            SettingKey("dir", "the journal directory, read-only, for history: time travel, diffs, incidents, windows of events"),
+            SettingKey("key", "the dashboard's secret key file, when the broker requires CURVE"),
+            SettingKey("serverKey", "the broker's public key file, with key"),
+            SettingKey("snapshotServerKey", "the aggregator's public key file, with key"),
+            SettingKey("tokens", "a tokens file (conduit-dashboard-tokens/1): every request needs one of its tokens"),
+            SettingKey("logFormat", default: "text", "the log's format on standard error: text, or json (one object a line)"),
+            SettingKey("logLevel", default: "info", "the least level logged: trace, debug, info, notice, warning, error, critical"),
+            SettingKey("httpAddress", default: "127.0.0.1:8080", "where the dashboard serves its page and API (host:port; port 0 picks one)"),
+        ])
+
     /// Every command's schema, in the order of the reference.
-    public static let all = [broker, aggregator, agent]
+    public static let all = [broker, aggregator, agent, dashboard]
 }

@@ -215,7 +215,7 @@ public struct Settings: Sendable {
 public struct ConfigurationFile: Sendable {
     public static let format = "conduit-config/1"
     /// The sections the file may hold.
-    public static let sections = ["broker", "aggregator", "agent"]
+    public static let sections = ["broker", "aggregator", "agent", "dashboard"]
 
     public let path: String
     let root: [JSONValue.Member]

@@ -16,6 +16,7 @@ struct SettingsCommandTests {
 
     @Test(arguments: [
         ("broker", ["ingest", "fanout", "query"]), ("aggregator", ["ingest", "fanout", "snapshot"]), ("agent", ["ingest", "fanout", "outbox"]),
+        ("dashboard", ["fanout", "query", "snapshot"]),
     ])
     func everyCommandReadsItsFileSectionThenTheEnvironmentThenItsFlags(command: String, keys: [String]) throws {
         let directory = TemporaryDirectory()
