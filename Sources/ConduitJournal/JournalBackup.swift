@@ -156,9 +156,9 @@ private final class BackupRun {
         startedNanoseconds = monotonicNanoseconds()
         buffer = UnsafeMutableRawPointer.allocate(byteCount: blockSize, alignment: 16)
 
-        guard POSIX.isDirectory(source) else { throw JournalError(.notAJournal, "no journal directory", path: source) }
+        guard POSIX.isDirectory(source) else { throw JournalError(.notAJournal, "no such directory", path: source) }
         let segments = try Journal.segmentSequences(in: source)
-        guard !segments.isEmpty else { throw JournalError(.notAJournal, "no journal here: no segment files", path: source) }
+        guard !segments.isEmpty else { throw JournalError(.notAJournal, "no segment files in the directory", path: source) }
         for companion in options.companions {
             guard !companion.name.isEmpty, !companion.name.contains("/"), companion.name != JournalBackupManifest.fileName,
                 JournalFormat.firstSequence(ofSegmentFileName: companion.name) == nil, !companion.name.hasPrefix(".")
