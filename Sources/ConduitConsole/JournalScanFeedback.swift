@@ -1,7 +1,7 @@
 import ConduitJournal
 import Foundation
 
-/// Progress of a long journal scan on standard error, only when it is a terminal, at most five times a second;
+/// Progress of a long journal scan (or copy) on standard error, only when it is a terminal, at most five times a second;
 /// ``finish()`` erases it.
 public final class ScanProgress {
     private let enabled = isatty(STDERR_FILENO) == 1
@@ -12,11 +12,14 @@ public final class ScanProgress {
     public init() {}
 
     /// Shows how many records were read so far.
-    public func show(_ scanned: UInt64) {
+    public func show(_ scanned: UInt64) { show(line: "scanned \(scanned) events…") }
+
+    /// Shows `line` in place of the last one (how many bytes were copied, say).
+    public func show(line: String) {
         guard enabled, Date().timeIntervalSince(lastShown) > 0.2 else { return }
         lastShown = Date()
         shown = true
-        FileHandle.standardError.write(Data("\rscanned \(scanned) events…".utf8))
+        FileHandle.standardError.write(Data("\r\(line)\u{1B}[K".utf8))
     }
 
     /// Erases the progress line, if one was shown.

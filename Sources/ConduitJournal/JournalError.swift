@@ -35,6 +35,10 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
         public static let unusable = Code("unusable")
         /// An argument was out of range.
         public static let invalidArgument = Code("invalidArgument")
+        /// A backup's target exists and is not an empty directory.
+        public static let targetExists = Code("targetExists")
+        /// The work was asked to stop before it finished; what it had written was removed.
+        public static let interrupted = Code("interrupted")
     }
 
     /// What kind of failure this is.

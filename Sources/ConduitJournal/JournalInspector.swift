@@ -107,18 +107,36 @@ public struct JournalVerification: Sendable {
     /// Missing or damaged index files (rebuilt on the next open) and an incomplete tail of the newest
     /// segment (not yet written, or torn by a crash; cut off on the next open).
     public var warnings: [JournalProblem] = []
-    /// Whether every record is intact and sequences are contiguous.
+    /// The manifest of a backup (``JournalBackupManifest``), when the directory holds one: its files were checked
+    /// against it, and what does not match is among the errors.
+    public var backup: JournalBackupManifest?
+    /// Whether every record is intact and sequences are contiguous (and a backup's files match its manifest).
     public var isSound: Bool { errors.isEmpty }
 }
 
 /// Offline checks of a journal directory, safe while a broker writes it: they only read.
 public enum JournalInspector {
     /// Checks every record (framing, checksum, contiguous sequences), every segment header, and every sealed
-    /// segment's index against its records.
+    /// segment's index against its records. In a backup (a directory with a ``JournalBackupManifest``), also checks
+    /// that the backup finished and that its files are the ones it wrote.
     public static func verify(directory: String) throws(JournalError) -> JournalVerification {
         var result = JournalVerification()
+        var manifestProblems: [JournalProblem] = []
+        do {
+            result.backup = try JournalBackupManifest.read(directory: directory)
+            manifestProblems = result.backup?.problems(in: directory) ?? []
+        } catch where error.code == .corrupt {
+            manifestProblems = [JournalProblem(path: error.path ?? directory, offset: 0, sequence: nil, message: error.message)]
+        }
         let firsts = try Journal.segmentSequences(in: directory)
-        guard !firsts.isEmpty else { throw JournalError(.notAJournal, "no segment files", path: directory) }
+        guard !firsts.isEmpty else {
+            // A backup cut off before its first segment was in place says so, rather than that it is no journal.
+            if !manifestProblems.isEmpty {
+                result.errors = manifestProblems
+                return result
+            }
+            throw JournalError(.notAJournal, "no segment files", path: directory)
+        }
         for (i, first) in firsts.enumerated() {
             let path = directory + "/" + JournalFormat.segmentFileName(firstSequence: first)
             let indexPath = directory + "/" + JournalFormat.indexFileName(firstSequence: first)
@@ -193,6 +211,7 @@ public enum JournalInspector {
                 }
             }
         }
+        result.errors += manifestProblems
         return result
     }
 

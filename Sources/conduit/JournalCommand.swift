@@ -5,13 +5,13 @@ import ConduitTesting
 import Foundation
 
 
-/// `conduit journal …`: operator commands on a journal directory. They only read, so they are safe to run
-/// while a broker writes the journal.
+/// `conduit journal …`: operator commands on a journal directory. They only read it (a backup writes elsewhere), so
+/// they are safe to run while a broker writes the journal.
 struct JournalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "journal",
-        abstract: "Inspect the broker's journal: verify it, print its statistics, dump records.",
-        subcommands: [JournalVerify.self, JournalStats.self, JournalDump.self, JournalAppendTest.self]
+        abstract: "Inspect the broker's journal: verify it, print its statistics, dump records, back it up.",
+        subcommands: [JournalVerify.self, JournalStats.self, JournalDump.self, JournalBackupCommand.self, JournalAppendTest.self]
     )
 }
 
@@ -37,7 +37,9 @@ struct JournalVerify: AsyncParsableCommand {
             Reads every segment: each record's framing, CRC-32C and sequence, each segment header, and each sealed \
             segment's index. Exit status: 0 when every record is intact and sequences are contiguous; 1 when a \
             record, header or sequence range is damaged or missing; 2 when the records are sound but an index is \
-            missing or damaged or the newest segment ends in an incomplete record (both repaired on the next open).
+            missing or damaged or the newest segment ends in an incomplete record (both repaired on the next open). \
+            In a backup (conduit journal backup), also checks that the backup finished and that its files are the \
+            ones its manifest, backup.json, lists: a backup cut off, truncated or altered is damaged (1).
             """
     )
 
@@ -51,6 +53,12 @@ struct JournalVerify: AsyncParsableCommand {
             throw RuntimeFailure.exit("journal verify", "\(error)", status: RuntimeFailure.failure)
         }
         print("\(result.segments) segment(s), \(result.records) record(s), \(result.bytes) byte(s) checked")
+        if let backup = result.backup, backup.complete {
+            let sequences = backup.records > 0 ? "sequences \(backup.firstSequence)...\(backup.lastSequence)" : "no records"
+            print(
+                "backup of \(backup.source) taken \(formatTime(backup.startedMicros)): \(sequences); "
+                    + "\(backup.files.count) file(s) checked against \(JournalBackupManifest.fileName)")
+        }
         for problem in result.errors { print("ERROR   \(problem)") }
         for problem in result.warnings { print("WARNING \(problem)") }
         if !result.isSound {
