@@ -4,6 +4,7 @@ import ConduitAggregator
 import ConduitBroker
 import ConduitConsole
 import ConduitCore
+import ConduitDashboard
 import ConduitJournal
 import ConduitSimulation
 import ConduitState
@@ -11,6 +12,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import ZeroMQ
 
 /// `conduit demo`: the whole system in one process, playing the scenario's year in about a minute.
 struct DemoCommand: AsyncParsableCommand {
@@ -50,9 +52,22 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "Print plain lines (events, alerts, roll-ups) instead of the live view, even on a terminal.")
     var plain = false
 
+    @Option(help: ArgumentHelp(
+        "Where the coordinators' dashboard serves while the year plays (host:port; a free port if it is taken; off: none).",
+        valueName: "host:port"))
+    var dashboard: String = "127.0.0.1:8080"
+
     func validate() throws {
         if fresh && continueRun { throw ValidationError("--fresh and --continue exclude each other") }
         if duration <= 0 { throw ValidationError("--duration must be above 0 seconds") }
+        if dashboard != "off" && Self.hostAndPort(dashboard) == nil {
+            throw ValidationError("--dashboard must be host:port (127.0.0.1:8080) or off; got \"\(dashboard)\"")
+        }
+    }
+
+    static func hostAndPort(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        return (String(text[..<colon]), port)
     }
 
     func run() async throws {
@@ -132,6 +147,18 @@ struct DemoCommand: AsyncParsableCommand {
             header: "conduit demo: \(plan.count) events of \(organisations.count) organisations, \(span.start.adding(seconds: 8 * 3600).rfc3339.prefix(10)) to \(scenario.deadline) in \(Int(duration)) s, seed \(seed)"
                 + (published > 0 ? "; continuing after \(published) events" : ""),
             endpoints: endpoints, snapshot: aggregator.endpoint)
+        // The coordinators' dashboard, on the hub as a coordinator would reach it (the supervision office's key).
+        var web: DemoDashboard?
+        if let address = Self.hostAndPort(dashboard) {
+            web = try await DemoDashboard.start(
+                host: address.host, port: address.port, endpoints: endpoints, journal: "\(data)/journal", plan: scenario,
+                curve: keys.client(Self.watcher))
+            if let web {
+                print("dashboard: \(web.url) (live while the year plays)")
+                fflush(nil)
+            }
+        }
+        defer { web?.stop() }
 
         // One service group: the broker, the aggregator, the agents and the calendar that drives them. The calendar
         // ends the year (or is interrupted by SIGINT/SIGTERM); the others are then stopped in the reverse order,
@@ -415,5 +442,47 @@ final class DemoDriver: Service, Sendable {
         {
             try? await Task.sleep(for: .milliseconds(20))
         }
+    }
+}
+
+/// The dashboard inside `conduit demo`: a feed of the demo's broker and the server, on a task of its own until the
+/// demo ends.
+struct DemoDashboard {
+    let feed: DashboardFeed
+    let task: Task<Void, any Error>
+    let url: String
+
+    /// Starts it at `host:port`, or at a free port when that one is taken; `nil` (with a note) when it cannot start.
+    static func start(
+        host: String, port: Int, endpoints: BrokerEndpoints, journal: String, plan: Scenario, curve: CurveClientKeys?
+    ) async throws -> DemoDashboard? {
+        var configuration = DashboardFeed.Configuration(fanout: endpoints.fanout, query: endpoints.query, plan: plan)
+        configuration.curve = curve
+        let feed = try DashboardFeed(configuration: configuration)
+        feed.start()
+        let api = DashboardAPI(feed: feed, journalDirectory: journal)
+        for candidate in port == 0 ? [0] : [port, 0] {
+            let bound = Mutex<Int?>(nil)
+            let application = DashboardServer.application(api: api, host: host, port: candidate) { port in bound.withLock { $0 = port } }
+            let task = Task { try await application.run() }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while bound.withLock({ $0 }) == nil && ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(20))
+                if task.isCancelled { break }
+            }
+            if let port = bound.withLock({ $0 }) {
+                return DemoDashboard(feed: feed, task: task, url: "http://\(host):\(port)/")
+            }
+            task.cancel()
+            _ = await task.result
+        }
+        FileHandle.standardError.write(Data("conduit demo: the dashboard could not start at \(host):\(port); the demo plays without it\n".utf8))
+        feed.stop()
+        return nil
+    }
+
+    func stop() {
+        task.cancel()
+        feed.stop()
     }
 }

@@ -224,7 +224,7 @@ import Testing
 
         let occupied = dir.appending("occupied")
         try FileManager.default.createDirectory(atPath: occupied, withIntermediateDirectories: false)
-        FileManager.default.createFile(atPath: occupied + "/notes.txt", contents: Data("keep".utf8))
+        _ = FileManager.default.createFile(atPath: occupied + "/notes.txt", contents: Data("keep".utf8))
         #expect {
             try JournalBackup.run(from: live, to: occupied)
         } throws: { ($0 as? JournalError)?.code == .targetExists }
