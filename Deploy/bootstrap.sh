@@ -4,7 +4,9 @@
 #   libnats-dev  libnats (Debian), the NATS C client that `conduit bench broker --peer jetstream` drives JetStream with;
 #   with --tests: python3, pip and pyzmq (PyPI), for the interoperability test's Python client; nats-server
 #   (Debian), which the JetStream benchmark's test starts on loopback; and systemd (Debian) when systemd-analyze is
-#   missing, with which the deployment test verifies the unit files in Deploy/systemd (nothing is started).
+#   missing, with which the deployment test verifies the unit files in Deploy/systemd (nothing is started);
+#   chromium and chromium-driver (Debian), the headless browser the dashboard's browser test drives, with
+#   fonts-noto-cjk so that the page's Chinese shows in its screenshots.
 # Safe to run again: it installs nothing that is already there.
 set -euo pipefail
 
@@ -17,6 +19,9 @@ dpkg -s libnats-dev >/dev/null 2>&1 || need_apt+=(libnats-dev)
 if $with_tests; then
     command -v nats-server >/dev/null || need_apt+=(nats-server)
     command -v systemd-analyze >/dev/null || need_apt+=(systemd)
+    command -v chromium >/dev/null || need_apt+=(chromium)
+    command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
+    dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need_apt+=(fonts-noto-cjk)
 fi
 need_pyzmq=false
 if $with_tests && ! python3 -c 'import zmq' >/dev/null 2>&1; then

@@ -117,10 +117,12 @@ public final class DashboardFeed: Sendable {
             } catch {
                 shared.withLock { $0.failure = "\(error)" }
             }
-            shared.withLock { shared in
-                for continuation in shared.streams.values { continuation.finish() }
-                shared.streams.removeAll()
+            // Finished outside the lock: a stream's end calls back into it (onTermination).
+            let streams = shared.withLock { shared in
+                defer { shared.streams.removeAll() }
+                return Array(shared.streams.values)
             }
+            for continuation in streams { continuation.finish() }
             finished.withLock { $0 = true }
         }
         thread.name = "conduit-dashboard-feed"

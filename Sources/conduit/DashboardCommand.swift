@@ -115,7 +115,9 @@ struct DashboardCommand: AsyncParsableCommand {
             ServiceNotification.ready(environment: ProcessInfo.processInfo.environment)
         }
         do {
-            try await ServiceRunning.run([application], logger: Logger(label: "conduit.dashboard"))
+            // Stopped in reverse order: the feed first, which ends the open streams, then the server, which waits
+            // for its requests to end.
+            try await ServiceRunning.run([application, FeedService(feed: feed)], logger: Logger(label: "conduit.dashboard"))
         } catch {
             throw RuntimeFailure.exit("dashboard", "\(error)", status: RuntimeFailure.unavailable)
         }
@@ -141,5 +143,16 @@ struct DashboardCommand: AsyncParsableCommand {
         let token = try DashboardTokens.add(principal: principal, to: tokensFile)
         print("token for \(principal): \(token)")
         print("link: http://\(host):\(port)/?token=\(token)")
+    }
+}
+
+/// The dashboard's feed as a part of the command's service group: on a graceful shutdown it stops, ending every
+/// open stream, so that the server's own shutdown does not wait on browsers that never hang up.
+struct FeedService: Service {
+    let feed: DashboardFeed
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        feed.stop()
     }
 }

@@ -288,7 +288,7 @@ import Testing
         defer { try? journal.close() }
         let state = dir.appending("journal.state")
         try FileManager.default.createDirectory(atPath: state + "/fold-1-default", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: state + "/fold-1-default/state-250-17.json", contents: Data("{\"a\":1}".utf8))
+        _ = FileManager.default.createFile(atPath: state + "/fold-1-default/state-250-17.json", contents: Data("{\"a\":1}".utf8))
         FileManager.default.createFile(atPath: state + "/fold-1-default/.state-500-18.json.replacing", contents: Data("{\"a".utf8))
         let aggregator = dir.appending("aggregator.checkpoint")
         FileManager.default.createFile(atPath: aggregator, contents: Data("{\"lastSequence\":590}".utf8))

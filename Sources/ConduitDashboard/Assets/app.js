@@ -197,6 +197,7 @@ async function render() {
   $("#communities-nav").innerHTML = plan.communities.map((c) => `<a href="#/community/${c.id}">${esc(named(c))}</a>`).join(" ");
   $("#clock").textContent = (at ? t("at") + " " + when(at) : t("live") + " · " + when(state.now)) + ` · #${state.lastSequence}`;
   $("#clock").dataset.sequence = state.lastSequence;
+  $("#clock").dataset.now = overview.now || "";
   document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("active", a.getAttribute("href") === "#/" + route || (route === "" && a.getAttribute("href") === "#/")));
   let html;
   try {
@@ -231,7 +232,7 @@ window.conduitTravel = async (iso) => { at = iso; $("#back-live").hidden = !at; 
 
 function connect() {
   const source = new EventSource("/api/v1/stream");
-  source.onopen = () => $("#live").classList.add("on");
+  source.onopen = () => { $("#live").classList.add("on"); document.body.dataset.streaming = "true"; };
   source.onerror = () => $("#live").classList.remove("on");
   source.addEventListener("conduit", (message) => {
     const m = JSON.parse(message.data);
@@ -239,7 +240,10 @@ function connect() {
     recent.unshift(m);
     if (recent.length > 30) recent.length = 30;
     const list = $("#events");
-    if (list && !at) list.insertAdjacentHTML("afterbegin", eventLine(m));
+    if (list && !at) {
+      list.insertAdjacentHTML("afterbegin", eventLine(m));
+      while (list.children.length > 30) list.lastElementChild.remove();
+    }
     scheduleRefresh();
   });
 }
