@@ -6,7 +6,8 @@
 #
 # Installs:
 #   PREFIX/bin/conduit                       built here (swift build -c release --product conduit), or --binary PATH
-#   /etc/systemd/system/conduit-broker.service, conduit-aggregator.service, conduit-agent@.service
+#   /etc/systemd/system/conduit-broker.service, conduit-aggregator.service, conduit-dashboard.service,
+#                                            conduit-agent@.service
 #                                            from Deploy/systemd, their ExecStart naming PREFIX/bin/conduit
 #   /etc/conduit/conduit.json                the one configuration file (from Deploy/conduit.json), checked with
 #                                            conduit config check
@@ -103,7 +104,7 @@ fi
 if $purge; then uninstall=true; fi
 
 repository="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-units=(conduit-broker.service conduit-aggregator.service conduit-agent@.service)
+units=(conduit-broker.service conduit-aggregator.service conduit-dashboard.service conduit-agent@.service)
 unit_directory="$root/etc/systemd/system"
 installed_binary="$root$prefix/bin/conduit"
 configuration_directory="$root/etc/conduit"
@@ -295,7 +296,10 @@ make_key() {
 }
 make_key broker
 make_key conduit
-if [ -n "$coordinating" ]; then make_key coordinator; fi
+if [ -n "$coordinating" ]; then
+    make_key coordinator
+    make_key dashboard
+fi
 while read -r id _; do make_key "$id"; done <<<"$organisations"
 
 # Spool directories, one per organisation: its systems drop *.jsonl files there for its agent.
@@ -312,6 +316,7 @@ else
         printf '    {"name": "aggregator", "organisation": "conduit", "role": "aggregator", "keyFiles": ["keys/conduit.pub"]}'
         if [ -n "$coordinating" ]; then
             printf ',\n    {"name": "coordinator", "organisation": "%s", "role": "coordinator", "keyFiles": ["keys/coordinator.pub"]}' "$coordinating"
+            printf ',\n    {"name": "dashboard", "organisation": "%s", "role": "dashboard", "keyFiles": ["keys/dashboard.pub"]}' "$coordinating"
         fi
         while read -r id roles; do
             printf ',\n    {"name": "%s", "organisation": "%s", "role": "%s", "keyFiles": ["keys/%s.pub"]}' \
@@ -319,7 +324,7 @@ else
         done <<<"$organisations"
         printf '\n  ]\n}\n'
     } | write_file "$configuration_directory/authorisation.json" 0644
-    step "wrote $configuration_directory/authorisation.json ($(wc -l <<<"$organisations") organisations, aggregator, coordinator)"
+    step "wrote $configuration_directory/authorisation.json ($(wc -l <<<"$organisations") organisations, aggregator, coordinator, dashboard)"
 fi
 
 if $system; then

@@ -89,8 +89,9 @@ struct DashboardCommand: AsyncParsableCommand {
             return
         }
         let curve = try ClientKeyOptions.keys(key: resolved.text("key"), serverKey: resolved.text("serverKey"), serverKeyOption: "--server-key")
-        let snapshotCurve = try ClientKeyOptions.keys(
-            key: resolved.text("key"), serverKey: resolved.text("snapshotServerKey"), serverKeyOption: "--snapshot-server-key")
+        let snapshotCurve = try resolved.text("snapshotServerKey").flatMap { serverKey in
+            try ClientKeyOptions.keys(key: resolved.text("key"), serverKey: serverKey, serverKeyOption: "--snapshot-server-key")
+        }
         let queryEndpoint = resolved.text("query") ?? "tcp://127.0.0.1:5572"
         let journal = resolved.text("dir")
         if let journal {

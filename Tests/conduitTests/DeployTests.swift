@@ -113,7 +113,8 @@ import Testing
             #expect(try Self.verify(path) == [], "\(name)")
             checked.append(name)
         }
-        #expect(checked.contains("conduit-broker.service") && checked.contains("conduit-aggregator.service") && checked.contains("conduit-agent@.service"))
+        #expect(checked.contains("conduit-broker.service") && checked.contains("conduit-aggregator.service") && checked.contains("conduit-agent@.service")
+            && checked.contains("conduit-dashboard.service"))
 
         // The check finds what verify only warns about (a value it cannot parse), and what it refuses (no binary).
         let broken = TemporaryDirectory(prefix: "conduit-unit")
@@ -334,6 +335,19 @@ import Testing
         #expect(utility.status != 0, "an agent's key reads no snapshot")
         aggregator.signal(SIGTERM)
         #expect(aggregator.finish() == 0, "\(aggregator.errors.all)")
+
+        // The dashboard follows the broker with the installed dashboard key and reads the installed journal.
+        let dashboard = try RunningConduit([
+            "dashboard", "--config", configuration, "--fanout", broker.fanout, "--query", broker.query, "--http-address", "127.0.0.1:0",
+        ], executable: conduit)
+        #expect(Poll.until(60) { dashboard.output.all.contains("dashboard http://") || !dashboard.isRunning }, "\(dashboard.errors.all)")
+        let page = try #require(
+            dashboard.output.lines().first { $0.hasPrefix("dashboard http://") }.map { String($0.dropFirst("dashboard http://".count).dropLast()) },
+            "\(dashboard.output.all)\(dashboard.errors.all)")
+        #expect(Poll.until(60) { (try? HTTPProbe.get(page, "/readyz").status) == 200 }, "caught up through the query endpoint with its key")
+        #expect(try HTTPProbe.get(page, "/api/v1/state?path=workitems/ruijing-biyuan-water").body.contains("\"percent\":30"))
+        dashboard.signal(SIGTERM)
+        #expect(dashboard.finish() == 0, "\(dashboard.errors.all)")
         #expect(FileManager.default.fileExists(atPath: root.appending("var/lib/conduit/aggregator.checkpoint")))
     }
 }
