@@ -99,16 +99,8 @@ public final class Browser {
 
     /// One HTTP/1.1 request with a JSON body to chromedriver; its JSON answer.
     static func request(port: Int, _ method: String, _ path: String, body: JSONValue? = nil) throws -> JSONValue {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = try HTTPProbe.connection(to: "127.0.0.1:\(port)")
         defer { Glibc.close(descriptor) }
-        var peer = sockaddr_in()
-        peer.sin_family = sa_family_t(AF_INET)
-        peer.sin_port = UInt16(port).bigEndian
-        inet_pton(AF_INET, "127.0.0.1", &peer.sin_addr)
-        let connected = withUnsafePointer(to: &peer) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw TestClientError("cannot connect to chromedriver on \(port)") }
         let payload = body?.encoded ?? []
         var request = Array("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n".utf8)
         if body != nil { request += Array("Content-Type: application/json\r\nContent-Length: \(payload.count)\r\n".utf8) }

@@ -4,17 +4,8 @@ import Foundation
 public enum HTTPProbe {
     /// `GET path` over a fresh TCP connection: the status and the body.
     public static func get(_ address: String, _ path: String, method: String = "GET") throws -> (status: Int, body: String) {
-        let parts = address.split(separator: ":")
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = try connection(to: address)
         defer { close(descriptor) }
-        var peer = sockaddr_in()
-        peer.sin_family = sa_family_t(AF_INET)
-        peer.sin_port = UInt16(parts[1])!.bigEndian
-        inet_pton(AF_INET, String(parts[0]), &peer.sin_addr)
-        let connected = withUnsafePointer(to: &peer) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw TestClientError("cannot connect to \(address)") }
         let request = Array("\(method) \(path) HTTP/1.1\r\nHost: \(address)\r\nConnection: close\r\n\r\n".utf8)
         _ = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
         var response: [UInt8] = []
@@ -31,4 +22,22 @@ public enum HTTPProbe {
         return (status, String(text[bodyStart.upperBound...]))
     }
 
+    /// A TCP connection to `address` (`host:port`, IPv4); the caller closes the descriptor.
+    public static func connection(to address: String) throws -> Int32 {
+        let parts = address.split(separator: ":")
+        guard parts.count == 2, let port = UInt16(parts[1]) else { throw TestClientError("not host:port: \(address)") }
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var peer = sockaddr_in()
+        peer.sin_family = sa_family_t(AF_INET)
+        peer.sin_port = port.bigEndian
+        inet_pton(AF_INET, String(parts[0]), &peer.sin_addr)
+        let connected = withUnsafePointer(to: &peer) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(descriptor)
+            throw TestClientError("cannot connect to \(address)")
+        }
+        return descriptor
+    }
 }

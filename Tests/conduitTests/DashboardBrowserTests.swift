@@ -133,7 +133,7 @@ struct DashboardBrowserTests {
         try browser.run("location.hash = '#/ledger'")
         #expect(browser.until(60, "return document.querySelector('#view').dataset.route === 'ledger'"))
         try browser.run("const s = document.querySelector('[data-filter=status]'); s.value = 'all'; s.dispatchEvent(new Event('change'))")
-        #expect(browser.until(60, "return document.querySelectorAll('#ledger-table tr[data-key]').length > 0"))
+        #expect(browser.until(60, "return (document.querySelector('#ledger-csv') || {}).href?.includes('status=all') && document.querySelectorAll('#ledger-table tr[data-key]').length > 0"))
         let rows = try browser.run("return document.querySelectorAll('#ledger-table tr[data-key]').length")
         try browser.screenshot().write(to: URL(fileURLWithPath: screenshots + "/dashboard-ledger.png"))
         try browser.run("document.querySelector('#ledger-csv').click()")
@@ -184,16 +184,7 @@ final class EventStream {
 
     init(url: String, after: UInt64?) throws {
         let address = url.dropFirst("http://".count).split(separator: "/").first.map(String.init) ?? ""
-        let parts = address.split(separator: ":")
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var peer = sockaddr_in()
-        peer.sin_family = sa_family_t(AF_INET)
-        peer.sin_port = UInt16(parts[1])!.bigEndian
-        inet_pton(AF_INET, String(parts[0]), &peer.sin_addr)
-        let connected = withUnsafePointer(to: &peer) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw TestClientError("cannot connect to \(address)") }
+        descriptor = try HTTPProbe.connection(to: address)
         let header = after.map { "Last-Event-ID: \($0)\r\n" } ?? ""
         let request = Array("GET /api/v1/stream HTTP/1.1\r\nHost: \(address)\r\nAccept: text/event-stream\r\n\(header)\r\n".utf8)
         _ = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
