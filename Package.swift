@@ -48,7 +48,10 @@ let package = Package(
         .target(name: "ConduitJournal"),
         // What a long-running process shows its operators over HTTP: /metrics, /healthz, /readyz. POSIX sockets only.
         // Its settings (one configuration file, CONDUIT_* variables, flags; connection profiles) are read here too.
-        .target(name: "ConduitOperations", dependencies: ["ConduitCore"]),
+        .target(
+            name: "ConduitOperations",
+            dependencies: ["ConduitCore", .product(name: "Prometheus", package: "swift-prometheus")]
+        ),
         // The broker: ingest, durable sequencing, fan-out, replay and presence.
         .target(
             name: "ConduitBroker",
@@ -64,7 +67,7 @@ let package = Package(
         .target(
             name: "ConduitAggregator",
             dependencies: [
-                "ConduitAgent", "ConduitCore", "ConduitJournal", "ConduitState", "ZeroMQ",
+                "ConduitAgent", "ConduitCore", "ConduitJournal", "ConduitOperations", "ConduitState", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -73,7 +76,7 @@ let package = Package(
         .target(
             name: "ConduitAgent",
             dependencies: [
-                "ConduitCore", "ConduitJournal", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+                "ConduitCore", "ConduitJournal", "ConduitOperations", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

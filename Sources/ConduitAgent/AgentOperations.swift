@@ -1,26 +1,40 @@
+import ConduitOperations
+
 /// What an agent shows its operators over HTTP (`conduit agent --http-address`): metrics and readiness.
 extension Agent {
     /// The longest the oldest event may wait in the outbox for the agent to count as draining it (`GET /readyz`).
     public static let drainingBound: Duration = .seconds(60)
 
+    /// The agent's metrics (swift-prometheus), read from its counters when scraped.
+    public static func metrics(source: String, version: String) -> ScrapedMetrics {
+        ScrapedMetrics(
+            subsystem: "agent", version: version,
+            metrics: [
+                .init("connected", .gauge, "1 while the broker has welcomed the agent, else 0."),
+                .init("outbox_depth", .gauge, "Events in the outbox not yet acknowledged or rejected."),
+                .init("outbox_oldest_age", .gauge, unit: "seconds", "How long the oldest unacknowledged event has waited (0 when none)."),
+                .init("events_acknowledged", .counter, "Events the broker acknowledged."),
+                .init("events_duplicate", .counter, "Of the acknowledged, those the broker had already stored."),
+                .init("events_rejected", .counter, "Events the broker rejected."),
+                .init("reconnects", .counter, "Connections given up and retried."),
+                .init("last_sequence", .gauge, "The highest sequence acknowledged."),
+            ],
+            info: [("source", source)])  // /<organisation>/<agent>: identifiers, nothing to escape
+    }
+
     /// The agent's metrics in the Prometheus text format (`GET /metrics`).
-    public func metricsExposition(version: String, now: ContinuousClock.Instant = .now) -> [UInt8] {
+    public func metricsExposition(_ metrics: ScrapedMetrics, now: ContinuousClock.Instant = .now) -> [UInt8] {
         let status = status
         let age = outbox.oldestPendingAge(now: now).map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 } ?? 0
-        let source = configuration.source  // /<organisation>/<agent>: identifiers, nothing to escape
-        let lines: [(String, String, String, String)] = [
-            ("conduit_build_info", "gauge", "The Conduit version running, as a label.", "conduit_build_info{version=\"\(version)\",component=\"agent\"} 1"),
-            ("conduit_agent_info", "gauge", "The source this agent publishes as, as a label.", "conduit_agent_info{source=\"\(source)\"} 1"),
-            ("conduit_agent_connected", "gauge", "1 while the broker has welcomed the agent, else 0.", "conduit_agent_connected \(status.connected ? 1 : 0)"),
-            ("conduit_agent_outbox_depth", "gauge", "Events in the outbox not yet acknowledged or rejected.", "conduit_agent_outbox_depth \(status.pending)"),
-            ("conduit_agent_outbox_oldest_age_seconds", "gauge", "How long the oldest unacknowledged event has waited (0 when none).", "conduit_agent_outbox_oldest_age_seconds \(age)"),
-            ("conduit_agent_events_acknowledged_total", "counter", "Events the broker acknowledged.", "conduit_agent_events_acknowledged_total \(status.acknowledged)"),
-            ("conduit_agent_events_duplicate_total", "counter", "Of the acknowledged, those the broker had already stored.", "conduit_agent_events_duplicate_total \(status.duplicates)"),
-            ("conduit_agent_events_rejected_total", "counter", "Events the broker rejected.", "conduit_agent_events_rejected_total \(status.rejected)"),
-            ("conduit_agent_reconnects_total", "counter", "Connections given up and retried.", "conduit_agent_reconnects_total \(status.reconnects)"),
-            ("conduit_agent_last_sequence", "gauge", "The highest sequence acknowledged.", "conduit_agent_last_sequence \(status.lastSequence)"),
-        ]
-        return Array(lines.map { "# HELP \($0.0) \($0.2)\n# TYPE \($0.0) \($0.1)\n\($0.3)\n" }.joined().utf8)
+        return metrics.exposition(
+            counts: [
+                "events_acknowledged": Int64(status.acknowledged), "events_duplicate": Int64(status.duplicates),
+                "events_rejected": Int64(status.rejected), "reconnects": Int64(status.reconnects),
+            ],
+            levels: [
+                "connected": status.connected ? 1 : 0, "outbox_depth": Double(status.pending), "outbox_oldest_age": age,
+                "last_sequence": Double(status.lastSequence),
+            ])
     }
 
     /// Whether the agent is connected and draining its outbox: welcomed by the broker, not refused, and its oldest

@@ -1,5 +1,6 @@
 import ConduitAgent
 import ConduitCore
+import ConduitOperations
 import ConduitState
 import Foundation
 import Logging
@@ -91,19 +92,26 @@ public final class Aggregator: Sendable {
 
     /// The aggregator's metrics in Prometheus' text format: the applied and known sequences, the lag between them,
     /// gaps filled, alerts sent and answered, and the build.
-    public func metricsExposition(version: String) -> [UInt8] {
+    public func metricsExposition(_ metrics: ScrapedMetrics) -> [UInt8] {
         let (sent, answered) = alertCounts
         let applied = sequence, known = max(knownSequence, applied)
-        let lines: [(String, String, String, String)] = [
-            ("conduit_build_info", "gauge", "The Conduit version running, as a label.", "conduit_build_info{version=\"\(version)\",component=\"aggregator\"} 1"),
-            ("conduit_aggregator_applied_sequence", "gauge", "The sequence of the last event folded.", "conduit_aggregator_applied_sequence \(applied)"),
-            ("conduit_aggregator_known_sequence", "gauge", "The broker's head as far as the fan-out told.", "conduit_aggregator_known_sequence \(known)"),
-            ("conduit_aggregator_lag", "gauge", "Events the broker has that the fold has not applied yet.", "conduit_aggregator_lag \(known - applied)"),
-            ("conduit_aggregator_gaps_filled_total", "counter", "Gaps in the live stream filled from the journal.", "conduit_aggregator_gaps_filled_total \(gapsFilled)"),
-            ("conduit_aggregator_alerts_sent_total", "counter", "Alert events stored for the broker.", "conduit_aggregator_alerts_sent_total \(sent)"),
-            ("conduit_aggregator_alerts_answered_total", "counter", "Alert events the broker answered.", "conduit_aggregator_alerts_answered_total \(answered)"),
-        ]
-        return Array(lines.map { "# HELP \($0.0) \($0.2)\n# TYPE \($0.0) \($0.1)\n\($0.3)\n" }.joined().utf8)
+        return metrics.exposition(
+            counts: ["gaps_filled": Int64(gapsFilled), "alerts_sent": Int64(sent), "alerts_answered": Int64(answered)],
+            levels: ["applied_sequence": Double(applied), "known_sequence": Double(known), "lag": Double(known - applied)])
+    }
+
+    /// The aggregator's metrics (swift-prometheus), read from its counters when scraped.
+    public static func metrics(version: String) -> ScrapedMetrics {
+        ScrapedMetrics(
+            subsystem: "aggregator", version: version,
+            metrics: [
+                .init("applied_sequence", .gauge, "The sequence of the last event folded."),
+                .init("known_sequence", .gauge, "The broker's head as far as the fan-out told."),
+                .init("lag", .gauge, "Events the broker has that the fold has not applied yet."),
+                .init("gaps_filled", .counter, "Gaps in the live stream filled from the journal."),
+                .init("alerts_sent", .counter, "Alert events stored for the broker."),
+                .init("alerts_answered", .counter, "Alert events the broker answered."),
+            ])
     }
 
     /// Whether the aggregator is running and caught up within `maximumLag` events of the broker's head as the fan-out

@@ -41,3 +41,11 @@ public enum HTTPProbe {
         return descriptor
     }
 }
+
+/// Reading the Prometheus text format in tests.
+public enum PrometheusText {
+    /// The value of the sample named exactly `name` (labels included, if any), if there is one.
+    public static func sample(_ exposition: String, _ name: String) -> Double? {
+        exposition.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last!) }
+    }
+}

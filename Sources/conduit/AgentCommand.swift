@@ -166,11 +166,12 @@ struct AgentCommand: AsyncParsableCommand {
         let http = HTTPHolder()
         defer { http.server.withLock { $0 }?.stop() }
         if let address = resolved.text("httpAddress") {
+            let metrics = Agent.metrics(source: configuration.source, version: Conduit.version)
             do {
                 let server = try OperationsServer(
                     address: address,
                     endpoints: OperationsEndpoints(
-                        metrics: { agent.metricsExposition(version: Conduit.version) }, readiness: { agent.readiness() }))
+                        metrics: { agent.metricsExposition(metrics) }, readiness: { agent.readiness() }))
                 http.server.withLock { $0 = server }
                 Self.note("http http://\(server.address)")
             } catch {

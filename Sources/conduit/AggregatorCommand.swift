@@ -124,10 +124,11 @@ struct AggregatorCommand: AsyncParsableCommand {
         let announce = OnceStarted(notifying: true) {
             print("snapshot \(try await aggregator.start())")
             if let httpAddress {
+                let metrics = Aggregator.metrics(version: Conduit.version)
                 let server = try OperationsServer(
                     address: httpAddress,
                     endpoints: OperationsEndpoints(
-                        metrics: { aggregator.metricsExposition(version: Conduit.version) }, readiness: { aggregator.readiness() }))
+                        metrics: { aggregator.metricsExposition(metrics) }, readiness: { aggregator.readiness() }))
                 http.server.withLock { $0 = server }
                 print("http http://\(server.address)")
             }

@@ -120,17 +120,19 @@ struct AggregatorOperationsTests {
         let configuration = AggregatorProbe.configuration(for: broker, publishAlerts: false)
         let aggregator = Aggregator(configuration: configuration)
         _ = try aggregator.start()
+        let metrics = Aggregator.metrics(version: "test")
         let server = try OperationsServer(
             address: "127.0.0.1:0",
-            endpoints: OperationsEndpoints(metrics: { aggregator.metricsExposition(version: "test") }, readiness: { aggregator.readiness() }))
+            endpoints: OperationsEndpoints(metrics: { aggregator.metricsExposition(metrics) }, readiness: { aggregator.readiness() }))
         defer { server.stop() }
         let head = UInt64(13)  // the plan and twelve events
         #expect(Poll.until(60) {
-            (try? HTTPProbe.get(server.address, "/metrics"))?.body.contains("conduit_aggregator_applied_sequence \(head)\n") == true
+            PrometheusText.sample((try? HTTPProbe.get(server.address, "/metrics"))?.body ?? "", "conduit_aggregator_applied_sequence") == Double(head)
         })
-        let metrics = try HTTPProbe.get(server.address, "/metrics").body
-        #expect(metrics.contains("conduit_aggregator_lag 0\n"), "\(metrics)")
-        #expect(metrics.contains(#"conduit_build_info{version="test",component="aggregator"} 1"#))
+        let exposition = try HTTPProbe.get(server.address, "/metrics").body
+        #expect(PrometheusText.sample(exposition, "conduit_aggregator_lag") == 0, "\(exposition)")
+        #expect(PrometheusText.sample(exposition, "conduit_aggregator_gaps_filled_total") == 0)
+        #expect(PrometheusText.sample(exposition, #"conduit_build_info{version="test",component="aggregator"}"#) == 1)
         #expect(try HTTPProbe.get(server.address, "/readyz").status == 200)
         aggregator.stop()
         let stopped = try HTTPProbe.get(server.address, "/readyz")

@@ -136,15 +136,17 @@ struct SettingsCommandTests {
         try FileManager.default.moveItem(atPath: spool + "/batch.tmp", toPath: spool + "/batch.jsonl")
         #expect(Poll.until(60) {
             let metrics = (try? HTTPProbe.get(address, "/metrics").body) ?? ""
-            return metrics.contains("\nconduit_agent_events_acknowledged_total 3\n") && metrics.contains("\nconduit_agent_outbox_depth 0\n")
+            return PrometheusText.sample(metrics, "conduit_agent_events_acknowledged_total") == 3
+                && PrometheusText.sample(metrics, "conduit_agent_outbox_depth") == 0
         })
         let metrics = try HTTPProbe.get(address, "/metrics").body
-        #expect(metrics.contains("conduit_agent_info{source=\"/power-supply-bureau/agent\"} 1"))
-        #expect(metrics.contains("\nconduit_agent_connected 1\n"))
-        #expect(metrics.contains("\nconduit_agent_outbox_oldest_age_seconds 0.0\n"))
+        #expect(PrometheusText.sample(metrics, "conduit_agent_info{source=\"/power-supply-bureau/agent\"}") == 1)
+        #expect(PrometheusText.sample(metrics, "conduit_agent_connected") == 1)
+        #expect(PrometheusText.sample(metrics, "conduit_agent_outbox_oldest_age_seconds") == 0)
+        #expect(metrics.contains("# TYPE conduit_agent_events_acknowledged_total counter"))
         // The agent's presence is stored too: the last sequence is the hub's head once the three are in.
-        let last = metrics.split(separator: "\n").first { $0.hasPrefix("conduit_agent_last_sequence ") }?.split(separator: " ").last
-        #expect(Poll.until(60) { last.flatMap { UInt64($0) } == hub.broker.currentStatistics.lastSequence })
+        let last = PrometheusText.sample(metrics, "conduit_agent_last_sequence")
+        #expect(Poll.until(60) { last == Double(hub.broker.currentStatistics.lastSequence) })
         #expect(try HTTPProbe.get(address, "/readyz").status == 200)
         #expect(try HTTPProbe.get(address, "/healthz").status == 200)
 
