@@ -248,7 +248,8 @@ struct BrokerCommandTests {
                 Issue.record("no figure \(figure)")
                 continue
             }
-            #expect(value > 0, "\(figure)")
+            // CPU is read in clock ticks (10 ms): a run this short may use less than one, so 0 is a true reading.
+            if figure.contains("cpu") { #expect(value >= 0, "\(figure)") } else { #expect(value > 0, "\(figure)") }
         }
         let withMetrics = try ChildProcess.conduit([
             "bench", "broker", "--runs", "1", "--agents", "1", "--subscribers", "0", "--events", "300", "--window", "16",
