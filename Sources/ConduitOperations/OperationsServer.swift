@@ -128,13 +128,12 @@ public final class OperationsServer: Sendable {
 
     /// Binds `address` (`host:port`, port 0 for any free one) and starts serving `endpoints`.
     public init(address: String, endpoints: OperationsEndpoints) throws(OperationsServerError) {
-        guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]) else {
+        guard let (host, port) = hostAndPort(address) else {
             throw OperationsServerError("\(address) is not host:port")
         }
-        let host = String(address[..<colon])
         var socketAddress = sockaddr_in()
         socketAddress.sin_family = sa_family_t(AF_INET)
-        socketAddress.sin_port = port.bigEndian
+        socketAddress.sin_port = UInt16(port).bigEndian
         guard inet_pton(AF_INET, host, &socketAddress.sin_addr) == 1 else {
             throw OperationsServerError("\(host) is not an IPv4 address")
         }
@@ -263,4 +262,11 @@ public final class OperationsServer: Sendable {
 public struct OperationsServerError: Error, Sendable, CustomStringConvertible {
     public var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// `host:port` split at its last colon (so an IPv6 host in brackets keeps its own colons); `nil` unless the port is a
+/// number from 0 to 65535. What every `--http-address` and `--dashboard` takes.
+public func hostAndPort(_ text: String) -> (host: String, port: Int)? {
+    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+    return (String(text[..<colon]), port)
 }

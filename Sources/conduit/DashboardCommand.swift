@@ -80,10 +80,10 @@ struct DashboardCommand: AsyncParsableCommand {
             ].merging(log.flags) { $1 })
         LogOptions.bootstrap(resolved, level: .info)
         let address = resolved.text("httpAddress") ?? "127.0.0.1:8080"
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) else {
+        guard let (bracketed, port) = hostAndPort(address) else {
             throw ValidationError("--http-address must be host:port, e.g. 127.0.0.1:8080; got \"\(address)\"")
         }
-        let host = String(address[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let host = bracketed.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         if let principal = addToken {
             try makeToken(for: principal, tokensFile: resolved.text("tokens"), host: host, port: port)
             return

@@ -6,6 +6,7 @@ import ConduitConsole
 import ConduitCore
 import ConduitDashboard
 import ConduitJournal
+import ConduitOperations
 import ConduitSimulation
 import ConduitState
 import Foundation
@@ -60,15 +61,11 @@ struct DemoCommand: AsyncParsableCommand {
     func validate() throws {
         if fresh && continueRun { throw ValidationError("--fresh and --continue exclude each other") }
         if duration <= 0 { throw ValidationError("--duration must be above 0 seconds") }
-        if dashboard != "off" && Self.hostAndPort(dashboard) == nil {
+        if dashboard != "off" && hostAndPort(dashboard) == nil {
             throw ValidationError("--dashboard must be host:port (127.0.0.1:8080) or off; got \"\(dashboard)\"")
         }
     }
 
-    static func hostAndPort(_ text: String) -> (host: String, port: Int)? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
-        return (String(text[..<colon]), port)
-    }
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -149,7 +146,7 @@ struct DemoCommand: AsyncParsableCommand {
             endpoints: endpoints, snapshot: aggregator.endpoint)
         // The coordinators' dashboard, on the hub as a coordinator would reach it (the supervision office's key).
         var web: DemoDashboard?
-        if let address = Self.hostAndPort(dashboard) {
+        if let address = hostAndPort(dashboard) {
             web = try await DemoDashboard.start(
                 host: address.host, port: address.port, endpoints: endpoints, journal: "\(data)/journal", plan: scenario,
                 curve: keys.client(Self.watcher))
