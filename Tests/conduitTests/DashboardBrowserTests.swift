@@ -159,7 +159,7 @@ struct DashboardBrowserTests {
         var before: [UInt64] = []
         for index in 1...3 { before.append(try hub.publish(id: "before-\(index)", percent: 10 + index)) }
         // From the start (the last id a browser saw is 0): everything the journal holds, then live.
-        let first = try EventStream(url: hub.url, after: 0)
+        let first = try EventStreamClient(url: hub.url, after: 0)
         let last = before.last!
         let seen = try first.read(until: last)
         #expect(seen.last == last)
@@ -170,49 +170,32 @@ struct DashboardBrowserTests {
         var after: [UInt64] = []
         for index in 1...3 { after.append(try hub.publish(id: "after-\(index)", percent: 40 + index)) }
         try hub.startDashboard()
-        let resumed = try EventStream(url: hub.url, after: last)
+        let resumed = try EventStreamClient(url: hub.url, after: last)
         let received = try resumed.read(until: after.last!)
         resumed.close()
         #expect(received == Array((last + 1)...after.last!), "every event after \(last), once, in order")
     }
-}
 
-/// A Server-Sent Events client over a plain socket: the ids of the events it reads.
-final class EventStream {
-    let descriptor: Int32
-    var buffer: [UInt8] = []
-
-    init(url: String, after: UInt64?) throws {
-        let address = url.dropFirst("http://".count).split(separator: "/").first.map(String.init) ?? ""
-        descriptor = try HTTPProbe.connection(to: address)
-        let header = after.map { "Last-Event-ID: \($0)\r\n" } ?? ""
-        let request = Array("GET /api/v1/stream HTTP/1.1\r\nHost: \(address)\r\nAccept: text/event-stream\r\n\(header)\r\n".utf8)
-        _ = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
-    }
-
-    /// The ids of the events read until one with `sequence` (within 60 s).
-    func read(until sequence: UInt64) throws -> [UInt64] {
-        var ids: [UInt64] = []
-        let deadline = Date().addingTimeInterval(60)
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while ids.last != sequence {
-            guard Date() < deadline else { throw TestClientError("no event \(sequence) in 60 s; saw \(ids)") }
-            var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            guard poll(&entry, 1, 1000) == 1 else { continue }
-            let count = recv(descriptor, &chunk, chunk.count, 0)
-            guard count > 0 else { throw TestClientError("the stream ended; saw \(ids)") }
-            buffer += chunk[..<count]
-            // Complete lines only, split at each line feed byte (a "\r\n" of the chunked framing is one Character
-            // in a Swift String, so the text is not split as a String); "id: N" lines are the events.
-            guard let end = buffer.lastIndex(of: UInt8(ascii: "\n")) else { continue }
-            for line in buffer[..<end].split(separator: UInt8(ascii: "\n")) where line.starts(with: Array("id: ".utf8)) {
-                let text = String(decoding: line.dropFirst(4), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                if let id = UInt64(text) { ids.append(id) }
-            }
-            buffer = Array(buffer[(end + 1)...])
+    /// `conduit bench dashboard` end to end on a short demo: the page is painted, every event published reaches its
+    /// DOM (the benchmark fails otherwise) and every simulated dashboard sees every event. Only that is asserted;
+    /// the figures themselves are the benchmark's to print.
+    @Test(.enabled(if: Browser.isAvailable, "needs chromium and chromium-driver (Deploy/bootstrap.sh --tests installs them)"))
+    func theDashboardBenchmarkSeesEveryEventOnThePageAndInEveryDashboard() throws {
+        let outcome = try ChildProcess.conduit(
+            ["bench", "dashboard", "--runs", "1", "--demo-seconds", "2", "--rate", "50", "--seconds", "1", "--dashboards", "3", "--json"],
+            timeout: 600)
+        #expect(outcome.status == 0, "\(outcome.errors)")
+        let report = try JSONValue.parse(Array(outcome.output.utf8))
+        func figure(_ name: String) -> Double? {
+            guard case .number(let text)? = report["figures"]?[name]?["value"] else { return nil }
+            return Double(text)
         }
-        return ids
+        #expect(figure("dashboards_that_saw_every_event") == 3)
+        for name in ["overview_first_paint", "publish_to_dom_latency_p99", "server_rss_with_dashboards"] {
+            #expect((figure(name) ?? 0) > 0, "\(name) in \(outcome.output)")
+        }
+        let refused = try ChildProcess.conduit(["bench", "dashboard", "--rate", "0"])
+        #expect(refused.status == 64)
+        #expect(refused.errors.contains("--rate must be 1…1000 events/s, got 0"))
     }
-
-    func close() { Glibc.close(descriptor) }
 }
