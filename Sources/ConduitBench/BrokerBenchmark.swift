@@ -541,21 +541,25 @@ struct BrokerBenchRun {
         while monotonicMicroseconds() < start { usleep(100) }
         while acknowledged < events {
             var now = monotonicMicroseconds()
-            body.removeAll(keepingCapacity: true)
-            while sent < events && sent - acknowledged < window && body.count < 80 << 10 {
-                if let offset = pace(sent), start + offset > now { break }
-                sentAt[sent] = now
-                let event = prefix + Array("\(sent)-\(now)".utf8) + suffix
-                withUnsafeBytes(of: UInt64(sent).bigEndian) { body += $0 }
-                withUnsafeBytes(of: UInt32(event.count).bigEndian) { body += $0 }
-                body += event
-                sent += 1
-                now = monotonicMicroseconds()
-            }
-            if !body.isEmpty {
+            // Every event the window lets go is sent now, as conduit agent does: in BATCHes of at most 80 KiB.
+            var due = true
+            while due {
+                body.removeAll(keepingCapacity: true)
+                while sent < events && sent - acknowledged < window && body.count < 80 << 10 {
+                    if let offset = pace(sent), start + offset > now { due = false; break }
+                    sentAt[sent] = now
+                    let event = prefix + Array("\(sent)-\(now)".utf8) + suffix
+                    withUnsafeBytes(of: UInt64(sent).bigEndian) { body += $0 }
+                    withUnsafeBytes(of: UInt32(event.count).bigEndian) { body += $0 }
+                    body += event
+                    sent += 1
+                    now = monotonicMicroseconds()
+                }
+                if body.isEmpty { break }
                 try socket.send(signature, more: true)
                 try socket.send(command, more: true)
                 try socket.send(body)
+                due = due && body.count >= 80 << 10
             }
             var timeout: Duration = .seconds(10)
             if sent < events && sent - acknowledged < window, let offset = pace(sent) {

@@ -16,7 +16,7 @@ struct BenchBroker: AsyncParsableCommand {
               stalled     --stalled-rate events/s for --stalled-seconds with one subscriber that never reads; \
             the broker's peak resident memory (VmHWM) must stay bounded.
             Events are ~330-byte progress reports of the default scenario; each agent sends the events its window \
-            lets go at once in one BATCH message (as conduit agent does), acknowledged in ACKS.
+            lets go at once in BATCH messages of at most 80 KiB each (as conduit agent does), acknowledged in ACKS.
 
             --peer jetstream also runs the throughput phase against NATS JetStream in each run: a nats-server \
             (on PATH) started on loopback with JetStream and file storage in a temporary directory, as it ships, \
