@@ -35,6 +35,10 @@ let package = Package(
         ),
         // The transport benchmark's loops in plain C against libzmq: the reference the binding is measured against.
         .target(name: "TransportReference", linkerSettings: [.linkedLibrary("zmq")]),
+        // The C boundary to NATS: Debian's libnats-dev (the official C client, 3.4.1, with the JetStream API).
+        .systemLibrary(name: "CNATS", providers: [.apt(["libnats-dev"])]),
+        // The only module that imports CNATS: a connection, streams, publications with headers, messages by sequence.
+        .target(name: "NATS", dependencies: ["CNATS"]),
         // The broker benchmark's workload against NATS JetStream, in C through libnats (Debian's libnats-dev).
         .target(name: "JetStreamReference", linkerSettings: [.linkedLibrary("nats")]),
         // Events, validation, scenario and the wire codec: no sockets, no files, no dependencies.
@@ -91,6 +95,13 @@ let package = Package(
             ],
             resources: [.embedInCode("Assets/index.html"), .embedInCode("Assets/app.js"), .embedInCode("Assets/app.css")]
         ),
+        // A hub's journal carried into NATS JetStream, sequence for sequence (`conduit bridge nats`).
+        .target(
+            name: "ConduitBridge",
+            dependencies: [
+                "ConduitAggregator", "ConduitCore", "ConduitState", "NATS", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // What tests share: a broker on ephemeral ports in a temporary directory, raw protocol clients, the
         // records of `conduit journal append-test`, sample events and journals, a live aggregator's probes, and the
         // `conduit` executable run as a child process.
@@ -121,6 +132,7 @@ let package = Package(
             dependencies: [
                 "ZeroMQ",
                 "ConduitBench",
+                "ConduitBridge",
                 "ConduitCore",
                 "ConduitDashboard",
                 "ConduitJournal",
@@ -133,6 +145,7 @@ let package = Package(
                 "ConduitConsole",
                 "ConduitOperations",
                 "ConduitTesting",
+                "NATS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -184,7 +197,7 @@ let package = Package(
             name: "conduitTests",
             dependencies: [
                 "conduit", "ConduitAggregator", "ConduitCore", "ConduitJournal", "ConduitOperations", "ConduitReplay", "ConduitSimulation",
-                "ConduitState", "ConduitTesting", "ZeroMQ",
+                "ConduitState", "ConduitTesting", "NATS", "ZeroMQ",
             ]
         ),
     ],

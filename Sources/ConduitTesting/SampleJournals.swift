@@ -3,14 +3,18 @@ import ConduitJournal
 import ConduitReplay
 import Foundation
 
-/// A journal of 60 events: progress of power at Ganjiaba and water outages at Ruijing Biyuan, alternating,
-/// recorded one second apart from 2023-06-01T00:00:00Z.
-public func makeJournal(in directory: TemporaryDirectory) throws -> String {
+/// A journal of `count` events (60 unless told): progress of power at Ganjiaba and water outages at Ruijing Biyuan,
+/// alternating, recorded one second apart from 2023-06-01T00:00:00Z.
+public func makeJournal(in directory: TemporaryDirectory, count: UInt64 = 60) throws -> String {
     let path = directory.appending("journal")
     let (journal, _) = try Journal.open(directory: path)
     var records: [JournalRecord] = []
     let start = Timestamp(secondsSinceEpoch: 1_685_577_600)
-    for sequence in UInt64(1)...60 {
+    for sequence in UInt64(1)...count {
+        if records.count == 10_000 {
+            try journal.append(records)
+            records.removeAll(keepingCapacity: true)
+        }
         let bytes = sequence % 2 == 1 ? SampleEvents.progress(id: "p\(sequence)") : SampleEvents.outage(id: "o\(sequence)")
         var event = try EventCodec.decode(bytes)
         let recorded = start.microsecondsSinceEpoch + Int64(sequence) * 1_000_000

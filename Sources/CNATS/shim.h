@@ -1,0 +1,2 @@
+// Debian's libnats-dev (the official NATS C client, 3.4): core NATS and the JetStream API.
+#include <nats/nats.h>

@@ -1,0 +1,149 @@
+import ConduitCore
+import ConduitJournal
+import ConduitTesting
+import Foundation
+import NATS
+import Testing
+
+/// `conduit bridge nats` against real nats-servers on loopback: the stream it writes is the journal, message for
+/// message, whatever happens to the bridge or to a node of the cluster.
+@Suite(.timeLimit(.minutes(15)), .serialized, .enabled(if: NATSServerProcess.isAvailable, "needs nats-server (Deploy/bootstrap.sh --tests installs it)"))
+struct BridgeCommandTests {
+    /// A broker on a journal of `events` events, and what the tests publish live through it.
+    final class Hub {
+        let directory = TemporaryDirectory(prefix: "conduit-bridge")
+        let broker: BrokerProcess
+        var published = 0
+
+        init(events: UInt64) throws {
+            broker = try BrokerProcess(journalDirectory: try makeJournal(in: directory, count: events))
+        }
+
+        var journal: String { directory.appending("journal") }
+
+        /// Publishes a progress report through the broker; its sequence.
+        @discardableResult
+        func publish() throws -> UInt64 {
+            published += 1
+            let outcome = try ChildProcess.conduit([
+                "publish", "progress", "--org", "power-supply-bureau", "--work-item", "ganjiaba-power", "--status", "in_progress",
+                "--percent", "\(min(99, published))", "--id", "live-\(published)", "--ingest", broker.ingest, "--outbox", directory.appending("outbox"),
+            ])
+            guard outcome.status == 0, let sequence = outcome.output.split(separator: " ").last.flatMap({ UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
+                throw TestClientError("publish failed: \(outcome.output)\(outcome.errors)")
+            }
+            return sequence
+        }
+
+        func bridge(hub: String = "county", servers: [NATSServerProcess], replicas: Int = 1) throws -> RunningConduit {
+            try RunningConduit(
+                ["bridge", "nats", "--hub", hub, "--fanout", broker.fanout, "--query", broker.query, "--replicas", String(replicas)]
+                    + servers.flatMap { ["--nats", $0.url] })
+        }
+    }
+
+    /// The stream's state, asked of `server` (nil while it cannot answer).
+    static func state(_ server: NATSServerProcess, stream: String = "CONDUIT_COUNTY") -> StreamState? {
+        guard let connection = try? NATSConnection(servers: [server.url], name: "conduit-test", timeoutMilliseconds: 2000),
+            let jetStream = try? connection.jetStream(waitMilliseconds: 2000)
+        else { return nil }
+        return try? jetStream.streamState(stream)
+    }
+
+    /// Waits until the stream holds `sequence` (the bridge must not have failed); the stream's state then.
+    static func waitFor(_ sequence: UInt64, on server: NATSServerProcess, bridge: RunningConduit, seconds: Double = 300) throws -> StreamState {
+        var last: StreamState?
+        let reached = Poll.until(seconds) {
+            last = state(server)
+            return (last?.lastSequence ?? 0) >= sequence || !bridge.isRunning
+        }
+        guard reached, let last, last.lastSequence >= sequence else {
+            throw TestClientError("the stream reached \(last?.lastSequence ?? 0), not \(sequence); the bridge said: \(bridge.errors.all.suffix(800))")
+        }
+        return last
+    }
+
+    /// Every message of the stream, read from `server`, is the journal's event of its sequence: the same bytes,
+    /// the hub's message id, the subject of its kind, utility and site; and there is nothing else.
+    static func expectStreamIsJournal(_ hub: Hub, server: NATSServerProcess) throws {
+        let records = try journalRecords(hub.journal)
+        let connection = try NATSConnection(servers: [server.url], name: "conduit-test")
+        let jetStream = try connection.jetStream()
+        let state = try #require(try jetStream.streamState("CONDUIT_COUNTY"))
+        #expect(state == StreamState(messages: UInt64(records.count), firstSequence: 1, lastSequence: UInt64(records.count)))
+        var mismatches: [String] = []
+        for record in records {
+            guard let message = try jetStream.message(stream: "CONDUIT_COUNTY", sequence: record.sequence, headers: ["Nats-Msg-Id", "Conduit-Sequence"]) else {
+                mismatches.append("\(record.sequence): missing")
+                continue
+            }
+            let event = try EventCodec.decode(record.event)
+            let subject = "conduit.\(event.kind.rawValue).\(event.utility?.rawValue ?? "_").\(event.site ?? "_")"
+            if message.data != record.event || message.headers["Nats-Msg-Id"] != "county:\(record.sequence)"
+                || message.headers["Conduit-Sequence"] != String(record.sequence) || message.subject != subject
+            {
+                mismatches.append("\(record.sequence): \(message.subject) \(message.headers)")
+            }
+            if mismatches.count > 5 { break }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches)")
+    }
+
+    /// 100,000 events, the bridge killed (SIGKILL) three times on the way and started again, events published
+    /// while it is down: the stream is the journal, without loss, duplicate or reorder.
+    @Test func theStreamIsTheJournalThroughKillsOfTheBridge() throws {
+        let hub = try Hub(events: 100_000)
+        let nats = try NATSServerProcess(directory: hub.directory.appending("nats"))
+        var bridge = try hub.bridge(servers: [nats])
+        for mark in [20_000, 50_000, 80_000] as [UInt64] {
+            _ = try Self.waitFor(mark, on: nats, bridge: bridge)
+            bridge.signal(SIGKILL)
+            _ = bridge.finish(timeout: 30)
+            try hub.publish()
+            bridge = try hub.bridge(servers: [nats])
+        }
+        let last = try hub.publish()
+        _ = try Self.waitFor(last, on: nats, bridge: bridge)
+        bridge.signal(SIGTERM)
+        #expect(bridge.finish(timeout: 60) == 0)
+        #expect(bridge.output.all.contains("bridge stopped at sequence \(last)"))
+        try Self.expectStreamIsJournal(hub, server: nats)
+    }
+
+    /// A replicated stream (R3) on a cluster of three: a node killed mid-stream, the bridge carries on through the
+    /// other two, and the stream is the journal.
+    @Test func aNodeOfAClusterDiesMidStream() throws {
+        let hub = try Hub(events: 20_000)
+        let nodes = try NATSServerProcess.cluster(3, directory: hub.directory.appending("cluster"))
+        let bridge = try hub.bridge(servers: nodes, replicas: 3)
+        _ = try Self.waitFor(5_000, on: nodes[1], bridge: bridge)
+        nodes[0].kill(SIGKILL)
+        try hub.publish()
+        let last = try hub.publish()
+        _ = try Self.waitFor(last, on: nodes[1], bridge: bridge)
+        bridge.signal(SIGTERM)
+        #expect(bridge.finish(timeout: 60) == 0)
+        try Self.expectStreamIsJournal(hub, server: nodes[2])
+    }
+
+    /// A stream that another hub's bridge writes is refused, and a bad hub name is a usage error.
+    @Test func anotherHubsStreamIsRefused() throws {
+        let hub = try Hub(events: 50)
+        let nats = try NATSServerProcess(directory: hub.directory.appending("nats"))
+        let bridge = try hub.bridge(servers: [nats])
+        let last = try hub.publish()
+        _ = try Self.waitFor(last, on: nats, bridge: bridge)
+        bridge.signal(SIGTERM)
+        #expect(bridge.finish(timeout: 60) == 0)
+
+        let other = try ChildProcess.conduit(
+            ["bridge", "nats", "--hub", "other", "--stream", "CONDUIT_COUNTY", "--nats", nats.url, "--fanout", hub.broker.fanout, "--query", hub.broker.query],
+            timeout: 60)
+        #expect(other.status == 1)
+        #expect(other.errors.contains("stream CONDUIT_COUNTY is not hub other's journal: its message \(last) has id county:\(last), not other:\(last)"), "\(other.errors)")
+
+        let bad = try ChildProcess.conduit(["bridge", "nats", "--hub", "two words"])
+        #expect(bad.status == 64)
+        #expect(bad.errors.contains("--hub must be letters, digits, - and _"))
+    }
+}
