@@ -48,8 +48,10 @@ let package = Package(
         .target(name: "ConduitState", dependencies: ["ConduitCore"]),
         // A seeded field simulator: the events a year of relocation work and inspection would produce. No I/O.
         .target(name: "ConduitSimulation", dependencies: ["ConduitCore"]),
+        // CRC-32C with the SSE 4.2 instruction where the processor has it: the journal's checksum.
+        .target(name: "CRC32CHardware"),
         // The durable event journal: segment files only, no sockets, no event model (topics and events are bytes).
-        .target(name: "ConduitJournal"),
+        .target(name: "ConduitJournal", dependencies: ["CRC32CHardware"]),
         // What a long-running process shows its operators over HTTP: /metrics, /healthz, /readyz. POSIX sockets only.
         // Its settings (one configuration file, CONDUIT_* variables, flags; connection profiles) are read here too.
         .target(

@@ -539,7 +539,10 @@ final class BrokerLoop {
                 try fanout.send(publication.header, more: true)
                 try fanout.send(publication.event)
                 counters.eventsPublished += 1
-                countPublished([publication.topic, ProtocolSignature.frame, publication.header, publication.event])
+                countPublished(topic: publication.topic) { framing in
+                    framing.wireBytes(frame: publication.topic.count) + framing.wireBytes(frame: ProtocolSignature.frame.count)
+                        + framing.wireBytes(frame: publication.header.count) + framing.wireBytes(frame: publication.event.count)
+                }
                 if let metrics, let kind = Self.kind(ofTopic: publication.topic) { metrics.stored[kind]?.increment() }
             case .agentSilent(let source):
                 logger.info("agent.silent", metadata: ["agent.source": "\(source)"])
@@ -603,10 +606,12 @@ final class BrokerLoop {
 
     /// Counts a fan-out message against each subscriber it goes to (libzmq's XPUB sends a message to those with
     /// a subscription that is a prefix of its topic), so that one that does not read is found.
-    private func countPublished(_ frames: [[UInt8]]) {
-        let subscribers = subscriptions.subscribers(of: frames[0])
+    /// Counts a message sent on the fan-out against each subscriber it goes to; `wireBytes` gives its size on the
+    /// wire (asked only when someone subscribes).
+    private func countPublished(topic: [UInt8], wireBytes measure: (GuardedEndpoint.Framing) -> Int) {
+        let subscribers = subscriptions.subscribers(of: topic)
         guard !subscribers.isEmpty else { return }
-        let wireBytes = frames.reduce(0) { $0 + fanoutGuard.framing.wireBytes(frame: $1.count) }
+        let wireBytes = measure(fanoutGuard.framing)
         for descriptor in subscribers { fanoutGuard.sent(descriptor: descriptor, wireBytes: wireBytes) }
     }
 
@@ -689,7 +694,9 @@ final class BrokerLoop {
                 recordedTime: Timestamp(microsecondsSinceEpoch: max(pipeline.lastRecordedTime, calendar()))
             ).frame
             let frames = [Topic.heartbeat, ProtocolSignature.frame, header]
-            if try fanout.send(frames: frames, wait: false) { countPublished(frames) }
+            if try fanout.send(frames: frames, wait: false) {
+                countPublished(topic: Topic.heartbeat) { framing in frames.reduce(0) { $0 + framing.wireBytes(frame: $1.count) } }
+            }
             counters.fanoutHeartbeats += 1
             lastPublishTime = now
         }

@@ -9,7 +9,8 @@
 /// million events costs about 50 MB at most, not hundreds. Two different keys share a fingerprint with a probability
 /// of about n²/2¹²⁹ (10⁻²⁶ for a million keys).
 public struct DedupeWindow<Key: Hashable>: Sendable where Key: Sendable {
-    /// A 128-bit fingerprint of a key: two independently salted hashes.
+    /// A 128-bit fingerprint of a key: two independently salted hashes. A caller that looks a key up and then
+    /// remembers it computes its fingerprint once and passes that.
     struct Fingerprint: Hashable, Sendable {
         var high: Int
         var low: Int
@@ -24,6 +25,9 @@ public struct DedupeWindow<Key: Hashable>: Sendable where Key: Sendable {
             high = first.finalize()
             low = second.finalize()
         }
+
+        // Already a hash: a table needs only one of its halves.
+        func hash(into hasher: inout Hasher) { hasher.combine(low) }
     }
 
     /// The window: at least the last `capacity` keys are remembered (and at most twice as many).
@@ -44,18 +48,19 @@ public struct DedupeWindow<Key: Hashable>: Sendable where Key: Sendable {
     public var keyCount: Int { current.count + previous.count }
 
     /// The sequence the event with `key` was stored under, if it is within the window.
-    public func sequence(of key: Key) -> UInt64? {
-        let fingerprint = Fingerprint(key)
-        return current[fingerprint] ?? previous[fingerprint]
-    }
+    public func sequence(of key: Key) -> UInt64? { sequence(of: Fingerprint(key)) }
+
+    func sequence(of fingerprint: Fingerprint) -> UInt64? { current[fingerprint] ?? previous[fingerprint] }
 
     /// Remembers that the event with `key` was stored under `sequence`.
-    public mutating func remember(_ key: Key, sequence: UInt64) {
+    public mutating func remember(_ key: Key, sequence: UInt64) { remember(Fingerprint(key), sequence: sequence) }
+
+    mutating func remember(_ fingerprint: Fingerprint, sequence: UInt64) {
         if current.count >= capacity {
             previous = [:]  // free the oldest generation before the next one is reserved
             previous = current
             current = Dictionary(minimumCapacity: capacity)
         }
-        current[Fingerprint(key)] = sequence
+        current[fingerprint] = sequence
     }
 }

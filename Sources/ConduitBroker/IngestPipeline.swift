@@ -92,8 +92,8 @@ struct IngestPipeline {
     /// is stored, and whether it answers an event of a `BATCH` (it then goes out in an `ACKS`).
     private var replies: [(routingId: [UInt8], reply: IngestReply, needsBatch: Bool, inAcks: Bool)] = []
     private var publications: [Publication] = []
-    private var batchKeys: [DedupeKey: UInt64] = [:]
-    private var batchNewKeys: [(DedupeKey, UInt64)] = []
+    private var batchKeys: [DedupeWindow<DedupeKey>.Fingerprint: UInt64] = [:]
+    private var batchNewKeys: [(DedupeWindow<DedupeKey>.Fingerprint, UInt64)] = []
     private var encodeBuffer: [UInt8] = []
 
     /// - Parameters:
@@ -215,26 +215,44 @@ struct IngestPipeline {
             nextSequence += UInt64(recordCount)
             headSequence = nextSequence - 1
         }
-        var actions: [Action] = []
-        actions.reserveCapacity(replies.count + publications.count)
-        for pending in replies { Self.appendReply(pending.reply, to: pending.routingId, inAcks: pending.inAcks, &actions) }
-        for publication in publications { actions.append(.publish(publication)) }
-        return actions
+        var actions = ReplyActions(capacity: replies.count + publications.count)
+        for pending in replies { actions.add(pending.reply, to: pending.routingId, inAcks: pending.inAcks) }
+        var all = actions.finish()
+        for publication in publications { all.append(.publish(publication)) }
+        return all
     }
 
-    /// Appends a reply; an acknowledgement of an event of a `BATCH` joins the `ACKS` just before it to the same peer
-    /// (so that a peer's answers stay in the order it sent its events), or starts one.
-    private static func appendReply(_ reply: IngestReply, to routingId: [UInt8], inAcks: Bool, _ actions: inout [Action]) {
-        guard inAcks, case .ack(let ack) = reply else {
+    /// Replies made into actions, in order; consecutive acknowledgements of events of `BATCH`es to the same peer go
+    /// out as one `ACKS` (so that a peer's answers stay in the order it sent its events). The `ACKS` being gathered is
+    /// kept apart until it ends, so that it is not copied out of the actions at each acknowledgement.
+    private struct ReplyActions {
+        private(set) var actions: [Action] = []
+        private var acks: [BatchAcknowledgement] = []
+        private var acksPeer: [UInt8]?
+
+        init(capacity: Int) { actions.reserveCapacity(capacity) }
+
+        mutating func add(_ reply: IngestReply, to routingId: [UInt8], inAcks: Bool) {
+            if inAcks, case .ack(let ack) = reply {
+                if let peer = acksPeer, peer != routingId { flush() }
+                acksPeer = routingId
+                acks.append(BatchAcknowledgement(correlation: ack.correlation, sequence: ack.sequence, duplicate: ack.duplicate))
+                return
+            }
+            flush()
             actions.append(.reply(routingId: routingId, reply))
-            return
         }
-        let acknowledgement = BatchAcknowledgement(correlation: ack.correlation, sequence: ack.sequence, duplicate: ack.duplicate)
-        if case .reply(let previous, .acks(var acks))? = actions.last, previous == routingId {
-            acks.append(acknowledgement)
-            actions[actions.count - 1] = .reply(routingId: routingId, .acks(acks))
-        } else {
-            actions.append(.reply(routingId: routingId, .acks([acknowledgement])))
+
+        private mutating func flush() {
+            guard let peer = acksPeer else { return }
+            actions.append(.reply(routingId: peer, .acks(acks)))
+            acks = []
+            acksPeer = nil
+        }
+
+        mutating func finish() -> [Action] {
+            flush()
+            return actions
         }
     }
 
@@ -247,8 +265,7 @@ struct IngestPipeline {
             batchPlan = nil
             if let plan = try? committedPlan.plan() { validator = EventValidator(scenario: plan) }
         }
-        var actions: [Action] = []
-        actions.reserveCapacity(replies.count)
+        var actions = ReplyActions(capacity: replies.count)
         for pending in replies {
             var reply = pending.reply
             if pending.needsBatch, case .ack(let ack) = reply {
@@ -261,9 +278,9 @@ struct IngestPipeline {
                             .serviceUnavailable, path: "message",
                             "the journal could not store the event (\(failure.code)); nothing was stored, retry later")))
             }
-            Self.appendReply(reply, to: pending.routingId, inAcks: pending.inAcks, &actions)
+            actions.add(reply, to: pending.routingId, inAcks: pending.inAcks)
         }
-        return actions
+        return actions.finish()
     }
 
     private mutating func clearBatch() {
@@ -311,14 +328,16 @@ struct IngestPipeline {
             return []
         }
         let key = event.dedupeKey
-        if let sequence = dedupe.sequence(of: key) {
+        // Hashed once: the window and this batch's keys are looked up, and the key remembered, by its fingerprint.
+        let fingerprint = DedupeWindow<DedupeKey>.Fingerprint(key)
+        if let sequence = dedupe.sequence(of: fingerprint) {
             counters.eventsDuplicate += 1
             let ack = Acknowledgement(
                 correlation: correlation, sequence: sequence, duplicate: true, source: key.source, id: key.id)
             replies.append((routingId, .ack(ack), false, inAcks))
             return []
         }
-        if let sequence = batchKeys[key] {
+        if let sequence = batchKeys[fingerprint] {
             // A resend of an event of this very batch: its acknowledgement, too, holds only if the batch is stored.
             counters.eventsDuplicate += 1
             let ack = Acknowledgement(
@@ -340,8 +359,8 @@ struct IngestPipeline {
             validator = EventValidator(scenario: plan)
             batchPlan = (plan, record.sequence)
         }
-        batchKeys[key] = record.sequence
-        batchNewKeys.append((key, record.sequence))
+        batchKeys[fingerprint] = record.sequence
+        batchNewKeys.append((fingerprint, record.sequence))
         let ack = Acknowledgement(
             correlation: correlation, sequence: record.sequence, duplicate: false, source: key.source, id: key.id)
         replies.append((routingId, .ack(ack), true, inAcks))

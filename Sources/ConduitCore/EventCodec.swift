@@ -31,9 +31,10 @@ public enum EventCodec {
     /// The event comes back completed (``EventValidator/completed(_:)``): `site` and `utility` filled in from its
     /// work item, as the broker stores it.
     public static func decodeAndValidate(_ bytes: [UInt8], with validator: EventValidator) throws(ConduitError) -> Event {
-        let event = try decode(bytes)
+        var event = try decode(bytes)
         try validator.validate(event)
-        return validator.completed(event)
+        validator.complete(&event)
+        return event
     }
 
     /// The canonical JSON of an event.

@@ -89,12 +89,17 @@ public struct EventValidator: Sendable {
     /// filters select every event about a community or utility.
     public func completed(_ event: Event) -> Event {
         var event = event
-        if let id = event.workItem, let item = lookup.workItems[Substring(id)] {
+        complete(&event)
+        return event
+    }
+
+    /// ``completed(_:)`` in place, without copying the event.
+    public func complete(_ event: inout Event) {
+        if event.site == nil || event.utility == nil, let id = event.workItem, let item = lookup.workItems[Substring(id)] {
             if event.site == nil, item.community >= 0 { event.site = scenario.communities[item.community].id }
             if event.utility == nil { event.utility = item.utility }
         }
         if event.utility == nil, case .outage(let report) = event.data { event.utility = report.service }
-        return event
     }
 
     /// The checks that need no scenario: ranges, windows and contradictions inside the payload.
@@ -225,6 +230,7 @@ public struct EventValidator: Sendable {
             }
             communityIndex = known
         }
+        var namedWorkItem: Lookup.WorkItemEntry?
         if let workItemID = event.workItem {
             guard let workItem = lookup.workItems[Substring(workItemID)] else {
                 throw ConduitError(.scenarioWorkItem, path: "workitem", "\"\(workItemID)\" is not a work item of the scenario")
@@ -239,10 +245,12 @@ public struct EventValidator: Sendable {
                     "\(workItemID) is \(workItem.utility.map { $0.rawValue + " work" } ?? "no utility's work"), not \(utility.rawValue)")
             }
             if communityIndex == nil { communityIndex = workItem.community }
+            namedWorkItem = workItem
         }
         // Authority comes from the plan: a work item's progress, a request for its inspection and the outages it causes
         // are reported by the organisation responsible for it, whatever optional attributes the event leaves out.
-        if !isSystem, let workItemID = event.workItem ?? event.outageCause, let owner = lookup.workItems[Substring(workItemID)]?.organisation,
+        if !isSystem, let workItemID = event.workItem ?? event.outageCause,
+            let owner = (namedWorkItem ?? lookup.workItems[Substring(workItemID)])?.organisation,
             owner != organisationID, event.kind != .inspection || !lookup.coordinators.contains(organisationID)
         {
             let path = event.workItem != nil ? "workitem" : "data.causedBy"
