@@ -61,6 +61,9 @@ public enum BrokerBenchmark {
         /// Also run the throughput phase with the broker's metrics on (`--http-address`), beside the plain one, and
         /// report the ratio.
         public var metrics = false
+        /// A command the throughput phase's broker runs under (`valgrind --tool=callgrind …`), for profiles; the
+        /// other phases' brokers run as they are.
+        public var brokerWrapper: [String] = []
         /// The `conduit` executable that runs the broker; by default the running program, which is `conduit` when
         /// `conduit bench broker` runs this.
         public var executable: URL
@@ -130,7 +133,7 @@ public enum BrokerBenchmark {
         let natsServer = options.peers.isEmpty ? nil : try JetStreamPeer.serverExecutable(options.natsServer)
         for run in 1...options.runs {
             progress("run \(run)/\(options.runs): throughput…")
-            let throughput = try BrokerBenchRun(parent: dir, executable: options.executable).throughput(
+            let throughput = try BrokerBenchRun(parent: dir, executable: options.executable, wrapper: options.brokerWrapper).throughput(
                 agents: agents, subscribers: subscribers, eventsPerAgent: events, window: window)
             acked.append(throughput.ackedPerSecond)
             generatorCPU.append(throughput.generatorCPUPerEvent)
@@ -277,11 +280,14 @@ struct BrokerBenchRun {
 
     /// With the broker's metrics and HTTP endpoint on (`--http-address 127.0.0.1:0`).
     let metrics: Bool
+    /// The command the broker runs under, if any.
+    let wrapper: [String]
 
-    init(parent: String?, executable: URL, curve: Bool = false, metrics: Bool = false) throws {
+    init(parent: String?, executable: URL, curve: Bool = false, metrics: Bool = false, wrapper: [String] = []) throws {
         self.parent = parent
         self.executable = executable
         self.metrics = metrics
+        self.wrapper = wrapper
         if curve {
             let server = try CurveKeyPair.generate()
             serverKeys = server
@@ -350,7 +356,7 @@ struct BrokerBenchRun {
             if metrics { arguments += ["--http-address", "127.0.0.1:0"] }
             broker = try BrokerProcess(
                 journalDirectory: directory + "/journal", extraArguments: arguments, executable: executable,
-                standardError: .standardError)
+                standardError: .standardError, wrapper: wrapper)
         } catch {
             throw BenchError.failed("\(error)", cause: error)
         }

@@ -192,9 +192,14 @@ public final class JetStreamBridge: Sendable {
                     progress.stored.store(sequence, ordering: .releasing)
                     return
                 }
+                let last = state?.lastSequence ?? 0
+                if last < sequence - 1 {
+                    throw Refusal(
+                        description:
+                            "stream \(configuration.stream) ends at sequence \(last) but the journal's next event is \(sequence): events \(last + 1)…\(sequence - 1) are no longer in the journal (retention removed them), so the stream cannot be the journal")
+                }
                 throw Refusal(
-                    description:
-                        "stream \(configuration.stream) is at sequence \(state?.lastSequence ?? 0), not \(sequence - 1): another writer publishes into it")
+                    description: "stream \(configuration.stream) is at sequence \(last), not \(sequence - 1): another writer publishes into it")
             } catch let error as NATSError where error.isTransient {
                 progress.retries.add(1, ordering: .relaxed)
                 logger.warning("bridge.publish.retry", metadata: ["sequence": "\(sequence)", "error": "\(error)"])

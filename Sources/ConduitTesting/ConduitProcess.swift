@@ -65,10 +65,11 @@ public final class BrokerProcess {
     /// Starts `conduit broker` with its journal in `journalDirectory` and waits until it reports its endpoints.
     /// `executable` is the `conduit` to run (by default the one built next to the tests); the broker's standard
     /// error goes to `standardError` (by default nowhere). With `descriptorLimit`, the broker may open at most that
-    /// many descriptors (`prlimit --nofile`, which runs the broker in its own process).
+    /// many descriptors (`prlimit --nofile`, which runs the broker in its own process). With `wrapper` (a command and
+    /// its arguments, such as `valgrind --tool=callgrind`), the broker runs under it.
     public init(
         journalDirectory: String, extraArguments: [String] = [], executable: URL? = nil,
-        standardError: FileHandle = .nullDevice, descriptorLimit: Int? = nil
+        standardError: FileHandle = .nullDevice, descriptorLimit: Int? = nil, wrapper: [String] = []
     ) throws {
         let conduit = try executable ?? ConduitExecutable.url()
         let arguments =
@@ -79,6 +80,9 @@ public final class BrokerProcess {
         if let descriptorLimit {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
             process.arguments = ["--nofile=\(descriptorLimit):\(descriptorLimit)", conduit.path] + arguments
+        } else if let command = wrapper.first {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [command] + wrapper.dropFirst() + [conduit.path] + arguments
         } else {
             process.executableURL = conduit
             process.arguments = arguments

@@ -75,6 +75,11 @@ struct BenchBroker: AsyncParsableCommand {
     @Flag(help: "Run the throughput phase with the broker's metrics on too (--http-address), beside the plain one, and print the ratio.")
     var metrics = false
 
+    @Option(help: ArgumentHelp(
+        "Run the throughput phase's broker under this command, e.g. \"valgrind --tool=callgrind\" (Deploy/profile-broker.sh uses it); split at spaces.",
+        valueName: "command"))
+    var brokerWrapper: String?
+
     private var benchmark: BrokerBenchmark.Options {
         var benchmark = BrokerBenchmark.Options(runs: options.runs, agents: agents, subscribers: subscribers, events: events, window: window, pacedRate: pacedRate,
             pacedSeconds: pacedSeconds, stalledRate: stalledRate, stalledSeconds: stalledSeconds, directory: dir)
@@ -82,6 +87,7 @@ struct BenchBroker: AsyncParsableCommand {
         benchmark.metrics = metrics
         benchmark.peers = peer.compactMap(BrokerBenchmark.Peer.init(rawValue:))
         benchmark.natsServer = natsServer
+        benchmark.brokerWrapper = brokerWrapper.map { $0.split(separator: " ").map(String.init) } ?? []
         return benchmark
     }
 

@@ -146,4 +146,37 @@ struct BridgeCommandTests {
         #expect(bad.status == 64)
         #expect(bad.errors.contains("--hub must be letters, digits, - and _"))
     }
+
+    /// A journal whose first segments retention removed cannot be a new stream sequence for sequence: the bridge
+    /// refuses, naming the events the journal no longer has, and leaves the stream empty.
+    @Test func aJournalTrimmedByRetentionIsRefused() throws {
+        let directory = TemporaryDirectory(prefix: "conduit-bridge-trimmed")
+        let path = directory.appending("journal")
+        var options = smallOptions()
+        let (journal, _) = try Journal.open(directory: path, options: options)
+        for sequence in UInt64(1)...400 {
+            // One record a batch: a batch is never split across segments, and this journal's segments are small.
+            var event = try EventCodec.decode(SampleEvents.progress(id: "p\(sequence)"))
+            event.sequence = sequence
+            event.recordedTime = Timestamp(microsecondsSinceEpoch: 1_685_577_600_000_000 + Int64(sequence))
+            try journal.append([
+                JournalRecord(sequence: sequence, recordedTime: 1_685_577_600_000_000 + Int64(sequence), topic: event.topic, event: EventCodec.encode(event))
+            ])
+        }
+        try journal.close()
+        options.retention = JournalRetention(maximumTotalBytes: 40_000)
+        let (trimmed, _) = try Journal.open(directory: path, options: options)
+        #expect(try !trimmed.enforceRetention().isEmpty)
+        let first = trimmed.firstSequence
+        try trimmed.close()
+        #expect(first > 1)
+
+        let broker = try BrokerProcess(journalDirectory: path)
+        let nats = try NATSServerProcess(directory: directory.appending("nats"))
+        let bridge = try ChildProcess.conduit(
+            ["bridge", "nats", "--hub", "county", "--nats", nats.url, "--fanout", broker.fanout, "--query", broker.query], timeout: 60)
+        #expect(bridge.status == 1)
+        #expect(bridge.errors.contains("events 1…\(first - 1) are no longer in the journal"), "\(bridge.errors)")
+        #expect(Self.state(nats)?.messages == 0)
+    }
 }

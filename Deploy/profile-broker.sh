@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Counts the instructions the broker executes per acknowledged event, with valgrind's callgrind: the throughput
+# phase of `conduit bench broker` (1 agent, window 1,000, no subscriber) run twice under callgrind, with 20,000 and
+# with 100 events; the difference divided by 19,900 leaves out what starting and stopping cost. Instruction counts do
+# not depend on how busy the machine is, so two builds can be compared on any machine, one after the other.
+#
+#   bash Deploy/profile-broker.sh [path/to/conduit]   (default .build/release/conduit; build with -c release)
+#
+# Needs valgrind (apt-get install valgrind), a C compiler and objcopy (binutils). Leaves the callgrind files in a temporary directory
+# it names, for callgrind_annotate.
+set -euo pipefail
+conduit=${1:-.build/release/conduit}
+command -v valgrind >/dev/null || { echo "profile-broker: valgrind is not installed (apt-get install valgrind)" >&2; exit 69; }
+[ -x "$conduit" ] || { echo "profile-broker: $conduit is not an executable (swift build -c release)" >&2; exit 66; }
+work=$(mktemp -d /tmp/conduit-profile.XXXXXX)
+# Valgrind 3.19 writes into the signal mask given to rt_sigsuspend, which libdispatch keeps in read-only memory;
+# this shim hands the kernel a copy.
+cat > "$work/sigsuspend.c" <<'C'
+#define _GNU_SOURCE
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int sigsuspend(const sigset_t *mask) {
+    sigset_t copy;
+    memcpy(&copy, mask, sizeof copy);
+    return syscall(SYS_rt_sigsuspend, &copy, _NSIG / 8);
+}
+C
+cc -shared -fPIC -O2 -o "$work/sigsuspend.so" "$work/sigsuspend.c"
+# Valgrind 3.19 cannot read the DWARF 5 that Swift 6 writes: the profiled copy keeps its symbols, not its debug info.
+cp "$conduit" "$work/conduit"
+objcopy --strip-debug "$work/conduit"
+conduit="$work/conduit"
+count() {
+    local events=$1
+    "$conduit" bench broker --runs 1 --agents 1 --subscribers 0 --window 1000 --events "$events" \
+        --paced-rate 100 --paced-seconds 1 --stalled-rate 0 --dir "$work" --json \
+        --broker-wrapper "env LD_PRELOAD=$work/sigsuspend.so valgrind --tool=callgrind --callgrind-out-file=$work/callgrind.$events.%p" \
+        > "$work/bench.$events.json" 2> "$work/bench.$events.err"
+    grep -h '^summary:' "$work"/callgrind."$events".* | awk '{print $2}'
+}
+big=$(count 20000)
+small=$(count 100)
+echo "broker instructions per acknowledged event: $(( (big - small) / 19900 ))  (20,000 events: $big; 100 events: $small; files in $work)"
