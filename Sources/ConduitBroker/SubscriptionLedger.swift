@@ -54,6 +54,7 @@ struct SubscriptionLedger {
 
     /// The subscribers a message with this topic goes to: those holding a subscription that is a prefix of it.
     mutating func subscribers(of topic: [UInt8]) -> [Int32] {
+        if topics.isEmpty { return [] }  // nobody subscribes: nothing to look up
         if let known = matches[topic] { return known }
         let found = topics.compactMap { descriptor, held in
             held.contains { topic.starts(with: $0) } ? descriptor : nil

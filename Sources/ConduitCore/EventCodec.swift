@@ -32,8 +32,7 @@ public enum EventCodec {
     /// work item, as the broker stores it.
     public static func decodeAndValidate(_ bytes: [UInt8], with validator: EventValidator) throws(ConduitError) -> Event {
         var event = try decode(bytes)
-        try validator.validate(event)
-        validator.complete(&event)
+        try validator.validateAndComplete(&event)
         return event
     }
 
@@ -240,31 +239,33 @@ struct EventDecoder {
         var report = ProgressReport(status: .planned)
         var first = true
         while let key = try reader.nextKey(&first, "data") {
-            if reader.keyEquals(key, "status") {
+            // By length first, as in decodeEvent: one comparison of bytes for most keys.
+            switch key.decoded?.count ?? key.count {
+            case 6 where reader.keyEquals(key, "status"):
                 try Self.mark(&seen, 0, "data.status")
                 status = try reader.readStatus("data.status", WorkStatus.self, kind: .progress)
-            } else if reader.keyEquals(key, "percent") {
+            case 7 where reader.keyEquals(key, "percent"):
                 try Self.mark(&seen, 1, "data.percent")
                 report.percent = try reader.readDouble("data.percent")
-            } else if reader.keyEquals(key, "plannedStart") {
+            case 12 where reader.keyEquals(key, "plannedStart"):
                 try Self.mark(&seen, 2, "data.plannedStart")
                 report.plannedStart = try reader.readDate("data.plannedStart")
-            } else if reader.keyEquals(key, "plannedFinish") {
+            case 13 where reader.keyEquals(key, "plannedFinish"):
                 try Self.mark(&seen, 3, "data.plannedFinish")
                 report.plannedFinish = try reader.readDate("data.plannedFinish")
-            } else if reader.keyEquals(key, "actualStart") {
+            case 11 where reader.keyEquals(key, "actualStart"):
                 try Self.mark(&seen, 4, "data.actualStart")
                 report.actualStart = try reader.readDate("data.actualStart")
-            } else if reader.keyEquals(key, "actualFinish") {
+            case 12 where reader.keyEquals(key, "actualFinish"):
                 try Self.mark(&seen, 5, "data.actualFinish")
                 report.actualFinish = try reader.readDate("data.actualFinish")
-            } else if reader.keyEquals(key, "householdsAffected") {
+            case 18 where reader.keyEquals(key, "householdsAffected"):
                 try Self.mark(&seen, 6, "data.householdsAffected")
                 report.householdsAffected = try reader.readInt("data.householdsAffected")
-            } else if reader.keyEquals(key, "blockingReason") {
+            case 14 where reader.keyEquals(key, "blockingReason"):
                 try Self.mark(&seen, 7, "data.blockingReason")
                 report.blockingReason = try reader.readBoundedString("data.blockingReason", maximum: 1024)
-            } else {
+            default:
                 throw unknownField(key, "data", .progress)
             }
         }

@@ -95,7 +95,19 @@ public struct EventValidator: Sendable {
 
     /// ``completed(_:)`` in place, without copying the event.
     public func complete(_ event: inout Event) {
-        if event.site == nil || event.utility == nil, let id = event.workItem, let item = lookup.workItems[Substring(id)] {
+        guard event.site == nil || event.utility == nil else { return }
+        complete(&event, item: event.workItem.flatMap { lookup.workItems[Substring($0)] })
+    }
+
+    /// ``validate(_:)`` then ``complete(_:)``, the work item looked up once for both.
+    public func validateAndComplete(_ event: inout Event) throws(ConduitError) {
+        try Self.checkPayload(event.data)
+        let item = try references(event)
+        if event.site == nil || event.utility == nil { complete(&event, item: item) }
+    }
+
+    private func complete(_ event: inout Event, item: Lookup.WorkItemEntry?) {
+        if let item {
             if event.site == nil, item.community >= 0 { event.site = scenario.communities[item.community].id }
             if event.utility == nil { event.utility = item.utility }
         }
@@ -193,7 +205,10 @@ public struct EventValidator: Sendable {
         }
     }
 
-    func checkReferences(_ event: Event) throws(ConduitError) {
+    func checkReferences(_ event: Event) throws(ConduitError) { _ = try references(event) }
+
+    /// The checks against the plan; the event's work item as the plan has it, if it names one.
+    private func references(_ event: Event) throws(ConduitError) -> Lookup.WorkItemEntry? {
         let organisationID = event.sourceOrganisation
         let isSystem = organisationID == Self.systemOrganisation
         let utilities = lookup.organisationUtilities[organisationID]
@@ -216,7 +231,7 @@ public struct EventValidator: Sendable {
             for (attribute, present) in [("utility", event.utility != nil), ("site", event.site != nil), ("workitem", event.workItem != nil)] where present {
                 throw ConduitError(.dataConflict, path: attribute, "a plan event is about the whole programme; it has no \(attribute) attribute")
             }
-            return
+            return nil
         }
         if let utility = event.utility, let utilities, event.kind == .progress || event.kind == .outage || event.kind == .presence,
             utilities & Lookup.bit(utility) == 0
@@ -329,6 +344,7 @@ public struct EventValidator: Sendable {
         case .presence, .alert, .plan:
             break
         }
+        return namedWorkItem
     }
 
     static func format(_ value: Double) -> String {

@@ -18,11 +18,13 @@ public enum Topic {
     public static func make(kind: EventKind, utility: Utility?, community: String?) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(40)
-        bytes.append(contentsOf: kind.rawValue.utf8)
+        // Through withUTF8: a block copy of each segment, not an iteration over its UTF-8 view.
+        var segments = (kind.rawValue, utility?.rawValue ?? absent, community ?? absent)
+        segments.0.withUTF8 { bytes.append(contentsOf: $0) }
         bytes.append(UInt8(ascii: "/"))
-        bytes.append(contentsOf: (utility?.rawValue ?? absent).utf8)
+        segments.1.withUTF8 { bytes.append(contentsOf: $0) }
         bytes.append(UInt8(ascii: "/"))
-        bytes.append(contentsOf: (community ?? absent).utf8)
+        segments.2.withUTF8 { bytes.append(contentsOf: $0) }
         bytes.append(UInt8(ascii: "/"))
         return bytes
     }
