@@ -46,9 +46,9 @@ public enum DashboardBenchmark {
         public func validate() throws(BenchError) {
             try BenchError.checkRuns(runs)
             guard demoSeconds >= 1 else { throw .invalidOptions("--demo-seconds must be at least 1, got \(demoSeconds)") }
-            guard (1...1000).contains(rate) else { throw .invalidOptions("--rate must be 1…1000 events/s, got \(rate)") }
+            guard (1...1000).contains(rate) else { throw .invalidOptions("--rate must be 1 to 1000 events/s, got \(rate)") }
             guard seconds >= 1 else { throw .invalidOptions("--seconds must be at least 1, got \(seconds)") }
-            guard (1...1000).contains(dashboards) else { throw .invalidOptions("--dashboards must be 1…1000, got \(dashboards)") }
+            guard (1...1000).contains(dashboards) else { throw .invalidOptions("--dashboards must be 1 to 1000, got \(dashboards)") }
         }
     }
 

@@ -196,6 +196,6 @@ struct DashboardBrowserTests {
         }
         let refused = try ChildProcess.conduit(["bench", "dashboard", "--rate", "0"])
         #expect(refused.status == 64)
-        #expect(refused.errors.contains("--rate must be 1…1000 events/s, got 0"))
+        #expect(refused.errors.contains("--rate must be 1 to 1000 events/s, got 0"))
     }
 }

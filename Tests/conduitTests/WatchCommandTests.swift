@@ -42,4 +42,13 @@ struct WatchCommandTests {
         let sequences = events.compactMap(\.sequence)
         #expect(sequences == sequences.sorted())
     }
+
+    /// A usage error found once the command runs names that command and its usage, not the root's.
+    @Test func aUsageErrorFoundWhileRunningNamesTheCommand() throws {
+        let outcome = try ChildProcess.conduit(["watch", "--snapshot", "tcp://127.0.0.1:1"])
+        #expect(outcome.status == 64)
+        #expect(outcome.errors.contains("Error: --snapshot goes with --state\nUsage: conduit watch"), "\(outcome.errors)")
+        #expect(outcome.errors.contains("See 'conduit watch --help'"))
+        #expect(!outcome.errors.contains("conduit <subcommand>"))
+    }
 }
