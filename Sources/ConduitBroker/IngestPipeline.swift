@@ -95,6 +95,7 @@ struct IngestPipeline {
     private var batchKeys: [DedupeWindow<DedupeKey>.Fingerprint: UInt64] = [:]
     private var batchNewKeys: [(DedupeWindow<DedupeKey>.Fingerprint, UInt64)] = []
     private var encodeBuffer: [UInt8] = []
+    private var lastEncodedCount = 0
 
     /// - Parameters:
     ///   - nextSequence: the journal's next sequence.
@@ -443,8 +444,12 @@ struct IngestPipeline {
         let recordedTime = max(lastRecordedTime, calendar)
         event.sequence = sequence
         event.recordedTime = Timestamp(microsecondsSinceEpoch: recordedTime)
-        encodeBuffer.removeAll(keepingCapacity: true)
+        // The last record still holds the previous buffer, so a fresh one is made: with room for an event the size
+        // of the last one, so that it is allocated once instead of growing five or six times.
+        encodeBuffer = []
+        encodeBuffer.reserveCapacity(max(512, lastEncodedCount + 64))
         EventCodec.encode(event, into: &encodeBuffer)
+        lastEncodedCount = encodeBuffer.count
         guard encodeBuffer.count <= EventCodec.maximumEventBytes else {
             return .failure(
                 ConduitError(
