@@ -19,7 +19,8 @@ public final class NATSServerProcess {
         if let path = ProcessInfo.processInfo.environment["CONDUIT_NATS_SERVER"], FileManager.default.isExecutableFile(atPath: path) {
             return URL(fileURLWithPath: path)
         }
-        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/usr/sbin").split(separator: ":") + ["/usr/sbin"] {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"
+        for directory in path.split(separator: ":").map(String.init) + ["/usr/sbin"] {
             let path = "\(directory)/nats-server"
             if FileManager.default.isExecutableFile(atPath: path) { return URL(fileURLWithPath: path) }
         }
@@ -27,6 +28,18 @@ public final class NATSServerProcess {
     }
 
     public static var isAvailable: Bool { installed != nil }
+
+    /// The installed server's minor version under 2 (`nats-server --version`: `v2.15.1` is 15), if it tells.
+    public static var minorVersion: Int? {
+        guard let installed, let outcome = try? ChildProcess.run(installed, ["--version"], timeout: 30) else { return nil }
+        let text = outcome.output + outcome.errors
+        guard let range = text.range(of: "v2.") else { return nil }
+        return Int(text[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    /// Whether the installed server copies conduit's county streams into a province stream: 2.10 and later (2.9
+    /// applies their Nats-Expected-Last-Sequence headers again and refuses them).
+    public static var sourcesCountyStreams: Bool { (minorVersion ?? 0) >= 10 }
 
     /// Starts a server named `name` storing in `directory`; with `clusterPort`, a cluster node that routes to the
     /// cluster ports `routes`.

@@ -13,7 +13,7 @@ struct Conduit: AsyncParsableCommand {
             coordinators watch the aggregate state; reviewers replay any window of the journal.
             """,
         version: Conduit.version,
-        subcommands: [DemoCommand.self, BrokerCommand.self, AggregatorCommand.self, AgentCommand.self, PublishCommand.self, WatchCommand.self, StateCommand.self, LedgerCommand.self, ReplayCommand.self, IncidentCommand.self, JournalCommand.self, PlanCommand.self, KeygenCommand.self, DashboardCommand.self, BridgeCommand.self, ConfigCommand.self, ProfileCommand.self, Smoke.self, Bench.self]
+        subcommands: [DemoCommand.self, BrokerCommand.self, AggregatorCommand.self, AgentCommand.self, PublishCommand.self, WatchCommand.self, StateCommand.self, LedgerCommand.self, ReplayCommand.self, IncidentCommand.self, JournalCommand.self, PlanCommand.self, KeygenCommand.self, DashboardCommand.self, BridgeCommand.self, ProvinceCommand.self, ConfigCommand.self, ProfileCommand.self, Smoke.self, Bench.self]
     )
 
     /// ArgumentParser's entry point, except that a usage error found while a command runs (a `ValidationError` thrown

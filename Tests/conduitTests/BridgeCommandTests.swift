@@ -179,4 +179,63 @@ struct BridgeCommandTests {
         #expect(bridge.errors.contains("events 1…\(first - 1) are no longer in the journal"), "\(bridge.errors)")
         #expect(Self.state(nats)?.messages == 0)
     }
+
+    /// Two hubs with different plans, each bridged into its own stream, gathered into a province stream: the
+    /// province's fold gives each county the figures its own hub's journal gives, under its own plan.
+    @Test(.enabled(if: NATSServerProcess.sourcesCountyStreams, "needs nats-server 2.10 or later (Deploy/bootstrap.sh --tests installs one)"))
+    func aProvinceFoldsEachCountyUnderItsOwnPlan() throws {
+        let directory = TemporaryDirectory(prefix: "conduit-province")
+        let seed = directory.appending("seed.json")
+        #expect(try ChildProcess.conduit(["plan", "init", seed]).status == 0)
+        let text = try String(contentsOfFile: seed, encoding: .utf8)
+            .replacingOccurrences(of: "\"id\": \"jiangkou-2023-old-communities\"", with: "\"id\": \"hexi-2024-old-communities\"")
+            .replacingOccurrences(of: "\"deadline\": \"2023-12-31\"", with: "\"deadline\": \"2024-06-30\"")
+        let other = directory.appending("hexi.json")
+        try text.write(toFile: other, atomically: true, encoding: .utf8)
+        let nats = try NATSServerProcess(directory: directory.appending("nats"))
+
+        var hubs: [(name: String, journal: String, broker: BrokerProcess, last: UInt64)] = []
+        for (name, plan, percents) in [("jiangkou", nil as String?, [10, 20, 30]), ("hexi", other, [40, 70])] {
+            let journal = directory.appending(name)
+            let broker = try BrokerProcess(journalDirectory: journal, extraArguments: plan.map { ["--plan", $0] } ?? [])
+            var last: UInt64 = 0
+            for (index, percent) in percents.enumerated() {
+                let outcome = try ChildProcess.conduit([
+                    "publish", "progress", "--org", "power-supply-bureau", "--work-item", "ganjiaba-power", "--status", "in_progress",
+                    "--percent", String(percent), "--id", "\(name)-\(index)", "--ingest", broker.ingest, "--outbox", directory.appending("outbox-\(name)"),
+                ])
+                #expect(outcome.status == 0, "\(outcome.errors)")
+                last = UInt64(outcome.output.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? "") ?? 0
+            }
+            let bridge = try RunningConduit([
+                "bridge", "nats", "--hub", name, "--subject-prefix", "conduit.\(name)", "--nats", nats.url, "--fanout", broker.fanout,
+                "--query", broker.query,
+            ])
+            #expect(Poll.until(60) { Self.state(nats, stream: "CONDUIT_\(name.uppercased())")?.lastSequence == last })
+            bridge.signal(SIGTERM)
+            #expect(bridge.finish(timeout: 60) == 0)
+            hubs.append((name, journal, broker, last))
+        }
+
+        let made = try ChildProcess.conduit([
+            "province", "stream", "--nats", nats.url, "--name", "CONDUIT_PROVINCE", "--county", "CONDUIT_JIANGKOU", "--county", "CONDUIT_HEXI",
+        ])
+        #expect(made.status == 0, "\(made.errors)")
+        let folded = try ChildProcess.conduit(["province", "state", "--nats", nats.url, "--stream", "CONDUIT_PROVINCE", "--json"])
+        #expect(folded.status == 0, "\(folded.errors)")
+        let province = try JSONValue.parse(Array(folded.output.utf8))
+        for hub in hubs {
+            let own = try JSONValue.parse(Array(try ChildProcess.conduit(["state", "--dir", hub.journal, "--json", "--no-checkpoints"]).output.utf8))
+            #expect(province["hubs"]?[hub.name]?["summary"]?["overall"] == own["summary"]?["overall"], "\(hub.name)")
+            #expect(province["hubs"]?[hub.name]?["lastSequence"] == .number(String(hub.last)))
+        }
+        #expect(province["hubs"]?["hexi"]?["plan"] == .string("hexi-2024-old-communities"))
+        #expect(province["hubs"]?["jiangkou"]?["plan"] == .string("jiangkou-2023-old-communities"))
+        #expect(province["province"]?["hubs"] == .number("2"))
+        #expect(province["province"]?["households"] == .number("1944"))
+
+        let missing = try ChildProcess.conduit(["province", "stream", "--nats", nats.url, "--county", "CONDUIT_NOWHERE"])
+        #expect(missing.status == 1)
+        #expect(missing.errors.contains("there is no county stream CONDUIT_NOWHERE"))
+    }
 }

@@ -1,0 +1,62 @@
+import ConduitCore
+import ConduitState
+import NATS
+
+/// Several hubs' journals, gathered in one JetStream stream (a province's stream that sources each county's, as
+/// `conduit bridge nats` writes them), folded into one state per hub, each under its own plan, and rolled up.
+public enum ProvinceView {
+    /// One hub's part of the province: its events folded in sequence order under the plans its journal states.
+    public struct Hub: Sendable {
+        /// The hub's name, from its events' message ids (`<hub>:<sequence>`).
+        public var name: String
+        public var state: AggregateState
+        /// How many of its events the stream holds, and the last of their sequences.
+        public var events: Int
+        public var lastSequence: UInt64
+    }
+
+    /// Why a stream cannot be folded.
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Makes a province's stream: every county stream in `counties` sourced into `name`.
+    @discardableResult
+    public static func makeStream(_ jetStream: JetStream, name: String, counties: [String], replicas: Int = 1) throws -> StreamState {
+        try jetStream.addStream(StreamConfiguration(name: name, subjects: [], replicas: replicas, sources: counties))
+    }
+
+    /// Reads every message of `stream` (from its first sequence) and folds each hub's events, in that hub's sequence
+    /// order, into a state of its own. A hub's events must follow each other without a gap (as a county stream holds
+    /// them); `progress` hears how many messages have been read.
+    public static func fold(_ jetStream: JetStream, stream: String, progress: (UInt64) -> Void = { _ in }) throws -> [Hub] {
+        guard let state = try jetStream.streamState(stream) else { throw Failure(description: "there is no stream \(stream)") }
+        var hubs: [String: Hub] = [:]
+        var order: [String] = []
+        var sequence = state.firstSequence
+        while sequence > 0 && sequence <= state.lastSequence {
+            defer { sequence += 1 }
+            guard let message = try jetStream.message(stream: stream, sequence: sequence, headers: ["Nats-Msg-Id"]) else { continue }
+            guard let id = message.headers["Nats-Msg-Id"], let colon = id.lastIndex(of: ":"), let hubSequence = UInt64(id[id.index(after: colon)...])
+            else { throw Failure(description: "message \(sequence) of \(stream) is not a hub's event: its id is \(message.headers["Nats-Msg-Id"] ?? "missing")") }
+            let name = String(id[..<colon])
+            let event: Event
+            do { event = try EventCodec.decode(message.data) } catch {
+                throw Failure(description: "message \(sequence) of \(stream) (\(id)) is not an event: \(error)")
+            }
+            if hubs[name] == nil {
+                hubs[name] = Hub(name: name, state: AggregateState(scenario: .default), events: 0, lastSequence: 0)
+                order.append(name)
+            }
+            guard hubSequence == hubs[name]!.lastSequence + 1 else {
+                throw Failure(
+                    description: "hub \(name)'s events in \(stream) go from \(hubs[name]!.lastSequence) to \(hubSequence): the stream is not its whole journal")
+            }
+            _ = hubs[name]!.state.apply(event)
+            hubs[name]!.events += 1
+            hubs[name]!.lastSequence = hubSequence
+            if sequence % 1000 == 0 { progress(sequence) }
+        }
+        return order.compactMap { hubs[$0] }
+    }
+}
