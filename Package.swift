@@ -101,7 +101,7 @@ let package = Package(
         .target(
             name: "ConduitBridge",
             dependencies: [
-                "ConduitAggregator", "ConduitCore", "ConduitState", "NATS", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+                "ConduitAggregator", "ConduitCore", "ConduitJournal", "ConduitState", "NATS", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // What tests share: a broker on ephemeral ports in a temporary directory, raw protocol clients, the

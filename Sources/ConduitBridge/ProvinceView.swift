@@ -1,4 +1,5 @@
 import ConduitCore
+import ConduitJournal
 import ConduitState
 import NATS
 
@@ -58,5 +59,50 @@ public enum ProvinceView {
             if sequence % 1000 == 0 { progress(sequence) }
         }
         return order.compactMap { hubs[$0] }
+    }
+
+    /// Copies hub `hub`'s events from `stream` into the journal at `directory` (made if missing), under their own
+    /// sequences and recorded times, after those it already holds: a local journal that `conduit state`, `replay`,
+    /// `incident` and `ledger` read as they read the hub's. Answers how many events were added and the journal's
+    /// last sequence.
+    public static func fetch(
+        _ jetStream: JetStream, stream: String, hub: String, into directory: String, progress: (UInt64) -> Void = { _ in }
+    ) throws -> (added: Int, lastSequence: UInt64) {
+        guard let state = try jetStream.streamState(stream) else { throw Failure(description: "there is no stream \(stream)") }
+        let (journal, _) = try Journal.open(directory: directory)
+        defer { try? journal.close() }
+        var last = journal.lastSequence
+        var added = 0
+        var records: [JournalRecord] = []
+        func flush() throws {
+            guard !records.isEmpty else { return }
+            try journal.append(records)
+            added += records.count
+            records.removeAll(keepingCapacity: true)
+        }
+        var sequence = state.firstSequence
+        while sequence > 0 && sequence <= state.lastSequence {
+            defer { sequence += 1 }
+            if sequence % 1000 == 0 { progress(sequence) }
+            guard let message = try jetStream.message(stream: stream, sequence: sequence, headers: ["Nats-Msg-Id"]),
+                let id = message.headers["Nats-Msg-Id"], id.hasPrefix(hub + ":"), let hubSequence = UInt64(id.dropFirst(hub.count + 1))
+            else { continue }
+            guard hubSequence > last else { continue }
+            guard hubSequence == last + 1 else {
+                throw Failure(description: "hub \(hub)'s events in \(stream) go from \(last) to \(hubSequence): the stream is not its whole journal")
+            }
+            let event: Event
+            do { event = try EventCodec.decode(message.data) } catch {
+                throw Failure(description: "message \(sequence) of \(stream) (\(id)) is not an event: \(error)")
+            }
+            guard let recorded = event.recordedTime, event.sequence == hubSequence else {
+                throw Failure(description: "message \(sequence) of \(stream) (\(id)) is not a stored event: it lacks its sequence or recorded time")
+            }
+            records.append(JournalRecord(sequence: hubSequence, recordedTime: recorded.microsecondsSinceEpoch, topic: event.topic, event: message.data))
+            last = hubSequence
+            if records.count == 1000 { try flush() }
+        }
+        try flush()
+        return (added, last)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConduitBridge
 import ConduitCore
+import ConduitJournal
 import ConduitState
 import Foundation
 import NATS
@@ -19,8 +20,10 @@ struct ProvinceCommand: AsyncParsableCommand {
             Example:
               conduit province stream --nats nats://127.0.0.1:4222 --name CONDUIT_PROVINCE --county CONDUIT_JIANGKOU --county CONDUIT_HEXI
               conduit province state --nats nats://127.0.0.1:4222 --stream CONDUIT_PROVINCE
+              conduit province fetch --stream CONDUIT_PROVINCE --hub hexi --dir hexi-journal
+              conduit incident --dir hexi-journal --work-item ganjiaba-power
             """,
-        subcommands: [ProvinceStream.self, ProvinceState.self]
+        subcommands: [ProvinceStream.self, ProvinceState.self, ProvinceFetch.self]
     )
 }
 
@@ -141,5 +144,46 @@ struct ProvinceState: AsyncParsableCommand {
             String(summaries.reduce(0) { $0 + $1.workItems }), String(format: "%.1f", percent), "",
             String(summaries.reduce(0) { $0 + $1.itemsLate }), String(summaries.reduce(0) { $0 + $1.householdsAffectedNow }),
         ]))
+    }
+}
+
+struct ProvinceFetch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fetch",
+        abstract: "Copy one hub's events from a stream into a local journal that state, replay, incident and ledger read.",
+        discussion: """
+            The journal at --dir (made if missing) gets the hub's events under their own sequences and recorded \
+            times, after those it already holds, so that running fetch again brings only what is new. A stream that \
+            lacks some of the hub's events (a gap) is refused. Then: conduit state --dir <dir>, conduit replay --dir \
+            <dir>, conduit incident --dir <dir> …
+            """)
+
+    @Option(help: ArgumentHelp("A NATS server (repeatable: a cluster's servers).", valueName: "nats://host:port"))
+    var nats: [String] = ["nats://127.0.0.1:4222"]
+
+    @Option(help: ArgumentHelp("The stream to read: a province's, or one county's.", valueName: "name"))
+    var stream: String = "CONDUIT_PROVINCE"
+
+    @Option(help: ArgumentHelp("The hub whose events to copy (the <hub> of its message ids).", valueName: "name"))
+    var hub: String
+
+    @Option(help: ArgumentHelp("The local journal's directory.", valueName: "directory"))
+    var dir: String
+
+    func run() throws {
+        do {
+            let connection = try NATSConnection(servers: nats, name: "conduit-province")
+            let jetStream = try connection.jetStream()
+            let (added, last) = try ProvinceView.fetch(jetStream, stream: stream, hub: hub, into: dir) { read in
+                FileHandle.standardError.write(Data("read \(read) messages…\n".utf8))
+            }
+            print("fetched \(added) new events of hub \(hub) from \(stream) into \(dir); " + (last == 0 ? "it holds none" : "it holds sequences 1 to \(last)"))
+        } catch let error as NATSError {
+            throw RuntimeFailure.exit("province fetch", "\(error)", status: RuntimeFailure.unavailable)
+        } catch let error as ProvinceView.Failure {
+            throw RuntimeFailure.exit("province fetch", "\(error)", status: RuntimeFailure.noInput)
+        } catch let error as JournalError {
+            throw RuntimeFailure.exit("province fetch", "\(error)", status: RuntimeFailure.cannotCreate)
+        }
     }
 }

@@ -234,6 +234,18 @@ struct BridgeCommandTests {
         #expect(province["province"]?["hubs"] == .number("2"))
         #expect(province["province"]?["households"] == .number("1944"))
 
+        // One county fetched from the province's stream into a local journal reads as its hub's own journal.
+        let local = directory.appending("fetched")
+        let fetched = try ChildProcess.conduit(["province", "fetch", "--nats", nats.url, "--stream", "CONDUIT_PROVINCE", "--hub", "hexi", "--dir", local])
+        #expect(fetched.status == 0, "\(fetched.errors)")
+        #expect(fetched.output.contains("fetched \(hubs[1].last) new events of hub hexi"))
+        let replayed = try ChildProcess.conduit(["replay", "--dir", local, "--format", "jsonl"])
+        let original = try ChildProcess.conduit(["replay", "--dir", hubs[1].journal, "--format", "jsonl"])
+        #expect(replayed.status == 0 && !replayed.output.isEmpty)
+        #expect(replayed.output == original.output, "the fetched journal replays as the hub's own")
+        let again = try ChildProcess.conduit(["province", "fetch", "--nats", nats.url, "--stream", "CONDUIT_PROVINCE", "--hub", "hexi", "--dir", local])
+        #expect(again.output.contains("fetched 0 new events"), "\(again.output)")
+
         let missing = try ChildProcess.conduit(["province", "stream", "--nats", nats.url, "--county", "CONDUIT_NOWHERE"])
         #expect(missing.status == 1)
         #expect(missing.errors.contains("there is no county stream CONDUIT_NOWHERE"))
