@@ -21,11 +21,10 @@ struct JetStreamPeer {
             guard FileManager.default.isExecutableFile(atPath: path) else { throw BenchError.failed("\(path) is not an executable nats-server") }
             return URL(fileURLWithPath: path)
         }
-        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/usr/sbin").split(separator: ":") {
-            let path = "\(directory)/nats-server"
-            if FileManager.default.isExecutableFile(atPath: path) { return URL(fileURLWithPath: path) }
+        guard let installed = NATSServerProcess.installed else {
+            throw BenchError.failed("--peer jetstream needs nats-server on PATH (Debian: apt-get install nats-server) or --nats-server")
         }
-        throw BenchError.failed("--peer jetstream needs nats-server on PATH (Debian: apt-get install nats-server) or --nats-server")
+        return installed
     }
 
     let parent: String?
