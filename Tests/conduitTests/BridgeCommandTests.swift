@@ -250,4 +250,38 @@ struct BridgeCommandTests {
         #expect(missing.status == 1)
         #expect(missing.errors.contains("there is no county stream CONDUIT_NOWHERE"))
     }
+
+    /// Behind CURVE: the bridge follows the broker with a key whose principal has the bridge role.
+    @Test func theBridgeFollowsABrokerBehindCurveWithABridgeKey() throws {
+        let directory = TemporaryDirectory(prefix: "conduit-bridge-curve")
+        let keys = directory.appending("keys")
+        for (owner, folder) in [("broker", keys), ("power-supply-bureau", keys), ("county-government-office", keys + "/bridge")] {
+            let made = try ChildProcess.conduit(["keygen", "--owner", owner, "--dir", folder])
+            #expect(made.status == 0, "\(made.errors)")
+        }
+        let file = keys + "/authorisation.json"
+        try #"{"format":"conduit-authorisation/1","principals":[{"name":"power-field","organisation":"power-supply-bureau","role":"agent","keyFiles":["power-supply-bureau.pub"]},{"name":"nats-bridge","organisation":"county-government-office","role":"bridge","keyFiles":["bridge/county-government-office.pub"]}]}"#
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let broker = try BrokerProcess(
+            journalDirectory: directory.appending("journal"), extraArguments: ["--server-key", keys + "/broker.key", "--authorisation", file])
+        var last: UInt64 = 0
+        for index in 1...3 {
+            let outcome = try ChildProcess.conduit([
+                "publish", "progress", "--org", "power-supply-bureau", "--work-item", "ganjiaba-power", "--status", "in_progress",
+                "--percent", String(index * 10), "--id", "curve-\(index)", "--ingest", broker.ingest, "--outbox", directory.appending("outbox"),
+                "--key", keys + "/power-supply-bureau.key", "--server-key", keys + "/broker.pub",
+            ])
+            #expect(outcome.status == 0, "\(outcome.errors)")
+            last = UInt64(outcome.output.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? "") ?? 0
+        }
+        let nats = try NATSServerProcess(directory: directory.appending("nats"))
+        let bridge = try RunningConduit([
+            "bridge", "nats", "--hub", "county", "--nats", nats.url, "--fanout", broker.fanout, "--query", broker.query,
+            "--key", keys + "/bridge/county-government-office.key", "--server-key", keys + "/broker.pub",
+        ])
+        _ = try Self.waitFor(last, on: nats, bridge: bridge)
+        bridge.signal(SIGTERM)
+        #expect(bridge.finish(timeout: 60) == 0)
+        #expect(Self.state(nats)?.messages == last)
+    }
 }
