@@ -536,12 +536,13 @@ final class BrokerLoop {
                 // XPUB drops per subscriber at its high-water mark; the frames go one by one, no array built.
                 guard try fanout.send(publication.topic, more: true, wait: false) else { continue }
                 try fanout.send(ProtocolSignature.frame, more: true)
-                try fanout.send(publication.header, more: true)
+                let header = (publication.sequence.bigEndian, UInt64(bitPattern: publication.recordedTime).bigEndian)
+                try Self.send(header, on: fanout)
                 try fanout.send(publication.event)
                 counters.eventsPublished += 1
                 countPublished(topic: publication.topic) { framing in
                     framing.wireBytes(frame: publication.topic.count) + framing.wireBytes(frame: ProtocolSignature.frame.count)
-                        + framing.wireBytes(frame: publication.header.count) + framing.wireBytes(frame: publication.event.count)
+                        + framing.wireBytes(frame: 16) + framing.wireBytes(frame: publication.event.count)
                 }
                 if let metrics, let kind = Self.kind(ofTopic: publication.topic) { metrics.stored[kind]?.increment() }
             case .agentSilent(let source):
@@ -550,6 +551,13 @@ final class BrokerLoop {
             }
         }
         if published { lastPublishTime = clock() }
+    }
+
+    /// Sends a record header (sequence, recorded time; big-endian) as one frame of a message that continues.
+    private static func send(_ header: (UInt64, UInt64), on socket: Socket) throws {
+        var header = header
+        let sent = withUnsafeBytes(of: &header) { bytes in Result { () throws(ZMQError) in try socket.send(bytes, more: true) } }
+        _ = try sent.get()
     }
 
     /// The kind a topic begins with (`progress/power/ganjiaba/` → progress).

@@ -41,8 +41,19 @@ struct IngestPipeline {
     /// A stored event for the fan-out: its topic, its record header (sequence and recorded time) and the event.
     struct Publication: Equatable {
         var topic: [UInt8]
-        var header: [UInt8]
+        var sequence: UInt64
+        /// Microseconds since the epoch.
+        var recordedTime: Int64
         var event: [UInt8]
+
+        /// The record header frame: the sequence and the recorded time, 8 bytes each, big-endian.
+        var header: [UInt8] { withHeader { Array($0) } }
+
+        /// Calls `body` with the header frame's 16 bytes, without allocating them.
+        func withHeader<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+            let frame = (sequence.bigEndian, UInt64(bitPattern: recordedTime).bigEndian)
+            return try withUnsafeBytes(of: frame) { try body($0) }
+        }
     }
 
     enum Action: Equatable {
@@ -150,17 +161,20 @@ struct IngestPipeline {
         presence.seen(routingId: routingId, now: now)
         switch request {
         case .publish(let correlation, let bytes):
-            return publish(routingId: routingId, correlation: correlation, bytes: bytes, principal: principal, calendar: calendar)
+            var actions: [Action] = []
+            publish(routingId: routingId, correlation: correlation, bytes: bytes, principal: principal, calendar: calendar, into: &actions)
+            return actions
         case .hello(let source, let intervalMs, let features):
             return hello(
                 routingId: routingId, source: source, intervalMs: intervalMs, features: features, principal: principal, now: now,
                 calendar: calendar)
         case .batch(let entries):
             var actions: [Action] = []
+            actions.reserveCapacity(entries.count)
             for entry in entries {
-                actions += publish(
+                publish(
                     routingId: routingId, correlation: entry.correlation, bytes: entry.event, principal: principal, calendar: calendar,
-                    inAcks: true)
+                    inAcks: true, into: &actions)
             }
             return actions
         case .heartbeat:
@@ -300,21 +314,23 @@ struct IngestPipeline {
         replies.append((routingId, .reject(Rejection(correlation: correlation, error: error)), false, false))
     }
 
+    /// Takes one event: its record joins `actions` if it is stored; its reply waits for the commit.
     private mutating func publish(
-        routingId: [UInt8], correlation: UInt64, bytes: [UInt8], principal: Principal?, calendar: Int64, inAcks: Bool = false
-    ) -> [Action] {
+        routingId: [UInt8], correlation: UInt64, bytes: [UInt8], principal: Principal?, calendar: Int64, inAcks: Bool = false,
+        into actions: inout [Action]
+    ) {
         var event: Event
         do {
             event = try EventCodec.decodeAndValidate(bytes, with: validator)
         } catch {
             reject(routingId, correlation: correlation, error)
-            return []
+            return
         }
         // A key speaks for its principal's organisation, and publishes what its role may.
         if let principal {
             do { try principal.authorise(event) } catch {
                 reject(routingId, correlation: correlation, error)
-                return []
+                return
             }
         }
         // Without a key to vouch for it, a connection is still held to the organisation its HELLO introduced.
@@ -326,7 +342,7 @@ struct IngestPipeline {
                 ConduitError(
                     .authForbidden, path: "source",
                     "this connection introduced itself as \(introduced) (HELLO); it may not publish for \(event.sourceOrganisation)"))
-            return []
+            return
         }
         let key = event.dedupeKey
         // Hashed once: the window and this batch's keys are looked up, and the key remembered, by its fingerprint.
@@ -336,7 +352,7 @@ struct IngestPipeline {
             let ack = Acknowledgement(
                 correlation: correlation, sequence: sequence, duplicate: true, source: key.source, id: key.id)
             replies.append((routingId, .ack(ack), false, inAcks))
-            return []
+            return
         }
         if let sequence = batchKeys[fingerprint] {
             // A resend of an event of this very batch: its acknowledgement, too, holds only if the batch is stored.
@@ -344,7 +360,7 @@ struct IngestPipeline {
             let ack = Acknowledgement(
                 correlation: correlation, sequence: sequence, duplicate: true, source: key.source, id: key.id)
             replies.append((routingId, .ack(ack), true, inAcks))
-            return []
+            return
         }
         event.authenticatedIdentity = principal?.organisation
         let record: Record
@@ -352,7 +368,7 @@ struct IngestPipeline {
         case .success(let appended): record = appended
         case .failure(let error):
             reject(routingId, correlation: correlation, error)
-            return []
+            return
         }
         counters.eventsAccepted += 1
         if case .plan(let plan) = event.data {
@@ -365,7 +381,7 @@ struct IngestPipeline {
         let ack = Acknowledgement(
             correlation: correlation, sequence: record.sequence, duplicate: false, source: key.source, id: key.id)
         replies.append((routingId, .ack(ack), true, inAcks))
-        return [.append(record)]
+        actions.append(.append(record))
     }
 
     private mutating func hello(
@@ -459,8 +475,7 @@ struct IngestPipeline {
         lastRecordedTime = recordedTime
         recordCount += 1
         let topic = event.topic
-        let header = RecordHeader(sequence: sequence, recordedTime: Timestamp(microsecondsSinceEpoch: recordedTime)).frame
-        publications.append(Publication(topic: topic, header: header, event: encodeBuffer))
+        publications.append(Publication(topic: topic, sequence: sequence, recordedTime: recordedTime, event: encodeBuffer))
         return .success(Record(sequence: sequence, recordedTime: recordedTime, topic: topic, event: encodeBuffer))
     }
 }
