@@ -47,8 +47,7 @@ struct BridgeNATS: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The hub's name: message ids are <hub>:<sequence>, and the stream is CONDUIT_<HUB> unless --stream is given.", valueName: "name"))
     var hub: String
 
-    @Option(help: ArgumentHelp("A NATS server (repeatable: a cluster's servers).", valueName: "nats://host:port"))
-    var nats: [String] = ["nats://127.0.0.1:4222"]
+    @OptionGroup var server: NATSServerOptions
 
     @Option(help: ArgumentHelp("The JetStream stream to publish into (default CONDUIT_<HUB>).", valueName: "name"))
     var stream: String?
@@ -79,7 +78,6 @@ struct BridgeNATS: AsyncParsableCommand {
         guard !tokens.isEmpty, tokens.allSatisfy({ !$0.isEmpty && !$0.contains(where: { " *>\t".contains($0) }) }) else {
             throw ValidationError("--subject-prefix must be dot-separated tokens without spaces, * or >; got \"\(subjectPrefix)\"")
         }
-        guard !nats.isEmpty else { throw ValidationError("--nats needs at least one server") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be trace, debug, info, notice, warning, error or critical; got \"\(logLevel)\"")
         }
@@ -92,13 +90,13 @@ struct BridgeNATS: AsyncParsableCommand {
             fanout: try keys.endpoint("fanout", flag: fanout)!, query: try keys.endpoint("query", flag: query)!)
         follower.curve = try keys.broker()
         let configuration = JetStreamBridge.Configuration(
-            hub: hub, stream: stream, subjectPrefix: subjectPrefix, replicas: replicas, servers: nats, follower: follower)
+            hub: hub, stream: stream, subjectPrefix: subjectPrefix, replicas: replicas, servers: server.nats, follower: follower)
         let bridge = JetStreamBridge(configuration: configuration, logger: logger)
         let context = try Context()
         let stopping = JetStreamBridge.StopSignal()
         let signals = await TrappedSignals([.sigint, .sigterm]) { _ in stopping.stop() }
         defer { signals.cancel() }
-        FileHandle.standardOutput.write(Data("bridge \(follower.fanout) → \(configuration.stream) on \(nats.joined(separator: ","))\n".utf8))
+        FileHandle.standardOutput.write(Data("bridge \(follower.fanout) → \(configuration.stream) on \(server.nats.joined(separator: ","))\n".utf8))
         let reporter = Task {
             var last: UInt64 = .max
             while !Task.isCancelled {

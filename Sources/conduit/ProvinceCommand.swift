@@ -32,8 +32,7 @@ struct ProvinceStream: AsyncParsableCommand {
         commandName: "stream",
         abstract: "Make a stream that sources the county streams (or check that it is there).")
 
-    @Option(help: ArgumentHelp("A NATS server (repeatable: a cluster's servers).", valueName: "nats://host:port"))
-    var nats: [String] = ["nats://127.0.0.1:4222"]
+    @OptionGroup var server: NATSServerOptions
 
     @Option(help: ArgumentHelp("The province's stream.", valueName: "name"))
     var name: String = "CONDUIT_PROVINCE"
@@ -51,13 +50,12 @@ struct ProvinceStream: AsyncParsableCommand {
 
     func run() throws {
         do {
-            let connection = try NATSConnection(servers: nats, name: "conduit-province")
-            let jetStream = try connection.jetStream()
+            let (_, jetStream) = try server.connect(name: "conduit-province")
             var expected: UInt64 = 0
             for stream in county {
                 guard let state = try jetStream.streamState(stream) else {
                     throw RuntimeFailure.exit(
-                        "province stream", "there is no county stream \(stream) on \(nats.joined(separator: ","))", status: RuntimeFailure.notFound)
+                        "province stream", "there is no county stream \(stream) on \(server.nats.joined(separator: ","))", status: RuntimeFailure.notFound)
                 }
                 expected += state.messages
             }
@@ -87,8 +85,7 @@ struct ProvinceState: AsyncParsableCommand {
         commandName: "state",
         abstract: "Fold a stream of several hubs into one state per hub and print each county's figures and the total.")
 
-    @Option(help: ArgumentHelp("A NATS server (repeatable: a cluster's servers).", valueName: "nats://host:port"))
-    var nats: [String] = ["nats://127.0.0.1:4222"]
+    @OptionGroup var server: NATSServerOptions
 
     @Option(help: ArgumentHelp("The stream to fold: a province's, or one county's.", valueName: "name"))
     var stream: String = "CONDUIT_PROVINCE"
@@ -99,8 +96,7 @@ struct ProvinceState: AsyncParsableCommand {
     func run() throws {
         let hubs: [ProvinceView.Hub]
         do {
-            let connection = try NATSConnection(servers: nats, name: "conduit-province")
-            let jetStream = try connection.jetStream()
+            let (_, jetStream) = try server.connect(name: "conduit-province")
             hubs = try ProvinceView.fold(jetStream, stream: stream) { read in
                 if !json { FileHandle.standardError.write(Data("read \(read) messages…\n".utf8)) }
             }
@@ -158,8 +154,7 @@ struct ProvinceFetch: AsyncParsableCommand {
             <dir>, conduit incident --dir <dir> …
             """)
 
-    @Option(help: ArgumentHelp("A NATS server (repeatable: a cluster's servers).", valueName: "nats://host:port"))
-    var nats: [String] = ["nats://127.0.0.1:4222"]
+    @OptionGroup var server: NATSServerOptions
 
     @Option(help: ArgumentHelp("The stream to read: a province's, or one county's.", valueName: "name"))
     var stream: String = "CONDUIT_PROVINCE"
@@ -172,8 +167,7 @@ struct ProvinceFetch: AsyncParsableCommand {
 
     func run() throws {
         do {
-            let connection = try NATSConnection(servers: nats, name: "conduit-province")
-            let jetStream = try connection.jetStream()
+            let (_, jetStream) = try server.connect(name: "conduit-province")
             let (added, last) = try ProvinceView.fetch(jetStream, stream: stream, hub: hub, into: dir) { read in
                 FileHandle.standardError.write(Data("read \(read) messages…\n".utf8))
             }
@@ -185,5 +179,21 @@ struct ProvinceFetch: AsyncParsableCommand {
         } catch let error as JournalError {
             throw RuntimeFailure.exit("province fetch", "\(error)", status: RuntimeFailure.cannotCreate)
         }
+    }
+}
+
+/// `--nats`: the NATS servers a command reaches JetStream through.
+struct NATSServerOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("A NATS server (repeatable: a cluster's servers).", valueName: "nats://host:port"))
+    var nats: [String] = ["nats://127.0.0.1:4222"]
+
+    func validate() throws {
+        guard !nats.isEmpty else { throw ValidationError("--nats needs at least one server") }
+    }
+
+    /// A connection to the first server that answers, and its JetStream context (which keeps the connection open).
+    func connect(name: String) throws(NATSError) -> (NATSConnection, JetStream) {
+        let connection = try NATSConnection(servers: nats, name: name)
+        return (connection, try connection.jetStream())
     }
 }
