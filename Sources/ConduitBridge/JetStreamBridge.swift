@@ -47,7 +47,7 @@ public final class JetStreamBridge: Sendable {
 
         /// `CONDUIT_<HUB>`, in capitals, with anything JetStream refuses in a name made `_`.
         public static func streamName(hub: String) -> String {
-            "CONDUIT_" + String(hub.uppercased().map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") ? $0 : "_" })
+            "CONDUIT_" + JetStreamBridge.token(hub.uppercased())
         }
     }
 
@@ -229,8 +229,14 @@ public final class JetStreamBridge: Sendable {
         return [prefix, token(kind), token(decoded?.utility?.rawValue), token(decoded?.site)].joined(separator: ".")
     }
 
+    /// `text` with every character NATS names and subject tokens do not take made `_`; `_` for nothing.
     static func token(_ text: String?) -> String {
         guard let text, !text.isEmpty else { return "_" }
-        return String(text.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") ? $0 : "_" })
+        return String(text.map { isTokenCharacter($0) ? $0 : "_" })
+    }
+
+    /// ASCII letters, digits, `-` and `_`: what a hub's name, a stream's name and a subject token are made of here.
+    public static func isTokenCharacter(_ character: Character) -> Bool {
+        character.isASCII && (character.isLetter || character.isNumber || character == "-" || character == "_")
     }
 }

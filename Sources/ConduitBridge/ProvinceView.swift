@@ -31,32 +31,17 @@ public enum ProvinceView {
     /// order, into a state of its own. A hub's events must follow each other without a gap (as a county stream holds
     /// them); `progress` hears how many messages have been read.
     public static func fold(_ jetStream: JetStream, stream: String, progress: (UInt64) -> Void = { _ in }) throws -> [Hub] {
-        guard let state = try jetStream.streamState(stream) else { throw Failure(description: "there is no stream \(stream)") }
         var hubs: [String: Hub] = [:]
         var order: [String] = []
-        var sequence = state.firstSequence
-        while sequence > 0 && sequence <= state.lastSequence {
-            defer { sequence += 1 }
-            guard let message = try jetStream.message(stream: stream, sequence: sequence, headers: ["Nats-Msg-Id"]) else { continue }
-            guard let id = message.headers["Nats-Msg-Id"], let colon = id.lastIndex(of: ":"), let hubSequence = UInt64(id[id.index(after: colon)...])
-            else { throw Failure(description: "message \(sequence) of \(stream) is not a hub's event: its id is \(message.headers["Nats-Msg-Id"] ?? "missing")") }
-            let name = String(id[..<colon])
-            let event: Event
-            do { event = try EventCodec.decode(message.data) } catch {
-                throw Failure(description: "message \(sequence) of \(stream) (\(id)) is not an event: \(error)")
-            }
+        try forEachEvent(jetStream, stream: stream, progress: progress) { name, hubSequence, event, _ in
             if hubs[name] == nil {
                 hubs[name] = Hub(name: name, state: AggregateState(scenario: .default), events: 0, lastSequence: 0)
                 order.append(name)
             }
-            guard hubSequence == hubs[name]!.lastSequence + 1 else {
-                throw Failure(
-                    description: "hub \(name)'s events in \(stream) go from \(hubs[name]!.lastSequence) to \(hubSequence): the stream is not its whole journal")
-            }
+            try follows(hubSequence, hubs[name]!.lastSequence, hub: name, stream: stream)
             _ = hubs[name]!.state.apply(event)
             hubs[name]!.events += 1
             hubs[name]!.lastSequence = hubSequence
-            if sequence % 1000 == 0 { progress(sequence) }
         }
         return order.compactMap { hubs[$0] }
     }
@@ -68,7 +53,7 @@ public enum ProvinceView {
     public static func fetch(
         _ jetStream: JetStream, stream: String, hub: String, into directory: String, progress: (UInt64) -> Void = { _ in }
     ) throws -> (added: Int, lastSequence: UInt64) {
-        guard let state = try jetStream.streamState(stream) else { throw Failure(description: "there is no stream \(stream)") }
+        guard try jetStream.streamState(stream) != nil else { throw Failure(description: "there is no stream \(stream)") }
         let (journal, _) = try Journal.open(directory: directory)
         defer { try? journal.close() }
         var last = journal.lastSequence
@@ -80,29 +65,52 @@ public enum ProvinceView {
             added += records.count
             records.removeAll(keepingCapacity: true)
         }
-        var sequence = state.firstSequence
-        while sequence > 0 && sequence <= state.lastSequence {
-            defer { sequence += 1 }
-            if sequence % 1000 == 0 { progress(sequence) }
-            guard let message = try jetStream.message(stream: stream, sequence: sequence, headers: ["Nats-Msg-Id"]),
-                let id = message.headers["Nats-Msg-Id"], id.hasPrefix(hub + ":"), let hubSequence = UInt64(id.dropFirst(hub.count + 1))
-            else { continue }
-            guard hubSequence > last else { continue }
-            guard hubSequence == last + 1 else {
-                throw Failure(description: "hub \(hub)'s events in \(stream) go from \(last) to \(hubSequence): the stream is not its whole journal")
-            }
-            let event: Event
-            do { event = try EventCodec.decode(message.data) } catch {
-                throw Failure(description: "message \(sequence) of \(stream) (\(id)) is not an event: \(error)")
-            }
+        try forEachEvent(jetStream, stream: stream, only: hub, progress: progress) { _, hubSequence, event, bytes in
+            guard hubSequence > last else { return }
+            try follows(hubSequence, last, hub: hub, stream: stream)
             guard let recorded = event.recordedTime, event.sequence == hubSequence else {
-                throw Failure(description: "message \(sequence) of \(stream) (\(id)) is not a stored event: it lacks its sequence or recorded time")
+                throw Failure(description: "\(hub):\(hubSequence) in \(stream) is not a stored event: it lacks its sequence or recorded time")
             }
-            records.append(JournalRecord(sequence: hubSequence, recordedTime: recorded.microsecondsSinceEpoch, topic: event.topic, event: message.data))
+            records.append(JournalRecord(sequence: hubSequence, recordedTime: recorded.microsecondsSinceEpoch, topic: event.topic, event: bytes))
             last = hubSequence
             if records.count == 1000 { try flush() }
         }
         try flush()
         return (added, last)
+    }
+
+    /// Each message of `stream` that is a hub's event, in the stream's order: the hub, the event's sequence in its
+    /// hub's journal (from the message id `<hub>:<sequence>`), the event and its bytes. With `only`, messages of
+    /// other hubs (or with no hub's id) are skipped undecoded; without, a message that is no hub's event is refused.
+    static func forEachEvent(
+        _ jetStream: JetStream, stream: String, only: String? = nil, progress: (UInt64) -> Void,
+        _ body: (_ hub: String, _ hubSequence: UInt64, _ event: Event, _ bytes: [UInt8]) throws -> Void
+    ) throws {
+        guard let state = try jetStream.streamState(stream) else { throw Failure(description: "there is no stream \(stream)") }
+        var sequence = state.firstSequence
+        while sequence > 0 && sequence <= state.lastSequence {
+            defer { sequence += 1 }
+            if sequence % 1000 == 0 { progress(sequence) }
+            guard let message = try jetStream.message(stream: stream, sequence: sequence, headers: ["Nats-Msg-Id"]) else { continue }
+            let id = message.headers["Nats-Msg-Id"] ?? ""
+            guard let colon = id.lastIndex(of: ":"), let hubSequence = UInt64(id[id.index(after: colon)...]),
+                only == nil || id[..<colon] == only![...]
+            else {
+                if only != nil { continue }
+                throw Failure(description: "message \(sequence) of \(stream) is not a hub's event: its id is \(id.isEmpty ? "missing" : id)")
+            }
+            let event: Event
+            do { event = try EventCodec.decode(message.data) } catch {
+                throw Failure(description: "message \(sequence) of \(stream) (\(id)) is not an event: \(error)")
+            }
+            try body(String(id[..<colon]), hubSequence, event, message.data)
+        }
+    }
+
+    /// Refuses an event that does not follow the hub's last one.
+    static func follows(_ sequence: UInt64, _ last: UInt64, hub: String, stream: String) throws {
+        guard sequence == last + 1 else {
+            throw Failure(description: "hub \(hub)'s events in \(stream) go from \(last) to \(sequence): the stream is not its whole journal")
+        }
     }
 }

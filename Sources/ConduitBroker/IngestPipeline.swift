@@ -46,14 +46,8 @@ struct IngestPipeline {
         var recordedTime: Int64
         var event: [UInt8]
 
-        /// The record header frame: the sequence and the recorded time, 8 bytes each, big-endian.
-        var header: [UInt8] { withHeader { Array($0) } }
-
-        /// Calls `body` with the header frame's 16 bytes, without allocating them.
-        func withHeader<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
-            let frame = (sequence.bigEndian, UInt64(bitPattern: recordedTime).bigEndian)
-            return try withUnsafeBytes(of: frame) { try body($0) }
-        }
+        /// The record header frame (the fan-out sends the same 16 bytes from the stack).
+        var header: [UInt8] { RecordHeader(sequence: sequence, recordedTime: Timestamp(microsecondsSinceEpoch: recordedTime)).frame }
     }
 
     enum Action: Equatable {

@@ -70,7 +70,7 @@ struct BridgeNATS: AsyncParsableCommand {
     @OptionGroup var keys: ClientKeyOptions
 
     func validate() throws {
-        guard !hub.isEmpty, hub.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+        guard !hub.isEmpty, hub.allSatisfy(JetStreamBridge.isTokenCharacter) else {
             throw ValidationError("--hub must be letters, digits, - and _ (it names the stream and the message ids); got \"\(hub)\"")
         }
         guard [1, 3, 5].contains(replicas) else { throw ValidationError("--replicas must be 1, 3 or 5; got \(replicas)") }
