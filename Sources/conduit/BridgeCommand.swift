@@ -100,7 +100,8 @@ struct BridgeNATS: AsyncParsableCommand {
         let reporter = Task {
             var last: UInt64 = .max
             while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(10))
+                // Cancelled when the bridge stops: nothing more to report.
+                guard (try? await Task.sleep(for: .seconds(10))) != nil else { return }
                 let stored = bridge.progress.storedSequence
                 if stored != last {
                     logger.info("bridge.progress", metadata: ["stored": "\(stored)", "retries": "\(bridge.progress.retryCount)"])
