@@ -101,7 +101,8 @@ let package = Package(
         .target(
             name: "ConduitBridge",
             dependencies: [
-                "ConduitAggregator", "ConduitCore", "ConduitJournal", "ConduitState", "NATS", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+                "ConduitAggregator", "ConduitBroker", "ConduitCore", "ConduitJournal", "ConduitState", "NATS", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // What tests share: a broker on ephemeral ports in a temporary directory, raw protocol clients, the
@@ -125,8 +126,9 @@ let package = Package(
         .target(
             name: "ConduitBench",
             dependencies: [
-                "ConduitAggregator", "ConduitBroker", "ConduitCore", "ConduitJournal", "ConduitReplay", "ConduitState",
-                "ConduitTesting", "JetStreamReference", "TransportReference", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+                "ConduitAgent", "ConduitAggregator", "ConduitBridge", "ConduitBroker", "ConduitCore", "ConduitJournal", "ConduitReplay",
+                "ConduitState", "ConduitTesting", "JetStreamReference", "NATS", "TransportReference", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(

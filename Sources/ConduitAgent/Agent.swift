@@ -18,6 +18,12 @@ public final class Agent: Sendable {
     public struct Configuration: Sendable {
         /// The broker's ingest endpoint, e.g. `tcp://127.0.0.1:5570`.
         public var endpoint: String
+        /// The ingest endpoints of the hub's other brokers, when it runs several that stand by for each other
+        /// (`conduit broker --hub`): after a lost connection the agent tries the next broker, in turn, and stays
+        /// with the one that welcomes it. Brokers standing by listen on nothing, so a try of one fails at once.
+        public var alternateEndpoints: [String] = []
+        /// Every broker the agent may connect to, the first first.
+        public var endpoints: [String] { [endpoint] + alternateEndpoints }
         /// The agent's CloudEvents source, `/<organisation>/<agent>`; announced in `HELLO`.
         public var source: String
         /// Where the outbox lives; one directory per agent.
@@ -245,7 +251,7 @@ public final class Agent: Sendable {
                 window: max(1, configuration.window),
                 reconnectInitialMicroseconds: max(1000, configuration.reconnectInitial.microseconds),
                 reconnectMaximumMicroseconds: max(1000, configuration.reconnectMaximum.microseconds),
-                announce: configuration.announcesPresence),
+                announce: configuration.announcesPresence, endpointCount: configuration.endpoints.count),
             jitterSeed: UInt64(bitPattern: Self.monotonicMicroseconds()) ^ UInt64(getpid()))
         let pending = outbox.pending
         // What the outbox held at start is queued first; later publishes arrive through the inbox. The outbox numbers
@@ -275,9 +281,10 @@ public final class Agent: Sendable {
                         // Watch the connection: when it drops (the broker stopped or restarted), start afresh at once
                         // rather than let ZeroMQ reconnect underneath, so a new broker hears HELLO.
                         monitor = try SocketMonitor(fresh)
-                        try fresh.connect(configuration.endpoint)
+                        let endpoint = configuration.endpoints[session.endpointIndex]
+                        try fresh.connect(endpoint)
                         socket = fresh
-                        logger.debug("agent.connecting", metadata: ["agent.endpoint": "\(configuration.endpoint)"])
+                        logger.debug("agent.connecting", metadata: ["agent.endpoint": "\(endpoint)"])
                     } catch {
                         logger.warning("agent.connect_failed", metadata: ["error": "\(error)"])
                     }
@@ -344,8 +351,12 @@ public final class Agent: Sendable {
             if !fresh.isEmpty { carryOut(session.enqueue(fresh, now: now)) }
             while let event = try? monitor?.next(timeout: .zero) {
                 if event.kind == .disconnected {
-                    logger.info("agent.disconnected", metadata: ["agent.endpoint": "\(configuration.endpoint)"])
+                    logger.info("agent.disconnected", metadata: ["agent.endpoint": "\(configuration.endpoints[session.endpointIndex])"])
                     carryOut(session.connectionLost(now: Self.monotonicMicroseconds()))
+                    break
+                }
+                if event.kind == .connectRetried, configuration.endpoints.count > 1 {
+                    carryOut(session.connectionRefused(now: Self.monotonicMicroseconds()))
                     break
                 }
             }

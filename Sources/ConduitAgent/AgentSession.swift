@@ -23,6 +23,9 @@ struct AgentSession {
         /// Whether to ask for the `batch` feature in `HELLO`: once granted, the events the window lets go at once are
         /// sent in `BATCH` messages (at most ``AgentSession/batchBytes`` of events each) and acknowledged in `ACKS`.
         var batch = true
+        /// How many brokers the agent was given (`Agent.Configuration.endpoints`): each reconnection tries the next
+        /// one, and the backoff grows only once every one was tried.
+        var endpointCount = 1
     }
 
     /// The most event bytes in one `BATCH`: within the broker's 96 KiB limit on a frame, with room for the entries'
@@ -66,6 +69,8 @@ struct AgentSession {
     private(set) var inFlight: [UInt64: (entry: OutboxEntry, sentAt: Int64)] = [:]
     private(set) var welcome: Welcome?
     private(set) var reconnects = 0
+    /// Which of the brokers the agent was given to connect to next (see ``Settings/endpointCount``).
+    private(set) var endpointIndex = 0
     private var attempts = 0
     private var nextCorrelation: UInt64 = 1
     private var lastSent: Int64 = 0
@@ -129,6 +134,13 @@ struct AgentSession {
                 phase = .refused
                 return [.disconnect, .refused(rejection)]
             }
+            if rejection.error.code == .serviceUnavailable, inFlight[rejection.correlation] != nil {
+                // Nothing was stored and the broker asks for a retry (its journal, or its journal of record, could
+                // not take the batch; it may be stopping, and another of the hub's brokers taking over): the event
+                // is not final. It goes back with everything in flight, and is sent again on a fresh connection
+                // after a backoff.
+                return reconnect(now: now)
+            }
             guard let sent = inFlight.removeValue(forKey: rejection.correlation) else { return [] }
             requeueSkipped(before: rejection.correlation)
             return [.rejected(sent.entry, rejection)] + fill(now: now)
@@ -158,6 +170,13 @@ struct AgentSession {
         case .greeting, .ready: return reconnect(now: now)
         case .waiting, .refused: return []
         }
+    }
+
+    /// The connection could not be made (nothing listens there: a broker standing by, or down). With other brokers to
+    /// try, the agent moves on to the next at once instead of waiting for a greeting that cannot come.
+    mutating func connectionRefused(now: Int64) -> [Action] {
+        guard settings.endpointCount > 1, case .greeting = phase else { return [] }
+        return reconnect(now: now)
     }
 
     /// Handles the passing of time: connect when the backoff ends, heartbeat when idle for an interval, reconnect
@@ -225,14 +244,16 @@ struct AgentSession {
         welcome = nil
         reconnects += 1
         attempts += 1
+        endpointIndex = (endpointIndex + 1) % max(1, settings.endpointCount)
         phase = .waiting(retryAt: now + backoff())
         return [.disconnect]
     }
 
-    /// The delay before the next attempt: exponential in the failed attempts, capped, with "equal jitter" (half
-    /// fixed, half random) so that agents cut off together do not come back together.
+    /// The delay before the next attempt: exponential in the failed rounds of attempts (a round tries every broker
+    /// once), capped, with "equal jitter" (half fixed, half random) so that agents cut off together do not come back
+    /// together.
     private mutating func backoff() -> Int64 {
-        let exponent = min(attempts - 1, 30)
+        let exponent = min((attempts - 1) / max(1, settings.endpointCount), 30)
         let ceiling = min(settings.reconnectMaximumMicroseconds, settings.reconnectInitialMicroseconds << Int64(max(0, exponent)))
         let half = max(1, ceiling / 2)
         return half + Int64(random.next() % UInt64(half))

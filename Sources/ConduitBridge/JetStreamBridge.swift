@@ -161,15 +161,21 @@ public final class JetStreamBridge: Sendable {
 
     func messageID(_ sequence: UInt64) -> String { "\(configuration.hub):\(sequence)" }
 
+    /// The headers of a hub's event in its stream: the message id `<hub>:<sequence>`, the expected last sequence
+    /// (the event before it), and the event's sequence and recorded time.
+    static func headers(hub: String, sequence: UInt64, recordedTime: Timestamp) -> [(String, String)] {
+        [
+            ("Nats-Msg-Id", "\(hub):\(sequence)"), ("Nats-Expected-Last-Sequence", String(sequence - 1)),
+            ("Conduit-Sequence", String(sequence)), ("Conduit-Recorded-Time", recordedTime.rfc3339),
+        ]
+    }
+
     /// Publishes one event as the stream's message of the same sequence, trying again until it is stored.
     func publish(_ record: RecordedEvent, _ jetStream: JetStream, stopping: StopSignal) throws {
         let sequence = record.header.sequence
         guard sequence > progress.stored.load(ordering: .acquiring) else { return }
         let subject = Self.subject(prefix: configuration.subjectPrefix, event: record.event)
-        let headers = [
-            ("Nats-Msg-Id", messageID(sequence)), ("Nats-Expected-Last-Sequence", String(sequence - 1)),
-            ("Conduit-Sequence", String(sequence)), ("Conduit-Recorded-Time", record.header.recordedTime.rfc3339),
-        ]
+        let headers = Self.headers(hub: configuration.hub, sequence: sequence, recordedTime: record.header.recordedTime)
         while true {
             do {
                 let answer = try jetStream.publish(subject: subject, payload: record.event, headers: headers)

@@ -50,12 +50,24 @@ public enum ProvinceView {
     /// sequences and recorded times, after those it already holds: a local journal that `conduit state`, `replay`,
     /// `incident` and `ledger` read as they read the hub's. Answers how many events were added and the journal's
     /// last sequence.
+    /// With `fromStreamSequence`, messages of the stream before it are not read (for a hub's own stream, whose
+    /// sequences are the hub's: the journal's next sequence).
     public static func fetch(
-        _ jetStream: JetStream, stream: String, hub: String, into directory: String, progress: (UInt64) -> Void = { _ in }
+        _ jetStream: JetStream, stream: String, hub: String, into directory: String, fromStreamSequence: UInt64? = nil,
+        progress: (UInt64) -> Void = { _ in }
     ) throws -> (added: Int, lastSequence: UInt64) {
         guard try jetStream.streamState(stream) != nil else { throw Failure(description: "there is no stream \(stream)") }
         let (journal, _) = try Journal.open(directory: directory)
         defer { try? journal.close() }
+        return try append(jetStream, stream: stream, hub: hub, to: journal, fromStreamSequence: fromStreamSequence, progress: progress)
+    }
+
+    /// Appends hub `hub`'s events of `stream` that follow `journal`'s last one to it (see
+    /// ``fetch(_:stream:hub:into:fromStreamSequence:progress:)``).
+    static func append(
+        _ jetStream: JetStream, stream: String, hub: String, to journal: Journal, fromStreamSequence: UInt64?,
+        progress: (UInt64) -> Void = { _ in }
+    ) throws -> (added: Int, lastSequence: UInt64) {
         var last = journal.lastSequence
         var added = 0
         var records: [JournalRecord] = []
@@ -65,7 +77,7 @@ public enum ProvinceView {
             added += records.count
             records.removeAll(keepingCapacity: true)
         }
-        try forEachEvent(jetStream, stream: stream, only: hub, progress: progress) { _, hubSequence, event, bytes in
+        try forEachEvent(jetStream, stream: stream, only: hub, from: fromStreamSequence, progress: progress) { _, hubSequence, event, bytes in
             guard hubSequence > last else { return }
             try follows(hubSequence, last, hub: hub, stream: stream)
             guard let recorded = event.recordedTime, event.sequence == hubSequence else {
@@ -83,11 +95,11 @@ public enum ProvinceView {
     /// hub's journal (from the message id `<hub>:<sequence>`), the event and its bytes. With `only`, messages of
     /// other hubs (or with no hub's id) are skipped undecoded; without, a message that is no hub's event is refused.
     static func forEachEvent(
-        _ jetStream: JetStream, stream: String, only: String? = nil, progress: (UInt64) -> Void,
+        _ jetStream: JetStream, stream: String, only: String? = nil, from: UInt64? = nil, progress: (UInt64) -> Void,
         _ body: (_ hub: String, _ hubSequence: UInt64, _ event: Event, _ bytes: [UInt8]) throws -> Void
     ) throws {
         guard let state = try jetStream.streamState(stream) else { throw Failure(description: "there is no stream \(stream)") }
-        var sequence = state.firstSequence
+        var sequence = max(state.firstSequence, from ?? 0)
         while sequence > 0 && sequence <= state.lastSequence {
             defer { sequence += 1 }
             if sequence % 1000 == 0 { progress(sequence) }

@@ -16,6 +16,9 @@ public struct BrokerConfiguration: Sendable {
     public var journalDirectory: String
     /// The journal's options: durability policy, segment size, retention.
     public var journal = JournalOptions()
+    /// Where each batch is stored for good before the local journal and before any acknowledgement; `nil`: the local
+    /// journal is the record. A broker with one runs from a local journal that holds every event the record holds.
+    public var journalOfRecord: (any JournalOfRecord)?
     /// The plan to put in force. `nil`: the latest plan the journal states, or for a journal that states none the
     /// built-in ``Scenario/default``. A plan other than the journal's latest is journaled as a `conduit.plan` event
     /// before any other event is taken.

@@ -94,6 +94,8 @@ final class BrokerLoop {
     private let batch = JournalBatch()
     /// Why a record of the batch being formed could not be framed: the batch then fails as a whole.
     private var framingFailure: JournalError?
+    /// The batch's records for the journal of record, when there is one.
+    private var recordBatch: [JournalRecord] = []
 
     private var replays = ReplaySessions()
     private var lastPublishTime: Int64
@@ -458,6 +460,18 @@ final class BrokerLoop {
     private func commitBatch() throws {
         var failure = framingFailure
         framingFailure = nil
+        var recordFailure: (any Error)?
+        if failure == nil && !batch.isEmpty, let journalOfRecord = configuration.journalOfRecord {
+            // The record first: the local journal never holds what the record does not.
+            do {
+                try journalOfRecord.store(recordBatch)
+            } catch {
+                recordFailure = error
+                failure = JournalError(.ioFailed, "the journal of record did not store the batch: \(error)")
+                logger.error("journal.record_failed", metadata: ["error": "\(error)"])
+            }
+        }
+        recordBatch.removeAll(keepingCapacity: true)
         if failure == nil && !batch.isEmpty {
             let started = ContinuousClock.now
             do {
@@ -490,7 +504,14 @@ final class BrokerLoop {
                 try commitBatch()
             }
         }
-        if let failure, !journal.isUsable {
+        if let recordFailure {
+            // Part of the batch may be stored, or another broker may write the record now: this one stops, and is
+            // brought up to date from the record before it takes events again.
+            fatal(
+                BrokerError(
+                    .journalOfRecordFailed, "the journal of record did not store a batch",
+                    underlying: ErrorDescription(recordFailure)))
+        } else if let failure, !journal.isUsable {
             // A failed fdatasync: what was written since the last good sync cannot be trusted until the journal is
             // reopened and recovered. Stop, rather than acknowledge anything more.
             fatal(BrokerError(.journalUnusable, "the journal in \(configuration.journalDirectory) failed", underlying: failure))
@@ -571,6 +592,10 @@ final class BrokerLoop {
         do {
             try batch.append(
                 sequence: record.sequence, recordedTime: record.recordedTime, topic: record.topic, event: record.event)
+            if configuration.journalOfRecord != nil {
+                recordBatch.append(
+                    JournalRecord(sequence: record.sequence, recordedTime: record.recordedTime, topic: record.topic, event: record.event))
+            }
         } catch {
             // The pipeline's records follow each other and fit the journal's limits, so this does not happen; if it
             // did, nothing of the batch would be stored and its events would be rejected as `service.unavailable`.

@@ -1,5 +1,6 @@
 import CNATS
 import Glibc
+import Synchronization
 
 /// What NATS or JetStream answered when a call did not succeed: the client's status, JetStream's error code when
 /// the server gave one, and the client's text.
@@ -26,7 +27,10 @@ public struct NATSError: Error, CustomStringConvertible, Sendable {
     public var isTransient: Bool {
         let statuses = [NATS_TIMEOUT, NATS_CONNECTION_CLOSED, NATS_NO_SERVER, NATS_NO_RESPONDERS, NATS_CONNECTION_DISCONNECTED, NATS_STALE_CONNECTION]
         let codes = [JSClusterNotAvailErr, JSClusterNotLeaderErr, JSClusterNoPeersErr, JSInsufficientResourcesErr, JSClusterIncompleteErr]
+        // Key-value calls report JetStream's answer as text only.
+        let texts = ["no suitable peers", "temporarily unavailable", "insufficient resources", "timeout"]
         return statuses.contains { status == Int32($0.rawValue) } || codes.contains { jetStreamCode == Int($0.rawValue) }
+            || texts.contains { message.lowercased().contains($0) }
     }
 
     init(_ status: natsStatus, code: jsErrCode = jsErrCode(rawValue: 0), doing what: String) {
@@ -259,5 +263,195 @@ public final class JetStream {
 
     static func state(_ state: jsStreamState) -> StreamState {
         StreamState(messages: state.Msgs, firstSequence: state.FirstSeq, lastSequence: state.LastSeq)
+    }
+}
+
+/// A message to publish: subject, payload and headers. Its `Nats-Msg-Id` header names it in the answers of
+/// ``PipelinedPublisher/publish(_:timeoutMilliseconds:)``.
+public struct OutgoingMessage: Sendable {
+    public var subject: String
+    public var payload: [UInt8]
+    public var headers: [(String, String)]
+
+    public init(subject: String, payload: [UInt8], headers: [(String, String)]) {
+        self.subject = subject
+        self.payload = payload
+        self.headers = headers
+    }
+}
+
+/// Publishes many messages without waiting for each answer (libnats's asynchronous publications), then waits for
+/// every answer: one round trip for a whole batch instead of one per message. JetStream handles a connection's
+/// publications in the order they were sent, so a batch whose messages each expect the previous one's sequence is
+/// stored whole and in order, or from the first refused message on not at all.
+public final class PipelinedPublisher {
+    let context: OpaquePointer
+    let connection: NATSConnection
+    private let answers: Answers
+
+    /// The answers of the batch being published, filled on libnats's thread.
+    final class Answers: @unchecked Sendable {
+        struct Answer {
+            var acknowledgement: PublishAcknowledgement?
+            var error: NATSError?
+        }
+        let lock = Mutex<[String: Answer]>([:])
+    }
+
+    public init(connection: NATSConnection, maximumPending: Int = 4096) throws(NATSError) {
+        self.connection = connection
+        answers = Answers()
+        var options = jsOptions()
+        try check(jsOptions_Init(&options), "cannot make JetStream options")
+        options.PublishAsync.MaxPending = Int64(maximumPending)
+        options.PublishAsync.AckHandler = { _, message, acknowledgement, failure, closure in
+            defer { natsMsg_Destroy(message) }
+            guard let closure, let message else { return }
+            let answers = Unmanaged<Answers>.fromOpaque(closure).takeUnretainedValue()
+            var value: UnsafePointer<CChar>?
+            guard natsMsgHeader_Get(message, "Nats-Msg-Id", &value) == NATS_OK, let value else { return }
+            var answer = Answers.Answer()
+            if let acknowledgement {
+                let ack = acknowledgement.pointee
+                answer.acknowledgement = PublishAcknowledgement(
+                    stream: ack.Stream.map { String(cString: $0) } ?? "", sequence: ack.Sequence, duplicate: ack.Duplicate)
+            } else if let failure {
+                var error = NATSError(failure.pointee.Err, code: failure.pointee.ErrCode, doing: "JetStream did not store the message")
+                if let text = failure.pointee.ErrText { error.message = "JetStream did not store the message: \(String(cString: text))" }
+                answer.error = error
+            }
+            let id = String(cString: value)
+            answers.lock.withLock { $0[id] = answer }
+        }
+        options.PublishAsync.AckHandlerClosure = Unmanaged.passUnretained(answers).toOpaque()
+        var context: OpaquePointer?
+        try check(natsConnection_JetStream(&context, connection.connection, &options), "cannot make a JetStream context")
+        self.context = context!
+    }
+
+    deinit { jsCtx_Destroy(context) }
+
+    /// Publishes `messages` (each with its own `Nats-Msg-Id`) and waits up to `timeoutMilliseconds` for all their
+    /// answers. Returns the acknowledgements in the order of `messages`; throws the first message's error when one
+    /// was refused or went unanswered (later ones may have been stored or not: read the stream to know).
+    public func publish(_ messages: [OutgoingMessage], timeoutMilliseconds: Int64 = 5000) throws(NATSError) -> [PublishAcknowledgement] {
+        answers.lock.withLock { $0.removeAll(keepingCapacity: true) }
+        var ids: [String] = []
+        ids.reserveCapacity(messages.count)
+        for outgoing in messages {
+            var message: OpaquePointer?
+            let created = outgoing.payload.withUnsafeBufferPointer { bytes in
+                bytes.withMemoryRebound(to: CChar.self) { natsMsg_Create(&message, outgoing.subject, nil, $0.baseAddress, Int32($0.count)) }
+            }
+            try check(created, "cannot make a message on \(outgoing.subject)")
+            var id = ""
+            for (key, value) in outgoing.headers {
+                if key == "Nats-Msg-Id" { id = value }
+                let status = natsMsgHeader_Set(message, key, value)
+                if status != NATS_OK {
+                    natsMsg_Destroy(message)
+                    throw NATSError(status, doing: "cannot set header \(key)")
+                }
+            }
+            ids.append(id)
+            let status = js_PublishMsgAsync(context, &message, nil)
+            if status != NATS_OK {
+                natsMsg_Destroy(message)
+                drainPending()
+                throw NATSError(status, doing: "cannot publish on \(outgoing.subject)")
+            }
+        }
+        var options = jsPubOptions()
+        try check(jsPubOptions_Init(&options), "cannot make publish options")
+        options.MaxWait = timeoutMilliseconds
+        let completed = js_PublishAsyncComplete(context, &options)
+        if completed != NATS_OK { drainPending() }
+        let found = answers.lock.withLock { $0 }
+        var acknowledgements: [PublishAcknowledgement] = []
+        acknowledgements.reserveCapacity(ids.count)
+        for id in ids {
+            guard let answer = found[id] else {
+                throw NATSError(completed == NATS_OK ? NATS_TIMEOUT : completed, doing: "JetStream did not answer publication \(id) in time")
+            }
+            if let error = answer.error { throw error }
+            if let acknowledgement = answer.acknowledgement { acknowledgements.append(acknowledgement) }
+        }
+        return acknowledgements
+    }
+
+    /// Forgets publications still waiting for an answer (after a timeout), so the next batch starts clean.
+    private func drainPending() {
+        var pending = natsMsgList()
+        if js_PublishAsyncGetPendingList(&pending, context) == NATS_OK { natsMsgList_Destroy(&pending) }
+    }
+}
+
+/// A key of a JetStream key-value bucket, written only by compare-and-set on its revision: what a lease is built on.
+public final class KeyValueBucket {
+    let store: OpaquePointer
+    let jetStream: JetStream
+
+    /// Opens bucket `name`, making it (with `replicas` and a history of one) if it is missing.
+    public init(_ jetStream: JetStream, name: String, replicas: Int = 1) throws(NATSError) {
+        self.jetStream = jetStream
+        var store: OpaquePointer?
+        let status = js_KeyValue(&store, jetStream.context, name)
+        if status == NATS_OK {
+            self.store = store!
+            return
+        }
+        var config = kvConfig()
+        try check(kvConfig_Init(&config), "cannot make a bucket configuration")
+        let bucket = strdup(name)
+        defer { free(bucket) }
+        config.Bucket = UnsafePointer(bucket)
+        config.History = 1
+        config.Replicas = Int32(replicas)
+        config.StorageType = js_FileStorage
+        try check(js_CreateKeyValue(&store, jetStream.context, &config), "cannot make key-value bucket \(name)")
+        self.store = store!
+    }
+
+    deinit { kvStore_Destroy(store) }
+
+    /// A key's value and revision (`nil` when the key is absent or deleted).
+    public struct Entry: Sendable, Equatable {
+        public var value: String
+        public var revision: UInt64
+    }
+
+    public func get(_ key: String) throws(NATSError) -> Entry? {
+        var entry: OpaquePointer?
+        let status = kvStore_Get(&entry, store, key)
+        if status == NATS_NOT_FOUND { return nil }
+        try check(status, "cannot read key \(key)")
+        defer { kvEntry_Destroy(entry) }
+        return Entry(value: String(cString: kvEntry_ValueString(entry)), revision: kvEntry_Revision(entry))
+    }
+
+    /// Writes `key` only if it is absent (or deleted); answers the new revision, or `nil` if it exists.
+    public func create(_ key: String, value: String) throws(NATSError) -> UInt64? {
+        var revision: UInt64 = 0
+        let status = kvStore_CreateString(&revision, store, key, value)
+        if status == NATS_OK { return revision }
+        if Self.isRevisionMismatch(status) { return nil }
+        throw NATSError(status, doing: "cannot create key \(key)")
+    }
+
+    /// Writes `key` only if its revision is still `revision`; answers the new revision, or `nil` if it moved on.
+    public func update(_ key: String, value: String, revision: UInt64) throws(NATSError) -> UInt64? {
+        var next: UInt64 = 0
+        let status = kvStore_UpdateString(&next, store, key, value, revision)
+        if status == NATS_OK { return next }
+        if Self.isRevisionMismatch(status) { return nil }
+        throw NATSError(status, doing: "cannot update key \(key)")
+    }
+
+    /// A refused compare-and-set: libnats reports JetStream's "wrong last sequence" as an error status.
+    static func isRevisionMismatch(_ status: natsStatus) -> Bool {
+        var last = NATS_OK
+        guard status == NATS_ERR, let text = nats_GetLastError(&last) else { return false }
+        let message = String(cString: text)
+        return message.contains("wrong last sequence") || message.contains("10071") || message.contains("key exists")
     }
 }

@@ -14,7 +14,7 @@ struct Bench: AsyncParsableCommand {
             """,
         subcommands: [
             BenchTransport.self, BenchCodec.self, BenchJournal.self, BenchBroker.self, BenchReplay.self, BenchState.self,
-            BenchStateAt.self, BenchFuzz.self, BenchDashboard.self,
+            BenchStateAt.self, BenchFuzz.self, BenchDashboard.self, BenchFailover.self,
         ]
     )
 }

@@ -1,8 +1,10 @@
 import ArgumentParser
+import ConduitBridge
 import ConduitBroker
 import ConduitCore
 import ConduitJournal
 import ConduitOperations
+import NATS
 import Foundation
 import Synchronization
 import Logging
@@ -32,6 +34,13 @@ struct BrokerCommand: AsyncParsableCommand {
             handshakes follow them at once, and the connections of principals removed or changed are closed; a file \
             with an error changes nothing (the error is logged). Refusals are logged (auth.refused) and counted \
             (conduit stats: handshakesRefused, eventsForbidden, connectionsRevoked).
+
+            Failover (--hub): the hub's JetStream stream becomes the journal of record and the local journal a \
+            copy. Run two or more brokers with the same --hub and --nats (each with its own --name, --data and \
+            endpoints); one is active, the others stand by without listening, keep their copy up to date and take \
+            over when the active one stops renewing its lease. An event is acknowledged only once JetStream stored \
+            it (on a replicated stream, on a majority of its nodes). Give agents every broker's ingest endpoint \
+            (--ingest a,b). The active broker prints its endpoints as usual; a standby prints `standby <holder>`.
 
             Exit status: 0 after a graceful stop; 69 when an endpoint is taken or cannot be bound; 74 when the \
             journal directory cannot be used, or the journal failed (a failed fdatasync) and the broker stopped \
@@ -85,7 +94,34 @@ struct BrokerCommand: AsyncParsableCommand {
             valueName: "file"))
     var authorisation: String?
 
+    @Option(help: ArgumentHelp(
+        "Run as one of a hub's brokers that stand by for each other, with the hub's JetStream stream as the journal of record (see above); the hub's name.",
+        valueName: "name"))
+    var hub: String?
+
+    @OptionGroup var nats: NATSServerOptions
+
+    @Option(help: ArgumentHelp("With --hub: the stream (default CONDUIT_<HUB>, as conduit bridge nats names it).", valueName: "name"))
+    var stream: String?
+
+    @Option(help: "With --hub: the stream's and the lease's replicas when this broker makes them: 1, or 3 on a cluster.")
+    var replicas: Int = 1
+
+    @Option(help: ArgumentHelp("With --hub: this broker's name in the lease, unique among the hub's brokers (default: the host's name and the ingest endpoint).", valueName: "name"))
+    var name: String?
+
+    @Option(help: ArgumentHelp("With --hub: how long the lease lasts unrenewed before a standby takes over.", valueName: "seconds"))
+    var lease: Double = 2
+
     static let schema = SettingsSchema.broker
+
+    func validate() throws {
+        if let hub, hub.isEmpty || !hub.allSatisfy(JetStreamBridge.isTokenCharacter) {
+            throw ValidationError("--hub must be letters, digits, - and _ (it names the stream, the message ids and the lease); got \"\(hub)\"")
+        }
+        guard [1, 3, 5].contains(replicas) else { throw ValidationError("--replicas must be 1, 3 or 5; got \(replicas)") }
+        guard lease >= 0.2, lease <= 600 else { throw ValidationError("--lease must be between 0.2 and 600 seconds; got \(lease)") }
+    }
 
     func run() async throws {
         let resolved = try settings.resolve(
@@ -121,6 +157,10 @@ struct BrokerCommand: AsyncParsableCommand {
         } catch {
             FileHandle.standardError.write(Data("conduit broker: \(error)\n".utf8))
             throw ExitCode(64)
+        }
+        if let hub {
+            try await runFailover(hub: hub, configuration: configuration)
+            return
         }
         let metrics = httpAddress == nil ? nil : BrokerMetrics(version: Conduit.version)
         configuration.metrics = metrics
@@ -168,6 +208,40 @@ struct BrokerCommand: AsyncParsableCommand {
         if let failure = broker.failure {
             FileHandle.standardError.write(Data("conduit broker: stopped: \(failure)\n".utf8))
             throw ExitCode(74)
+        }
+    }
+}
+
+extension BrokerCommand {
+    /// Runs as one of the hub's brokers that stand by for each other, until SIGINT or SIGTERM.
+    func runFailover(hub: String, configuration: BrokerConfiguration) async throws {
+        var failover = FailoverBroker.Configuration(
+            hub: hub, stream: stream, servers: nats.nats,
+            name: name ?? "\(ProcessInfo.processInfo.hostName) \(configuration.ingestEndpoint)", broker: configuration)
+        failover.replicas = replicas
+        failover.lease = .milliseconds(Int64(lease * 1000))
+        let streamName = failover.stream
+        let broker = FailoverBroker(configuration: failover, logger: Logger(label: "conduit.broker")) { role in
+            switch role {
+            case .standby(let holder): print("standby \(holder.isEmpty ? "(no broker is active)" : holder)")
+            case .active(let endpoints):
+                print(endpoints.announcement)
+                print("journal \(configuration.journalDirectory)")
+                print("active \(streamName)")
+            }
+            fflush(nil)
+        }
+        let stopping = JetStreamBridge.StopSignal()
+        let signals = await TrappedSignals([.sigint, .sigterm]) { _ in stopping.stop() }
+        defer { signals.cancel() }
+        do {
+            try await onOwnThread { try broker.run(stopping: stopping) }
+        } catch let refusal as FailoverBroker.Refusal {
+            throw RuntimeFailure.exit("broker", "\(refusal)", status: 74)
+        } catch let error as NATSError {
+            throw RuntimeFailure.exit("broker", "\(error)", status: RuntimeFailure.unavailable)
+        } catch let error as BrokerError {
+            throw RuntimeFailure.exit("broker", "\(error)", status: error.code == .endpointUnavailable ? 69 : 74)
         }
     }
 }

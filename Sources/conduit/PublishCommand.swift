@@ -12,7 +12,9 @@ import ZeroMQ
 /// The endpoint and keys come from, in increasing priority: the defaults, a connection profile, (for the agent) its
 /// section of the configuration file, the environment (CONDUIT_INGEST, CONDUIT_KEY, CONDUIT_SERVER_KEY), the flags.
 struct AgentConnectionOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The broker's ingest endpoint (default tcp://127.0.0.1:5570; CONDUIT_INGEST, or the profile's).", valueName: "endpoint"))
+    @Option(help: ArgumentHelp(
+        "The broker's ingest endpoint (default tcp://127.0.0.1:5570; CONDUIT_INGEST, or the profile's). For a hub whose brokers stand by for each other (conduit broker --hub), every broker's, comma-separated: the agent moves to the active one.",
+        valueName: "endpoint[,endpoint...]"))
     var ingest: String?
 
     @Option(help: ArgumentHelp(
@@ -66,9 +68,16 @@ struct AgentConnectionOptions: ParsableArguments {
         guard Identifier.isValid(name) else {
             throw ValidationError("--agent \"\(name)\" must be lower-case letters, digits and dashes")
         }
+        let endpoints = (settings.text("ingest") ?? "tcp://127.0.0.1:5570").split(separator: ",").map {
+            String($0).trimmingCharacters(in: .whitespaces)
+        }
+        guard let first = endpoints.first, !endpoints.contains(where: \.isEmpty) else {
+            throw ValidationError("--ingest needs an endpoint, or several separated by commas; got \"\(settings.text("ingest") ?? "")\"")
+        }
         var configuration = Agent.Configuration(
-            endpoint: settings.text("ingest") ?? "tcp://127.0.0.1:5570", source: "/\(organisation)/\(name)",
+            endpoint: first, source: "/\(organisation)/\(name)",
             outboxDirectory: (given?.text("outbox") ?? outbox) ?? "conduit-data/outbox/\(organisation)-\(name)")
+        configuration.alternateEndpoints = Array(endpoints.dropFirst())
         switch (settings.text("key"), settings.text("serverKey")) {
         case (nil, nil):
             break

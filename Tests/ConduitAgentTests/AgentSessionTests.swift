@@ -77,6 +77,53 @@ import Testing
         #expect(resent.map { String(decoding: $0.1, as: UTF8.self) } == ["{3}", "{4}", "{5}"])
     }
 
+    /// `service.unavailable`: nothing was stored and the broker asks for a retry (its journal or its journal of
+    /// record could not take the batch). The event is not final: it is sent again, in order, on a fresh connection.
+    @Test func anUnavailableServiceMeansResendNotRejection() throws {
+        var session = connected()
+        let sent = try Self.published(session.enqueue(Self.entries(1...3), now: 1))
+        let refusal = Rejection(
+            correlation: sent[1].0, error: ConduitError(.serviceUnavailable, path: "message", "the journal could not store the event"))
+        let actions = session.receive(.reject(refusal), now: 2)
+        #expect(actions == [.disconnect], "no rejection is reported: \(actions)")
+        guard case .waiting(let retryAt) = session.phase else {
+            Issue.record("expected to wait, got \(session.phase)")
+            return
+        }
+        #expect(session.tick(now: retryAt).first == .connect)
+        let resent = try Self.published(session.receive(.welcome(Self.welcome), now: retryAt))
+        #expect(resent.map { String(decoding: $0.1, as: UTF8.self) } == ["{1}", "{2}", "{3}"])
+    }
+
+    /// With several brokers (a hub's brokers that stand by for each other), each new connection goes to the next;
+    /// one where nothing listens is given up at once; the backoff grows only after a whole round of them.
+    @Test func severalBrokersAreTriedInTurn() throws {
+        var settings = Self.settings
+        settings.endpointCount = 3
+        var session = AgentSession(settings: settings, jitterSeed: 3)
+        #expect(session.endpointIndex == 0)
+        #expect(session.tick(now: 0).first == .connect)
+        #expect(session.connectionRefused(now: 10) == [.disconnect])
+        #expect(session.endpointIndex == 1)
+        guard case .waiting(let first) = session.phase else { Issue.record("\(session.phase)"); return }
+        #expect(first - 10 <= 100_000, "the first round keeps the initial backoff")
+        #expect(session.tick(now: first).first == .connect)
+        #expect(session.connectionRefused(now: first + 10) == [.disconnect])
+        #expect(session.endpointIndex == 2)
+        guard case .waiting(let second) = session.phase else { Issue.record("\(session.phase)"); return }
+        #expect(second - first - 10 <= 100_000, "still in the first round")
+        #expect(session.tick(now: second).first == .connect)
+        _ = session.receive(.welcome(Self.welcome), now: second)
+        #expect(session.phase == .ready)
+        #expect(session.connectionRefused(now: second + 1).isEmpty, "a refusal matters only while greeting")
+        #expect(session.connectionLost(now: second + 2) == [.disconnect])
+        #expect(session.endpointIndex == 0, "after the third broker, the first again")
+        // With one broker, a refused connection is left to ZeroMQ's own reconnection.
+        var single = AgentSession(settings: Self.settings, jitterSeed: 3)
+        _ = single.tick(now: 0)
+        #expect(single.connectionRefused(now: 1).isEmpty)
+    }
+
     /// Silence for three intervals: reconnect after a jittered backoff and resend what was unanswered, in order.
     func reconnectAndWelcome(_ session: inout AgentSession, at now: Int64) throws -> [AgentSession.Action] {
         let silence = session.tick(now: now)

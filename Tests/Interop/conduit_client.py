@@ -230,7 +230,7 @@ class Ack:
 
 @dataclass(frozen=True)
 class Reject:
-    """``REJECT``: nothing was stored. Final for that event."""
+    """``REJECT``: nothing was stored. Final for that event, except ``service.unavailable`` (resend it later)."""
     correlation: int
     code: str
     path: str
