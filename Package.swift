@@ -200,8 +200,8 @@ let package = Package(
         .testTarget(
             name: "conduitTests",
             dependencies: [
-                "conduit", "ConduitAggregator", "ConduitCore", "ConduitJournal", "ConduitOperations", "ConduitReplay", "ConduitSimulation",
-                "ConduitState", "ConduitTesting", "NATS", "ZeroMQ",
+                "conduit", "ConduitAggregator", "ConduitBench", "ConduitBridge", "ConduitCore", "ConduitJournal", "ConduitOperations",
+                "ConduitReplay", "ConduitSimulation", "ConduitState", "ConduitTesting", "NATS", "ZeroMQ",
             ]
         ),
     ],
