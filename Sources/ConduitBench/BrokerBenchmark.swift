@@ -56,6 +56,10 @@ public enum BrokerBenchmark {
         public var curve = false
         /// Also run the throughput phase against these peers in each run, and report the ratios.
         public var peers: [Peer] = []
+        /// Also run the throughput phase with the hub's JetStream stream as the journal of record (`conduit broker
+        /// --hub`), once for each of these replica counts (1: one nats-server; 3: a cluster of three), beside the local
+        /// journal, and report the ratios.
+        public var journalsOfRecord: [Int] = []
         /// The `nats-server` the JetStream peers run; `nil`: `CONDUIT_NATS_SERVER`, else the one on `PATH`.
         public var natsServer: String?
         /// Also run the throughput phase with the broker's metrics on (`--http-address`), beside the plain one, and
@@ -130,6 +134,7 @@ public enum BrokerBenchmark {
         var generatorCPU: [Double] = []
         var metricsAcked: [Double] = [], metricsRatio: [Double] = []
         var peerFigures: [Peer: PeerFigures] = [:]
+        var recordFigures: [Int: (acked: [Double], cpu: [Double], ratio: [Double], p50: [Double], p99: [Double])] = [:]
         let natsServer = options.peers.isEmpty ? nil : try JetStreamPeer.serverExecutable(options.natsServer)
         for run in 1...options.runs {
             progress("run \(run)/\(options.runs): throughput…")
@@ -166,6 +171,28 @@ public enum BrokerBenchmark {
                     publishers: agents, subscribers: subscribers, messagesPerPublisher: events, window: window,
                     payload: payload.prefix + Array("1-1700000000000000".utf8) + payload.suffix)
                 peerFigures[peer, default: PeerFigures()].add(outcome, conduitAcked: throughput.ackedPerSecond)
+            }
+
+            for replicas in options.journalsOfRecord {
+                progress("run \(run)/\(options.runs): throughput with a JetStream journal of record, R\(replicas)…")
+                let natsDirectory = TemporaryDirectory(prefix: "conduit-bench-jetstream-journal")
+                let nodes = replicas == 1
+                    ? [try NATSServerProcess(directory: natsDirectory.appending("nats"))]
+                    : try NATSServerProcess.cluster(replicas, directory: natsDirectory.appending("nats"))
+                // The servers live until the phase ends (a value may otherwise go as soon as it was last used). A long
+                // lease: this phase measures the journal of record, and its broker must not step down under the load
+                // (it would come back on other wildcard ports).
+                let recorded = try withExtendedLifetime((nodes, natsDirectory)) {
+                    try BrokerBenchRun(
+                        parent: dir, executable: options.executable,
+                        extraArguments: ["--hub", "bench", "--replicas", String(replicas), "--lease", "30"] + nodes.flatMap { ["--nats", $0.url] }
+                    ).throughput(agents: agents, subscribers: subscribers, eventsPerAgent: events, window: window)
+                }
+                recordFigures[replicas, default: ([], [], [], [], [])].acked.append(recorded.ackedPerSecond)
+                recordFigures[replicas]!.cpu.append(recorded.brokerCPUPerEvent)
+                recordFigures[replicas]!.ratio.append(recorded.ackedPerSecond / throughput.ackedPerSecond)
+                recordFigures[replicas]!.p50.append(recorded.ack.percentile(50))
+                recordFigures[replicas]!.p99.append(recorded.ack.percentile(99))
             }
 
             progress("run \(run)/\(options.runs): paced \(pacedRate)/s for \(pacedSeconds) s…")
@@ -214,6 +241,16 @@ public enum BrokerBenchmark {
             report.add("\(prefix)_server_cpu_use", unit: "cores", runs: figures.cores)
             report.add("\(prefix)_generator_cpu_per_event", unit: "µs", runs: figures.generatorCPU)
             report.add("conduit_to_\(prefix)_acknowledged", unit: "ratio", runs: figures.ratio)
+        }
+        for replicas in options.journalsOfRecord {
+            report.parameters.append(
+                ("jetstream_r\(replicas) journal", "conduit broker --hub: each batch stored in a file-storage stream with \(replicas) replica(s) before the local journal and the acknowledgements"))
+            let figures = recordFigures[replicas] ?? ([], [], [], [], [])
+            report.add("jetstream_r\(replicas)_journal_acknowledged", unit: "events/s", runs: figures.acked)
+            report.add("jetstream_r\(replicas)_journal_broker_cpu_per_event", unit: "µs", runs: figures.cpu)
+            report.add("jetstream_r\(replicas)_journal_ack_latency_p50", unit: "ms", runs: figures.p50)
+            report.add("jetstream_r\(replicas)_journal_ack_latency_p99", unit: "ms", runs: figures.p99)
+            report.add("jetstream_r\(replicas)_journal_to_local_acknowledged", unit: "ratio", runs: figures.ratio)
         }
         if options.curve {
             report.add("curve_acknowledged", unit: "events/s", runs: curveAcked)
@@ -282,12 +319,17 @@ struct BrokerBenchRun {
     let metrics: Bool
     /// The command the broker runs under, if any.
     let wrapper: [String]
+    /// More of `conduit broker`'s arguments.
+    let extraArguments: [String]
 
-    init(parent: String?, executable: URL, curve: Bool = false, metrics: Bool = false, wrapper: [String] = []) throws {
+    init(
+        parent: String?, executable: URL, curve: Bool = false, metrics: Bool = false, wrapper: [String] = [], extraArguments: [String] = []
+    ) throws {
         self.parent = parent
         self.executable = executable
         self.metrics = metrics
         self.wrapper = wrapper
+        self.extraArguments = extraArguments
         if curve {
             let server = try CurveKeyPair.generate()
             serverKeys = server
@@ -354,6 +396,7 @@ struct BrokerBenchRun {
                 arguments = ["--server-key", directory + "/broker.key", "--client-keys", directory + "/clients"]
             }
             if metrics { arguments += ["--http-address", "127.0.0.1:0"] }
+            arguments += extraArguments
             broker = try BrokerProcess(
                 journalDirectory: directory + "/journal", extraArguments: arguments, executable: executable,
                 standardError: .standardError, wrapper: wrapper)

@@ -119,6 +119,8 @@ public enum FailoverBenchmark {
         let nodes: [NATSServerProcess] = options.nodes == 3
             ? try NATSServerProcess.cluster(3, directory: directory.appending("nats"))
             : [try NATSServerProcess(directory: directory.appending("nats"))]
+        // The servers and the directory live until the run ends (a value may otherwise go as soon as it was last used).
+        defer { withExtendedLifetime((nodes, directory)) {} }
         let servers = nodes.map(\.url)
         let replicas = options.nodes == 3 ? 3 : 1
         progress("nats: \(nodes.count) node(s) on \(servers.joined(separator: ","))")

