@@ -235,6 +235,17 @@ public final class JetStreamBridge: Sendable {
         return [prefix, token(kind), token(decoded?.utility?.rawValue), token(decoded?.site)].joined(separator: ".")
     }
 
+    /// The same subject from a stored event's topic (`<kind>/<utility>/<community>/`, `-` for an absent segment),
+    /// without decoding the event: what a broker writing its journal of record uses.
+    public static func subject(prefix: String, topic: [UInt8]) -> String {
+        var subject = prefix
+        for segment in topic.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).prefix(3) {
+            let text = String(decoding: segment, as: UTF8.self)
+            subject += "." + token(text == Topic.absent ? nil : text)
+        }
+        return subject
+    }
+
     /// `text` with every character NATS names and subject tokens do not take made `_`; `_` for nothing.
     static func token(_ text: String?) -> String {
         guard let text, !text.isEmpty else { return "_" }

@@ -37,7 +37,7 @@ public final class StreamJournal: JournalOfRecord, @unchecked Sendable {
     public func store(_ records: [JournalRecord]) throws {
         let messages = records.map { record in
             OutgoingMessage(
-                subject: JetStreamBridge.subject(prefix: subjectPrefix, event: record.event), payload: record.event,
+                subject: JetStreamBridge.subject(prefix: subjectPrefix, topic: record.topic), payload: record.event,
                 headers: JetStreamBridge.headers(
                     hub: hub, sequence: record.sequence, recordedTime: Timestamp(microsecondsSinceEpoch: record.recordedTime)))
         }

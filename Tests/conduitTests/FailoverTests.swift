@@ -77,6 +77,12 @@ struct FailoverTests {
         #expect(try jetStream.streamState("CONDUIT_COUNTY") == StreamState(messages: 5, firstSequence: 1, lastSequence: 5))
         let fourth = try #require(try jetStream.message(stream: "CONDUIT_COUNTY", sequence: 4, headers: ["Nats-Msg-Id"]))
         #expect(fourth.headers["Nats-Msg-Id"] == "county:4")
+        #expect(fourth.subject == "conduit.progress.power.ganjiaba")
+        #expect(JetStreamBridge.subject(prefix: "conduit", event: fourth.data) == fourth.subject, "the bridge's subject, from the event")
+        let presence = Array(#"{"specversion":"1.0","id":"p1","source":"/power-supply-bureau/agent-1","type":"conduit.presence","time":"2023-06-01T08:30:00Z","data":{"status":"birth","agent":"agent-1"}}"#.utf8)
+        let event = try EventCodec.decode(presence)
+        #expect(JetStreamBridge.subject(prefix: "conduit", topic: event.topic) == "conduit.presence._._")
+        #expect(JetStreamBridge.subject(prefix: "conduit", event: presence) == "conduit.presence._._")
         #expect(try EventCodec.decode(fourth.data).id == "e4")
     }
 
