@@ -200,7 +200,7 @@ let package = Package(
         .testTarget(
             name: "conduitTests",
             dependencies: [
-                "conduit", "ConduitAggregator", "ConduitBench", "ConduitBridge", "ConduitCore", "ConduitJournal", "ConduitOperations",
+                "conduit", "ConduitAggregator", "ConduitBench", "ConduitBridge", "ConduitBroker", "ConduitCore", "ConduitJournal", "ConduitOperations",
                 "ConduitReplay", "ConduitSimulation", "ConduitState", "ConduitTesting", "NATS", "ZeroMQ",
             ]
         ),

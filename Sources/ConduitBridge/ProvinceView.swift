@@ -98,8 +98,20 @@ public enum ProvinceView {
         _ jetStream: JetStream, stream: String, only: String? = nil, from: UInt64? = nil, progress: (UInt64) -> Void,
         _ body: (_ hub: String, _ hubSequence: UInt64, _ event: Event, _ bytes: [UInt8]) throws -> Void
     ) throws {
+        _ = try forEachEvent(jetStream, stream: stream, only: only, from: from, progress: progress) { hub, hubSequence, event, bytes, _ in
+            try body(hub, hubSequence, event, bytes)
+        }
+    }
+
+    /// ``forEachEvent(_:stream:only:from:progress:_:)`` with each message's stream sequence; answers the last stream
+    /// sequence read (the stream's last when it was asked), or `from − 1` when there was nothing to read.
+    static func forEachEvent(
+        _ jetStream: JetStream, stream: String, only: String? = nil, from: UInt64? = nil, progress: (UInt64) -> Void,
+        _ body: (_ hub: String, _ hubSequence: UInt64, _ event: Event, _ bytes: [UInt8], _ streamSequence: UInt64) throws -> Void
+    ) throws -> UInt64 {
         guard let state = try jetStream.streamState(stream) else { throw Failure(description: "there is no stream \(stream)") }
         var sequence = max(state.firstSequence, from ?? 0)
+        let read = max(state.lastSequence, sequence > 0 ? sequence - 1 : 0)
         while sequence > 0 && sequence <= state.lastSequence {
             defer { sequence += 1 }
             if sequence % 1000 == 0 { progress(sequence) }
@@ -115,8 +127,9 @@ public enum ProvinceView {
             do { event = try EventCodec.decode(message.data) } catch {
                 throw Failure(description: "message \(sequence) of \(stream) (\(id)) is not an event: \(error)")
             }
-            try body(String(id[..<colon]), hubSequence, event, message.data)
+            try body(String(id[..<colon]), hubSequence, event, message.data, sequence)
         }
+        return read
     }
 
     /// Refuses an event that does not follow the hub's last one.

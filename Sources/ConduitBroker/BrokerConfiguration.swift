@@ -19,6 +19,9 @@ public struct BrokerConfiguration: Sendable {
     /// Where each batch is stored for good before the local journal and before any acknowledgement; `nil`: the local
     /// journal is the record. A broker with one runs from a local journal that holds every event the record holds.
     public var journalOfRecord: (any JournalOfRecord)?
+    /// A mirror's feed: the broker takes its events from it instead of from agents (which are refused with
+    /// `service.unavailable`), and states no plan of its own; `nil` for a broker that takes events.
+    public var recordFeed: (any RecordFeed)?
     /// The plan to put in force. `nil`: the latest plan the journal states, or for a journal that states none the
     /// built-in ``Scenario/default``. A plan other than the journal's latest is journaled as a `conduit.plan` event
     /// before any other event is taken.

@@ -276,7 +276,8 @@ final class BrokerLoop {
             lastRecordedTime: lastRecordedTime, planSequence: stated?.sequence ?? 0)
         lastPublishTime = clock()
         rebuildDedupeWindow()
-        if stated?.plan != settings.scenario {
+        // A mirror's journal is its stream's: it states what the stream states, nothing of its own.
+        if stated?.plan != settings.scenario && configuration.recordFeed == nil {
             do {
                 let now = clock()
                 stampTime = calendar()
@@ -355,6 +356,7 @@ final class BrokerLoop {
                 try takeConnectionEvents()
                 closeRevokedConnections()
                 if poller.isReadable(ingestIndex) { try takeIngest(now: now) }
+                if let feed = configuration.recordFeed { try takeFeed(feed) }
                 if !backlog.isEmpty { flushBacklog(now: now) }
                 if poller.isReadable(queryIndex) { try takeQueries(now: now) }
                 if poller.isReadable(fanoutIndex) { try drainSubscriptions() }
@@ -381,6 +383,8 @@ final class BrokerLoop {
         }
         // Retry full client queues soon, without spinning.
         if replays.hasBlocked || !backlog.isEmpty { next = min(next, now + 5_000) }
+        // A mirror looks at its feed every 20 ms.
+        if configuration.recordFeed != nil { next = min(next, now + 20_000) }
         let wait = max(0, next - now)  // a stop request wakes the poll through the control's wake-up
         return .microseconds(wait)
     }
@@ -454,6 +458,25 @@ final class BrokerLoop {
         try commitBatch()
     }
 
+    /// A mirror's records: appended and published as one batch per turn.
+    private func takeFeed(_ feed: any RecordFeed) throws {
+        if let failure = feed.failure {
+            fatal(BrokerError(.journalOfRecordFailed, "the mirror's stream can no longer be followed: \(failure)"))
+            return
+        }
+        let records = feed.take(maximum: configuration.maximumBatch * 16)
+        guard !records.isEmpty else { return }
+        for record in records {
+            switch pipeline.adopt(record) {
+            case .success(let actions): try carryOut(actions)
+            case .failure(let error):
+                fatal(BrokerError(.journalOfRecordFailed, "the mirror's stream does not follow its journal: \(error)"))
+                return
+            }
+        }
+        try commitBatch()
+    }
+
     /// Makes the batch durable, then carries out what the pipeline says of it: the replies in arrival order and the
     /// publications in sequence order or, if the journal refused the batch, the replies with its events rejected as
     /// `service.unavailable` (nothing of them was stored).
@@ -494,7 +517,7 @@ final class BrokerLoop {
             if pipeline.committedPlan.sequence != planBefore, let plan = try? pipeline.committedPlan.plan() {
                 planBox.value.withLock { $0 = plan }
             }
-            if pipeline.committedPlan.sequence < journal.firstSequence {
+            if pipeline.committedPlan.sequence < journal.firstSequence && configuration.recordFeed == nil {
                 // Retention removed the segment that stated the plan in force: the journal states it again, so that it
                 // always says which plan its events were taken under.
                 logger.info(

@@ -28,6 +28,9 @@ struct IngestPipeline {
         var agentMissedHeartbeats: Int
         /// The most unacknowledged events an agent should keep in flight (announced in `WELCOME`).
         var maximumInFlight: UInt32
+        /// Why this broker takes no events (a mirror of a stream: its events come from there), or `nil`. Every
+        /// `HELLO`, `PUBLISH` and `BATCH` is then rejected with `service.unavailable` and this reason.
+        var readOnly: String? = nil
     }
 
     /// An event to frame into the journal batch: its canonical stamped form under its sequence.
@@ -152,6 +155,22 @@ struct IngestPipeline {
             reject(routingId, correlation: IngestRequest.correlation(ofUndecodable: frames), error)
             return []
         }
+        if let reason = settings.readOnly {
+            switch request {
+            case .hello:
+                reject(routingId, correlation: 0, ConduitError(.serviceUnavailable, path: "message", reason))
+                return []
+            case .publish(let correlation, _):
+                reject(routingId, correlation: correlation, ConduitError(.serviceUnavailable, path: "message", reason))
+                return []
+            case .batch(let entries):
+                for entry in entries {
+                    reject(routingId, correlation: entry.correlation, ConduitError(.serviceUnavailable, path: "message", reason))
+                }
+                return []
+            case .heartbeat, .goodbye, .plan: break
+            }
+        }
         presence.seen(routingId: routingId, now: now)
         switch request {
         case .publish(let correlation, let bytes):
@@ -198,6 +217,26 @@ struct IngestPipeline {
         case .failure(let error):
             throw error
         }
+    }
+
+    /// Takes a record stored elsewhere (a mirror's stream), already sequenced and stamped: it must be the journal's
+    /// next. It joins the batch and is published once the batch is stored; a plan event puts its plan in force.
+    mutating func adopt(_ record: JournalRecord) -> Result<[Action], ConduitError> {
+        let sequence = nextSequence + UInt64(recordCount)
+        guard record.sequence == sequence else {
+            return .failure(
+                ConduitError(.serviceInternal, path: "sequence", "the mirrored event \(record.sequence) does not follow the journal's \(sequence - 1)"))
+        }
+        if record.topic.starts(with: Topic.prefix(kind: .plan)), let event = try? EventCodec.decode(record.event),
+            case .plan(let plan) = event.data
+        {
+            validator = EventValidator(scenario: plan)
+            batchPlan = (plan, sequence)
+        }
+        lastRecordedTime = max(lastRecordedTime, record.recordedTime)
+        recordCount += 1
+        publications.append(Publication(topic: record.topic, sequence: sequence, recordedTime: record.recordedTime, event: record.event))
+        return .success([.append(Record(sequence: sequence, recordedTime: record.recordedTime, topic: record.topic, event: record.event))])
     }
 
     /// Declares dead the agents silent past their allowance at `now`, oldest first: each is reported and its death
@@ -480,6 +519,7 @@ extension IngestPipeline.Settings {
         self.init(
             scenario: configuration.scenario ?? .default, dedupeWindow: configuration.dedupeWindow,
             agentHeartbeatIntervalMicroseconds: configuration.agentHeartbeatInterval.microseconds,
-            agentMissedHeartbeats: configuration.agentMissedHeartbeats, maximumInFlight: configuration.maximumInFlight)
+            agentMissedHeartbeats: configuration.agentMissedHeartbeats, maximumInFlight: configuration.maximumInFlight,
+            readOnly: configuration.recordFeed?.readOnlyReason)
     }
 }

@@ -17,3 +17,18 @@ extension BrokerError.Code {
     /// The journal of record did not store a batch: the broker stopped, and acknowledged nothing of the batch.
     public static let journalOfRecordFailed = BrokerError.Code(rawValue: "journal.record_failed")
 }
+
+/// Where a mirror's events come from (`conduit broker --mirror`): a broker with a feed takes no events from agents;
+/// it appends what the feed gives to its journal, in sequence order, and publishes them on its fan-out and serves
+/// them to queries as any broker does.
+///
+/// ``take(maximum:)`` is called on the broker's thread, often (every 20 ms while idle): it returns at once with the
+/// records that arrived since, each the one after the journal's last, or none.
+public protocol RecordFeed: Sendable {
+    /// Up to `maximum` records that follow the journal's last one, in sequence order.
+    func take(maximum: Int) -> [JournalRecord]
+    /// Why the feed stopped for good, if it did (the broker then stops too).
+    var failure: String? { get }
+    /// What agents are told when they try to publish here.
+    var readOnlyReason: String { get }
+}

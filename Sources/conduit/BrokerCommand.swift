@@ -42,6 +42,11 @@ struct BrokerCommand: AsyncParsableCommand {
             it (on a replicated stream, on a majority of its nodes). Give agents every broker's ingest endpoint \
             (--ingest a,b). The active broker prints its endpoints as usual; a standby prints `standby <holder>`.
 
+            Mirror (--hub with --mirror): a read-only broker on a copy of the hub's events in --stream (the hub's \
+            own stream, or a province's that sources it): it publishes them on its fan-out as they arrive and \
+            serves replays, so an aggregator, a dashboard or conduit watch can follow a hub from JetStream; agents \
+            are refused. Its --data must be a directory of its own.
+
             Exit status: 0 after a graceful stop; 69 when an endpoint is taken or cannot be bound; 74 when the \
             journal directory cannot be used, or the journal failed (a failed fdatasync) and the broker stopped \
             rather than acknowledge anything it cannot vouch for; 64 for a bad setting.
@@ -99,6 +104,9 @@ struct BrokerCommand: AsyncParsableCommand {
         valueName: "name"))
     var hub: String?
 
+    @Flag(help: "With --hub: mirror the hub's events from --stream (its own stream, or a province's that sources it) instead of taking events; read-only.")
+    var mirror = false
+
     @OptionGroup var nats: NATSServerOptions
 
     @Option(help: ArgumentHelp("With --hub: the stream (default CONDUIT_<HUB>, as conduit bridge nats names it).", valueName: "name"))
@@ -120,6 +128,7 @@ struct BrokerCommand: AsyncParsableCommand {
             throw ValidationError("--hub must be letters, digits, - and _ (it names the stream, the message ids and the lease); got \"\(hub)\"")
         }
         guard [1, 3, 5].contains(replicas) else { throw ValidationError("--replicas must be 1, 3 or 5; got \(replicas)") }
+        if mirror && hub == nil { throw ValidationError("--mirror needs --hub: the hub whose events to mirror") }
         guard lease >= 0.2, lease <= 600 else { throw ValidationError("--lease must be between 0.2 and 600 seconds; got \(lease)") }
     }
 
@@ -157,6 +166,10 @@ struct BrokerCommand: AsyncParsableCommand {
         } catch {
             FileHandle.standardError.write(Data("conduit broker: \(error)\n".utf8))
             throw ExitCode(64)
+        }
+        if let hub, mirror {
+            try await runMirror(hub: hub, configuration: configuration)
+            return
         }
         if let hub {
             try await runFailover(hub: hub, configuration: configuration)
@@ -242,6 +255,36 @@ extension BrokerCommand {
             throw RuntimeFailure.exit("broker", "\(error)", status: RuntimeFailure.unavailable)
         } catch let error as BrokerError {
             throw RuntimeFailure.exit("broker", "\(error)", status: error.code == .endpointUnavailable ? 69 : 74)
+        }
+    }
+}
+
+extension BrokerCommand {
+    /// Mirrors the hub's events from the stream, read-only, until SIGINT or SIGTERM.
+    func runMirror(hub: String, configuration: BrokerConfiguration) async throws {
+        let streamName = stream ?? JetStreamBridge.Configuration.streamName(hub: hub)
+        let mirror = StreamMirror(
+            configuration: StreamMirror.Configuration(hub: hub, stream: streamName, servers: nats.nats, broker: configuration),
+            logger: Logger(label: "conduit.broker")
+        ) { endpoints, last in
+            print(endpoints.announcement)
+            print("journal \(configuration.journalDirectory)")
+            print("mirror \(streamName) of hub \(hub), at sequence \(last)")
+            fflush(nil)
+        }
+        let stopping = JetStreamBridge.StopSignal()
+        let signals = await TrappedSignals([.sigint, .sigterm]) { _ in stopping.stop() }
+        defer { signals.cancel() }
+        do {
+            try await onOwnThread { try mirror.run(stopping: stopping) }
+        } catch let refusal as StreamMirror.Refusal {
+            throw RuntimeFailure.exit("broker", "\(refusal)", status: 74)
+        } catch let error as NATSError {
+            throw RuntimeFailure.exit("broker", "\(error)", status: RuntimeFailure.unavailable)
+        } catch let error as BrokerError {
+            throw RuntimeFailure.exit("broker", "\(error)", status: error.code == .endpointUnavailable ? 69 : 74)
+        } catch let failure as ProvinceView.Failure {
+            throw RuntimeFailure.exit("broker", "\(failure)", status: 74)
         }
     }
 }

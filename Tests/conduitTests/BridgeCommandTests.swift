@@ -1,3 +1,4 @@
+import ConduitBroker
 import ConduitCore
 import ConduitJournal
 import ConduitTesting
@@ -283,5 +284,49 @@ struct BridgeCommandTests {
         bridge.signal(SIGTERM)
         #expect(bridge.finish(timeout: 60) == 0)
         #expect(Self.state(nats)?.messages == last)
+    }
+
+    /// A mirror follows a hub through JetStream: it copies the hub's events from the stream into a journal of its own
+    /// (the same records), publishes the new ones on its fan-out as the stream receives them (a subscriber of the
+    /// mirror sees an event published to the hub), serves replays, and refuses agents.
+    @Test func aMirrorFollowsAHubThroughItsStream() throws {
+        let hub = try Hub(events: 3_000)
+        let nats = try NATSServerProcess(directory: hub.directory.appending("nats"))
+        let bridge = try hub.bridge(servers: [nats])
+        _ = try Self.waitFor(3_000, on: nats, bridge: bridge)
+        let mirrorJournal = hub.directory.appending("mirror")
+        let mirror = try RunningConduit([
+            "broker", "--hub", "county", "--mirror", "--nats", nats.url, "--data", mirrorJournal, "--ingest", "tcp://127.0.0.1:*",
+            "--fanout", "tcp://127.0.0.1:*", "--query", "tcp://127.0.0.1:*",
+        ])
+        #expect(Poll.until(120) { mirror.output.all.contains("mirror CONDUIT_COUNTY of hub county") || !mirror.isRunning }, "\(mirror.errors.all)")
+        let endpoints = try #require(BrokerEndpoints(announcement: mirror.output.all), "\(mirror.output.all)\(mirror.errors.all)")
+        let watch = try RunningConduit(["watch", "--fanout", endpoints.fanout, "--format", "jsonl", "--count", "1"])
+        // Events are published to the hub until the watch, subscribed to the mirror, has seen one (it may subscribe
+        // after the first went by).
+        var published: [UInt64] = []
+        while watch.isRunning && published.count < 60 {
+            published.append(try hub.publish())
+            _ = Poll.until(2) { !watch.isRunning }
+        }
+        #expect(watch.finish(timeout: 60) == 0, "\(watch.errors.all)")
+        let seen = try #require(published.firstIndex { watch.output.all.contains("\"sequence\":\($0)") }, "\(watch.output.all)")
+        #expect(watch.output.all.contains("\"id\":\"live-\(seen + 1)\""), "\(watch.output.all)")
+        let sequence = published.last!
+        // A replay through the mirror's query endpoint, and its journal, are the hub's.
+        let replayed = try ChildProcess.conduit(["replay", "--query", endpoints.query, "--format", "jsonl", "--from-seq", "2990"])
+        #expect(replayed.status == 0, "\(replayed.errors)")
+        #expect(replayed.output.split(separator: "\n").count == Int(sequence) - 2989, "\(replayed.output.suffix(300))")
+        let refused = try ChildProcess.conduit([
+            "publish", "progress", "--org", "power-supply-bureau", "--work-item", "ganjiaba-power", "--status", "in_progress",
+            "--percent", "50", "--id", "to-the-mirror", "--ingest", endpoints.ingest, "--outbox", hub.directory.appending("outbox-mirror"),
+            "--timeout", "3",
+        ])
+        #expect(refused.status != 0)
+        mirror.signal(SIGTERM)
+        #expect(mirror.finish(timeout: 60) == 0, "\(mirror.errors.all)")
+        bridge.signal(SIGTERM)
+        _ = bridge.finish(timeout: 60)
+        #expect(try journalRecords(mirrorJournal) == journalRecords(hub.journal))
     }
 }
