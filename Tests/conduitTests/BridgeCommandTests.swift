@@ -247,6 +247,17 @@ struct BridgeCommandTests {
         let again = try ChildProcess.conduit(["province", "fetch", "--nats", nats.url, "--stream", "CONDUIT_PROVINCE", "--hub", "hexi", "--dir", local])
         #expect(again.output.contains("fetched 0 new events"), "\(again.output)")
 
+        // A mirror of one county, from the province's stream: its journal is the county hub's.
+        let mirrored = directory.appending("mirror-hexi")
+        let mirror = try RunningConduit([
+            "broker", "--hub", "hexi", "--mirror", "--stream", "CONDUIT_PROVINCE", "--nats", nats.url, "--data", mirrored,
+            "--ingest", "tcp://127.0.0.1:*", "--fanout", "tcp://127.0.0.1:*", "--query", "tcp://127.0.0.1:*",
+        ])
+        #expect(Poll.until(60) { mirror.output.all.contains("at sequence \(hubs[1].last)") || !mirror.isRunning }, "\(mirror.errors.all)")
+        mirror.signal(SIGTERM)
+        #expect(mirror.finish(timeout: 60) == 0, "\(mirror.errors.all)")
+        #expect(try journalRecords(mirrored) == journalRecords(hubs[1].journal))
+
         let missing = try ChildProcess.conduit(["province", "stream", "--nats", nats.url, "--county", "CONDUIT_NOWHERE"])
         #expect(missing.status == 1)
         #expect(missing.errors.contains("there is no county stream CONDUIT_NOWHERE"))
