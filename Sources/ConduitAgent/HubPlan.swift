@@ -11,8 +11,12 @@ public enum HubPlan {
 
     /// The plan of the broker at `endpoint` (its ingest endpoint, or its query endpoint with `query`), or
     /// ``Unavailable`` when it does not answer within `timeout`.
+    ///
+    /// With `alternates` (the other brokers of a hub whose brokers stand by for each other), the question goes to
+    /// whichever of them accepts a connection first: brokers standing by listen on nothing.
     public static func fetch(
-        endpoint: String, query: Bool = false, curve: (keys: CurveKeyPair, serverKey: [UInt8])?, timeout: Duration
+        endpoint: String, alternates: [String] = [], query: Bool = false, curve: (keys: CurveKeyPair, serverKey: [UInt8])?,
+        timeout: Duration
     ) throws(Unavailable) -> PlanInForce {
         do {
             let context = try Context()
@@ -22,6 +26,11 @@ public enum HubPlan {
                 context.terminate()
             }
             if let curve { try socket.makeCurveClient(curve.keys, serverKey: curve.serverKey) }
+            if !alternates.isEmpty {
+                // Queued only to a connection that completed: not to a broker that does not listen.
+                try socket.set(.immediate, true)
+                for alternate in alternates { try socket.connect(alternate) }
+            }
             try socket.connect(endpoint)
             _ = try socket.send(frames: query ? QueryRequest.plan(request: 0).encode() : IngestRequest.plan(correlation: 0).encode())
             let poller = Poller()

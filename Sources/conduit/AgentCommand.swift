@@ -123,7 +123,9 @@ struct AgentCommand: AsyncParsableCommand {
         // without an answer the broker alone validates them (the agent adopts the hub's plan once connected).
         let plan: Scenario
         do {
-            plan = try HubPlan.fetch(endpoint: configuration.endpoint, curve: configuration.curve, timeout: .seconds(5)).plan()
+            plan = try HubPlan.fetch(
+                endpoint: configuration.endpoint, alternates: configuration.alternateEndpoints, curve: configuration.curve, timeout: .seconds(5)
+            ).plan()
             configuration.scenario = plan
         } catch {
             Self.note("\(error); the broker alone validates until it answers\(simulate || follow ? ", and the built-in plan \(Scenario.default.id) is assumed" : "")")

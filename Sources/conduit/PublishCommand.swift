@@ -68,7 +68,7 @@ struct AgentConnectionOptions: ParsableArguments {
         guard Identifier.isValid(name) else {
             throw ValidationError("--agent \"\(name)\" must be lower-case letters, digits and dashes")
         }
-        let endpoints = (settings.text("ingest") ?? "tcp://127.0.0.1:5570").split(separator: ",").map {
+        let endpoints = (settings.text("ingest") ?? "tcp://127.0.0.1:5570").split(separator: ",", omittingEmptySubsequences: false).map {
             String($0).trimmingCharacters(in: .whitespaces)
         }
         guard let first = endpoints.first, !endpoints.contains(where: \.isEmpty) else {
@@ -397,7 +397,8 @@ struct PublishCommand: AsyncParsableCommand {
         do {
             let configuration = try connection.configuration(organisation: organisation, defaultAgent: "cli")
             return try HubPlan.fetch(
-                endpoint: configuration.endpoint, curve: configuration.curve, timeout: .milliseconds(Int64(min(timeout, 5) * 1000))
+                endpoint: configuration.endpoint, alternates: configuration.alternateEndpoints, curve: configuration.curve,
+                timeout: .milliseconds(Int64(min(timeout, 5) * 1000))
             ).plan()
         } catch {
             FileHandle.standardError.write(Data("conduit publish: \(error); building the event with the built-in plan \(Scenario.default.id)\n".utf8))

@@ -9,6 +9,29 @@ import Testing
     /// What clients stored in the journal (not the plan the broker states first).
     static func journal(_ directory: String) throws -> [Event] { try JournalContents.clientEvents(in: directory) }
 
+    /// Given several brokers (a hub whose brokers stand by for each other), `publish` and `agent` find the one that
+    /// listens: here the first endpoint has nothing behind it, as a broker standing by.
+    @Test func severalBrokersTheOneThatListensAnswers() throws {
+        let broker = try TestBroker()
+        let outbox = TemporaryDirectory()
+        let nobody = "tcp://127.0.0.1:\(try Browser.freePort())"
+        let published = try ChildProcess.conduit([
+            "publish", "progress", "--org", "power-supply-bureau", "--work-item", "ganjiaba-power", "--status", "in_progress",
+            "--percent", "45", "--id", "p-1", "--time", "2023-06-01T08:00:00+08:00", "--ingest", "\(nobody),\(broker.endpoints.ingest)",
+            "--outbox", outbox.path,
+        ])
+        #expect(published.status == 0, "\(published.errors)")
+        #expect(published.output.contains("acknowledged /power-supply-bureau/cli p-1: sequence 2\n"), "\(published.output)")
+        #expect(!published.errors.contains("built-in plan"), "the plan came from the broker that listens: \(published.errors)")
+        let empty = try ChildProcess.conduit([
+            "publish", "progress", "--org", "power-supply-bureau", "--work-item", "ganjiaba-power", "--status", "in_progress",
+            "--percent", "45", "--id", "p-2", "--ingest", "\(broker.endpoints.ingest),", "--outbox", outbox.path,
+        ])
+        #expect(empty.status == 64)
+        #expect(empty.errors.contains("--ingest needs an endpoint, or several separated by commas"), "\(empty.errors)")
+        broker.stop()
+    }
+
     @Test func publishPrintsTheSequenceAndRecordsNoPresence() throws {
         let broker = try TestBroker()
         let outbox = TemporaryDirectory()
