@@ -496,6 +496,19 @@ struct BrokerBenchRun {
         }
         for _ in 0..<agents { done.wait() }
         let ackedEnd = monotonicMicroseconds()
+        if let failure = results.failure.withLock({ $0 }) {
+            // The broker's counters say where the events stopped.
+            var counters = ""
+            if let client = try? TestClient(context: context, endpoint: broker.query, curve: nil) {
+                if (try? client.send(QueryRequest.stats(request: 1).encode())) != nil,
+                    case .stats(_, let json)? = try? client.queryReply(timeout: .seconds(5))
+                {
+                    counters = String(decoding: json, as: UTF8.self)
+                }
+                client.socket.close()
+            }
+            throw BenchError.failed("the benchmark failed: \(failure); the broker's counters: \(counters)")
+        }
         for _ in 0..<subscribers { done.wait() }
         let deliveredEnd = monotonicMicroseconds()
         for socket in stalledSockets { socket.close(linger: .zero) }
@@ -538,8 +551,13 @@ struct BrokerBenchRun {
         var lastSequence: UInt64 = 0
         var frame = ZeroMQ.Message()
         var header = [UInt8](repeating: 0, count: 16)
+        var lastEventAt = monotonicMicroseconds()
         while received < expected {
-            guard try poller.poll(timeout: .seconds(10)) > 0 else { break }  // the rest was lost: report what came
+            // Ten seconds without an event (heartbeats aside): the rest was lost, or the agents gave up. Report what came.
+            guard monotonicMicroseconds() - lastEventAt < 10_000_000, try poller.poll(timeout: .seconds(1)) > 0 else {
+                if monotonicMicroseconds() - lastEventAt < 10_000_000 { continue }
+                break
+            }
             // Frames in place, without copying the event: [topic][signature][header][event].
             while try socket.receive(into: &frame, wait: false) {
                 var index = 0
@@ -557,6 +575,7 @@ struct BrokerBenchRun {
                 guard sequence > lastSequence else { continue }
                 lastSequence = sequence
                 received += 1
+                lastEventAt = now
                 if let sentAt { latencies.append(now - sentAt) }
             }
         }
@@ -615,7 +634,9 @@ struct BrokerBenchRun {
                 timeout = .microseconds(max(0, start + offset - monotonicMicroseconds()))
             }
             guard try poller.poll(timeout: timeout) > 0 else {
-                if timeout == .seconds(10) { throw BenchError.failed("no acknowledgement for 10 s") }
+                if timeout == .seconds(10) {
+                    throw BenchError.failed("no acknowledgement for 10 s (\(sent) events sent, \(acknowledged) acknowledged)")
+                }
                 continue
             }
             // Replies in place: [signature][ACKS][17 bytes per acknowledgement], or a REJECT.
@@ -623,8 +644,10 @@ struct BrokerBenchRun {
                 var index = 0
                 var isAcks = false
                 var numbers: [Int] = []
+                var reply: [String] = []
                 while true {
                     if index == 1 { isAcks = frame.withUnsafeBytes { $0.elementsEqual("ACKS".utf8) } }
+                    if !isAcks && index >= 1 && index <= 5 { reply.append(frame.withUnsafeBytes { String(decoding: $0.prefix(200), as: UTF8.self) }) }
                     if index == 2 && isAcks {
                         frame.withUnsafeBytes { bytes in
                             for offset in stride(from: 0, to: bytes.count - 16, by: 17) {
@@ -637,7 +660,7 @@ struct BrokerBenchRun {
                     index += 1
                 }
                 guard isAcks, !numbers.isEmpty, numbers.allSatisfy({ $0 >= 0 && $0 < events }) else {
-                    throw BenchError.failed("the broker did not acknowledge an event")
+                    throw BenchError.failed("the broker did not acknowledge an event: \(reply)")
                 }
                 let received = monotonicMicroseconds()
                 for number in numbers { latencies.append(received - sentAt[number]) }

@@ -738,7 +738,7 @@ final class BrokerLoop {
                 "connection.refused", metadata: ["endpoint": "\(endpoint)", "peer": "\(peer)", "reason": "\(reason)"])
         case .cut(let peer, let reason):
             counters.connectionsCut += 1
-            logger.info("connection.cut", metadata: ["endpoint": "\(endpoint)", "peer": "\(peer)", "reason": "\(reason)"])
+            logger.warning("connection.cut", metadata: ["endpoint": "\(endpoint)", "peer": "\(peer)", "reason": "\(reason)"])
         }
         counters.connections = ingestGuard.connectionCount + fanoutGuard.connectionCount + queryGuard.connectionCount
     }

@@ -65,25 +65,33 @@ public struct PeerConnection: Sendable, Hashable, CustomStringConvertible {
         // `tcpi_bytes_acked` and `tcpi_bytes_received` as u64s at offsets 120 and 128.
         let ackedOffset = 120
         let receivedOffset = 128
-        var buffer = [UInt8](repeating: 0, count: 256)
-        var length = socklen_t(buffer.count)
-        let status = buffer.withUnsafeMutableBytes { raw in
-            getsockopt(descriptor, Int32(IPPROTO_TCP), Int32(TCP_INFO), raw.baseAddress, &length)
+        func byteCounters() -> (acked: UInt64, received: UInt64)? {
+            var buffer = [UInt8](repeating: 0, count: 256)
+            var length = socklen_t(buffer.count)
+            let status = buffer.withUnsafeMutableBytes { raw in
+                getsockopt(descriptor, Int32(IPPROTO_TCP), Int32(TCP_INFO), raw.baseAddress, &length)
+            }
+            guard status == 0, Int(length) >= receivedOffset + 8 else { return nil }
+            return buffer.withUnsafeBytes {
+                ($0.loadUnaligned(fromByteOffset: ackedOffset, as: UInt64.self),
+                 $0.loadUnaligned(fromByteOffset: receivedOffset, as: UInt64.self))
+            }
         }
-        guard status == 0, Int(length) >= receivedOffset + 8 else { return nil }
-        let (acked, received) = buffer.withUnsafeBytes {
-            ($0.loadUnaligned(fromByteOffset: ackedOffset, as: UInt64.self),
-             $0.loadUnaligned(fromByteOffset: receivedOffset, as: UInt64.self))
-        }
+        guard let before = byteCounters() else { return nil }
         var waiting: Int32 = 0
         var queued: Int32 = 0
-        guard ioctl(descriptor, UInt(FIONREAD), &waiting) == 0, ioctl(descriptor, UInt(TIOCOUTQ), &queued) == 0 else {
+        guard ioctl(descriptor, UInt(FIONREAD), &waiting) == 0, ioctl(descriptor, UInt(TIOCOUTQ), &queued) == 0,
+            let after = byteCounters()
+        else {
             return nil
         }
-        // The two are read one after the other: bytes that arrived in between are in the queue and not yet in
-        // the count. Such a reading says nothing; the next one will.
-        guard UInt64(max(0, waiting)) <= received else { return nil }
-        return Counters(taken: received &- UInt64(max(0, waiting)), written: acked &+ UInt64(max(0, queued)))
+        // The counters and the queues are read one after the other, while libzmq's I/O thread reads and writes the
+        // socket and the peer sends and acknowledges: the queues match the counters only if no byte arrived and none
+        // was acknowledged meanwhile, which the counters read again on each side tell. Any other reading says
+        // nothing (the next one will): a count taken too low would make the connection seem to hold bytes it does
+        // not, for good, once the guard brings what the application took down to it.
+        guard before == after, UInt64(max(0, waiting)) <= after.received else { return nil }
+        return Counters(taken: after.received &- UInt64(max(0, waiting)), written: after.acked &+ UInt64(max(0, queued)))
         #else
         return nil
         #endif
