@@ -59,16 +59,24 @@ public enum ProvinceView {
         guard try jetStream.streamState(stream) != nil else { throw Failure(description: "there is no stream \(stream)") }
         let (journal, _) = try Journal.open(directory: directory)
         defer { try? journal.close() }
-        return try append(jetStream, stream: stream, hub: hub, to: journal, fromStreamSequence: fromStreamSequence, progress: progress)
+        let (added, last, _) = try append(
+            jetStream, stream: stream, hub: hub, to: journal, fromStreamSequence: fromStreamSequence, progress: progress)
+        return (added, last)
     }
 
     /// Appends hub `hub`'s events of `stream` that follow `journal`'s last one to it (see
-    /// ``fetch(_:stream:hub:into:fromStreamSequence:progress:)``).
+    /// ``fetch(_:stream:hub:into:fromStreamSequence:progress:)``). With `checkingLast`, the hub's event of the
+    /// journal's last sequence, if the stream has it, must be the journal's last record (a copy of the stream, not
+    /// another journal). Answers how many events were added, the journal's last sequence and the last stream
+    /// sequence read.
+    @discardableResult
     static func append(
         _ jetStream: JetStream, stream: String, hub: String, to journal: Journal, fromStreamSequence: UInt64?,
-        progress: (UInt64) -> Void = { _ in }
-    ) throws -> (added: Int, lastSequence: UInt64) {
+        checkingLast: Bool = false, progress: (UInt64) -> Void = { _ in }
+    ) throws -> (added: Int, lastSequence: UInt64, position: UInt64) {
         var last = journal.lastSequence
+        let initialLast = last
+        let ending = checkingLast && last > 0 ? try journal.reader(from: last).next()?.event : nil
         var added = 0
         var records: [JournalRecord] = []
         func flush() throws {
@@ -77,7 +85,13 @@ public enum ProvinceView {
             added += records.count
             records.removeAll(keepingCapacity: true)
         }
-        try forEachEvent(jetStream, stream: stream, only: hub, from: fromStreamSequence, progress: progress) { _, hubSequence, event, bytes in
+        let position = try forEachEvent(jetStream, stream: stream, only: hub, from: fromStreamSequence, progress: progress) {
+            _, hubSequence, event, bytes, _ in
+            if hubSequence == initialLast, let ending, ending != bytes {
+                throw Failure(
+                    description:
+                        "the journal in \(journal.directory) is not a copy of hub \(hub)'s events in \(stream): its event \(hubSequence) differs (give it a directory of its own)")
+            }
             guard hubSequence > last else { return }
             try follows(hubSequence, last, hub: hub, stream: stream)
             guard let recorded = event.recordedTime, event.sequence == hubSequence else {
@@ -88,7 +102,7 @@ public enum ProvinceView {
             if records.count == 1000 { try flush() }
         }
         try flush()
-        return (added, last)
+        return (added, last, position)
     }
 
     /// Each message of `stream` that is a hub's event, in the stream's order: the hub, the event's sequence in its

@@ -62,9 +62,8 @@ public final class StreamMirror: Sendable {
         let last: UInt64
         do {
             defer { try? journal.close() }
-            (position, last) = try Self.copy(
-                jetStream, stream: configuration.stream, hub: configuration.hub, to: journal, from: nil,
-                directory: configuration.broker.journalDirectory)
+            (_, last, position) = try ProvinceView.append(
+                jetStream, stream: configuration.stream, hub: configuration.hub, to: journal, fromStreamSequence: nil, checkingLast: true)
         }
         logger.info("mirror.caught_up", metadata: ["journal.last_sequence": "\(last)", "stream.sequence": "\(position)"])
         let feed = StreamFeed(
@@ -82,40 +81,6 @@ public final class StreamMirror: Sendable {
         if let failure = broker.failure { throw failure }
     }
 
-    /// Appends the hub's events of `stream` that follow `journal`'s last one, from stream sequence `from` (or the
-    /// first); the event the journal ends with must be the stream's. Answers the last stream sequence read and the
-    /// journal's last sequence.
-    static func copy(
-        _ jetStream: JetStream, stream: String, hub: String, to journal: Journal, from: UInt64?, directory: String
-    ) throws -> (position: UInt64, last: UInt64) {
-        var last = journal.lastSequence
-        let initialLast = last
-        let ending = last > 0 ? try journal.reader(from: last).next()?.event : nil
-        var records: [JournalRecord] = []
-        func flush() throws {
-            guard !records.isEmpty else { return }
-            _ = try journal.append(records)
-            records.removeAll(keepingCapacity: true)
-        }
-        let position = try ProvinceView.forEachEvent(jetStream, stream: stream, only: hub, from: from, progress: { _ in }) {
-            _, hubSequence, event, bytes, _ in
-            if hubSequence == initialLast, let ending, ending != bytes {
-                throw Refusal(
-                    description:
-                        "the journal in \(directory) is not a copy of hub \(hub)'s events in \(stream): its event \(hubSequence) differs (give the mirror a directory of its own)")
-            }
-            guard hubSequence > last else { return }
-            try ProvinceView.follows(hubSequence, last, hub: hub, stream: stream)
-            guard let recorded = event.recordedTime, event.sequence == hubSequence else {
-                throw Refusal(description: "\(hub):\(hubSequence) in \(stream) is not a stored event: it lacks its sequence or recorded time")
-            }
-            records.append(JournalRecord(sequence: hubSequence, recordedTime: recorded.microsecondsSinceEpoch, topic: event.topic, event: bytes))
-            last = hubSequence
-            if records.count == 1000 { try flush() }
-        }
-        try flush()
-        return (position, last)
-    }
 }
 
 /// The stream's new messages of one hub, read on a thread of their own, for a mirror's broker to take.

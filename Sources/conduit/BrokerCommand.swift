@@ -244,18 +244,7 @@ extension BrokerCommand {
             }
             fflush(nil)
         }
-        let stopping = JetStreamBridge.StopSignal()
-        let signals = await TrappedSignals([.sigint, .sigterm]) { _ in stopping.stop() }
-        defer { signals.cancel() }
-        do {
-            try await onOwnThread { try broker.run(stopping: stopping) }
-        } catch let refusal as FailoverBroker.Refusal {
-            throw RuntimeFailure.exit("broker", "\(refusal)", status: 74)
-        } catch let error as NATSError {
-            throw RuntimeFailure.exit("broker", "\(error)", status: RuntimeFailure.unavailable)
-        } catch let error as BrokerError {
-            throw RuntimeFailure.exit("broker", "\(error)", status: error.code == .endpointUnavailable ? 69 : 74)
-        }
+        try await Self.untilSignalled { stopping in try broker.run(stopping: stopping) }
     }
 }
 
@@ -272,17 +261,26 @@ extension BrokerCommand {
             print("mirror \(streamName) of hub \(hub), at sequence \(last)")
             fflush(nil)
         }
+        try await Self.untilSignalled { stopping in try mirror.run(stopping: stopping) }
+    }
+
+    /// Runs `work` on a thread of its own until it returns, SIGINT or SIGTERM setting its stop signal; what stopped
+    /// it for good becomes the exit status: 69 for NATS out of reach or an endpoint taken, 74 for a stream or
+    /// journal it cannot use.
+    static func untilSignalled(_ work: @escaping @Sendable (JetStreamBridge.StopSignal) throws -> Void) async throws {
         let stopping = JetStreamBridge.StopSignal()
         let signals = await TrappedSignals([.sigint, .sigterm]) { _ in stopping.stop() }
         defer { signals.cancel() }
         do {
-            try await onOwnThread { try mirror.run(stopping: stopping) }
-        } catch let refusal as StreamMirror.Refusal {
-            throw RuntimeFailure.exit("broker", "\(refusal)", status: 74)
+            try await onOwnThread { try work(stopping) }
         } catch let error as NATSError {
             throw RuntimeFailure.exit("broker", "\(error)", status: RuntimeFailure.unavailable)
         } catch let error as BrokerError {
             throw RuntimeFailure.exit("broker", "\(error)", status: error.code == .endpointUnavailable ? 69 : 74)
+        } catch let refusal as FailoverBroker.Refusal {
+            throw RuntimeFailure.exit("broker", "\(refusal)", status: 74)
+        } catch let refusal as StreamMirror.Refusal {
+            throw RuntimeFailure.exit("broker", "\(refusal)", status: 74)
         } catch let failure as ProvinceView.Failure {
             throw RuntimeFailure.exit("broker", "\(failure)", status: 74)
         }
