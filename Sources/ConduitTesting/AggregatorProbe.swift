@@ -59,6 +59,15 @@ public enum AggregatorProbe {
         return rebuilt
     }
 
+    /// Where two JSON texts first differ, with some context on each side, for a failed comparison's message.
+    public static func firstDifference(_ a: [UInt8], _ b: [UInt8]) -> String {
+        guard a != b else { return "the same" }
+        let index = zip(a, b).firstIndex { $0 != $1 } ?? min(a.count, b.count)
+        let from = max(0, index - 200)
+        func around(_ bytes: [UInt8]) -> String { String(decoding: bytes[min(from, bytes.count)..<min(bytes.count, index + 300)], as: UTF8.self) }
+        return "at byte \(index) of \(a.count) and \(b.count):\n\(around(a))\n---\n\(around(b))"
+    }
+
     /// The aggregator's state at `path` from its snapshot endpoint: the sequence it is at, and the JSON.
     public static func snapshot(_ endpoint: String, context: Context, path: String = "") throws -> (UInt64, [UInt8]) {
         let client = try TestClient(context: context, endpoint: endpoint)
