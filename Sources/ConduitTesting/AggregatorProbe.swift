@@ -62,7 +62,8 @@ public enum AggregatorProbe {
     /// Where two JSON texts first differ, with some context on each side, for a failed comparison's message.
     public static func firstDifference(_ a: [UInt8], _ b: [UInt8]) -> String {
         guard a != b else { return "the same" }
-        let index = zip(a, b).firstIndex { $0 != $1 } ?? min(a.count, b.count)
+        var index = 0
+        while index < min(a.count, b.count) && a[index] == b[index] { index += 1 }
         let from = max(0, index - 200)
         func around(_ bytes: [UInt8]) -> String { String(decoding: bytes[min(from, bytes.count)..<min(bytes.count, index + 300)], as: UTF8.self) }
         return "at byte \(index) of \(a.count) and \(b.count):\n\(around(a))\n---\n\(around(b))"
