@@ -103,6 +103,8 @@ struct IngestPipeline {
     private var batchKeys: [DedupeWindow<DedupeKey>.Fingerprint: UInt64] = [:]
     private var batchNewKeys: [(DedupeWindow<DedupeKey>.Fingerprint, UInt64)] = []
     private var encodeBuffer: [UInt8] = []
+    /// The recorded time stamped last, as JSON text: the events of a batch share it.
+    private var recordedTimeText = TimestampText()
     private var lastEncodedCount = 0
 
     /// - Parameters:
@@ -353,8 +355,9 @@ struct IngestPipeline {
         into actions: inout [Action]
     ) {
         var event: Event
+        var form = ReceivedForm()
         do {
-            event = try EventCodec.decodeAndValidate(bytes, with: validator)
+            event = try EventCodec.decodeAndValidate(bytes, with: validator, form: &form)
         } catch {
             reject(routingId, correlation: correlation, error)
             return
@@ -397,7 +400,7 @@ struct IngestPipeline {
         }
         event.authenticatedIdentity = principal?.organisation
         let record: Record
-        switch append(&event, calendar: calendar) {
+        switch append(&event, calendar: calendar, received: (form, bytes)) {
         case .success(let appended): record = appended
         case .failure(let error):
             reject(routingId, correlation: correlation, error)
@@ -488,16 +491,30 @@ struct IngestPipeline {
     /// Stamps `event` with the next sequence and the recorded time, and adds it to the batch. An event whose stored
     /// form (canonical, stamped) would exceed the event size limit is refused and consumes no sequence: every reader
     /// of stored events holds to that limit, so such an event could be acknowledged but never read back.
-    private mutating func append(_ event: inout Event, calendar: Int64) -> Result<Record, ConduitError> {
+    /// `received` is the event's received bytes and what of them is canonical, when it came from an agent: those
+    /// members are copied rather than written again.
+    private mutating func append(
+        _ event: inout Event, calendar: Int64, received: (form: ReceivedForm, bytes: [UInt8])? = nil
+    ) -> Result<Record, ConduitError> {
         let sequence = nextSequence + UInt64(recordCount)
         let recordedTime = max(lastRecordedTime, calendar)
         event.sequence = sequence
         event.recordedTime = Timestamp(microsecondsSinceEpoch: recordedTime)
         // The last record still holds the previous buffer, so a fresh one is made: with room for an event the size
         // of the last one, so that it is allocated once instead of growing five or six times.
-        encodeBuffer = []
-        encodeBuffer.reserveCapacity(max(512, lastEncodedCount + 64))
-        EventCodec.encode(event, into: &encodeBuffer)
+        if let received,
+            let stored = EventCodec.storedForm(event, reusing: received.form, of: received.bytes, recordedTime: &recordedTimeText)
+        {
+            encodeBuffer = stored
+        } else {
+            encodeBuffer = []
+            encodeBuffer.reserveCapacity(max(512, lastEncodedCount + 64))
+            if let received {
+                EventCodec.encode(event, into: &encodeBuffer, reusing: received.form, of: received.bytes)
+            } else {
+                EventCodec.encode(event, into: &encodeBuffer)
+            }
+        }
         lastEncodedCount = encodeBuffer.count
         guard encodeBuffer.count <= EventCodec.maximumEventBytes else {
             return .failure(

@@ -36,6 +36,42 @@ public enum EventCodec {
         return event
     }
 
+    /// Decodes one event and notes which of its members' received bytes are already their canonical JSON, so that
+    /// ``encode(_:into:reusing:of:)`` can copy them rather than write them again.
+    public static func decode(_ bytes: [UInt8], form: inout ReceivedForm) throws(ConduitError) -> Event {
+        try bytes.withUnsafeBufferPointer { buffer throws(ConduitError) -> Event in
+            guard buffer.count <= maximumEventBytes else {
+                throw ConduitError(.eventOversize, path: "$", "the event is \(buffer.count) bytes; the limit is \(maximumEventBytes)")
+            }
+            var decoder = EventDecoder(reader: JSONReader(buffer, maximumDepth: maximumDepth))
+            let event = try decoder.decodeEvent()
+            form = decoder.form
+            return event
+        }
+    }
+
+    /// ``decodeAndValidate(_:with:)``, noting which members' received bytes are canonical (``decode(_:form:)``).
+    public static func decodeAndValidate(
+        _ bytes: [UInt8], with validator: EventValidator, form: inout ReceivedForm
+    ) throws(ConduitError) -> Event {
+        var event = try decode(bytes, form: &form)
+        try validator.validateAndComplete(&event)
+        return event
+    }
+
+    /// Appends the canonical JSON of an event to `bytes`, copying from `received` the members `form` found canonical
+    /// there: the same bytes as ``encode(_:into:)``, with less work. `event` must be what ``decode(_:form:)`` made of
+    /// `received`, changed at most in the members `form` does not hold (the stamped ones, and `site` or `utility`
+    /// filled in where they were absent).
+    public static func encode(_ event: Event, into bytes: inout [UInt8], reusing form: ReceivedForm, of received: [UInt8]) {
+        received.withUnsafeBufferPointer { buffer in
+            var writer = JSONWriter(capacity: 0)
+            swap(&writer.bytes, &bytes)
+            writeEvent(event, to: &writer, reusing: ReceivedCopy(form: form, bytes: buffer))
+            swap(&writer.bytes, &bytes)
+        }
+    }
+
     /// The canonical JSON of an event.
     public static func encode(_ event: Event) -> [UInt8] {
         var writer = JSONWriter(capacity: 384)
@@ -52,12 +88,62 @@ public enum EventCodec {
     }
 }
 
+/// Which members of a received event are already in canonical form, as ranges of the received bytes (a string with
+/// its quotes; `data` whole). A string is canonical without escapes; `time` in UTC with `Z` and a fraction of six
+/// digits or none; `data` (of progress events) compact, its members in order, their values canonical.
+public struct ReceivedForm: Sendable, Equatable {
+    var id: Range<Int>?
+    var source: Range<Int>?
+    var time: Range<Int>?
+    var subject: Range<Int>?
+    var site: Range<Int>?
+    var workItem: Range<Int>?
+    var data: Range<Int>?
+
+    public init() {}
+
+    /// How many of the members are copied.
+    public var reusedCount: Int {
+        [id, source, time, subject, site, workItem, data].count { $0 != nil }
+    }
+}
+
+/// A received event's bytes and what of them is canonical, for the encoder.
+struct ReceivedCopy {
+    let form: ReceivedForm
+    let bytes: UnsafeBufferPointer<UInt8>
+}
+
 // MARK: - Decoding
 
 struct EventDecoder {
     var reader: JSONReader
+    /// The members whose received bytes are already canonical.
+    var form = ReceivedForm()
+    /// Cleared while decoding `data` when its received bytes are not its canonical form.
+    var dataCanonical = true
+
+    /// The latest string read, as a range of the input, if it held no escape (its bytes are then its canonical JSON).
+    @inline(__always)
+    var plainString: Range<Int>? {
+        reader.stringEscaped ? nil : reader.stringStart..<reader.index
+    }
 
     private static let specVersionBit: UInt32 = 1 << 0
+
+    /// Whether a timestamp string (with its quotes) is as ``Timestamp`` writes it: `"YYYY-MM-DDTHH:MM:SSZ"`, or with a
+    /// fraction of six digits that are not all zero. The parser has checked the rest.
+    static func isCanonicalTimestamp(_ b: UnsafeBufferPointer<UInt8>, _ span: Range<Int>) -> Bool {
+        let s = span.lowerBound
+        guard span.count >= 22, b[s + 11] == UInt8(ascii: "T") else { return false }
+        switch span.count {
+        case 22: return b[s + 20] == UInt8(ascii: "Z")
+        case 29:
+            guard b[s + 20] == UInt8(ascii: "."), b[s + 27] == UInt8(ascii: "Z") else { return false }
+            return (s + 21..<s + 27).contains { b[$0] != UInt8(ascii: "0") }
+        default: return false
+        }
+    }
 
     @inline(__always)
     static func mark(_ seen: inout UInt32, _ bit: Int, _ path: String) throws(ConduitError) {
@@ -90,6 +176,7 @@ struct EventDecoder {
             case 2 where reader.keyEquals(key, "id"):
                 try Self.mark(&seen, 1, "id")
                 id = try reader.readBoundedString("id", maximum: 128)
+                form.id = plainString
                 continue
             case 4 where reader.keyEquals(key, "type"):
                 try Self.mark(&seen, 3, "type")
@@ -98,15 +185,22 @@ struct EventDecoder {
             case 4 where reader.keyEquals(key, "time"):
                 try Self.mark(&seen, 4, "time")
                 time = try reader.readTimestamp("time")
+                if let span = plainString, Self.isCanonicalTimestamp(reader.bytes, span) { form.time = span }
                 continue
             case 4 where reader.keyEquals(key, "site"):
                 try Self.mark(&seen, 7, "site")
                 site = try reader.readIdentifier("site")
+                form.site = plainString
                 continue
             case 4 where reader.keyEquals(key, "data"):
                 try Self.mark(&seen, 13, "data")
                 if let kind {
+                    _ = try reader.peek("data")
+                    let start = reader.index
+                    reader.sawWhitespace = false
+                    dataCanonical = true
                     data = try decodeData(kind)
+                    if dataCanonical && !reader.sawWhitespace { form.data = start..<reader.index }
                 } else {
                     _ = try reader.peek("data")
                     deferredData = reader.index
@@ -116,10 +210,12 @@ struct EventDecoder {
             case 6 where reader.keyEquals(key, "source"):
                 try Self.mark(&seen, 2, "source")
                 source = try reader.readSource("source")
+                form.source = plainString
                 continue
             case 7 where reader.keyEquals(key, "subject"):
                 try Self.mark(&seen, 5, "subject")
                 subject = try reader.readBoundedString("subject", maximum: 256)
+                form.subject = plainString
                 continue
             case 7 where reader.keyEquals(key, "utility"):
                 try Self.mark(&seen, 8, "utility")
@@ -128,6 +224,7 @@ struct EventDecoder {
             case 8 where reader.keyEquals(key, "workitem"):
                 try Self.mark(&seen, 9, "workitem")
                 workItem = try reader.readIdentifier("workitem")
+                form.workItem = plainString
                 continue
             case 8 where reader.keyEquals(key, "sequence"):
                 try Self.mark(&seen, 10, "sequence")
@@ -213,6 +310,7 @@ struct EventDecoder {
     }
 
     mutating func decodeData(_ kind: EventKind) throws(ConduitError) -> EventData {
+        if kind != .progress { dataCanonical = false }
         switch kind {
         case .progress: return .progress(try decodeProgress())
         case .inspection: return .inspection(try decodeInspection())
@@ -238,37 +336,55 @@ struct EventDecoder {
         var status: WorkStatus?
         var report = ProgressReport(status: .planned)
         var first = true
+        // Canonical when the members come in the order writeProgress writes them (the bits of `seen` follow it),
+        // with unescaped keys and strings and canonical numbers.
+        var canonical = true
         while let key = try reader.nextKey(&first, "data") {
+            if key.decoded != nil { canonical = false }
+            let before = seen
             // By length first, as in decodeEvent: one comparison of bytes for most keys.
             switch key.decoded?.count ?? key.count {
             case 6 where reader.keyEquals(key, "status"):
                 try Self.mark(&seen, 0, "data.status")
                 status = try reader.readStatus("data.status", WorkStatus.self, kind: .progress)
+                if reader.stringEscaped { canonical = false }
             case 7 where reader.keyEquals(key, "percent"):
                 try Self.mark(&seen, 1, "data.percent")
-                report.percent = try reader.readDouble("data.percent")
+                report.percent = try reader.readDouble("data.percent", canonical: &canonical)
             case 12 where reader.keyEquals(key, "plannedStart"):
                 try Self.mark(&seen, 2, "data.plannedStart")
                 report.plannedStart = try reader.readDate("data.plannedStart")
+                if reader.stringEscaped { canonical = false }
             case 13 where reader.keyEquals(key, "plannedFinish"):
                 try Self.mark(&seen, 3, "data.plannedFinish")
                 report.plannedFinish = try reader.readDate("data.plannedFinish")
+                if reader.stringEscaped { canonical = false }
             case 11 where reader.keyEquals(key, "actualStart"):
                 try Self.mark(&seen, 4, "data.actualStart")
                 report.actualStart = try reader.readDate("data.actualStart")
+                if reader.stringEscaped { canonical = false }
             case 12 where reader.keyEquals(key, "actualFinish"):
                 try Self.mark(&seen, 5, "data.actualFinish")
                 report.actualFinish = try reader.readDate("data.actualFinish")
+                if reader.stringEscaped { canonical = false }
             case 18 where reader.keyEquals(key, "householdsAffected"):
                 try Self.mark(&seen, 6, "data.householdsAffected")
-                report.householdsAffected = try reader.readInt("data.householdsAffected")
+                _ = try reader.peek("data.householdsAffected")
+                let start = reader.index
+                let households = try reader.readInt("data.householdsAffected")
+                if households == 0 && reader.bytes[start] == UInt8(ascii: "-") { canonical = false }
+                report.householdsAffected = households
             case 14 where reader.keyEquals(key, "blockingReason"):
                 try Self.mark(&seen, 7, "data.blockingReason")
                 report.blockingReason = try reader.readBoundedString("data.blockingReason", maximum: 1024)
+                if reader.stringEscaped { canonical = false }
             default:
                 throw unknownField(key, "data", .progress)
             }
+            // The member just read must come after every member before it.
+            if seen ^ before < before { canonical = false }
         }
+        if !canonical { dataCanonical = false }
         guard let status else { throw missing("data.status", .progress) }
         report.status = status
         return report
@@ -610,18 +726,21 @@ extension JSONReader {
     mutating func readSource(_ path: String) throws(ConduitError) -> String {
         let token = try readStringBytes(path)
         return try withBytes(of: token) { bytes throws(ConduitError) -> String in
-            let text = String(decoding: bytes, as: UTF8.self)
-            guard bytes.count >= 2, bytes.count <= 256, bytes[0] == UInt8(ascii: "/") else {
-                throw ConduitError(.eventFormat, path: path, "\"\(text)\" is not a source; expected /<organisation>[/<agent>]")
+            // One pass: the organisation (up to the second slash) must be an identifier, and no byte a space or control.
+            var valid = bytes.count >= 2 && bytes.count <= 256 && bytes[0] == UInt8(ascii: "/")
+            var organisationEnd = bytes.count
+            var i = 1
+            while valid && i < bytes.count {
+                let byte = bytes[i]
+                if byte <= 0x20 || byte == 0x7F { valid = false }
+                if byte == UInt8(ascii: "/") && organisationEnd == bytes.count { organisationEnd = i }
+                i += 1
             }
-            let rest = UnsafeBufferPointer(rebasing: bytes[1...])
-            let end = rest.firstIndex(of: UInt8(ascii: "/")) ?? rest.endIndex
-            guard Identifier.isValid(UnsafeBufferPointer(rebasing: rest[rest.startIndex..<end])),
-                !bytes.contains(where: { $0 <= 0x20 || $0 == 0x7F })
-            else {
-                throw ConduitError(.eventFormat, path: path, "\"\(text)\" is not a source; expected /<organisation>[/<agent>]")
+            guard valid, Identifier.isValid(UnsafeBufferPointer(rebasing: bytes[1..<organisationEnd])) else {
+                throw ConduitError(
+                    .eventFormat, path: path, "\"\(String(decoding: bytes, as: UTF8.self))\" is not a source; expected /<organisation>[/<agent>]")
             }
-            return text
+            return String(decoding: bytes, as: UTF8.self)
         }
     }
 
@@ -730,14 +849,14 @@ extension JSONWriter {
 }
 
 extension EventCodec {
-    static func writeEvent(_ event: Event, to w: inout JSONWriter) {
+    static func writeEvent(_ event: Event, to w: inout JSONWriter, reusing received: ReceivedCopy? = nil) {
         w.beginObject()
         w.key("specversion")
         w.plainString("1.0")
         w.key("id")
-        w.string(event.id)
+        if let span = received?.form.id { w.copy(received!.bytes, span) } else { w.string(event.id) }
         w.key("source")
-        w.string(event.source)
+        if let span = received?.form.source { w.copy(received!.bytes, span) } else { w.string(event.source) }
         w.key("type")
         switch event.kind {
         case .progress: w.plainString("conduit.progress")
@@ -748,12 +867,27 @@ extension EventCodec {
         case .plan: w.plainString("conduit.plan")
         }
         w.key("time")
-        w.timestamp(event.time)
-        w.member("subject", event.subject)
+        if let span = received?.form.time { w.copy(received!.bytes, span) } else { w.timestamp(event.time) }
+        if let span = received?.form.subject, event.subject != nil {
+            w.key("subject")
+            w.copy(received!.bytes, span)
+        } else {
+            w.member("subject", event.subject)
+        }
         w.member("datacontenttype", event.dataContentType)
         w.member("utility", event.utility)
-        w.member("site", event.site)
-        w.member("workitem", event.workItem)
+        if let span = received?.form.site, event.site != nil {
+            w.key("site")
+            w.copy(received!.bytes, span)
+        } else {
+            w.member("site", event.site)
+        }
+        if let span = received?.form.workItem, event.workItem != nil {
+            w.key("workitem")
+            w.copy(received!.bytes, span)
+        } else {
+            w.member("workitem", event.workItem)
+        }
         w.member("sequence", event.sequence)
         w.member("recordedtime", event.recordedTime)
         w.member("authidentity", event.authenticatedIdentity)
@@ -762,6 +896,11 @@ extension EventCodec {
             w.rawValue(attribute.json)
         }
         w.key("data")
+        if let span = received?.form.data {
+            w.copy(received!.bytes, span)
+            w.endObject()
+            return
+        }
         switch event.data {
         case .progress(let report): writeProgress(report, to: &w)
         case .inspection(let report): writeInspection(report, to: &w)

@@ -11,6 +11,12 @@ struct JSONReader {
     var index: Int = 0
     var depth: Int = 0
     let maximumDepth: Int
+    /// Set when whitespace is skipped: callers that track whether the input is in canonical (compact) form clear it
+    /// before a value and look at it after.
+    var sawWhitespace = false
+    /// Where the latest string scanned begins (its opening quote), and whether it holds escapes.
+    var stringStart = 0
+    var stringEscaped = false
 
     init(_ bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int = 32) {
         self.bytes = bytes
@@ -40,6 +46,7 @@ struct JSONReader {
             let byte = bytes[index]
             if byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 {
                 index += 1
+                sawWhitespace = true
             } else {
                 return
             }
@@ -204,13 +211,33 @@ struct JSONReader {
         let start = index
         var escaped = false
         let count = bytes.count
-        while index < count {
-            let byte = bytes[index]
+        guard let base = bytes.baseAddress else {
+            throw ConduitError(.jsonSyntax, path: path, "unterminated string starting at offset \(start - 1)")
+        }
+        var i = index
+        while i < count {
+            // Eight bytes at a time while none of them is a quote, a backslash, a control character or non-ASCII.
+            while i + 8 <= count {
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+                if Self.needsAttention(word) { break }
+                i += 8
+            }
+            // Then one by one up to the byte that needs attention.
+            var byte = base[i]
+            while byte >= 0x20 && byte < 0x80 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") {
+                i += 1
+                guard i < count else { break }
+                byte = base[i]
+            }
+            guard i < count else { break }
             if byte == UInt8(ascii: "\"") {
-                let token = StringToken(start: start, end: index, escaped: escaped)
-                index += 1
+                let token = StringToken(start: start, end: i, escaped: escaped)
+                stringStart = start - 1
+                stringEscaped = escaped
+                index = i + 1
                 return token
             }
+            index = i
             if byte == UInt8(ascii: "\\") {
                 escaped = true
                 try scanEscape(path)
@@ -218,13 +245,27 @@ struct JSONReader {
                 throw ConduitError(
                     .jsonString, path: path,
                     "unescaped control character 0x\(String(byte, radix: 16)) in a string at offset \(index)")
-            } else if byte < 0x80 {
-                index += 1
             } else {
                 try scanUTF8(byte, path)
             }
+            i = index
         }
+        index = i
         throw ConduitError(.jsonSyntax, path: path, "unterminated string starting at offset \(start - 1)")
+    }
+
+    /// Whether any of eight bytes is a quote, a backslash, below 0x20 or above 0x7F. A byte after one that is may be
+    /// reported too (a borrow carries): the caller then looks at the bytes one by one.
+    @inline(__always)
+    static func needsAttention(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let zeroInQuote = (quote &- ones) & ~quote
+        let zeroInBackslash = (backslash &- ones) & ~backslash
+        let control = (word &- ones &* 0x20) & ~word
+        return (zeroInQuote | zeroInBackslash | control | word) & high != 0
     }
 
     mutating func scanEscape(_ path: String) throws(ConduitError) {
@@ -532,6 +573,26 @@ struct JSONReader {
 
     /// Reads a number as a `Double` (exact for integers below 2^53; otherwise correctly rounded by `strtod`).
     mutating func readDouble(_ path: String) throws(ConduitError) -> Double {
+        try readDoubleToken(path).value
+    }
+
+    /// Reads a number as a `Double`, and clears `canonical` unless its text is what ``JSONWriter/double(_:)`` writes
+    /// for it (`45` and `37.5`, not `45.0`, `-0` or `1e2`).
+    mutating func readDouble(_ path: String, canonical: inout Bool) throws(ConduitError) -> Double {
+        let (value, token) = try readDoubleToken(path)
+        if canonical && !isCanonical(value, token) { canonical = false }
+        return value
+    }
+
+    func isCanonical(_ value: Double, _ token: NumberToken) -> Bool {
+        if value == value.rounded(), abs(value) < 1e15 {
+            return token.isInteger && !(value == 0 && bytes[token.start] == UInt8(ascii: "-"))
+        }
+        let text = value.description.utf8
+        return text.count == token.end - token.start && text.elementsEqual(UnsafeBufferPointer(rebasing: bytes[token.start..<token.end]))
+    }
+
+    mutating func readDoubleToken(_ path: String) throws(ConduitError) -> (value: Double, token: NumberToken) {
         let token = try scanNumber(path)
         if token.isInteger && token.end - token.start <= 15 {
             var i = token.start
@@ -542,12 +603,12 @@ struct JSONReader {
                 value = value * 10 + Int64(bytes[i] &- UInt8(ascii: "0"))
                 i += 1
             }
-            return Double(negative ? -value : value)
+            return (Double(negative ? -value : value), token)
         }
         guard let value = Double(numberText(token)), value.isFinite else {
             throw ConduitError(.jsonNumber, path: path, "\(numberText(token)) is out of range")
         }
-        return value
+        return (value, token)
     }
 
     @inline(__always)

@@ -1,0 +1,129 @@
+import Testing
+@testable import ConduitCore
+
+/// The broker stores an event by copying the members it received in canonical form and writing the rest: the bytes
+/// must be exactly those of writing the whole event, whatever form the event arrived in.
+@Suite struct ReceivedFormTests {
+    /// Decodes `json`, stamps and completes it as the broker does, and writes it both ways.
+    static func bothWays(_ json: [UInt8], identity: String? = "power-supply-bureau") throws -> (copied: [UInt8], written: [UInt8], form: ReceivedForm) {
+        var form = ReceivedForm()
+        var event = try EventCodec.decode(json, form: &form)
+        EventValidator(scenario: .default).complete(&event)
+        event.sequence = 1234
+        event.recordedTime = Timestamp(microsecondsSinceEpoch: 1_685_608_200_250_000)
+        event.authenticatedIdentity = identity
+        var copied: [UInt8] = []
+        EventCodec.encode(event, into: &copied, reusing: form, of: json)
+        let written = EventCodec.encode(event)
+        // The broker's way, when it applies: straight into an array sized once.
+        var text = TimestampText()
+        if let stored = EventCodec.storedForm(event, reusing: form, of: json, recordedTime: &text) {
+            #expect(stored == written, "\(String(decoding: json, as: UTF8.self)) was stored as \(String(decoding: stored, as: UTF8.self))")
+        }
+        return (copied, written, form)
+    }
+
+    @Test func aCanonicalProgressReportIsCopiedMemberByMember() throws {
+        let result = try Self.bothWays(Samples.progressBytes)
+        #expect(result.copied == result.written)
+        // id, source, time, site, workitem and data.
+        #expect(result.form.reusedCount == 6)
+        #expect(result.form.data != nil)
+        var form = ReceivedForm()
+        let event = try EventCodec.decode(Samples.progressBytes, form: &form)
+        var text = TimestampText()
+        #expect(EventCodec.storedForm(event, reusing: form, of: Samples.progressBytes, recordedTime: &text) == Samples.progressBytes)
+    }
+
+    @Test func membersMissingFromTheReceivedEventAreWritten() throws {
+        // No site and no utility: the broker fills both in from the work item.
+        let json = Samples.progressJSON.replacingOccurrences(of: #""utility":"power","site":"ganjiaba","#, with: "")
+        let result = try Self.bothWays(bytes(json), identity: nil)
+        #expect(result.form.site == nil)
+        #expect(result.copied == result.written)
+        #expect(String(decoding: result.copied, as: UTF8.self).contains(#""site":"ganjiaba""#))
+    }
+
+    /// Each of these arrives in a form the encoder would not write: the member is written, not copied.
+    @Test(arguments: [
+        (#""percent":45,"#, #""percent":45.0,"#, "data"),
+        (#""percent":45,"#, #""percent":4.5e1,"#, "data"),
+        (#""householdsAffected":120"#, #""householdsAffected": 120"#, "data"),
+        (#""householdsAffected":120"#, #""householdsAffected":-0"#, "data"),
+        (#""status":"in_progress","percent":45,"#, #""percent":45,"status":"in_progress","#, "data"),
+        (#""plannedStart":"2023-04-01""#, #""plannedStart":"2023\u002d04-01""#, "data"),
+        (#""status":"in_progress""#, #""st\u0061tus":"in_progress""#, "data"),
+        (#""time":"2023-06-01T08:30:00Z""#, #""time":"2023-06-01T16:30:00+08:00""#, "time"),
+        (#""time":"2023-06-01T08:30:00Z""#, #""time":"2023-06-01t08:30:00Z""#, "time"),
+        (#""time":"2023-06-01T08:30:00Z""#, #""time":"2023-06-01T08:30:00z""#, "time"),
+        (#""time":"2023-06-01T08:30:00Z""#, #""time":"2023-06-01T08:30:00.000000Z""#, "time"),
+        (#""time":"2023-06-01T08:30:00Z""#, #""time":"2023-06-01T08:30:00.5Z""#, "time"),
+        (#""time":"2023-06-01T08:30:00Z""#, #""time":"2023-06-01T08:30:00.123456789Z""#, "time"),
+        (#""id":"pw-0001""#, #""id":"pw\u002d0001""#, "id"),
+        (#""source":"/power-supply-bureau/agent-1""#, #""source":"\/power-supply-bureau\/agent-1""#, "source"),
+        (#""site":"ganjiaba""#, #""site":"ganji\u0061ba""#, "site"),
+    ])
+    func aMemberInAnotherFormIsWrittenAfresh(_ canonical: String, _ other: String, _ member: String) throws {
+        let json = Samples.progressJSON.replacingOccurrences(of: canonical, with: other)
+        #expect(json != Samples.progressJSON)
+        let result = try Self.bothWays(bytes(json))
+        #expect(result.copied == result.written, "\(String(decoding: result.copied, as: UTF8.self))")
+        let form = result.form
+        let reused: [String: Bool] = [
+            "data": form.data != nil, "time": form.time != nil, "id": form.id != nil, "source": form.source != nil,
+            "site": form.site != nil,
+        ]
+        #expect(reused[member] == false)
+        #expect(form.reusedCount == 5)
+    }
+
+    @Test func canonicalFractionsAndTimesWithMicrosecondsAreCopied() throws {
+        let json = Samples.progressJSON
+            .replacingOccurrences(of: #""percent":45,"#, with: #""percent":37.5,"#)
+            .replacingOccurrences(of: #""time":"2023-06-01T08:30:00Z""#, with: #""time":"2023-06-01T08:30:00.000250Z""#)
+        let result = try Self.bothWays(bytes(json))
+        #expect(result.copied == result.written)
+        #expect(result.form.data != nil && result.form.time != nil)
+    }
+
+    /// Events of every kind, mutated at random (a byte changed, removed, inserted or repeated): whatever still decodes
+    /// is stored with the same bytes either way.
+    @Test func mutatedEventsAreStoredTheSameEitherWay() throws {
+        var rng = SplitMix64(seed: 41)
+        let seeds = Samples.all.map { EventCodec.encode($0) } + [Samples.progressBytes]
+        var compared = 0
+        var copiedData = 0
+        for iteration in 0..<30_000 {
+            let input = DecoderFuzzTests.mutate(seeds[iteration % seeds.count], &rng)
+            guard let result = try? Self.bothWays(input) else { continue }
+            compared += 1
+            if result.form.data != nil { copiedData += 1 }
+            #expect(
+                result.copied == result.written,
+                "\(String(decoding: input, as: UTF8.self)) was stored as \(String(decoding: result.copied, as: UTF8.self))")
+        }
+        // Enough of them decode, and enough of those keep a canonical data object, for the comparison to mean something.
+        #expect(compared > 1000)
+        #expect(copiedData > 200)
+    }
+
+    /// Whitespace between any two tokens changes nothing stored, and keeps `data` from being copied when it falls inside.
+    @Test func whitespaceAnywhereIsStoredTheSameEitherWay() throws {
+        let json = Samples.progressBytes
+        var tried = 0
+        for index in 1..<json.count {
+            // After a comma or brace (the sample's strings hold neither) or a key's colon: between two tokens.
+            let previous = json[index - 1]
+            let afterKey = previous == UInt8(ascii: ":") && json[index - 2] == UInt8(ascii: "\"")
+            guard previous == UInt8(ascii: ",") || previous == UInt8(ascii: "{") || afterKey else { continue }
+            var spaced = json
+            spaced.insert(contentsOf: Array(" \n\t".utf8), at: index)
+            let result = try Self.bothWays(spaced)
+            #expect(result.copied == result.written)
+            let insideData = index > json.firstRange(of: Array(#""data":"#.utf8))!.upperBound
+            if insideData { #expect(result.form.data == nil) }
+            tried += 1
+        }
+        #expect(tried > 20)
+    }
+}
