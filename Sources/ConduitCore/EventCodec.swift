@@ -269,14 +269,15 @@ struct EventDecoder {
         }
         guard let kind else { throw ConduitError(.eventMissing, path: "type", "the required attribute type is missing") }
         guard let time else { throw ConduitError(.eventMissing, path: "time", "the required attribute time is missing") }
-        if data == nil, let deferredData {
+        if case .none = data, let deferredData {
             var inner = reader
             inner.index = deferredData
             inner.depth = 1
             var decoder = EventDecoder(reader: inner)
             data = try decoder.decodeData(kind)
         }
-        guard let data else { throw ConduitError(.eventMissing, path: "data", "the required attribute data is missing") }
+        // Taken out of the optional rather than copied.
+        guard let data = data.take() else { throw ConduitError(.eventMissing, path: "data", "the required attribute data is missing") }
         if extensions.count > 1 { extensions.sort { $0.name < $1.name } }
         return Event(
             id: id, source: source, time: time, subject: subject, dataContentType: dataContentType,

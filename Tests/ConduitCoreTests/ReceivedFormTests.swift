@@ -127,3 +127,31 @@ import Testing
         #expect(tried > 20)
     }
 }
+
+/// The byte-level matchers the decoder uses, against what they replace: every byte value, every case name.
+@Suite struct ByteMatcherTests {
+    @Test func identifiersAreLowerCaseLettersDigitsAndInnerHyphens() {
+        for byte in UInt8.min...UInt8.max {
+            let allowed = (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+            #expect([UInt8(ascii: "a"), byte].withUnsafeBufferPointer(Identifier.isValid) == (allowed || byte == UInt8(ascii: "-")), "byte \(byte)")
+            #expect([byte, UInt8(ascii: "a")].withUnsafeBufferPointer(Identifier.isValid) == allowed, "byte \(byte) first")
+        }
+        #expect(Identifier.isValid(String(repeating: "a", count: 64)))
+        #expect(!Identifier.isValid(String(repeating: "a", count: 65)))
+        #expect(!Identifier.isValid(""))
+        #expect(Identifier.isValid("ganjiaba-power"))
+    }
+
+    @Test func wireNamesMatchTheirCaseOnly() {
+        for utility in Utility.allCases {
+            #expect(Array(utility.rawValue.utf8).withUnsafeBufferPointer(Utility.match) == utility)
+            #expect(Array((utility.rawValue + "x").utf8).withUnsafeBufferPointer(Utility.match) == nil)
+            #expect(Array(utility.rawValue.utf8.dropLast()).withUnsafeBufferPointer(Utility.match) == nil)
+        }
+        for status in WorkStatus.allCases {
+            #expect(Array(status.rawValue.utf8).withUnsafeBufferPointer(WorkStatus.match) == status)
+            #expect(Array(status.rawValue.uppercased().utf8).withUnsafeBufferPointer(WorkStatus.match) == nil)
+        }
+        #expect([UInt8]().withUnsafeBufferPointer(Utility.match) == nil)
+    }
+}

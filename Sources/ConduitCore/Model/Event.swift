@@ -49,7 +49,7 @@ public struct Event: Sendable, Hashable {
         self.sequence = sequence
         self.recordedTime = recordedTime
         self.authenticatedIdentity = authenticatedIdentity
-        self.extensions = extensions.sorted { $0.name < $1.name }
+        self.extensions = extensions.count > 1 ? extensions.sorted { $0.name < $1.name } : extensions
         self.data = data
     }
 

@@ -5,9 +5,14 @@ extension WireEnum {
     /// The case whose wire name equals `bytes`, if any.
     @inline(__always)
     static func match(_ bytes: UnsafeBufferPointer<UInt8>) -> Self? {
-        // Wire names are short ASCII: the String is built inline, without allocating.
-        guard bytes.count <= 40 else { return nil }
-        return Self(rawValue: String(decoding: bytes, as: UTF8.self))
+        // Compared with each case's name as bytes: no String is built from the input.
+        guard bytes.count <= 40, let base = bytes.baseAddress else { return nil }
+        for candidate in allCases {
+            var name = candidate.rawValue
+            let equal = name.withUTF8 { utf8 in utf8.count == bytes.count && memoryEqual(base, utf8.baseAddress!, utf8.count) }
+            if equal { return candidate }
+        }
+        return nil
     }
 
     /// The wire names of every case, for error messages: `"a", "b" or "c"`.
@@ -269,13 +274,16 @@ public enum Identifier {
     }
 
     static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard bytes.count >= 1 && bytes.count <= 64 else { return false }
-        for (offset, byte) in bytes.enumerated() {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): continue
-            case UInt8(ascii: "-") where offset > 0: continue
-            default: return false
-            }
+        guard bytes.count >= 1 && bytes.count <= 64, let base = bytes.baseAddress, base[0] != UInt8(ascii: "-") else { return false }
+        // One bit per allowed byte: '-' and '0'-'9' among the first 64 byte values, 'a'-'z' among the next 64.
+        let low: UInt64 = 1 << 0x2D | 0x3FF << 0x30
+        let high: UInt64 = 0x3FF_FFFF << (0x61 - 64)
+        var offset = 0
+        while offset < bytes.count {
+            let byte = UInt64(base[offset])
+            let mask = byte < 64 ? low >> byte : (byte < 128 ? high >> (byte - 64) : 0)
+            if mask & 1 == 0 { return false }
+            offset += 1
         }
         return true
     }
