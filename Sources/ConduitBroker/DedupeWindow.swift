@@ -15,6 +15,11 @@ public struct DedupeWindow<Key: Hashable>: Sendable where Key: Sendable {
         var high: Int
         var low: Int
 
+        init(high: Int, low: Int) {
+            self.high = high
+            self.low = low
+        }
+
         init(_ key: Key) {
             var first = Hasher()
             first.combine(0x9E37_79B9_7F4A_7C15 as UInt64)
@@ -62,5 +67,75 @@ public struct DedupeWindow<Key: Hashable>: Sendable where Key: Sendable {
             current = Dictionary(minimumCapacity: capacity)
         }
         current[fingerprint] = sequence
+    }
+}
+
+/// The keys of the batch being formed, each with its sequence: an open-addressing table indexed by the fingerprint's
+/// low bits (a fingerprint is already a hash), emptied after each batch in constant time by moving to a new generation
+/// rather than clearing its slots.
+struct BatchKeyTable<Key: Hashable & Sendable> {
+    typealias Fingerprint = DedupeWindow<Key>.Fingerprint
+
+    private struct Slot {
+        var fingerprint: Fingerprint
+        var sequence: UInt64
+        /// The slot holds a key of the current batch only when this is the table's generation.
+        var generation: UInt32
+    }
+
+    private var slots: [Slot]
+    private var generation: UInt32 = 1
+    /// The keys of the current batch.
+    private(set) var count = 0
+
+    init(capacity: Int = 1024) {
+        var size = 16
+        while size < capacity * 2 { size <<= 1 }
+        slots = Array(repeating: Slot(fingerprint: Fingerprint(high: 0, low: 0), sequence: 0, generation: 0), count: size)
+    }
+
+    /// The sequence the batch gave the key with this fingerprint, if it holds it.
+    func sequence(of fingerprint: Fingerprint) -> UInt64? {
+        let mask = slots.count - 1
+        var index = fingerprint.low & mask
+        while slots[index].generation == generation {
+            if slots[index].fingerprint == fingerprint { return slots[index].sequence }
+            index = (index + 1) & mask
+        }
+        return nil
+    }
+
+    /// Adds a key the batch does not hold yet.
+    mutating func insert(_ fingerprint: Fingerprint, sequence: UInt64) {
+        if (count + 1) * 2 > slots.count { grow() }
+        let mask = slots.count - 1
+        var index = fingerprint.low & mask
+        while slots[index].generation == generation {
+            if slots[index].fingerprint == fingerprint {
+                slots[index].sequence = sequence
+                return
+            }
+            index = (index + 1) & mask
+        }
+        slots[index] = Slot(fingerprint: fingerprint, sequence: sequence, generation: generation)
+        count += 1
+    }
+
+    /// Forgets every key: the next batch starts empty.
+    mutating func removeAll() {
+        count = 0
+        generation &+= 1
+        if generation == 0 {
+            // After 2³² batches the stamps would repeat: the slots are cleared once.
+            for index in slots.indices { slots[index].generation = 0 }
+            generation = 1
+        }
+    }
+
+    private mutating func grow() {
+        let old = slots.filter { $0.generation == generation }
+        slots = Array(repeating: Slot(fingerprint: Fingerprint(high: 0, low: 0), sequence: 0, generation: 0), count: slots.count * 2)
+        count = 0
+        for slot in old { insert(slot.fingerprint, sequence: slot.sequence) }
     }
 }

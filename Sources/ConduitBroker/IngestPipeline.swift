@@ -100,7 +100,7 @@ struct IngestPipeline {
     /// is stored, and whether it answers an event of a `BATCH` (it then goes out in an `ACKS`).
     private var replies: [(routingId: [UInt8], reply: IngestReply, needsBatch: Bool, inAcks: Bool)] = []
     private var publications: [Publication] = []
-    private var batchKeys: [DedupeWindow<DedupeKey>.Fingerprint: UInt64] = [:]
+    private var batchKeys = BatchKeyTable<DedupeKey>()
     private var batchNewKeys: [(DedupeWindow<DedupeKey>.Fingerprint, UInt64)] = []
     private var encodeBuffer: [UInt8] = []
     /// The recorded time stamped last, as JSON text: the events of a batch share it.
@@ -337,7 +337,7 @@ struct IngestPipeline {
         recordCount = 0
         replies.removeAll(keepingCapacity: true)
         publications.removeAll(keepingCapacity: true)
-        batchKeys.removeAll(keepingCapacity: true)
+        batchKeys.removeAll()
         batchNewKeys.removeAll(keepingCapacity: true)
     }
 
@@ -390,7 +390,7 @@ struct IngestPipeline {
             replies.append((routingId, .ack(ack), false, inAcks))
             return
         }
-        if let sequence = batchKeys[fingerprint] {
+        if let sequence = batchKeys.sequence(of: fingerprint) {
             // A resend of an event of this very batch: its acknowledgement, too, holds only if the batch is stored.
             counters.eventsDuplicate += 1
             let ack = Acknowledgement(
@@ -412,7 +412,7 @@ struct IngestPipeline {
             validator = EventValidator(scenario: plan)
             batchPlan = (plan, record.sequence)
         }
-        batchKeys[fingerprint] = record.sequence
+        batchKeys.insert(fingerprint, sequence: record.sequence)
         batchNewKeys.append((fingerprint, record.sequence))
         let ack = Acknowledgement(
             correlation: correlation, sequence: record.sequence, duplicate: false, source: key.source, id: key.id)

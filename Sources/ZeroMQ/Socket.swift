@@ -54,7 +54,9 @@ public final class Socket {
     /// The linger every new socket starts with: pending messages get this long to leave after ``close()``.
     public static let defaultLinger: Duration = .milliseconds(500)
 
-    @usableFromInline var handle: UnsafeMutableRawPointer?
+    /// Read on every send and receive. A socket is used by one thread and the handle is never borrowed across a
+    /// call, so the dynamic check of exclusive access (one runtime call per access) is left out.
+    @exclusivity(unchecked) @usableFromInline var handle: UnsafeMutableRawPointer?
     /// The context the socket was made in; kept alive as long as the socket.
     public let context: Context
     /// The socket's type.

@@ -3,6 +3,29 @@ import Testing
 @testable import ConduitBroker
 
 struct DedupeWindowTests {
+    /// The batch's keys: found while the batch lasts, gone after it, through growth and many batches.
+    @Test func theBatchTableHoldsTheKeysOfOneBatch() {
+        typealias Fingerprint = DedupeWindow<Int>.Fingerprint
+        var table = BatchKeyTable<Int>(capacity: 4)
+        for batch in 0..<50 {
+            // Batches of different sizes, some far beyond the table's first size; keys that collide in the low bits.
+            let size = batch % 2 == 0 ? 3 : 700
+            for key in 0..<size {
+                let fingerprint = Fingerprint(high: batch, low: key << 12)
+                #expect(table.sequence(of: fingerprint) == nil)
+                table.insert(fingerprint, sequence: UInt64(batch * 1000 + key))
+            }
+            #expect(table.count == size)
+            for key in 0..<size {
+                #expect(table.sequence(of: Fingerprint(high: batch, low: key << 12)) == UInt64(batch * 1000 + key))
+            }
+            #expect(table.sequence(of: Fingerprint(high: batch + 1, low: 0)) == nil)
+            table.removeAll()
+            #expect(table.count == 0)
+            #expect(table.sequence(of: Fingerprint(high: batch, low: 0)) == nil)
+        }
+    }
+
     @Test func remembersKeysWithTheirSequence() {
         var window = DedupeWindow<String>(capacity: 4)
         window.remember("power/1", sequence: 10)

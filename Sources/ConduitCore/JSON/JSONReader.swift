@@ -112,6 +112,38 @@ struct JSONReader {
     /// `first` tracks whether a member has been read yet; trailing commas are rejected.
     @inline(__always)
     mutating func nextKey(_ first: inout Bool, _ path: String) throws(ConduitError) -> JSONKey? {
+        if let key = compactKey(&first) { return key }
+        return try nextKeyInGeneral(&first, path)
+    }
+
+    /// The next key when the input is compact there: `"key":` (first) or `,"key":` with a key of plain ASCII. Returns
+    /// `nil` and consumes nothing otherwise (the general path then reads it, or reports what is wrong).
+    @inline(__always)
+    mutating func compactKey(_ first: inout Bool) -> JSONKey? {
+        guard let base = bytes.baseAddress else { return nil }
+        let count = bytes.count
+        var i = index
+        guard i < count else { return nil }
+        if !first {
+            guard base[i] == UInt8(ascii: ","), i + 1 < count else { return nil }
+            i += 1
+        }
+        guard base[i] == UInt8(ascii: "\"") else { return nil }
+        let start = i + 1
+        var end = start
+        while end < count {
+            let byte = base[end]
+            guard byte >= 0x20 && byte < 0x80 && byte != UInt8(ascii: "\\") else { return nil }
+            if byte == UInt8(ascii: "\"") { break }
+            end += 1
+        }
+        guard end + 1 < count, base[end + 1] == UInt8(ascii: ":") else { return nil }
+        first = false
+        index = end + 2
+        return JSONKey(start: start, count: end - start, decoded: nil)
+    }
+
+    mutating func nextKeyInGeneral(_ first: inout Bool, _ path: String) throws(ConduitError) -> JSONKey? {
         skipWhitespace()
         guard index < bytes.count else { throw syntaxError(path, expected: "'}' or a key") }
         var byte = bytes[index]
