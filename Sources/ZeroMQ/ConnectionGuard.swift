@@ -18,14 +18,14 @@ public struct ConnectionGuard: Sendable {
         public var maximumConnections: Int
         /// The most connections at once from one address (IPC connections count only towards the total).
         public var maximumPerAddress: Int
-        /// The most unfinished bytes a connection may hold when no whole message came from it since the previous
-        /// inspection: more than the largest message the endpoint takes, so only a message that cannot be valid
-        /// reaches it.
+        /// The most unfinished bytes a connection may hold at two inspections in a row with no whole message from
+        /// it between them: more than the largest message the endpoint takes, so only a message that cannot be
+        /// valid reaches it.
         public var maximumUnfinishedBytes: Int
         /// The most unfinished bytes a connection may hold even while whole messages keep coming from it.
         public var maximumWaitingBytes: Int
-        /// The most unfinished bytes all connections may hold together when no whole message came from them since
-        /// the previous inspection; beyond it, those holding the most are cut first.
+        /// The most unfinished bytes all connections may hold together, counting those that held some at two
+        /// inspections in a row with no whole message between them; beyond it, those holding the most are cut first.
         public var maximumUnfinishedInAll: Int
         /// How long a connection may keep bytes unfinished without a whole message coming from it, in microseconds.
         public var stallTimeout: Int64
@@ -60,7 +60,8 @@ public struct ConnectionGuard: Sendable {
         case endpointFull(limit: Int)
         /// The peer's address holds its most connections.
         case addressFull(limit: Int)
-        /// More than ``Limits/maximumUnfinishedBytes`` unfinished, no whole message since the previous inspection.
+        /// More than ``Limits/maximumUnfinishedBytes`` unfinished, and unfinished bytes at the inspection before, with
+        /// no whole message since.
         case unfinished(bytes: Int)
         /// More than ``Limits/maximumWaitingBytes`` unfinished.
         case waiting(bytes: Int)
@@ -99,6 +100,8 @@ public struct ConnectionGuard: Sendable {
         var messagesAtInspection: UInt64 = 0
         /// Since when the connection has held unfinished bytes without a whole message.
         var unfinishedSince: Int64?
+        /// Whether it held unfinished bytes at the previous inspection with no whole message since the one before.
+        var heldWithoutProgress = false
         /// Wire bytes of the messages the application sent the connection.
         var sent: UInt64 = 0
     }
@@ -200,6 +203,12 @@ public struct ConnectionGuard: Sendable {
             let unfinished = Int(clamping: Int64(clamping: bytes) - Int64(clamping: connection.taken)) - limits.handshakeBytes
             let progressed = connection.messages != connection.messagesAtInspection
             connection.messagesAtInspection = connection.messages
+            // Bytes the kernel counted just before an inspection may be whole messages the application has not had a
+            // turn to take yet (they arrived after it last looked): a connection is judged idle only when it was at
+            // the inspection before too, with no whole message between the two.
+            let holding = unfinished > 0 && !progressed
+            let heldBefore = connection.heldWithoutProgress
+            connection.heldWithoutProgress = holding
             if unfinished <= 0 {
                 connection.unfinishedSince = nil
             } else if progressed || connection.unfinishedSince == nil {
@@ -216,11 +225,11 @@ public struct ConnectionGuard: Sendable {
             }
             if unfinished > limits.maximumWaitingBytes {
                 cuts.append((descriptor, .waiting(bytes: unfinished)))
-            } else if unfinished > limits.maximumUnfinishedBytes && !progressed {
+            } else if unfinished > limits.maximumUnfinishedBytes && holding && heldBefore {
                 cuts.append((descriptor, .unfinished(bytes: unfinished)))
             } else if let since = connection.unfinishedSince, now - since >= limits.stallTimeout {
                 cuts.append((descriptor, .stalled(bytes: unfinished)))
-            } else if unfinished > 0 && !progressed {
+            } else if holding && heldBefore {
                 idle.append((descriptor, unfinished))
                 idleInAll += unfinished
             }
