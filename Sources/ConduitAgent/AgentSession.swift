@@ -75,6 +75,8 @@ struct AgentSession {
     private var nextCorrelation: UInt64 = 1
     private var lastSent: Int64 = 0
     private var lastHeard: Int64 = 0
+    /// Whether the broker answered anything on the current connection.
+    private var heardSinceConnect = false
     private var random: SplitMix64
 
     init(settings: Settings, jitterSeed: UInt64) {
@@ -105,6 +107,7 @@ struct AgentSession {
     /// Handles one reply from the broker.
     mutating func receive(_ reply: IngestReply, now: Int64) -> [Action] {
         lastHeard = now
+        heardSinceConnect = true
         switch reply {
         case .welcome(let granted):
             guard case .greeting = phase else { return [] }
@@ -175,8 +178,17 @@ struct AgentSession {
     /// The connection could not be made (nothing listens there: a broker standing by, or down). With other brokers to
     /// try, the agent moves on to the next at once instead of waiting for a greeting that cannot come.
     mutating func connectionRefused(now: Int64) -> [Action] {
-        guard settings.endpointCount > 1, case .greeting = phase else { return [] }
-        return reconnect(now: now)
+        guard settings.endpointCount > 1 else { return [] }
+        switch phase {
+        case .greeting:
+            return reconnect(now: now)
+        case .ready where !heardSinceConnect:
+            // A session that does not announce itself (`conduit publish`) is ready at once: a refusal before the
+            // broker answered anything means nothing listens there.
+            return reconnect(now: now)
+        default:
+            return []
+        }
     }
 
     /// Handles the passing of time: connect when the backoff ends, heartbeat when idle for an interval, reconnect
@@ -189,6 +201,7 @@ struct AgentSession {
             guard now >= retryAt else { return [] }
             lastSent = now
             lastHeard = now
+            heardSinceConnect = false
             guard settings.announce else {
                 phase = .ready
                 attempts = 0

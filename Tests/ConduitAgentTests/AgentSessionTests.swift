@@ -236,6 +236,27 @@ import Testing
         #expect(session.goodbye().isEmpty)
     }
 
+    /// `conduit publish` with several brokers: a refused connection before any answer moves on to the next broker at
+    /// once (what was sent goes again there); after an answer, a refusal is left to the loss of the connection.
+    @Test func aOneOffPublisherMovesOnFromABrokerThatIsNotThere() throws {
+        var settings = Self.settings
+        settings.announce = false
+        settings.endpointCount = 2
+        var session = AgentSession(settings: settings, jitterSeed: 7)
+        _ = session.enqueue(Self.entries(1...2), now: 0)
+        #expect(try Self.published(session.tick(now: 0)).count == 2)
+        #expect(session.connectionRefused(now: 5) == [.disconnect])
+        #expect(session.endpointIndex == 1)
+        guard case .waiting(let retry) = session.phase else { Issue.record("\(session.phase)"); return }
+        #expect(retry - 5 <= 100_000, "the first round keeps the initial backoff")
+        let resent = session.tick(now: retry)
+        #expect(resent.first == .connect)
+        let again = try Self.published(resent)
+        #expect(again.count == 2)
+        _ = session.receive(.ack(Acknowledgement(correlation: again[0].0, sequence: 9, duplicate: false, source: "s", id: "e1")), now: retry + 1)
+        #expect(session.connectionRefused(now: retry + 2).isEmpty, "the broker answered: this connection works")
+    }
+
     @Test func aRefusedHelloStopsTheSession() {
         var session = AgentSession(settings: Self.settings, jitterSeed: 7)
         _ = session.tick(now: 0)
