@@ -37,28 +37,26 @@ public struct EventValidator: Sendable {
             /// The organisation responsible for it: the only one that reports its progress and the outages it causes.
             var organisation: Substring
         }
-        var organisationUtilities: [Substring: UInt8] = [:]
-        var organisationInspects: [Substring: [InspectionKind]] = [:]
-        var coordinators: Set<Substring> = []
-        var communities: [Substring: Int] = [:]
-        var workItems: [Substring: WorkItemEntry] = [:]
+        let organisationUtilities: NameTable<UInt8>
+        let organisationInspects: NameTable<[InspectionKind]>
+        let coordinators: NameTable<Bool>
+        let communities: NameTable<Int>
+        let workItems: NameTable<WorkItemEntry>
 
         init(_ scenario: Scenario) {
-            for organisation in scenario.organisations where organisation.roles.contains(.coordinator) {
-                coordinators.insert(Substring(organisation.id))
-            }
-            for organisation in scenario.organisations {
-                organisationUtilities[Substring(organisation.id)] = organisation.utilities.reduce(0) { $0 | Lookup.bit($1) }
-                organisationInspects[Substring(organisation.id)] = organisation.inspects
-            }
-            for (index, community) in scenario.communities.enumerated() {
-                communities[Substring(community.id)] = index
-            }
-            for item in scenario.workItems {
-                workItems[Substring(item.id)] = WorkItemEntry(
-                    community: communities[Substring(item.community)] ?? -1, utility: item.utility,
-                    organisation: Substring(item.organisation))
-            }
+            coordinators = NameTable(
+                scenario.organisations.filter { $0.roles.contains(.coordinator) }.map { (name: $0.id, value: true) })
+            organisationUtilities = NameTable(
+                scenario.organisations.map { (name: $0.id, value: $0.utilities.reduce(0) { $0 | Lookup.bit($1) }) })
+            organisationInspects = NameTable(scenario.organisations.map { (name: $0.id, value: $0.inspects) })
+            let communities = NameTable(scenario.communities.enumerated().map { (name: $0.element.id, value: $0.offset) })
+            self.communities = communities
+            workItems = NameTable(
+                scenario.workItems.map { item in
+                    (name: item.id,
+                     value: WorkItemEntry(
+                        community: communities[item.community] ?? -1, utility: item.utility, organisation: Substring(item.organisation)))
+                })
         }
 
         static func bit(_ utility: Utility) -> UInt8 {
@@ -96,7 +94,7 @@ public struct EventValidator: Sendable {
     /// ``completed(_:)`` in place, without copying the event.
     public func complete(_ event: inout Event) {
         guard event.site == nil || event.utility == nil else { return }
-        complete(&event, item: event.workItem.flatMap { lookup.workItems[Substring($0)] })
+        complete(&event, item: event.workItem.flatMap { lookup.workItems[$0] })
     }
 
     /// ``validate(_:)`` then ``complete(_:)``, the work item looked up once for both.
@@ -240,14 +238,14 @@ public struct EventValidator: Sendable {
         }
         var communityIndex: Int?
         if let site = event.site {
-            guard let known = lookup.communities[Substring(site)] else {
+            guard let known = lookup.communities[site] else {
                 throw ConduitError(.scenarioCommunity, path: "site", "\"\(site)\" is not a community of the scenario")
             }
             communityIndex = known
         }
         var namedWorkItem: Lookup.WorkItemEntry?
         if let workItemID = event.workItem {
-            guard let workItem = lookup.workItems[Substring(workItemID)] else {
+            guard let workItem = lookup.workItems[workItemID] else {
                 throw ConduitError(.scenarioWorkItem, path: "workitem", "\"\(workItemID)\" is not a work item of the scenario")
             }
             if let site = event.site, communityIndex != workItem.community {
@@ -265,8 +263,8 @@ public struct EventValidator: Sendable {
         // Authority comes from the plan: a work item's progress, a request for its inspection and the outages it causes
         // are reported by the organisation responsible for it, whatever optional attributes the event leaves out.
         if !isSystem, let workItemID = event.workItem ?? event.outageCause,
-            let owner = (namedWorkItem ?? lookup.workItems[Substring(workItemID)])?.organisation,
-            owner != organisationID, event.kind != .inspection || !lookup.coordinators.contains(organisationID)
+            let owner = (namedWorkItem ?? lookup.workItems[workItemID])?.organisation,
+            !sameBytes(owner, organisationID), event.kind != .inspection || !lookup.coordinators.contains(organisationID)
         {
             let path = event.workItem != nil ? "workitem" : "data.causedBy"
             switch event.data {
@@ -286,7 +284,7 @@ public struct EventValidator: Sendable {
             if event.workItem == nil {
                 throw ConduitError(.eventMissing, path: "workitem", "an inspection event needs the workitem attribute")
             }
-            guard let inspects = lookup.organisationInspects[Substring(report.authority)] else {
+            guard let inspects = lookup.organisationInspects[report.authority] else {
                 throw ConduitError(.scenarioOrganisation, path: "data.authority", "\"\(report.authority)\" is not an organisation of the scenario")
             }
             if !inspects.contains(report.kind) {
@@ -312,7 +310,7 @@ public struct EventValidator: Sendable {
                 throw ConduitError(.scenarioBuilding, path: "data.buildings[\(index)]", "\"\(building)\" is not a building of \(community.id)")
             }
             if let cause = report.causedBy {
-                guard let causing = lookup.workItems[Substring(cause)] else {
+                guard let causing = lookup.workItems[cause] else {
                     throw ConduitError(.scenarioWorkItem, path: "data.causedBy", "\"\(cause)\" is not a work item of the scenario")
                 }
                 if causing.community != communityIndex {

@@ -155,3 +155,19 @@ import Testing
         #expect([UInt8]().withUnsafeBufferPointer(Utility.match) == nil)
     }
 }
+
+/// The validator's table of a plan's names.
+@Suite struct NameTableTests {
+    @Test func findsEveryNameItHoldsAndNoOther() {
+        let names = (0..<300).map { "work-item-\($0)" }
+        let table = NameTable(names.enumerated().map { (name: $0.element, value: $0.offset) } + [(name: "work-item-7", value: -7)])
+        #expect(table.count == 300)
+        for (index, name) in names.enumerated() {
+            #expect(table[name] == (index == 7 ? -7 : index), "a name given twice keeps its last value")
+            #expect(table[Substring("/" + name + "/agent").dropFirst().prefix(name.utf8.count)] == (index == 7 ? -7 : index))
+        }
+        for absent in ["", "work-item-300", "work-item-", "Work-item-1", "work-item-1 "] { #expect(table[absent] == nil) }
+        #expect(NameTable<Int>([])["anything"] == nil)
+        #expect(sameBytes("power-supply-bureau", "power-supply-bureau"[...]) && !sameBytes("power", "powers"))
+    }
+}

@@ -67,22 +67,16 @@ public struct Event: Sendable, Hashable {
 
     /// The organisation a source names: its first path segment (`/china-telecom/nms` → `china-telecom`).
     public static func organisation(ofSource source: String) -> Substring {
-        let utf8 = source.utf8
-        guard !utf8.isEmpty else { return source[...] }
-        // Over the bytes where they are contiguous (a native string): a byte loop, not the generic index walk.
-        let slash = utf8.withContiguousStorageIfAvailable { bytes -> Int in
+        var text = source
+        // The byte offset of the second slash, over the string's UTF-8 (a byte loop, not the generic index walk).
+        let end = text.withUTF8 { bytes -> Int in
             var i = 1
             while i < bytes.count && bytes[i] != UInt8(ascii: "/") { i += 1 }
-            return i
+            return min(i, bytes.count)
         }
-        let start = utf8.index(after: utf8.startIndex)
-        let end: String.Index
-        if let slash {
-            end = utf8.index(utf8.startIndex, offsetBy: slash)
-        } else {
-            end = utf8[start...].firstIndex(of: UInt8(ascii: "/")) ?? utf8.endIndex
-        }
-        return Substring(source[start..<end])
+        guard end > 1 else { return source[source.endIndex...] }
+        let utf8 = source.utf8
+        return Substring(source[utf8.index(after: utf8.startIndex)..<utf8.index(utf8.startIndex, offsetBy: end)])
     }
 
     /// This event with the broker's stamps, overwriting whatever the client sent.

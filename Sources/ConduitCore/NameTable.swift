@@ -1,0 +1,72 @@
+/// A table of names fixed when it is made (a plan's identifiers), looked up by the bytes of a name: one FNV-1a hash
+/// per lookup, then a comparison of bytes. Nothing looked up is ever added, so a name chosen by a peer cannot
+/// lengthen a probe beyond what the plan's own names make. The validator looks several names up in every event.
+struct NameTable<Value: Sendable>: Sendable {
+    private var keys: [[UInt8]?]
+    private var values: [Value?]
+    private let mask: Int
+    /// How many names the table holds.
+    private(set) var count = 0
+
+    /// A table of these names; a name given twice keeps its last value.
+    init(_ entries: [(name: String, value: Value)]) {
+        var size = 8
+        while size < entries.count * 2 { size <<= 1 }
+        keys = Array(repeating: nil, count: size)
+        values = Array(repeating: nil, count: size)
+        mask = size - 1
+        for entry in entries {
+            let name = Array(entry.name.utf8)
+            var index = name.withUnsafeBufferPointer { Self.slot(of: $0, mask: mask) }
+            while let key = keys[index], key != name { index = (index + 1) & mask }
+            if keys[index] == nil { count += 1 }
+            keys[index] = name
+            values[index] = entry.value
+        }
+    }
+
+    subscript(_ name: Substring) -> Value? {
+        var name = name
+        return name.withUTF8 { find($0) }
+    }
+
+    subscript(_ name: String) -> Value? {
+        var name = name
+        return name.withUTF8 { find($0) }
+    }
+
+    func contains(_ name: Substring) -> Bool { self[name] != nil }
+
+    private func find(_ name: UnsafeBufferPointer<UInt8>) -> Value? {
+        var index = Self.slot(of: name, mask: mask)
+        while let key = keys[index] {
+            let equal = key.withUnsafeBufferPointer { stored in
+                stored.count == name.count && (name.isEmpty || memoryEqual(name.baseAddress, stored.baseAddress!, name.count))
+            }
+            if equal { return values[index] }
+            index = (index + 1) & mask
+        }
+        return nil
+    }
+
+    private static func slot(of name: UnsafeBufferPointer<UInt8>, mask: Int) -> Int {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in name {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01B3
+        }
+        return Int(truncatingIfNeeded: hash ^ (hash >> 29)) & mask
+    }
+}
+
+/// Whether two strings hold the same bytes (what `==` decides for the identifiers compared here, without its
+/// Unicode machinery).
+func sameBytes(_ lhs: Substring, _ rhs: Substring) -> Bool {
+    var lhs = lhs
+    var rhs = rhs
+    return lhs.withUTF8 { left in
+        rhs.withUTF8 { right in
+            left.count == right.count && (left.isEmpty || memoryEqual(left.baseAddress, right.baseAddress!, left.count))
+        }
+    }
+}
