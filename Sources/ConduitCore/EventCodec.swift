@@ -90,7 +90,8 @@ public enum EventCodec {
 
 /// Which members of a received event are already in canonical form, as ranges of the received bytes (a string with
 /// its quotes; `data` whole). A string is canonical without escapes; `time` in UTC with `Z` and a fraction of six
-/// digits or none; `data` (of progress events) compact, its members in order, their values canonical.
+/// digits or none; `data` (of progress, inspection and outage events) compact and without escapes, its members in
+/// order, their values canonical, no empty array, every defect's status written.
 public struct ReceivedForm: Sendable, Equatable {
     var id: Range<Int>?
     var source: Range<Int>?
@@ -122,6 +123,21 @@ struct EventDecoder {
     var form = ReceivedForm()
     /// Cleared while decoding `data` when its received bytes are not its canonical form.
     var dataCanonical = true
+
+    /// Clears ``dataCanonical`` unless the timestamp just read is written as ``Timestamp`` writes it.
+    @inline(__always)
+    mutating func checkTimestampForm() {
+        guard dataCanonical else { return }
+        if let span = plainString, Self.isCanonicalTimestamp(reader.bytes, span) { return }
+        dataCanonical = false
+    }
+
+    /// Clears ``dataCanonical`` when the member just read (whose bit `seen` gained since `before`) comes before one
+    /// read earlier: the writer writes them in the order of their bits.
+    @inline(__always)
+    mutating func checkOrder(_ seen: UInt32, _ before: UInt32) {
+        if seen ^ before < before { dataCanonical = false }
+    }
 
     /// The latest string read, as a range of the input, if it held no escape (its bytes are then its canonical JSON).
     @inline(__always)
@@ -197,10 +213,14 @@ struct EventDecoder {
                 if let kind {
                     _ = try reader.peek("data")
                     let start = reader.index
+                    let escapes = reader.escapedStrings
                     reader.sawWhitespace = false
                     dataCanonical = true
                     data = try decodeData(kind)
-                    if dataCanonical && !reader.sawWhitespace { form.data = start..<reader.index }
+                    // Compact, without an escape in any key or string (the writer would choose its own).
+                    if dataCanonical && !reader.sawWhitespace && reader.escapedStrings == escapes {
+                        form.data = start..<reader.index
+                    }
                 } else {
                     _ = try reader.peek("data")
                     deferredData = reader.index
@@ -311,7 +331,8 @@ struct EventDecoder {
     }
 
     mutating func decodeData(_ kind: EventKind) throws(ConduitError) -> EventData {
-        if kind != .progress { dataCanonical = false }
+        // Progress reports, inspections and outages are the kinds agents send; the broker writes the others itself.
+        if kind == .presence || kind == .alert || kind == .plan { dataCanonical = false }
         switch kind {
         case .progress: return .progress(try decodeProgress())
         case .inspection: return .inspection(try decodeInspection())
@@ -400,6 +421,8 @@ struct EventDecoder {
         var report = InspectionReport(status: .requested, kind: .jointAcceptance, authority: "")
         var first = true
         while let key = try reader.nextKey(&first, "data") {
+            let before = seen
+            defer { checkOrder(seen, before) }
             if reader.keyEquals(key, "status") {
                 try Self.mark(&seen, 0, "data.status")
                 status = try reader.readStatus("data.status", InspectionStatus.self, kind: .inspection)
@@ -412,15 +435,18 @@ struct EventDecoder {
             } else if reader.keyEquals(key, "scheduledAt") {
                 try Self.mark(&seen, 3, "data.scheduledAt")
                 report.scheduledAt = try reader.readTimestamp("data.scheduledAt")
+                checkTimestampForm()
             } else if reader.keyEquals(key, "performedAt") {
                 try Self.mark(&seen, 4, "data.performedAt")
                 report.performedAt = try reader.readTimestamp("data.performedAt")
+                checkTimestampForm()
             } else if reader.keyEquals(key, "result") {
                 try Self.mark(&seen, 5, "data.result")
                 report.result = try reader.readEnum("data.result", InspectionResult.self)
             } else if reader.keyEquals(key, "defects") {
                 try Self.mark(&seen, 6, "data.defects")
                 report.defects = try decodeDefects()
+                if report.defects.isEmpty { dataCanonical = false }  // an empty array is left out
             } else {
                 throw unknownField(key, "data", .inspection)
             }
@@ -452,6 +478,8 @@ struct EventDecoder {
             var status: DefectStatus?
             var firstMember = true
             while let key = try reader.nextKey(&firstMember, path) {
+                let before = seen
+                defer { checkOrder(seen, before) }
                 if reader.keyEquals(key, "id") {
                     try Self.mark(&seen, 0, path + ".id")
                     id = try reader.readIdentifier(path + ".id")
@@ -475,6 +503,7 @@ struct EventDecoder {
             guard let id else { throw ConduitError(.eventMissing, path: path + ".id", "a defect needs id") }
             guard let severity else { throw ConduitError(.eventMissing, path: path + ".severity", "a defect needs severity") }
             guard let description else { throw ConduitError(.eventMissing, path: path + ".description", "a defect needs description") }
+            if status == nil { dataCanonical = false }  // the writer writes the default status
             defects.append(Defect(id: id, severity: severity, description: description, dueDate: dueDate, status: status ?? .open))
         }
         return defects
@@ -490,6 +519,8 @@ struct EventDecoder {
         var report = OutageReport(status: .proposed, nature: .planned, service: .power, households: 0)
         var first = true
         while let key = try reader.nextKey(&first, "data") {
+            let before = seen
+            defer { checkOrder(seen, before) }
             if reader.keyEquals(key, "status") {
                 try Self.mark(&seen, 0, "data.status")
                 status = try reader.readStatus("data.status", OutageStatus.self, kind: .outage)
@@ -502,24 +533,34 @@ struct EventDecoder {
             } else if reader.keyEquals(key, "windowStart") {
                 try Self.mark(&seen, 3, "data.windowStart")
                 report.windowStart = try reader.readTimestamp("data.windowStart")
+                checkTimestampForm()
             } else if reader.keyEquals(key, "windowEnd") {
                 try Self.mark(&seen, 4, "data.windowEnd")
                 report.windowEnd = try reader.readTimestamp("data.windowEnd")
+                checkTimestampForm()
             } else if reader.keyEquals(key, "noticedAt") {
                 try Self.mark(&seen, 5, "data.noticedAt")
                 report.noticedAt = try reader.readTimestamp("data.noticedAt")
+                checkTimestampForm()
             } else if reader.keyEquals(key, "startedAt") {
                 try Self.mark(&seen, 6, "data.startedAt")
                 report.startedAt = try reader.readTimestamp("data.startedAt")
+                checkTimestampForm()
             } else if reader.keyEquals(key, "restoredAt") {
                 try Self.mark(&seen, 7, "data.restoredAt")
                 report.restoredAt = try reader.readTimestamp("data.restoredAt")
+                checkTimestampForm()
             } else if reader.keyEquals(key, "buildings") {
                 try Self.mark(&seen, 8, "data.buildings")
                 report.buildings = try reader.readIdentifierArray("data.buildings", maximum: 256)
+                if report.buildings.isEmpty { dataCanonical = false }  // an empty array is left out
             } else if reader.keyEquals(key, "households") {
                 try Self.mark(&seen, 9, "data.households")
-                households = try reader.readInt("data.households")
+                _ = try reader.peek("data.households")
+                let start = reader.index
+                let value = try reader.readInt("data.households")
+                if value == 0 && reader.bytes[start] == UInt8(ascii: "-") { dataCanonical = false }
+                households = value
             } else if reader.keyEquals(key, "causedBy") {
                 try Self.mark(&seen, 10, "data.causedBy")
                 report.causedBy = try reader.readIdentifier("data.causedBy")

@@ -77,6 +77,38 @@ import Testing
         #expect(form.reusedCount == 5)
     }
 
+    /// Inspections and outages, the other kinds agents send: their data is copied when canonical, written otherwise.
+    @Test func inspectionsAndOutagesInCanonicalFormAreCopiedWhole() throws {
+        let outage = String(decoding: EventCodec.encode(Samples.outage), as: UTF8.self)
+        var inspection = Samples.inspection
+        inspection.data = .inspection(InspectionReport(
+            status: .performed, kind: .waterAcceptance, authority: "water-investment-company",
+            performedAt: Samples.inspection.time, result: .failed,
+            defects: [Defect(id: "d1", severity: .major, description: "渗漏 at the valve", dueDate: CalendarDate(year: 2023, month: 11, day: 1))]))
+        let plainInspection = String(decoding: EventCodec.encode(inspection), as: UTF8.self)
+        for json in [outage, plainInspection] {
+            let result = try Self.bothWays(bytes(json))
+            #expect(result.copied == result.written)
+            #expect(result.form.data != nil, "\(json)")
+        }
+        // Each of these is valid but not canonical inside data: written afresh, the same bytes stored.
+        let variants = [
+            outage.replacingOccurrences(of: #""buildings":["b01","b02"],"#, with: #""buildings":[],"#),
+            outage.replacingOccurrences(of: #""households":96"#, with: #""households":96,"buildings":["b01"]"#)
+                .replacingOccurrences(of: #""buildings":["b01","b02"],"#, with: ""),
+            outage.replacingOccurrences(of: #""windowEnd":"2023-07-02T05:00:00Z""#, with: #""windowEnd":"2023-07-02T13:00:00+08:00""#),
+            plainInspection.replacingOccurrences(of: #","status":"open"}"#, with: "}"),
+            plainInspection.replacingOccurrences(of: #""id":"d1","severity":"major""#, with: #""severity":"major","id":"d1""#),
+            Samples.progressJSON.replacingOccurrences(of: "pw-0001", with: "pw-0002"),  // a control: stays copied
+        ]
+        for (index, json) in variants.enumerated() {
+            #expect(json != outage && json != plainInspection)
+            let result = try Self.bothWays(bytes(json))
+            #expect(result.copied == result.written, "\(json)")
+            #expect((result.form.data != nil) == (index == variants.count - 1), "\(json)")
+        }
+    }
+
     @Test func canonicalFractionsAndTimesWithMicrosecondsAreCopied() throws {
         let json = Samples.progressJSON
             .replacingOccurrences(of: #""percent":45,"#, with: #""percent":37.5,"#)

@@ -17,6 +17,8 @@ struct JSONReader {
     /// Where the latest string scanned begins (its opening quote), and whether it holds escapes.
     var stringStart = 0
     var stringEscaped = false
+    /// How many strings (keys and values) with escapes were scanned.
+    var escapedStrings = 0
 
     init(_ bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int = 32) {
         self.bytes = bytes
@@ -266,6 +268,7 @@ struct JSONReader {
                 let token = StringToken(start: start, end: i, escaped: escaped)
                 stringStart = start - 1
                 stringEscaped = escaped
+                if escaped { escapedStrings &+= 1 }
                 index = i + 1
                 return token
             }
