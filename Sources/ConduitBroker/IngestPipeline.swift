@@ -509,11 +509,7 @@ struct IngestPipeline {
         } else {
             encodeBuffer = []
             encodeBuffer.reserveCapacity(max(512, lastEncodedCount + 64))
-            if let received {
-                EventCodec.encode(event, into: &encodeBuffer, reusing: received.form, of: received.bytes)
-            } else {
-                EventCodec.encode(event, into: &encodeBuffer)
-            }
+            EventCodec.encode(event, into: &encodeBuffer)
         }
         lastEncodedCount = encodeBuffer.count
         guard encodeBuffer.count <= EventCodec.maximumEventBytes else {

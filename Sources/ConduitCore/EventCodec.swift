@@ -37,7 +37,7 @@ public enum EventCodec {
     }
 
     /// Decodes one event and notes which of its members' received bytes are already their canonical JSON, so that
-    /// ``encode(_:into:reusing:of:)`` can copy them rather than write them again.
+    /// ``storedForm(_:reusing:of:recordedTime:)`` can copy them rather than write them again.
     public static func decode(_ bytes: [UInt8], form: inout ReceivedForm) throws(ConduitError) -> Event {
         try bytes.withUnsafeBufferPointer { buffer throws(ConduitError) -> Event in
             guard buffer.count <= maximumEventBytes else {
@@ -57,19 +57,6 @@ public enum EventCodec {
         var event = try decode(bytes, form: &form)
         try validator.validateAndComplete(&event)
         return event
-    }
-
-    /// Appends the canonical JSON of an event to `bytes`, copying from `received` the members `form` found canonical
-    /// there: the same bytes as ``encode(_:into:)``, with less work. `event` must be what ``decode(_:form:)`` made of
-    /// `received`, changed at most in the members `form` does not hold (the stamped ones, and `site` or `utility`
-    /// filled in where they were absent).
-    public static func encode(_ event: Event, into bytes: inout [UInt8], reusing form: ReceivedForm, of received: [UInt8]) {
-        received.withUnsafeBufferPointer { buffer in
-            var writer = JSONWriter(capacity: 0)
-            swap(&writer.bytes, &bytes)
-            writeEvent(event, to: &writer, reusing: ReceivedCopy(form: form, bytes: buffer))
-            swap(&writer.bytes, &bytes)
-        }
     }
 
     /// The canonical JSON of an event.
@@ -109,12 +96,6 @@ public struct ReceivedForm: Sendable, Equatable {
     }
 }
 
-/// A received event's bytes and what of them is canonical, for the encoder.
-struct ReceivedCopy {
-    let form: ReceivedForm
-    let bytes: UnsafeBufferPointer<UInt8>
-}
-
 // MARK: - Decoding
 
 struct EventDecoder {
@@ -137,6 +118,15 @@ struct EventDecoder {
     @inline(__always)
     mutating func checkOrder(_ seen: UInt32, _ before: UInt32) {
         if seen ^ before < before { dataCanonical = false }
+    }
+
+    /// Reads an integer of `data`, clearing ``dataCanonical`` for `-0` (written `0`).
+    mutating func readCount(_ path: String) throws(ConduitError) -> Int {
+        _ = try reader.peek(path)
+        let start = reader.index
+        let value = try reader.readInt(path)
+        if value == 0 && reader.bytes[start] == UInt8(ascii: "-") { dataCanonical = false }
+        return value
     }
 
     /// The latest string read, as a range of the input, if it held no escape (its bytes are then its canonical JSON).
@@ -358,55 +348,39 @@ struct EventDecoder {
         var status: WorkStatus?
         var report = ProgressReport(status: .planned)
         var first = true
-        // Canonical when the members come in the order writeProgress writes them (the bits of `seen` follow it),
-        // with unescaped keys and strings and canonical numbers.
-        var canonical = true
         while let key = try reader.nextKey(&first, "data") {
-            if key.decoded != nil { canonical = false }
             let before = seen
+            defer { checkOrder(seen, before) }
             // By length first, as in decodeEvent: one comparison of bytes for most keys.
             switch key.decoded?.count ?? key.count {
             case 6 where reader.keyEquals(key, "status"):
                 try Self.mark(&seen, 0, "data.status")
                 status = try reader.readStatus("data.status", WorkStatus.self, kind: .progress)
-                if reader.stringEscaped { canonical = false }
             case 7 where reader.keyEquals(key, "percent"):
                 try Self.mark(&seen, 1, "data.percent")
-                report.percent = try reader.readDouble("data.percent", canonical: &canonical)
+                report.percent = try reader.readDouble("data.percent", canonical: &dataCanonical)
             case 12 where reader.keyEquals(key, "plannedStart"):
                 try Self.mark(&seen, 2, "data.plannedStart")
                 report.plannedStart = try reader.readDate("data.plannedStart")
-                if reader.stringEscaped { canonical = false }
             case 13 where reader.keyEquals(key, "plannedFinish"):
                 try Self.mark(&seen, 3, "data.plannedFinish")
                 report.plannedFinish = try reader.readDate("data.plannedFinish")
-                if reader.stringEscaped { canonical = false }
             case 11 where reader.keyEquals(key, "actualStart"):
                 try Self.mark(&seen, 4, "data.actualStart")
                 report.actualStart = try reader.readDate("data.actualStart")
-                if reader.stringEscaped { canonical = false }
             case 12 where reader.keyEquals(key, "actualFinish"):
                 try Self.mark(&seen, 5, "data.actualFinish")
                 report.actualFinish = try reader.readDate("data.actualFinish")
-                if reader.stringEscaped { canonical = false }
             case 18 where reader.keyEquals(key, "householdsAffected"):
                 try Self.mark(&seen, 6, "data.householdsAffected")
-                _ = try reader.peek("data.householdsAffected")
-                let start = reader.index
-                let households = try reader.readInt("data.householdsAffected")
-                if households == 0 && reader.bytes[start] == UInt8(ascii: "-") { canonical = false }
-                report.householdsAffected = households
+                report.householdsAffected = try readCount("data.householdsAffected")
             case 14 where reader.keyEquals(key, "blockingReason"):
                 try Self.mark(&seen, 7, "data.blockingReason")
                 report.blockingReason = try reader.readBoundedString("data.blockingReason", maximum: 1024)
-                if reader.stringEscaped { canonical = false }
             default:
                 throw unknownField(key, "data", .progress)
             }
-            // The member just read must come after every member before it.
-            if seen ^ before < before { canonical = false }
         }
-        if !canonical { dataCanonical = false }
         guard let status else { throw missing("data.status", .progress) }
         report.status = status
         return report
@@ -556,11 +530,7 @@ struct EventDecoder {
                 if report.buildings.isEmpty { dataCanonical = false }  // an empty array is left out
             } else if reader.keyEquals(key, "households") {
                 try Self.mark(&seen, 9, "data.households")
-                _ = try reader.peek("data.households")
-                let start = reader.index
-                let value = try reader.readInt("data.households")
-                if value == 0 && reader.bytes[start] == UInt8(ascii: "-") { dataCanonical = false }
-                households = value
+                households = try readCount("data.households")
             } else if reader.keyEquals(key, "causedBy") {
                 try Self.mark(&seen, 10, "data.causedBy")
                 report.causedBy = try reader.readIdentifier("data.causedBy")
@@ -891,14 +861,14 @@ extension JSONWriter {
 }
 
 extension EventCodec {
-    static func writeEvent(_ event: Event, to w: inout JSONWriter, reusing received: ReceivedCopy? = nil) {
+    static func writeEvent(_ event: Event, to w: inout JSONWriter) {
         w.beginObject()
         w.key("specversion")
         w.plainString("1.0")
         w.key("id")
-        if let span = received?.form.id { w.copy(received!.bytes, span) } else { w.string(event.id) }
+        w.string(event.id)
         w.key("source")
-        if let span = received?.form.source { w.copy(received!.bytes, span) } else { w.string(event.source) }
+        w.string(event.source)
         w.key("type")
         switch event.kind {
         case .progress: w.plainString("conduit.progress")
@@ -909,27 +879,12 @@ extension EventCodec {
         case .plan: w.plainString("conduit.plan")
         }
         w.key("time")
-        if let span = received?.form.time { w.copy(received!.bytes, span) } else { w.timestamp(event.time) }
-        if let span = received?.form.subject, event.subject != nil {
-            w.key("subject")
-            w.copy(received!.bytes, span)
-        } else {
-            w.member("subject", event.subject)
-        }
+        w.timestamp(event.time)
+        w.member("subject", event.subject)
         w.member("datacontenttype", event.dataContentType)
         w.member("utility", event.utility)
-        if let span = received?.form.site, event.site != nil {
-            w.key("site")
-            w.copy(received!.bytes, span)
-        } else {
-            w.member("site", event.site)
-        }
-        if let span = received?.form.workItem, event.workItem != nil {
-            w.key("workitem")
-            w.copy(received!.bytes, span)
-        } else {
-            w.member("workitem", event.workItem)
-        }
+        w.member("site", event.site)
+        w.member("workitem", event.workItem)
         w.member("sequence", event.sequence)
         w.member("recordedtime", event.recordedTime)
         w.member("authidentity", event.authenticatedIdentity)
@@ -938,11 +893,6 @@ extension EventCodec {
             w.rawValue(attribute.json)
         }
         w.key("data")
-        if let span = received?.form.data {
-            w.copy(received!.bytes, span)
-            w.endObject()
-            return
-        }
         switch event.data {
         case .progress(let report): writeProgress(report, to: &w)
         case .inspection(let report): writeInspection(report, to: &w)

@@ -4,8 +4,8 @@
 /// event, canonical or not.
 extension EventCodec {
     /// The canonical JSON of `event`, decoded from `received` with ``decode(_:form:)`` and changed since only in the
-    /// members `form` does not hold; or `nil` when a member `form` does not hold needs escaping or more than a copy
-    /// (``encode(_:into:reusing:of:)`` then writes the event).
+    /// members `form` does not hold; or `nil` when one of id, source, time and data did not arrive canonical, or a
+    /// member `form` does not hold needs escaping (``encode(_:)`` then writes the whole event).
     /// - Parameter recordedTime: the text of the latest recorded time written, reused while it does not change.
     public static func storedForm(
         _ event: Event, reusing form: ReceivedForm, of received: [UInt8], recordedTime: inout TimestampText

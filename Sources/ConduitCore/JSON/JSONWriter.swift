@@ -165,13 +165,6 @@ struct JSONWriter {
     @inline(__always)
     mutating func markValueWritten() { needsComma = true }
 
-    /// Writes a value copied from received JSON that is already in canonical form.
-    @inline(__always)
-    mutating func copy(_ source: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) {
-        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: source[range]))
-        needsComma = true
-    }
-
     /// Writes pre-encoded JSON bytes as a value.
     mutating func rawValue(_ json: [UInt8]) {
         bytes.append(contentsOf: json)

@@ -55,13 +55,12 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         // 0123456789012345678
         // YYYY-MM-DDTHH:MM:SS
         guard b.count >= 20 else { throw bad("too short") }
-        func digits(_ at: Int, _ count: Int) -> Int? { decimalDigits(b, at, count) }
-        guard let year = digits(0, 4), b[4] == UInt8(ascii: "-"), let month = digits(5, 2),
-            b[7] == UInt8(ascii: "-"), let day = digits(8, 2)
+        guard let year = decimalDigits(b, 0, 4), b[4] == UInt8(ascii: "-"), let month = decimalDigits(b, 5, 2),
+            b[7] == UInt8(ascii: "-"), let day = decimalDigits(b, 8, 2)
         else { throw bad("the date must be YYYY-MM-DD") }
         guard b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t") else { throw bad("expected 'T' after the date") }
-        guard let hour = digits(11, 2), b[13] == UInt8(ascii: ":"), let minute = digits(14, 2),
-            b[16] == UInt8(ascii: ":"), let second = digits(17, 2)
+        guard let hour = decimalDigits(b, 11, 2), b[13] == UInt8(ascii: ":"), let minute = decimalDigits(b, 14, 2),
+            b[16] == UInt8(ascii: ":"), let second = decimalDigits(b, 17, 2)
         else { throw bad("the time must be HH:MM:SS") }
         guard CalendarDate.isValid(year: year, month: month, day: day) else { throw bad("no such date") }
         guard hour < 24, minute < 60 else { throw bad("no such time") }
@@ -86,8 +85,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         case UInt8(ascii: "Z"), UInt8(ascii: "z"):
             i += 1
         case UInt8(ascii: "+"), UInt8(ascii: "-"):
-            guard i + 6 == b.count, let offsetHour = digits(i + 1, 2), b[i + 3] == UInt8(ascii: ":"),
-                let offsetMinute = digits(i + 4, 2), offsetHour < 24, offsetMinute < 60
+            guard i + 6 == b.count, let offsetHour = decimalDigits(b, i + 1, 2), b[i + 3] == UInt8(ascii: ":"),
+                let offsetMinute = decimalDigits(b, i + 4, 2), offsetHour < 24, offsetMinute < 60
             else { throw bad("the offset must be ±HH:MM") }
             offsetSeconds = (offsetHour * 3600 + offsetMinute * 60) * (b[i] == UInt8(ascii: "-") ? -1 : 1)
             i += 6
@@ -201,9 +200,8 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
     }
 
     static func parse(_ b: UnsafeBufferPointer<UInt8>, path: String) throws(ConduitError) -> CalendarDate {
-        func digits(_ at: Int, _ count: Int) -> Int? { decimalDigits(b, at, count) }
-        guard b.count == 10, let year = digits(0, 4), b[4] == UInt8(ascii: "-"), let month = digits(5, 2),
-            b[7] == UInt8(ascii: "-"), let day = digits(8, 2),
+        guard b.count == 10, let year = decimalDigits(b, 0, 4), b[4] == UInt8(ascii: "-"), let month = decimalDigits(b, 5, 2),
+            b[7] == UInt8(ascii: "-"), let day = decimalDigits(b, 8, 2),
             let date = CalendarDate(year: year, month: month, day: day)
         else {
             throw ConduitError(.eventFormat, path: path, "\"\(String(decoding: b, as: UTF8.self))\" is not a date (YYYY-MM-DD)")
