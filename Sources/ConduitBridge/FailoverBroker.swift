@@ -220,14 +220,6 @@ public final class FailoverBroker: Sendable {
 
     /// Runs `body` until it succeeds or fails for a reason that is not transient.
     func retrying<T>(_ stopping: JetStreamBridge.StopSignal, _ what: String, _ body: () throws -> T) throws -> T {
-        while true {
-            do {
-                return try body()
-            } catch let error as NATSError where error.isTransient {
-                logger.warning("failover.retry", metadata: ["doing": "\(what)", "error": "\(error)"])
-                if stopping.isSet { throw error }
-                usleep(quarter)
-            }
-        }
+        try stopping.retrying(what, logger: logger, event: "failover.retry", pause: quarter, stopped: { $0 }, body)
     }
 }

@@ -73,6 +73,24 @@ public final class JetStreamBridge: Sendable {
         public init() {}
         public func stop() { flag.store(true, ordering: .releasing) }
         public var isSet: Bool { flag.load(ordering: .acquiring) }
+
+        /// Runs `body` until it succeeds or fails for a reason that is not transient. A transient JetStream failure is
+        /// logged as `event` (with `what` was being done) and tried again after `pause` microseconds, unless the
+        /// signal is set: then `stopped` of the failure is thrown.
+        func retrying<T>(
+            _ what: String, logger: Logger, event: Logger.Message, pause: UInt32, stopped: (NATSError) -> any Error,
+            _ body: () throws -> T
+        ) throws -> T {
+            while true {
+                do {
+                    return try body()
+                } catch let error as NATSError where error.isTransient {
+                    logger.warning(event, metadata: ["doing": "\(what)", "error": "\(error)"])
+                    if isSet { throw stopped(error) }
+                    usleep(pause)
+                }
+            }
+        }
     }
 
     public let configuration: Configuration
@@ -217,15 +235,7 @@ public final class JetStreamBridge: Sendable {
 
     /// Runs `body` until it succeeds or fails for a reason that is not transient; stops when `stopping` is set.
     func retrying<T>(_ stopping: StopSignal, _ what: String, _ body: () throws -> T) throws -> T {
-        while true {
-            do {
-                return try body()
-            } catch let error as NATSError where error.isTransient {
-                logger.warning("bridge.retry", metadata: ["doing": "\(what)", "error": "\(error)"])
-                if stopping.isSet { throw Stopped() }
-                usleep(100_000)
-            }
-        }
+        try stopping.retrying(what, logger: logger, event: "bridge.retry", pause: 100_000, stopped: { _ in Stopped() }, body)
     }
 
     /// `<prefix>.<kind>.<utility>.<site>` for an event's canonical JSON; a missing or unusable token is `_`.
