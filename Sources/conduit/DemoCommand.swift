@@ -446,7 +446,9 @@ final class DemoDriver: Service, Sendable {
 /// demo ends.
 struct DemoDashboard {
     let feed: DashboardFeed
-    let task: Task<Void, any Error>
+    /// The server's own group: stopped by a graceful shutdown, which lets it close its connections (a cancelled
+    /// server logs an error as it goes).
+    let group: ServiceGroup
     let url: String
 
     /// Starts it at `host:port`, or at a free port when that one is taken; `nil` (with a note) when it cannot start.
@@ -461,14 +463,15 @@ struct DemoDashboard {
         for candidate in port == 0 ? [0] : [port, 0] {
             let bound = Mutex<Int?>(nil)
             let application = DashboardServer.application(api: api, host: host, port: candidate) { port in bound.withLock { $0 = port } }
-            let task = Task { try await application.run() }
+            let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [application], logger: Logger(label: "conduit-dashboard")))
+            let task = Task { try await group.run() }
             let deadline = ContinuousClock.now + .seconds(10)
             while bound.withLock({ $0 }) == nil && ContinuousClock.now < deadline {
                 try? await Task.sleep(for: .milliseconds(20))
                 if task.isCancelled { break }
             }
             if let port = bound.withLock({ $0 }) {
-                return DemoDashboard(feed: feed, task: task, url: "http://\(host):\(port)/")
+                return DemoDashboard(feed: feed, group: group, url: "http://\(host):\(port)/")
             }
             task.cancel()
             _ = await task.result
@@ -479,7 +482,9 @@ struct DemoDashboard {
     }
 
     func stop() {
-        task.cancel()
+        // The feed first: a live stream a browser holds then ends, so the server has nothing to wait for.
         feed.stop()
+        let group = group
+        Task { await group.triggerGracefulShutdown() }
     }
 }
