@@ -9,9 +9,14 @@
 # To build an earlier commit beside this one: git worktree add /tmp/old <commit> && (cd /tmp/old && swift build -c
 # release --product conduit); OLD_CONDUIT is then /tmp/old/.build/release/conduit.
 set -euo pipefail
-old=${1:?usage: compare-brokers.sh OLD_CONDUIT NEW_CONDUIT [RUNS]}
-new=${2:?usage: compare-brokers.sh OLD_CONDUIT NEW_CONDUIT [RUNS]}
+if [ $# -lt 2 ] || [ $# -gt 3 ]; then
+    echo "usage: bash Deploy/compare-brokers.sh OLD_CONDUIT NEW_CONDUIT [RUNS]   (two conduit executables; RUNS defaults to 5)" >&2
+    exit 64
+fi
+old=$1
+new=$2
 runs=${3:-5}
+case $runs in ''|*[!0-9]*|0) echo "compare-brokers: RUNS must be a positive number; got \"$runs\"" >&2; exit 64 ;; esac
 for binary in "$old" "$new"; do
     [ -x "$binary" ] || { echo "compare-brokers: $binary is not an executable" >&2; exit 66; }
 done
