@@ -1,3 +1,5 @@
+import ConduitCore
+
 /// The broker's memory of recently accepted events, by dedupe key (`source` + `id`), so that a resend after a lost
 /// acknowledgement is acknowledged again with its original sequence and stored once.
 ///
@@ -27,6 +29,18 @@ public struct DedupeWindow<Key: Hashable>: Sendable where Key: Sendable {
             var second = Hasher()
             second.combine(0xC2B2_AE3D_27D4_EB4F as UInt64)
             second.combine(key)
+            high = first.finalize()
+            low = second.finalize()
+        }
+
+        /// The fingerprint of the key given as the UTF-8 of its source and id: that of the ``DedupeKey`` holding them.
+        init(source: UnsafeBufferPointer<UInt8>, id: UnsafeBufferPointer<UInt8>) where Key == DedupeKey {
+            var first = Hasher()
+            first.combine(0x9E37_79B9_7F4A_7C15 as UInt64)
+            DedupeKey.hash(source: source, id: id, into: &first)
+            var second = Hasher()
+            second.combine(0xC2B2_AE3D_27D4_EB4F as UInt64)
+            DedupeKey.hash(source: source, id: id, into: &second)
             high = first.finalize()
             low = second.finalize()
         }

@@ -354,6 +354,12 @@ struct IngestPipeline {
         routingId: [UInt8], correlation: UInt64, bytes: [UInt8], principal: Principal?, calendar: Int64, inAcks: Bool = false,
         into actions: inout [Action]
     ) {
+        let taken = bytes.withUnsafeBufferPointer { received in
+            publishCanonical(
+                routingId: routingId, correlation: correlation, received: received, principal: principal, calendar: calendar,
+                inAcks: inAcks, into: &actions)
+        }
+        if taken { return }
         var event: Event
         var form = ReceivedForm()
         do {
@@ -383,19 +389,7 @@ struct IngestPipeline {
         let key = event.dedupeKey
         // Hashed once: the window and this batch's keys are looked up, and the key remembered, by its fingerprint.
         let fingerprint = DedupeWindow<DedupeKey>.Fingerprint(key)
-        if let sequence = dedupe.sequence(of: fingerprint) {
-            counters.eventsDuplicate += 1
-            let ack = Acknowledgement(
-                correlation: correlation, sequence: sequence, duplicate: true, source: key.source, id: key.id)
-            replies.append((routingId, .ack(ack), false, inAcks))
-            return
-        }
-        if let sequence = batchKeys.sequence(of: fingerprint) {
-            // A resend of an event of this very batch: its acknowledgement, too, holds only if the batch is stored.
-            counters.eventsDuplicate += 1
-            let ack = Acknowledgement(
-                correlation: correlation, sequence: sequence, duplicate: true, source: key.source, id: key.id)
-            replies.append((routingId, .ack(ack), true, inAcks))
+        if answeredDuplicate(fingerprint, routingId: routingId, correlation: correlation, source: key.source, id: key.id, inAcks: inAcks) {
             return
         }
         event.authenticatedIdentity = principal?.organisation
@@ -406,16 +400,84 @@ struct IngestPipeline {
             reject(routingId, correlation: correlation, error)
             return
         }
-        counters.eventsAccepted += 1
         if case .plan(let plan) = event.data {
             // Events after this one in sequence order, in this batch too, are validated against the new plan.
             validator = EventValidator(scenario: plan)
             batchPlan = (plan, record.sequence)
         }
+        accepted(record, fingerprint, routingId: routingId, correlation: correlation, source: key.source, id: key.id, inAcks: inAcks, into: &actions)
+    }
+
+    /// Takes a progress report received in its canonical form the quick way (``CanonicalProgress``), with the same
+    /// outcome and stored bytes as the general way. Returns false, having done nothing, when the event is not one or
+    /// its publisher may not send it: the general way then decides, and says why.
+    private mutating func publishCanonical(
+        routingId: [UInt8], correlation: UInt64, received: UnsafeBufferPointer<UInt8>, principal: Principal?, calendar: Int64,
+        inAcks: Bool, into actions: inout [Action]
+    ) -> Bool {
+        guard let event = validator.canonicalProgress(received) else { return false }
+        let organisation = UnsafeBufferPointer(rebasing: received[event.organisation])
+        // The checks of principal.authorise and of the organisation a HELLO introduced, as the general way makes them.
+        if let principal {
+            guard principal.role?.publishesProgress ?? true, principal.organisation.utf8.elementsEqual(organisation) else { return false }
+        } else if let introduced = presence.source(of: routingId) {
+            var introducedOrganisation = Event.organisation(ofSource: introduced)
+            guard introducedOrganisation.withUTF8({ $0.elementsEqual(organisation) }) else { return false }
+        }
+        let sourceBytes = UnsafeBufferPointer(rebasing: received[event.source])
+        let idBytes = UnsafeBufferPointer(rebasing: received[event.id])
+        let fingerprint = DedupeWindow<DedupeKey>.Fingerprint(source: sourceBytes, id: idBytes)
+        // An ACKS does not repeat the source and id of the events it acknowledges: they are made only for an ACK.
+        let source = inAcks ? "" : String(decoding: sourceBytes, as: UTF8.self)
+        let id = inAcks ? "" : String(decoding: idBytes, as: UTF8.self)
+        if answeredDuplicate(fingerprint, routingId: routingId, correlation: correlation, source: source, id: id, inAcks: inAcks) {
+            return true
+        }
+        let sequence = nextSequence + UInt64(recordCount)
+        let recordedTime = max(lastRecordedTime, calendar)
+        let stored = EventCodec.storedForm(
+            event, of: received, sequence: sequence,
+            recordedTime: recordedTimeText.text(of: Timestamp(microsecondsSinceEpoch: recordedTime)), identity: principal?.organisation)
+        switch store(stored, topic: event.topic, sequence: sequence, recordedTime: recordedTime) {
+        case .success(let record):
+            accepted(record, fingerprint, routingId: routingId, correlation: correlation, source: source, id: id, inAcks: inAcks, into: &actions)
+        case .failure(let error):
+            reject(routingId, correlation: correlation, error)
+        }
+        return true
+    }
+
+    /// Answers a resend of an event stored before, or of one earlier in this batch, with the sequence it was stored
+    /// under; returns whether it was one.
+    private mutating func answeredDuplicate(
+        _ fingerprint: DedupeWindow<DedupeKey>.Fingerprint, routingId: [UInt8], correlation: UInt64, source: String, id: String,
+        inAcks: Bool
+    ) -> Bool {
+        if let sequence = dedupe.sequence(of: fingerprint) {
+            counters.eventsDuplicate += 1
+            let ack = Acknowledgement(correlation: correlation, sequence: sequence, duplicate: true, source: source, id: id)
+            replies.append((routingId, .ack(ack), false, inAcks))
+            return true
+        }
+        if let sequence = batchKeys.sequence(of: fingerprint) {
+            // A resend of an event of this very batch: its acknowledgement, too, holds only if the batch is stored.
+            counters.eventsDuplicate += 1
+            let ack = Acknowledgement(correlation: correlation, sequence: sequence, duplicate: true, source: source, id: id)
+            replies.append((routingId, .ack(ack), true, inAcks))
+            return true
+        }
+        return false
+    }
+
+    /// An event joined the batch as `record`: its key is this batch's, and its acknowledgement waits for the commit.
+    private mutating func accepted(
+        _ record: Record, _ fingerprint: DedupeWindow<DedupeKey>.Fingerprint, routingId: [UInt8], correlation: UInt64,
+        source: String, id: String, inAcks: Bool, into actions: inout [Action]
+    ) {
+        counters.eventsAccepted += 1
         batchKeys.insert(fingerprint, sequence: record.sequence)
         batchNewKeys.append((fingerprint, record.sequence))
-        let ack = Acknowledgement(
-            correlation: correlation, sequence: record.sequence, duplicate: false, source: key.source, id: key.id)
+        let ack = Acknowledgement(correlation: correlation, sequence: record.sequence, duplicate: false, source: source, id: id)
         replies.append((routingId, .ack(ack), true, inAcks))
         actions.append(.append(record))
     }
@@ -511,18 +573,22 @@ struct IngestPipeline {
             encodeBuffer.reserveCapacity(max(512, lastEncodedCount + 64))
             EventCodec.encode(event, into: &encodeBuffer)
         }
-        lastEncodedCount = encodeBuffer.count
-        guard encodeBuffer.count <= EventCodec.maximumEventBytes else {
+        return store(encodeBuffer, topic: event.topic, sequence: sequence, recordedTime: recordedTime)
+    }
+
+    /// Adds an event's stored form to the batch under `sequence`, unless it is over the event size limit.
+    private mutating func store(_ stored: [UInt8], topic: [UInt8], sequence: UInt64, recordedTime: Int64) -> Result<Record, ConduitError> {
+        lastEncodedCount = stored.count
+        guard stored.count <= EventCodec.maximumEventBytes else {
             return .failure(
                 ConduitError(
                     .eventOversize, path: "$",
-                    "stored (canonical and stamped) the event would be \(encodeBuffer.count) bytes; the limit is \(EventCodec.maximumEventBytes)"))
+                    "stored (canonical and stamped) the event would be \(stored.count) bytes; the limit is \(EventCodec.maximumEventBytes)"))
         }
         lastRecordedTime = recordedTime
         recordCount += 1
-        let topic = event.topic
-        publications.append(Publication(topic: topic, sequence: sequence, recordedTime: recordedTime, event: encodeBuffer))
-        return .success(Record(sequence: sequence, recordedTime: recordedTime, topic: topic, event: encodeBuffer))
+        publications.append(Publication(topic: topic, sequence: sequence, recordedTime: recordedTime, event: stored))
+        return .success(Record(sequence: sequence, recordedTime: recordedTime, topic: topic, event: stored))
     }
 }
 

@@ -26,11 +26,11 @@ public struct EventValidator: Sendable {
     public static let systemOrganisation = "conduit"
 
     public let scenario: Scenario
-    private let lookup: Lookup
+    let lookup: Lookup
 
     /// Compact indexes of the scenario, keyed by `Substring` so that parts of `source` are looked up
     /// without building a `String`.
-    private struct Lookup: Sendable {
+    struct Lookup: Sendable {
         struct WorkItemEntry: Sendable {
             var community: Int
             var utility: Utility?
@@ -42,6 +42,8 @@ public struct EventValidator: Sendable {
         let coordinators: NameTable<Bool>
         let communities: NameTable<Int>
         let workItems: NameTable<WorkItemEntry>
+        /// The topic of a progress report about each community (or none, last) by each utility (or none, last).
+        private let progressTopics: [[[UInt8]]]
 
         init(_ scenario: Scenario) {
             coordinators = NameTable(
@@ -57,6 +59,22 @@ public struct EventValidator: Sendable {
                      value: WorkItemEntry(
                         community: communities[item.community] ?? -1, utility: item.utility, organisation: Substring(item.organisation)))
                 })
+            progressTopics = ([.power, .water, .telecom, .broadcast, nil] as [Utility?]).map { utility in
+                (scenario.communities.map { Optional.some($0.id) } + [nil]).map { Topic.make(kind: .progress, utility: utility, community: $0) }
+            }
+        }
+
+        /// The topic of a progress report by `utility` about the community at `community` (-1 for none).
+        func progressTopic(utility: Utility?, community: Int) -> [UInt8] {
+            let row: Int
+            switch utility {
+            case .power: row = 0
+            case .water: row = 1
+            case .telecom: row = 2
+            case .broadcast: row = 3
+            case nil: row = 4
+            }
+            return progressTopics[row][community >= 0 ? community : progressTopics[row].count - 1]
         }
 
         static func bit(_ utility: Utility) -> UInt8 {

@@ -35,6 +35,8 @@ struct NameTable<Value: Sendable>: Sendable {
         return name.withUTF8 { find($0) }
     }
 
+    subscript(_ name: UnsafeBufferPointer<UInt8>) -> Value? { find(name) }
+
     func contains(_ name: Substring) -> Bool { self[name] != nil }
 
     private func find(_ name: UnsafeBufferPointer<UInt8>) -> Value? {

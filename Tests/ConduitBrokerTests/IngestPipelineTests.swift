@@ -133,6 +133,36 @@ import Testing
         #expect(ack.duplicate && ack.sequence == 7)
     }
 
+    /// A progress report in canonical form takes the quick way, the same report with a space in it the general way:
+    /// each is a resend of the other, and both are stored as the same bytes under the same topic.
+    @Test func theQuickAndTheGeneralWayShareKeysAndStoredBytes() throws {
+        let canonical = SampleEvents.progress(id: "either-way")
+        let spaced = Array(SampleEvents.progressJSON(id: "either-way").replacing(#""percent":45"#, with: #""percent": 45"#).utf8)
+        #expect(canonical.withUnsafeBufferPointer { EventValidator(scenario: .default).canonicalProgress($0) } != nil)
+        #expect(spaced.withUnsafeBufferPointer { EventValidator(scenario: .default).canonicalProgress($0) } == nil)
+        var stored: [[UInt8]] = []
+        var topics: [[UInt8]] = []
+        for (first, second) in [(canonical, spaced), (spaced, canonical)] {
+            var pipeline = Self.pipeline()
+            let records = Self.records(
+                pipeline.receive(routingId: Self.agentA, frames: Self.publish(first, correlation: 1), principal: nil, now: 0, calendar: Self.calendar))
+            stored += records.map(\.event)
+            topics += records.map(\.topic)
+            let ack = try #require(acknowledgement(try Self.firstReply(pipeline.commitSucceeded())))
+            #expect(!ack.duplicate && ack.sequence == 1 && ack.source == "/power-supply-bureau/agent-1" && ack.id == "either-way")
+            // In the next batch, and in the same one.
+            _ = pipeline.receive(routingId: Self.agentA, frames: Self.publish(second, correlation: 2), principal: nil, now: 0, calendar: Self.calendar)
+            let resend = try #require(acknowledgement(try Self.firstReply(pipeline.commitSucceeded())))
+            #expect(resend.duplicate && resend.sequence == 1 && resend.source == "/power-supply-bureau/agent-1" && resend.id == "either-way")
+            _ = pipeline.receive(routingId: Self.agentA, frames: Self.publish(first.replacing(Array("either-way".utf8), with: Array("either-way-2".utf8)), correlation: 3), principal: nil, now: 0, calendar: Self.calendar)
+            _ = pipeline.receive(routingId: Self.agentA, frames: Self.publish(second.replacing(Array("either-way".utf8), with: Array("either-way-2".utf8)), correlation: 4), principal: nil, now: 0, calendar: Self.calendar)
+            let replies = Self.replies(pipeline.commitSucceeded()).compactMap { acknowledgement($0.reply) }
+            #expect(replies.map(\.sequence) == [2, 2] && replies.map(\.duplicate) == [false, true])
+        }
+        #expect(stored.count == 2 && stored[0] == stored[1])
+        #expect(topics.count == 2 && topics[0] == topics[1] && topics[0] == Array("progress/power/ganjiaba/".utf8))
+    }
+
     @Test func aFailedCommitWithdrawsEveryAcknowledgementItPromisedAndChangesNothingElse() throws {
         var pipeline = Self.pipeline()
         _ = pipeline.receive(

@@ -1,0 +1,252 @@
+/// A progress report received exactly as the broker stores it, in order and spelling: what Conduit's own agents send,
+/// and the commonest event a hub takes. ``EventValidator/canonicalProgress(_:)`` accepts one by reading the received
+/// bytes once against that form, checking every rule the decoder and the validator apply to a progress event, and
+/// building no ``Event``; ``EventCodec/storedForm(_:of:sequence:recordedTime:identity:)`` then writes its stored
+/// bytes by copying them around what the broker adds.
+///
+/// Whatever it is not sure of — another member order, whitespace, an escape, a byte outside printable ASCII, a
+/// percent that is not a whole number, a member the form does not have, a rule broken — it leaves to the general
+/// decoder and validator, which decide it with their errors. So it changes what is accepted in no case, only how
+/// fast: `CanonicalProgressTests` runs both ways on canonical events and their random mutations and requires the
+/// same stored bytes, topic and key whenever this one accepts.
+public struct CanonicalProgress: Sendable {
+    /// The source and the id, as ranges of the received bytes (without their quotes).
+    public var source: Range<Int>
+    public var id: Range<Int>
+    /// The organisation the source names (`power-supply-bureau` of `/power-supply-bureau/grid-7`).
+    public var organisation: Range<Int>
+    /// The utility stored: the event's, or its work item's.
+    public var utility: Utility?
+    /// The community stored as `site`: the event's, or its work item's.
+    public var site: String?
+    /// The topic the event is published under.
+    public var topic: [UInt8]
+    /// Where the `utility` and `site` members are in the received bytes, or would be when the plan fills them in.
+    var utilityAt: Int
+    var utilityGiven: Bool
+    var siteAt: Int
+    var siteGiven: Bool
+    /// Where `,"data":` begins: the broker's stamped members go before it.
+    var dataAt: Int
+
+}
+
+extension EventValidator {
+    /// The event in `bytes`, if it is a progress report in exactly its canonical form that the general decoder and
+    /// validator accept (see ``CanonicalProgress``); `nil` leaves the decision to them.
+    public func canonicalProgress(_ b: UnsafeBufferPointer<UInt8>) -> CanonicalProgress? {
+        guard b.count <= EventCodec.maximumEventBytes, b.baseAddress != nil else { return nil }
+        var c = TemplateCursor(b)
+        // The attributes, in the writer's order; a member that may be left out is tried in its place.
+        guard c.literal(#"{"specversion":"1.0","id":""#), let id = c.plain(), id.count <= 128,
+            c.literal(#","source":""#), let source = c.plain(), let organisation = Self.organisation(b, source),
+            c.literal(#","type":"conduit.progress","time":""#)
+        else { return nil }
+        let timeOpen = c.at - 1
+        guard let time = c.plain(), (try? Timestamp.parse(c.slice(time), path: "time")) != nil,
+            EventDecoder.isCanonicalTimestamp(b, timeOpen..<c.at)
+        else { return nil }
+        if c.literal(#","subject":""#) {
+            guard let subject = c.plain(), subject.count <= 256 else { return nil }
+        }
+        let utilityAt = c.at
+        var utility: Utility?
+        if c.literal(#","utility":""#) {
+            guard let text = c.plain(), let value = Utility.match(c.slice(text)) else { return nil }
+            utility = value
+        }
+        let siteAt = c.at
+        var site: Range<Int>?
+        if c.literal(#","site":""#) {
+            guard let text = c.plain(), Identifier.isValid(c.slice(text)) else { return nil }
+            site = text
+        }
+        guard c.literal(#","workitem":""#), let workItem = c.plain(), Identifier.isValid(c.slice(workItem)) else { return nil }
+        let dataAt = c.at
+        // The data, its members in the writer's order.
+        guard c.literal(#","data":{"status":""#), let statusText = c.plain(), let status = WorkStatus.match(c.slice(statusText))
+        else { return nil }
+        var percent: Int?
+        if c.literal(#","percent":"#) {
+            guard let value = c.wholeNumber(maximumDigits: 3), value <= 100 else { return nil }
+            percent = value
+        }
+        var plannedStart: CalendarDate?
+        var plannedFinish: CalendarDate?
+        var actualStart: CalendarDate?
+        var actualFinish: CalendarDate?
+        guard c.date(#","plannedStart":""#, &plannedStart), c.date(#","plannedFinish":""#, &plannedFinish),
+            c.date(#","actualStart":""#, &actualStart), c.date(#","actualFinish":""#, &actualFinish)
+        else { return nil }
+        if c.literal(#","householdsAffected":"#) {
+            guard c.wholeNumber(maximumDigits: 15) != nil else { return nil }
+        }
+        if c.literal(#","blockingReason":""#) {
+            guard let reason = c.plain(), reason.count <= 1024 else { return nil }
+        }
+        guard c.literal("}}"), c.at == b.count else { return nil }
+
+        // What checkPayload checks of progress.
+        if let percent, status == .completed || status == .accepted, percent < 100 { return nil }
+        if let start = plannedStart, let finish = plannedFinish, finish < start { return nil }
+        if let start = actualStart, let finish = actualFinish, finish < start { return nil }
+
+        // What references checks of progress from an organisation of the plan.
+        let organisationBytes = c.slice(organisation)
+        guard !sameBytes(organisationBytes, Self.systemOrganisation),
+            let utilities = lookup.organisationUtilities[organisationBytes]
+        else { return nil }
+        if let utility, utilities & Lookup.bit(utility) == 0 { return nil }
+        var community: Int?
+        if let site {
+            guard let known = lookup.communities[c.slice(site)] else { return nil }
+            community = known
+        }
+        guard let item = lookup.workItems[c.slice(workItem)] else { return nil }
+        if site != nil, community != item.community { return nil }
+        if let utility, utility != item.utility { return nil }
+        guard sameBytes(organisationBytes, item.organisation) else { return nil }
+
+        // What complete fills in: the work item's community and utility where the event leaves them out.
+        let stored = community ?? item.community
+        let storedUtility = utility ?? item.utility
+        var storedSite: String?
+        if stored >= 0 {
+            // The plan's name of the community: the event's own bytes when it gives the site.
+            let id = scenario.communities[stored].id
+            guard site != nil || EventCodec.needsNoEscaping(id) else { return nil }
+            storedSite = id
+        }
+        return CanonicalProgress(
+            source: source, id: id, organisation: organisation, utility: storedUtility, site: storedSite,
+            topic: lookup.progressTopic(utility: storedUtility, community: stored), utilityAt: utilityAt,
+            utilityGiven: utility != nil, siteAt: siteAt, siteGiven: site != nil, dataAt: dataAt)
+    }
+
+    /// The organisation a source (a range of `b` without its quotes) names, if the source is one the decoder accepts:
+    /// 2 to 256 bytes, `/` then an identifier, and no space or control byte.
+    private static func organisation(_ b: UnsafeBufferPointer<UInt8>, _ source: Range<Int>) -> Range<Int>? {
+        guard source.count >= 2, source.count <= 256, b[source.lowerBound] == UInt8(ascii: "/") else { return nil }
+        var end = source.upperBound
+        for i in source.lowerBound + 1..<source.upperBound {
+            // TemplateCursor.plain has already refused control bytes and DEL.
+            if b[i] == UInt8(ascii: " ") { return nil }
+            if b[i] == UInt8(ascii: "/") && end == source.upperBound { end = i }
+        }
+        let organisation = source.lowerBound + 1..<end
+        return Identifier.isValid(UnsafeBufferPointer(rebasing: b[organisation])) ? organisation : nil
+    }
+}
+
+extension EventCodec {
+    /// The stored form of an event accepted by ``EventValidator/canonicalProgress(_:)``: the same bytes as
+    /// ``encode(_:)`` of the decoded, completed and stamped event.
+    /// - Parameters:
+    ///   - recordedTime: the recorded time's JSON text, with its quotes (``TimestampText``).
+    ///   - identity: the organisation of the key that published it, if any (an identifier: written as it is).
+    public static func storedForm(
+        _ event: CanonicalProgress, of received: UnsafeBufferPointer<UInt8>, sequence: UInt64, recordedTime: [UInt8],
+        identity: String?
+    ) -> [UInt8] {
+        // Besides the received bytes: at most 104 of keys and stamped values, and the filled-in and stamped names.
+        let filled = (event.siteGiven ? 0 : event.site?.utf8.count ?? 0) + (identity?.utf8.count ?? 0) + recordedTime.count
+        let capacity = received.count + 128 + filled
+        return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+            var out = ByteCursor(buffer.baseAddress!)
+            out.copy(received, 0..<event.utilityAt)
+            if !event.utilityGiven, let utility = event.utility {
+                out.put(#","utility":""#)
+                out.put(utility.rawValue)
+                out.put(UInt8(ascii: "\""))
+            }
+            out.copy(received, event.utilityAt..<event.siteAt)
+            if !event.siteGiven, let site = event.site {
+                out.put(#","site":""#)
+                out.put(site)
+                out.put(UInt8(ascii: "\""))
+            }
+            out.copy(received, event.siteAt..<event.dataAt)
+            out.put(#","sequence":"#)
+            out.decimal(sequence)
+            out.put(#","recordedtime":"#)
+            recordedTime.withUnsafeBufferPointer { out.copy($0, 0..<$0.count) }
+            if let identity {
+                out.put(#","authidentity":""#)
+                out.put(identity)
+                out.put(UInt8(ascii: "\""))
+            }
+            out.copy(received, event.dataAt..<received.count)
+            count = out.at - buffer.baseAddress!
+            precondition(count <= capacity)
+        }
+    }
+}
+
+/// Whether `bytes` are the UTF-8 of `text`.
+@inline(__always)
+private func sameBytes(_ bytes: UnsafeBufferPointer<UInt8>, _ text: some StringProtocol) -> Bool {
+    text.utf8.count == bytes.count && text.utf8.withContiguousStorageIfAvailable { memoryEqual(bytes.baseAddress, $0.baseAddress!, bytes.count) } ?? bytes.elementsEqual(text.utf8)
+}
+
+/// Reads received bytes against a fixed form: each step matches or leaves the position where it was.
+private struct TemplateCursor {
+    let b: UnsafeBufferPointer<UInt8>
+    var at = 0
+
+    init(_ b: UnsafeBufferPointer<UInt8>) { self.b = b }
+
+    func slice(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: b[range]) }
+
+    /// Reads `text` if the bytes go on with it.
+    @inline(__always)
+    mutating func literal(_ text: StaticString) -> Bool {
+        let count = text.utf8CodeUnitCount
+        guard b.count - at >= count, memoryEqual(b.baseAddress! + at, text.utf8Start, count) else { return false }
+        at += count
+        return true
+    }
+
+    /// The text of a string whose opening quote was just read, up to its closing quote (read too), if it is not empty
+    /// and every byte is printable ASCII other than a backslash: bytes the writer writes as they are.
+    @inline(__always)
+    mutating func plain() -> Range<Int>? {
+        let start = at
+        while at < b.count {
+            let byte = b[at]
+            if byte == UInt8(ascii: "\"") {
+                guard at > start else { return nil }
+                at += 1
+                return start..<at - 1
+            }
+            if byte < 0x20 || byte > 0x7E || byte == UInt8(ascii: "\\") { return nil }
+            at += 1
+        }
+        return nil
+    }
+
+    /// Reads the member `key` (up to its value's opening quote) and its date, if the bytes go on with `key`; false
+    /// when they do but the date is not one.
+    mutating func date(_ key: StaticString, _ date: inout CalendarDate?) -> Bool {
+        guard literal(key) else { return true }
+        // YYYY-MM-DD and the closing quote.
+        guard b.count - at >= 11, b[at + 10] == UInt8(ascii: "\""),
+            let value = try? CalendarDate.parse(slice(at..<at + 10), path: "data")
+        else { return false }
+        at += 11
+        date = value
+        return true
+    }
+
+    /// A whole number of at most `maximumDigits` digits, written as the writer writes it (no sign, no leading zero).
+    mutating func wholeNumber(maximumDigits: Int) -> Int? {
+        let start = at
+        var value = 0
+        while at < b.count, b[at] >= UInt8(ascii: "0"), b[at] <= UInt8(ascii: "9") {
+            value = value * 10 + Int(b[at] &- UInt8(ascii: "0"))
+            at += 1
+            if at - start > maximumDigits { return nil }
+        }
+        guard at > start, at - start == 1 || b[start] != UInt8(ascii: "0") else { return nil }
+        return value
+    }
+}
