@@ -99,6 +99,8 @@ final class BrokerLoop {
 
     private var replays = ReplaySessions()
     private var lastPublishTime: Int64
+    /// Wire bytes published to these subscribers and not yet counted towards them (``countPublished(topic:wireBytes:)``).
+    private var uncounted: (subscribers: [Int32], wireBytes: Int) = ([], 0)
 
     init(
         configuration: BrokerConfiguration, logger: Logger, clock: @escaping @Sendable () -> Int64,
@@ -544,6 +546,7 @@ final class BrokerLoop {
     /// Carries out the pipeline's actions: records go into the journal batch, replies to the ingest socket,
     /// publications to the fan-out.
     private func carryOut(_ actions: [IngestPipeline.Action]) throws {
+        defer { countUncounted() }
         var published = false
         var latency: Duration?
         for action in actions {
@@ -664,11 +667,24 @@ final class BrokerLoop {
     /// a subscription that is a prefix of its topic), so that one that does not read is found.
     /// Counts a message sent on the fan-out against each subscriber it goes to; `wireBytes` gives its size on the
     /// wire (asked only when someone subscribes).
+    /// Counts a publication's wire bytes towards each subscriber it goes to, for the fan-out's guard. Consecutive
+    /// publications to the same subscribers are counted in one go by ``countUncounted()``, which every turn that
+    /// publishes calls before it ends (the guard inspects its counts only between turns).
     private func countPublished(topic: [UInt8], wireBytes measure: (GuardedEndpoint.Framing) -> Int) {
         let subscribers = subscriptions.subscribers(of: topic)
         guard !subscribers.isEmpty else { return }
-        let wireBytes = measure(fanoutGuard.framing)
-        for descriptor in subscribers { fanoutGuard.sent(descriptor: descriptor, wireBytes: wireBytes) }
+        if subscribers != uncounted.subscribers {
+            countUncounted()
+            uncounted.subscribers = subscribers
+        }
+        uncounted.wireBytes += measure(fanoutGuard.framing)
+    }
+
+    private func countUncounted() {
+        if uncounted.wireBytes > 0 {
+            for descriptor in uncounted.subscribers { fanoutGuard.sent(descriptor: descriptor, wireBytes: uncounted.wireBytes) }
+        }
+        uncounted = ([], 0)
     }
 
     // MARK: Connections
@@ -752,6 +768,7 @@ final class BrokerLoop {
             let frames = [Topic.heartbeat, ProtocolSignature.frame, header]
             if try fanout.send(frames: frames, wait: false) {
                 countPublished(topic: Topic.heartbeat) { framing in frames.reduce(0) { $0 + framing.wireBytes(frame: $1.count) } }
+                countUncounted()
             }
             counters.fanoutHeartbeats += 1
             lastPublishTime = now

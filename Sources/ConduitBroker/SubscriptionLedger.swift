@@ -10,7 +10,25 @@ struct SubscriptionLedger {
 
     private var topics: [Int32: Set<[UInt8]>] = [:]
     /// The subscribers each topic published goes to, until the subscriptions change.
-    private var matches: [[UInt8]: [Int32]] = [:]
+    private var matches: [PublishedTopic: [Int32]] = [:]
+
+    /// A topic published, hashed by FNV-1a over its bytes into one word for the table: cheaper than hashing every
+    /// byte with SipHash for each event published. The topics are those of stored events, made of the plan's names,
+    /// and the table is bounded: there is no flood of chosen collisions to fear.
+    private struct PublishedTopic: Hashable {
+        var bytes: [UInt8]
+
+        func hash(into hasher: inout Hasher) {
+            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+            bytes.withUnsafeBufferPointer { buffer in
+                for byte in buffer {
+                    hash ^= UInt64(byte)
+                    hash &*= 0x0000_0100_0000_01B3
+                }
+            }
+            hasher.combine(hash)
+        }
+    }
 
     /// Subscribers holding at least one subscription.
     var subscriberCount: Int { topics.count }
@@ -55,13 +73,13 @@ struct SubscriptionLedger {
     /// The subscribers a message with this topic goes to: those holding a subscription that is a prefix of it.
     mutating func subscribers(of topic: [UInt8]) -> [Int32] {
         if topics.isEmpty { return [] }  // nobody subscribes: nothing to look up
-        if let known = matches[topic] { return known }
+        if let known = matches[PublishedTopic(bytes: topic)] { return known }
         let found = topics.compactMap { descriptor, held in
             held.contains { topic.starts(with: $0) } ? descriptor : nil
         }
         // Topics are few (kind, utility, community); bounded all the same.
         if matches.count >= 4096 { matches.removeAll(keepingCapacity: true) }
-        matches[topic] = found
+        matches[PublishedTopic(bytes: topic)] = found
         return found
     }
 }

@@ -176,8 +176,7 @@ public struct ConnectionGuard: Sendable {
     /// ROUTER's routing id does not). Counting more is safe: a peer is then cut a little early; counting less is
     /// made up for when the kernel shows more was written.
     public mutating func sent(descriptor: Int32, wireBytes: Int) {
-        guard connections[descriptor] != nil else { return }
-        connections[descriptor]!.sent &+= UInt64(wireBytes)
+        connections[descriptor]?.sent &+= UInt64(wireBytes)
     }
 
     /// Compares what the kernel counted on each connection with what the application took from it and sent it,
