@@ -1,4 +1,9 @@
 import ConduitCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The broker's memory of recently accepted events, by dedupe key (`source` + `id`), so that a resend after a lost
 /// acknowledgement is acknowledged again with its original sequence and stored once.
@@ -54,33 +59,103 @@ public struct DedupeWindow<Key: Hashable>: Sendable where Key: Sendable {
     // Two generations: new keys go into `current`; when it holds `capacity` keys it becomes `previous` and the old
     // `previous` is dropped whole. Each generation reserves its table up front, so the window never rehashes (no
     // transient doubling of memory), and pages are touched only as keys arrive.
-    private var current: [Fingerprint: UInt64]
-    private var previous: [Fingerprint: UInt64] = [:]
+    private var current: FingerprintTable
+    private var previous: FingerprintTable?
 
     public init(capacity: Int) {
         precondition(capacity > 0, "a dedupe window holds at least one key")
         self.capacity = capacity
-        self.current = Dictionary(minimumCapacity: capacity)
+        self.current = FingerprintTable(capacity: capacity)
     }
 
     /// The number of keys remembered.
-    public var keyCount: Int { current.count + previous.count }
+    public var keyCount: Int { current.count + (previous?.count ?? 0) }
 
     /// The sequence the event with `key` was stored under, if it is within the window.
     public func sequence(of key: Key) -> UInt64? { sequence(of: Fingerprint(key)) }
 
-    func sequence(of fingerprint: Fingerprint) -> UInt64? { current[fingerprint] ?? previous[fingerprint] }
+    func sequence(of fingerprint: Fingerprint) -> UInt64? {
+        current.sequence(high: fingerprint.high, low: fingerprint.low)
+            ?? previous?.sequence(high: fingerprint.high, low: fingerprint.low)
+    }
 
-    /// Remembers that the event with `key` was stored under `sequence`.
+    /// Remembers that the event with `key` was stored under `sequence` (a journal's sequence: 1 or more).
     public mutating func remember(_ key: Key, sequence: UInt64) { remember(Fingerprint(key), sequence: sequence) }
 
     mutating func remember(_ fingerprint: Fingerprint, sequence: UInt64) {
+        precondition(sequence > 0, "journal sequences start at 1")
         if current.count >= capacity {
-            previous = [:]  // free the oldest generation before the next one is reserved
+            previous = nil  // free the oldest generation before the next one is reserved
             previous = current
-            current = Dictionary(minimumCapacity: capacity)
+            current = FingerprintTable(capacity: capacity)
+        } else if !isKnownUniquelyReferenced(&current) {
+            current = current.copy()
         }
-        current[fingerprint] = sequence
+        current.insert(high: fingerprint.high, low: fingerprint.low, sequence: sequence)
+    }
+}
+
+/// One generation of the dedupe window: fingerprints with their sequences in an open-addressing table indexed by the
+/// fingerprint's low bits (a fingerprint is already a hash), each slot holding the whole entry, so that a lookup
+/// reads one place in memory where a `Dictionary` reads its occupancy bitmap, its keys and its values apart. Made
+/// zeroed by `calloc`, which leaves a large table's pages untouched until keys arrive; a sequence of 0 marks a free
+/// slot. It is filled to half of its slots at most, and never grows: the window starts a new generation instead.
+/// A `DedupeWindow` copied and then changed copies the table first.
+final class FingerprintTable: @unchecked Sendable {
+    private struct Slot {
+        var high: Int
+        var low: Int
+        var sequence: UInt64
+    }
+
+    private let slots: UnsafeMutablePointer<Slot>
+    private let size: Int
+    /// The entries it holds.
+    private(set) var count = 0
+
+    init(capacity: Int) {
+        var size = 16
+        while size < capacity * 2 { size <<= 1 }
+        self.size = size
+        guard let memory = calloc(size, MemoryLayout<Slot>.stride) else {
+            fatalError("the dedupe window could not reserve \(size * MemoryLayout<Slot>.stride) bytes")
+        }
+        slots = memory.bindMemory(to: Slot.self, capacity: size)
+    }
+
+    deinit { free(slots) }
+
+    func copy() -> FingerprintTable {
+        let table = FingerprintTable(capacity: size / 2)
+        table.slots.update(from: slots, count: size)
+        table.count = count
+        return table
+    }
+
+    func sequence(high: Int, low: Int) -> UInt64? {
+        let mask = size - 1
+        var index = low & mask
+        while slots[index].sequence != 0 {
+            if slots[index].low == low && slots[index].high == high { return slots[index].sequence }
+            index = (index + 1) & mask
+        }
+        return nil
+    }
+
+    /// Adds an entry, or changes the sequence of the one it holds for this fingerprint.
+    func insert(high: Int, low: Int, sequence: UInt64) {
+        precondition(count * 2 < size, "a fingerprint table is filled to half its slots at most")
+        let mask = size - 1
+        var index = low & mask
+        while slots[index].sequence != 0 {
+            if slots[index].low == low && slots[index].high == high {
+                slots[index].sequence = sequence
+                return
+            }
+            index = (index + 1) & mask
+        }
+        slots[index] = Slot(high: high, low: low, sequence: sequence)
+        count += 1
     }
 }
 

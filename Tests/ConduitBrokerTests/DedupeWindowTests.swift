@@ -49,4 +49,30 @@ struct DedupeWindowTests {
         }
         #expect(window.sequence(of: 1) == nil, "old keys are forgotten")
     }
+
+    /// Fingerprints that share their low bits (the table's index) and differ in the high ones are different keys.
+    @Test func fingerprintsThatShareTheirIndexAreKeptApart() {
+        typealias Fingerprint = DedupeWindow<Int>.Fingerprint
+        var window = DedupeWindow<Int>(capacity: 64)
+        for high in 0..<40 { window.remember(Fingerprint(high: high, low: 5), sequence: UInt64(high + 1)) }
+        for high in 0..<40 { #expect(window.sequence(of: Fingerprint(high: high, low: 5)) == UInt64(high + 1)) }
+        #expect(window.sequence(of: Fingerprint(high: 40, low: 5)) == nil)
+        #expect(window.sequence(of: Fingerprint(high: 0, low: 6)) == nil)
+        // Remembered again: the latest sequence.
+        window.remember(Fingerprint(high: 3, low: 5), sequence: 99)
+        #expect(window.sequence(of: Fingerprint(high: 3, low: 5)) == 99)
+        #expect(window.keyCount == 40)
+    }
+
+    /// A window is a value: a copy changed afterwards leaves the original as it was, and the other way round.
+    @Test func aCopiedWindowIsChangedApart() {
+        var original = DedupeWindow<String>(capacity: 8)
+        original.remember("a", sequence: 1)
+        var copy = original
+        copy.remember("b", sequence: 2)
+        original.remember("c", sequence: 3)
+        #expect(original.sequence(of: "a") == 1 && original.sequence(of: "b") == nil && original.sequence(of: "c") == 3)
+        #expect(copy.sequence(of: "a") == 1 && copy.sequence(of: "b") == 2 && copy.sequence(of: "c") == nil)
+        #expect(original.keyCount == 2 && copy.keyCount == 2)
+    }
 }
