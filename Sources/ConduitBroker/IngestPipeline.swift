@@ -177,7 +177,9 @@ struct IngestPipeline {
         switch request {
         case .publish(let correlation, let bytes):
             var actions: [Action] = []
-            publish(routingId: routingId, correlation: correlation, bytes: bytes, principal: principal, calendar: calendar, into: &actions)
+            bytes.withUnsafeBufferPointer { received in
+                publish(routingId: routingId, correlation: correlation, received: received, principal: principal, calendar: calendar, into: &actions)
+            }
             return actions
         case .hello(let source, let intervalMs, let features):
             return hello(
@@ -187,9 +189,11 @@ struct IngestPipeline {
             var actions: [Action] = []
             actions.reserveCapacity(entries.count)
             for entry in entries {
-                publish(
-                    routingId: routingId, correlation: entry.correlation, bytes: entry.event, principal: principal, calendar: calendar,
-                    inAcks: true, into: &actions)
+                entry.withEvent { received in
+                    publish(
+                        routingId: routingId, correlation: entry.correlation, received: received, principal: principal, calendar: calendar,
+                        inAcks: true, into: &actions)
+                }
             }
             return actions
         case .heartbeat:
@@ -351,15 +355,16 @@ struct IngestPipeline {
 
     /// Takes one event: its record joins `actions` if it is stored; its reply waits for the commit.
     private mutating func publish(
-        routingId: [UInt8], correlation: UInt64, bytes: [UInt8], principal: Principal?, calendar: Int64, inAcks: Bool = false,
-        into actions: inout [Action]
+        routingId: [UInt8], correlation: UInt64, received: UnsafeBufferPointer<UInt8>, principal: Principal?, calendar: Int64,
+        inAcks: Bool = false, into actions: inout [Action]
     ) {
-        let taken = bytes.withUnsafeBufferPointer { received in
-            publishCanonical(
-                routingId: routingId, correlation: correlation, received: received, principal: principal, calendar: calendar,
-                inAcks: inAcks, into: &actions)
+        if publishCanonical(
+            routingId: routingId, correlation: correlation, received: received, principal: principal, calendar: calendar,
+            inAcks: inAcks, into: &actions)
+        {
+            return
         }
-        if taken { return }
+        let bytes = Array(received)
         var event: Event
         var form = ReceivedForm()
         do {

@@ -163,6 +163,34 @@ import Testing
         #expect(topics.count == 2 && topics[0] == topics[1] && topics[0] == Array("progress/power/ganjiaba/".utf8))
     }
 
+    /// The events of a BATCH are read where they lie in its body: one in the middle, with others around it, is stored
+    /// as the same bytes as when it comes alone in a PUBLISH.
+    @Test func aBatchsEventsAreStoredAsTheSameEventsPublishedAlone() throws {
+        let events = [
+            SampleEvents.progress(id: "first"),
+            Array(SampleEvents.progressJSON(id: "middle").replacing(#""percent":45"#, with: #""percent": 45"#).utf8),
+            SampleEvents.progress(id: "third"),
+            SampleEvents.progress(id: "fourth", percent: 100),
+        ]
+        var batched = Self.pipeline()
+        let stored = Self.records(
+            batched.receive(
+                routingId: Self.agentA, frames: IngestRequest.batch(events.enumerated().map { BatchEntry(correlation: UInt64($0.offset + 1), event: $0.element) }).encode(),
+                principal: nil,
+                now: 0, calendar: Self.calendar))
+        _ = batched.commitSucceeded()
+        var alone = Self.pipeline()
+        var expected: [[UInt8]] = []
+        for (index, event) in events.enumerated() {
+            expected += Self.records(
+                alone.receive(routingId: Self.agentA, frames: Self.publish(event, correlation: UInt64(index + 1)), principal: nil, now: 0, calendar: Self.calendar)
+            ).map(\.event)
+            _ = alone.commitSucceeded()
+        }
+        #expect(stored.map(\.sequence) == [1, 2, 3, 4])
+        #expect(stored.map(\.event) == expected)
+    }
+
     @Test func aFailedCommitWithdrawsEveryAcknowledgementItPromisedAndChangesNothingElse() throws {
         var pipeline = Self.pipeline()
         _ = pipeline.receive(

@@ -78,6 +78,35 @@ import Testing
         #expect(Self.quickWay(bytes(json), identity: nil) == nil, "\(json)")
     }
 
+    /// At the edges of what the rules allow, both ways accept and store the same bytes.
+    @Test(arguments: [
+        (#""status":"in_progress","percent":45,"#, #""status":"accepted","percent":100,"#),
+        (#""percent":45,"#, #""percent":0,"#),
+        (#""householdsAffected":120"#, #""householdsAffected":999999999999999"#),
+        (#""time":"2023-06-01T08:30:00Z""#, #""time":"9999-12-31T23:59:59.999999Z""#),
+        (#""time":"2023-06-01T08:30:00Z""#, #""time":"0001-01-01T00:00:00.000001Z""#),
+        (#""id":"pw-0001""#, "\"id\":\"" + String(repeating: "~", count: 128) + "\""),
+        (#""source":"/power-supply-bureau/agent-1""#, "\"source\":\"/power-supply-bureau/" + String(repeating: "a", count: 235) + "\""),
+        (#""householdsAffected":120}}"#, #""householdsAffected":120,"blockingReason":"a ' quoted ' {reason} [1]"}}"#),
+    ])
+    func atTheEdgesBothWaysAcceptTheSame(_ canonical: String, _ other: String) throws {
+        let json = Samples.progressJSON.replacingOccurrences(of: canonical, with: other)
+        #expect(json != Samples.progressJSON)
+        let quick = try #require(Self.quickWay(bytes(json), identity: "power-supply-bureau"), "\(json)")
+        #expect(quick == Self.generalWay(bytes(json), identity: "power-supply-bureau")?.stored)
+    }
+
+    /// One byte past an edge: the general way refuses, and the quick way leaves it.
+    @Test(arguments: [
+        (#""id":"pw-0001""#, "\"id\":\"" + String(repeating: "~", count: 129) + "\""),
+        (#""source":"/power-supply-bureau/agent-1""#, "\"source\":\"/power-supply-bureau/" + String(repeating: "a", count: 236) + "\""),
+    ])
+    func onePastAnEdgeBothWaysRefuse(_ canonical: String, _ other: String) throws {
+        let json = Samples.progressJSON.replacingOccurrences(of: canonical, with: other)
+        #expect(Self.generalWay(bytes(json), identity: nil) == nil)
+        #expect(Self.quickWay(bytes(json), identity: nil) == nil)
+    }
+
     /// Each of these breaks a rule: the quick way leaves it to the general way, which refuses it with its error.
     @Test(arguments: [
         (#""percent":45,"#, #""percent":101,"#),

@@ -34,11 +34,11 @@ public enum IngestRequest: Sendable, Hashable {
             return features.isEmpty ? frames : frames + [Wire.frame(features.joined(separator: ","))]
         case .batch(let entries):
             var body: [UInt8] = []
-            body.reserveCapacity(entries.reduce(0) { $0 + 12 + $1.event.count })
+            body.reserveCapacity(entries.reduce(0) { $0 + 12 + $1.eventCount })
             for entry in entries {
                 Wire.append(entry.correlation, to: &body)
-                Wire.append(UInt32(entry.event.count), to: &body)
-                body += entry.event
+                Wire.append(UInt32(entry.eventCount), to: &body)
+                entry.withEvent { body.append(contentsOf: $0) }
             }
             return [ProtocolSignature.frame, Wire.command("BATCH"), body]
         case .heartbeat:
@@ -108,11 +108,47 @@ public enum IngestFeature {
 /// One event of a `BATCH`.
 public struct BatchEntry: Sendable, Hashable {
     public var correlation: UInt64
-    public var event: [UInt8]
+    /// The event's bytes: an array of its own, or a range of the `BATCH` body it was decoded from, shared with the
+    /// other entries rather than copied out.
+    private var storage: [UInt8]
+    private var range: Range<Int>
 
     public init(correlation: UInt64, event: [UInt8]) {
         self.correlation = correlation
-        self.event = event
+        self.storage = event
+        self.range = 0..<event.count
+    }
+
+    init(correlation: UInt64, body: [UInt8], range: Range<Int>) {
+        self.correlation = correlation
+        self.storage = body
+        self.range = range
+    }
+
+    /// The event's JSON.
+    public var event: [UInt8] {
+        get { range == 0..<storage.count ? storage : Array(storage[range]) }
+        set {
+            storage = newValue
+            range = 0..<newValue.count
+        }
+    }
+
+    /// The event's length in bytes.
+    public var eventCount: Int { range.count }
+
+    /// Calls `body` with the event's bytes where they lie.
+    public func withEvent<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try storage.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[range])) }
+    }
+
+    public static func == (lhs: BatchEntry, rhs: BatchEntry) -> Bool {
+        lhs.correlation == rhs.correlation && lhs.withEvent { left in rhs.withEvent { right in left.elementsEqual(right) } }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(correlation)
+        withEvent { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
 
     /// The most events in one `BATCH`.
@@ -137,7 +173,7 @@ public struct BatchEntry: Sendable, Hashable {
             guard body.count - offset - 12 >= length else {
                 throw ConduitError(.frameSize, path: "frame[2]", "entry \(entries.count) says \(length) bytes; \(body.count - offset - 12) remain")
             }
-            entries.append(BatchEntry(correlation: correlation, event: Array(body[(offset + 12)..<(offset + 12 + length)])))
+            entries.append(BatchEntry(correlation: correlation, body: body, range: (offset + 12)..<(offset + 12 + length)))
             offset += 12 + length
         }
         guard !entries.isEmpty else { throw ConduitError(.frameSize, path: "frame[2]", "a BATCH holds at least one event") }
