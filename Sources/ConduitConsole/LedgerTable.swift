@@ -59,7 +59,7 @@ public struct LedgerTable {
         let when = state.now.map { "\(local($0)) (UTC\(offset))" } ?? "the beginning"
         let conditions = entries.filter { $0.ledgerClass == .condition }.count
         let overdue = state.today.map { today in entries.filter { $0.isOverdue(on: today) }.count } ?? 0
-        lines.append("Ledger after sequence \(state.lastSequence), as of \(when): \(entries.count) entries, \(conditions) conditions, \(entries.count - conditions) violations, \(overdue) overdue")
+        lines.append("Ledger after sequence \(state.lastSequence), as of \(when): \(counted(entries.count, "entry", "entries")), \(counted(conditions, "condition", "conditions")), \(counted(entries.count - conditions, "violation", "violations")), \(overdue) overdue")
         switch grouping {
         case .none:
             lines.append(contentsOf: rows(entries))
@@ -78,7 +78,7 @@ public struct LedgerTable {
                 let group = groups[key] ?? []
                 let violations = group.filter { $0.ledgerClass == .violation }.count
                 lines.append("")
-                lines.append("\(name(of: key)): \(group.count) (\(group.count - violations) conditions, \(violations) violations)")
+                lines.append("\(name(of: key)): \(group.count) (\(counted(group.count - violations, "condition", "conditions")), \(counted(violations, "violation", "violations")))")
                 lines.append(contentsOf: rows(group))
             }
         }
@@ -155,7 +155,7 @@ public enum LedgerSummary {
         var lines: [String] = []
         let open = entries.filter(\.isOpen).count
         let violations = entries.filter { $0.ledgerClass == .violation }
-        lines.append("Ledger: \(entries.count) entries (\(entries.count - violations.count) conditions, \(violations.count) violations), \(open) open at the end.")
+        lines.append("Ledger: \(counted(entries.count, "entry", "entries")) (\(counted(entries.count - violations.count, "condition", "conditions")), \(counted(violations.count, "violation", "violations"))), \(open) open at the end.")
         for ledgerClass in LedgerClass.allCases {
             var counts: [AlertKind: Int] = [:]
             for entry in entries where entry.ledgerClass == ledgerClass { counts[entry.kind, default: 0] += 1 }
@@ -190,4 +190,9 @@ public enum LedgerSummary {
         }
         return lines
     }
+}
+
+/// `1 condition`, `2 conditions`, `0 conditions`.
+func counted(_ count: Int, _ singular: String, _ plural: String) -> String {
+    "\(count) \(count == 1 ? singular : plural)"
 }

@@ -72,6 +72,14 @@ import Testing
         #expect(lines.contains { $0.contains("outage_unrestored") && $0.contains("cleared") })
     }
 
+    @Test func aSingleEntryIsCountedInTheSingular() throws {
+        let state = Self.state()
+        let entry = try #require(state.ledgerEntries(Self.query { $0.status = .all }).first { $0.ledgerClass == .violation })
+        let lines = LedgerTable(state: state, entries: [entry], grouping: .organisation).text.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasSuffix(": 1 entry, 0 conditions, 1 violation, 1 overdue") == true, "\(lines)")
+        #expect(lines.contains { $0.hasSuffix(": 1 (0 conditions, 1 violation)") }, "\(lines)")
+    }
+
     @Test func csvHasAHeaderAndOneQuotedRowPerEntry() {
         let state = Self.state()
         let csv = LedgerTable(state: state, entries: state.ledgerEntries(Self.query())).csv
