@@ -15,6 +15,10 @@ import Darwin
 /// Keys are kept as 128-bit fingerprints, not strings: 24 bytes a key instead of two heap strings, so a window of half a
 /// million events costs about 50 MB at most, not hundreds. Two different keys share a fingerprint with a probability
 /// of about n²/2¹²⁹ (10⁻²⁶ for a million keys).
+/// The key of the fingerprints of dedupe keys: drawn at random when the process starts, as the standard library's
+/// `Hasher` is seeded, so that no peer can choose keys that share a fingerprint.
+private let fingerprintKey = (UInt64.random(in: .min ... .max), UInt64.random(in: .min ... .max))
+
 public struct DedupeWindow<Key: Hashable>: Sendable where Key: Sendable {
     /// A 128-bit fingerprint of a key: two independently salted hashes. A caller that looks a key up and then
     /// remembers it computes its fingerprint once and passes that.
@@ -27,7 +31,15 @@ public struct DedupeWindow<Key: Hashable>: Sendable where Key: Sendable {
             self.low = low
         }
 
+        /// The fingerprint of a key. A ``DedupeKey``'s is that of its bytes (``init(source:id:)``), whichever way it is
+        /// asked for.
         init(_ key: Key) {
+            if let key = key as? DedupeKey {
+                var source = key.source
+                var id = key.id
+                self = source.withUTF8 { source in id.withUTF8 { id in Fingerprint(source: source, id: id) } }
+                return
+            }
             var first = Hasher()
             first.combine(0x9E37_79B9_7F4A_7C15 as UInt64)
             first.combine(key)
@@ -38,16 +50,16 @@ public struct DedupeWindow<Key: Hashable>: Sendable where Key: Sendable {
             low = second.finalize()
         }
 
-        /// The fingerprint of the key given as the UTF-8 of its source and id: that of the ``DedupeKey`` holding them.
-        init(source: UnsafeBufferPointer<UInt8>, id: UnsafeBufferPointer<UInt8>) where Key == DedupeKey {
-            var first = Hasher()
-            first.combine(0x9E37_79B9_7F4A_7C15 as UInt64)
-            DedupeKey.hash(source: source, id: id, into: &first)
-            var second = Hasher()
-            second.combine(0xC2B2_AE3D_27D4_EB4F as UInt64)
-            DedupeKey.hash(source: source, id: id, into: &second)
-            high = first.finalize()
-            low = second.finalize()
+        /// The fingerprint of the key given as the UTF-8 of its source and id: SipHash-1-3-128 of the source, a byte
+        /// 0xFF (never part of UTF-8) and the id, under a key drawn at random for the process.
+        init(source: UnsafeBufferPointer<UInt8>, id: UnsafeBufferPointer<UInt8>) {
+            var hash = SipHash128(key: fingerprintKey)
+            hash.append(source)
+            hash.append(0xFF)
+            hash.append(id)
+            let (first, second) = hash.finalize()
+            high = Int(bitPattern: UInt(first))
+            low = Int(bitPattern: UInt(second))
         }
 
         // Already a hash: a table needs only one of its halves.
