@@ -166,15 +166,7 @@ extension EventCodec {
                 out.put(UInt8(ascii: "\""))
             }
             out.copy(received, event.siteAt..<event.dataAt)
-            out.put(#","sequence":"#)
-            out.decimal(sequence)
-            out.put(#","recordedtime":"#)
-            recordedTime.withUnsafeBufferPointer { out.copy($0, 0..<$0.count) }
-            if let identity {
-                out.put(#","authidentity":""#)
-                out.put(identity)
-                out.put(UInt8(ascii: "\""))
-            }
+            out.stamps(sequence: sequence, recordedTime: recordedTime, identity: identity)
             out.copy(received, event.dataAt..<received.count)
             count = out.at - buffer.baseAddress!
             precondition(count <= capacity)

@@ -59,19 +59,7 @@ extension EventCodec {
                     out.put(#","workitem":"#)
                     out.copy(input, workItem)
                 }
-                if let sequence = event.sequence {
-                    out.put(#","sequence":"#)
-                    out.decimal(sequence)
-                }
-                if let recordedText {
-                    out.put(#","recordedtime":"#)
-                    recordedText.withUnsafeBufferPointer { out.copy($0, 0..<$0.count) }
-                }
-                if let identity {
-                    out.put(#","authidentity":""#)
-                    out.put(identity)
-                    out.put(UInt8(ascii: "\""))
-                }
+                out.stamps(sequence: event.sequence, recordedTime: recordedText, identity: identity)
                 for attribute in event.extensions {
                     out.put(UInt8(ascii: ","))
                     out.put(UInt8(ascii: "\""))
@@ -145,6 +133,24 @@ struct ByteCursor {
         guard !range.isEmpty, let base = source.baseAddress else { return }
         at.initialize(from: base + range.lowerBound, count: range.count)
         at += range.count
+    }
+
+    /// The members the broker stamps on a stored event, as the writer writes them: `sequence`, `recordedtime` (its JSON
+    /// text, quotes included) and `authidentity` (an organisation: no escape needed).
+    mutating func stamps(sequence: UInt64?, recordedTime: [UInt8]?, identity: String?) {
+        if let sequence {
+            put(#","sequence":"#)
+            decimal(sequence)
+        }
+        if let recordedTime {
+            put(#","recordedtime":"#)
+            recordedTime.withUnsafeBufferPointer { copy($0, 0..<$0.count) }
+        }
+        if let identity {
+            put(#","authidentity":""#)
+            put(identity)
+            put(UInt8(ascii: "\""))
+        }
     }
 
     mutating func decimal(_ value: UInt64) {
