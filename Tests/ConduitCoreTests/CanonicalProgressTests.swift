@@ -3,7 +3,7 @@ import Testing
 
 /// The quick way for progress reports in canonical form must never decide otherwise than the general decoder and
 /// validator: whatever it accepts they accept, stored as the same bytes under the same topic and key; and of progress
-/// reports in canonical form with printable ASCII text and whole percents, it accepts exactly what they accept.
+/// reports in canonical form with ASCII text and whole percents, it accepts exactly what they accept.
 @Suite struct CanonicalProgressTests {
     static let validator = EventValidator(scenario: .default)
     static let recordedTime = Timestamp(microsecondsSinceEpoch: 1_685_608_200_250_000)
