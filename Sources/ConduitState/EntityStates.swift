@@ -133,13 +133,14 @@ public struct OutageState: Sendable, Hashable {
     }
 
     /// At most this many refs are kept: the first report and the latest ones (an outage reported every few
-    /// minutes for weeks must not make the state grow without bound).
+    /// minutes for weeks must not make the state grow without bound). An alert about the outage carries them, and an
+    /// alert's `refs` holds at most 64 on the wire: more, and the broker would refuse the aggregator's alert.
     public static let refsKept = 64
 
     /// Notes one more report of the outage, keeping the first and the latest ``refsKept`` − 1.
     mutating func addRef(_ ref: String) {
         refs.append(ref)
-        if refs.count > Self.refsKept + 32 { refs.removeSubrange(1..<(refs.count - Self.refsKept + 1)) }
+        if refs.count > Self.refsKept { refs.remove(at: 1) }
     }
 
     /// Whether the service is off now: started and not restored.

@@ -247,6 +247,31 @@ import Testing
         #expect(cancelled.of("outage_lapsed/north/power/p1") == [.cleared])
     }
 
+    /// An outage reported many times keeps its first report and its latest, 64 in all: an alert about it carries them,
+    /// and an alert's refs hold at most 64 on the wire (more, and the broker refuses the aggregator's alert).
+    @Test func anOutageReportedOftenKeepsTheRefsAnAlertCanCarry() throws {
+        var factory = Self.factory()
+        var state = AggregateState(scenario: Self.scenario)
+        let window = ("2023-01-10T00:00:00Z", "2023-01-10T06:00:00Z")
+        var refs: [String] = []
+        for day in 1...3 {
+            for minute in 0..<40 {
+                let time = "2023-01-0\(day)T01:\(minute < 10 ? "0" : "")\(minute):00Z"
+                let event = factory.outage(.power, .noticed, subject: "p1", at: time, window: window, noticedAt: "2023-01-01T00:00:00Z")
+                refs.append("\(event.source)#\(event.id)")
+                _ = state.apply(event)
+            }
+        }
+        let outage = try #require(state.outage("north/power/p1"))
+        #expect(outage.refs.count == 64)
+        #expect(outage.refs.first == refs.first && Array(outage.refs.dropFirst()) == Array(refs.suffix(63)))
+        let lapsed = try #require(state.advance(to: Fixtures.time("2023-01-10T07:00:00Z")).first { $0.key == "outage_lapsed/north/power/p1" })
+        #expect(lapsed.refs.count <= 64)
+        let alert = AlertReport(status: .raised, kind: .outageLapsed, key: lapsed.key, message: lapsed.message, refs: lapsed.refs)
+        let event = Event(id: "a1", source: "/conduit/aggregator", time: Fixtures.time("2023-01-10T07:00:00Z"), data: .alert(alert))
+        #expect(throws: Never.self) { try EventCodec.decode(EventCodec.encode(event)) }
+    }
+
     // MARK: escalation
 
     /// Suspended because households refuse access: after 7 days, an entry for the sub-district office (whose duty is
