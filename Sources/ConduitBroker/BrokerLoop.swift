@@ -663,13 +663,11 @@ final class BrokerLoop {
         }
     }
 
-    /// Counts a fan-out message against each subscriber it goes to (libzmq's XPUB sends a message to those with
-    /// a subscription that is a prefix of its topic), so that one that does not read is found.
-    /// Counts a message sent on the fan-out against each subscriber it goes to; `wireBytes` gives its size on the
-    /// wire (asked only when someone subscribes).
-    /// Counts a publication's wire bytes towards each subscriber it goes to, for the fan-out's guard. Consecutive
-    /// publications to the same subscribers are counted in one go by ``countUncounted()``, which every turn that
-    /// publishes calls before it ends (the guard inspects its counts only between turns).
+    /// Counts a message sent on the fan-out against each subscriber it goes to (libzmq's XPUB sends a message to those
+    /// with a subscription that is a prefix of its topic), so that one that does not read is found; `wireBytes` gives
+    /// its size on the wire (asked only when someone subscribes). Consecutive messages to the same subscribers are
+    /// counted in one go by ``countUncounted()``, which every turn that publishes calls before it ends (the guard
+    /// inspects its counts only between turns).
     private func countPublished(topic: [UInt8], wireBytes measure: (GuardedEndpoint.Framing) -> Int) {
         let subscribers = subscriptions.subscribers(of: topic)
         guard !subscribers.isEmpty else { return }

@@ -5,6 +5,10 @@ import Glibc
 import Darwin
 #endif
 
+/// The key of the fingerprints of dedupe keys: drawn at random when the process starts, as the standard library's
+/// `Hasher` is seeded, so that no peer can choose keys that share a fingerprint.
+private let fingerprintKey = (UInt64.random(in: .min ... .max), UInt64.random(in: .min ... .max))
+
 /// The broker's memory of recently accepted events, by dedupe key (`source` + `id`), so that a resend after a lost
 /// acknowledgement is acknowledged again with its original sequence and stored once.
 ///
@@ -15,10 +19,6 @@ import Darwin
 /// Keys are kept as 128-bit fingerprints, not strings: 24 bytes a key instead of two heap strings, so a window of half a
 /// million events costs about 50 MB at most, not hundreds. Two different keys share a fingerprint with a probability
 /// of about n²/2¹²⁹ (10⁻²⁶ for a million keys).
-/// The key of the fingerprints of dedupe keys: drawn at random when the process starts, as the standard library's
-/// `Hasher` is seeded, so that no peer can choose keys that share a fingerprint.
-private let fingerprintKey = (UInt64.random(in: .min ... .max), UInt64.random(in: .min ... .max))
-
 public struct DedupeWindow<Key: Hashable>: Sendable where Key: Sendable {
     /// A 128-bit fingerprint of a key: two independently salted hashes. A caller that looks a key up and then
     /// remembers it computes its fingerprint once and passes that.

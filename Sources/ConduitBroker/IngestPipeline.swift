@@ -102,7 +102,6 @@ struct IngestPipeline {
     private var publications: [Publication] = []
     private var batchKeys = BatchKeyTable<DedupeKey>()
     private var batchNewKeys: [(DedupeWindow<DedupeKey>.Fingerprint, UInt64)] = []
-    private var encodeBuffer: [UInt8] = []
     /// The recorded time stamped last, as JSON text: the events of a batch share it.
     private var recordedTimeText = TimestampText()
     private var lastEncodedCount = 0
@@ -438,8 +437,7 @@ struct IngestPipeline {
         if answeredDuplicate(fingerprint, routingId: routingId, correlation: correlation, source: source, id: id, inAcks: inAcks) {
             return true
         }
-        let sequence = nextSequence + UInt64(recordCount)
-        let recordedTime = max(lastRecordedTime, calendar)
+        let (sequence, recordedTime) = nextStamp(calendar: calendar)
         let stored = EventCodec.storedForm(
             event, of: received, sequence: sequence,
             recordedTime: recordedTimeText.text(of: Timestamp(microsecondsSinceEpoch: recordedTime)), identity: principal?.organisation)
@@ -563,22 +561,25 @@ struct IngestPipeline {
     private mutating func append(
         _ event: inout Event, calendar: Int64, received: (form: ReceivedForm, bytes: [UInt8])? = nil
     ) -> Result<Record, ConduitError> {
-        let sequence = nextSequence + UInt64(recordCount)
-        let recordedTime = max(lastRecordedTime, calendar)
+        let (sequence, recordedTime) = nextStamp(calendar: calendar)
         event.sequence = sequence
         event.recordedTime = Timestamp(microsecondsSinceEpoch: recordedTime)
-        // The last record still holds the previous buffer, so a fresh one is made: with room for an event the size
-        // of the last one, so that it is allocated once instead of growing five or six times.
-        if let received,
-            let stored = EventCodec.storedForm(event, reusing: received.form, of: received.bytes, recordedTime: &recordedTimeText)
-        {
-            encodeBuffer = stored
+        var stored: [UInt8]
+        if let received, let copied = EventCodec.storedForm(event, reusing: received.form, of: received.bytes, recordedTime: &recordedTimeText) {
+            stored = copied
         } else {
-            encodeBuffer = []
-            encodeBuffer.reserveCapacity(max(512, lastEncodedCount + 64))
-            EventCodec.encode(event, into: &encodeBuffer)
+            // With room for an event the size of the last one, so that it is allocated once instead of growing five
+            // or six times.
+            stored = []
+            stored.reserveCapacity(max(512, lastEncodedCount + 64))
+            EventCodec.encode(event, into: &stored)
         }
-        return store(encodeBuffer, topic: event.topic, sequence: sequence, recordedTime: recordedTime)
+        return store(stored, topic: event.topic, sequence: sequence, recordedTime: recordedTime)
+    }
+
+    /// The sequence and recorded time the next record of the batch gets: recorded times never go back.
+    private func nextStamp(calendar: Int64) -> (sequence: UInt64, recordedTime: Int64) {
+        (nextSequence + UInt64(recordCount), max(lastRecordedTime, calendar))
     }
 
     /// Adds an event's stored form to the batch under `sequence`, unless it is over the event size limit.

@@ -1,3 +1,5 @@
+import ConduitCore
+
 /// The subscriptions each fan-out subscriber holds, by connection. libzmq's XPUB keeps every subscription it is
 /// sent, in a tree that grows with its length, and has no limit of its own: the broker reads each (un)subscription
 /// as the XPUB passes it on (verbosely, so none is hidden), and a subscriber that goes beyond the limits is cut,
@@ -19,14 +21,7 @@ struct SubscriptionLedger {
         var bytes: [UInt8]
 
         func hash(into hasher: inout Hasher) {
-            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-            bytes.withUnsafeBufferPointer { buffer in
-                for byte in buffer {
-                    hash ^= UInt64(byte)
-                    hash &*= 0x0000_0100_0000_01B3
-                }
-            }
-            hasher.combine(hash)
+            hasher.combine(bytes.withUnsafeBufferPointer { fnv1a($0) })
         }
     }
 

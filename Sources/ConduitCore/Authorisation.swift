@@ -35,13 +35,13 @@ public enum Role: String, WireEnum, CaseIterable {
         }
     }
 
-    /// Checks that this role may publish `event`'s kind (and, for inspections and alerts, its status):
-    /// `auth.forbidden` at `type` or `data.status` otherwise. Whose work, outage or inspection it is, the plan decides
-    /// (``EventValidator``).
     /// Whether ``authorise(_:)`` lets this role publish any progress report: what the broker's quick way for
     /// canonical progress reports (``CanonicalProgress``) asks.
     public var publishesProgress: Bool { self == .agent }
 
+    /// Checks that this role may publish `event`'s kind (and, for inspections and alerts, its status):
+    /// `auth.forbidden` at `type` or `data.status` otherwise. Whose work, outage or inspection it is, the plan decides
+    /// (``EventValidator``).
     public func authorise(_ event: Event) throws(ConduitError) {
         let kind = event.kind
         switch (self, event.data) {

@@ -93,7 +93,7 @@ extension EventValidator {
 
         // What references checks of progress from an organisation of the plan.
         let organisationBytes = c.slice(organisation)
-        guard !sameBytes(organisationBytes, Self.systemOrganisation),
+        guard !sameBytes(organisationBytes, Self.systemOrganisation[...]),
             let utilities = lookup.organisationUtilities[organisationBytes]
         else { return nil }
         if let utility, utilities & Lookup.bit(utility) == 0 { return nil }
@@ -174,12 +174,6 @@ extension EventCodec {
     }
 }
 
-/// Whether `bytes` are the UTF-8 of `text`.
-@inline(__always)
-private func sameBytes(_ bytes: UnsafeBufferPointer<UInt8>, _ text: some StringProtocol) -> Bool {
-    text.utf8.count == bytes.count && text.utf8.withContiguousStorageIfAvailable { memoryEqual(bytes.baseAddress, $0.baseAddress!, bytes.count) } ?? bytes.elementsEqual(text.utf8)
-}
-
 /// Reads received bytes against a fixed form: each step matches or leaves the position where it was.
 private struct TemplateCursor {
     let b: UnsafeBufferPointer<UInt8>
@@ -193,20 +187,7 @@ private struct TemplateCursor {
     @inline(__always)
     mutating func literal(_ text: StaticString) -> Bool {
         let count = text.utf8CodeUnitCount
-        guard b.count - at >= count else { return false }
-        let received = UnsafeRawPointer(b.baseAddress! + at)
-        let expected = UnsafeRawPointer(text.utf8Start)
-        // Eight bytes at a time, then the rest one by one.
-        var offset = 0
-        while count - offset >= 8 {
-            guard received.loadUnaligned(fromByteOffset: offset, as: UInt64.self) == expected.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-            else { return false }
-            offset += 8
-        }
-        while offset < count {
-            guard received.load(fromByteOffset: offset, as: UInt8.self) == expected.load(fromByteOffset: offset, as: UInt8.self) else { return false }
-            offset += 1
-        }
+        guard b.count - at >= count, memoryEqual(b.baseAddress! + at, text.utf8Start, count) else { return false }
         at += count
         return true
     }

@@ -52,11 +52,7 @@ struct NameTable<Value: Sendable>: Sendable {
     }
 
     private static func slot(of name: UnsafeBufferPointer<UInt8>, mask: Int) -> Int {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in name {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01B3
-        }
+        let hash = fnv1a(name)
         return Int(truncatingIfNeeded: hash ^ (hash >> 29)) & mask
     }
 }
@@ -65,10 +61,13 @@ struct NameTable<Value: Sendable>: Sendable {
 /// Unicode machinery).
 func sameBytes(_ lhs: Substring, _ rhs: Substring) -> Bool {
     var lhs = lhs
-    var rhs = rhs
-    return lhs.withUTF8 { left in
-        rhs.withUTF8 { right in
-            left.count == right.count && (left.isEmpty || memoryEqual(left.baseAddress, right.baseAddress!, left.count))
-        }
+    return lhs.withUTF8 { sameBytes($0, rhs) }
+}
+
+/// Whether `bytes` are the UTF-8 of `text`.
+func sameBytes(_ bytes: UnsafeBufferPointer<UInt8>, _ text: Substring) -> Bool {
+    var text = text
+    return text.withUTF8 { utf8 in
+        utf8.count == bytes.count && (bytes.isEmpty || memoryEqual(bytes.baseAddress, utf8.baseAddress!, bytes.count))
     }
 }

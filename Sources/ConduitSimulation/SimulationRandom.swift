@@ -17,12 +17,8 @@ struct SimulationRandom {
 
     /// FNV-1a over the UTF-8 bytes of `text`.
     static func fnv1a(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01B3
-        }
-        return hash
+        var text = text
+        return text.withUTF8(ConduitCore.fnv1a)
     }
 
     /// A uniformly chosen integer of `range`.

@@ -117,15 +117,9 @@ public struct DedupeKey: Sendable, Hashable {
     public func hash(into hasher: inout Hasher) {
         var source = source
         var id = id
-        source.withUTF8 { source in id.withUTF8 { id in Self.hash(source: source, id: id, into: &hasher) } }
-    }
-
-    /// Hashes a key given as the UTF-8 of its source and id, as ``hash(into:)`` hashes it.
-    @inline(__always)
-    public static func hash(source: UnsafeBufferPointer<UInt8>, id: UnsafeBufferPointer<UInt8>, into hasher: inout Hasher) {
-        hasher.combine(bytes: UnsafeRawBufferPointer(source))
+        source.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
         hasher.combine(0xFF as UInt8)  // never part of UTF-8: separates the two fields
-        hasher.combine(bytes: UnsafeRawBufferPointer(id))
+        id.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
 }
 
