@@ -4,19 +4,27 @@
 # 1,000, no subscriber; 4 agents, window 256, 2 subscribers), and prints the median broker CPU per event and
 # acknowledged events/s of each build, and their ratios.
 #
-#   bash Deploy/compare-brokers.sh OLD_CONDUIT NEW_CONDUIT [RUNS]      (RUNS defaults to 5)
+#   bash Deploy/compare-brokers.sh OLD_CONDUIT NEW_CONDUIT [RUNS] [EVENTS]
+#
+# RUNS defaults to 5; EVENTS, the events of one run in all (shared among the agents), to 100,000. Each run starts a
+# fresh broker, so what a broker pays once (its dedupe window's memory is zeroed by the kernel as keys first reach it,
+# 24 MiB with the default window; connections; HELLOs) is spread over EVENTS: a larger EVENTS comes closer to a
+# broker that has been running for a while.
 #
 # To build an earlier commit beside this one: git worktree add /tmp/old <commit> && (cd /tmp/old && swift build -c
 # release --product conduit); OLD_CONDUIT is then /tmp/old/.build/release/conduit.
 set -euo pipefail
-if [ $# -lt 2 ] || [ $# -gt 3 ]; then
-    echo "usage: bash Deploy/compare-brokers.sh OLD_CONDUIT NEW_CONDUIT [RUNS]   (two conduit executables; RUNS defaults to 5)" >&2
+if [ $# -lt 2 ] || [ $# -gt 4 ]; then
+    echo "usage: bash Deploy/compare-brokers.sh OLD_CONDUIT NEW_CONDUIT [RUNS] [EVENTS]   (two conduit executables; RUNS defaults to 5, EVENTS to 100000)" >&2
     exit 64
 fi
 old=$1
 new=$2
 runs=${3:-5}
+events=${4:-100000}
 case $runs in ''|*[!0-9]*|0) echo "compare-brokers: RUNS must be a positive number; got \"$runs\"" >&2; exit 64 ;; esac
+case $events in ''|*[!0-9]*) echo "compare-brokers: EVENTS must be a whole number of at least 1000; got \"$events\"" >&2; exit 64 ;; esac
+[ "$events" -ge 1000 ] || { echo "compare-brokers: EVENTS must be at least 1000; got $events" >&2; exit 64; }
 for binary in "$old" "$new"; do
     [ -x "$binary" ] || { echo "compare-brokers: $binary is not an executable" >&2; exit 66; }
 done
@@ -30,10 +38,10 @@ shift 2
 exec "$binary" "$@"
 SH
 chmod +x "$work/as"
-# 100,000 events a run in all: the CPU time a process has used is counted in clock ticks (10 ms), a tenth of a
-# second or more keeps that within a few percent.
+# 100,000 events a run in all by default: the CPU time a process has used is counted in clock ticks (10 ms), a tenth
+# of a second or more keeps that within a few percent.
 measure() {  # label binary agents subscribers window
-    "$new" bench broker --runs 1 --agents "$3" --subscribers "$4" --window "$5" --events $((100000 / $3)) \
+    "$new" bench broker --runs 1 --agents "$3" --subscribers "$4" --window "$5" --events $((events / $3)) \
         --paced-rate 100 --paced-seconds 1 \
         --stalled-rate 0 --json --broker-wrapper "$work/as $2" 2>>"$work/stderr" >>"$work/$1.json"
 }
