@@ -109,14 +109,10 @@ public struct DedupeWindow<Key: Hashable>: Sendable where Key: Sendable {
 
 /// One generation of the dedupe window: fingerprints with their sequences in an open-addressing table indexed by the
 /// fingerprint's low bits (a fingerprint is already a hash), each slot holding the whole entry, so that a lookup
-/// reads one place in memory where a `Dictionary` reads its occupancy bitmap, its keys and its values apart. A
-/// sequence of 0 marks a free slot. It is filled to half of its slots at most, and never grows: the window starts a
-/// new generation instead. A `DedupeWindow` copied and then changed copies the table first.
-///
-/// Its memory (``TableMemory``) is mapped zeroed and left untouched until keys arrive; a large table asks for huge
-/// pages, since its keys land at random: with 4 KiB pages, the default window's 24 MiB table takes two page faults
-/// per page as it fills (the first lookup maps the shared zero page, the first insert copies it) and a TLB miss on
-/// almost every lookup.
+/// reads one place in memory where a `Dictionary` reads its occupancy bitmap, its keys and its values apart. Made
+/// zeroed by `calloc`, which leaves a large table's pages untouched until keys arrive; a sequence of 0 marks a free
+/// slot. It is filled to half of its slots at most, and never grows: the window starts a new generation instead.
+/// A `DedupeWindow` copied and then changed copies the table first.
 final class FingerprintTable: @unchecked Sendable {
     private struct Slot {
         var high: Int
@@ -124,7 +120,6 @@ final class FingerprintTable: @unchecked Sendable {
         var sequence: UInt64
     }
 
-    private let memory: TableMemory
     private let slots: UnsafeMutablePointer<Slot>
     private let size: Int
     /// The entries it holds.
@@ -134,9 +129,13 @@ final class FingerprintTable: @unchecked Sendable {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
         self.size = size
-        memory = TableMemory(bytes: size * MemoryLayout<Slot>.stride, what: "the dedupe window")
-        slots = memory.start.bindMemory(to: Slot.self, capacity: size)
+        guard let memory = calloc(size, MemoryLayout<Slot>.stride) else {
+            fatalError("the dedupe window could not reserve \(size * MemoryLayout<Slot>.stride) bytes")
+        }
+        slots = memory.bindMemory(to: Slot.self, capacity: size)
     }
+
+    deinit { free(slots) }
 
     func copy() -> FingerprintTable {
         let table = FingerprintTable(capacity: size / 2)
@@ -240,46 +239,4 @@ struct BatchKeyTable<Key: Hashable & Sendable> {
         count = 0
         for slot in old { insert(slot.fingerprint, sequence: slot.sequence) }
     }
-}
-
-/// Zeroed memory for a large table whose entries are reached at random: mapped anonymously, its pages untouched until
-/// written, and from 2 MiB on aligned to and advised for transparent huge pages (`MADV_HUGEPAGE`, which takes effect
-/// when the system's setting is `madvise` or `always`; elsewhere the advice is ignored and pages stay 4 KiB). Unmapped
-/// when released.
-final class TableMemory: @unchecked Sendable {
-    private static let hugePage = 2 << 20
-
-    let start: UnsafeMutableRawPointer
-    private let mapping: UnsafeMutableRawPointer
-    private let mappedBytes: Int
-
-    init(bytes: Int, what: String) {
-        precondition(bytes > 0)
-        let huge = bytes >= Self.hugePage
-        // A huge page needs an aligned 2 MiB range: map one huge page more and start at the first boundary.
-        let length = huge ? (bytes + 2 * Self.hugePage - 1) / Self.hugePage * Self.hugePage : bytes
-        #if canImport(Darwin)
-        let flags = MAP_PRIVATE | MAP_ANON
-        #else
-        let flags = MAP_PRIVATE | MAP_ANONYMOUS
-        #endif
-        guard let mapped = mmap(nil, length, PROT_READ | PROT_WRITE, flags, -1, 0), mapped != MAP_FAILED else {
-            fatalError("\(what) could not map \(length) bytes: \(String(cString: strerror(errno)))")
-        }
-        mapping = mapped
-        mappedBytes = length
-        if huge {
-            let address = UInt(bitPattern: mapped)
-            let aligned = (address + UInt(Self.hugePage) - 1) & ~UInt(Self.hugePage - 1)
-            start = mapped.advanced(by: Int(aligned - address))
-            #if os(Linux)
-            // Advice only: a system with huge pages turned off keeps 4 KiB pages, and the table works the same.
-            _ = madvise(start, length - Int(aligned - address), MADV_HUGEPAGE)
-            #endif
-        } else {
-            start = mapped
-        }
-    }
-
-    deinit { munmap(mapping, mappedBytes) }
 }

@@ -75,27 +75,4 @@ struct DedupeWindowTests {
         #expect(copy.sequence(of: "a") == 1 && copy.sequence(of: "b") == 2 && copy.sequence(of: "c") == nil)
         #expect(original.keyCount == 2 && copy.keyCount == 2)
     }
-
-    /// A large table's memory starts on a huge-page boundary (2 MiB), reads as zero and takes writes over its whole
-    /// length; a small one is zeroed too. Slots at both ends of a window of the default size hold their entries.
-    @Test func tableMemoryIsZeroedAlignedAndWholeForLargeTables() {
-        for bytes in [24, 4096, 2 << 20, (24 << 20) + 8] {
-            let memory = TableMemory(bytes: bytes, what: "a test table")
-            let words = memory.start.bindMemory(to: UInt64.self, capacity: bytes / 8)
-            if bytes >= 2 << 20 { #expect(UInt(bitPattern: memory.start) % UInt(2 << 20) == 0, "\(bytes) bytes start on a 2 MiB boundary") }
-            #expect((0..<bytes / 8).allSatisfy { words[$0] == 0 }, "\(bytes) bytes read as zero")
-            for index in 0..<bytes / 8 { words[index] = UInt64(index) }
-            #expect(words[bytes / 8 - 1] == UInt64(bytes / 8 - 1) && words[0] == 0)
-        }
-        typealias Fingerprint = DedupeWindow<Int>.Fingerprint
-        var window = DedupeWindow<Int>(capacity: 500_000)
-        let mask = (1 << 20) - 1  // the default window's table has 2²⁰ slots
-        window.remember(Fingerprint(high: 1, low: mask), sequence: 7)  // the last slot
-        window.remember(Fingerprint(high: 2, low: mask), sequence: 8)  // wraps around to the first
-        window.remember(Fingerprint(high: 3, low: 0), sequence: 9)
-        #expect(window.sequence(of: Fingerprint(high: 1, low: mask)) == 7)
-        #expect(window.sequence(of: Fingerprint(high: 2, low: mask)) == 8)
-        #expect(window.sequence(of: Fingerprint(high: 3, low: 0)) == 9)
-        #expect(window.sequence(of: Fingerprint(high: 4, low: 0)) == nil)
-    }
 }
