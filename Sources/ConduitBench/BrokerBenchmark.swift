@@ -674,9 +674,9 @@ struct BrokerBenchRun {
 }
 
 extension BrokerProcess {
-    /// The CPU time (user + system) the broker process has used, in seconds.
+    /// The CPU time (user + system) the broker's own process has used, in seconds (not a wrapper's).
     func cpuSeconds() -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+        guard let stat = try? String(contentsOfFile: "/proc/\(brokerIdentifier)/stat", encoding: .utf8),
             let end = stat.lastIndex(of: ")")
         else { return .nan }
         // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
@@ -687,7 +687,7 @@ extension BrokerProcess {
 
     /// The broker's peak resident set (VmHWM), in megabytes.
     func peakRSSMegabytes() -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+        guard let status = try? String(contentsOfFile: "/proc/\(brokerIdentifier)/status", encoding: .utf8),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
         else { return .nan }
         let kilobytes = line.split(separator: " ").compactMap { Double($0) }.first ?? .nan

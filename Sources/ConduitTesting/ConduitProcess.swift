@@ -61,6 +61,10 @@ public final class BrokerProcess {
     public private(set) var ingest = ""
     public private(set) var fanout = ""
     public private(set) var query = ""
+    /// The process of the broker itself. Under a wrapper that runs it as a process of its own (`perf stat`, `strace`,
+    /// a shell script), the one the wrapper started, found by following the only child down; under one that execs it
+    /// (`env`, `valgrind`, `prlimit`), the same as `process`'s. Signals go to it, and its CPU time is the broker's.
+    public private(set) var brokerIdentifier: Int32 = 0
 
     /// Starts `conduit broker` with its journal in `journalDirectory` and waits until it reports its endpoints.
     /// `executable` is the `conduit` to run (by default the one built next to the tests); the broker's standard
@@ -96,6 +100,7 @@ public final class BrokerProcess {
         while Date() < deadline {
             if let endpoints = BrokerEndpoints(announcement: output.lines().joined(separator: "\n")) {
                 (ingest, fanout, query) = (endpoints.ingest, endpoints.fanout, endpoints.query)
+                brokerIdentifier = wrapper.isEmpty ? process.processIdentifier : Self.innermost(process.processIdentifier)
                 return
             }
             if !process.isRunning { throw TestClientError("conduit broker exited with \(process.terminationStatus)") }
@@ -105,15 +110,31 @@ public final class BrokerProcess {
         throw TestClientError("conduit broker did not report its endpoints in time")
     }
 
-    /// Sends `signal` and waits for the process to end; after 15 s it is killed (SIGKILL), so a test never hangs on
-    /// a broker that ignores the signal (its exit status then shows it).
+    /// Sends `signal` to the broker and waits for the process (a wrapper ends when the broker does); after 60 s both
+    /// are killed (SIGKILL), so a test never hangs on a broker that ignores the signal (its exit status then shows it).
     public func stop(signal: Int32 = SIGTERM) {
         guard process.isRunning else { return }
-        kill(process.processIdentifier, signal)
+        let broker = brokerIdentifier > 0 ? brokerIdentifier : process.processIdentifier
+        kill(broker, signal)
         let deadline = Date().addingTimeInterval(60)
         while process.isRunning && Date() < deadline { usleep(5_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if process.isRunning {
+            kill(broker, SIGKILL)
+            kill(process.processIdentifier, SIGKILL)
+        }
         process.waitUntilExit()
+    }
+
+    /// The process at the end of a chain of only children from `identifier` (itself when it has none, or several).
+    private static func innermost(_ identifier: Int32) -> Int32 {
+        var current = identifier
+        for _ in 0..<8 {
+            guard let text = try? String(contentsOfFile: "/proc/\(current)/task/\(current)/children", encoding: .utf8) else { break }
+            let children = text.split(separator: " ").compactMap { Int32($0) }
+            guard children.count == 1 else { break }
+            current = children[0]
+        }
+        return current
     }
 
     deinit { stop(signal: SIGKILL) }

@@ -87,7 +87,7 @@ struct BenchBroker: AsyncParsableCommand {
     var metrics = false
 
     @Option(help: ArgumentHelp(
-        "Run the throughput phase's broker under this command, e.g. \"valgrind --tool=callgrind\" (Deploy/profile-broker.sh uses it); split at spaces.",
+        "Run the throughput phase's broker under this command, e.g. \"valgrind --tool=callgrind\" (Deploy/profile-broker.sh uses it) or \"perf stat -o FILE --\"; split at spaces. The broker's figures are of its own process, which is signalled to stop.",
         valueName: "command"))
     var brokerWrapper: String?
 

@@ -228,6 +228,30 @@ struct BrokerCommandTests {
             #expect(value > 0, "\(figure)")
         }
     }
+
+    /// A `--broker-wrapper` that runs the broker as a process of its own (as `perf stat` or `strace` do, here a shell
+    /// script that waits for it) leaves the benchmark measuring and stopping the broker itself: the broker is
+    /// signalled, ends cleanly, and the wrapper with it, so the run completes.
+    @Test func aWrapperThatRunsTheBrokerAsItsChildStillHasItStoppedCleanly() throws {
+        let directory = TemporaryDirectory()
+        let status = directory.appending("broker-status")
+        let wrapper = directory.appending("wrapper.sh")
+        try Data("#!/bin/sh\n\"$@\"\nstatus=$?\necho $status > \(status)\nexit $status\n".utf8).write(to: URL(fileURLWithPath: wrapper))
+        chmod(wrapper, 0o755)
+        let run = try ChildProcess.conduit([
+            "bench", "broker", "--runs", "1", "--agents", "1", "--subscribers", "0", "--events", "200", "--window", "16",
+            "--paced-rate", "100", "--paced-seconds", "1", "--stalled-rate", "0", "--json", "--broker-wrapper", wrapper,
+        ])
+        #expect(run.status == 0, "\(run.errors)")
+        let written = try? String(contentsOfFile: status, encoding: .utf8)
+        #expect(written?.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "the broker under the wrapper ended by itself with status 0")
+        let report = try JSONValue.parse(Array(run.output.utf8))
+        guard case .number(let text)? = report["figures"]?["acknowledged"]?["value"], let acknowledged = Double(text) else {
+            Issue.record("no acknowledged figure")
+            return
+        }
+        #expect(acknowledged > 0)
+    }
 }
 
 /// `conduit bench broker --peer jetstream` runs the same throughput workload against a nats-server with JetStream that
