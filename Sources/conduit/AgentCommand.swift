@@ -26,7 +26,9 @@ struct AgentCommand: AsyncParsableCommand {
 
             Simulation (--simulate): plays this organisation's part of the scenario's year as field work would \
             unfold, on a clock running --speed times real time (525600: a year in about a minute), reproducibly for \
-            a --seed. Restarted with the same outbox, it continues where it stopped.
+            a --seed. Restarted with the same outbox, it continues where it stopped. It says at the start how many \
+            events it will play, where its clock starts and when the first falls due, then where the clock is at \
+            each new simulated month (not with --quiet).
 
             --follow also prints the other organisations' outages and inspections at this organisation's communities.
 
@@ -204,7 +206,7 @@ struct AgentCommand: AsyncParsableCommand {
         let shouldStop = { stop.flag.load(ordering: .acquiring) }
         let status: Int32
         if simulate {
-            status = try AgentSimulation(organisation: org, seed: seed, speed: speed, scenario: plan).run(agent: agent, shouldStop: shouldStop)
+            status = try AgentSimulation(organisation: org, seed: seed, speed: speed, scenario: plan, quiet: quiet).run(agent: agent, shouldStop: shouldStop)
         } else if let watchDir {
             Self.note("watching \(watchDir) for *.jsonl files (write them under another name and rename them in); Ctrl-C to stop")
             EventLines.forwardDirectory(

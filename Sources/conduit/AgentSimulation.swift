@@ -16,6 +16,8 @@ struct AgentSimulation {
     var speed: Double
     var agentName = "sim"
     var scenario: Scenario = .default
+    /// Without the line each simulated month adds.
+    var quiet = false
 
     /// Checks that a simulation continued in `directory` is the one begun there (same seed), and records it when it
     /// begins: an outbox's cursor is a position in one seed's plan, meaningless in another's.
@@ -57,12 +59,29 @@ struct AgentSimulation {
         }
         if next > 0 { AgentCommand.note("continuing the simulation at event \(next + 1) of \(events.count)") }
         let simulatedStart = next == 0 ? FieldSimulator.span(of: scenario).start : events[next].due
+        let zone = scenario.timeZone
+        // Where the simulated clock starts and when the first event falls due, so that a slow clock is not mistaken
+        // for a stuck one.
+        let firstWait = Double(events[next].due.microsecondsSinceEpoch - simulatedStart.microsecondsSinceEpoch) / speed / 1e6
+        AgentCommand.note(
+            "simulating \(events.count - next) events of \(organisation), due from \(Self.day(events[next].due, zone)) to "
+                + "\(Self.day(events[events.count - 1].due, zone)), on a clock at \(Self.number(speed)) times real time from "
+                + "\(simulatedStart.localText(zone)): the first is due in \(Self.duration(firstWait))")
+        var month = Self.month(simulatedStart, zone)
         let clock = ContinuousClock()
         let realStart = clock.now
         while next < events.count && !shouldStop() {
             let elapsed = clock.now - realStart
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             let simulatedNow = simulatedStart.microsecondsSinceEpoch + Int64(seconds * speed * 1_000_000)
+            let nowMonth = Self.month(Timestamp(microsecondsSinceEpoch: simulatedNow), zone)
+            if nowMonth != month {
+                month = nowMonth
+                let due = events[next...].prefix { $0.due.microsecondsSinceEpoch <= simulatedNow }.count + next
+                if !quiet && due < events.count {
+                    AgentCommand.note("the simulated clock is in \(month): \(due) of \(events.count) events due so far")
+                }
+            }
             var end = next
             while end < events.count && events[end].due.microsecondsSinceEpoch <= simulatedNow { end += 1 }
             if end > next {
@@ -75,5 +94,27 @@ struct AgentSimulation {
         }
         if next == events.count { AgentCommand.note("the simulated year is published: \(events.count) events") }
         return 0
+    }
+
+    /// `2023-03-14`: the day of `time` in `zone`.
+    static func day(_ time: Timestamp, _ zone: PlanTimeZone) -> Substring { time.localText(zone).prefix(10) }
+
+    /// `2023-03`: the month of `time` in `zone`.
+    static func month(_ time: Timestamp, _ zone: PlanTimeZone) -> Substring { time.localText(zone).prefix(7) }
+
+    /// `86400`, `525600`, `2.5`: a speed as typed.
+    static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+
+    /// A span of real time, roughly: `under a second`, `12 s`, `4 min`, `2.5 h`, `3 days`.
+    static func duration(_ seconds: Double) -> String {
+        switch seconds {
+        case ..<1: return "under a second"
+        case ..<90: return "\(Int(seconds.rounded())) s"
+        case ..<5400: return "\(Int((seconds / 60).rounded())) min"
+        case ..<172_800: return "\(((seconds / 360).rounded() / 10).formatted(.number.precision(.fractionLength(0...1)))) h"
+        default: return "\(Int((seconds / 86_400).rounded())) days"
+        }
     }
 }

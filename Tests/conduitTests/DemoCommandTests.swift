@@ -27,8 +27,18 @@ import Testing
         #expect(again.status == 0)
         #expect(again.errors.contains("already published"))
         broker.stop()
-        let expected = FieldSimulator.plan(scenario: .default, options: SimulationOptions(seed: 7))
-            .filter { $0.event.sourceOrganisation == "china-unicom" }.map(\.event.id)
+        let part = FieldSimulator.plan(scenario: .default, options: SimulationOptions(seed: 7))
+            .filter { $0.event.sourceOrganisation == "china-unicom" }
+        let expected = part.map(\.event.id)
+        // It says at the start what it will play and where its clock starts; --quiet leaves out the monthly lines.
+        let zone = Scenario.default.timeZone
+        let (firstDay, lastDay) = (part[0].due.localText(zone).prefix(10), part[part.count - 1].due.localText(zone).prefix(10))
+        #expect(
+            first.errors.contains(
+                "simulating \(part.count) events of china-unicom, due from \(firstDay) to \(lastDay), on a clock at 2000000000 times "
+                    + "real time from \(FieldSimulator.span(of: .default).start.localText(zone)): the first is due in under a second"),
+            "\(first.errors)")
+        #expect(!first.errors.contains("the simulated clock is in"))
         let stored = try Self.journal(broker.directory.appending("journal")).filter { $0.kind != .presence }
         #expect(stored.map(\.id) == expected)
         #expect(stored.allSatisfy { $0.source == "/china-unicom/sim" })
