@@ -37,6 +37,15 @@ extension SettingsSchema {
             SettingKey("queryConnections", .whole, default: "64", "connections the query endpoint keeps at once"),
             SettingKey("connectionsPerAddress", .whole, default: "32 (16 on query)", "connections one address may hold on an endpoint"),
             SettingKey("stalledConnectionMs", .whole, default: "10000", "how long a connection may hold part of a message"),
+            SettingKey(
+                "hub",
+                "run as one of a hub's brokers that stand by for each other, the hub's JetStream stream the journal of record; the hub's name"),
+            SettingKey("mirror", .boolean, default: "false", "with hub: mirror the hub's events from stream, read-only, instead of taking events"),
+            SettingKey("nats", default: "nats://127.0.0.1:4222", "with hub: the NATS servers, comma-separated (a cluster's)"),
+            SettingKey("stream", default: "CONDUIT_<HUB>", "with hub: the stream (as conduit bridge nats names it)"),
+            SettingKey("replicas", .whole, default: "1", "with hub: the stream's and the lease's replicas when this broker makes them: 1, 3 or 5"),
+            SettingKey("name", default: "the host's name and the ingest endpoint", "with hub: this broker's name in the lease, unique among the hub's"),
+            SettingKey("lease", .number, default: "2", "with hub: the seconds the lease lasts unrenewed before a standby takes over (0.2 to 600)"),
         ] + operations("9570"))
 
     public static let aggregator = SettingsSchema(

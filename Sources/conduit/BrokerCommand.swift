@@ -100,37 +100,71 @@ struct BrokerCommand: AsyncParsableCommand {
     var authorisation: String?
 
     @Option(help: ArgumentHelp(
-        "Run as one of a hub's brokers that stand by for each other, with the hub's JetStream stream as the journal of record (see above); the hub's name.",
+        "Run as one of a hub's brokers that stand by for each other, with the hub's JetStream stream as the journal of record (see above); the hub's name (CONDUIT_HUB).",
         valueName: "name"))
     var hub: String?
 
-    @Flag(help: "With --hub: mirror the hub's events from --stream (its own stream, or a province's that sources it) instead of taking events; read-only.")
+    @Flag(help: "With --hub: mirror the hub's events from --stream (its own stream, or a province's that sources it) instead of taking events; read-only (CONDUIT_MIRROR).")
     var mirror = false
 
-    @OptionGroup var nats: NATSServerOptions
+    @Option(help: ArgumentHelp("With --hub: a NATS server (repeatable: a cluster's servers; default nats://127.0.0.1:4222) (CONDUIT_NATS, comma-separated).", valueName: "nats://host:port"))
+    var nats: [String] = []
 
-    @Option(help: ArgumentHelp("With --hub: the stream (default CONDUIT_<HUB>, as conduit bridge nats names it).", valueName: "name"))
+    @Option(help: ArgumentHelp("With --hub: the stream (default CONDUIT_<HUB>, as conduit bridge nats names it) (CONDUIT_STREAM).", valueName: "name"))
     var stream: String?
 
-    @Option(help: "With --hub: the stream's and the lease's replicas when this broker makes them: 1, or 3 on a cluster.")
-    var replicas: Int = 1
+    @Option(help: "With --hub: the stream's and the lease's replicas when this broker makes them: 1 (the default), or 3 or 5 on a cluster (CONDUIT_REPLICAS).")
+    var replicas: Int?
 
-    @Option(help: ArgumentHelp("With --hub: this broker's name in the lease, unique among the hub's brokers (default: the host's name and the ingest endpoint).", valueName: "name"))
+    @Option(help: ArgumentHelp("With --hub: this broker's name in the lease, unique among the hub's brokers (default: the host's name and the ingest endpoint) (CONDUIT_NAME).", valueName: "name"))
     var name: String?
 
-    @Option(help: ArgumentHelp("With --hub: how long the lease lasts unrenewed before a standby takes over.", valueName: "seconds"))
-    var lease: Double = 2
+    @Option(help: ArgumentHelp("With --hub: how long the lease lasts unrenewed before a standby takes over (default 2, 0.2 to 600) (CONDUIT_LEASE).", valueName: "seconds"))
+    var lease: Double?
+
+    /// What `--hub` and its companions resolve to (from flags, the environment or the settings file).
+    struct HubSettings {
+        var hub: String
+        var mirror: Bool
+        var servers: [String]
+        var stream: String?
+        var replicas: Int
+        var name: String?
+        var lease: Double
+
+        /// `nil` without a hub; throws a setting's error, naming where it came from.
+        init?(_ resolved: Settings) throws {
+            func origin(_ key: String) -> String { resolved.origin(key).map { "\($0)" } ?? key }
+            guard let hub = resolved.text("hub") else {
+                if resolved.boolean("mirror") == true {
+                    throw SettingsError("\(origin("mirror")) needs a hub (--hub): the hub whose events to mirror")
+                }
+                return nil
+            }
+            guard !hub.isEmpty, hub.allSatisfy(JetStreamBridge.isTokenCharacter) else {
+                throw SettingsError(
+                    "\(origin("hub")) must be letters, digits, - and _ (it names the stream, the message ids and the lease); got \"\(hub)\"")
+            }
+            self.hub = hub
+            mirror = resolved.boolean("mirror") ?? false
+            servers = (resolved.text("nats") ?? "nats://127.0.0.1:4222").split(separator: ",").map {
+                String($0.trimmingCharacters(in: .whitespaces))
+            }
+            guard !servers.isEmpty, servers.allSatisfy({ !$0.isEmpty }) else {
+                throw SettingsError("\(origin("nats")) needs at least one server, comma-separated; got \"\(resolved.text("nats") ?? "")\"")
+            }
+            stream = resolved.text("stream")
+            replicas = resolved.whole("replicas") ?? 1
+            guard [1, 3, 5].contains(replicas) else { throw SettingsError("\(origin("replicas")) must be 1, 3 or 5; got \(replicas)") }
+            name = resolved.text("name")
+            lease = resolved.number("lease") ?? 2
+            guard lease >= 0.2, lease <= 600 else {
+                throw SettingsError("\(origin("lease")) must be between 0.2 and 600 seconds; got \(lease)")
+            }
+        }
+    }
 
     static let schema = SettingsSchema.broker
-
-    func validate() throws {
-        if let hub, hub.isEmpty || !hub.allSatisfy(JetStreamBridge.isTokenCharacter) {
-            throw ValidationError("--hub must be letters, digits, - and _ (it names the stream, the message ids and the lease); got \"\(hub)\"")
-        }
-        guard [1, 3, 5].contains(replicas) else { throw ValidationError("--replicas must be 1, 3 or 5; got \(replicas)") }
-        if mirror && hub == nil { throw ValidationError("--mirror needs --hub: the hub whose events to mirror") }
-        guard lease >= 0.2, lease <= 600 else { throw ValidationError("--lease must be between 0.2 and 600 seconds; got \(lease)") }
-    }
 
     func run() async throws {
         let resolved = try settings.resolve(
@@ -138,12 +172,16 @@ struct BrokerCommand: AsyncParsableCommand {
             flags: [
                 "ingest": ingest, "fanout": fanout, "query": query, "data": data, "dedupeWindow": dedupeWindow.map(String.init),
                 "durability": durability, "httpAddress": httpAddress, "plan": scenario, "serverKey": serverKey,
-                "clientKeys": clientKeys, "authorisation": authorisation,
+                "clientKeys": clientKeys, "authorisation": authorisation, "hub": hub, "mirror": mirror ? "true" : nil,
+                "nats": nats.isEmpty ? nil : nats.joined(separator: ","), "stream": stream, "replicas": replicas.map(String.init),
+                "name": name, "lease": lease.map { "\($0)" },
             ].merging(log.flags) { $1 })
         LogOptions.bootstrap(resolved, level: .info)
         let httpAddress = resolved.text("httpAddress")
         var configuration: BrokerConfiguration
+        let hubSettings: HubSettings?
         do {
+            hubSettings = try HubSettings(resolved)
             configuration = try BrokerSettings(resolved).configuration()
             if let scenario = resolved.text("plan") {
                 configuration.scenario = try loadScenario(scenario)
@@ -167,12 +205,12 @@ struct BrokerCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("conduit broker: \(error)\n".utf8))
             throw ExitCode(64)
         }
-        if let hub, mirror {
-            try await runMirror(hub: hub, configuration: configuration)
+        if let hubSettings, hubSettings.mirror {
+            try await runMirror(hubSettings, configuration: configuration)
             return
         }
-        if let hub {
-            try await runFailover(hub: hub, configuration: configuration)
+        if let hubSettings {
+            try await runFailover(hubSettings, configuration: configuration)
             return
         }
         let metrics = httpAddress == nil ? nil : BrokerMetrics(version: Conduit.version)
@@ -227,12 +265,13 @@ struct BrokerCommand: AsyncParsableCommand {
 
 extension BrokerCommand {
     /// Runs as one of the hub's brokers that stand by for each other, until SIGINT or SIGTERM.
-    func runFailover(hub: String, configuration: BrokerConfiguration) async throws {
+    func runFailover(_ settings: HubSettings, configuration: BrokerConfiguration) async throws {
+        let hub = settings.hub
         var failover = FailoverBroker.Configuration(
-            hub: hub, stream: stream, servers: nats.nats,
-            name: name ?? "\(ProcessInfo.processInfo.hostName) \(configuration.ingestEndpoint)", broker: configuration)
-        failover.replicas = replicas
-        failover.lease = .milliseconds(Int64(lease * 1000))
+            hub: hub, stream: settings.stream, servers: settings.servers,
+            name: settings.name ?? "\(ProcessInfo.processInfo.hostName) \(configuration.ingestEndpoint)", broker: configuration)
+        failover.replicas = settings.replicas
+        failover.lease = .milliseconds(Int64(settings.lease * 1000))
         let streamName = failover.stream
         let broker = FailoverBroker(configuration: failover, logger: Logger(label: "conduit.broker")) { role in
             switch role {
@@ -250,10 +289,11 @@ extension BrokerCommand {
 
 extension BrokerCommand {
     /// Mirrors the hub's events from the stream, read-only, until SIGINT or SIGTERM.
-    func runMirror(hub: String, configuration: BrokerConfiguration) async throws {
-        let streamName = stream ?? JetStreamBridge.Configuration.streamName(hub: hub)
+    func runMirror(_ settings: HubSettings, configuration: BrokerConfiguration) async throws {
+        let hub = settings.hub
+        let streamName = settings.stream ?? JetStreamBridge.Configuration.streamName(hub: hub)
         let mirror = StreamMirror(
-            configuration: StreamMirror.Configuration(hub: hub, stream: streamName, servers: nats.nats, broker: configuration),
+            configuration: StreamMirror.Configuration(hub: hub, stream: streamName, servers: settings.servers, broker: configuration),
             logger: Logger(label: "conduit.broker")
         ) { endpoints, last in
             print(endpoints.announcement)

@@ -101,4 +101,40 @@ struct FailoverTests {
         #expect(usage.status == 64)
         #expect(usage.errors.contains("--hub must be letters, digits, - and _"), "\(usage.errors)")
     }
+
+    /// The failover settings are keys of the configuration file and environment variables too, checked as the flags
+    /// are, with the error naming where a bad value came from.
+    @Test func theHubsSettingsComeFromTheFileAndTheEnvironmentToo() throws {
+        let directory = TemporaryDirectory(prefix: "conduit-failover-settings")
+        let nats = try NATSServerProcess(directory: directory.appending("nats"))
+        let journal = try makeJournal(in: directory, count: 3)
+        func configured(_ members: String) throws -> String {
+            let file = directory.appending("conduit-\(UUID().uuidString).json")
+            try Data(#"{"format": "conduit-config/1", "broker": {\#(members)}}"#.utf8).write(to: URL(fileURLWithPath: file))
+            return file
+        }
+        // From the file: the hub and its NATS server are taken (the journal is then refused as no copy of its stream).
+        let file = try configured(
+            #""hub": "county", "nats": "\#(nats.url)", "data": "\#(journal)", "ingest": "tcp://127.0.0.1:0", "#
+                + #""fanout": "tcp://127.0.0.1:0", "query": "tcp://127.0.0.1:0""#)
+        let fromFile = try ChildProcess.conduit(["broker", "--config", file])
+        #expect(fromFile.status == 74)
+        #expect(fromFile.errors.contains("is not a copy of stream CONDUIT_COUNTY"), "\(fromFile.errors)")
+        // Bad values, wherever they come from, are refused before anything starts.
+        let badHub = try configured(#""hub": "county hub""#)
+        let refusedHub = try ChildProcess.conduit(["broker", "--config", badHub])
+        #expect(refusedHub.status == 64)
+        #expect(refusedHub.errors.contains("broker.hub in \(badHub) must be letters, digits, - and _"), "\(refusedHub.errors)")
+        let badReplicas = try configured(#""hub": "county", "replicas": 2"#)
+        let refusedReplicas = try ChildProcess.conduit(["broker", "--config", badReplicas])
+        #expect(refusedReplicas.status == 64)
+        #expect(refusedReplicas.errors.contains("broker.replicas in \(badReplicas) must be 1, 3 or 5; got 2"), "\(refusedReplicas.errors)")
+        let shortLease = try ChildProcess.conduit(
+            ["broker", "--hub", "county", "--data", journal], environment: ["CONDUIT_LEASE": "0.1"])
+        #expect(shortLease.status == 64)
+        #expect(shortLease.errors.contains("CONDUIT_LEASE must be between 0.2 and 600 seconds; got 0.1"), "\(shortLease.errors)")
+        let mirrorAlone = try ChildProcess.conduit(["broker", "--data", journal], environment: ["CONDUIT_MIRROR": "true"])
+        #expect(mirrorAlone.status == 64)
+        #expect(mirrorAlone.errors.contains("CONDUIT_MIRROR needs a hub"), "\(mirrorAlone.errors)")
+    }
 }
