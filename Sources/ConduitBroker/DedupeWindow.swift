@@ -145,29 +145,26 @@ final class FingerprintTable: @unchecked Sendable {
     }
 
     func sequence(high: Int, low: Int) -> UInt64? {
-        let mask = size - 1
-        var index = low & mask
-        while slots[index].sequence != 0 {
-            if slots[index].low == low && slots[index].high == high { return slots[index].sequence }
-            index = (index + 1) & mask
-        }
-        return nil
+        let slot = slots[index(high: high, low: low)]
+        return slot.sequence == 0 ? nil : slot.sequence
     }
 
     /// Adds an entry, or changes the sequence of the one it holds for this fingerprint.
     func insert(high: Int, low: Int, sequence: UInt64) {
-        precondition(count * 2 < size, "a fingerprint table is filled to half its slots at most")
-        let mask = size - 1
-        var index = low & mask
-        while slots[index].sequence != 0 {
-            if slots[index].low == low && slots[index].high == high {
-                slots[index].sequence = sequence
-                return
-            }
-            index = (index + 1) & mask
+        let index = index(high: high, low: low)
+        if slots[index].sequence == 0 {
+            precondition(count * 2 < size, "a fingerprint table is filled to half its slots at most")
+            count += 1
         }
         slots[index] = Slot(high: high, low: low, sequence: sequence)
-        count += 1
+    }
+
+    /// The slot holding this fingerprint, else the free slot where it goes.
+    private func index(high: Int, low: Int) -> Int {
+        let mask = size - 1
+        var index = low & mask
+        while slots[index].sequence != 0 && (slots[index].low != low || slots[index].high != high) { index = (index + 1) & mask }
+        return index
     }
 }
 
@@ -197,29 +194,24 @@ struct BatchKeyTable<Key: Hashable & Sendable> {
 
     /// The sequence the batch gave the key with this fingerprint, if it holds it.
     func sequence(of fingerprint: Fingerprint) -> UInt64? {
-        let mask = slots.count - 1
-        var index = fingerprint.low & mask
-        while slots[index].generation == generation {
-            if slots[index].fingerprint == fingerprint { return slots[index].sequence }
-            index = (index + 1) & mask
-        }
-        return nil
+        let slot = slots[index(of: fingerprint)]
+        return slot.generation == generation ? slot.sequence : nil
     }
 
     /// Adds a key the batch does not hold yet.
     mutating func insert(_ fingerprint: Fingerprint, sequence: UInt64) {
         if (count + 1) * 2 > slots.count { grow() }
+        let index = index(of: fingerprint)
+        if slots[index].generation != generation { count += 1 }
+        slots[index] = Slot(fingerprint: fingerprint, sequence: sequence, generation: generation)
+    }
+
+    /// The slot holding this batch's key with this fingerprint, else the free slot where it goes.
+    private func index(of fingerprint: Fingerprint) -> Int {
         let mask = slots.count - 1
         var index = fingerprint.low & mask
-        while slots[index].generation == generation {
-            if slots[index].fingerprint == fingerprint {
-                slots[index].sequence = sequence
-                return
-            }
-            index = (index + 1) & mask
-        }
-        slots[index] = Slot(fingerprint: fingerprint, sequence: sequence, generation: generation)
-        count += 1
+        while slots[index].generation == generation && slots[index].fingerprint != fingerprint { index = (index + 1) & mask }
+        return index
     }
 
     /// Forgets every key: the next batch starts empty.

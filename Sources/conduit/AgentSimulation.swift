@@ -113,7 +113,9 @@ struct AgentSimulation {
         case ..<1: return "under a second"
         case ..<90: return "\(Int(seconds.rounded())) s"
         case ..<5400: return "\(Int((seconds / 60).rounded())) min"
-        case ..<172_800: return "\(((seconds / 360).rounded() / 10).formatted(.number.precision(.fractionLength(0...1)))) h"
+        case ..<172_800:
+            let tenths = Int((seconds / 360).rounded())
+            return tenths % 10 == 0 ? "\(tenths / 10) h" : "\(tenths / 10).\(tenths % 10) h"
         default: return "\(Int((seconds / 86_400).rounded())) days"
         }
     }
