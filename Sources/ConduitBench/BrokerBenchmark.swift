@@ -215,7 +215,11 @@ public enum BrokerBenchmark {
         var report = BenchReport(benchmark: "broker")
         report.parameters = [
             ("agents", "\(agents), window \(window)"), ("subscribers", "\(subscribers) receiving everything"),
-            ("throughput phase", "\(events) events per agent"), ("paced phase", "\(pacedRate) events/s for \(pacedSeconds) s"),
+            ("throughput phase", "\(events) events per agent"), (
+                "paced phase",
+                "\(pacedRate) events/s for \(pacedSeconds) s"
+                    + (subscribers == 0 ? ", with 1 subscriber (its delivery latency needs one)" : "")
+            ),
             ("stalled phase", stalledRate > 0 ? "\(stalledRate) events/s for \(stalledSeconds) s, 1 subscriber stalled" : "skipped"),
             ("durability", "fdatasync before every acknowledgement"),
             ("transport", options.curve ? "tcp://127.0.0.1, plain and with CURVE (the throughput phase of each run)" : "tcp://127.0.0.1"),

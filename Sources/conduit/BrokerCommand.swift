@@ -136,8 +136,12 @@ struct BrokerCommand: AsyncParsableCommand {
         init?(_ resolved: Settings) throws {
             func origin(_ key: String) -> String { resolved.origin(key).map { "\($0)" } ?? key }
             guard let hub = resolved.text("hub") else {
+                // Without a hub they would be ignored: a setting given for nothing is a mistake to point out.
                 if resolved.boolean("mirror") == true {
                     throw SettingsError("\(origin("mirror")) needs a hub (--hub): the hub whose events to mirror")
+                }
+                if let stray = ["nats", "stream", "replicas", "name", "lease"].first(where: { resolved.text($0) != nil }) {
+                    throw SettingsError("\(origin(stray)) is a setting of a hub's broker and needs a hub (--hub)")
                 }
                 return nil
             }

@@ -136,5 +136,8 @@ struct FailoverTests {
         let mirrorAlone = try ChildProcess.conduit(["broker", "--data", journal], environment: ["CONDUIT_MIRROR": "true"])
         #expect(mirrorAlone.status == 64)
         #expect(mirrorAlone.errors.contains("CONDUIT_MIRROR needs a hub"), "\(mirrorAlone.errors)")
+        let replicasAlone = try ChildProcess.conduit(["broker", "--data", journal, "--replicas", "3"])
+        #expect(replicasAlone.status == 64)
+        #expect(replicasAlone.errors.contains("--replicas is a setting of a hub's broker and needs a hub"), "\(replicasAlone.errors)")
     }
 }
