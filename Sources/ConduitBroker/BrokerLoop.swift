@@ -38,6 +38,8 @@ final class BrokerLoop {
     private let zapHandler: ZAPHandler?
     private let ingest: Socket
     private let fanout: Socket
+    /// The last events sent on the fan-out, freed on this thread (see ``HeldFrames``).
+    private let heldFanoutFrames = HeldFrames(capacity: 2048)
     private let query: Socket
     private let poller = Poller()
     /// Query clients whose replies are waiting to be taken.
@@ -585,7 +587,7 @@ final class BrokerLoop {
                 try fanout.send(ProtocolSignature.frame, more: true)
                 let header = (publication.sequence.bigEndian, UInt64(bitPattern: publication.recordedTime).bigEndian)
                 try Self.send(header, on: fanout)
-                try fanout.send(publication.event)
+                try fanout.send(publication.event, holdingIn: heldFanoutFrames)
                 counters.eventsPublished += 1
                 countPublished(topic: publication.topic) { framing in
                     framing.wireBytes(frame: publication.topic.count) + framing.wireBytes(frame: ProtocolSignature.frame.count)
