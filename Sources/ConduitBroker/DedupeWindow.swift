@@ -113,6 +113,13 @@ public struct DedupeWindow<Key: Hashable>: Sendable where Key: Sendable {
 /// zeroed by `calloc`, which leaves a large table's pages untouched until keys arrive; a sequence of 0 marks a free
 /// slot. It is filled to half of its slots at most, and never grows: the window starts a new generation instead.
 /// A `DedupeWindow` copied and then changed copies the table first.
+///
+/// Beside the table, a filter of 4 bits per slot (a blocked Bloom filter: each fingerprint sets 2 bits of one 64-bit
+/// word, chosen by bits of its high half that the table's index does not use) answers most lookups of a fingerprint
+/// it does not hold without reading the table. The default window's table (24 MiB) is larger than the caches, so
+/// each lookup of a new event's key in it, in both generations, reads main memory; the filter (512 KiB) mostly
+/// stays in cache. It never answers "absent" for a fingerprint the table holds, so it changes no answer; for one
+/// the table does not hold it sends about 1 lookup in 20 on to the table when the table is full.
 final class FingerprintTable: @unchecked Sendable {
     private struct Slot {
         var high: Int
@@ -122,6 +129,9 @@ final class FingerprintTable: @unchecked Sendable {
 
     private let slots: UnsafeMutablePointer<Slot>
     private let size: Int
+    /// The filter's words: a 64-bit word for every 16 slots.
+    private let filter: UnsafeMutablePointer<UInt64>
+    private let filterWords: Int
     /// The entries it holds.
     private(set) var count = 0
 
@@ -129,34 +139,52 @@ final class FingerprintTable: @unchecked Sendable {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
         self.size = size
-        guard let memory = calloc(size, MemoryLayout<Slot>.stride) else {
-            fatalError("the dedupe window could not reserve \(size * MemoryLayout<Slot>.stride) bytes")
+        filterWords = size / 16
+        guard let memory = calloc(size, MemoryLayout<Slot>.stride), let words = calloc(filterWords, MemoryLayout<UInt64>.stride) else {
+            fatalError("the dedupe window could not reserve \(size * MemoryLayout<Slot>.stride + size / 2) bytes")
         }
         slots = memory.bindMemory(to: Slot.self, capacity: size)
+        filter = words.bindMemory(to: UInt64.self, capacity: filterWords)
     }
 
-    deinit { free(slots) }
+    deinit {
+        free(slots)
+        free(filter)
+    }
 
     func copy() -> FingerprintTable {
         let table = FingerprintTable(capacity: size / 2)
         table.slots.update(from: slots, count: size)
+        table.filter.update(from: filter, count: filterWords)
         table.count = count
         return table
     }
 
     func sequence(high: Int, low: Int) -> UInt64? {
+        let (word, bits) = filterPlace(high: high)
+        guard filter[word] & bits == bits else { return nil }
         let slot = slots[index(high: high, low: low)]
         return slot.sequence == 0 ? nil : slot.sequence
     }
 
     /// Adds an entry, or changes the sequence of the one it holds for this fingerprint.
     func insert(high: Int, low: Int, sequence: UInt64) {
+        let (word, bits) = filterPlace(high: high)
+        filter[word] |= bits
         let index = index(high: high, low: low)
         if slots[index].sequence == 0 {
             precondition(count * 2 < size, "a fingerprint table is filled to half its slots at most")
             count += 1
         }
         slots[index] = Slot(high: high, low: low, sequence: sequence)
+    }
+
+    /// The filter word of a fingerprint and its 2 bits there: the word from the high half's low bits, the bits from
+    /// two 6-bit fields of its top 16 (the table's index comes from the low half).
+    private func filterPlace(high: Int) -> (word: Int, bits: UInt64) {
+        let bits = UInt(bitPattern: high)
+        let word = Int(bits & UInt(filterWords - 1))
+        return (word, 1 << UInt64((bits >> 48) & 63) | 1 << UInt64((bits >> 56) & 63))
     }
 
     /// The slot holding this fingerprint, else the free slot where it goes.
