@@ -175,6 +175,11 @@ public struct Settings: Sendable {
         return Settings(schema: schema, values: values)
     }
 
+    /// A number as a setting's text: `3`, not `3.0`; `0.5`.
+    public static func text(of number: Double) -> String {
+        number == number.rounded() && abs(number) < 1e15 ? String(Int(number)) : String(number)
+    }
+
     /// `text` if it is a value of `key`'s kind, in its canonical form.
     static func checked(_ text: String, key: SettingKey, origin: SettingOrigin) throws(SettingsError) -> String {
         switch key.kind {
@@ -189,7 +194,7 @@ public struct Settings: Sendable {
             guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite else {
                 throw SettingsError("\(origin) must be a number, got \"\(text)\"")
             }
-            return String(value)
+            return Settings.text(of: value)
         case .boolean:
             switch text.lowercased() {
             case "true", "1", "yes": return "true"

@@ -87,24 +87,33 @@ struct AgentCommand: AsyncParsableCommand {
         if speed <= 0 { throw ValidationError("--speed must be above 0") }
     }
 
+    /// The agent's settings that have a range or a form beyond their kind, checked where they were given (the agent
+    /// checks them when it starts, `conduit config check` in a file).
+    static func check(_ resolved: Settings) throws {
+        func origin(_ key: String) -> String { resolved.origin(key).map { "\($0)" } ?? key }
+        // The broker refuses the HELLO of an organisation its plan does not name; a plain typo is caught here first.
+        if let org = resolved.text("org"), !Identifier.isValid(org) {
+            throw SettingsError("\(origin("org")) \(org) is not an organisation id (lower-case letters, digits and dashes)")
+        }
+        if let drainTimeout = resolved.number("drainTimeout"), drainTimeout < 0 {
+            throw SettingsError("\(origin("drainTimeout")) must not be negative; got \(Settings.text(of: drainTimeout))")
+        }
+    }
+
     func run() async throws {
         let resolved = try settings.resolve(
             .agent, profile: try connection.chosenProfile(),
             flags: connection.flags.merging(log.flags) { $1 }.merging([
-                "org": org, "watchDir": watchDir, "fanout": fanout, "drainTimeout": drainTimeout.map { String($0) },
+                "org": org, "watchDir": watchDir, "fanout": fanout, "drainTimeout": drainTimeout.map(Settings.text(of:)),
                 "httpAddress": httpAddress,
             ]) { $1 })
         guard let org = resolved.text("org") else {
             throw ValidationError("--org is required (or org in the agent section of the settings, or CONDUIT_ORG): the organisation this agent speaks for")
         }
-        // The broker refuses the HELLO of an organisation its plan does not name; a plain typo is caught here first.
-        guard Identifier.isValid(org) else {
-            throw ValidationError("--org \(org) is not an organisation id (lower-case letters, digits and dashes)")
-        }
+        do { try Self.check(resolved) } catch { throw ValidationError("\(error)") }
         let watchDir = resolved.text("watchDir")
         if simulate && watchDir != nil { throw ValidationError("--simulate and --watch-dir exclude each other") }
         let drainTimeout = resolved.number("drainTimeout") ?? 30
-        guard drainTimeout >= 0 else { throw ValidationError("--drain-timeout must not be negative") }
         let fanout = resolved.text("fanout") ?? "tcp://127.0.0.1:5571"
         // The log goes to standard error, apart from what the agent prints of its events on standard output.
         LogOptions.bootstrap(resolved, level: .warning)

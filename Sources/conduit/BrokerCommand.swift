@@ -163,12 +163,21 @@ struct BrokerCommand: AsyncParsableCommand {
             name = resolved.text("name")
             lease = resolved.number("lease") ?? 2
             guard lease >= 0.2, lease <= 600 else {
-                throw SettingsError("\(origin("lease")) must be between 0.2 and 600 seconds; got \(lease)")
+                throw SettingsError("\(origin("lease")) must be between 0.2 and 600 seconds; got \(Settings.text(of: lease))")
             }
         }
     }
 
     static let schema = SettingsSchema.broker
+
+    /// The broker's settings that have a range or a form beyond their kind (what `conduit config check` checks in a
+    /// file); the broker checks the same when it starts.
+    static func check(_ resolved: Settings) throws {
+        _ = try HubSettings(resolved)
+        do { _ = try BrokerSettings(resolved).configuration() } catch let invalid as BrokerSettings.Invalid {
+            throw SettingsError("broker: \(invalid.description)")
+        }
+    }
 
     func run() async throws {
         let resolved = try settings.resolve(
@@ -178,7 +187,7 @@ struct BrokerCommand: AsyncParsableCommand {
                 "durability": durability, "httpAddress": httpAddress, "plan": scenario, "serverKey": serverKey,
                 "clientKeys": clientKeys, "authorisation": authorisation, "hub": hub, "mirror": mirror ? "true" : nil,
                 "nats": nats.isEmpty ? nil : nats.joined(separator: ","), "stream": stream, "replicas": replicas.map(String.init),
-                "name": name, "lease": lease.map { "\($0)" },
+                "name": name, "lease": lease.map(Settings.text(of:)),
             ].merging(log.flags) { $1 })
         LogOptions.bootstrap(resolved, level: .info)
         let httpAddress = resolved.text("httpAddress")

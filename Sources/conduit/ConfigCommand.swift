@@ -51,7 +51,7 @@ struct ConfigCommand: AsyncParsableCommand {
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check a configuration file: every section against its command's keys. Exit status 65 when invalid.")
+            abstract: "Check a configuration file: every section against its command's keys, kinds and ranges, as the command checks them when it starts. Exit status 65 when invalid.")
 
         @Argument(help: ArgumentHelp("The file.", valueName: "file"))
         var file: String
@@ -63,6 +63,12 @@ struct ConfigCommand: AsyncParsableCommand {
                 for schema in SettingsSchema.all {
                     let settings = try Settings.resolve(schema, file: file, environment: [:], flags: [:])
                     try SettingsOptions.checkOperations(settings)
+                    // Each command's own checks of ranges and forms, as it makes them when it starts.
+                    switch schema.section {
+                    case BrokerCommand.schema.section: try BrokerCommand.check(settings)
+                    case SettingsSchema.agent.section: try AgentCommand.check(settings)
+                    default: break
+                    }
                     if !settings.values.isEmpty { counts.append("\(schema.section) \(settings.values.count)") }
                 }
                 print("\(file): valid (\(counts.isEmpty ? "no settings" : counts.joined(separator: ", ")))")

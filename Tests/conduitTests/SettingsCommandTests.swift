@@ -55,6 +55,43 @@ struct SettingsCommandTests {
         for key in SettingsSchema.broker.keys { #expect(keys.output.contains("\n\(key.name)\t"), "\(key.name) is listed") }
     }
 
+    /// `conduit config check` holds a file to what each command checks when it starts, ranges and forms included, not
+    /// only each value's kind; and a number is shown as given.
+    @Test(arguments: [
+        (#""broker": {"hub": "county", "replicas": 2}"#, "broker.replicas in FILE must be 1, 3 or 5; got 2"),
+        (#""broker": {"hub": "county", "lease": 700}"#, "broker.lease in FILE must be between 0.2 and 600 seconds; got 700"),
+        (#""broker": {"replicas": 3}"#, "broker.replicas in FILE is a setting of a hub's broker and needs a hub (--hub)"),
+        (#""broker": {"dedupeWindow": 0}"#, "broker: dedupeWindow must be at least 1, got 0"),
+        (#""agent": {"drainTimeout": -1}"#, "agent.drainTimeout in FILE must not be negative; got -1"),
+        (#""agent": {"org": "Power Supply"}"#, "agent.org in FILE Power Supply is not an organisation id (lower-case letters, digits and dashes)"),
+    ])
+    func configCheckRefusesWhatTheCommandWouldRefuse(section: String, error: String) throws {
+        let directory = TemporaryDirectory()
+        let file = directory.appending("conduit.json")
+        try Data(#"{"format": "conduit-config/1", \#(section)}"#.utf8).write(to: URL(fileURLWithPath: file))
+        let check = try ChildProcess.conduit(["config", "check", file])
+        #expect(check.status == 65)
+        // The whole reason, to the end of its line (a number as given: 700, not 700.0).
+        let expected = error.replacingOccurrences(of: "FILE", with: file)
+        #expect(check.errors.split(separator: "\n").contains { $0.hasSuffix(expected) }, "\(check.errors)")
+    }
+
+    @Test func configCheckPassesAHubsBrokerAndShowsItsNumbersAsGiven() throws {
+        let directory = TemporaryDirectory()
+        let file = directory.appending("conduit.json")
+        try Data(
+            #"{"format": "conduit-config/1", "broker": {"hub": "county", "replicas": 3, "lease": 3, "dedupeWindow": 1000}, "agent": {"org": "power-supply-bureau", "drainTimeout": 0.5}}"#
+                .utf8
+        ).write(to: URL(fileURLWithPath: file))
+        let check = try ChildProcess.conduit(["config", "check", file])
+        #expect(check.status == 0, "\(check.errors)")
+        #expect(check.output.contains("valid (broker 4, agent 2)"))
+        let shown = try ChildProcess.conduit(["broker", "--show-settings", "--hub", "county", "--lease", "3"])
+        #expect(line(shown.output, "lease") == "3  (--lease)")
+        let agent = try ChildProcess.conduit(["agent", "--show-settings", "--drain-timeout", "0.5"])
+        #expect(line(agent.output, "drainTimeout") == "0.5  (--drain-timeout)")
+    }
+
     /// The settings take effect: the broker's journal from the environment over the file, the agent's endpoint and
     /// organisation from the file alone.
     @Test func settingsFromTheFileAndTheEnvironmentTakeEffect() throws {
