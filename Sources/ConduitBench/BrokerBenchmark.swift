@@ -387,7 +387,7 @@ struct BrokerBenchRun {
     /// Runs `body` against `conduit broker` started as a child process, its journal in a temporary directory that
     /// is removed afterwards with the broker stopped.
     func withBroker<T>(_ body: (BrokerProcess) throws -> T) throws -> T {
-        let directory = (parent ?? NSTemporaryDirectory()) + "/conduit-bench-broker-\(getpid())-\(UUID().uuidString)"
+        let directory = scratchPath(in: parent, "conduit-bench-broker-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let broker: BrokerProcess

@@ -57,7 +57,7 @@ public enum DashboardBenchmark {
         guard Browser.isAvailable else {
             throw BenchError.failed("conduit bench dashboard needs a browser: Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver)")
         }
-        let directory = (options.directory ?? NSTemporaryDirectory()) + "/conduit-bench-dashboard-\(getpid())-\(UUID().uuidString)"
+        let directory = scratchPath(in: options.directory, "conduit-bench-dashboard-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
 

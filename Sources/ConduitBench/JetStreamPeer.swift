@@ -46,7 +46,7 @@ struct JetStreamPeer {
 
     /// Starts a server, runs the throughput workload against it, stops it.
     func throughput(publishers: Int, subscribers: Int, messagesPerPublisher: Int, window: Int, payload: [UInt8]) throws -> Outcome {
-        let directory = (parent ?? NSTemporaryDirectory()) + "/conduit-bench-jetstream-\(getpid())-\(UUID().uuidString)"
+        let directory = scratchPath(in: parent, "conduit-bench-jetstream-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let server = Process()

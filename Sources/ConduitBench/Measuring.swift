@@ -26,3 +26,8 @@ let buildConfiguration = "debug (figures are not representative; use swift build
 #else
 let buildConfiguration = "release"
 #endif
+
+/// `name` in `parent` (the system's temporary directory when `nil`), one slash between them whatever `parent` ends with.
+func scratchPath(in parent: String?, _ name: String) -> String {
+    ((parent ?? NSTemporaryDirectory()) as NSString).appendingPathComponent(name)
+}

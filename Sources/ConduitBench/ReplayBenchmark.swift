@@ -34,7 +34,7 @@ public enum ReplayBenchmark {
     public static func run(_ options: Options, progress: (String) -> Void = { _ in }) throws -> BenchReport {
         try options.validate()
         let events = options.events
-        let base = (options.directory ?? NSTemporaryDirectory()) + "/conduit-bench-replay-\(getpid())"
+        let base = scratchPath(in: options.directory, "conduit-bench-replay-\(getpid())")
         defer { try? FileManager.default.removeItem(atPath: base) }
         progress("writing a journal of \(events) events…")
         let bytes = try Self.writeJournal(at: base, events: events)

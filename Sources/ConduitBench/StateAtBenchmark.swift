@@ -29,7 +29,7 @@ public enum StateAtBenchmark {
     /// hears what is being done.
     public static func run(_ options: Options, progress: (String) -> Void = { _ in }) throws -> BenchReport {
         let (events, queries) = (options.events, options.queries)
-        let base = (options.directory ?? NSTemporaryDirectory()) + "/conduit-bench-state-at-\(getpid())"
+        let base = scratchPath(in: options.directory, "conduit-bench-state-at-\(getpid())")
         defer { try? FileManager.default.removeItem(atPath: base) }
         let journal = base + "/journal"
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)

@@ -85,7 +85,7 @@ public enum StateBenchmark {
         scenario: Scenario, reuse: [Event]?, options: Options, progress: (String) -> Void
     ) throws -> ([Double], Double) {
         let catchUpEvents = options.catchUpEvents
-        let base = (options.directory ?? NSTemporaryDirectory()) + "/conduit-bench-catch-up-\(getpid())"
+        let base = scratchPath(in: options.directory, "conduit-bench-catch-up-\(getpid())")
         defer { try? FileManager.default.removeItem(atPath: base) }
         progress("writing a journal of \(catchUpEvents) events…")
         do {

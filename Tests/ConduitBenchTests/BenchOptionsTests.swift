@@ -1,4 +1,4 @@
-import ConduitBench
+@testable import ConduitBench
 import Testing
 
 /// What each benchmark refuses before measuring anything, in the words the command prints.
@@ -51,5 +51,15 @@ import Testing
             "Foundation JSONDecoder decode", "decode+validate / Foundation",
         ])
         #expect(report.figures.allSatisfy { $0.runs.count == 2 && $0.runs.allSatisfy { $0 > 0 } })
+    }
+}
+
+/// Where the benchmarks make their scratch directories.
+@Suite struct ScratchPathTests {
+    @Test func aScratchPathHasOneSlashWhateverItsParentEndsWith() {
+        #expect(scratchPath(in: "/var/tmp/", "conduit-bench-x") == "/var/tmp/conduit-bench-x")
+        #expect(scratchPath(in: "/var/tmp", "conduit-bench-x") == "/var/tmp/conduit-bench-x")
+        #expect(!scratchPath(in: nil, "conduit-bench-x").contains("//"))
+        #expect(scratchPath(in: nil, "conduit-bench-x").hasSuffix("/conduit-bench-x"))
     }
 }
