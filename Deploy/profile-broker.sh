@@ -1,15 +1,26 @@
 #!/usr/bin/env bash
 # Counts the instructions the broker executes per acknowledged event, with valgrind's callgrind: the throughput
-# phase of `conduit bench broker` (1 agent, window 1,000, no subscriber) run twice under callgrind, with 20,000 and
-# with 100 events; the difference divided by 19,900 leaves out what starting and stopping cost. Instruction counts do
+# phase of `conduit bench broker` (by default 1 agent, window 1,000, no subscriber) run twice under callgrind, with
+# 20,000 events in all and with 100 per agent; the difference divided by the difference in events leaves out what
+# starting and stopping cost. Instruction counts do
 # not depend on how busy the machine is, so two builds can be compared on any machine, one after the other.
 #
-#   bash Deploy/profile-broker.sh [path/to/conduit]   (default .build/release/conduit; build with -c release)
+#   bash Deploy/profile-broker.sh [path/to/conduit [AGENTS SUBSCRIBERS WINDOW]]
+#
+# The conduit defaults to .build/release/conduit (build with -c release); the workload to 1 0 1000. The other
+# workload of the README is 4 2 256 (4 agents, 2 subscribers, window 256): 20,000 events shared by the agents.
 #
 # Needs valgrind (apt-get install valgrind), a C compiler and objcopy (binutils). Leaves the callgrind files in a temporary directory
 # it names, for callgrind_annotate.
 set -euo pipefail
 conduit=${1:-.build/release/conduit}
+agents=${2:-1}
+subscribers=${3:-0}
+window=${4:-1000}
+for number in "$agents" "$subscribers" "$window"; do
+    case $number in ''|*[!0-9]*) echo "profile-broker: AGENTS, SUBSCRIBERS and WINDOW are whole numbers; got \"$number\"" >&2; exit 64 ;; esac
+done
+[ "$agents" -ge 1 ] && [ "$agents" -le 100 ] || { echo "profile-broker: AGENTS must be 1 to 100; got $agents" >&2; exit 64; }
 command -v valgrind >/dev/null || { echo "profile-broker: valgrind is not installed (apt-get install valgrind)" >&2; exit 69; }
 [ -x "$conduit" ] || { echo "profile-broker: $conduit is not an executable (swift build -c release)" >&2; exit 66; }
 work=$(mktemp -d /tmp/conduit-profile.XXXXXX)
@@ -34,12 +45,15 @@ objcopy --strip-debug "$work/conduit"
 conduit="$work/conduit"
 count() {
     local events=$1
-    "$conduit" bench broker --runs 1 --agents 1 --subscribers 0 --window 1000 --events "$events" \
+    "$conduit" bench broker --runs 1 --agents "$agents" --subscribers "$subscribers" --window "$window" --events $((events / agents)) \
         --paced-rate 100 --paced-seconds 1 --stalled-rate 0 --dir "$work" --json \
         --broker-wrapper "env LD_PRELOAD=$work/sigsuspend.so valgrind --tool=callgrind --callgrind-out-file=$work/callgrind.$events.%p" \
         > "$work/bench.$events.json" 2> "$work/bench.$events.err"
     grep -h '^summary:' "$work"/callgrind."$events".* | awk '{print $2}'
 }
-big=$(count 20000)
-small=$(count 100)
-echo "broker instructions per acknowledged event: $(( (big - small) / 19900 ))  (20,000 events: $big; 100 events: $small; files in $work)"
+# What the agents send in all: 20,000 shared among them, and 100 each (the least a run takes).
+sent_big=$(( 20000 / agents * agents ))
+sent_small=$(( 100 * agents ))
+big=$(count "$sent_big")
+small=$(count "$sent_small")
+echo "broker instructions per acknowledged event: $(( (big - small) / (sent_big - sent_small) ))  ($agents agents, $subscribers subscribers, window $window; $sent_big events: $big; $sent_small events: $small; files in $work)"

@@ -102,6 +102,22 @@ extension SettingsSchema {
             SettingKey("httpAddress", default: "127.0.0.1:8080", "where the dashboard serves its page and API (host:port; port 0 picks one)"),
         ])
 
+    public static let bridge = SettingsSchema(
+        section: "bridge",
+        keys: [
+            SettingKey("hub", "the hub's name (required): message ids are <hub>:<sequence>, the stream CONDUIT_<HUB> unless stream is given"),
+            SettingKey("nats", default: "nats://127.0.0.1:4222", "the NATS servers, comma-separated (a cluster's)"),
+            SettingKey("stream", default: "CONDUIT_<HUB>", "the JetStream stream to publish into"),
+            SettingKey("subjectPrefix", default: "conduit", "the subjects' first tokens (conduit.<county> when hubs share an account)"),
+            SettingKey("replicas", .whole, default: "1", "the stream's replicas when the bridge makes it: 1, 3 or 5"),
+            SettingKey("fanout", default: "tcp://127.0.0.1:5571", "the broker's fan-out endpoint"),
+            SettingKey("query", default: "tcp://127.0.0.1:5572", "the broker's query endpoint (catch-up, gaps)"),
+            SettingKey("key", "the bridge's secret key file, when the broker requires CURVE"),
+            SettingKey("serverKey", "the broker's public key file, with key"),
+            SettingKey("logFormat", default: "text", "the log's format on standard error: text, or json (one object a line)"),
+            SettingKey("logLevel", default: "info", "the least level logged: trace, debug, info, notice, warning, error, critical"),
+        ])
+
     /// Every command's schema, in the order of the reference.
-    public static let all = [broker, aggregator, agent, dashboard]
+    public static let all = [broker, aggregator, agent, dashboard, bridge]
 }

@@ -220,7 +220,7 @@ public struct Settings: Sendable {
 public struct ConfigurationFile: Sendable {
     public static let format = "conduit-config/1"
     /// The sections the file may hold.
-    public static let sections = ["broker", "aggregator", "agent", "dashboard"]
+    public static let sections = SettingsSchema.all.map(\.section)
 
     public let path: String
     let root: [JSONValue.Member]

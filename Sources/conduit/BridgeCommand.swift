@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConduitAggregator
 import ConduitBridge
+import ConduitOperations
 import Foundation
 import Logging
 import NATS
@@ -44,59 +45,110 @@ struct BridgeNATS: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("The hub's name: message ids are <hub>:<sequence>, and the stream is CONDUIT_<HUB> unless --stream is given.", valueName: "name"))
-    var hub: String
+    @OptionGroup var settings: SettingsOptions
 
-    @OptionGroup var server: NATSServerOptions
+    @Option(help: ArgumentHelp(SettingsSchema.bridge.help("hub"), valueName: "name"))
+    var hub: String?
 
-    @Option(help: ArgumentHelp("The JetStream stream to publish into (default CONDUIT_<HUB>).", valueName: "name"))
+    @Option(help: ArgumentHelp(
+        "A NATS server, repeatable for a cluster's servers (default nats://127.0.0.1:4222; CONDUIT_NATS, comma-separated).",
+        valueName: "nats://host:port"))
+    var nats: [String] = []
+
+    @Option(help: ArgumentHelp(SettingsSchema.bridge.help("stream"), valueName: "name"))
     var stream: String?
 
-    @Option(help: ArgumentHelp("The subjects' first tokens.", valueName: "prefix"))
-    var subjectPrefix: String = "conduit"
+    @Option(help: ArgumentHelp(SettingsSchema.bridge.help("subjectPrefix"), valueName: "prefix"))
+    var subjectPrefix: String?
 
-    @Option(help: "The stream's replicas when the bridge makes it: 1, or 3 on a cluster.")
-    var replicas: Int = 1
+    @Option(help: ArgumentHelp(SettingsSchema.bridge.help("replicas")))
+    var replicas: Int?
 
-    @Option(help: "The broker's fan-out endpoint (default tcp://127.0.0.1:5571; CONDUIT_FANOUT, or the profile's).")
+    @Option(help: ArgumentHelp(SettingsSchema.bridge.help("fanout"), valueName: "endpoint"))
     var fanout: String?
 
-    @Option(help: "The broker's query endpoint (default tcp://127.0.0.1:5572; CONDUIT_QUERY, or the profile's).")
+    @Option(help: ArgumentHelp(SettingsSchema.bridge.help("query"), valueName: "endpoint"))
     var query: String?
 
-    @Option(help: ArgumentHelp("How much to log: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
-    var logLevel: String = "info"
+    @Option(help: ArgumentHelp(SettingsSchema.bridge.help("key"), valueName: "file"))
+    var key: String?
 
-    @OptionGroup var keys: ClientKeyOptions
+    @Option(help: ArgumentHelp(SettingsSchema.bridge.help("serverKey"), valueName: "file"))
+    var serverKey: String?
 
-    func validate() throws {
-        guard !hub.isEmpty, hub.allSatisfy(JetStreamBridge.isTokenCharacter) else {
-            throw ValidationError("--hub must be letters, digits, - and _ (it names the stream and the message ids); got \"\(hub)\"")
-        }
-        guard [1, 3, 5].contains(replicas) else { throw ValidationError("--replicas must be 1, 3 or 5; got \(replicas)") }
-        let tokens = subjectPrefix.split(separator: ".", omittingEmptySubsequences: false)
-        guard !tokens.isEmpty, tokens.allSatisfy({ !$0.isEmpty && !$0.contains(where: { " *>\t".contains($0) }) }) else {
-            throw ValidationError("--subject-prefix must be dot-separated tokens without spaces, * or >; got \"\(subjectPrefix)\"")
-        }
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be trace, debug, info, notice, warning, error or critical; got \"\(logLevel)\"")
+    @OptionGroup var log: LogOptions
+
+    static let schema = SettingsSchema.bridge
+
+    /// What the bridge's settings resolve to, checked; an error names the file member, variable or flag.
+    struct Resolved {
+        var hub: String
+        var servers: [String]
+        var stream: String?
+        var subjectPrefix: String
+        var replicas: Int
+        var fanout: String
+        var query: String
+
+        init(_ resolved: Settings) throws {
+            func origin(_ key: String) -> String { resolved.origin(key).map { "\($0)" } ?? key }
+            guard let hub = resolved.text("hub") else {
+                throw SettingsError("--hub is required (or hub in the bridge section of the settings, or CONDUIT_HUB): the hub's name")
+            }
+            guard !hub.isEmpty, hub.allSatisfy(JetStreamBridge.isTokenCharacter) else {
+                throw SettingsError("\(origin("hub")) must be letters, digits, - and _ (it names the stream and the message ids); got \"\(hub)\"")
+            }
+            self.hub = hub
+            let servers = resolved.text("nats") ?? "nats://127.0.0.1:4222"
+            self.servers = servers.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard self.servers.allSatisfy({ !$0.isEmpty }) else {
+                throw SettingsError("\(origin("nats")) needs at least one server, comma-separated; got \"\(servers)\"")
+            }
+            stream = resolved.text("stream")
+            replicas = resolved.whole("replicas") ?? 1
+            guard [1, 3, 5].contains(replicas) else { throw SettingsError("\(origin("replicas")) must be 1, 3 or 5; got \(replicas)") }
+            subjectPrefix = resolved.text("subjectPrefix") ?? "conduit"
+            let tokens = subjectPrefix.split(separator: ".", omittingEmptySubsequences: false)
+            guard tokens.allSatisfy({ !$0.isEmpty && !$0.contains(where: { " *>\t".contains($0) }) }) else {
+                throw SettingsError("\(origin("subjectPrefix")) must be dot-separated tokens without spaces, * or >; got \"\(subjectPrefix)\"")
+            }
+            fanout = resolved.text("fanout") ?? "tcp://127.0.0.1:5571"
+            query = resolved.text("query") ?? "tcp://127.0.0.1:5572"
         }
     }
 
+    /// The checks `conduit config check` makes of a file's bridge section (a file need not name the hub: it may come
+    /// from the environment or a flag).
+    static func check(_ resolved: Settings) throws {
+        guard resolved.text("hub") != nil else { return }
+        _ = try Resolved(resolved)
+    }
+
     func run() async throws {
-        var logger = Logger(label: "conduit-bridge") { StreamLogHandler.standardError(label: $0) }
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        var follower = FanoutFollower.Configuration(
-            fanout: try keys.endpoint("fanout", flag: fanout)!, query: try keys.endpoint("query", flag: query)!)
-        follower.curve = try keys.broker()
+        let resolved = try settings.resolve(
+            Self.schema,
+            flags: [
+                "hub": hub, "nats": nats.isEmpty ? nil : nats.joined(separator: ","), "stream": stream, "subjectPrefix": subjectPrefix,
+                "replicas": replicas.map(String.init), "fanout": fanout, "query": query, "key": key, "serverKey": serverKey,
+            ].merging(log.flags) { $1 })
+        let bridgeSettings: Resolved
+        do { bridgeSettings = try Resolved(resolved) } catch {
+            throw RuntimeFailure.exit("bridge nats", "\(error)", status: RuntimeFailure.usage)
+        }
+        LogOptions.bootstrap(resolved, level: .info)
+        let logger = Logger(label: "conduit-bridge")
+        var follower = FanoutFollower.Configuration(fanout: bridgeSettings.fanout, query: bridgeSettings.query)
+        // Its own keys, from its settings only (a client's profile is not the bridge's).
+        follower.curve = try ClientKeyOptions.keys(key: resolved.text("key"), serverKey: resolved.text("serverKey"), serverKeyOption: "--server-key")
         let configuration = JetStreamBridge.Configuration(
-            hub: hub, stream: stream, subjectPrefix: subjectPrefix, replicas: replicas, servers: server.nats, follower: follower)
+            hub: bridgeSettings.hub, stream: bridgeSettings.stream, subjectPrefix: bridgeSettings.subjectPrefix,
+            replicas: bridgeSettings.replicas, servers: bridgeSettings.servers, follower: follower)
         let bridge = JetStreamBridge(configuration: configuration, logger: logger)
         let context = try Context()
         let stopping = JetStreamBridge.StopSignal()
         let signals = await TrappedSignals([.sigint, .sigterm]) { _ in stopping.stop() }
         defer { signals.cancel() }
-        FileHandle.standardOutput.write(Data("bridge \(follower.fanout) → \(configuration.stream) on \(server.nats.joined(separator: ","))\n".utf8))
+        FileHandle.standardOutput.write(Data("bridge \(follower.fanout) → \(configuration.stream) on \(bridgeSettings.servers.joined(separator: ","))\n".utf8))
         let reporter = Task {
             var last: UInt64 = .max
             while !Task.isCancelled {

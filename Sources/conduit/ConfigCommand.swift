@@ -6,10 +6,10 @@ import Foundation
 struct ConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
-        abstract: "List the settings of broker, aggregator, agent and dashboard, and check a configuration file (conduit-config/1).",
+        abstract: "List the settings of broker, aggregator, agent, dashboard and bridge, and check a configuration file (conduit-config/1).",
         discussion: """
             One file configures every long-running command on a machine: a JSON object with "format": \
-            "conduit-config/1" and a section per command ("broker", "aggregator", "agent", "dashboard"), each holding that \
+            "conduit-config/1" and a section per command ("broker", "aggregator", "agent", "dashboard", "bridge" for conduit bridge nats), each holding that \
             command's settings by key. A key is the command's long flag in camelCase (--http-address: httpAddress); \
             its environment variable is CONDUIT_ and the key in capitals (CONDUIT_HTTP_ADDRESS). A command reads \
             the defaults, then its section of the file (--config or CONDUIT_CONFIG), then the environment, then its \
@@ -27,14 +27,14 @@ struct ConfigCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print every setting of a command (or of all): key, kind, default, environment variable, what it does.")
 
-        @Argument(help: "broker, aggregator, agent or dashboard (default: all four).")
+        @Argument(help: "broker, aggregator, agent, dashboard or bridge (default: all five).")
         var command: String?
 
         func run() throws {
             let schemas: [SettingsSchema]
             if let command {
                 guard let schema = SettingsSchema.all.first(where: { $0.section == command }) else {
-                    throw ValidationError("no settings for \"\(command)\": broker, aggregator, agent or dashboard")
+                    throw ValidationError("no settings for \"\(command)\": broker, aggregator, agent, dashboard or bridge")
                 }
                 schemas = [schema]
             } else {
@@ -67,6 +67,7 @@ struct ConfigCommand: AsyncParsableCommand {
                     switch schema.section {
                     case BrokerCommand.schema.section: try BrokerCommand.check(settings)
                     case SettingsSchema.agent.section: try AgentCommand.check(settings)
+                    case SettingsSchema.bridge.section: try BridgeNATS.check(settings)
                     default: break
                     }
                     if !settings.values.isEmpty { counts.append("\(schema.section) \(settings.values.count)") }

@@ -150,6 +150,37 @@ struct BridgeCommandTests {
 
     /// A journal whose first segments retention removed cannot be a new stream sequence for sequence: the bridge
     /// refuses, naming the events the journal no longer has, and leaves the stream empty.
+    /// The bridge as a service runs it: every setting from the configuration file's bridge section, the log as JSON
+    /// from the environment; a setting out of range in the file is refused, naming the member, before anything starts.
+    @Test func theBridgeTakesItsSettingsFromTheFileAndLogsAsJSON() throws {
+        let hub = try Hub(events: 50)
+        let nats = try NATSServerProcess(directory: hub.directory.appending("nats"))
+        let file = hub.directory.appending("conduit.json")
+        try Data(
+            #"{"format": "conduit-config/1", "bridge": {"hub": "county", "nats": "\#(nats.url)", "fanout": "\#(hub.broker.fanout)", "query": "\#(hub.broker.query)"}}"#
+                .utf8
+        ).write(to: URL(fileURLWithPath: file))
+        let bridge = try RunningConduit(["bridge", "nats", "--config", file], environment: ["CONDUIT_LOG_FORMAT": "json"])
+        _ = try Self.waitFor(50, on: nats, bridge: bridge)
+        bridge.signal(SIGTERM)
+        #expect(bridge.finish(timeout: 60) == 0)
+        try Self.expectStreamIsJournal(hub, server: nats)
+        let started = bridge.errors.all.split(separator: "\n").first { $0.contains("bridge.started") }
+        let record = try #require(started.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+        #expect(record["message"] as? String == "bridge.started")
+
+        try Data(#"{"format": "conduit-config/1", "bridge": {"hub": "county", "replicas": 2}}"#.utf8).write(to: URL(fileURLWithPath: file))
+        let refused = try ChildProcess.conduit(["bridge", "nats", "--config", file])
+        #expect(refused.status == 64)
+        #expect(refused.errors.contains("bridge.replicas in \(file) must be 1, 3 or 5; got 2"), "\(refused.errors)")
+        let checked = try ChildProcess.conduit(["config", "check", file])
+        #expect(checked.status == 65)
+        #expect(checked.errors.contains("bridge.replicas in \(file) must be 1, 3 or 5; got 2"), "\(checked.errors)")
+        let missing = try ChildProcess.conduit(["bridge", "nats"])
+        #expect(missing.status == 64)
+        #expect(missing.errors.contains("--hub is required"))
+    }
+
     @Test func aJournalTrimmedByRetentionIsRefused() throws {
         let directory = TemporaryDirectory(prefix: "conduit-bridge-trimmed")
         let path = directory.appending("journal")
