@@ -20,7 +20,10 @@ window=${4:-1000}
 for number in "$agents" "$subscribers" "$window"; do
     case $number in ''|*[!0-9]*) echo "profile-broker: AGENTS, SUBSCRIBERS and WINDOW are whole numbers; got \"$number\"" >&2; exit 64 ;; esac
 done
+# Read as decimal, whatever leading zeros they have.
+agents=$((10#$agents)); subscribers=$((10#$subscribers)); window=$((10#$window))
 [ "$agents" -ge 1 ] && [ "$agents" -le 100 ] || { echo "profile-broker: AGENTS must be 1 to 100; got $agents" >&2; exit 64; }
+[ "$window" -ge 1 ] || { echo "profile-broker: WINDOW must be at least 1; got $window" >&2; exit 64; }
 command -v valgrind >/dev/null || { echo "profile-broker: valgrind is not installed (apt-get install valgrind)" >&2; exit 69; }
 [ -x "$conduit" ] || { echo "profile-broker: $conduit is not an executable (swift build -c release)" >&2; exit 66; }
 work=$(mktemp -d /tmp/conduit-profile.XXXXXX)
@@ -48,12 +51,16 @@ count() {
     "$conduit" bench broker --runs 1 --agents "$agents" --subscribers "$subscribers" --window "$window" --events $((events / agents)) \
         --paced-rate 100 --paced-seconds 1 --stalled-rate 0 --dir "$work" --json \
         --broker-wrapper "env LD_PRELOAD=$work/sigsuspend.so valgrind --tool=callgrind --callgrind-out-file=$work/callgrind.$events.%p" \
-        > "$work/bench.$events.json" 2> "$work/bench.$events.err"
+        > "$work/bench.$events.json" 2> "$work/bench.$events.err" || {
+        echo "profile-broker: the bench of $events events failed:" >&2
+        tail -5 "$work/bench.$events.err" >&2
+        return 1
+    }
     grep -h '^summary:' "$work"/callgrind."$events".* | awk '{print $2}'
 }
 # What the agents send in all: 20,000 shared among them, and 100 each (the least a run takes).
 sent_big=$(( 20000 / agents * agents ))
 sent_small=$(( 100 * agents ))
-big=$(count "$sent_big")
-small=$(count "$sent_small")
+big=$(count "$sent_big") || exit 1
+small=$(count "$sent_small") || exit 1
 echo "broker instructions per acknowledged event: $(( (big - small) / (sent_big - sent_small) ))  ($agents agents, $subscribers subscribers, window $window; $sent_big events: $big; $sent_small events: $small; files in $work)"

@@ -38,8 +38,9 @@ final class BrokerLoop {
     private let zapHandler: ZAPHandler?
     private let ingest: Socket
     private let fanout: Socket
-    /// The last events sent on the fan-out, freed on this thread (see ``HeldFrames``).
-    private let heldFanoutFrames = HeldFrames(capacity: 2048)
+    /// The last events sent on the fan-out, freed on this thread (see ``HeldFrames``): those of up to 2 KiB (a
+    /// progress report is about 400 bytes), so at most 4 MiB.
+    private let heldFanoutFrames = HeldFrames(capacity: 2048, maximumBytes: 2048)
     private let query: Socket
     private let poller = Poller()
     /// Query clients whose replies are waiting to be taken.

@@ -47,6 +47,11 @@ struct BridgeNATS: AsyncParsableCommand {
 
     @OptionGroup var settings: SettingsOptions
 
+    @Option(help: ArgumentHelp(
+        "A connection profile for the broker's fan-out, query and keys, saved with conduit profile save (default: CONDUIT_PROFILE, else the one conduit profile use selected); the file's bridge section, the environment and the flags come above it.",
+        valueName: "name"))
+    var profile: String?
+
     @Option(help: ArgumentHelp(SettingsSchema.bridge.help("hub"), valueName: "name"))
     var hub: String?
 
@@ -90,9 +95,10 @@ struct BridgeNATS: AsyncParsableCommand {
         var fanout: String
         var query: String
 
-        init(_ resolved: Settings) throws {
+        /// `standIn` is the hub to check the other settings with when none is given (a file checked alone).
+        init(_ resolved: Settings, standIn: String? = nil) throws {
             func origin(_ key: String) -> String { resolved.origin(key).map { "\($0)" } ?? key }
-            guard let hub = resolved.text("hub") else {
+            guard let hub = resolved.text("hub") ?? standIn else {
                 throw SettingsError("--hub is required (or hub in the bridge section of the settings, or CONDUIT_HUB): the hub's name")
             }
             guard !hub.isEmpty, hub.allSatisfy(JetStreamBridge.isTokenCharacter) else {
@@ -117,16 +123,19 @@ struct BridgeNATS: AsyncParsableCommand {
         }
     }
 
-    /// The checks `conduit config check` makes of a file's bridge section (a file need not name the hub: it may come
-    /// from the environment or a flag).
+    /// The checks `conduit config check` makes of a file's bridge section: each value's range and form (a file need
+    /// not name the hub: it may come from the environment or a flag).
     static func check(_ resolved: Settings) throws {
-        guard resolved.text("hub") != nil else { return }
-        _ = try Resolved(resolved)
+        _ = try Resolved(resolved, standIn: "hub")
     }
 
     func run() async throws {
+        let chosen: ConnectionProfile?
+        do { chosen = try ConnectionProfile.chosen(flag: profile, environment: ProcessInfo.processInfo.environment) } catch {
+            throw ValidationError("\(error)")
+        }
         let resolved = try settings.resolve(
-            Self.schema,
+            Self.schema, profile: chosen,
             flags: [
                 "hub": hub, "nats": nats.isEmpty ? nil : nats.joined(separator: ","), "stream": stream, "subjectPrefix": subjectPrefix,
                 "replicas": replicas.map(String.init), "fanout": fanout, "query": query, "key": key, "serverKey": serverKey,

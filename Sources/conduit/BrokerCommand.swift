@@ -132,10 +132,11 @@ struct BrokerCommand: AsyncParsableCommand {
         var name: String?
         var lease: Double
 
-        /// `nil` without a hub; throws a setting's error, naming where it came from.
-        init?(_ resolved: Settings) throws {
+        /// `nil` without a hub; throws a setting's error, naming where it came from. `standIn` is the hub to check
+        /// the other settings with when none is given (a file checked alone: its hub may come from elsewhere).
+        init?(_ resolved: Settings, standIn: String? = nil) throws {
             func origin(_ key: String) -> String { resolved.origin(key).map { "\($0)" } ?? key }
-            guard let hub = resolved.text("hub") else {
+            guard let hub = resolved.text("hub") ?? standIn else {
                 // Without a hub they would be ignored: a setting given for nothing is a mistake to point out.
                 if resolved.boolean("mirror") == true {
                     throw SettingsError("\(origin("mirror")) needs a hub (--hub): the hub whose events to mirror")
@@ -173,9 +174,19 @@ struct BrokerCommand: AsyncParsableCommand {
     /// The broker's settings that have a range or a form beyond their kind (what `conduit config check` checks in a
     /// file); the broker checks the same when it starts.
     static func check(_ resolved: Settings) throws {
-        _ = try HubSettings(resolved)
-        do { _ = try BrokerSettings(resolved).configuration() } catch let invalid as BrokerSettings.Invalid {
-            throw SettingsError("broker: \(invalid.description)")
+        _ = try HubSettings(resolved, standIn: "hub")
+        _ = try configuration(resolved)
+    }
+
+    /// The broker's configuration for its settings; an error names the file member, variable or flag that holds the
+    /// value.
+    static func configuration(_ resolved: Settings) throws -> BrokerConfiguration {
+        do { return try BrokerSettings(resolved).configuration() } catch let invalid as BrokerSettings.Invalid {
+            // The reason begins with the key's name: it is told where the value came from instead.
+            if let key = schema.keys.first(where: { invalid.description.hasPrefix($0.name + " ") }), let origin = resolved.origin(key.name) {
+                throw SettingsError("\(origin)" + invalid.description.dropFirst(key.name.count))
+            }
+            throw SettingsError(invalid.description)
         }
     }
 
@@ -195,7 +206,7 @@ struct BrokerCommand: AsyncParsableCommand {
         let hubSettings: HubSettings?
         do {
             hubSettings = try HubSettings(resolved)
-            configuration = try BrokerSettings(resolved).configuration()
+            configuration = try Self.configuration(resolved)
             if let scenario = resolved.text("plan") {
                 configuration.scenario = try loadScenario(scenario)
             }

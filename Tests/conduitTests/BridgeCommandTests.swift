@@ -148,19 +148,22 @@ struct BridgeCommandTests {
         #expect(bad.errors.contains("--hub must be letters, digits, - and _"))
     }
 
-    /// A journal whose first segments retention removed cannot be a new stream sequence for sequence: the bridge
-    /// refuses, naming the events the journal no longer has, and leaves the stream empty.
-    /// The bridge as a service runs it: every setting from the configuration file's bridge section, the log as JSON
-    /// from the environment; a setting out of range in the file is refused, naming the member, before anything starts.
+    /// The bridge as a service runs it: its settings from the configuration file's bridge section (the broker's
+    /// endpoints from the profile in use, as before the file), the log as JSON from the environment; a setting out of
+    /// range in the file is refused, naming the member, before anything starts.
     @Test func theBridgeTakesItsSettingsFromTheFileAndLogsAsJSON() throws {
         let hub = try Hub(events: 50)
         let nats = try NATSServerProcess(directory: hub.directory.appending("nats"))
+        let profiles = ["CONDUIT_PROFILE_DIR": hub.directory.appending("profiles")]
+        let saved = try ChildProcess.conduit(
+            ["profile", "save", "county", "--fanout", hub.broker.fanout, "--query", hub.broker.query], environment: profiles)
+        #expect(saved.status == 0, "\(saved.errors)")
+        #expect(try ChildProcess.conduit(["profile", "use", "county"], environment: profiles).status == 0)
         let file = hub.directory.appending("conduit.json")
-        try Data(
-            #"{"format": "conduit-config/1", "bridge": {"hub": "county", "nats": "\#(nats.url)", "fanout": "\#(hub.broker.fanout)", "query": "\#(hub.broker.query)"}}"#
-                .utf8
-        ).write(to: URL(fileURLWithPath: file))
-        let bridge = try RunningConduit(["bridge", "nats", "--config", file], environment: ["CONDUIT_LOG_FORMAT": "json"])
+        try Data(#"{"format": "conduit-config/1", "bridge": {"hub": "county", "nats": "\#(nats.url)"}}"#.utf8)
+            .write(to: URL(fileURLWithPath: file))
+        let bridge = try RunningConduit(
+            ["bridge", "nats", "--config", file], environment: profiles.merging(["CONDUIT_LOG_FORMAT": "json"]) { $1 })
         _ = try Self.waitFor(50, on: nats, bridge: bridge)
         bridge.signal(SIGTERM)
         #expect(bridge.finish(timeout: 60) == 0)
@@ -181,6 +184,8 @@ struct BridgeCommandTests {
         #expect(missing.errors.contains("--hub is required"))
     }
 
+    /// A journal whose first segments retention removed cannot be a new stream sequence for sequence: the bridge
+    /// refuses, naming the events the journal no longer has, and leaves the stream empty.
     @Test func aJournalTrimmedByRetentionIsRefused() throws {
         let directory = TemporaryDirectory(prefix: "conduit-bridge-trimmed")
         let path = directory.appending("journal")

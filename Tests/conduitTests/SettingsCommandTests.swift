@@ -60,8 +60,9 @@ struct SettingsCommandTests {
     @Test(arguments: [
         (#""broker": {"hub": "county", "replicas": 2}"#, "broker.replicas in FILE must be 1, 3 or 5; got 2"),
         (#""broker": {"hub": "county", "lease": 700}"#, "broker.lease in FILE must be between 0.2 and 600 seconds; got 700"),
-        (#""broker": {"replicas": 3}"#, "broker.replicas in FILE is a setting of a hub's broker and needs a hub (--hub)"),
-        (#""broker": {"dedupeWindow": 0}"#, "broker: dedupeWindow must be at least 1, got 0"),
+        (#""broker": {"replicas": 2}"#, "broker.replicas in FILE must be 1, 3 or 5; got 2"),
+        (#""broker": {"dedupeWindow": 0}"#, "broker.dedupeWindow in FILE must be at least 1, got 0"),
+        (#""bridge": {"subjectPrefix": "a b"}"#, "bridge.subjectPrefix in FILE must be dot-separated tokens without spaces, * or >; got \"a b\""),
         (#""agent": {"drainTimeout": -1}"#, "agent.drainTimeout in FILE must not be negative; got -1"),
         (#""agent": {"org": "Power Supply"}"#, "agent.org in FILE Power Supply is not an organisation id (lower-case letters, digits and dashes)"),
     ])
@@ -86,6 +87,11 @@ struct SettingsCommandTests {
         let check = try ChildProcess.conduit(["config", "check", file])
         #expect(check.status == 0, "\(check.errors)")
         #expect(check.output.contains("valid (broker 4, agent 2)"))
+        // A hub's settings without the hub: it may come from CONDUIT_HUB or --hub when the broker starts.
+        try Data(#"{"format": "conduit-config/1", "broker": {"replicas": 3, "lease": 0.5}, "bridge": {"replicas": 3}}"#.utf8)
+            .write(to: URL(fileURLWithPath: file))
+        let withoutHub = try ChildProcess.conduit(["config", "check", file])
+        #expect(withoutHub.status == 0, "\(withoutHub.errors)")
         let shown = try ChildProcess.conduit(["broker", "--show-settings", "--hub", "county", "--lease", "3"])
         #expect(line(shown.output, "lease") == "3  (--lease)")
         let agent = try ChildProcess.conduit(["agent", "--show-settings", "--drain-timeout", "0.5"])
