@@ -87,8 +87,7 @@ struct AggregatorCommand: AsyncParsableCommand {
         configuration.checkpointPath = checkpoint
         configuration.publishAlerts = resolved.boolean("noAlerts") != true
         // Its own keys, from its settings only (a client's profile is not the aggregator's).
-        configuration.curve = try ClientKeyOptions.keys(
-            key: resolved.text("key"), serverKey: resolved.text("serverKey"), serverKeyOption: "--server-key")
+        configuration.curve = try ClientKeyOptions.keys(resolved)
         let snapshotClientKeys = resolved.text("snapshotClientKeys")
         if let snapshotClientKeys {
             guard configuration.curve != nil else {

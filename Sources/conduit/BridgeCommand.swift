@@ -148,7 +148,7 @@ struct BridgeNATS: AsyncParsableCommand {
         let logger = Logger(label: "conduit-bridge")
         var follower = FanoutFollower.Configuration(fanout: bridgeSettings.fanout, query: bridgeSettings.query)
         // Its own keys, from its settings only (a client's profile is not the bridge's).
-        follower.curve = try ClientKeyOptions.keys(key: resolved.text("key"), serverKey: resolved.text("serverKey"), serverKeyOption: "--server-key")
+        follower.curve = try ClientKeyOptions.keys(resolved)
         let configuration = JetStreamBridge.Configuration(
             hub: bridgeSettings.hub, stream: bridgeSettings.stream, subjectPrefix: bridgeSettings.subjectPrefix,
             replicas: bridgeSettings.replicas, servers: bridgeSettings.servers, follower: follower)

@@ -247,6 +247,24 @@ struct ClientKeyOptions: ParsableArguments {
         try Self.keys(key: settings.text("key"), serverKey: settings.text(serverKeyName), serverKeyOption: option)
     }
 
+    /// A long-running command's key pair (its setting `key`) and its server's public key (the setting
+    /// `serverKeyName`), from its resolved settings; `nil` without either. When only one is given, the error names
+    /// where it came from (file member, variable or flag) and the ways to give the other.
+    static func keys(_ settings: Settings, serverKeyName: String = "serverKey") throws -> CurveClientKeys? {
+        func ways(_ name: String) -> String {
+            guard let key = settings.schema.key(name) else { return name }
+            return "\(key.flag), \(key.environmentVariable) or \(name) in the \(settings.schema.section) section"
+        }
+        switch (settings.origin("key"), settings.origin(serverKeyName)) {
+        case (nil, let server?):
+            throw ValidationError("\(server) needs this client's own key file too (\(ways("key")))")
+        case (let key?, nil):
+            throw ValidationError("\(key) needs the server's public key file too (\(ways(serverKeyName)))")
+        default:
+            return try keys(key: settings.text("key"), serverKey: settings.text(serverKeyName), serverKeyOption: "--server-key")
+        }
+    }
+
     /// This client's key pair from the secret key file `key` and the server's public key from `serverKey`; `nil`
     /// without either; a usage error naming `serverKeyOption` when only one is given or a file cannot be used.
     static func keys(key: String?, serverKey: String?, serverKeyOption option: String) throws -> CurveClientKeys? {

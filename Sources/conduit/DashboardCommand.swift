@@ -88,10 +88,8 @@ struct DashboardCommand: AsyncParsableCommand {
             try makeToken(for: principal, tokensFile: resolved.text("tokens"), host: host, port: port)
             return
         }
-        let curve = try ClientKeyOptions.keys(key: resolved.text("key"), serverKey: resolved.text("serverKey"), serverKeyOption: "--server-key")
-        let snapshotCurve = try resolved.text("snapshotServerKey").flatMap { serverKey in
-            try ClientKeyOptions.keys(key: resolved.text("key"), serverKey: serverKey, serverKeyOption: "--snapshot-server-key")
-        }
+        let curve = try ClientKeyOptions.keys(resolved)
+        let snapshotCurve = resolved.text("snapshotServerKey") == nil ? nil : try ClientKeyOptions.keys(resolved, serverKeyName: "snapshotServerKey")
         let queryEndpoint = resolved.text("query") ?? "tcp://127.0.0.1:5572"
         let journal = resolved.text("dir")
         if let journal {

@@ -77,6 +77,26 @@ struct SettingsCommandTests {
         #expect(check.errors.split(separator: "\n").contains { $0.hasSuffix(expected) }, "\(check.errors)")
     }
 
+    /// A key pair given half: the error says where the half came from and how to give the other.
+    @Test func aServerKeyWithoutAKeyIsNamedWhereItWasGiven() throws {
+        let directory = TemporaryDirectory()
+        let file = directory.appending("conduit.json")
+        try Data(#"{"format": "conduit-config/1", "aggregator": {"serverKey": "/etc/conduit/keys/broker.pub"}}"#.utf8)
+            .write(to: URL(fileURLWithPath: file))
+        let aggregator = try ChildProcess.conduit(["aggregator", "--config", file])
+        #expect(aggregator.status == 64)
+        #expect(
+            aggregator.errors.contains(
+                "aggregator.serverKey in \(file) needs this client's own key file too (--key, CONDUIT_KEY or key in the aggregator section)"),
+            "\(aggregator.errors)")
+        let dashboard = try ChildProcess.conduit(["dashboard", "--key", "/etc/conduit/keys/dashboard.key"], environment: ["CONDUIT_HTTP_ADDRESS": "127.0.0.1:0"])
+        #expect(dashboard.status == 64)
+        #expect(
+            dashboard.errors.contains(
+                "--key needs the server's public key file too (--server-key, CONDUIT_SERVER_KEY or serverKey in the dashboard section)"),
+            "\(dashboard.errors)")
+    }
+
     @Test func configCheckPassesAHubsBrokerAndShowsItsNumbersAsGiven() throws {
         let directory = TemporaryDirectory()
         let file = directory.appending("conduit.json")
