@@ -139,7 +139,10 @@ struct BridgeNATS: AsyncParsableCommand {
             flags: [
                 "hub": hub, "nats": nats.isEmpty ? nil : nats.joined(separator: ","), "stream": stream, "subjectPrefix": subjectPrefix,
                 "replicas": replicas.map(String.init), "fanout": fanout, "query": query, "key": key, "serverKey": serverKey,
-            ].merging(log.flags) { $1 })
+            ].merging(log.flags) { $1 },
+            derivedDefaults: { settings in
+                settings.text("hub").map { ["stream": JetStreamBridge.Configuration.streamName(hub: $0)] } ?? [:]
+            })
         let bridgeSettings: Resolved
         do { bridgeSettings = try Resolved(resolved) } catch {
             throw RuntimeFailure.exit("bridge nats", "\(error)", status: RuntimeFailure.usage)

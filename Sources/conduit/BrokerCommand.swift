@@ -199,7 +199,10 @@ struct BrokerCommand: AsyncParsableCommand {
                 "clientKeys": clientKeys, "authorisation": authorisation, "hub": hub, "mirror": mirror ? "true" : nil,
                 "nats": nats.isEmpty ? nil : nats.joined(separator: ","), "stream": stream, "replicas": replicas.map(String.init),
                 "name": name, "lease": lease.map(Settings.text(of:)),
-            ].merging(log.flags) { $1 })
+            ].merging(log.flags) { $1 },
+            derivedDefaults: { settings in
+                settings.text("hub").map { ["stream": JetStreamBridge.Configuration.streamName(hub: $0)] } ?? [:]
+            })
         LogOptions.bootstrap(resolved, level: .info)
         let httpAddress = resolved.text("httpAddress")
         var configuration: BrokerConfiguration

@@ -16,8 +16,12 @@ struct SettingsOptions: ParsableArguments {
     /// The command's settings: the file (a broker also reads its settings files from before conduit-config/1), the
     /// environment, `flags`. A wrong value ends the command with its origin and status 64; with --show-settings they
     /// are printed and the command ends with status 0.
+    ///
+    /// `derivedDefaults` gives the defaults that follow from other settings (a hub's stream from its name), for
+    /// --show-settings to print as they will be.
     func resolve(
-        _ schema: SettingsSchema, profile: ConnectionProfile? = nil, flags: [String: String?]
+        _ schema: SettingsSchema, profile: ConnectionProfile? = nil, flags: [String: String?],
+        derivedDefaults: (Settings) -> [String: String] = { _ in [:] }
     ) throws -> Settings {
         let settings: Settings
         do {
@@ -29,21 +33,21 @@ struct SettingsOptions: ParsableArguments {
             throw RuntimeFailure.exit(schema.section, "\(error)", status: RuntimeFailure.usage)
         }
         if showSettings {
-            print(Self.listing(settings))
+            print(Self.listing(settings, derivedDefaults: derivedDefaults(settings)))
             throw ExitCode.success
         }
         return settings
     }
 
     /// The settings as `--show-settings` prints them: a line per key, its value (or default) and its origin.
-    static func listing(_ settings: Settings) -> String {
+    static func listing(_ settings: Settings, derivedDefaults: [String: String] = [:]) -> String {
         let width = settings.schema.keys.map(\.name.count).max() ?? 0
         return settings.schema.keys.map { key in
             let name = key.name.padding(toLength: width, withPad: " ", startingAt: 0)
             if let value = settings.values[key.name] {
                 return "\(name)  \(value.text)  (\(value.origin))"
             }
-            return "\(name)  \(key.defaultText ?? "—")  (default)"
+            return "\(name)  \(derivedDefaults[key.name] ?? key.defaultText ?? "—")  (default)"
         }.joined(separator: "\n")
     }
 

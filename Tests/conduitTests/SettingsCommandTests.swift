@@ -114,6 +114,13 @@ struct SettingsCommandTests {
         #expect(withoutHub.status == 0, "\(withoutHub.errors)")
         let shown = try ChildProcess.conduit(["broker", "--show-settings", "--hub", "county", "--lease", "3"])
         #expect(line(shown.output, "lease") == "3  (--lease)")
+        // A default that follows from another setting is shown as it will be.
+        #expect(line(shown.output, "stream") == "CONDUIT_COUNTY  (default)")
+        let bridge = try ChildProcess.conduit(["bridge", "nats", "--show-settings"], environment: ["CONDUIT_HUB": "jiangkou"])
+        #expect(line(bridge.output, "stream") == "CONDUIT_JIANGKOU  (default)")
+        #expect(line(bridge.output, "hub") == "jiangkou  (CONDUIT_HUB)")
+        let noHub = try ChildProcess.conduit(["broker", "--show-settings"])
+        #expect(line(noHub.output, "stream") == "CONDUIT_<HUB>  (default)")
         let agent = try ChildProcess.conduit(["agent", "--show-settings", "--drain-timeout", "0.5"])
         #expect(line(agent.output, "drainTimeout") == "0.5  (--drain-timeout)")
     }
