@@ -93,7 +93,7 @@ struct AgentCommand: AsyncParsableCommand {
         func origin(_ key: String) -> String { resolved.origin(key).map { "\($0)" } ?? key }
         // The broker refuses the HELLO of an organisation its plan does not name; a plain typo is caught here first.
         if let org = resolved.text("org"), !Identifier.isValid(org) {
-            throw SettingsError("\(origin("org")) \(org) is not an organisation id (lower-case letters, digits and dashes)")
+            throw SettingsError("\(origin("org")) must be an organisation id (lower-case letters, digits and dashes); got \"\(org)\"")
         }
         if let drainTimeout = resolved.number("drainTimeout"), drainTimeout < 0 {
             throw SettingsError("\(origin("drainTimeout")) must not be negative; got \(Settings.text(of: drainTimeout))")
@@ -108,7 +108,7 @@ struct AgentCommand: AsyncParsableCommand {
                 "httpAddress": httpAddress,
             ]) { $1 })
         guard let org = resolved.text("org") else {
-            throw ValidationError("--org is required (or org in the agent section of the settings, or CONDUIT_ORG): the organisation this agent speaks for")
+            throw ValidationError("--org is required (or org in the agent section of the configuration file, or CONDUIT_ORG): the organisation this agent speaks for")
         }
         do { try Self.check(resolved) } catch { throw ValidationError("\(error)") }
         let watchDir = resolved.text("watchDir")

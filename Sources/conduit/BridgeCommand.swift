@@ -48,7 +48,7 @@ struct BridgeNATS: AsyncParsableCommand {
     @OptionGroup var settings: SettingsOptions
 
     @Option(help: ArgumentHelp(
-        "A connection profile for the broker's fan-out, query and keys, saved with conduit profile save (default: CONDUIT_PROFILE, else the one conduit profile use selected); the file's bridge section, the environment and the flags come above it.",
+        "A connection profile for the broker's fan-out, query and keys, saved with conduit profile save (default: CONDUIT_PROFILE, else the one conduit profile use selected); its values come above the file's bridge section, below the environment and the flags.",
         valueName: "name"))
     var profile: String?
 
@@ -99,7 +99,7 @@ struct BridgeNATS: AsyncParsableCommand {
         init(_ resolved: Settings, standIn: String? = nil) throws {
             func origin(_ key: String) -> String { resolved.origin(key).map { "\($0)" } ?? key }
             guard let hub = resolved.text("hub") ?? standIn else {
-                throw SettingsError("--hub is required (or hub in the bridge section of the settings, or CONDUIT_HUB): the hub's name")
+                throw SettingsError("--hub is required (or hub in the bridge section of the configuration file, or CONDUIT_HUB): the hub's name")
             }
             guard !hub.isEmpty, hub.allSatisfy(JetStreamBridge.isTokenCharacter) else {
                 throw SettingsError("\(origin("hub")) must be letters, digits, - and _ (it names the stream and the message ids); got \"\(hub)\"")
@@ -150,7 +150,7 @@ struct BridgeNATS: AsyncParsableCommand {
         LogOptions.bootstrap(resolved, level: .info)
         let logger = Logger(label: "conduit-bridge")
         var follower = FanoutFollower.Configuration(fanout: bridgeSettings.fanout, query: bridgeSettings.query)
-        // Its own keys, from its settings only (a client's profile is not the bridge's).
+        // Its keys as resolved: the flags, the environment, the profile, the file.
         follower.curve = try ClientKeyOptions.keys(resolved)
         let configuration = JetStreamBridge.Configuration(
             hub: bridgeSettings.hub, stream: bridgeSettings.stream, subjectPrefix: bridgeSettings.subjectPrefix,

@@ -10,7 +10,8 @@ struct ConfigCommand: AsyncParsableCommand {
         discussion: """
             One file configures every long-running command on a machine: a JSON object with "format": \
             "conduit-config/1" and a section per command ("broker", "aggregator", "agent", "dashboard", "bridge" for conduit bridge nats), each holding that \
-            command's settings by key. A key is the command's long flag in camelCase (--http-address: httpAddress); \
+            command's settings by key. A key is the command's long flag in camelCase (--http-address: httpAddress), \
+            where the command has the flag (the broker's tuning keys have none: conduit config keys lists them all); \
             its environment variable is CONDUIT_ and the key in capitals (CONDUIT_HTTP_ADDRESS). A command reads \
             the defaults, then its section of the file (--config or CONDUIT_CONFIG), then the environment, then its \
             flags, each overriding the one before; `conduit <command> --show-settings` prints the result.

@@ -30,7 +30,7 @@ struct SettingsOptions: ParsableArguments {
                 environment: ProcessInfo.processInfo.environment, flags: flags)
             try Self.checkOperations(settings)
         } catch {
-            throw RuntimeFailure.exit(schema.section, "\(error)", status: RuntimeFailure.usage)
+            throw RuntimeFailure.exit(schema.section == SettingsSchema.bridge.section ? "bridge nats" : schema.section, "\(error)", status: RuntimeFailure.usage)
         }
         if showSettings {
             print(Self.listing(settings, derivedDefaults: derivedDefaults(settings)))
@@ -51,8 +51,19 @@ struct SettingsOptions: ParsableArguments {
         }.joined(separator: "\n")
     }
 
-    /// The log settings every long-running command shares, checked where they were given.
+    /// The log and HTTP settings every long-running command shares, checked where they were given.
     static func checkOperations(_ settings: Settings) throws {
+        if settings.schema.key("httpAddress") != nil, let address = settings.text("httpAddress") {
+            let origin = settings.origin("httpAddress")!
+            guard let (host, _) = hostAndPort(address), !host.isEmpty else {
+                throw SettingsError("\(origin) must be host:port (e.g. 127.0.0.1:9570; port 0 picks one); got \"\(address)\"")
+            }
+            // The operations endpoint of the broker, the aggregator and the agent listens on an IPv4 address.
+            var parsed = in_addr()
+            if settings.schema.section != SettingsSchema.dashboard.section, inet_pton(AF_INET, host, &parsed) != 1 {
+                throw SettingsError("\(origin) must have an IPv4 address as its host (e.g. 127.0.0.1:9570); got \"\(address)\"")
+            }
+        }
         if let format = settings.text("logFormat"), LogFormat(rawValue: format) == nil {
             throw SettingsError("\(settings.origin("logFormat")!) must be text or json, not \(format)")
         }

@@ -64,7 +64,9 @@ struct SettingsCommandTests {
         (#""broker": {"dedupeWindow": 0}"#, "broker.dedupeWindow in FILE must be at least 1, got 0"),
         (#""bridge": {"subjectPrefix": "a b"}"#, "bridge.subjectPrefix in FILE must be dot-separated tokens without spaces, * or >; got \"a b\""),
         (#""agent": {"drainTimeout": -1}"#, "agent.drainTimeout in FILE must not be negative; got -1"),
-        (#""agent": {"org": "Power Supply"}"#, "agent.org in FILE Power Supply is not an organisation id (lower-case letters, digits and dashes)"),
+        (#""agent": {"org": "Power Supply"}"#, "agent.org in FILE must be an organisation id (lower-case letters, digits and dashes); got \"Power Supply\""),
+        (#""broker": {"httpAddress": "nope"}"#, "broker.httpAddress in FILE must be host:port (e.g. 127.0.0.1:9570; port 0 picks one); got \"nope\""),
+        (#""aggregator": {"httpAddress": "localhost:9571"}"#, "aggregator.httpAddress in FILE must have an IPv4 address as its host (e.g. 127.0.0.1:9570); got \"localhost:9571\""),
     ])
     func configCheckRefusesWhatTheCommandWouldRefuse(section: String, error: String) throws {
         let directory = TemporaryDirectory()
