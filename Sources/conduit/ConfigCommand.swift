@@ -65,12 +65,7 @@ struct ConfigCommand: AsyncParsableCommand {
                     let settings = try Settings.resolve(schema, file: file, environment: [:], flags: [:])
                     try SettingsOptions.checkOperations(settings)
                     // Each command's own checks of ranges and forms, as it makes them when it starts.
-                    switch schema.section {
-                    case BrokerCommand.schema.section: try BrokerCommand.check(settings)
-                    case SettingsSchema.agent.section: try AgentCommand.check(settings)
-                    case SettingsSchema.bridge.section: try BridgeNATS.check(settings)
-                    default: break
-                    }
+                    try SettingsOptions.checkCommand(settings)
                     if !settings.values.isEmpty { counts.append("\(schema.section) \(settings.values.count)") }
                 }
                 print("\(file): valid (\(counts.isEmpty ? "no settings" : counts.joined(separator: ", ")))")

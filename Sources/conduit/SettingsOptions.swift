@@ -14,8 +14,9 @@ struct SettingsOptions: ParsableArguments {
     var showSettings = false
 
     /// The command's settings: the file (a broker also reads its settings files from before conduit-config/1), the
-    /// environment, `flags`. A wrong value ends the command with its origin and status 64; with --show-settings they
-    /// are printed and the command ends with status 0.
+    /// environment, `flags`. A wrong value (of the wrong kind, or out of its range) ends the command with its origin
+    /// and status 64, --show-settings too; with --show-settings the settings are printed and the command ends with
+    /// status 0.
     ///
     /// `derivedDefaults` gives the defaults that follow from other settings (a hub's stream from its name), for
     /// --show-settings to print as they will be.
@@ -29,6 +30,7 @@ struct SettingsOptions: ParsableArguments {
                 schema, file: config, legacySection: schema.section == "broker", profile: profile,
                 environment: ProcessInfo.processInfo.environment, flags: flags)
             try Self.checkOperations(settings)
+            try Self.checkCommand(settings)
         } catch {
             throw RuntimeFailure.exit(schema.section == SettingsSchema.bridge.section ? "bridge nats" : schema.section, "\(error)", status: RuntimeFailure.usage)
         }
@@ -49,6 +51,17 @@ struct SettingsOptions: ParsableArguments {
             }
             return "\(name)  \(derivedDefaults[key.name] ?? key.defaultText ?? "—")  (default)"
         }.joined(separator: "\n")
+    }
+
+    /// Each command's own checks of its values' ranges and forms: what `conduit config check` holds a file to, and
+    /// what a command checks before it prints its settings or starts.
+    static func checkCommand(_ settings: Settings) throws {
+        switch settings.schema.section {
+        case BrokerCommand.schema.section: try BrokerCommand.check(settings)
+        case SettingsSchema.agent.section: try AgentCommand.check(settings)
+        case SettingsSchema.bridge.section: try BridgeNATS.check(settings)
+        default: break
+        }
     }
 
     /// The log and HTTP settings every long-running command shares, checked where they were given.

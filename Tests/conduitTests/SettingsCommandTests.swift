@@ -77,6 +77,11 @@ struct SettingsCommandTests {
         // The whole reason, to the end of its line (a number as given: 700, not 700.0).
         let expected = error.replacingOccurrences(of: "FILE", with: file)
         #expect(check.errors.split(separator: "\n").contains { $0.hasSuffix(expected) }, "\(check.errors)")
+        // The command's --show-settings refuses it the same way, rather than list a value it would not run with.
+        let command = section.hasPrefix(#""bridge""#) ? ["bridge", "nats"] : [String(section.dropFirst().prefix { $0 != "\"" })]
+        let shown = try ChildProcess.conduit(command + ["--config", file, "--show-settings"])
+        #expect(shown.status == 64, "\(shown.output)")
+        #expect(shown.errors.split(separator: "\n").contains { $0.hasSuffix(expected) }, "\(shown.errors)")
     }
 
     /// A key pair given half: the error says where the half came from and how to give the other.
