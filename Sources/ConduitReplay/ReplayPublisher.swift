@@ -110,7 +110,9 @@ public final class ReplayPublisher {
         var lastTime = firstTime
         var lastSend = elapsed()
         var lastProgress: Duration?
-        var toggles = control.toggleCount
+        // Every toggle since the control was made counts: a pause asked for before the window starts (while the
+        // publisher was being set up, or while it waits for subscribers) starts it paused.
+        var toggles = 0
         var index = 0
 
         func position(waiting: Bool) -> ReplayPosition {
