@@ -97,22 +97,14 @@ struct BridgeNATS: AsyncParsableCommand {
 
         /// `standIn` is the hub to check the other settings with when none is given (a file checked alone).
         init(_ resolved: Settings, standIn: String? = nil) throws {
-            func origin(_ key: String) -> String { resolved.origin(key).map { "\($0)" } ?? key }
+            func origin(_ key: String) -> String { HubStreamSettings.origin(resolved, key) }
             guard let hub = resolved.text("hub") ?? standIn else {
                 throw SettingsError("--hub is required (or hub in the bridge section of the configuration file, or CONDUIT_HUB): the hub's name")
             }
-            guard !hub.isEmpty, hub.allSatisfy(JetStreamBridge.isTokenCharacter) else {
-                throw SettingsError("\(origin("hub")) must be letters, digits, - and _ (it names the stream and the message ids); got \"\(hub)\"")
-            }
-            self.hub = hub
-            let servers = resolved.text("nats") ?? "nats://127.0.0.1:4222"
-            self.servers = servers.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard self.servers.allSatisfy({ !$0.isEmpty }) else {
-                throw SettingsError("\(origin("nats")) needs at least one server, comma-separated; got \"\(servers)\"")
-            }
+            self.hub = try HubStreamSettings.hub(resolved, hub, names: "the stream and the message ids")
+            servers = try HubStreamSettings.servers(resolved)
             stream = resolved.text("stream")
-            replicas = resolved.whole("replicas") ?? 1
-            guard [1, 3, 5].contains(replicas) else { throw SettingsError("\(origin("replicas")) must be 1, 3 or 5; got \(replicas)") }
+            replicas = try HubStreamSettings.replicas(resolved)
             subjectPrefix = resolved.text("subjectPrefix") ?? "conduit"
             let tokens = subjectPrefix.split(separator: ".", omittingEmptySubsequences: false)
             guard tokens.allSatisfy({ !$0.isEmpty && !$0.contains(where: { " *>\t".contains($0) }) }) else {
@@ -140,9 +132,7 @@ struct BridgeNATS: AsyncParsableCommand {
                 "hub": hub, "nats": nats.isEmpty ? nil : nats.joined(separator: ","), "stream": stream, "subjectPrefix": subjectPrefix,
                 "replicas": replicas.map(String.init), "fanout": fanout, "query": query, "key": key, "serverKey": serverKey,
             ].merging(log.flags) { $1 },
-            derivedDefaults: { settings in
-                settings.text("hub").map { ["stream": JetStreamBridge.Configuration.streamName(hub: $0)] } ?? [:]
-            })
+            derivedDefaults: HubStreamSettings.derivedDefaults)
         let bridgeSettings: Resolved
         do { bridgeSettings = try Resolved(resolved) } catch {
             throw RuntimeFailure.exit("bridge nats", "\(error)", status: RuntimeFailure.usage)

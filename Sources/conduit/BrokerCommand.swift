@@ -135,7 +135,7 @@ struct BrokerCommand: AsyncParsableCommand {
         /// `nil` without a hub; throws a setting's error, naming where it came from. `standIn` is the hub to check
         /// the other settings with when none is given (a file checked alone: its hub may come from elsewhere).
         init?(_ resolved: Settings, standIn: String? = nil) throws {
-            func origin(_ key: String) -> String { resolved.origin(key).map { "\($0)" } ?? key }
+            func origin(_ key: String) -> String { HubStreamSettings.origin(resolved, key) }
             guard let hub = resolved.text("hub") ?? standIn else {
                 // Without a hub they would be ignored: a setting given for nothing is a mistake to point out.
                 if resolved.boolean("mirror") == true {
@@ -146,21 +146,11 @@ struct BrokerCommand: AsyncParsableCommand {
                 }
                 return nil
             }
-            guard !hub.isEmpty, hub.allSatisfy(JetStreamBridge.isTokenCharacter) else {
-                throw SettingsError(
-                    "\(origin("hub")) must be letters, digits, - and _ (it names the stream, the message ids and the lease); got \"\(hub)\"")
-            }
-            self.hub = hub
+            self.hub = try HubStreamSettings.hub(resolved, hub, names: "the stream, the message ids and the lease")
             mirror = resolved.boolean("mirror") ?? false
-            servers = (resolved.text("nats") ?? "nats://127.0.0.1:4222").split(separator: ",").map {
-                String($0.trimmingCharacters(in: .whitespaces))
-            }
-            guard !servers.isEmpty, servers.allSatisfy({ !$0.isEmpty }) else {
-                throw SettingsError("\(origin("nats")) needs at least one server, comma-separated; got \"\(resolved.text("nats") ?? "")\"")
-            }
+            servers = try HubStreamSettings.servers(resolved)
             stream = resolved.text("stream")
-            replicas = resolved.whole("replicas") ?? 1
-            guard [1, 3, 5].contains(replicas) else { throw SettingsError("\(origin("replicas")) must be 1, 3 or 5; got \(replicas)") }
+            replicas = try HubStreamSettings.replicas(resolved)
             name = resolved.text("name")
             lease = resolved.number("lease") ?? 2
             guard lease >= 0.2, lease <= 600 else {
@@ -200,9 +190,7 @@ struct BrokerCommand: AsyncParsableCommand {
                 "nats": nats.isEmpty ? nil : nats.joined(separator: ","), "stream": stream, "replicas": replicas.map(String.init),
                 "name": name, "lease": lease.map(Settings.text(of:)),
             ].merging(log.flags) { $1 },
-            derivedDefaults: { settings in
-                settings.text("hub").map { ["stream": JetStreamBridge.Configuration.streamName(hub: $0)] } ?? [:]
-            })
+            derivedDefaults: HubStreamSettings.derivedDefaults)
         LogOptions.bootstrap(resolved, level: .info)
         let httpAddress = resolved.text("httpAddress")
         var configuration: BrokerConfiguration

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConduitAgent
+import ConduitBridge
 import ConduitCore
 import ConduitConsole
 import ConduitOperations
@@ -301,4 +302,40 @@ func admittedKeys(in directory: String) throws -> [[UInt8]: String] {
     }
     guard !keys.isEmpty else { throw ValidationError("no public keys (*.pub) in \(directory): nobody could connect") }
     return keys
+}
+
+/// The settings a hub's broker and its bridge share with JetStream, read and checked one way for both: the hub's name,
+/// the NATS servers, the replicas, and the stream named after the hub. Errors name where each value came from.
+enum HubStreamSettings {
+    /// The hub's name, checked: it names the stream, the message ids (and, for a broker, the lease).
+    static func hub(_ resolved: Settings, _ hub: String, names: String) throws -> String {
+        guard !hub.isEmpty, hub.allSatisfy(JetStreamBridge.isTokenCharacter) else {
+            throw SettingsError("\(origin(resolved, "hub")) must be letters, digits, - and _ (it names \(names)); got \"\(hub)\"")
+        }
+        return hub
+    }
+
+    /// The NATS servers: the setting `nats`, comma-separated, each one given.
+    static func servers(_ resolved: Settings) throws -> [String] {
+        let text = resolved.text("nats") ?? "nats://127.0.0.1:4222"
+        let servers = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard servers.allSatisfy({ !$0.isEmpty }) else {
+            throw SettingsError("\(origin(resolved, "nats")) needs at least one server, comma-separated; got \"\(text)\"")
+        }
+        return servers
+    }
+
+    /// The stream's replicas: 1, 3 or 5.
+    static func replicas(_ resolved: Settings) throws -> Int {
+        let replicas = resolved.whole("replicas") ?? 1
+        guard [1, 3, 5].contains(replicas) else { throw SettingsError("\(origin(resolved, "replicas")) must be 1, 3 or 5; got \(replicas)") }
+        return replicas
+    }
+
+    /// The stream's default as it will be once the hub is known, for `--show-settings`.
+    static func derivedDefaults(_ resolved: Settings) -> [String: String] {
+        resolved.text("hub").map { ["stream": JetStreamBridge.Configuration.streamName(hub: $0)] } ?? [:]
+    }
+
+    static func origin(_ resolved: Settings, _ key: String) -> String { resolved.origin(key).map { "\($0)" } ?? key }
 }

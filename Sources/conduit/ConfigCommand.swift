@@ -63,9 +63,7 @@ struct ConfigCommand: AsyncParsableCommand {
                 var counts: [String] = []
                 for schema in SettingsSchema.all {
                     let settings = try Settings.resolve(schema, file: file, environment: [:], flags: [:])
-                    try SettingsOptions.checkOperations(settings)
-                    // Each command's own checks of ranges and forms, as it makes them when it starts.
-                    try SettingsOptions.checkCommand(settings)
+                    try SettingsOptions.check(settings)
                     if !settings.values.isEmpty { counts.append("\(schema.section) \(settings.values.count)") }
                 }
                 print("\(file): valid (\(counts.isEmpty ? "no settings" : counts.joined(separator: ", ")))")

@@ -29,8 +29,7 @@ struct SettingsOptions: ParsableArguments {
             settings = try Settings.resolve(
                 schema, file: config, legacySection: schema.section == "broker", profile: profile,
                 environment: ProcessInfo.processInfo.environment, flags: flags)
-            try Self.checkOperations(settings)
-            try Self.checkCommand(settings)
+            try Self.check(settings)
         } catch {
             throw RuntimeFailure.exit(schema.section == SettingsSchema.bridge.section ? "bridge nats" : schema.section, "\(error)", status: RuntimeFailure.usage)
         }
@@ -53,9 +52,11 @@ struct SettingsOptions: ParsableArguments {
         }.joined(separator: "\n")
     }
 
-    /// Each command's own checks of its values' ranges and forms: what `conduit config check` holds a file to, and
-    /// what a command checks before it prints its settings or starts.
-    static func checkCommand(_ settings: Settings) throws {
+    /// The checks of values' ranges and forms beyond their kinds: the shared log and HTTP settings, then the command's
+    /// own. What `conduit config check` holds a file to, and what a command checks before it prints its settings or
+    /// starts.
+    static func check(_ settings: Settings) throws {
+        try checkOperations(settings)
         switch settings.schema.section {
         case BrokerCommand.schema.section: try BrokerCommand.check(settings)
         case SettingsSchema.agent.section: try AgentCommand.check(settings)
@@ -65,7 +66,7 @@ struct SettingsOptions: ParsableArguments {
     }
 
     /// The log and HTTP settings every long-running command shares, checked where they were given.
-    static func checkOperations(_ settings: Settings) throws {
+    private static func checkOperations(_ settings: Settings) throws {
         if settings.schema.key("httpAddress") != nil, let address = settings.text("httpAddress") {
             let origin = settings.origin("httpAddress")!
             guard let (host, _) = hostAndPort(address), !host.isEmpty else {
