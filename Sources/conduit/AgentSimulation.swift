@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConduitAgent
 import ConduitCore
+import ConduitOperations
 import ConduitSimulation
 import Foundation
 
@@ -65,7 +66,7 @@ struct AgentSimulation {
         let firstWait = Double(events[next].due.microsecondsSinceEpoch - simulatedStart.microsecondsSinceEpoch) / speed / 1e6
         AgentCommand.note(
             "simulating \(events.count - next) events of \(organisation), due from \(Self.day(events[next].due, zone)) to "
-                + "\(Self.day(events[events.count - 1].due, zone)), on a clock at \(Self.number(speed)) times real time from "
+                + "\(Self.day(events[events.count - 1].due, zone)), on a clock at \(Settings.text(of: speed)) times real time from "
                 + "\(simulatedStart.localText(zone)): the first is due in \(Self.duration(firstWait))")
         var month = Self.month(simulatedStart, zone)
         let clock = ContinuousClock()
@@ -101,11 +102,6 @@ struct AgentSimulation {
 
     /// `2023-03`: the month of `time` in `zone`.
     static func month(_ time: Timestamp, _ zone: PlanTimeZone) -> Substring { time.localText(zone).prefix(7) }
-
-    /// `86400`, `525600`, `2.5`: a speed as typed.
-    static func number(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
-    }
 
     /// A span of real time, roughly: `under a second`, `12 s`, `4 min`, `2.5 h`, `3 days`.
     static func duration(_ seconds: Double) -> String {

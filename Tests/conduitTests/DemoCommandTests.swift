@@ -102,7 +102,7 @@ import Testing
         })
         #expect(Set(live.activeAlerts.keys).isSubset(of: journaled), "\(Set(live.activeAlerts.keys).subtracting(journaled))")
         // The recorded calendar is the simulated year.
-        #expect(events.last.flatMap(\.recordedTime).map { $0.rfc3339.hasPrefix("2023-12-31T16:00:00") || $0.rfc3339.hasPrefix("2024") } == true)
+        #expect(events.last.flatMap(\.recordedTime).map { $0.rfc3339.hasPrefix("2023-12-31T16:00:00") || $0.rfc3339.hasPrefix("2024") } == true, "\(events.suffix(3).map { "\($0.sequence ?? 0) \($0.kind) \($0.source) \($0.recordedTime?.rfc3339 ?? "-") \($0.id)" })")
 
         // A finished run starts fresh next time.
         let fresh = try ChildProcess.conduit(["demo", "--data", data, "--duration", "2", "--plain", "--seed", "11"])
