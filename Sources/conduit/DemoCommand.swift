@@ -156,6 +156,9 @@ struct DemoCommand: AsyncParsableCommand {
             }
         }
         defer { web?.stop() }
+        // How to follow it live from another terminal, while it runs (the summary says it again at the end).
+        print("watch: conduit watch --state --key \(data)/keys/\(Self.watcher).key --server-key \(data)/keys/broker.pub")
+        fflush(nil)
 
         // One service group: the broker, the aggregator, the agents and the calendar that drives them. The calendar
         // ends the year (or is interrupted by SIGINT/SIGTERM); the others are then stopped in the reverse order,

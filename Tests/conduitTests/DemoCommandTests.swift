@@ -55,6 +55,7 @@ import Testing
         let output = demo.output
         #expect(demo.finish(timeout: 120) == 0, "\(output.all)")
         #expect(output.all.contains("Interrupted at"))
+        #expect(output.all.contains("watch: conduit watch --state --key \(data)/keys/"), "the line to follow it live, at the start")
         let partial = try Self.journal(data + "/journal")
         let plan = FieldSimulator.plan(scenario: .default, options: SimulationOptions(seed: 11))
         #expect(partial.filter { $0.kind == .progress || $0.kind == .outage || $0.kind == .inspection }.count < plan.count)
