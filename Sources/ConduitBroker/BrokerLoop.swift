@@ -93,10 +93,8 @@ final class BrokerLoop {
 
     /// Validation, deduplication, sequencing, replies and presence; the loop carries out its actions.
     private var pipeline: IngestPipeline
-    /// The journal batch being formed from the pipeline's records.
+    /// The journal batch the pipeline's records are framed into at each commit.
     private let batch = JournalBatch()
-    /// Why a record of the batch being formed could not be framed: the batch then fails as a whole.
-    private var framingFailure: JournalError?
     /// The batch's records for the journal of record, when there is one.
     private var recordBatch: [JournalRecord] = []
 
@@ -286,7 +284,7 @@ final class BrokerLoop {
             do {
                 let now = clock()
                 stampTime = calendar()
-                try carryOut(try pipeline.statePlan(now: now, calendar: stampTime))
+                try pipeline.statePlan(now: now, calendar: stampTime)
                 try commitBatch()
             } catch {
                 for socket in [ingest, fanout, query] { socket.close(linger: .zero) }
@@ -458,7 +456,7 @@ final class BrokerLoop {
             }
             let routingId = message.frames[0]
             let frames = Array(message.frames.dropFirst())
-            try carryOut(pipeline.receive(routingId: routingId, frames: frames, principal: principal, now: now, calendar: stampTime))
+            pipeline.receive(routingId: routingId, frames: frames, principal: principal, now: now, calendar: stampTime)
         }
         try commitBatch()
     }
@@ -472,9 +470,9 @@ final class BrokerLoop {
         let records = feed.take(maximum: configuration.maximumBatch * 16)
         guard !records.isEmpty else { return }
         for record in records {
-            switch pipeline.adopt(record) {
-            case .success(let actions): try carryOut(actions)
-            case .failure(let error):
+            do throws(ConduitError) {
+                try pipeline.adopt(record)
+            } catch {
                 fatal(BrokerError(.journalOfRecordFailed, "the mirror's stream does not follow its journal: \(error)"))
                 return
             }
@@ -486,8 +484,7 @@ final class BrokerLoop {
     /// publications in sequence order or, if the journal refused the batch, the replies with its events rejected as
     /// `service.unavailable` (nothing of them was stored).
     private func commitBatch() throws {
-        var failure = framingFailure
-        framingFailure = nil
+        var failure = frameRecords()
         var recordFailure: (any Error)?
         if failure == nil && !batch.isEmpty, let journalOfRecord = configuration.journalOfRecord {
             // The record first: the local journal never holds what the record does not.
@@ -528,7 +525,7 @@ final class BrokerLoop {
                 logger.info(
                     "broker.plan_restated",
                     metadata: ["plan.sequence": "\(pipeline.committedPlan.sequence)", "journal.first_sequence": "\(journal.firstSequence)"])
-                try carryOut(try pipeline.statePlan(now: clock(), calendar: stampTime))
+                try pipeline.statePlan(now: clock(), calendar: stampTime)
                 try commitBatch()
             }
         }
@@ -546,16 +543,13 @@ final class BrokerLoop {
         }
     }
 
-    /// Carries out the pipeline's actions: records go into the journal batch, replies to the ingest socket,
-    /// publications to the fan-out.
+    /// Carries out the pipeline's actions: replies go to the ingest socket, publications to the fan-out.
     private func carryOut(_ actions: [IngestPipeline.Action]) throws {
         defer { countUncounted() }
         var published = false
         var latency: Duration?
         for action in actions {
             switch action {
-            case .append(let record):
-                frameRecord(record)
             case .reply(let routingId, let reply):
                 if case .reject(let rejection) = reply {
                     logger.debug(
@@ -581,20 +575,9 @@ final class BrokerLoop {
                     try ingest.send(bytes, more: more)
                 }
                 ingestGuard.sent(to: routingId, wireBytes: wireBytes)
-            case .publish(let publication):
+            case .publish(let records):
                 published = true
-                // XPUB drops per subscriber at its high-water mark; the frames go one by one, no array built.
-                guard try fanout.send(publication.topic, more: true, wait: false) else { continue }
-                try fanout.send(ProtocolSignature.frame, more: true)
-                let header = (publication.sequence.bigEndian, UInt64(bitPattern: publication.recordedTime).bigEndian)
-                try Self.send(header, on: fanout)
-                try fanout.send(publication.event, holdingIn: heldFanoutFrames)
-                counters.eventsPublished += 1
-                countPublished(topic: publication.topic) { framing in
-                    framing.wireBytes(frame: publication.topic.count) + framing.wireBytes(frame: ProtocolSignature.frame.count)
-                        + framing.wireBytes(frame: 16) + framing.wireBytes(frame: publication.event.count)
-                }
-                if let metrics, let kind = Self.kind(ofTopic: publication.topic) { metrics.stored[kind]?.increment() }
+                try records.forEach { (record, event) throws(ZMQError) in try publish(record, event) }
             case .agentSilent(let source):
                 logger.info("agent.silent", metadata: ["agent.source": "\(source)"])
                 metrics?.agentsSilent.increment()
@@ -603,8 +586,24 @@ final class BrokerLoop {
         if published { lastPublishTime = clock() }
     }
 
+    /// Publishes a stored event on the fan-out.
+    private func publish(_ record: BatchRecords.Entry, _ event: UnsafeRawBufferPointer) throws(ZMQError) {
+        // XPUB drops per subscriber at its high-water mark; the frames go one by one, no array built.
+        guard try fanout.send(record.topic, more: true, wait: false) else { return }
+        try fanout.send(ProtocolSignature.frame, more: true)
+        let header = (record.sequence.bigEndian, UInt64(bitPattern: record.recordedTime).bigEndian)
+        try Self.send(header, on: fanout)
+        try fanout.send(event, holdingIn: heldFanoutFrames)
+        counters.eventsPublished += 1
+        countPublished(topic: record.topic) { framing in
+            framing.wireBytes(frame: record.topic.count) + framing.wireBytes(frame: ProtocolSignature.frame.count)
+                + framing.wireBytes(frame: 16) + framing.wireBytes(frame: event.count)
+        }
+        if let metrics, let kind = Self.kind(ofTopic: record.topic) { metrics.stored[kind]?.increment() }
+    }
+
     /// Sends a record header (sequence, recorded time; big-endian) as one frame of a message that continues.
-    private static func send(_ header: (UInt64, UInt64), on socket: Socket) throws {
+    private static func send(_ header: (UInt64, UInt64), on socket: Socket) throws(ZMQError) {
         var header = header
         let sent = withUnsafeBytes(of: &header) { bytes in Result { () throws(ZMQError) in try socket.send(bytes, more: true) } }
         _ = try sent.get()
@@ -616,20 +615,29 @@ final class BrokerLoop {
         return EventKind(rawValue: String(decoding: topic[..<slash], as: UTF8.self))
     }
 
-    private func frameRecord(_ record: IngestPipeline.Record) {
-        guard framingFailure == nil else { return }
-        do {
-            try batch.append(
-                sequence: record.sequence, recordedTime: record.recordedTime, topic: record.topic, event: record.event)
-            if configuration.journalOfRecord != nil {
-                recordBatch.append(
-                    JournalRecord(sequence: record.sequence, recordedTime: record.recordedTime, topic: record.topic, event: record.event))
+    /// Frames the pipeline's records into the journal batch (and the batch for the journal of record); returns why
+    /// they could not be, if they could not.
+    private func frameRecords() -> JournalError? {
+        let journalOfRecord = configuration.journalOfRecord != nil
+        do throws(JournalError) {
+            try pipeline.records.forEach { (record, event) throws(JournalError) in
+                let framed = record.topic.withUnsafeBytes { topic in
+                    Result { () throws(JournalError) in
+                        try batch.append(sequence: record.sequence, recordedTime: record.recordedTime, topic: topic, event: event)
+                    }
+                }
+                try framed.get()
+                if journalOfRecord {
+                    recordBatch.append(
+                        JournalRecord(sequence: record.sequence, recordedTime: record.recordedTime, topic: record.topic, event: Array(event)))
+                }
             }
+            return nil
         } catch {
             // The pipeline's records follow each other and fit the journal's limits, so this does not happen; if it
             // did, nothing of the batch would be stored and its events would be rejected as `service.unavailable`.
-            framingFailure = error
             logger.error("journal.frame_failed", metadata: ["error": "\(error)"])
+            return error
         }
     }
 

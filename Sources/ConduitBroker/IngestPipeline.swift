@@ -7,11 +7,11 @@ import ConduitJournal
 /// size limit, replies, presence — is tested without sockets, files or clocks.
 ///
 /// A batch is formed by ``receive(routingId:frames:principal:now:calendar:)`` and ``expireSilentAgents(now:calendar:)``,
-/// which return the records to frame into the journal batch, in sequence order from ``nextSequence``. Nothing is
-/// answered or published until the batch's commit: ``commitSucceeded()`` returns the replies in arrival order and the
-/// publications in sequence order; ``commitFailed(_:)`` returns the replies with every acknowledgement that promised
-/// what the batch stores turned into a `service.unavailable` rejection, and the batch leaves no trace in the dedupe
-/// window or the sequence.
+/// which add the records to frame into the journal batch to ``records``, in sequence order from ``nextSequence``.
+/// Nothing is answered or published until the batch's commit: ``commitSucceeded()`` returns the replies in arrival
+/// order and then the batch's records to publish; ``commitFailed(_:)`` returns the replies with every acknowledgement
+/// that promised what the batch stores turned into a `service.unavailable` rejection, and the batch leaves no trace in
+/// the dedupe window or the sequence.
 ///
 /// Two times come in: `now` is the broker's clock (agents' silence, presence event ids), `calendar` the time stamped
 /// on events as their `recordedtime` (a simulation runs it faster). Both are microseconds since the epoch.
@@ -33,33 +33,24 @@ struct IngestPipeline {
         var readOnly: String? = nil
     }
 
-    /// An event to frame into the journal batch: its canonical stamped form under its sequence.
+    /// A record of a batch with its own bytes (``BatchRecords`` holds them all in one buffer): the canonical stamped
+    /// form of an event under its sequence, and its topic.
     struct Record: Equatable {
-        var sequence: UInt64
-        var recordedTime: Int64
-        var topic: [UInt8]
-        var event: [UInt8]
-    }
-
-    /// A stored event for the fan-out: its topic, its record header (sequence and recorded time) and the event.
-    struct Publication: Equatable {
-        var topic: [UInt8]
         var sequence: UInt64
         /// Microseconds since the epoch.
         var recordedTime: Int64
+        var topic: [UInt8]
         var event: [UInt8]
 
-        /// The record header frame (the fan-out sends the same 16 bytes from the stack).
+        /// The record header frame the fan-out sends (sequence and recorded time).
         var header: [UInt8] { RecordHeader(sequence: sequence, recordedTime: Timestamp(microsecondsSinceEpoch: recordedTime)).frame }
     }
 
     enum Action: Equatable {
-        /// Frame the record into the journal batch being formed.
-        case append(Record)
         /// Send the reply to the ingest peer with this routing id.
         case reply(routingId: [UInt8], IngestReply)
-        /// Publish the stored event on the fan-out.
-        case publish(Publication)
+        /// Publish the stored events of the batch just committed on the fan-out, in sequence order.
+        case publish(BatchRecords)
         /// The agent behind this source fell silent and was declared dead (its death is appended).
         case agentSilent(source: String)
     }
@@ -94,12 +85,14 @@ struct IngestPipeline {
     private var presenceCounter: UInt64 = 0
 
     // The batch being formed.
-    private var recordCount = 0
     /// Replies in arrival order; `needsBatch` marks acknowledgements that promise what this batch stores.
     /// The replies of the batch being formed, in arrival order: whether an acknowledgement holds only if the batch
     /// is stored, and whether it answers an event of a `BATCH` (it then goes out in an `ACKS`).
     private var replies: [(routingId: [UInt8], reply: IngestReply, needsBatch: Bool, inAcks: Bool)] = []
-    private var publications: [Publication] = []
+    /// The records of the batch being formed, in sequence order: what to frame into the journal batch.
+    private(set) var records = BatchRecords()
+    /// The records of the batch committed last, handed out to publish; their memory is reused two batches on.
+    private var published = BatchRecords()
     private var batchKeys = BatchKeyTable<DedupeKey>()
     private var batchNewKeys: [(DedupeWindow<DedupeKey>.Fingerprint, UInt64)] = []
     /// The recorded time stamped last, as JSON text: the events of a batch share it.
@@ -146,79 +139,71 @@ struct IngestPipeline {
     // MARK: Inputs
 
     /// Handles one ingest message: its frames without the routing id the ROUTER prepends, and the ZAP user id of the
-    /// connection (`nil` without authentication). Returns the record to append, if the message adds one; its reply
-    /// waits for the commit.
-    mutating func receive(routingId: [UInt8], frames: WireMessage, principal: Principal?, now: Int64, calendar: Int64) -> [Action] {
+    /// connection (`nil` without authentication). The records it stores join ``records``; its replies wait for the
+    /// commit.
+    mutating func receive(routingId: [UInt8], frames: WireMessage, principal: Principal?, now: Int64, calendar: Int64) {
         let request: IngestRequest
         do {
             request = try IngestRequest.decode(frames)
         } catch {
             reject(routingId, correlation: IngestRequest.correlation(ofUndecodable: frames), error)
-            return []
+            return
         }
         if let reason = settings.readOnly {
             switch request {
             case .hello:
                 reject(routingId, correlation: 0, ConduitError(.serviceUnavailable, path: "message", reason))
-                return []
+                return
             case .publish(let correlation, _):
                 reject(routingId, correlation: correlation, ConduitError(.serviceUnavailable, path: "message", reason))
-                return []
+                return
             case .batch(let entries):
                 for entry in entries {
                     reject(routingId, correlation: entry.correlation, ConduitError(.serviceUnavailable, path: "message", reason))
                 }
-                return []
+                return
             case .heartbeat, .goodbye, .plan: break
             }
         }
         presence.seen(routingId: routingId, now: now)
         switch request {
         case .publish(let correlation, let bytes):
-            var actions: [Action] = []
             bytes.withUnsafeBufferPointer { received in
-                publish(routingId: routingId, correlation: correlation, received: received, principal: principal, calendar: calendar, into: &actions)
+                publish(routingId: routingId, correlation: correlation, received: received, principal: principal, calendar: calendar)
             }
-            return actions
         case .hello(let source, let intervalMs, let features):
-            return hello(
+            hello(
                 routingId: routingId, source: source, intervalMs: intervalMs, features: features, principal: principal, now: now,
                 calendar: calendar)
         case .batch(let entries):
-            var actions: [Action] = []
-            actions.reserveCapacity(entries.count)
             for entry in entries {
                 entry.withEvent { received in
                     publish(
                         routingId: routingId, correlation: entry.correlation, received: received, principal: principal, calendar: calendar,
-                        inAcks: true, into: &actions)
+                        inAcks: true)
                 }
             }
-            return actions
         case .heartbeat:
             replies.append((routingId, .heartbeat, false, false))
-            return []
         case .goodbye:
-            guard let source = presence.goodbye(routingId: routingId) else { return [] }
-            return appendPresence(.death, source: source, intervalMs: nil, reason: "goodbye", now: now, calendar: calendar)
+            guard let source = presence.goodbye(routingId: routingId) else { return }
+            appendPresence(.death, source: source, intervalMs: nil, reason: "goodbye", now: now, calendar: calendar)
         case .plan(let correlation):
             replies.append((routingId, .plan(correlation: correlation, committedPlan), false, false))
-            return []
         }
     }
 
     /// Journals the plan in force as a `conduit.plan` event from `/conduit/broker`: when the journal does not state
     /// it yet (a new journal, or a broker started with another plan than the journal's latest).
     /// - Throws: ``ConduitError`` `event.oversize` when the plan does not fit in an event.
-    mutating func statePlan(now: Int64, calendar: Int64) throws(ConduitError) -> [Action] {
+    mutating func statePlan(now: Int64, calendar: Int64) throws(ConduitError) {
         planCounter += 1
         var event = Event(
             id: "plan-\(now)-\(planCounter)", source: "/\(EventValidator.systemOrganisation)/broker",
             time: Timestamp(microsecondsSinceEpoch: max(lastRecordedTime, calendar)), data: .plan(validator.scenario))
         switch append(&event, calendar: calendar) {
-        case .success(let record):
-            batchPlan = (validator.scenario, record.sequence)
-            return [.append(record)]
+        case .success(let sequence):
+            batchPlan = (validator.scenario, sequence)
         case .failure(let error):
             throw error
         }
@@ -226,11 +211,10 @@ struct IngestPipeline {
 
     /// Takes a record stored elsewhere (a mirror's stream), already sequenced and stamped: it must be the journal's
     /// next. It joins the batch and is published once the batch is stored; a plan event puts its plan in force.
-    mutating func adopt(_ record: JournalRecord) -> Result<[Action], ConduitError> {
-        let sequence = nextSequence + UInt64(recordCount)
+    mutating func adopt(_ record: JournalRecord) throws(ConduitError) {
+        let sequence = nextSequence + UInt64(records.count)
         guard record.sequence == sequence else {
-            return .failure(
-                ConduitError(.serviceInternal, path: "sequence", "the mirrored event \(record.sequence) does not follow the journal's \(sequence - 1)"))
+            throw ConduitError(.serviceInternal, path: "sequence", "the mirrored event \(record.sequence) does not follow the journal's \(sequence - 1)")
         }
         if record.topic.starts(with: Topic.prefix(kind: .plan)), let event = try? EventCodec.decode(record.event),
             case .plan(let plan) = event.data
@@ -239,9 +223,7 @@ struct IngestPipeline {
             batchPlan = (plan, sequence)
         }
         lastRecordedTime = max(lastRecordedTime, record.recordedTime)
-        recordCount += 1
-        publications.append(Publication(topic: record.topic, sequence: sequence, recordedTime: record.recordedTime, event: record.event))
-        return .success([.append(Record(sequence: sequence, recordedTime: record.recordedTime, topic: record.topic, event: record.event))])
+        records.append(sequence: sequence, recordedTime: record.recordedTime, topic: record.topic, event: record.event)
     }
 
     /// Declares dead the agents silent past their allowance at `now`, oldest first: each is reported and its death
@@ -250,13 +232,13 @@ struct IngestPipeline {
         var actions: [Action] = []
         for agent in presence.expire(now: now) {
             actions.append(.agentSilent(source: agent.source))
-            actions += appendPresence(.death, source: agent.source, intervalMs: nil, reason: "silent", now: now, calendar: calendar)
+            appendPresence(.death, source: agent.source, intervalMs: nil, reason: "silent", now: now, calendar: calendar)
         }
         return actions
     }
 
     /// The batch is durable (or held no record): its new keys join the dedupe window and the sequence moves past it.
-    /// Returns the replies in arrival order, then the publications in sequence order.
+    /// Returns the replies in arrival order, then the batch's records to publish (when it held any).
     mutating func commitSucceeded() -> [Action] {
         defer { clearBatch() }
         if let batchPlan {
@@ -264,14 +246,16 @@ struct IngestPipeline {
             self.batchPlan = nil
         }
         for (key, sequence) in batchNewKeys { dedupe.remember(key, sequence: sequence) }
-        if recordCount > 0 {
-            nextSequence += UInt64(recordCount)
-            headSequence = nextSequence - 1
-        }
-        var actions = ReplyActions(capacity: replies.count + publications.count)
+        var actions = ReplyActions(capacity: replies.count + 1)
         for pending in replies { actions.add(pending.reply, to: pending.routingId, inAcks: pending.inAcks) }
         var all = actions.finish()
-        for publication in publications { all.append(.publish(publication)) }
+        if !records.isEmpty {
+            nextSequence += UInt64(records.count)
+            headSequence = nextSequence - 1
+            // The records published a batch ago are done with by now: their memory serves the next batch.
+            swap(&records, &published)
+            all.append(.publish(published))
+        }
         return all
     }
 
@@ -337,9 +321,8 @@ struct IngestPipeline {
     }
 
     private mutating func clearBatch() {
-        recordCount = 0
+        records.removeAll()
         replies.removeAll(keepingCapacity: true)
-        publications.removeAll(keepingCapacity: true)
         batchKeys.removeAll()
         batchNewKeys.removeAll(keepingCapacity: true)
     }
@@ -352,14 +335,14 @@ struct IngestPipeline {
         replies.append((routingId, .reject(Rejection(correlation: correlation, error: error)), false, false))
     }
 
-    /// Takes one event: its record joins `actions` if it is stored; its reply waits for the commit.
+    /// Takes one event: its record joins ``records`` if it is stored; its reply waits for the commit.
     private mutating func publish(
         routingId: [UInt8], correlation: UInt64, received: UnsafeBufferPointer<UInt8>, principal: Principal?, calendar: Int64,
-        inAcks: Bool = false, into actions: inout [Action]
+        inAcks: Bool = false
     ) {
         if publishCanonical(
             routingId: routingId, correlation: correlation, received: received, principal: principal, calendar: calendar,
-            inAcks: inAcks, into: &actions)
+            inAcks: inAcks)
         {
             return
         }
@@ -397,9 +380,9 @@ struct IngestPipeline {
             return
         }
         event.authenticatedIdentity = principal?.organisation
-        let record: Record
+        let sequence: UInt64
         switch append(&event, calendar: calendar, received: (form, bytes)) {
-        case .success(let appended): record = appended
+        case .success(let appended): sequence = appended
         case .failure(let error):
             reject(routingId, correlation: correlation, error)
             return
@@ -407,9 +390,9 @@ struct IngestPipeline {
         if case .plan(let plan) = event.data {
             // Events after this one in sequence order, in this batch too, are validated against the new plan.
             validator = EventValidator(scenario: plan)
-            batchPlan = (plan, record.sequence)
+            batchPlan = (plan, sequence)
         }
-        accepted(record, fingerprint, routingId: routingId, correlation: correlation, source: key.source, id: key.id, inAcks: inAcks, into: &actions)
+        accepted(sequence, fingerprint, routingId: routingId, correlation: correlation, source: key.source, id: key.id, inAcks: inAcks)
     }
 
     /// Takes a progress report received in its canonical form the quick way (``CanonicalProgress``), with the same
@@ -417,7 +400,7 @@ struct IngestPipeline {
     /// its publisher may not send it: the general way then decides, and says why.
     private mutating func publishCanonical(
         routingId: [UInt8], correlation: UInt64, received: UnsafeBufferPointer<UInt8>, principal: Principal?, calendar: Int64,
-        inAcks: Bool, into actions: inout [Action]
+        inAcks: Bool
     ) -> Bool {
         guard let event = validator.canonicalProgress(received) else { return false }
         let organisation = UnsafeBufferPointer(rebasing: received[event.organisation])
@@ -438,14 +421,21 @@ struct IngestPipeline {
             return true
         }
         let (sequence, recordedTime) = nextStamp(calendar: calendar)
-        let stored = EventCodec.storedForm(
-            event, of: received, sequence: sequence,
-            recordedTime: recordedTimeText.text(of: Timestamp(microsecondsSinceEpoch: recordedTime)), identity: principal?.organisation)
-        switch store(stored, topic: event.topic, sequence: sequence, recordedTime: recordedTime) {
-        case .success(let record):
-            accepted(record, fingerprint, routingId: routingId, correlation: correlation, source: source, id: id, inAcks: inAcks, into: &actions)
-        case .failure(let error):
-            reject(routingId, correlation: correlation, error)
+        let stamp = recordedTimeText.text(of: Timestamp(microsecondsSinceEpoch: recordedTime))
+        let identity = principal?.organisation
+        // Written straight into the batch's buffer.
+        let count = records.append(
+            sequence: sequence, recordedTime: recordedTime, topic: event.topic,
+            capacity: EventCodec.storedFormCapacity(event, of: received, recordedTime: stamp, identity: identity)
+        ) { start in
+            EventCodec.writeStoredForm(event, of: received, sequence: sequence, recordedTime: stamp, identity: identity, to: start)
+        }
+        if let refusal = refusal(storedCount: count) {
+            records.removeLast()
+            reject(routingId, correlation: correlation, refusal)
+        } else {
+            lastRecordedTime = recordedTime
+            accepted(sequence, fingerprint, routingId: routingId, correlation: correlation, source: source, id: id, inAcks: inAcks)
         }
         return true
     }
@@ -472,23 +462,22 @@ struct IngestPipeline {
         return false
     }
 
-    /// An event joined the batch as `record`: its key is this batch's, and its acknowledgement waits for the commit.
+    /// An event joined the batch under `sequence`: its key is this batch's, and its acknowledgement waits for the commit.
     private mutating func accepted(
-        _ record: Record, _ fingerprint: DedupeWindow<DedupeKey>.Fingerprint, routingId: [UInt8], correlation: UInt64,
-        source: String, id: String, inAcks: Bool, into actions: inout [Action]
+        _ sequence: UInt64, _ fingerprint: DedupeWindow<DedupeKey>.Fingerprint, routingId: [UInt8], correlation: UInt64,
+        source: String, id: String, inAcks: Bool
     ) {
         counters.eventsAccepted += 1
-        batchKeys.insert(fingerprint, sequence: record.sequence)
-        batchNewKeys.append((fingerprint, record.sequence))
-        let ack = Acknowledgement(correlation: correlation, sequence: record.sequence, duplicate: false, source: source, id: id)
+        batchKeys.insert(fingerprint, sequence: sequence)
+        batchNewKeys.append((fingerprint, sequence))
+        let ack = Acknowledgement(correlation: correlation, sequence: sequence, duplicate: false, source: source, id: id)
         replies.append((routingId, .ack(ack), true, inAcks))
-        actions.append(.append(record))
     }
 
     private mutating func hello(
         routingId: [UInt8], source: String, intervalMs: UInt32, features: [String] = [], principal: Principal?, now: Int64,
         calendar: Int64
-    ) -> [Action] {
+    ) {
         let offered = settings.agentHeartbeatIntervalMicroseconds
         let lower = offered / 50
         let requested = intervalMs == 0 ? offered : Int64(intervalMs) * 1000
@@ -506,19 +495,17 @@ struct IngestPipeline {
             }
         } catch {
             reject(routingId, correlation: 0, error)
-            return []
+            return
         }
         if let refusal = presence.refusal(source: source, routingId: routingId) {
             reject(routingId, correlation: 0, ConduitError(.serviceUnavailable, path: "frame[2]", refusal))
-            return []
+            return
         }
-        var actions: [Action] = []
         if presence.hello(source: source, routingId: routingId, intervalMicroseconds: interval, now: now) == .born {
             var event = birth
             event.authenticatedIdentity = principal?.organisation
-            if case .success(let record) = append(&event, calendar: calendar) {
+            if case .success = append(&event, calendar: calendar) {
                 counters.presenceEvents += 1
-                actions.append(.append(record))
             }
         }
         let welcome = Welcome(
@@ -526,7 +513,6 @@ struct IngestPipeline {
             maximumInFlight: settings.maximumInFlight, headSequence: headSequence,
             features: features.filter(IngestFeature.supported.contains))
         replies.append((routingId, .welcome(welcome), false, false))
-        return actions
     }
 
     // MARK: Presence and stamping
@@ -546,21 +532,20 @@ struct IngestPipeline {
 
     private mutating func appendPresence(
         _ status: PresenceStatus, source: String, intervalMs: Int?, reason: String? = nil, now: Int64, calendar: Int64
-    ) -> [Action] {
+    ) {
         var event = presenceEvent(status, source: source, intervalMs: intervalMs, reason: reason, now: now, calendar: calendar)
-        guard case .success(let record) = append(&event, calendar: calendar) else { return [] }
+        guard case .success = append(&event, calendar: calendar) else { return }
         counters.presenceEvents += 1
-        return [.append(record)]
     }
 
     /// Stamps `event` with the next sequence and the recorded time, and adds it to the batch. An event whose stored
     /// form (canonical, stamped) would exceed the event size limit is refused and consumes no sequence: every reader
     /// of stored events holds to that limit, so such an event could be acknowledged but never read back.
     /// `received` is the event's received bytes and what of them is canonical, when it came from an agent: those
-    /// members are copied rather than written again.
+    /// members are copied rather than written again. Returns the sequence it is stored under.
     private mutating func append(
         _ event: inout Event, calendar: Int64, received: (form: ReceivedForm, bytes: [UInt8])? = nil
-    ) -> Result<Record, ConduitError> {
+    ) -> Result<UInt64, ConduitError> {
         let (sequence, recordedTime) = nextStamp(calendar: calendar)
         event.sequence = sequence
         event.recordedTime = Timestamp(microsecondsSinceEpoch: recordedTime)
@@ -579,22 +564,24 @@ struct IngestPipeline {
 
     /// The sequence and recorded time the next record of the batch gets: recorded times never go back.
     private func nextStamp(calendar: Int64) -> (sequence: UInt64, recordedTime: Int64) {
-        (nextSequence + UInt64(recordCount), max(lastRecordedTime, calendar))
+        (nextSequence + UInt64(records.count), max(lastRecordedTime, calendar))
     }
 
     /// Adds an event's stored form to the batch under `sequence`, unless it is over the event size limit.
-    private mutating func store(_ stored: [UInt8], topic: [UInt8], sequence: UInt64, recordedTime: Int64) -> Result<Record, ConduitError> {
+    private mutating func store(_ stored: [UInt8], topic: [UInt8], sequence: UInt64, recordedTime: Int64) -> Result<UInt64, ConduitError> {
         lastEncodedCount = stored.count
-        guard stored.count <= EventCodec.maximumEventBytes else {
-            return .failure(
-                ConduitError(
-                    .eventOversize, path: "$",
-                    "stored (canonical and stamped) the event would be \(stored.count) bytes; the limit is \(EventCodec.maximumEventBytes)"))
-        }
+        if let refusal = refusal(storedCount: stored.count) { return .failure(refusal) }
         lastRecordedTime = recordedTime
-        recordCount += 1
-        publications.append(Publication(topic: topic, sequence: sequence, recordedTime: recordedTime, event: stored))
-        return .success(Record(sequence: sequence, recordedTime: recordedTime, topic: topic, event: stored))
+        records.append(sequence: sequence, recordedTime: recordedTime, topic: topic, event: stored)
+        return .success(sequence)
+    }
+
+    /// Why an event whose stored form is `storedCount` bytes may not be stored, if it may not.
+    private func refusal(storedCount: Int) -> ConduitError? {
+        guard storedCount > EventCodec.maximumEventBytes else { return nil }
+        return ConduitError(
+            .eventOversize, path: "$",
+            "stored (canonical and stamped) the event would be \(storedCount) bytes; the limit is \(EventCodec.maximumEventBytes)")
     }
 }
 

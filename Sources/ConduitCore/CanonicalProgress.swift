@@ -148,29 +148,46 @@ extension EventCodec {
         _ event: CanonicalProgress, of received: UnsafeBufferPointer<UInt8>, sequence: UInt64, recordedTime: [UInt8],
         identity: String?
     ) -> [UInt8] {
-        // Besides the received bytes: at most 104 of keys and stamped values, and the filled-in and stamped names.
-        let filled = (event.siteGiven ? 0 : event.site?.utf8.count ?? 0) + (identity?.utf8.count ?? 0) + recordedTime.count
-        let capacity = received.count + 128 + filled
+        let capacity = storedFormCapacity(event, of: received, recordedTime: recordedTime, identity: identity)
         return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
-            var out = ByteCursor(buffer.baseAddress!)
-            out.copy(received, 0..<event.utilityAt)
-            if !event.utilityGiven, let utility = event.utility {
-                out.put(#","utility":""#)
-                out.put(utility.rawValue)
-                out.put(UInt8(ascii: "\""))
-            }
-            out.copy(received, event.utilityAt..<event.siteAt)
-            if !event.siteGiven, let site = event.site {
-                out.put(#","site":""#)
-                out.put(site)
-                out.put(UInt8(ascii: "\""))
-            }
-            out.copy(received, event.siteAt..<event.dataAt)
-            out.stamps(sequence: sequence, recordedTime: recordedTime, identity: identity)
-            out.copy(received, event.dataAt..<received.count)
-            count = out.at - buffer.baseAddress!
+            count = writeStoredForm(
+                event, of: received, sequence: sequence, recordedTime: recordedTime, identity: identity, to: buffer.baseAddress!)
             precondition(count <= capacity)
         }
+    }
+
+    /// The room ``writeStoredForm(_:of:sequence:recordedTime:identity:to:)`` needs at most.
+    public static func storedFormCapacity(
+        _ event: CanonicalProgress, of received: UnsafeBufferPointer<UInt8>, recordedTime: [UInt8], identity: String?
+    ) -> Int {
+        // Besides the received bytes: at most 104 of keys and stamped values, and the filled-in and stamped names.
+        let filled = (event.siteGiven ? 0 : event.site?.utf8.count ?? 0) + (identity?.utf8.count ?? 0) + recordedTime.count
+        return received.count + 128 + filled
+    }
+
+    /// Writes the stored form of ``storedForm(_:of:sequence:recordedTime:identity:)`` at `start`, which has room for
+    /// ``storedFormCapacity(_:of:recordedTime:identity:)`` bytes; returns how many it wrote.
+    public static func writeStoredForm(
+        _ event: CanonicalProgress, of received: UnsafeBufferPointer<UInt8>, sequence: UInt64, recordedTime: [UInt8],
+        identity: String?, to start: UnsafeMutablePointer<UInt8>
+    ) -> Int {
+        var out = ByteCursor(start)
+        out.copy(received, 0..<event.utilityAt)
+        if !event.utilityGiven, let utility = event.utility {
+            out.put(#","utility":""#)
+            out.put(utility.rawValue)
+            out.put(UInt8(ascii: "\""))
+        }
+        out.copy(received, event.utilityAt..<event.siteAt)
+        if !event.siteGiven, let site = event.site {
+            out.put(#","site":""#)
+            out.put(site)
+            out.put(UInt8(ascii: "\""))
+        }
+        out.copy(received, event.siteAt..<event.dataAt)
+        out.stamps(sequence: sequence, recordedTime: recordedTime, identity: identity)
+        out.copy(received, event.dataAt..<received.count)
+        return out.at - start
     }
 }
 

@@ -13,13 +13,12 @@ import Testing
         var births = 0
         var refusals: [ConduitError] = []
         for index in 0..<1000 {
-            var actions = pipeline.receive(
+            births += pipeline.receiving(
                 routingId: connection,
                 frames: IngestRequest.hello(source: "/power-supply-bureau/agent-\(index)", heartbeatIntervalMs: 5000).encode(),
-                principal: nil, now: 0, calendar: IngestPipelineTests.calendar)
-            births += IngestPipelineTests.records(actions).count
-            actions += pipeline.commitSucceeded()
-            for (_, reply) in IngestPipelineTests.replies(actions) {
+                principal: nil, now: 0, calendar: IngestPipelineTests.calendar
+            ).count
+            for (_, reply) in IngestPipelineTests.replies(pipeline.commitSucceeded()) {
                 if case .reject(let rejection) = reply { refusals.append(rejection.error) }
             }
         }
@@ -29,9 +28,10 @@ import Testing
         #expect(pipeline.agentsOnline == PresenceTracker.maximumAgentsPerConnection)
 
         // A reconnection of a living agent is welcome on any connection.
-        let again = pipeline.receive(
+        pipeline.receive(
             routingId: [0, 0, 0, 2], frames: IngestRequest.hello(source: "/power-supply-bureau/agent-3", heartbeatIntervalMs: 5000).encode(),
-            principal: nil, now: 1, calendar: IngestPipelineTests.calendar) + pipeline.commitSucceeded()
+            principal: nil, now: 1, calendar: IngestPipelineTests.calendar)
+        let again = pipeline.commitSucceeded()
         #expect(IngestPipelineTests.replies(again).contains { if case .welcome = $0.reply { true } else { false } })
     }
 
