@@ -85,10 +85,25 @@ struct IngestPipeline {
     private var presenceCounter: UInt64 = 0
 
     // The batch being formed.
-    /// Replies in arrival order; `needsBatch` marks acknowledgements that promise what this batch stores.
-    /// The replies of the batch being formed, in arrival order: whether an acknowledgement holds only if the batch
-    /// is stored, and whether it answers an event of a `BATCH` (it then goes out in an `ACKS`).
-    private var replies: [(routingId: [UInt8], reply: IngestReply, needsBatch: Bool, inAcks: Bool)] = []
+    /// A reply of the batch being formed.
+    private enum PendingReply {
+        /// `needsBatch`: an acknowledgement that holds only if the batch is stored.
+        case reply(routingId: [UInt8], IngestReply, needsBatch: Bool)
+        /// Acknowledgements of events of `BATCH`es from one peer that came one after another, with no other reply
+        /// between them: the `run`th run of ``batchAcks``, which goes out as one `ACKS` (so that a peer's answers stay
+        /// in the order it sent its events).
+        case acks(routingId: [UInt8], run: Int)
+    }
+    /// The replies of the batch being formed, in arrival order.
+    private var replies: [PendingReply] = []
+    /// The acknowledgements of events of `BATCH`es, in arrival order, and whether each holds only if the batch is
+    /// stored: kept apart from ``replies`` so that one costs no allocation or reference counting.
+    private var batchAcks: [BatchAcknowledgement] = []
+    private var batchAcksNeedBatch: [Bool] = []
+    /// Where each run of ``batchAcks`` ends (each begins where the one before ends).
+    private var acksRunEnds: [Int] = []
+    /// The peer of the last run of ``batchAcks``, while it is the last reply.
+    private var openRunPeer: [UInt8]?
     /// The records of the batch being formed, in sequence order: what to frame into the journal batch.
     private(set) var records = BatchRecords()
     /// The records of the batch committed last, handed out to publish; their memory is reused two batches on.
@@ -166,10 +181,15 @@ struct IngestPipeline {
             }
         }
         presence.seen(routingId: routingId, now: now)
+        // Without a key, the organisation of the source the connection's HELLO introduced, which its events must be of:
+        // looked up once for all the events of the message.
+        let introduced = principal == nil ? presence.source(of: routingId).map { Array(Event.organisation(ofSource: $0).utf8) } : nil
         switch request {
         case .publish(let correlation, let bytes):
             bytes.withUnsafeBufferPointer { received in
-                publish(routingId: routingId, correlation: correlation, received: received, principal: principal, calendar: calendar)
+                publish(
+                    routingId: routingId, correlation: correlation, received: received, principal: principal, introduced: introduced,
+                    calendar: calendar)
             }
         case .hello(let source, let intervalMs, let features):
             hello(
@@ -179,17 +199,17 @@ struct IngestPipeline {
             for entry in entries {
                 entry.withEvent { received in
                     publish(
-                        routingId: routingId, correlation: entry.correlation, received: received, principal: principal, calendar: calendar,
-                        inAcks: true)
+                        routingId: routingId, correlation: entry.correlation, received: received, principal: principal,
+                        introduced: introduced, calendar: calendar, inAcks: true)
                 }
             }
         case .heartbeat:
-            replies.append((routingId, .heartbeat, false, false))
+            answer(routingId, .heartbeat)
         case .goodbye:
             guard let source = presence.goodbye(routingId: routingId) else { return }
             appendPresence(.death, source: source, intervalMs: nil, reason: "goodbye", now: now, calendar: calendar)
         case .plan(let correlation):
-            replies.append((routingId, .plan(correlation: correlation, committedPlan), false, false))
+            answer(routingId, .plan(correlation: correlation, committedPlan))
         }
     }
 
@@ -246,9 +266,14 @@ struct IngestPipeline {
             self.batchPlan = nil
         }
         for (key, sequence) in batchNewKeys { dedupe.remember(key, sequence: sequence) }
-        var actions = ReplyActions(capacity: replies.count + 1)
-        for pending in replies { actions.add(pending.reply, to: pending.routingId, inAcks: pending.inAcks) }
-        var all = actions.finish()
+        var all: [Action] = []
+        all.reserveCapacity(replies.count + 1)
+        for pending in replies {
+            switch pending {
+            case .reply(let routingId, let reply, _): all.append(.reply(routingId: routingId, reply))
+            case .acks(let routingId, let run): all.append(.reply(routingId: routingId, .acks(Array(batchAcks[acksRun(run)]))))
+            }
+        }
         if !records.isEmpty {
             nextSequence += UInt64(records.count)
             headSequence = nextSequence - 1
@@ -259,39 +284,8 @@ struct IngestPipeline {
         return all
     }
 
-    /// Replies made into actions, in order; consecutive acknowledgements of events of `BATCH`es to the same peer go
-    /// out as one `ACKS` (so that a peer's answers stay in the order it sent its events). The `ACKS` being gathered is
-    /// kept apart until it ends, so that it is not copied out of the actions at each acknowledgement.
-    private struct ReplyActions {
-        private(set) var actions: [Action] = []
-        private var acks: [BatchAcknowledgement] = []
-        private var acksPeer: [UInt8]?
-
-        init(capacity: Int) { actions.reserveCapacity(capacity) }
-
-        mutating func add(_ reply: IngestReply, to routingId: [UInt8], inAcks: Bool) {
-            if inAcks, case .ack(let ack) = reply {
-                if let peer = acksPeer, peer != routingId { flush() }
-                acksPeer = routingId
-                acks.append(BatchAcknowledgement(correlation: ack.correlation, sequence: ack.sequence, duplicate: ack.duplicate))
-                return
-            }
-            flush()
-            actions.append(.reply(routingId: routingId, reply))
-        }
-
-        private mutating func flush() {
-            guard let peer = acksPeer else { return }
-            actions.append(.reply(routingId: peer, .acks(acks)))
-            acks = []
-            acksPeer = nil
-        }
-
-        mutating func finish() -> [Action] {
-            flush()
-            return actions
-        }
-    }
+    /// Where the `run`th run of ``batchAcks`` lies.
+    private func acksRun(_ run: Int) -> Range<Int> { (run == 0 ? 0 : acksRunEnds[run - 1])..<acksRunEnds[run] }
 
     /// The journal refused the batch: nothing of it was stored. Returns the replies in arrival order, each
     /// acknowledgement that promised what the batch stores (a new event, or a resend of one) turned into a
@@ -302,27 +296,49 @@ struct IngestPipeline {
             batchPlan = nil
             if let plan = try? committedPlan.plan() { validator = EventValidator(scenario: plan) }
         }
-        var actions = ReplyActions(capacity: replies.count)
-        for pending in replies {
-            var reply = pending.reply
-            if pending.needsBatch, case .ack(let ack) = reply {
-                if ack.duplicate { counters.eventsDuplicate -= 1 } else { counters.eventsAccepted -= 1 }
-                counters.eventsRejected += 1
-                reply = .reject(
-                    Rejection(
-                        correlation: ack.correlation,
-                        error: ConduitError(
-                            .serviceUnavailable, path: "message",
-                            "the journal could not store the event (\(failure.code)); nothing was stored, retry later")))
-            }
-            actions.add(reply, to: pending.routingId, inAcks: pending.inAcks)
+        var actions: [Action] = []
+        /// Turns an acknowledgement that promised what the batch stores into a rejection.
+        func withdrawn(_ correlation: UInt64, duplicate: Bool) -> IngestReply {
+            if duplicate { counters.eventsDuplicate -= 1 } else { counters.eventsAccepted -= 1 }
+            counters.eventsRejected += 1
+            return .reject(
+                Rejection(
+                    correlation: correlation,
+                    error: ConduitError(
+                        .serviceUnavailable, path: "message",
+                        "the journal could not store the event (\(failure.code)); nothing was stored, retry later")))
         }
-        return actions.finish()
+        for pending in replies {
+            switch pending {
+            case .reply(let routingId, .ack(let ack), needsBatch: true):
+                actions.append(.reply(routingId: routingId, withdrawn(ack.correlation, duplicate: ack.duplicate)))
+            case .reply(let routingId, let reply, _):
+                actions.append(.reply(routingId: routingId, reply))
+            case .acks(let routingId, let run):
+                // The acknowledgements that still hold go out in order, in ACKS between the rejections.
+                var holding: [BatchAcknowledgement] = []
+                for index in acksRun(run) {
+                    guard batchAcksNeedBatch[index] else {
+                        holding.append(batchAcks[index])
+                        continue
+                    }
+                    if !holding.isEmpty { actions.append(.reply(routingId: routingId, .acks(holding))) }
+                    holding = []
+                    actions.append(.reply(routingId: routingId, withdrawn(batchAcks[index].correlation, duplicate: batchAcks[index].duplicate)))
+                }
+                if !holding.isEmpty { actions.append(.reply(routingId: routingId, .acks(holding))) }
+            }
+        }
+        return actions
     }
 
     private mutating func clearBatch() {
         records.removeAll()
         replies.removeAll(keepingCapacity: true)
+        batchAcks.removeAll(keepingCapacity: true)
+        batchAcksNeedBatch.removeAll(keepingCapacity: true)
+        acksRunEnds.removeAll(keepingCapacity: true)
+        openRunPeer = nil
         batchKeys.removeAll()
         batchNewKeys.removeAll(keepingCapacity: true)
     }
@@ -332,17 +348,47 @@ struct IngestPipeline {
     private mutating func reject(_ routingId: [UInt8], correlation: UInt64, _ error: ConduitError) {
         counters.eventsRejected += 1
         if error.code == .authForbidden { counters.eventsForbidden += 1 }
-        replies.append((routingId, .reject(Rejection(correlation: correlation, error: error)), false, false))
+        answer(routingId, .reject(Rejection(correlation: correlation, error: error)))
     }
 
-    /// Takes one event: its record joins ``records`` if it is stored; its reply waits for the commit.
+    /// Adds a reply other than an acknowledgement in an `ACKS`.
+    private mutating func answer(_ routingId: [UInt8], _ reply: IngestReply, needsBatch: Bool = false) {
+        replies.append(.reply(routingId: routingId, reply, needsBatch: needsBatch))
+        openRunPeer = nil
+    }
+
+    /// Acknowledges an event; `needsBatch`: the acknowledgement holds only if the batch is stored. Of an event of a
+    /// `BATCH` (`inAcks`), it joins the peer's run of acknowledgements if that is the last reply, so that it goes out
+    /// in the same `ACKS`; `source` and `id` are then not sent.
+    private mutating func acknowledge(
+        _ routingId: [UInt8], correlation: UInt64, sequence: UInt64, duplicate: Bool, source: String, id: String, inAcks: Bool,
+        needsBatch: Bool
+    ) {
+        guard inAcks else {
+            let ack = Acknowledgement(correlation: correlation, sequence: sequence, duplicate: duplicate, source: source, id: id)
+            answer(routingId, .ack(ack), needsBatch: needsBatch)
+            return
+        }
+        batchAcks.append(BatchAcknowledgement(correlation: correlation, sequence: sequence, duplicate: duplicate))
+        batchAcksNeedBatch.append(needsBatch)
+        if openRunPeer == routingId {
+            acksRunEnds[acksRunEnds.count - 1] = batchAcks.count
+        } else {
+            replies.append(.acks(routingId: routingId, run: acksRunEnds.count))
+            acksRunEnds.append(batchAcks.count)
+            openRunPeer = routingId
+        }
+    }
+
+    /// Takes one event: its record joins ``records`` if it is stored; its reply waits for the commit. `introduced`: see
+    /// ``publishCanonical(routingId:correlation:received:principal:introduced:calendar:inAcks:)``.
     private mutating func publish(
-        routingId: [UInt8], correlation: UInt64, received: UnsafeBufferPointer<UInt8>, principal: Principal?, calendar: Int64,
-        inAcks: Bool = false
+        routingId: [UInt8], correlation: UInt64, received: UnsafeBufferPointer<UInt8>, principal: Principal?, introduced: [UInt8]?,
+        calendar: Int64, inAcks: Bool = false
     ) {
         if publishCanonical(
-            routingId: routingId, correlation: correlation, received: received, principal: principal, calendar: calendar,
-            inAcks: inAcks)
+            routingId: routingId, correlation: correlation, received: received, principal: principal, introduced: introduced,
+            calendar: calendar, inAcks: inAcks)
         {
             return
         }
@@ -397,19 +443,19 @@ struct IngestPipeline {
 
     /// Takes a progress report received in its canonical form the quick way (``CanonicalProgress``), with the same
     /// outcome and stored bytes as the general way. Returns false, having done nothing, when the event is not one or
-    /// its publisher may not send it: the general way then decides, and says why.
+    /// its publisher may not send it: the general way then decides, and says why. `introduced` is the organisation of
+    /// the source the connection's `HELLO` introduced, when it has no key.
     private mutating func publishCanonical(
-        routingId: [UInt8], correlation: UInt64, received: UnsafeBufferPointer<UInt8>, principal: Principal?, calendar: Int64,
-        inAcks: Bool
+        routingId: [UInt8], correlation: UInt64, received: UnsafeBufferPointer<UInt8>, principal: Principal?, introduced: [UInt8]?,
+        calendar: Int64, inAcks: Bool
     ) -> Bool {
         guard let event = validator.canonicalProgress(received) else { return false }
         let organisation = UnsafeBufferPointer(rebasing: received[event.organisation])
         // The checks of principal.authorise and of the organisation a HELLO introduced, as the general way makes them.
         if let principal {
             guard principal.role?.publishesProgress ?? true, principal.organisation.utf8.elementsEqual(organisation) else { return false }
-        } else if let introduced = presence.source(of: routingId) {
-            var introducedOrganisation = Event.organisation(ofSource: introduced)
-            guard introducedOrganisation.withUTF8({ $0.elementsEqual(organisation) }) else { return false }
+        } else if let introduced {
+            guard introduced.elementsEqual(organisation) else { return false }
         }
         let sourceBytes = UnsafeBufferPointer(rebasing: received[event.source])
         let idBytes = UnsafeBufferPointer(rebasing: received[event.id])
@@ -448,15 +494,17 @@ struct IngestPipeline {
     ) -> Bool {
         if let sequence = dedupe.sequence(of: fingerprint) {
             counters.eventsDuplicate += 1
-            let ack = Acknowledgement(correlation: correlation, sequence: sequence, duplicate: true, source: source, id: id)
-            replies.append((routingId, .ack(ack), false, inAcks))
+            acknowledge(
+                routingId, correlation: correlation, sequence: sequence, duplicate: true, source: source, id: id, inAcks: inAcks,
+                needsBatch: false)
             return true
         }
         if let sequence = batchKeys.sequence(of: fingerprint) {
             // A resend of an event of this very batch: its acknowledgement, too, holds only if the batch is stored.
             counters.eventsDuplicate += 1
-            let ack = Acknowledgement(correlation: correlation, sequence: sequence, duplicate: true, source: source, id: id)
-            replies.append((routingId, .ack(ack), true, inAcks))
+            acknowledge(
+                routingId, correlation: correlation, sequence: sequence, duplicate: true, source: source, id: id, inAcks: inAcks,
+                needsBatch: true)
             return true
         }
         return false
@@ -470,8 +518,9 @@ struct IngestPipeline {
         counters.eventsAccepted += 1
         batchKeys.insert(fingerprint, sequence: sequence)
         batchNewKeys.append((fingerprint, sequence))
-        let ack = Acknowledgement(correlation: correlation, sequence: sequence, duplicate: false, source: source, id: id)
-        replies.append((routingId, .ack(ack), true, inAcks))
+        acknowledge(
+            routingId, correlation: correlation, sequence: sequence, duplicate: false, source: source, id: id, inAcks: inAcks,
+            needsBatch: true)
     }
 
     private mutating func hello(
@@ -512,7 +561,7 @@ struct IngestPipeline {
             heartbeatIntervalMs: UInt32(interval / 1000), maximumEventBytes: UInt32(EventCodec.maximumEventBytes),
             maximumInFlight: settings.maximumInFlight, headSequence: headSequence,
             features: features.filter(IngestFeature.supported.contains))
-        replies.append((routingId, .welcome(welcome), false, false))
+        answer(routingId, .welcome(welcome))
     }
 
     // MARK: Presence and stamping

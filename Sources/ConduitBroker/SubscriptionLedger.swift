@@ -13,6 +13,8 @@ struct SubscriptionLedger {
     private var topics: [Int32: Set<[UInt8]>] = [:]
     /// The subscribers each topic published goes to, until the subscriptions change.
     private var matches: [PublishedTopic: [Int32]] = [:]
+    /// The topic looked up last and its subscribers: the events of a batch often follow one another on one topic.
+    private var lastMatch: (topic: [UInt8], subscribers: [Int32])?
 
     /// A topic published, hashed by FNV-1a over its bytes into one word for the table: cheaper than hashing every
     /// byte with SipHash for each event published. The topics are those of stored events, made of the plan's names,
@@ -45,7 +47,7 @@ struct SubscriptionLedger {
             return "a subscription of \(topic.count) bytes (at most \(Self.maximumTopicBytes))"
         }
         if flag == 0 {
-            if topics[descriptor]?.remove(topic) != nil { matches.removeAll(keepingCapacity: true) }
+            if topics[descriptor]?.remove(topic) != nil { forgetMatches() }
             if topics[descriptor]?.isEmpty == true { topics[descriptor] = nil }
             return nil
         }
@@ -56,25 +58,36 @@ struct SubscriptionLedger {
             return "more than \(Self.maximumSubscriptions) subscriptions"
         }
         topics[descriptor] = held
-        matches.removeAll(keepingCapacity: true)
+        forgetMatches()
         return nil
     }
 
     /// Forgets the subscriptions of a connection that ended.
     mutating func forget(_ descriptor: Int32) {
-        if topics.removeValue(forKey: descriptor) != nil { matches.removeAll(keepingCapacity: true) }
+        if topics.removeValue(forKey: descriptor) != nil { forgetMatches() }
     }
 
     /// The subscribers a message with this topic goes to: those holding a subscription that is a prefix of it.
     mutating func subscribers(of topic: [UInt8]) -> [Int32] {
         if topics.isEmpty { return [] }  // nobody subscribes: nothing to look up
-        if let known = matches[PublishedTopic(bytes: topic)] { return known }
-        let found = topics.compactMap { descriptor, held in
-            held.contains { topic.starts(with: $0) } ? descriptor : nil
+        if let lastMatch, lastMatch.topic == topic { return lastMatch.subscribers }
+        let found: [Int32]
+        if let known = matches[PublishedTopic(bytes: topic)] {
+            found = known
+        } else {
+            found = topics.compactMap { descriptor, held in
+                held.contains { topic.starts(with: $0) } ? descriptor : nil
+            }
+            // Topics are few (kind, utility, community); bounded all the same.
+            if matches.count >= 4096 { matches.removeAll(keepingCapacity: true) }
+            matches[PublishedTopic(bytes: topic)] = found
         }
-        // Topics are few (kind, utility, community); bounded all the same.
-        if matches.count >= 4096 { matches.removeAll(keepingCapacity: true) }
-        matches[PublishedTopic(bytes: topic)] = found
+        lastMatch = (topic, found)
         return found
+    }
+
+    private mutating func forgetMatches() {
+        matches.removeAll(keepingCapacity: true)
+        lastMatch = nil
     }
 }
