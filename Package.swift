@@ -50,6 +50,8 @@ let package = Package(
         .target(name: "ConduitSimulation", dependencies: ["ConduitCore"]),
         // CRC-32C with the SSE 4.2 instruction where the processor has it: the journal's checksum.
         .target(name: "CRC32CHardware"),
+        // Cache hints (prefetch) the broker's dedupe window gives before its writes to a large table.
+        .target(name: "MemoryHints"),
         // The durable event journal: segment files only, no sockets, no event model (topics and events are bytes).
         .target(name: "ConduitJournal", dependencies: ["CRC32CHardware"]),
         // What a long-running process shows its operators over HTTP: /metrics, /healthz, /readyz. POSIX sockets only.
@@ -62,7 +64,7 @@ let package = Package(
         .target(
             name: "ConduitBroker",
             dependencies: [
-                "ConduitCore", "ConduitJournal", "ConduitOperations", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+                "ConduitCore", "ConduitJournal", "ConduitOperations", "MemoryHints", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

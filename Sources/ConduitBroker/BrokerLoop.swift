@@ -102,6 +102,9 @@ final class BrokerLoop {
     private var lastPublishTime: Int64
     /// Wire bytes published to these subscribers and not yet counted towards them (``countPublished(topic:wireBytes:)``).
     private var uncounted: (subscribers: [Int32], wireBytes: Int) = ([], 0)
+    /// The topic whose subscribers ``uncounted`` holds, while the subscriptions do not change: kept alive here, so that
+    /// no other topic is at its address, and found again by its address alone.
+    private var uncountedTopic: (topic: [UInt8], address: UnsafeRawPointer?) = ([], nil)
 
     init(
         configuration: BrokerConfiguration, logger: Logger, clock: @escaping @Sendable () -> Int64,
@@ -612,7 +615,7 @@ final class BrokerLoop {
     /// The kind a topic begins with (`progress/power/ganjiaba/` → progress).
     static func kind(ofTopic topic: [UInt8]) -> EventKind? {
         guard let slash = topic.firstIndex(of: UInt8(ascii: "/")) else { return nil }
-        return EventKind(rawValue: String(decoding: topic[..<slash], as: UTF8.self))
+        return EventKind.allCases.first { $0.rawValue.utf8.elementsEqual(topic[..<slash]) }
     }
 
     /// Frames the pipeline's records into the journal batch (and the batch for the journal of record); returns why
@@ -680,12 +683,17 @@ final class BrokerLoop {
     /// counted in one go by ``countUncounted()``, which every turn that publishes calls before it ends (the guard
     /// inspects its counts only between turns).
     private func countPublished(topic: [UInt8], wireBytes measure: (GuardedEndpoint.Framing) -> Int) {
-        let subscribers = subscriptions.subscribers(of: topic)
-        guard !subscribers.isEmpty else { return }
-        if subscribers != uncounted.subscribers {
-            countUncounted()
-            uncounted.subscribers = subscribers
+        let address = topic.withUnsafeBytes { UnsafeRawPointer($0.baseAddress) }
+        if address == nil || address != uncountedTopic.address {
+            // Another topic than the last: its subscribers are looked up (consecutive events often share one).
+            let subscribers = subscriptions.subscribers(of: topic)
+            if subscribers != uncounted.subscribers {
+                countUncounted()
+                uncounted.subscribers = subscribers
+            }
+            uncountedTopic = (topic, address)
         }
+        guard !uncounted.subscribers.isEmpty else { return }
         uncounted.wireBytes += measure(fanoutGuard.framing)
     }
 
@@ -694,6 +702,7 @@ final class BrokerLoop {
             for descriptor in uncounted.subscribers { fanoutGuard.sent(descriptor: descriptor, wireBytes: uncounted.wireBytes) }
         }
         uncounted = ([], 0)
+        uncountedTopic = ([], nil)
     }
 
     // MARK: Connections

@@ -1,4 +1,5 @@
 import ConduitCore
+import MemoryHints
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -94,6 +95,17 @@ public struct DedupeWindow<Key: Hashable>: Sendable where Key: Sendable {
     /// Remembers that the event with `key` was stored under `sequence` (a journal's sequence: 1 or more).
     public mutating func remember(_ key: Key, sequence: UInt64) { remember(Fingerprint(key), sequence: sequence) }
 
+    /// Remembers keys one after another, in order. Each key's place in the table is most likely in main memory, not in
+    /// a cache: the places of the keys a few ahead are asked for while one is written, so that the writes do not
+    /// wait on main memory one at a time.
+    mutating func remember(_ keys: [(Fingerprint, UInt64)]) {
+        let ahead = 8
+        for index in keys.indices {
+            if index + ahead < keys.count { current.prefetch(high: keys[index + ahead].0.high, low: keys[index + ahead].0.low) }
+            remember(keys[index].0, sequence: keys[index].1)
+        }
+    }
+
     mutating func remember(_ fingerprint: Fingerprint, sequence: UInt64) {
         precondition(sequence > 0, "journal sequences start at 1")
         if current.count >= capacity {
@@ -168,6 +180,12 @@ final class FingerprintTable: @unchecked Sendable {
     }
 
     /// Adds an entry, or changes the sequence of the one it holds for this fingerprint.
+    /// Brings in the filter word and the first slot a key would be written to (a hint: nothing changes).
+    func prefetch(high: Int, low: Int) {
+        conduit_prefetch_for_writing(filter + filterPlace(high: high).word)
+        conduit_prefetch_for_writing(slots + (low & (size - 1)))
+    }
+
     func insert(high: Int, low: Int, sequence: UInt64) {
         let (word, bits) = filterPlace(high: high)
         filter[word] |= bits

@@ -265,7 +265,7 @@ struct IngestPipeline {
             committedPlan = PlanInForce(sequence: batchPlan.sequence, json: batchPlan.plan.canonicalJSON)
             self.batchPlan = nil
         }
-        for (key, sequence) in batchNewKeys { dedupe.remember(key, sequence: sequence) }
+        dedupe.remember(batchNewKeys)
         var all: [Action] = []
         all.reserveCapacity(replies.count + 1)
         for pending in replies {

@@ -51,6 +51,26 @@ struct DedupeWindowTests {
     }
 
     /// Fingerprints that share their low bits (the table's index) and differ in the high ones are different keys.
+    /// A batch's keys are remembered in one call, which looks ahead in the table: the answers are those of remembering
+    /// them one by one, when a new generation begins in the middle of the batch too.
+    @Test(arguments: [1, 7, 64])
+    func rememberingABatchOfKeysAnswersAsRememberingThemOneByOne(capacity: Int) {
+        typealias Fingerprint = DedupeWindow<Int>.Fingerprint
+        var oneByOne = DedupeWindow<Int>(capacity: capacity)
+        var batched = DedupeWindow<Int>(capacity: capacity)
+        var sequence: UInt64 = 0
+        for size in [1, 5, 9, 30, 200] {
+            let keys = (0..<size).map { _ -> (Fingerprint, UInt64) in
+                sequence += 1
+                return (Fingerprint(Int(sequence % 50)), sequence)  // some keys come again, with a later sequence
+            }
+            for (key, sequence) in keys { oneByOne.remember(key, sequence: sequence) }
+            batched.remember(keys)
+            #expect(batched.keyCount == oneByOne.keyCount)
+            for key in 0..<60 { #expect(batched.sequence(of: key) == oneByOne.sequence(of: key)) }
+        }
+    }
+
     @Test func fingerprintsThatShareTheirIndexAreKeptApart() {
         typealias Fingerprint = DedupeWindow<Int>.Fingerprint
         var window = DedupeWindow<Int>(capacity: 64)

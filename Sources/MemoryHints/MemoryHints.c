@@ -1,0 +1,2 @@
+// The hints are inline functions in include/MemoryHints.h; a C target needs one source file.
+#include "MemoryHints.h"
