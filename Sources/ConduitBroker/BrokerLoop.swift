@@ -580,7 +580,9 @@ final class BrokerLoop {
                 ingestGuard.sent(to: routingId, wireBytes: wireBytes)
             case .publish(let records):
                 published = true
-                try records.forEach { (record, event) throws(ZMQError) in try publish(record, event) }
+                try records.forEach { (record, topic, event) throws(ZMQError) in
+                    try publish(record, topic: topic, event) { records.topics[record.topic] }
+                }
             case .agentSilent(let source):
                 logger.info("agent.silent", metadata: ["agent.source": "\(source)"])
                 metrics?.agentsSilent.increment()
@@ -589,20 +591,23 @@ final class BrokerLoop {
         if published { lastPublishTime = clock() }
     }
 
-    /// Publishes a stored event on the fan-out.
-    private func publish(_ record: BatchRecords.Entry, _ event: UnsafeRawBufferPointer) throws(ZMQError) {
+    /// Publishes a stored event on the fan-out: `topic` is its topic's bytes, `topicArray` gives them as an array
+    /// (asked only when the topic is not the last one's).
+    private func publish(
+        _ record: BatchRecords.Entry, topic: UnsafeRawBufferPointer, _ event: UnsafeRawBufferPointer, topicArray: () -> [UInt8]
+    ) throws(ZMQError) {
         // XPUB drops per subscriber at its high-water mark; the frames go one by one, no array built.
-        guard try fanout.send(record.topic, more: true, wait: false) else { return }
+        guard try fanout.send(topic, more: true, wait: false) else { return }
         try fanout.send(ProtocolSignature.frame, more: true)
         let header = (record.sequence.bigEndian, UInt64(bitPattern: record.recordedTime).bigEndian)
         try Self.send(header, on: fanout)
         try fanout.send(event, holdingIn: heldFanoutFrames)
         counters.eventsPublished += 1
-        countPublished(topic: record.topic) { framing in
-            framing.wireBytes(frame: record.topic.count) + framing.wireBytes(frame: ProtocolSignature.frame.count)
+        countPublished(topic: topic, topicArray) { framing in
+            framing.wireBytes(frame: topic.count) + framing.wireBytes(frame: ProtocolSignature.frame.count)
                 + framing.wireBytes(frame: 16) + framing.wireBytes(frame: event.count)
         }
-        if let metrics, let kind = Self.kind(ofTopic: record.topic) { metrics.stored[kind]?.increment() }
+        if let metrics, let kind = Self.kind(ofTopic: topic) { metrics.stored[kind]?.increment() }
     }
 
     /// Sends a record header (sequence, recorded time; big-endian) as one frame of a message that continues.
@@ -613,7 +618,7 @@ final class BrokerLoop {
     }
 
     /// The kind a topic begins with (`progress/power/ganjiaba/` → progress).
-    static func kind(ofTopic topic: [UInt8]) -> EventKind? {
+    static func kind(ofTopic topic: some Collection<UInt8>) -> EventKind? {
         guard let slash = topic.firstIndex(of: UInt8(ascii: "/")) else { return nil }
         return EventKind.allCases.first { $0.rawValue.utf8.elementsEqual(topic[..<slash]) }
     }
@@ -623,16 +628,11 @@ final class BrokerLoop {
     private func frameRecords() -> JournalError? {
         let journalOfRecord = configuration.journalOfRecord != nil
         do throws(JournalError) {
-            try pipeline.records.forEach { (record, event) throws(JournalError) in
-                let framed = record.topic.withUnsafeBytes { topic in
-                    Result { () throws(JournalError) in
-                        try batch.append(sequence: record.sequence, recordedTime: record.recordedTime, topic: topic, event: event)
-                    }
-                }
-                try framed.get()
+            try pipeline.records.forEach { (record, topic, event) throws(JournalError) in
+                try batch.append(sequence: record.sequence, recordedTime: record.recordedTime, topic: topic, event: event)
                 if journalOfRecord {
                     recordBatch.append(
-                        JournalRecord(sequence: record.sequence, recordedTime: record.recordedTime, topic: record.topic, event: Array(event)))
+                        JournalRecord(sequence: record.sequence, recordedTime: record.recordedTime, topic: Array(topic), event: Array(event)))
                 }
             }
             return nil
@@ -683,15 +683,24 @@ final class BrokerLoop {
     /// counted in one go by ``countUncounted()``, which every turn that publishes calls before it ends (the guard
     /// inspects its counts only between turns).
     private func countPublished(topic: [UInt8], wireBytes measure: (GuardedEndpoint.Framing) -> Int) {
-        let address = topic.withUnsafeBytes { UnsafeRawPointer($0.baseAddress) }
+        topic.withUnsafeBytes { bytes in countPublished(topic: bytes, { topic }, wireBytes: measure) }
+    }
+
+    /// ``countPublished(topic:wireBytes:)`` of a topic's bytes, which `topicArray` gives as an array; they are those of
+    /// the last topic counted when they lie where its did.
+    private func countPublished(
+        topic: UnsafeRawBufferPointer, _ topicArray: () -> [UInt8], wireBytes measure: (GuardedEndpoint.Framing) -> Int
+    ) {
+        let address = UnsafeRawPointer(topic.baseAddress)
         if address == nil || address != uncountedTopic.address {
             // Another topic than the last: its subscribers are looked up (consecutive events often share one).
-            let subscribers = subscriptions.subscribers(of: topic)
+            let array = topicArray()
+            let subscribers = subscriptions.subscribers(of: array)
             if subscribers != uncounted.subscribers {
                 countUncounted()
                 uncounted.subscribers = subscribers
             }
-            uncountedTopic = (topic, address)
+            uncountedTopic = (array, array.withUnsafeBytes { UnsafeRawPointer($0.baseAddress) })
         }
         guard !uncounted.subscribers.isEmpty else { return }
         uncounted.wireBytes += measure(fanoutGuard.framing)

@@ -118,12 +118,21 @@ import Testing
         }
         records.removeLast()
         var seen: [(UInt64, String)] = []
-        records.forEach { (entry, event) in seen.append((entry.sequence, String(decoding: event, as: UTF8.self))) }
+        records.forEach { (entry, _, event) in seen.append((entry.sequence, String(decoding: event, as: UTF8.self))) }
         #expect(seen.map(\.0) == [1, 2] && seen.map(\.1) == ["first", "second"], "the last record taken back leaves no trace")
         #expect(records.bytes.count == 11)
         records.removeAll()
-        records.append(sequence: 4, recordedTime: 40, topic: topic, event: Array("fourth".utf8))
-        #expect(records.records == [IngestPipeline.Record(sequence: 4, recordedTime: 40, topic: topic, event: Array("fourth".utf8))])
+        // Topics: the same array again, another, and one with the same bytes as the first in an array of its own.
+        let other = Array("progress/water/ganjiaba/".utf8)
+        let copy = Array(String(decoding: topic, as: UTF8.self).utf8)
+        for (sequence, recordTopic) in [topic, other, topic, copy].enumerated() {
+            records.append(sequence: UInt64(sequence + 4), recordedTime: 40, topic: recordTopic, event: Array("e\(sequence)".utf8))
+        }
+        var topics: [String] = []
+        records.forEach { (_, topic, _) in topics.append(String(decoding: topic, as: UTF8.self)) }
+        #expect(topics == ["progress/power/ganjiaba/", "progress/water/ganjiaba/", "progress/power/ganjiaba/", "progress/power/ganjiaba/"])
+        #expect(records.records.map(\.topic) == [topic, other, topic, copy])
+        #expect(records.records.map(\.event) == (0..<4).map { Array("e\($0)".utf8) })
     }
 
     @Test func aResendIsAcknowledgedWithItsOriginalSequenceWithinTheBatchAndAcrossBatches() throws {
