@@ -39,7 +39,8 @@ extension EventValidator {
         var c = TemplateCursor(b)
         // The attributes, in the writer's order; a member that may be left out is tried in its place.
         guard c.literal(#"{"specversion":"1.0","id":""#), let id = c.plain(), id.count <= 128,
-            c.literal(#","source":""#), let source = c.plain(), let organisation = Self.organisation(b, source),
+            c.literal(#","source":""#), let source = c.plain(),
+            let organisation = Self.organisation(b, source, checkingIdentifier: !lookup.namesAreIdentifiers),
             c.literal(#","type":"conduit.progress","time":""#)
         else { return nil }
         let timeOpen = c.at - 1
@@ -58,10 +59,11 @@ extension EventValidator {
         let siteAt = c.at
         var site: Range<Int>?
         if c.literal(#","site":""#) {
-            guard let text = c.plain(), Identifier.isValid(c.slice(text)) else { return nil }
+            guard let text = c.plain(), lookup.namesAreIdentifiers || Identifier.isValid(c.slice(text)) else { return nil }
             site = text
         }
-        guard c.literal(#","workitem":""#), let workItem = c.plain(), Identifier.isValid(c.slice(workItem)) else { return nil }
+        guard c.literal(#","workitem":""#), let workItem = c.plain(), lookup.namesAreIdentifiers || Identifier.isValid(c.slice(workItem))
+        else { return nil }
         let dataAt = c.at
         // The data, its members in the writer's order.
         guard c.literal(#","data":{"status":""#), let statusText = c.plain(), let status = WorkStatus.match(c.slice(statusText))
@@ -124,8 +126,11 @@ extension EventValidator {
     }
 
     /// The organisation a source (a range of `b` without its quotes) names, if the source is one the decoder accepts:
-    /// 2 to 256 bytes, `/` then an identifier, and no space or control byte.
-    private static func organisation(_ b: UnsafeBufferPointer<UInt8>, _ source: Range<Int>) -> Range<Int>? {
+    /// 2 to 256 bytes, `/` then an identifier, and no space or control byte. Whether the organisation is an identifier
+    /// is left unchecked when not `checkingIdentifier`: the organisation, site and work item are all looked up in the
+    /// plan, and a plan whose names are all identifiers (``EventValidator/Lookup/namesAreIdentifiers``) finds none
+    /// that is not one.
+    private static func organisation(_ b: UnsafeBufferPointer<UInt8>, _ source: Range<Int>, checkingIdentifier: Bool) -> Range<Int>? {
         guard source.count >= 2, source.count <= 256, b[source.lowerBound] == UInt8(ascii: "/") else { return nil }
         var end = source.upperBound
         for i in source.lowerBound + 1..<source.upperBound {
@@ -134,7 +139,8 @@ extension EventValidator {
             if b[i] == UInt8(ascii: "/") && end == source.upperBound { end = i }
         }
         let organisation = source.lowerBound + 1..<end
-        return Identifier.isValid(UnsafeBufferPointer(rebasing: b[organisation])) ? organisation : nil
+        guard organisation.count > 0 else { return nil }
+        return !checkingIdentifier || Identifier.isValid(UnsafeBufferPointer(rebasing: b[organisation])) ? organisation : nil
     }
 }
 

@@ -44,8 +44,13 @@ public struct EventValidator: Sendable {
         let workItems: NameTable<WorkItemEntry>
         /// The topic of a progress report about each community (or none, last) by each utility (or none, last).
         private let progressTopics: [[[UInt8]]]
+        /// Whether every organisation, community and work item of the plan is named by an identifier (as every plan
+        /// read from JSON is): a name found in these tables is then one.
+        let namesAreIdentifiers: Bool
 
         init(_ scenario: Scenario) {
+            namesAreIdentifiers = (scenario.organisations.map(\.id) + scenario.communities.map(\.id) + scenario.workItems.map(\.id))
+                .allSatisfy { Identifier.isValid($0) }
             coordinators = NameTable(
                 scenario.organisations.filter { $0.roles.contains(.coordinator) }.map { (name: $0.id, value: true) })
             organisationUtilities = NameTable(
