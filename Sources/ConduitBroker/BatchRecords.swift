@@ -45,10 +45,13 @@ struct BatchRecords: Equatable {
     ) -> Int {
         let topic = index(of: topic)
         let start = bytes.count
-        bytes.append(contentsOf: repeatElement(0, count: capacity))
-        let written = bytes.withUnsafeMutableBufferPointer { buffer in write(buffer.baseAddress! + start) }
-        precondition(written >= 0 && written <= capacity, "an event was written past the room it was given")
-        bytes.removeLast(capacity - written)
+        // Written where it has room (on the stack, for an event of ordinary size), then copied in.
+        let written = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { room in
+            let written = write(room.baseAddress!)
+            precondition(written >= 0 && written <= capacity, "an event was written past the room it was given")
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: room[..<written]))
+            return written
+        }
         entries.append(Entry(sequence: sequence, recordedTime: recordedTime, topic: topic, event: start..<bytes.count))
         return written
     }

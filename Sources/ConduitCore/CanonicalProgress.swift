@@ -133,10 +133,23 @@ extension EventValidator {
     private static func organisation(_ b: UnsafeBufferPointer<UInt8>, _ source: Range<Int>, checkingIdentifier: Bool) -> Range<Int>? {
         guard source.count >= 2, source.count <= 256, b[source.lowerBound] == UInt8(ascii: "/") else { return nil }
         var end = source.upperBound
-        for i in source.lowerBound + 1..<source.upperBound {
-            // TemplateCursor.plain has already refused the other control bytes.
+        // TemplateCursor.plain has already refused the other control bytes. Eight bytes at a time, then one by one.
+        let base = UnsafeRawPointer(b.baseAddress!)
+        var i = source.lowerBound + 1
+        while source.upperBound - i >= 8 {
+            let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            if zeroBytes(word ^ 0x2020_2020_2020_2020) | zeroBytes(word ^ 0x7F7F_7F7F_7F7F_7F7F) != 0 { return nil }
+            if end == source.upperBound {
+                let slashes = zeroBytes(word ^ 0x2F2F_2F2F_2F2F_2F2F)
+                // The lowest marked byte is the first slash (a borrow only ever marks bytes above a zero byte).
+                if slashes != 0 { end = i + slashes.trailingZeroBitCount / 8 }
+            }
+            i += 8
+        }
+        while i < source.upperBound {
             if b[i] == UInt8(ascii: " ") || b[i] == 0x7F { return nil }
             if b[i] == UInt8(ascii: "/") && end == source.upperBound { end = i }
+            i += 1
         }
         let organisation = source.lowerBound + 1..<end
         guard organisation.count > 0 else { return nil }
@@ -195,6 +208,13 @@ extension EventCodec {
         out.copy(received, event.dataAt..<received.count)
         return out.at - start
     }
+}
+
+/// The high bit of each byte of `word` that is zero set, and of no byte below the lowest zero byte (bytes above it
+/// may be marked falsely: the result is non-zero exactly when a byte is zero).
+@inline(__always)
+private func zeroBytes(_ word: UInt64) -> UInt64 {
+    (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
 }
 
 /// Reads received bytes against a fixed form: each step matches or leaves the position where it was.

@@ -96,6 +96,15 @@ import Testing
         #expect(quick == Self.generalWay(bytes(json), identity: "power-supply-bureau")?.stored)
     }
 
+    /// Sources whose organisation is found where the bytes are read one by one or eight at a time.
+    @Test(arguments: ["/power-supply-bureau", "/power-supply-bureau/a", "/power-supply-bureau/agent-1/2/3", "/power-supply-bureau/a b"])
+    func theOrganisationOfASourceIsFoundWhereverItsSlashLies(_ source: String) throws {
+        let json = Samples.progressJSON.replacingOccurrences(of: "/power-supply-bureau/agent-1", with: source)
+        let quick = Self.quickWay(bytes(json), identity: nil)
+        #expect(quick == Self.generalWay(bytes(json), identity: nil)?.stored)
+        #expect((quick != nil) == !source.contains(" "))
+    }
+
     /// One byte past an edge: the general way refuses, and the quick way leaves it.
     @Test(arguments: [
         (#""id":"pw-0001""#, "\"id\":\"" + String(repeating: "~", count: 129) + "\""),
@@ -121,6 +130,16 @@ import Testing
         (#""source":"/power-supply-bureau/agent-1""#, #""source":"/water-investment-company/agent-1""#),
         (#""source":"/power-supply-bureau/agent-1""#, #""source":"/power-supply-bureau/agent 1""#),
         (#""source":"/power-supply-bureau/agent-1""#, #""source":"power-supply-bureau""#),
+        // A space or DEL anywhere in the source, read eight bytes at a time or one by one.
+        (#""source":"/power-supply-bureau/agent-1""#, #""source":"/power supply-bureau/agent-1""#),
+        (#""source":"/power-supply-bureau/agent-1""#, #""source":"/power-supply-bureau/agent-1 ""#),
+        (#""source":"/power-supply-bureau/agent-1""#, "\"source\":\"/power-supply-bur\u{7F}au/agent-1\""),
+        (#""source":"/power-supply-bureau/agent-1""#, "\"source\":\"/power-supply-bureau/agent-\u{7F}\""),
+        // An organisation cut short by an earlier slash, at each place in an eight-byte word.
+        (#""source":"/power-supply-bureau/agent-1""#, #""source":"/power-supply/bureau/agent-1""#),
+        (#""source":"/power-supply-bureau/agent-1""#, #""source":"/power-s/upply-bureau/agent-1""#),
+        (#""source":"/power-supply-bureau/agent-1""#, #""source":"/power-supply-burea/u/agent-1""#),
+        (#""source":"/power-supply-bureau/agent-1""#, #""source":"//power-supply-bureau/agent-1""#),
         (#""id":"pw-0001""#, #""id":"""#),
         (#""specversion":"1.0""#, #""specversion":"1.1""#),
     ])

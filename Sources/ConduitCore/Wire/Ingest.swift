@@ -278,12 +278,15 @@ public enum IngestReply: Sendable, Hashable {
             let frames = [ProtocolSignature.frame, Wire.command("WELCOME"), body]
             return welcome.features.isEmpty ? frames : frames + [Wire.frame(welcome.features.joined(separator: ","))]
         case .acks(let acks):
-            var body: [UInt8] = []
-            body.reserveCapacity(acks.count * 17)
-            for ack in acks {
-                Wire.append(ack.correlation, to: &body)
-                Wire.append(ack.sequence, to: &body)
-                body.append(ack.duplicate ? 1 : 0)
+            // 17 bytes each: correlation and sequence big-endian, then the duplicate flag.
+            let body = [UInt8](unsafeUninitializedCapacity: acks.count * 17) { buffer, count in
+                let raw = UnsafeMutableRawPointer(buffer.baseAddress!)
+                for (index, ack) in acks.enumerated() {
+                    raw.storeBytes(of: ack.correlation.bigEndian, toByteOffset: index * 17, as: UInt64.self)
+                    raw.storeBytes(of: ack.sequence.bigEndian, toByteOffset: index * 17 + 8, as: UInt64.self)
+                    raw.storeBytes(of: ack.duplicate ? 1 : 0, toByteOffset: index * 17 + 16, as: UInt8.self)
+                }
+                count = acks.count * 17
             }
             return [ProtocolSignature.frame, Wire.command("ACKS"), body]
         case .ack(let ack):
