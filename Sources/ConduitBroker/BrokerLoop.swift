@@ -102,8 +102,9 @@ final class BrokerLoop {
     private var lastPublishTime: Int64
     /// Wire bytes published to these subscribers and not yet counted towards them (``countPublished(topic:wireBytes:)``).
     private var uncounted: (subscribers: [Int32], wireBytes: Int) = ([], 0)
-    /// The topic whose subscribers ``uncounted`` holds, while the subscriptions do not change: kept alive here, so that
-    /// no other topic is at its address, and found again by its address alone.
+    /// The topic whose subscribers ``uncounted`` holds, until ``countUncounted()`` (at the end of every turn that
+    /// publishes, and subscriptions change only between turns): kept alive here, so that no other topic is at its
+    /// address, and found again by its address alone.
     private var uncountedTopic: (topic: [UInt8], address: UnsafeRawPointer?) = ([], nil)
 
     init(
@@ -632,7 +633,9 @@ final class BrokerLoop {
                 try batch.append(sequence: record.sequence, recordedTime: record.recordedTime, topic: topic, event: event)
                 if journalOfRecord {
                     recordBatch.append(
-                        JournalRecord(sequence: record.sequence, recordedTime: record.recordedTime, topic: Array(topic), event: Array(event)))
+                        JournalRecord(
+                            sequence: record.sequence, recordedTime: record.recordedTime, topic: pipeline.records.topics[record.topic],
+                            event: Array(event)))
                 }
             }
             return nil

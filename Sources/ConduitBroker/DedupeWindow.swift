@@ -179,13 +179,13 @@ final class FingerprintTable: @unchecked Sendable {
         return slot.sequence == 0 ? nil : slot.sequence
     }
 
-    /// Adds an entry, or changes the sequence of the one it holds for this fingerprint.
     /// Brings in the filter word and the first slot a key would be written to (a hint: nothing changes).
     func prefetch(high: Int, low: Int) {
         conduit_prefetch_for_writing(filter + filterPlace(high: high).word)
         conduit_prefetch_for_writing(slots + (low & (size - 1)))
     }
 
+    /// Adds an entry, or changes the sequence of the one it holds for this fingerprint.
     func insert(high: Int, low: Int, sequence: UInt64) {
         let (word, bits) = filterPlace(high: high)
         filter[word] |= bits

@@ -2,12 +2,14 @@ import ConduitCore
 import ConduitJournal
 
 /// The broker's side of the ingest protocol as a pure state machine: it takes the messages agents sent and the
-/// outcome of each journal commit, and returns what to do. ``BrokerLoop`` owns the sockets and the journal and only
-/// carries the actions out, so every rule here — validation, authorisation, deduplication, sequencing, the stamped
-/// size limit, replies, presence — is tested without sockets, files or clocks.
+/// outcome of each journal commit, and says what to do: the records to frame into the journal batch (``records``) and,
+/// at the commit, the replies and publications. ``BrokerLoop`` owns the sockets and the journal and only carries them
+/// out, so every rule here — validation, authorisation, deduplication, sequencing, the stamped size limit, replies,
+/// presence — is tested without sockets, files or clocks.
 ///
-/// A batch is formed by ``receive(routingId:frames:principal:now:calendar:)`` and ``expireSilentAgents(now:calendar:)``,
-/// which add the records to frame into the journal batch to ``records``, in sequence order from ``nextSequence``.
+/// A batch is formed by ``receive(routingId:frames:principal:now:calendar:)``, ``expireSilentAgents(now:calendar:)``,
+/// ``statePlan(now:calendar:)`` and ``adopt(_:)``, which add the records to frame into the journal batch to
+/// ``records``, in sequence order from ``nextSequence``.
 /// Nothing is answered or published until the batch's commit: ``commitSucceeded()`` returns the replies in arrival
 /// order and then the batch's records to publish; ``commitFailed(_:)`` returns the replies with every acknowledgement
 /// that promised what the batch stores turned into a `service.unavailable` rejection, and the batch leaves no trace in
@@ -183,9 +185,12 @@ struct IngestPipeline {
         presence.seen(routingId: routingId, now: now)
         // Without a key, the organisation of the source the connection's HELLO introduced, which its events must be of:
         // looked up once for all the events of the message.
-        let introduced = principal == nil ? presence.source(of: routingId).map { Array(Event.organisation(ofSource: $0).utf8) } : nil
+        var introducedOrganisation: [UInt8]? {
+            principal == nil ? presence.source(of: routingId).map { Array(Event.organisation(ofSource: $0).utf8) } : nil
+        }
         switch request {
         case .publish(let correlation, let bytes):
+            let introduced = introducedOrganisation
             bytes.withUnsafeBufferPointer { received in
                 publish(
                     routingId: routingId, correlation: correlation, received: received, principal: principal, introduced: introduced,
@@ -196,6 +201,7 @@ struct IngestPipeline {
                 routingId: routingId, source: source, intervalMs: intervalMs, features: features, principal: principal, now: now,
                 calendar: calendar)
         case .batch(let entries):
+            let introduced = introducedOrganisation
             for entry in entries {
                 entry.withEvent { received in
                     publish(

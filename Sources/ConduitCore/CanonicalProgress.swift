@@ -1,8 +1,8 @@
 /// A progress report received exactly as the broker stores it, in order and spelling: what Conduit's own agents send,
 /// and the commonest event a hub takes. ``EventValidator/canonicalProgress(_:)`` accepts one by reading the received
 /// bytes once against that form, checking every rule the decoder and the validator apply to a progress event, and
-/// building no ``Event``; ``EventCodec/storedForm(_:of:sequence:recordedTime:identity:)`` then writes its stored
-/// bytes by copying them around what the broker adds.
+/// building no ``Event``; ``EventCodec/writeStoredForm(_:of:sequence:recordedTime:identity:to:)`` then writes its
+/// stored bytes by copying them around what the broker adds.
 ///
 /// Whatever it is not sure of — another member order, whitespace, an escape, a byte that is not ASCII, a
 /// percent that is not a whole number, a member the form does not have, a rule broken — it leaves to the general

@@ -50,7 +50,6 @@ struct DedupeWindowTests {
         #expect(window.sequence(of: 1) == nil, "old keys are forgotten")
     }
 
-    /// Fingerprints that share their low bits (the table's index) and differ in the high ones are different keys.
     /// A batch's keys are remembered in one call, which looks ahead in the table: the answers are those of remembering
     /// them one by one, when a new generation begins in the middle of the batch too.
     @Test(arguments: [1, 7, 64])
@@ -71,6 +70,7 @@ struct DedupeWindowTests {
         }
     }
 
+    /// Fingerprints that share their low bits (the table's index) and differ in the high ones are different keys.
     @Test func fingerprintsThatShareTheirIndexAreKeptApart() {
         typealias Fingerprint = DedupeWindow<Int>.Fingerprint
         var window = DedupeWindow<Int>(capacity: 64)
