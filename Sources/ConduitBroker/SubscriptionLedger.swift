@@ -13,8 +13,6 @@ struct SubscriptionLedger {
     private var topics: [Int32: Set<[UInt8]>] = [:]
     /// The subscribers each topic published goes to, until the subscriptions change.
     private var matches: [PublishedTopic: [Int32]] = [:]
-    /// The topic looked up last and its subscribers: the events of a batch often follow one another on one topic.
-    private var lastMatch: (topic: [UInt8], subscribers: [Int32])?
 
     /// A topic published, hashed by FNV-1a over its bytes into one word for the table: cheaper than hashing every
     /// byte with SipHash for each event published. The topics are those of stored events, made of the plan's names,
@@ -70,24 +68,17 @@ struct SubscriptionLedger {
     /// The subscribers a message with this topic goes to: those holding a subscription that is a prefix of it.
     mutating func subscribers(of topic: [UInt8]) -> [Int32] {
         if topics.isEmpty { return [] }  // nobody subscribes: nothing to look up
-        if let lastMatch, lastMatch.topic == topic { return lastMatch.subscribers }
-        let found: [Int32]
-        if let known = matches[PublishedTopic(bytes: topic)] {
-            found = known
-        } else {
-            found = topics.compactMap { descriptor, held in
-                held.contains { topic.starts(with: $0) } ? descriptor : nil
-            }
-            // Topics are few (kind, utility, community); bounded all the same.
-            if matches.count >= 4096 { matches.removeAll(keepingCapacity: true) }
-            matches[PublishedTopic(bytes: topic)] = found
+        if let known = matches[PublishedTopic(bytes: topic)] { return known }
+        let found = topics.compactMap { descriptor, held in
+            held.contains { topic.starts(with: $0) } ? descriptor : nil
         }
-        lastMatch = (topic, found)
+        // Topics are few (kind, utility, community); bounded all the same.
+        if matches.count >= 4096 { matches.removeAll(keepingCapacity: true) }
+        matches[PublishedTopic(bytes: topic)] = found
         return found
     }
 
     private mutating func forgetMatches() {
         matches.removeAll(keepingCapacity: true)
-        lastMatch = nil
     }
 }
