@@ -67,21 +67,33 @@ struct SipHash128 {
 
     mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard let base = bytes.baseAddress else { return }
-        var offset = 0
-        while tailCount != 0 && offset < bytes.count {
-            append(base[offset])
-            offset += 1
-        }
-        length += bytes.count - offset
+        length += bytes.count
         let raw = UnsafeRawPointer(base)
-        while bytes.count - offset >= 8 {
-            compress(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
-            offset += 8
+        var offset = 0
+        if tailCount == 0 {
+            while bytes.count - offset >= 8 {
+                compress(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+                offset += 8
+            }
+        } else {
+            // Eight bytes at a time still: each word completes the waiting bytes, and its last ones wait in their place.
+            let shift = 8 * UInt64(tailCount)
+            while bytes.count - offset >= 8 {
+                let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                compress(tail | word << shift)
+                tail = word >> (64 - shift)
+                offset += 8
+            }
         }
         while offset < bytes.count {
             tail |= UInt64(base[offset]) << (8 * UInt64(tailCount))
             tailCount += 1
             offset += 1
+            if tailCount == 8 {
+                compress(tail)
+                tail = 0
+                tailCount = 0
+            }
         }
     }
 

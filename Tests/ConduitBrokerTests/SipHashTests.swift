@@ -35,6 +35,28 @@ struct SipHashTests {
         }
     }
 
+    @Test func piecesOfAnyLengthsHashAsTheirBytesOneByOne() {
+        // Three pieces, as a fingerprint is made: words that straddle pieces, with and without bytes waiting.
+        for count in 0...40 {
+            let bytes = Self.message(count)
+            var byByte = SipHash128(key: Self.key)
+            for byte in bytes { byByte.append(byte) }
+            let expected = byByte.finalize()
+            for first in 0...count {
+                for second in first...count {
+                    var hash = SipHash128(key: Self.key)
+                    bytes.withUnsafeBufferPointer { all in
+                        hash.append(UnsafeBufferPointer(rebasing: all[..<first]))
+                        hash.append(UnsafeBufferPointer(rebasing: all[first..<second]))
+                        hash.append(UnsafeBufferPointer(rebasing: all[second...]))
+                    }
+                    let (high, low) = hash.finalize()
+                    #expect(high == expected.0 && low == expected.1, "\(count) bytes split at \(first) and \(second)")
+                }
+            }
+        }
+    }
+
     @Test func theWideOutputOfTheEmptyMessageIsTheReferences() {
         // SipHash-2-4-128 of the empty message: a3 81 7f 04 ba 25 a8 e6 6d f6 72 14 c7 55 02 93.
         let hash = SipHash128(key: Self.key, compressionRounds: 2, finalizationRounds: 4)
