@@ -65,11 +65,13 @@ public final class JournalBatch {
         var recordedTime: Int64
     }
 
-    private(set) var buffer: UnsafeMutableRawPointer
-    private var capacity: Int
-    private(set) var metas: [Meta] = []
+    // The batch is used by one thread at a time and its methods never reach one of these while changing another,
+    // so the run-time exclusivity checks (three per record appended) are left out.
+    @exclusivity(unchecked) private(set) var buffer: UnsafeMutableRawPointer
+    @exclusivity(unchecked) private var capacity: Int
+    @exclusivity(unchecked) private(set) var metas: [Meta] = []
     /// The bytes framed so far.
-    public private(set) var byteCount = 0
+    @exclusivity(unchecked) public private(set) var byteCount = 0
 
     /// Creates an empty batch with room for `capacity` bytes before it grows.
     public init(capacity: Int = 1 << 20) {
