@@ -109,7 +109,12 @@ struct PresenceTracker {
 
     /// The earliest time at which some agent would expire, if any agent is alive.
     var nextExpiry: Int64? {
-        agents.values.map { $0.lastSeen + $0.intervalMicroseconds * missedHeartbeats + 1 }.min()
+        var earliest: Int64?
+        for agent in agents.values {
+            let expiry = agent.lastSeen + agent.intervalMicroseconds * missedHeartbeats + 1
+            if earliest.map({ expiry < $0 }) ?? true { earliest = expiry }
+        }
+        return earliest
     }
 
     /// An identifier for the agent behind `source`: its path segments, lower-cased, joined by `-`.
