@@ -43,17 +43,14 @@ extension EventValidator {
             let organisation = Self.organisation(b, source, checkingIdentifier: !lookup.namesAreIdentifiers),
             c.literal(#","type":"conduit.progress","time":""#)
         else { return nil }
-        let timeOpen = c.at - 1
-        guard let time = c.plain(), (try? Timestamp.parse(c.slice(time), path: "time")) != nil,
-            EventDecoder.isCanonicalTimestamp(b, timeOpen..<c.at)
-        else { return nil }
+        guard let time = c.plain(), Timestamp.isCanonicalText(c.slice(time)) else { return nil }
         if c.literal(#","subject":""#) {
             guard let subject = c.plain(), subject.count <= 256 else { return nil }
         }
         let utilityAt = c.at
         var utility: Utility?
         if c.literal(#","utility":""#) {
-            guard let text = c.plain(), let value = Utility.match(c.slice(text)) else { return nil }
+            guard let text = c.plain(), let value = Utility.wireNames.match(c.slice(text)) else { return nil }
             utility = value
         }
         let siteAt = c.at
@@ -66,7 +63,7 @@ extension EventValidator {
         else { return nil }
         let dataAt = c.at
         // The data, its members in the writer's order.
-        guard c.literal(#","data":{"status":""#), let statusText = c.plain(), let status = WorkStatus.match(c.slice(statusText))
+        guard c.literal(#","data":{"status":""#), let statusText = c.plain(), let status = WorkStatus.wireNames.match(c.slice(statusText))
         else { return nil }
         var percent: Int?
         if c.literal(#","percent":"#) {
@@ -95,10 +92,10 @@ extension EventValidator {
 
         // What references checks of progress from an organisation of the plan.
         let organisationBytes = c.slice(organisation)
-        guard !sameBytes(organisationBytes, Self.systemOrganisation[...]),
-            let utilities = lookup.organisationUtilities[organisationBytes]
+        guard !sameBytes(organisationBytes, Self.systemOrganisationBytes),
+            let named = lookup.organisations[organisationBytes]
         else { return nil }
-        if let utility, utilities & Lookup.bit(utility) == 0 { return nil }
+        if let utility, named.utilities & Lookup.bit(utility) == 0 { return nil }
         var community: Int?
         if let site {
             guard let known = lookup.communities[c.slice(site)] else { return nil }
@@ -107,7 +104,7 @@ extension EventValidator {
         guard let item = lookup.workItems[c.slice(workItem)] else { return nil }
         if site != nil, community != item.community { return nil }
         if let utility, utility != item.utility { return nil }
-        guard sameBytes(organisationBytes, item.organisation) else { return nil }
+        guard named.index == item.organisation else { return nil }
 
         // What complete fills in: the work item's community and utility where the event leaves them out.
         let stored = community ?? item.community
@@ -263,8 +260,7 @@ private struct TemplateCursor {
     mutating func date(_ key: StaticString, _ date: inout CalendarDate?) -> Bool {
         guard literal(key) else { return true }
         // YYYY-MM-DD and the closing quote.
-        guard b.count - at >= 11, b[at + 10] == UInt8(ascii: "\""),
-            let value = try? CalendarDate.parse(slice(at..<at + 10), path: "data")
+        guard b.count - at >= 11, b[at + 10] == UInt8(ascii: "\""), let value = CalendarDate.parseQuickly(b.baseAddress! + at)
         else { return false }
         at += 11
         date = value

@@ -24,6 +24,8 @@ public struct EventValidator: Sendable {
     /// The organisation id reserved for Conduit's own components (the aggregator's alerts):
     /// sources `/conduit/…` are accepted without being in the scenario.
     public static let systemOrganisation = "conduit"
+    /// ``systemOrganisation``, for comparing bytes with.
+    static var systemOrganisationBytes: StaticString { "conduit" }
 
     public let scenario: Scenario
     let lookup: Lookup
@@ -31,13 +33,23 @@ public struct EventValidator: Sendable {
     /// Compact indexes of the scenario, keyed by `Substring` so that parts of `source` are looked up
     /// without building a `String`.
     struct Lookup: Sendable {
+        // The entries hold no reference: finding one retains nothing.
         struct WorkItemEntry: Sendable {
             var community: Int
             var utility: Utility?
-            /// The organisation responsible for it: the only one that reports its progress and the outages it causes.
-            var organisation: Substring
+            /// The organisation responsible for it, at its place in ``organisationNames``: the only one that reports
+            /// its progress and the outages it causes.
+            var organisation: Int
         }
-        let organisationUtilities: NameTable<UInt8>
+        struct OrganisationEntry: Sendable {
+            /// The utilities it runs (``bit(_:)`` of each).
+            var utilities: UInt8
+            /// Its place in ``organisationNames``.
+            var index: Int
+        }
+        let organisations: NameTable<OrganisationEntry>
+        /// The organisations of the plan, then any other that a work item names (none in a consistent plan).
+        let organisationNames: [Substring]
         let organisationInspects: NameTable<[InspectionKind]>
         let coordinators: NameTable<Bool>
         let communities: NameTable<Int>
@@ -53,8 +65,20 @@ public struct EventValidator: Sendable {
                 .allSatisfy { Identifier.isValid($0) }
             coordinators = NameTable(
                 scenario.organisations.filter { $0.roles.contains(.coordinator) }.map { (name: $0.id, value: true) })
-            organisationUtilities = NameTable(
-                scenario.organisations.map { (name: $0.id, value: $0.utilities.reduce(0) { $0 | Lookup.bit($1) }) })
+            var names = scenario.organisations.map { Substring($0.id) }
+            // Keyed by bytes, as the tables are: names that differ in bytes are different names.
+            var places: [[UInt8]: Int] = [:]
+            for (place, name) in names.enumerated() { places[Array(name.utf8)] = place }
+            organisations = NameTable(
+                scenario.organisations.enumerated().map { place, organisation in
+                    (name: organisation.id,
+                     value: OrganisationEntry(utilities: organisation.utilities.reduce(0) { $0 | Lookup.bit($1) }, index: place))
+                })
+            for item in scenario.workItems where places[Array(item.organisation.utf8)] == nil {
+                places[Array(item.organisation.utf8)] = names.count
+                names.append(Substring(item.organisation))
+            }
+            organisationNames = names
             organisationInspects = NameTable(scenario.organisations.map { (name: $0.id, value: $0.inspects) })
             let communities = NameTable(scenario.communities.enumerated().map { (name: $0.element.id, value: $0.offset) })
             self.communities = communities
@@ -62,7 +86,7 @@ public struct EventValidator: Sendable {
                 scenario.workItems.map { item in
                     (name: item.id,
                      value: WorkItemEntry(
-                        community: communities[item.community] ?? -1, utility: item.utility, organisation: Substring(item.organisation)))
+                        community: communities[item.community] ?? -1, utility: item.utility, organisation: places[Array(item.organisation.utf8)]!))
                 })
             progressTopics = ([.power, .water, .telecom, .broadcast, nil] as [Utility?]).map { utility in
                 (scenario.communities.map { Optional.some($0.id) } + [nil]).map { Topic.make(kind: .progress, utility: utility, community: $0) }
@@ -232,7 +256,7 @@ public struct EventValidator: Sendable {
     private func references(_ event: Event) throws(ConduitError) -> Lookup.WorkItemEntry? {
         let organisationID = event.sourceOrganisation
         let isSystem = organisationID == Self.systemOrganisation
-        let utilities = lookup.organisationUtilities[organisationID]
+        let utilities = lookup.organisations[organisationID]?.utilities
         if utilities == nil && !isSystem {
             throw ConduitError(.scenarioOrganisation, path: "source", "\"\(organisationID)\" is not an organisation of the scenario")
         }
@@ -286,7 +310,7 @@ public struct EventValidator: Sendable {
         // Authority comes from the plan: a work item's progress, a request for its inspection and the outages it causes
         // are reported by the organisation responsible for it, whatever optional attributes the event leaves out.
         if !isSystem, let workItemID = event.workItem ?? event.outageCause,
-            let owner = (namedWorkItem ?? lookup.workItems[workItemID])?.organisation,
+            let owner = (namedWorkItem ?? lookup.workItems[workItemID]).map({ lookup.organisationNames[$0.organisation] }),
             !sameBytes(owner, organisationID), event.kind != .inspection || !lookup.coordinators.contains(organisationID)
         {
             let path = event.workItem != nil ? "workitem" : "data.causedBy"

@@ -2,7 +2,10 @@
 /// per lookup, then a comparison of bytes. Nothing looked up is ever added, so a name chosen by a peer cannot
 /// lengthen a probe beyond what the plan's own names make. The validator looks several names up in every event.
 struct NameTable<Value: Sendable>: Sendable {
-    private var keys: [[UInt8]?]
+    /// The names one after another, in one buffer: a lookup compares bytes without retaining a name.
+    private var names: [UInt8] = []
+    /// Where each slot's name is in `names`; a count of -1 marks an empty slot.
+    private var slots: [(start: Int, count: Int)]
     private var values: [Value?]
     private let mask: Int
     /// How many names the table holds.
@@ -12,15 +15,20 @@ struct NameTable<Value: Sendable>: Sendable {
     init(_ entries: [(name: String, value: Value)]) {
         var size = 8
         while size < entries.count * 2 { size <<= 1 }
-        keys = Array(repeating: nil, count: size)
+        slots = Array(repeating: (start: 0, count: -1), count: size)
         values = Array(repeating: nil, count: size)
         mask = size - 1
         for entry in entries {
             let name = Array(entry.name.utf8)
             var index = name.withUnsafeBufferPointer { Self.slot(of: $0, mask: mask) }
-            while let key = keys[index], key != name { index = (index + 1) & mask }
-            if keys[index] == nil { count += 1 }
-            keys[index] = name
+            while slots[index].count >= 0, !names[slots[index].start..<slots[index].start + slots[index].count].elementsEqual(name) {
+                index = (index + 1) & mask
+            }
+            if slots[index].count < 0 {
+                count += 1
+                slots[index] = (start: names.count, count: name.count)
+                names += name
+            }
             values[index] = entry.value
         }
     }
@@ -40,15 +48,17 @@ struct NameTable<Value: Sendable>: Sendable {
     func contains(_ name: Substring) -> Bool { self[name] != nil }
 
     private func find(_ name: UnsafeBufferPointer<UInt8>) -> Value? {
-        var index = Self.slot(of: name, mask: mask)
-        while let key = keys[index] {
-            let equal = key.withUnsafeBufferPointer { stored in
-                stored.count == name.count && (name.isEmpty || memoryEqual(name.baseAddress, stored.baseAddress!, name.count))
+        names.withUnsafeBufferPointer { names in
+            var index = Self.slot(of: name, mask: mask)
+            while true {
+                let slot = slots[index]
+                if slot.count < 0 { return nil }
+                if slot.count == name.count, slot.count == 0 || memoryEqual(name.baseAddress, names.baseAddress! + slot.start, slot.count) {
+                    return values[index]
+                }
+                index = (index + 1) & mask
             }
-            if equal { return values[index] }
-            index = (index + 1) & mask
         }
-        return nil
     }
 
     private static func slot(of name: UnsafeBufferPointer<UInt8>, mask: Int) -> Int {
@@ -70,4 +80,10 @@ func sameBytes(_ bytes: UnsafeBufferPointer<UInt8>, _ text: Substring) -> Bool {
     return text.withUTF8 { utf8 in
         utf8.count == bytes.count && (bytes.isEmpty || memoryEqual(bytes.baseAddress, utf8.baseAddress!, bytes.count))
     }
+}
+
+/// Whether `bytes` are those of `text`.
+@inline(__always)
+func sameBytes(_ bytes: UnsafeBufferPointer<UInt8>, _ text: StaticString) -> Bool {
+    bytes.count == text.utf8CodeUnitCount && (bytes.isEmpty || memoryEqual(bytes.baseAddress, text.utf8Start, bytes.count))
 }

@@ -182,6 +182,19 @@ import Testing
         }
         #expect([UInt8]().withUnsafeBufferPointer(Utility.match) == nil)
     }
+
+    @Test func theTablesOfWireNamesMatchAsTheirEnumerationsDo() {
+        func variants(_ name: String) -> [[UInt8]] {
+            let bytes = Array(name.utf8)
+            return [bytes, bytes + [0x78], Array(bytes.dropLast()), Array(bytes.dropFirst()), Array(name.uppercased().utf8), [], [0]]
+        }
+        for candidate in Utility.allCases.flatMap({ variants($0.rawValue) }) + WorkStatus.allCases.flatMap({ variants($0.rawValue) }) {
+            candidate.withUnsafeBufferPointer { bytes in
+                #expect(Utility.wireNames.match(bytes) == Utility.match(bytes), "\(candidate)")
+                #expect(WorkStatus.wireNames.match(bytes) == WorkStatus.match(bytes), "\(candidate)")
+            }
+        }
+    }
 }
 
 /// The validator's table of a plan's names.
@@ -196,6 +209,9 @@ import Testing
         }
         for absent in ["", "work-item-300", "work-item-", "Work-item-1", "work-item-1 "] { #expect(table[absent] == nil) }
         #expect(NameTable<Int>([])["anything"] == nil)
+        #expect(NameTable<Int>([])[""] == nil)
+        let withEmpty = NameTable([(name: "", value: 1), (name: "a", value: 2)])
+        #expect(withEmpty[""] == 1 && withEmpty["a"] == 2 && withEmpty["b"] == nil)
         #expect(sameBytes("power-supply-bureau", "power-supply-bureau"[...]) && !sameBytes("power", "powers"))
     }
 }

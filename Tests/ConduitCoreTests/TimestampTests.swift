@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ConduitCore
 
@@ -63,5 +64,58 @@ import Testing
         }
         #expect(CalendarDate(year: 2023, month: 2, day: 29) == nil)
         expectError(.eventFormat, at: "$") { _ = try CalendarDate(iso8601: "2023-12-31T00:00:00Z") }
+    }
+
+    /// Texts of `count` bytes made from `bases` with one byte replaced, by every byte value at every place.
+    static func oneByteOff(_ bases: [String]) -> [[UInt8]] {
+        bases.flatMap { base in
+            let bytes = Array(base.utf8)
+            return bytes.indices.flatMap { place in
+                (0...255).map { value in
+                    var changed = bytes
+                    changed[place] = UInt8(value)
+                    return changed
+                }
+            }
+        }
+    }
+
+    @Test func aDateReadEightBytesAtATimeIsTheOneParseReads() {
+        var texts = Self.oneByteOff(["2023-06-01", "2024-02-29", "2000-02-29", "1900-02-28", "0001-01-01", "9999-12-31"])
+        for year in [1, 1900, 2000, 2023, 2024, 9999] {
+            for month in 0...13 {
+                for day in 0...32 {
+                    texts.append(Array(String(format: "%04d-%02d-%02d", year, month, day).utf8))
+                }
+            }
+        }
+        for text in texts {
+            text.withUnsafeBufferPointer { b in
+                #expect(CalendarDate.parseQuickly(b.baseAddress!) == (try? CalendarDate.parse(b, path: "$")), "\(text)")
+            }
+        }
+    }
+
+    @Test func aCanonicalTimestampReadEightBytesAtATimeIsOneParseReadsInTheCanonicalForm() {
+        var texts = Self.oneByteOff([
+            "2023-06-01T08:30:00Z", "2023-06-01T23:59:59.999999Z", "0001-01-01T00:00:00.000001Z", "9999-12-31T23:59:59Z",
+            "2024-02-29T12:00:00.000000Z",
+        ])
+        for hour in [0, 9, 10, 19, 20, 23, 24, 25, 99] {
+            for minute in [0, 9, 10, 59, 60, 61] {
+                for second in [0, 9, 10, 59, 60, 61] {
+                    texts.append(Array(String(format: "2023-06-01T%02d:%02d:%02dZ", hour, minute, second).utf8))
+                }
+            }
+        }
+        texts += ["2023-06-01T08:30:00z", "2023-06-01t08:30:00Z", "2023-06-01T08:30:00.1Z", "2023-06-01T08:30:00.1234567Z",
+                  "2023-06-01T08:30:00+00:00", "2023-06-01T08:30:00.000001+00:00", "2023-06-01T08:30:00ZZ"].map { Array($0.utf8) }
+        for text in texts {
+            let quoted = [UInt8(ascii: "\"")] + text + [UInt8(ascii: "\"")]
+            let general = text.withUnsafeBufferPointer { b in (try? Timestamp.parse(b, path: "$")) != nil }
+                && quoted.withUnsafeBufferPointer { EventDecoder.isCanonicalTimestamp($0, 0..<quoted.count) }
+            let quick = text.withUnsafeBufferPointer { Timestamp.isCanonicalText($0) }
+            #expect(quick == general, "\(String(decoding: text, as: UTF8.self))")
+        }
     }
 }

@@ -249,6 +249,57 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
     }
 }
 
+extension CalendarDate {
+    /// The date of the `YYYY-MM-DD` in the 10 bytes at `p`, read eight bytes at a time: what ``parse(_:path:)`` reads
+    /// from them, or `nil` where it throws.
+    @inline(__always)
+    static func parseQuickly(_ p: UnsafeRawPointer) -> CalendarDate? {
+        let head = UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))  // YYYY-MM-, the first byte lowest
+        let tail = UInt64(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt16.self)))  // DD
+        guard head & 0xFF00_00FF_0000_0000 == 0x2D00_002D_0000_0000 else { return nil }
+        let digits = (head ^ 0x3030_3030_3030_3030) & 0x00FF_FF00_FFFF_FFFF
+        let dayDigits = tail ^ 0x3030
+        guard areDigits(digits), areDigits(dayDigits) else { return nil }
+        let year = digit(digits, 0) * 1000 + digit(digits, 1) * 100 + digit(digits, 2) * 10 + digit(digits, 3)
+        return CalendarDate(
+            year: year, month: digit(digits, 5) * 10 + digit(digits, 6), day: digit(dayDigits, 0) * 10 + digit(dayDigits, 1))
+    }
+}
+
+extension Timestamp {
+    /// Whether `b` is the text ``write(into:)`` writes of an instant (`YYYY-MM-DDTHH:MM:SSZ`, or with six fraction
+    /// digits that are not all zero) and is a real date and time: what ``parse(_:path:)`` accepts in the form
+    /// `EventDecoder.isCanonicalTimestamp` accepts, read eight bytes at a time.
+    static func isCanonicalText(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard b.count == 20 || b.count == 27, let base = b.baseAddress, base[10] == UInt8(ascii: "T") else { return false }
+        let p = UnsafeRawPointer(base)
+        guard CalendarDate.parseQuickly(p) != nil else { return false }
+        let time = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 11, as: UInt64.self))  // HH:MM:SS
+        guard time & 0x0000_FF00_00FF_0000 == 0x0000_3A00_003A_0000 else { return false }
+        let digits = (time ^ 0x3030_3030_3030_3030) & 0xFFFF_00FF_FF00_FFFF
+        guard areDigits(digits), digit(digits, 0) * 10 + digit(digits, 1) < 24, digit(digits, 3) * 10 + digit(digits, 4) < 60,
+            digit(digits, 6) * 10 + digit(digits, 7) < 60
+        else { return false }
+        if b.count == 20 { return base[19] == UInt8(ascii: "Z") }
+        let fraction = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 19, as: UInt64.self))  // .ffffffZ
+        guard fraction & 0xFF00_0000_0000_00FF == 0x5A00_0000_0000_002E else { return false }
+        let fractionDigits = (fraction ^ 0x3030_3030_3030_3030) & 0x00FF_FFFF_FFFF_FF00
+        return areDigits(fractionDigits) && fractionDigits != 0
+    }
+}
+
+/// Whether every byte of `word` is 0 to 9: text XOR `0` in each byte, with the bytes that are not to be digits
+/// cleared.
+@inline(__always)
+private func areDigits(_ word: UInt64) -> Bool {
+    // A byte up to 0x0F plus 6 reaches 0x10 only from 10 on, and carries into no other byte.
+    word & 0xF0F0_F0F0_F0F0_F0F0 == 0 && (word &+ 0x0606_0606_0606_0606) & 0x1010_1010_1010_1010 == 0
+}
+
+/// The byte at `index` of `word` (the lowest first).
+@inline(__always)
+private func digit(_ word: UInt64, _ index: Int) -> Int { Int(truncatingIfNeeded: word >> UInt64(8 * index) & 0xFF) }
+
 @inline(__always)
 func appendDigits(_ value: Int, _ width: Int, _ out: inout [UInt8]) {
     var divisor = 1

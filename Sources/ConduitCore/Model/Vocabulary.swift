@@ -23,6 +23,45 @@ extension WireEnum {
     }
 }
 
+/// The wire names of a ``WireEnum``'s cases as bytes, made once: ``match(_:)`` finds a case without allocating, where
+/// ``WireEnum/match(_:)`` has `allCases` make an array at every call. For the few lookups made for every event.
+struct WireNames<E: WireEnum>: Sendable {
+    private let cases: [E]
+    /// The names one after another; the name of `cases[i]` ends at `ends[i]`.
+    private let bytes: [UInt8]
+    private let ends: [Int]
+
+    init() {
+        cases = Array(E.allCases)
+        bytes = cases.flatMap { Array($0.rawValue.utf8) }
+        var end = 0
+        ends = cases.map { end += $0.rawValue.utf8.count; return end }
+    }
+
+    /// The case whose wire name equals `candidate`, if any: what ``WireEnum/match(_:)`` answers.
+    func match(_ candidate: UnsafeBufferPointer<UInt8>) -> E? {
+        bytes.withUnsafeBufferPointer { names in
+            var start = 0
+            for index in ends.indices {
+                let end = ends[index]
+                if end - start == candidate.count, memoryEqual(candidate.baseAddress, names.baseAddress! + start, candidate.count) {
+                    return cases[index]
+                }
+                start = end
+            }
+            return nil
+        }
+    }
+}
+
+extension Utility {
+    static let wireNames = WireNames<Utility>()
+}
+
+extension WorkStatus {
+    static let wireNames = WireNames<WorkStatus>()
+}
+
 /// A utility service that relocation work touches and an outage interrupts.
 public enum Utility: String, WireEnum {
     case power
