@@ -380,11 +380,16 @@ final class BrokerLoop {
         shutDown()
     }
 
+    /// When the pipeline next has a silent agent to declare dead. Read through `inout`: a computed property of the
+    /// pipeline read from this class copies the whole pipeline, retaining and releasing every table it holds, at every
+    /// turn of the loop.
+    private static func nextExpiry(_ pipeline: inout IngestPipeline) -> Int64? { pipeline.nextExpiry }
+
     private func nextTimeout() -> Duration {
         if replays.hasWork { return .zero }
         let now = clock()
         var next = lastPublishTime + configuration.fanoutHeartbeatInterval.microseconds
-        if let expiry = pipeline.nextExpiry { next = min(next, expiry) }
+        if let expiry = Self.nextExpiry(&pipeline) { next = min(next, expiry) }
         for endpoint in [ingestGuard, fanoutGuard, queryGuard] {
             if let inspection = endpoint.nextDeadline { next = min(next, inspection) }
         }
@@ -803,7 +808,7 @@ final class BrokerLoop {
             counters.fanoutHeartbeats += 1
             lastPublishTime = now
         }
-        if let expiry = pipeline.nextExpiry, expiry <= now {
+        if let expiry = Self.nextExpiry(&pipeline), expiry <= now {
             try carryOut(pipeline.expireSilentAgents(now: now, calendar: stampTime))
             try commitBatch()
         }
