@@ -1,4 +1,4 @@
-/// A table of names fixed when it is made (a plan's identifiers), looked up by the bytes of a name: one FNV-1a hash
+/// A table of names fixed when it is made (a plan's identifiers), looked up by the bytes of a name: one hash
 /// per lookup, then a comparison of bytes. Nothing looked up is ever added, so a name chosen by a peer cannot
 /// lengthen a probe beyond what the plan's own names make. The validator looks several names up in every event.
 struct NameTable<Value: Sendable>: Sendable {
@@ -61,9 +61,31 @@ struct NameTable<Value: Sendable>: Sendable {
         }
     }
 
+    /// Where the search for `name` begins: a hash of its bytes taken eight at a time (the last eight overlapping the
+    /// word before when the count is not a multiple of eight).
     private static func slot(of name: UnsafeBufferPointer<UInt8>, mask: Int) -> Int {
-        let hash = fnv1a(name)
-        return Int(truncatingIfNeeded: hash ^ (hash >> 29)) & mask
+        @inline(__always) func mix(_ hash: UInt64, _ word: UInt64) -> UInt64 {
+            let mixed = (hash ^ word) &* 0xBF58_476D_1CE4_E5B9
+            return mixed ^ mixed >> 31
+        }
+        var hash = UInt64(truncatingIfNeeded: name.count) &* 0x9E37_79B9_7F4A_7C15
+        if let base = name.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            if name.count >= 8 {
+                var at = 0
+                while name.count - at > 8 {
+                    hash = mix(hash, UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
+                    at += 8
+                }
+                hash = mix(hash, UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: name.count - 8, as: UInt64.self)))
+            } else {
+                var word: UInt64 = 0
+                for at in 0..<name.count { word |= UInt64(base[at]) << (8 * UInt64(at)) }
+                hash = mix(hash, word)
+            }
+        }
+        hash = (hash ^ hash >> 29) &* 0x94D0_49BB_1331_11EB
+        return Int(truncatingIfNeeded: hash ^ hash >> 32) & mask
     }
 }
 
