@@ -21,6 +21,9 @@ struct BatchRecords: Equatable {
     private(set) var entries: [Entry] = []
     /// The topics of the batch's records.
     private(set) var topics: [[UInt8]] = []
+    /// The bytes of ``topics`` one after another, read without retaining a topic; topic `i` lies at `topicRanges[i]`.
+    private var topicBytes: [UInt8] = []
+    private var topicRanges: [Range<Int>] = []
     /// The index in ``topics`` of the topic whose bytes lie at an address. ``topics`` holds each of them, so that no
     /// other topic can come to lie there while the batch is formed.
     private var topicIndex: [UnsafeRawPointer: Int] = [:]
@@ -67,6 +70,8 @@ struct BatchRecords: Equatable {
         bytes.removeAll(keepingCapacity: true)
         entries.removeAll(keepingCapacity: true)
         topics.removeAll(keepingCapacity: true)
+        topicBytes.removeAll(keepingCapacity: true)
+        topicRanges.removeAll(keepingCapacity: true)
         topicIndex.removeAll(keepingCapacity: true)
         lastTopic = (nil, 0)
     }
@@ -75,12 +80,13 @@ struct BatchRecords: Equatable {
     /// only during the call.
     func forEach<E: Error>(_ body: (Entry, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(E) -> Void) throws(E) {
         let outcome = bytes.withUnsafeBytes { bytes in
-            Result { () throws(E) in
-                for entry in entries {
-                    let published = topics[entry.topic].withUnsafeBytes { topic in
-                        Result { () throws(E) in try body(entry, topic, UnsafeRawBufferPointer(rebasing: bytes[entry.event])) }
+            topicBytes.withUnsafeBytes { topics in
+                Result { () throws(E) in
+                    for entry in entries {
+                        try body(
+                            entry, UnsafeRawBufferPointer(rebasing: topics[topicRanges[entry.topic]]),
+                            UnsafeRawBufferPointer(rebasing: bytes[entry.event]))
                     }
-                    try published.get()
                 }
             }
         }
@@ -107,6 +113,8 @@ struct BatchRecords: Equatable {
         } else {
             index = topics.count
             topics.append(topic)
+            topicRanges.append(topicBytes.count..<topicBytes.count + topic.count)
+            topicBytes += topic
             if let address { topicIndex[address] = index }
         }
         lastTopic = (address, index)

@@ -624,9 +624,9 @@ final class BrokerLoop {
     }
 
     /// The kind a topic begins with (`progress/power/ganjiaba/` → progress).
-    static func kind(ofTopic topic: some Collection<UInt8>) -> EventKind? {
+    static func kind(ofTopic topic: UnsafeRawBufferPointer) -> EventKind? {
         guard let slash = topic.firstIndex(of: UInt8(ascii: "/")) else { return nil }
-        return EventKind.allCases.first { $0.rawValue.utf8.elementsEqual(topic[..<slash]) }
+        return EventKind.wireNames.match(UnsafeRawBufferPointer(rebasing: topic[..<slash]).assumingMemoryBound(to: UInt8.self))
     }
 
     /// Frames the pipeline's records into the journal batch (and the batch for the journal of record); returns why
