@@ -475,12 +475,15 @@ struct IngestPipeline {
         let (sequence, recordedTime) = nextStamp(calendar: calendar)
         let stamp = recordedTimeText.text(of: Timestamp(microsecondsSinceEpoch: recordedTime))
         let identity = principal?.organisation
+        // The site is looked up only when the event leaves it out and the stored form fills it in.
+        let site = event.siteGiven ? nil : validator.site(of: event)
         // Written straight into the batch's buffer.
         let count = records.append(
-            sequence: sequence, recordedTime: recordedTime, topic: event.topic,
-            capacity: EventCodec.storedFormCapacity(event, of: received, recordedTime: stamp, identity: identity)
+            sequence: sequence, recordedTime: recordedTime, topic: validator.progressTopic(of: event),
+            capacity: EventCodec.storedFormCapacity(event, site: site, of: received, recordedTime: stamp, identity: identity)
         ) { start in
-            EventCodec.writeStoredForm(event, of: received, sequence: sequence, recordedTime: stamp, identity: identity, to: start)
+            EventCodec.writeStoredForm(
+                event, site: site, of: received, sequence: sequence, recordedTime: stamp, identity: identity, to: start)
         }
         if let refusal = refusal(storedCount: count) {
             records.removeLast()

@@ -1,7 +1,7 @@
 /// A progress report received exactly as the broker stores it, in order and spelling: what Conduit's own agents send,
 /// and the commonest event a hub takes. ``EventValidator/canonicalProgress(_:)`` accepts one by reading the received
 /// bytes once against that form, checking every rule the decoder and the validator apply to a progress event, and
-/// building no ``Event``; ``EventCodec/writeStoredForm(_:of:sequence:recordedTime:identity:to:)`` then writes its
+/// building no ``Event``; ``EventCodec/writeStoredForm(_:site:of:sequence:recordedTime:identity:to:)`` then writes its
 /// stored bytes by copying them around what the broker adds.
 ///
 /// Whatever it is not sure of — another member order, whitespace, an escape, a byte that is not ASCII, a
@@ -17,15 +17,16 @@ public struct CanonicalProgress: Sendable {
     public var organisation: Range<Int>
     /// The utility stored: the event's, or its work item's.
     public var utility: Utility?
-    /// The community stored as `site`: the event's, or its work item's.
-    public var site: String?
-    /// The topic the event is published under.
-    public var topic: [UInt8]
+    /// The community stored as `site` (the event's, or its work item's), at its place in the plan's communities; -1
+    /// for none. ``EventValidator/site(of:)`` names it, and ``EventValidator/progressTopic(of:)`` gives the topic the
+    /// event is published under. The report holds no reference: it is copied without reference counting.
+    public var community: Int
     /// Where the `utility` and `site` members are in the received bytes, or would be when the plan fills them in.
     var utilityAt: Int
     var utilityGiven: Bool
     var siteAt: Int
-    var siteGiven: Bool
+    /// Whether the received event gives its site; when it does not, the stored form fills it in.
+    public internal(set) var siteGiven: Bool
     /// Where `,"data":` begins: the broker's stamped members go before it.
     var dataAt: Int
 
@@ -108,18 +109,12 @@ extension EventValidator {
 
         // What complete fills in: the work item's community and utility where the event leaves them out.
         let stored = community ?? item.community
-        let storedUtility = utility ?? item.utility
-        var storedSite: String?
-        if stored >= 0 {
-            // The plan's name of the community: the event's own bytes when it gives the site.
-            let id = scenario.communities[stored].id
-            guard site != nil || EventCodec.needsNoEscaping(id) else { return nil }
-            storedSite = id
-        }
+        // The plan's name of the community is written when the event leaves the site out (as the event's own bytes
+        // are when it gives it): only a name that needs no escaping is written as it is.
+        if stored >= 0, site == nil, !lookup.communityNeedsNoEscaping[stored] { return nil }
         return CanonicalProgress(
-            source: source, id: id, organisation: organisation, utility: storedUtility, site: storedSite,
-            topic: lookup.progressTopic(utility: storedUtility, community: stored), utilityAt: utilityAt,
-            utilityGiven: utility != nil, siteAt: siteAt, siteGiven: site != nil, dataAt: dataAt)
+            source: source, id: id, organisation: organisation, utility: utility ?? item.utility, community: stored,
+            utilityAt: utilityAt, utilityGiven: utility != nil, siteAt: siteAt, siteGiven: site != nil, dataAt: dataAt)
     }
 
     /// The organisation a source (a range of `b` without its quotes) names, if the source is one the decoder accepts:
@@ -158,34 +153,37 @@ extension EventCodec {
     /// The stored form of an event accepted by ``EventValidator/canonicalProgress(_:)``: the same bytes as
     /// ``encode(_:)`` of the decoded, completed and stamped event.
     /// - Parameters:
+    ///   - site: ``EventValidator/site(of:)`` of the event.
     ///   - recordedTime: the recorded time's JSON text, with its quotes (``TimestampText``).
     ///   - identity: the organisation of the key that published it, if any (an identifier: written as it is).
     public static func storedForm(
-        _ event: CanonicalProgress, of received: UnsafeBufferPointer<UInt8>, sequence: UInt64, recordedTime: [UInt8],
-        identity: String?
+        _ event: CanonicalProgress, site: String?, of received: UnsafeBufferPointer<UInt8>, sequence: UInt64,
+        recordedTime: [UInt8], identity: String?
     ) -> [UInt8] {
-        let capacity = storedFormCapacity(event, of: received, recordedTime: recordedTime, identity: identity)
+        let capacity = storedFormCapacity(event, site: site, of: received, recordedTime: recordedTime, identity: identity)
         return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
             count = writeStoredForm(
-                event, of: received, sequence: sequence, recordedTime: recordedTime, identity: identity, to: buffer.baseAddress!)
+                event, site: site, of: received, sequence: sequence, recordedTime: recordedTime, identity: identity,
+                to: buffer.baseAddress!)
             precondition(count <= capacity)
         }
     }
 
-    /// The room ``writeStoredForm(_:of:sequence:recordedTime:identity:to:)`` needs at most.
+    /// The room ``writeStoredForm(_:site:of:sequence:recordedTime:identity:to:)`` needs at most.
     public static func storedFormCapacity(
-        _ event: CanonicalProgress, of received: UnsafeBufferPointer<UInt8>, recordedTime: [UInt8], identity: String?
+        _ event: CanonicalProgress, site: String?, of received: UnsafeBufferPointer<UInt8>, recordedTime: [UInt8],
+        identity: String?
     ) -> Int {
         // Besides the received bytes: at most 104 of keys and stamped values, and the filled-in and stamped names.
-        let filled = (event.siteGiven ? 0 : event.site?.utf8.count ?? 0) + (identity?.utf8.count ?? 0) + recordedTime.count
+        let filled = (event.siteGiven ? 0 : site?.utf8.count ?? 0) + (identity?.utf8.count ?? 0) + recordedTime.count
         return received.count + 128 + filled
     }
 
-    /// Writes the stored form of ``storedForm(_:of:sequence:recordedTime:identity:)`` at `start`, which has room for
-    /// ``storedFormCapacity(_:of:recordedTime:identity:)`` bytes; returns how many it wrote.
+    /// Writes the stored form of ``storedForm(_:site:of:sequence:recordedTime:identity:)`` at `start`, which has room
+    /// for ``storedFormCapacity(_:site:of:recordedTime:identity:)`` bytes; returns how many it wrote.
     public static func writeStoredForm(
-        _ event: CanonicalProgress, of received: UnsafeBufferPointer<UInt8>, sequence: UInt64, recordedTime: [UInt8],
-        identity: String?, to start: UnsafeMutablePointer<UInt8>
+        _ event: CanonicalProgress, site: String?, of received: UnsafeBufferPointer<UInt8>, sequence: UInt64,
+        recordedTime: [UInt8], identity: String?, to start: UnsafeMutablePointer<UInt8>
     ) -> Int {
         var out = ByteCursor(start)
         out.copy(received, 0..<event.utilityAt)
@@ -195,7 +193,7 @@ extension EventCodec {
             out.put(UInt8(ascii: "\""))
         }
         out.copy(received, event.utilityAt..<event.siteAt)
-        if !event.siteGiven, let site = event.site {
+        if !event.siteGiven, let site {
             out.put(#","site":""#)
             out.put(site)
             out.put(UInt8(ascii: "\""))

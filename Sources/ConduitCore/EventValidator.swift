@@ -56,6 +56,8 @@ public struct EventValidator: Sendable {
         let workItems: NameTable<WorkItemEntry>
         /// The topic of a progress report about each community (or none, last) by each utility (or none, last).
         private let progressTopics: [[[UInt8]]]
+        /// Whether each community's id is written in JSON as it is, with no escape.
+        let communityNeedsNoEscaping: [Bool]
         /// Whether every organisation, community and work item of the plan is named by an identifier (as every plan
         /// read from JSON is): a name found in these tables is then one.
         let namesAreIdentifiers: Bool
@@ -88,6 +90,7 @@ public struct EventValidator: Sendable {
                      value: WorkItemEntry(
                         community: communities[item.community] ?? -1, utility: item.utility, organisation: places[Array(item.organisation.utf8)]!))
                 })
+            communityNeedsNoEscaping = scenario.communities.map { EventCodec.needsNoEscaping($0.id) }
             progressTopics = ([.power, .water, .telecom, .broadcast, nil] as [Utility?]).map { utility in
                 (scenario.communities.map { Optional.some($0.id) } + [nil]).map { Topic.make(kind: .progress, utility: utility, community: $0) }
             }
@@ -132,6 +135,16 @@ public struct EventValidator: Sendable {
     /// `utility` from its `service`. Attributes the event gives are kept (``validate(_:)`` checked them against the
     /// work item). The broker stores and publishes this form, so that the community and utility subscriptions and
     /// filters select every event about a community or utility.
+    /// The topic a progress report taken the quick way is published under.
+    public func progressTopic(of event: CanonicalProgress) -> [UInt8] {
+        lookup.progressTopic(utility: event.utility, community: event.community)
+    }
+
+    /// The community a progress report taken the quick way is stored with as its `site`, if any.
+    public func site(of event: CanonicalProgress) -> String? {
+        event.community >= 0 ? scenario.communities[event.community].id : nil
+    }
+
     public func completed(_ event: Event) -> Event {
         var event = event
         complete(&event)

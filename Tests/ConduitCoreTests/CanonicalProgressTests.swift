@@ -31,11 +31,12 @@ import Testing
             #expect(String(decoding: received[accepted.source], as: UTF8.self) == event.source, sourceLocation: sourceLocation)
             #expect(String(decoding: received[accepted.id], as: UTF8.self) == event.id, sourceLocation: sourceLocation)
             #expect(String(decoding: received[accepted.organisation], as: UTF8.self) == event.sourceOrganisation, sourceLocation: sourceLocation)
-            #expect(accepted.topic == event.topic, sourceLocation: sourceLocation)
-            #expect(accepted.utility == event.utility && accepted.site == event.site, sourceLocation: sourceLocation)
+            #expect(validator.progressTopic(of: accepted) == event.topic, sourceLocation: sourceLocation)
+            #expect(accepted.utility == event.utility && validator.site(of: accepted) == event.site, sourceLocation: sourceLocation)
             var text = TimestampText()
             return EventCodec.storedForm(
-                accepted, of: received, sequence: 1234, recordedTime: text.text(of: recordedTime), identity: identity)
+                accepted, site: validator.site(of: accepted), of: received, sequence: 1234, recordedTime: text.text(of: recordedTime),
+                identity: identity)
         }
     }
 

@@ -25,13 +25,13 @@ extension WireEnum {
 
 /// The wire names of a ``WireEnum``'s cases as bytes, made once: ``match(_:)`` finds a case without allocating, where
 /// ``WireEnum/match(_:)`` has `allCases` make an array at every call. For the few lookups made for every event.
-struct WireNames<E: WireEnum>: Sendable {
+package struct WireNames<E: WireEnum>: Sendable {
     private let cases: [E]
     /// The names one after another; the name of `cases[i]` ends at `ends[i]`.
     private let bytes: [UInt8]
     private let ends: [Int]
 
-    init() {
+    package init() {
         cases = Array(E.allCases)
         bytes = cases.flatMap { Array($0.rawValue.utf8) }
         var end = 0
@@ -39,7 +39,7 @@ struct WireNames<E: WireEnum>: Sendable {
     }
 
     /// The case whose wire name equals `candidate`, if any: what ``WireEnum/match(_:)`` answers.
-    func match(_ candidate: UnsafeBufferPointer<UInt8>) -> E? {
+    package func match(_ candidate: UnsafeBufferPointer<UInt8>) -> E? {
         bytes.withUnsafeBufferPointer { names in
             var start = 0
             for index in ends.indices {
@@ -60,6 +60,10 @@ extension Utility {
 
 extension WorkStatus {
     static let wireNames = WireNames<WorkStatus>()
+}
+
+extension EventKind {
+    package static let wireNames = WireNames<EventKind>()
 }
 
 /// A utility service that relocation work touches and an outage interrupts.
