@@ -100,12 +100,8 @@ final class BrokerLoop {
 
     private var replays = ReplaySessions()
     private var lastPublishTime: Int64
-    /// Wire bytes published to these subscribers and not yet counted towards them (``countPublished(topic:wireBytes:)``).
+    /// Wire bytes published to these subscribers and not yet counted towards them (``countPublished(to:wireBytes:)``).
     private var uncounted: (subscribers: [Int32], wireBytes: Int) = ([], 0)
-    /// The topic whose subscribers ``uncounted`` holds, until ``countUncounted()`` (at the end of every turn that
-    /// publishes, and subscriptions change only between turns): kept alive here, so that no other topic is at its
-    /// address, and found again by its address alone.
-    private var uncountedTopic: (topic: [UInt8], address: UnsafeRawPointer?) = ([], nil)
 
     init(
         configuration: BrokerConfiguration, logger: Logger, clock: @escaping @Sendable () -> Int64,
@@ -586,8 +582,16 @@ final class BrokerLoop {
                 ingestGuard.sent(to: routingId, wireBytes: wireBytes)
             case .publish(let records):
                 published = true
+                // The subscribers of each of the batch's topics, looked up once (subscriptions change only between
+                // turns).
+                var subscribersOfTopic = [[Int32]?](repeating: nil, count: records.topics.count)
                 try records.forEach { (record, topic, event) throws(ZMQError) in
-                    try publish(record, topic: topic, event) { records.topics[record.topic] }
+                    try publish(record, topic: topic, event) {
+                        if let known = subscribersOfTopic[record.topic] { return known }
+                        let found = subscriptions.subscribers(of: records.topics[record.topic])
+                        subscribersOfTopic[record.topic] = found
+                        return found
+                    }
                 }
             case .agentSilent(let source):
                 logger.info("agent.silent", metadata: ["agent.source": "\(source)"])
@@ -597,10 +601,10 @@ final class BrokerLoop {
         if published { lastPublishTime = clock() }
     }
 
-    /// Publishes a stored event on the fan-out: `topic` is its topic's bytes, `topicArray` gives them as an array
-    /// (asked only when the topic is not the last one's).
+    /// Publishes a stored event on the fan-out: `topic` is its topic's bytes, `subscribers` gives the subscribers a
+    /// message with it goes to (asked only once the message is sent).
     private func publish(
-        _ record: BatchRecords.Entry, topic: UnsafeRawBufferPointer, _ event: UnsafeRawBufferPointer, topicArray: () -> [UInt8]
+        _ record: BatchRecords.Entry, topic: UnsafeRawBufferPointer, _ event: UnsafeRawBufferPointer, subscribers: () -> [Int32]
     ) throws(ZMQError) {
         // XPUB drops per subscriber at its high-water mark; the frames go one by one, no array built.
         guard try fanout.send(topic, more: true, wait: false) else { return }
@@ -609,7 +613,7 @@ final class BrokerLoop {
         try Self.send(header, on: fanout)
         try fanout.send(event, holdingIn: heldFanoutFrames)
         counters.eventsPublished += 1
-        countPublished(topic: topic, topicArray) { framing in
+        countPublished(to: subscribers()) { framing in
             framing.wireBytes(frame: topic.count) + framing.wireBytes(frame: ProtocolSignature.frame.count)
                 + framing.wireBytes(frame: 16) + framing.wireBytes(frame: event.count)
         }
@@ -691,24 +695,14 @@ final class BrokerLoop {
     /// counted in one go by ``countUncounted()``, which every turn that publishes calls before it ends (the guard
     /// inspects its counts only between turns).
     private func countPublished(topic: [UInt8], wireBytes measure: (GuardedEndpoint.Framing) -> Int) {
-        topic.withUnsafeBytes { bytes in countPublished(topic: bytes, { topic }, wireBytes: measure) }
+        countPublished(to: subscriptions.subscribers(of: topic), wireBytes: measure)
     }
 
-    /// ``countPublished(topic:wireBytes:)`` of a topic's bytes, which `topicArray` gives as an array; they are those of
-    /// the last topic counted when they lie where its did.
-    private func countPublished(
-        topic: UnsafeRawBufferPointer, _ topicArray: () -> [UInt8], wireBytes measure: (GuardedEndpoint.Framing) -> Int
-    ) {
-        let address = UnsafeRawPointer(topic.baseAddress)
-        if address == nil || address != uncountedTopic.address {
-            // Another topic than the last: its subscribers are looked up (consecutive events often share one).
-            let array = topicArray()
-            let subscribers = subscriptions.subscribers(of: array)
-            if subscribers != uncounted.subscribers {
-                countUncounted()
-                uncounted.subscribers = subscribers
-            }
-            uncountedTopic = (array, array.withUnsafeBytes { UnsafeRawPointer($0.baseAddress) })
+    /// ``countPublished(topic:wireBytes:)`` of a message whose topic's subscribers are known.
+    private func countPublished(to subscribers: [Int32], wireBytes measure: (GuardedEndpoint.Framing) -> Int) {
+        if subscribers != uncounted.subscribers {
+            countUncounted()
+            uncounted.subscribers = subscribers
         }
         guard !uncounted.subscribers.isEmpty else { return }
         uncounted.wireBytes += measure(fanoutGuard.framing)
@@ -719,7 +713,6 @@ final class BrokerLoop {
             for descriptor in uncounted.subscribers { fanoutGuard.sent(descriptor: descriptor, wireBytes: uncounted.wireBytes) }
         }
         uncounted = ([], 0)
-        uncountedTopic = ([], nil)
     }
 
     // MARK: Connections
