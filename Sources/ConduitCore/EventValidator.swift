@@ -130,11 +130,6 @@ public struct EventValidator: Sendable {
         try checkReferences(event)
     }
 
-    /// A valid event with the attributes its topic is made of filled in where the plan decides them: `site`
-    /// and `utility` from its work item (a work item of no utility leaves `utility` absent), and an outage's
-    /// `utility` from its `service`. Attributes the event gives are kept (``validate(_:)`` checked them against the
-    /// work item). The broker stores and publishes this form, so that the community and utility subscriptions and
-    /// filters select every event about a community or utility.
     /// The topic a progress report taken the quick way is published under.
     public func progressTopic(of event: CanonicalProgress) -> [UInt8] {
         lookup.progressTopic(utility: event.utility, community: event.community)
@@ -145,6 +140,11 @@ public struct EventValidator: Sendable {
         event.community >= 0 ? scenario.communities[event.community].id : nil
     }
 
+    /// A valid event with the attributes its topic is made of filled in where the plan decides them: `site`
+    /// and `utility` from its work item (a work item of no utility leaves `utility` absent), and an outage's
+    /// `utility` from its `service`. Attributes the event gives are kept (``validate(_:)`` checked them against the
+    /// work item). The broker stores and publishes this form, so that the community and utility subscriptions and
+    /// filters select every event about a community or utility.
     public func completed(_ event: Event) -> Event {
         var event = event
         complete(&event)

@@ -151,6 +151,18 @@ import Testing
         #expect(Self.quickWay(bytes(json), identity: nil) == nil, "\(json)")
     }
 
+    /// A work item that names an organisation outside the plan (a plan changed after it was checked): neither way takes
+    /// a report on it, from any organisation of the plan.
+    @Test func aWorkItemOfAnOrganisationOutsideThePlanTakesNoReport() throws {
+        var scenario = Scenario.default
+        let index = try #require(scenario.workItems.firstIndex { $0.id == "ganjiaba-power" })
+        scenario.workItems[index].organisation = "nobody-of-the-plan"
+        let changed = EventValidator(scenario: scenario)
+        #expect((try? EventCodec.decodeAndValidate(Samples.progressBytes, with: changed)) == nil)
+        #expect(Samples.progressBytes.withUnsafeBufferPointer { changed.canonicalProgress($0) } == nil)
+        #expect(Samples.progressBytes.withUnsafeBufferPointer { Self.validator.canonicalProgress($0) } != nil)
+    }
+
     /// Progress reports written by the encoder over the plan's work items, with every optional member present or not
     /// and right or wrong: the quick way accepts exactly those the general way accepts, and stores the same bytes.
     @Test func ofCanonicalReportsItAcceptsExactlyWhatTheGeneralWayAccepts() throws {

@@ -188,10 +188,12 @@ import Testing
             let bytes = Array(name.utf8)
             return [bytes, bytes + [0x78], Array(bytes.dropLast()), Array(bytes.dropFirst()), Array(name.uppercased().utf8), [], [0]]
         }
-        for candidate in Utility.allCases.flatMap({ variants($0.rawValue) }) + WorkStatus.allCases.flatMap({ variants($0.rawValue) }) {
+        let names = Utility.allCases.map(\.rawValue) + WorkStatus.allCases.map(\.rawValue) + EventKind.allCases.map(\.rawValue)
+        for candidate in names.flatMap(variants) {
             candidate.withUnsafeBufferPointer { bytes in
                 #expect(Utility.wireNames.match(bytes) == Utility.match(bytes), "\(candidate)")
                 #expect(WorkStatus.wireNames.match(bytes) == WorkStatus.match(bytes), "\(candidate)")
+                #expect(EventKind.wireNames.match(bytes) == EventKind.match(bytes), "\(candidate)")
             }
         }
     }

@@ -684,7 +684,7 @@ func memoryEqual(_ lhs: UnsafePointer<UInt8>?, _ rhs: UnsafePointer<UInt8>, _ co
     return true
 }
 
-/// FNV-1a over bytes: a cheap hash for tables of names that peers cannot choose.
+/// FNV-1a over bytes: a cheap hash of a few bytes, for tables whose keys peers cannot choose.
 package func fnv1a(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
     var hash: UInt64 = 0xCBF2_9CE4_8422_2325
     for byte in bytes {
