@@ -2,7 +2,7 @@
 # Measures two builds of the broker back to back in one sitting: `conduit bench broker` (of the second build) drives
 # the throughput phase's broker of each build in turn, one run each, alternating, for both workloads (1 agent, window
 # 1,000, no subscriber; 4 agents, window 256, 2 subscribers), and prints the median broker CPU per event and
-# acknowledged events/s of each build, and their ratios.
+# acknowledged events/s of each build, and their ratios: of the medians, and the median of each pair of runs' own ratio.
 #
 #   bash Deploy/compare-brokers.sh OLD_CONDUIT NEW_CONDUIT [RUNS] [EVENTS]
 #
@@ -75,4 +75,13 @@ for workload, label in (("a1-s0-w1000", "1 agent, window 1000, no subscriber"), 
         new = figures(workload + "-new", key)
         mo, mn = statistics.median(old), statistics.median(new)
         print(f"  {key}: old {mo:.4g} {unit}, new {mn:.4g} {unit}, new/old {mn / mo:.3f}  (old runs {', '.join(f'{v:.4g}' for v in old)}; new runs {', '.join(f'{v:.4g}' for v in new)})")
+    # Each new run follows its old run at once: the median of the runs' own ratios leaves out much of what the machine
+    # does from one minute to the next, and the load generator (the same build in both) shows how fast it was going.
+    old = figures(workload + "-old", "broker_cpu_per_event")
+    new = figures(workload + "-new", "broker_cpu_per_event")
+    paired = [n / o for o, n in zip(old, new)]
+    print(f"  broker_cpu_per_event, median of each pair's new/old: {statistics.median(paired):.3f}  (pairs {', '.join(f'{r:.3f}' for r in paired)})")
+    og = figures(workload + "-old", "generator_cpu_per_event")
+    ng = figures(workload + "-new", "generator_cpu_per_event")
+    print(f"  generator_cpu_per_event: with old {statistics.median(og):.4g} µs, with new {statistics.median(ng):.4g} µs")
 PY
