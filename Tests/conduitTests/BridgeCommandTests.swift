@@ -64,17 +64,34 @@ struct BridgeCommandTests {
         return last
     }
 
+    /// What `read` answers once the cluster answers: a cluster that has just lost a node reports itself temporarily
+    /// unavailable for a moment (JetStream error 10008) while it settles; tried again for at most 30 s.
+    static func untilAvailable<T>(_ read: () throws -> T) throws -> T {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while true {
+            do {
+                return try read()
+            } catch let error as NATSError where error.isTransient && ContinuousClock.now < deadline {
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+        }
+    }
+
     /// Every message of the stream, read from `server`, is the journal's event of its sequence: the same bytes,
     /// the hub's message id, the subject of its kind, utility and site; and there is nothing else.
     static func expectStreamIsJournal(_ hub: Hub, server: NATSServerProcess) throws {
         let records = try journalRecords(hub.journal)
         let connection = try NATSConnection(servers: [server.url], name: "conduit-test")
         let jetStream = try connection.jetStream()
-        let state = try #require(try jetStream.streamState("CONDUIT_COUNTY"))
+        let state = try #require(try untilAvailable { try jetStream.streamState("CONDUIT_COUNTY") })
         #expect(state == StreamState(messages: UInt64(records.count), firstSequence: 1, lastSequence: UInt64(records.count)))
         var mismatches: [String] = []
         for record in records {
-            guard let message = try jetStream.message(stream: "CONDUIT_COUNTY", sequence: record.sequence, headers: ["Nats-Msg-Id", "Conduit-Sequence"]) else {
+            guard
+                let message = try untilAvailable({
+                    try jetStream.message(stream: "CONDUIT_COUNTY", sequence: record.sequence, headers: ["Nats-Msg-Id", "Conduit-Sequence"])
+                })
+            else {
                 mismatches.append("\(record.sequence): missing")
                 continue
             }
