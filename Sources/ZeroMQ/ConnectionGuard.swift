@@ -106,15 +106,22 @@ public struct ConnectionGuard: Sendable {
         var sent: UInt64 = 0
     }
 
-    /// What the kernel has counted on a connection since it began.
+    /// What the kernel has counted on a connection since it began: exact counts, or bounds on them when bytes
+    /// moved while the kernel was asked (a peer that streams without pause moves them all the time).
     public struct Sample: Sendable, Equatable {
         public var descriptor: Int32
-        /// Bytes that arrived and libzmq read.
-        public var received: UInt64
+        /// Bytes that arrived and libzmq read: at least the lower bound, at most the upper.
+        public var received: ClosedRange<UInt64>
         /// Bytes libzmq handed to the kernel to send (acknowledged by the peer, or still in the send queue).
-        public var written: UInt64
+        public var written: ClosedRange<UInt64>
 
+        /// Exact counts.
         public init(descriptor: Int32, received: UInt64, written: UInt64) {
+            self.init(descriptor: descriptor, received: received...received, written: written...written)
+        }
+
+        /// Counts known within bounds.
+        public init(descriptor: Int32, received: ClosedRange<UInt64>, written: ClosedRange<UInt64>) {
             self.descriptor = descriptor
             self.received = received
             self.written = written
@@ -190,16 +197,18 @@ public struct ConnectionGuard: Sendable {
         var unsentInAll = 0
         for sample in samples {
             let descriptor = sample.descriptor
-            let bytes = sample.received
             guard var connection = connections[descriptor] else { continue }
-            // What was written can never be more than was sent: a count found short is brought up to it.
-            connection.sent = max(connection.sent, sample.written)
-            let queued = Int(clamping: connection.sent - sample.written) - limits.handshakeBytes
+            // What was written can never be more than was sent: a count found short is brought up to what was
+            // surely written. What is queued is judged against the most that may have been written, so a reading
+            // taken while bytes moved never makes a connection look as if it held more than it does.
+            connection.sent = max(connection.sent, sample.written.lowerBound)
+            let queued = Int(clamping: Int64(clamping: connection.sent) - Int64(clamping: sample.written.upperBound)) - limits.handshakeBytes
             // The application may count a message's wire bytes generously (it cannot see every framing detail);
-            // what it took can never be more than arrived, so the count is brought back to what arrived: counting
-            // too much never lends a connection room beyond its handshake.
-            connection.taken = min(connection.taken, bytes)
-            let unfinished = Int(clamping: Int64(clamping: bytes) - Int64(clamping: connection.taken)) - limits.handshakeBytes
+            // what it took can never be more than arrived, so the count is brought back to the most that arrived:
+            // counting too much never lends a connection room beyond its handshake. What it holds is judged from the
+            // least that surely arrived.
+            connection.taken = min(connection.taken, sample.received.upperBound)
+            let unfinished = Int(clamping: Int64(clamping: sample.received.lowerBound) - Int64(clamping: connection.taken)) - limits.handshakeBytes
             let progressed = connection.messages != connection.messagesAtInspection
             connection.messagesAtInspection = connection.messages
             // Bytes the kernel counted just before an inspection may be whole messages the application has not had a

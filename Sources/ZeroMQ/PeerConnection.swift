@@ -46,13 +46,15 @@ public struct PeerConnection: Sendable, Hashable, CustomStringConvertible {
         return shutdown(descriptor, Int32(SHUT_RDWR)) == 0
     }
 
-    /// What the kernel has counted on a TCP connection.
+    /// What the kernel has counted on a TCP connection, within bounds: exact (each range one value) when no byte
+    /// arrived and none was acknowledged while the kernel was asked; otherwise the least and the most each count can
+    /// be.
     public struct Counters: Sendable, Equatable {
         /// Bytes that arrived from the peer and that libzmq has read from the kernel (received minus what waits in
         /// the kernel's receive queue).
-        public var taken: UInt64
+        public var taken: ClosedRange<UInt64>
         /// Bytes libzmq wrote to the kernel for the peer: acknowledged by it, or still in the send queue.
-        public var written: UInt64
+        public var written: ClosedRange<UInt64>
     }
 
     /// The kernel's counters for the connection; `nil` if it is not TCP, or the kernel does not count received
@@ -85,13 +87,18 @@ public struct PeerConnection: Sendable, Hashable, CustomStringConvertible {
         else {
             return nil
         }
-        // The counters and the queues are read one after the other, while libzmq's I/O thread reads and writes the
-        // socket and the peer sends and acknowledges: the queues match the counters only if no byte arrived and none
-        // was acknowledged meanwhile, which the counters read again on each side tell. Any other reading says
-        // nothing (the next one will): a count taken too low would make the connection seem to hold bytes it does
-        // not, for good, once the guard brings what the application took down to it.
-        guard before == after, UInt64(max(0, waiting)) <= after.received else { return nil }
-        return Counters(taken: after.received &- UInt64(max(0, waiting)), written: after.acked &+ UInt64(max(0, queued)))
+        // The queues are read between two readings of the counters, while libzmq's I/O thread reads and writes the
+        // socket and the peer sends and acknowledges. At the moment a queue was read, its counter stood between its
+        // two readings: that bounds what libzmq had read and written then. A peer that streams without a pause (the
+        // very one the guard must stop) moves the counters between nearly every two readings, so bounds, not
+        // nothing, are what such a reading gives.
+        let waitingBytes = UInt64(max(0, waiting))
+        let queuedBytes = UInt64(max(0, queued))
+        guard after.received >= before.received, after.acked >= before.acked, waitingBytes <= after.received else { return nil }
+        let leastTaken = before.received >= waitingBytes ? before.received - waitingBytes : 0
+        return Counters(
+            taken: leastTaken...(after.received - waitingBytes),
+            written: (before.acked &+ queuedBytes)...(after.acked &+ queuedBytes))
         #else
         return nil
         #endif

@@ -109,6 +109,41 @@ import ZeroMQ
         #expect(rules.inspect([Self.sample(10, received: 102_000)], now: 2).first?.1 == .unfinished(bytes: 1900))
     }
 
+    /// A peer streaming without a pause moves the kernel's counters between any two readings: the reading gives
+    /// bounds, and a flood is judged by the least that surely arrived, at the first inspection that sees it.
+    @Test func aReadingTakenWhileBytesArriveStillCutsAFlood() {
+        var rules = ConnectionGuard(limits: Self.limits)
+        _ = rules.accepted(descriptor: 10, address: "10.0.0.1")
+        let reading = ConnectionGuard.Sample(descriptor: 10, received: 9000...9500, written: 0...0)
+        #expect(rules.inspect([reading], now: 0).first?.1 == .waiting(bytes: 8900))
+    }
+
+    /// Bounds never make a connection look as if it held more than it does, then or later: the application's count
+    /// is brought down to the most that may have arrived, never to the least.
+    @Test func boundsLendNoRoomAndCutNothingThatIsTaken() {
+        var rules = ConnectionGuard(limits: Self.limits)
+        _ = rules.accepted(descriptor: 10, address: "10.0.0.1")
+        for _ in 0..<1000 { rules.took(descriptor: 10, wireBytes: 150) }
+        let moving = ConnectionGuard.Sample(descriptor: 10, received: 94_000...101_000, written: 0...0)
+        #expect(rules.inspect([moving], now: 0).isEmpty)
+        for now: Int64 in 1...3 { #expect(rules.inspect([Self.sample(10, received: 101_000)], now: now).isEmpty) }
+        // Then an unfinished message beyond the limit, held at two inspections in a row.
+        #expect(rules.inspect([Self.sample(10, received: 103_000)], now: 4).isEmpty)
+        #expect(rules.inspect([Self.sample(10, received: 103_000)], now: 5).first?.1 == .unfinished(bytes: 1900))
+    }
+
+    /// Unread replies are judged against the most that may have been written, and the count of what was sent is
+    /// raised only to what surely was.
+    @Test func boundsOnWhatWasWrittenCutNoReader() {
+        var rules = ConnectionGuard(limits: Self.limits)
+        _ = rules.accepted(descriptor: 10, address: "10.0.0.1")
+        rules.sent(descriptor: 10, wireBytes: 4000)
+        // Between 0 and 1000 written: at most 3900 unread (limit 3000 beyond a handshake of 100), at least 2900.
+        let moving = ConnectionGuard.Sample(descriptor: 10, received: 0...0, written: 0...1000)
+        #expect(rules.inspect([moving], now: 0).isEmpty)
+        #expect(rules.inspect([Self.sample(10, received: 0, written: 500)], now: 1).first?.1 == .unread(bytes: 3400))
+    }
+
     @Test func theEndpointsTotalCutsThoseHoldingTheMostFirst() {
         var rules = ConnectionGuard(limits: Self.limits)
         for descriptor: Int32 in 10...13 { _ = rules.accepted(descriptor: descriptor, address: "10.0.0.\(descriptor)") }
