@@ -129,6 +129,7 @@ public enum BrokerBenchmark {
         var deliveryP50: [Double] = [], deliveryP99: [Double] = [], deliveryP999: [Double] = []
         var pacedAckP50: [Double] = [], pacedAckP99: [Double] = [], pacedAckP999: [Double] = []
         var pacedDeliveryP50: [Double] = [], pacedDeliveryP99: [Double] = [], pacedDeliveryP999: [Double] = []
+        var pacedBrokerCPU: [Double] = [], pacedGeneratorCPU: [Double] = [], pacedBusyCores: [Double] = []
         var stalledRSS: [Double] = [], stalledAchieved: [Double] = [], stalledDelivered: [Double] = []
         var curveAcked: [Double] = [], curveRatio: [Double] = [], curveCPU: [Double] = []
         var generatorCPU: [Double] = []
@@ -202,6 +203,8 @@ public enum BrokerBenchmark {
             pacedAckP999.append(paced.ack.percentile(99.9))
             pacedDeliveryP50.append(paced.delivery.percentile(50)); pacedDeliveryP99.append(paced.delivery.percentile(99))
             pacedDeliveryP999.append(paced.delivery.percentile(99.9))
+            pacedBrokerCPU.append(paced.brokerCPUPerEvent); pacedGeneratorCPU.append(paced.generatorCPUPerEvent)
+            pacedBusyCores.append(paced.brokerCores + paced.generatorCores)
 
             if stalledRate > 0 {
                 progress("run \(run)/\(options.runs): \(stalledRate)/s for \(stalledSeconds) s with a stalled subscriber…")
@@ -273,6 +276,12 @@ public enum BrokerBenchmark {
         report.add("paced_delivery_latency_p50", unit: "ms", runs: pacedDeliveryP50)
         report.add("paced_delivery_latency_p99", unit: "ms", runs: pacedDeliveryP99)
         report.add("paced_delivery_latency_p99.9", unit: "ms", runs: pacedDeliveryP999)
+        // At a paced rate each batch holds an event or a few: every one pays a `fdatasync` and the wake-ups of each
+        // thread on its way, so the CPU an event costs here, and how much of the machine broker and generator take
+        // together, say how much room is left for latency.
+        report.add("paced_broker_cpu_per_event", unit: "µs", runs: pacedBrokerCPU)
+        report.add("paced_generator_cpu_per_event", unit: "µs", runs: pacedGeneratorCPU)
+        report.add("paced_busy_cores", unit: "cores", runs: pacedBusyCores)
         if stalledRate > 0 {
             report.add("stalled_phase_acknowledged", unit: "events/s", runs: stalledAchieved)
             report.add("stalled_phase_delivered_to_live_subscriber", unit: "events/s", runs: stalledDelivered)
@@ -310,6 +319,8 @@ struct BrokerBenchRun {
         var brokerCores: Double = .nan
         /// CPU time the load generator (this process) used per acknowledged event, in microseconds.
         var generatorCPUPerEvent: Double = .nan
+        /// Cores the load generator used in all (its threads and its libzmq I/O thread).
+        var generatorCores: Double = .nan
     }
 
     let parent: String?
@@ -431,9 +442,20 @@ struct BrokerBenchRun {
         let perAgent = max(1, rate * seconds / agents)
         let interval = Int64(1_000_000 * agents / max(1, rate))  // µs between two events of one agent
         return try withBroker { broker in
-            try drive(broker: broker, agents: agents, subscribers: subscribers, stalled: 0, window: window) { _ in
+            let cpuBefore = broker.cpuSeconds()
+            let generatorBefore = JetStreamPeer.cpuSeconds(of: getpid())
+            let started = monotonicMicroseconds()
+            var outcome = try drive(broker: broker, agents: agents, subscribers: subscribers, stalled: 0, window: window) { _ in
                 perAgent
             } pace: { number in Int64(number) * interval }
+            let cpu = broker.cpuSeconds() - cpuBefore
+            let generator = JetStreamPeer.cpuSeconds(of: getpid()) - generatorBefore
+            outcome.generatorCPUPerEvent = generator * 1e6 / Double(agents * perAgent)
+            outcome.brokerCPUPerEvent = cpu * 1e6 / Double(agents * perAgent)
+            let seconds = Double(monotonicMicroseconds() - started) / 1e6
+            outcome.brokerCores = cpu / seconds
+            outcome.generatorCores = generator / seconds
+            return outcome
         }
     }
 

@@ -12,7 +12,8 @@ struct BenchBroker: AsyncParsableCommand {
               throughput  --agents agents publish as fast as their window (--window) allows while --subscribers \
             subscribers receive everything; acknowledged events/s, delivered events/s per subscriber, latencies.
               paced       the agents publish --paced-rate events/s in all for --paced-seconds; latencies of the \
-            acknowledgement (publish → ACK) and of delivery (publish → subscriber).
+            acknowledgement (publish → ACK) and of delivery (publish → subscriber); the broker's and the load \
+            generator's CPU per event, and the cores the two use together.
               stalled     --stalled-rate events/s for --stalled-seconds with one subscriber that never reads; \
             the broker's peak resident memory (VmHWM) must stay bounded.
             Events are ~330-byte progress reports of the default scenario; each agent sends the events its window \
