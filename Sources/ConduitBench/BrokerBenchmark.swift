@@ -68,6 +68,9 @@ public enum BrokerBenchmark {
         /// A command the throughput phase's broker runs under (`valgrind --tool=callgrind …`), for profiles; the
         /// other phases' brokers run as they are.
         public var brokerWrapper: [String] = []
+        /// A command the paced phase's broker runs under (`Deploy/paced-histograms.sh` adds `--http-address` to read
+        /// the broker's own latency histograms).
+        public var pacedBrokerWrapper: [String] = []
         /// The `conduit` executable that runs the broker; by default the running program, which is `conduit` when
         /// `conduit bench broker` runs this.
         public var executable: URL
@@ -197,7 +200,7 @@ public enum BrokerBenchmark {
             }
 
             progress("run \(run)/\(options.runs): paced \(pacedRate)/s for \(pacedSeconds) s…")
-            let paced = try BrokerBenchRun(parent: dir, executable: options.executable).paced(
+            let paced = try BrokerBenchRun(parent: dir, executable: options.executable, wrapper: options.pacedBrokerWrapper).paced(
                 agents: agents, subscribers: max(1, subscribers), rate: pacedRate, seconds: pacedSeconds, window: window)
             pacedAckP50.append(paced.ack.percentile(50)); pacedAckP99.append(paced.ack.percentile(99))
             pacedAckP999.append(paced.ack.percentile(99.9))

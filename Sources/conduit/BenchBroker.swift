@@ -92,6 +92,11 @@ struct BenchBroker: AsyncParsableCommand {
         valueName: "command"))
     var brokerWrapper: String?
 
+    @Option(help: ArgumentHelp(
+        "Run the paced phase's broker under this command (Deploy/paced-histograms.sh uses it to add --http-address and read the broker's own latency histograms); split at spaces.",
+        valueName: "command"))
+    var pacedBrokerWrapper: String?
+
     private var benchmark: BrokerBenchmark.Options {
         var benchmark = BrokerBenchmark.Options(runs: options.runs, agents: agents, subscribers: subscribers, events: events, window: window, pacedRate: pacedRate,
             pacedSeconds: pacedSeconds, stalledRate: stalledRate, stalledSeconds: stalledSeconds, directory: dir)
@@ -101,6 +106,7 @@ struct BenchBroker: AsyncParsableCommand {
         benchmark.natsServer = natsServer
         benchmark.journalsOfRecord = journalOfRecord
         benchmark.brokerWrapper = brokerWrapper.map { $0.split(separator: " ").map(String.init) } ?? []
+        benchmark.pacedBrokerWrapper = pacedBrokerWrapper.map { $0.split(separator: " ").map(String.init) } ?? []
         return benchmark
     }
 
