@@ -191,6 +191,7 @@ public final class LoopThread<Ready: Sendable>: Sendable {
 
     private func spawn(_ body: @escaping @Sendable (Setup) throws -> Void) {
         let thread = Thread { [self] in
+            Self.nameCurrentThread(name)
             do {
                 try body(Setup(thread: self))
                 settle(.failure(LoopThreadError("\(name) returned before it was ready")))  // no-op if it was
@@ -208,6 +209,22 @@ public final class LoopThread<Ready: Sendable>: Sendable {
         }
         thread.name = name
         thread.start()
+    }
+
+    /// Gives the running thread `name` (its first 15 bytes, the kernel's limit) where the system shows threads:
+    /// `top -H`, `ps -L`, `perf`, `/proc/<pid>/task/<tid>/comm`. A thread otherwise keeps the name of the thread
+    /// that started it, often one of libdispatch's workers. Written to `/proc/thread-self/comm` (what
+    /// `pthread_setname_np` does on Linux, which Swift's Glibc module does not offer); elsewhere nothing happens.
+    static func nameCurrentThread(_ name: String) {
+        #if os(Linux)
+        var bytes = Array(name.utf8.prefix(15))
+        // Cut at a character boundary, so that the kernel never holds half of one.
+        while !bytes.isEmpty, String(validating: bytes, as: UTF8.self) == nil { bytes.removeLast() }
+        let descriptor = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        close(descriptor)
+        #endif
     }
 
     /// Records readiness or failure once, and lets the starters go on.

@@ -297,3 +297,29 @@ struct SocketTests {
         #expect(error?.code == .invalidArgument)
     }
 }
+
+/// A loop thread carries its name where the system shows threads (`top -H`, `perf`), not that of whichever thread
+/// started it.
+@Suite struct LoopThreadNameTests {
+    @Test func theThreadIsNamedAsTheLoop() throws {
+        let thread = LoopThread<String>(name: "conduit-broker")
+        let seen = try thread.start { setup in
+            let comm = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "(unreadable)"
+            setup.ready(comm.trimmingCharacters(in: .whitespacesAndNewlines))
+            while !setup.control.isStopRequested { usleep(1000) }
+        }
+        thread.stop()
+        #expect(seen == "conduit-broker")
+    }
+
+    @Test func aLongNameIsCutToTheKernelsFifteenBytes() throws {
+        let thread = LoopThread<String>(name: "conduit-agent-feed-of-a-long-name")
+        let seen = try thread.start { setup in
+            let comm = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "(unreadable)"
+            setup.ready(comm.trimmingCharacters(in: .whitespacesAndNewlines))
+            while !setup.control.isStopRequested { usleep(1000) }
+        }
+        thread.stop()
+        #expect(seen == "conduit-agent-f")
+    }
+}
