@@ -135,6 +135,9 @@ public enum BrokerBenchmark {
         var pacedBrokerCPU: [Double] = [], pacedGeneratorCPU: [Double] = [], pacedBusyCores: [Double] = []
         var stalledRSS: [Double] = [], stalledAchieved: [Double] = [], stalledDelivered: [Double] = []
         var curveAcked: [Double] = [], curveRatio: [Double] = [], curveCPU: [Double] = []
+        // What the subscribers got: a subscriber that falls too far behind is cut, and the broker then does less.
+        var deliveredShare: [Double] = [], connectionsCut: [Double] = []
+        var curveDeliveredShare: [Double] = [], curveConnectionsCut: [Double] = []
         var generatorCPU: [Double] = []
         var metricsAcked: [Double] = [], metricsRatio: [Double] = []
         var peerFigures: [Peer: PeerFigures] = [:]
@@ -149,6 +152,8 @@ public enum BrokerBenchmark {
             cpuPerEvent.append(throughput.brokerCPUPerEvent)
             cores.append(throughput.brokerCores)
             delivered.append(throughput.deliveredPerSecondPerSubscriber)
+            deliveredShare.append(throughput.deliveredShare)
+            connectionsCut.append(Double(throughput.connectionsCut ?? -1))
             ackP50.append(throughput.ack.percentile(50)); ackP99.append(throughput.ack.percentile(99))
             ackP999.append(throughput.ack.percentile(99.9))
             deliveryP50.append(throughput.delivery.percentile(50)); deliveryP99.append(throughput.delivery.percentile(99))
@@ -160,6 +165,8 @@ public enum BrokerBenchmark {
                 curveAcked.append(secured.ackedPerSecond)
                 curveCPU.append(secured.brokerCPUPerEvent)
                 curveRatio.append(secured.ackedPerSecond / throughput.ackedPerSecond)
+                curveDeliveredShare.append(secured.deliveredShare)
+                curveConnectionsCut.append(Double(secured.connectionsCut ?? -1))
             }
             if options.metrics {
                 progress("run \(run)/\(options.runs): throughput with metrics on…")
@@ -235,6 +242,13 @@ public enum BrokerBenchmark {
         }
         report.add("acknowledged", unit: "events/s", runs: acked)
         report.add("delivered_per_subscriber", unit: "events/s", runs: delivered)
+        if subscribers > 0 {
+            // The share of the events the slowest subscriber received, and the connections the broker cut for falling
+            // behind (-1: the broker did not say): below 1 and above 0, the throughput was not measured with every
+            // subscriber served.
+            report.add("delivered_share", unit: "ratio", runs: deliveredShare)
+            report.add("connections_cut", unit: "connections", runs: connectionsCut)
+        }
         report.add("broker_cpu_per_event", unit: "µs", runs: cpuPerEvent)
         report.add("broker_cpu_use", unit: "cores", runs: cores)
         report.add("generator_cpu_per_event", unit: "µs", runs: generatorCPU)
@@ -266,6 +280,10 @@ public enum BrokerBenchmark {
             report.add("curve_acknowledged", unit: "events/s", runs: curveAcked)
             report.add("curve_broker_cpu_per_event", unit: "µs", runs: curveCPU)
             report.add("curve_to_plain_acknowledged", unit: "ratio", runs: curveRatio)
+            if subscribers > 0 {
+                report.add("curve_delivered_share", unit: "ratio", runs: curveDeliveredShare)
+                report.add("curve_connections_cut", unit: "connections", runs: curveConnectionsCut)
+            }
         }
         report.add("throughput_ack_latency_p50", unit: "ms", runs: ackP50)
         report.add("throughput_ack_latency_p99", unit: "ms", runs: ackP99)
@@ -324,6 +342,17 @@ struct BrokerBenchRun {
         var generatorCPUPerEvent: Double = .nan
         /// Cores the load generator used in all (its threads and its libzmq I/O thread).
         var generatorCores: Double = .nan
+        /// Events each subscriber received, of `eventsPerSubscriber`.
+        var received: [Int] = []
+        var eventsPerSubscriber = 0
+        /// Connections the broker cut during the run (`nil`: it did not say).
+        var connectionsCut: Int?
+
+        /// The share of the events that the subscriber that received the fewest received (1 with no subscriber).
+        var deliveredShare: Double {
+            guard let fewest = received.min(), eventsPerSubscriber > 0 else { return 1 }
+            return Double(fewest) / Double(eventsPerSubscriber)
+        }
     }
 
     let parent: String?
@@ -543,15 +572,32 @@ struct BrokerBenchRun {
         for socket in stalledSockets { socket.close(linger: .zero) }
         if let failure = results.failure.withLock({ $0 }) { throw BenchError.failed("the benchmark failed: \(failure)") }
         var outcome = Outcome()
+        outcome.connectionsCut = Self.connectionsCut(broker: broker, context: context, curve: curve)
+        outcome.eventsPerSubscriber = total
         outcome.ackedPerSecond = Double(results.acked.load(ordering: .acquiring)) / (Double(ackedEnd - start) / 1e6)
         let received = results.delivered.withLock { $0 }
         if !received.isEmpty {
             outcome.deliveredPerSecondPerSubscriber =
                 Double(received.reduce(0, +)) / Double(received.count) / (Double(deliveredEnd - start) / 1e6)
         }
+        outcome.received = received
         outcome.ack = results.ack.withLock { $0 }
         outcome.delivery = results.delivery.withLock { $0 }
         return outcome
+    }
+
+    /// The connections the broker cut since it started (its `connectionsCut` counter, asked over the query
+    /// endpoint): a subscriber that falls too far behind is cut, and the broker stops sending it events.
+    private static func connectionsCut(broker: BrokerProcess, context: Context, curve: CurveClientKeys?) -> Int? {
+        guard let client = try? TestClient(context: context, endpoint: broker.query, curve: curve.map { ($0.keys, $0.serverKey) })
+        else { return nil }
+        defer { client.socket.close() }
+        guard (try? client.send(QueryRequest.stats(request: 1).encode())) != nil,
+            case .stats(_, let json)? = try? client.queryReply(timeout: .seconds(5)),
+            let object = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any],
+            let cut = object["connectionsCut"] as? Int
+        else { return nil }
+        return cut
     }
 
     private static func subscribe(
