@@ -299,27 +299,17 @@ struct SocketTests {
 }
 
 /// A loop thread carries its name where the system shows threads (`top -H`, `perf`), not that of whichever thread
-/// started it.
+/// started it; a name longer than the kernel's 15 bytes is cut there.
 @Suite struct LoopThreadNameTests {
-    @Test func theThreadIsNamedAsTheLoop() throws {
-        let thread = LoopThread<String>(name: "conduit-broker")
+    @Test(arguments: [("conduit-broker", "conduit-broker"), ("conduit-agent-feed-of-a-long-name", "conduit-agent-f")])
+    func theThreadIsNamedAsTheLoop(name: String, shown: String) throws {
+        let thread = LoopThread<String>(name: name)
         let seen = try thread.start { setup in
             let comm = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "(unreadable)"
             setup.ready(comm.trimmingCharacters(in: .whitespacesAndNewlines))
             while !setup.control.isStopRequested { usleep(1000) }
         }
         thread.stop()
-        #expect(seen == "conduit-broker")
-    }
-
-    @Test func aLongNameIsCutToTheKernelsFifteenBytes() throws {
-        let thread = LoopThread<String>(name: "conduit-agent-feed-of-a-long-name")
-        let seen = try thread.start { setup in
-            let comm = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "(unreadable)"
-            setup.ready(comm.trimmingCharacters(in: .whitespacesAndNewlines))
-            while !setup.control.isStopRequested { usleep(1000) }
-        }
-        thread.stop()
-        #expect(seen == "conduit-agent-f")
+        #expect(seen == shown)
     }
 }
