@@ -55,13 +55,19 @@ struct QueryBacklogTests {
     /// A client that sends far more than its buffers hold and reads nothing: its first requests are answered, up to
     /// 1,024 wait, the rest are discarded, and once it reads it is told how many, in one ERROR. Nothing is lost
     /// without a word, the broker's memory for it stays bounded, and another client is served meanwhile.
+    ///
+    /// The query endpoint is an IPC one here. Over loopback TCP, a client that never reads, with a receive buffer
+    /// small enough to fill quickly, drives the kernel into dropping segments it has no room for; once it had seen a
+    /// zero window from a busy broker, such a client was seen to wait out the kernel's backed-off window probes
+    /// (46 s and more) while the broker had read everything it was sent. That is TCP's, not the broker's; what this
+    /// test holds the broker to does not depend on the transport.
     @Test func aClientThatNeverReadsIsBoundedAndToldWhatWasDiscarded() throws {
-        let broker = try TestBroker()
+        let directory = TemporaryDirectory()
+        let broker = try TestBroker(directory: directory) { $0.queryEndpoint = "ipc://" + directory.appending("query.sock") }
         let context = try Context()
         let greedy = try Socket(context, type: .dealer)
         try greedy.set(.linger, .zero)
         try greedy.set(.receiveHighWaterMark, 1)
-        try greedy.set(.receiveBuffer, 4096)
         // A send that waits this long means the broker took nothing from the client meanwhile: the test ends there
         // instead of holding the whole run.
         try greedy.set(.sendTimeout, .seconds(60))
@@ -69,16 +75,7 @@ struct QueryBacklogTests {
         let total = 200_000  // about 12 MB of replies: more than any buffer on the way holds
         for request in 1...total {
             guard try greedy.send(frames: QueryRequest.head(request: UInt64(request)).encode()) else {
-                // Seen in about one full run of the suite in four on a loaded 2-core machine, never alone: the client
-                // blocked in its send, the broker's loop waiting in its poll and both I/O threads idle, no connection
-                // cut. Its cause is not known yet; it is reported as a known issue so that it is seen, not hidden.
-                // What each side holds, for the report: the kernel's queues of the connections to the query port,
-                // and the broker's counters (asked by another client).
-                let port = broker.endpoints.query.split(separator: ":").last.map(String.init) ?? "?"
-                let lines = ((try? ChildProcess.run(URL(fileURLWithPath: "/usr/bin/ss"), ["-tnoim"]))?.output ?? "")
-                    .split(separator: "\n").map(String.init)
-                let connections = lines.indices.filter { lines[$0].contains(":\(port) ") }
-                    .flatMap { index -> [String] in Array(lines[index..<min(index + 2, lines.count)]) }
+                // The broker's counters say whether it still took requests (from this client, or another).
                 var stats = "(no answer)"
                 if let probe = try? TestClient(context: context, endpoint: broker.endpoints.query),
                     (try? probe.send(QueryRequest.stats(request: 1).encode())) != nil,
@@ -86,13 +83,7 @@ struct QueryBacklogTests {
                 {
                     stats = String(decoding: json, as: UTF8.self)
                 }
-                let report =
-                    "the broker took no request for 60 s, after \(request - 1) of \(total); its counters: \(stats); "
-                    + "the connections to the query port:\n" + connections.joined(separator: "\n") + "\nthe kernel's sockets: "
-                    + ((try? String(contentsOfFile: "/proc/net/sockstat", encoding: .utf8)) ?? "?")
-                withKnownIssue("the broker stopped taking a flooding client's requests", isIntermittent: true) {
-                    Issue.record("\(report)")
-                }
+                Issue.record("the broker took no request for 60 s, after \(request - 1) of \(total); its counters: \(stats)")
                 return
             }
         }
