@@ -456,17 +456,11 @@ struct BrokerBenchRun {
 
     func throughput(agents: Int, subscribers: Int, eventsPerAgent: Int, window: Int) throws -> Outcome {
         try withBroker { broker in
-            let cpuBefore = broker.cpuSeconds()
-            let generatorBefore = JetStreamPeer.cpuSeconds(of: getpid())
-            let started = monotonicMicroseconds()
-            var outcome = try drive(broker: broker, agents: agents, subscribers: subscribers, stalled: 0, window: window) {
-                _ in eventsPerAgent
-            } pace: { _ in nil }
-            let cpu = broker.cpuSeconds() - cpuBefore
-            outcome.generatorCPUPerEvent = (JetStreamPeer.cpuSeconds(of: getpid()) - generatorBefore) * 1e6 / Double(agents * eventsPerAgent)
-            outcome.brokerCPUPerEvent = cpu * 1e6 / Double(agents * eventsPerAgent)
-            outcome.brokerCores = cpu / (Double(monotonicMicroseconds() - started) / 1e6)
-            return outcome
+            try Self.measuringCPU(of: broker, events: agents * eventsPerAgent) {
+                try drive(broker: broker, agents: agents, subscribers: subscribers, stalled: 0, window: window) {
+                    _ in eventsPerAgent
+                } pace: { _ in nil }
+            }
         }
     }
 
@@ -474,21 +468,29 @@ struct BrokerBenchRun {
         let perAgent = max(1, rate * seconds / agents)
         let interval = Int64(1_000_000 * agents / max(1, rate))  // µs between two events of one agent
         return try withBroker { broker in
-            let cpuBefore = broker.cpuSeconds()
-            let generatorBefore = JetStreamPeer.cpuSeconds(of: getpid())
-            let started = monotonicMicroseconds()
-            var outcome = try drive(broker: broker, agents: agents, subscribers: subscribers, stalled: 0, window: window) { _ in
-                perAgent
-            } pace: { number in Int64(number) * interval }
-            let cpu = broker.cpuSeconds() - cpuBefore
-            let generator = JetStreamPeer.cpuSeconds(of: getpid()) - generatorBefore
-            outcome.generatorCPUPerEvent = generator * 1e6 / Double(agents * perAgent)
-            outcome.brokerCPUPerEvent = cpu * 1e6 / Double(agents * perAgent)
-            let seconds = Double(monotonicMicroseconds() - started) / 1e6
-            outcome.brokerCores = cpu / seconds
-            outcome.generatorCores = generator / seconds
-            return outcome
+            try Self.measuringCPU(of: broker, events: agents * perAgent) {
+                try drive(broker: broker, agents: agents, subscribers: subscribers, stalled: 0, window: window) { _ in
+                    perAgent
+                } pace: { number in Int64(number) * interval }
+            }
         }
+    }
+
+    /// Runs `body` and adds to its outcome the CPU the broker and the load generator (this process) used meanwhile:
+    /// per event of `events`, and in cores.
+    private static func measuringCPU(of broker: BrokerProcess, events: Int, _ body: () throws -> Outcome) throws -> Outcome {
+        let brokerBefore = broker.cpuSeconds()
+        let generatorBefore = JetStreamPeer.cpuSeconds(of: getpid())
+        let started = monotonicMicroseconds()
+        var outcome = try body()
+        let brokerCPU = broker.cpuSeconds() - brokerBefore
+        let generatorCPU = JetStreamPeer.cpuSeconds(of: getpid()) - generatorBefore
+        let seconds = Double(monotonicMicroseconds() - started) / 1e6
+        outcome.brokerCPUPerEvent = brokerCPU * 1e6 / Double(events)
+        outcome.generatorCPUPerEvent = generatorCPU * 1e6 / Double(events)
+        outcome.brokerCores = brokerCPU / seconds
+        outcome.generatorCores = generatorCPU / seconds
+        return outcome
     }
 
     func stalled(agents: Int, rate: Int, seconds: Int, window: Int) throws -> Outcome {
@@ -556,16 +558,8 @@ struct BrokerBenchRun {
         let ackedEnd = monotonicMicroseconds()
         if let failure = results.failure.withLock({ $0 }) {
             // The broker's counters say where the events stopped.
-            var counters = ""
-            if let client = try? TestClient(context: context, endpoint: broker.query, curve: nil) {
-                if (try? client.send(QueryRequest.stats(request: 1).encode())) != nil,
-                    case .stats(_, let json)? = try? client.queryReply(timeout: .seconds(5))
-                {
-                    counters = String(decoding: json, as: UTF8.self)
-                }
-                client.socket.close()
-            }
-            throw BenchError.failed("the benchmark failed: \(failure); the broker's counters: \(counters)")
+            let counters = Self.brokerStatistics(broker: broker, context: context, curve: curve).map { String(decoding: $0, as: UTF8.self) }
+            throw BenchError.failed("the benchmark failed: \(failure); the broker's counters: \(counters ?? "")")
         }
         for _ in 0..<subscribers { done.wait() }
         let deliveredEnd = monotonicMicroseconds()
@@ -586,18 +580,24 @@ struct BrokerBenchRun {
         return outcome
     }
 
-    /// The connections the broker cut since it started (its `connectionsCut` counter, asked over the query
-    /// endpoint): a subscriber that falls too far behind is cut, and the broker stops sending it events.
-    private static func connectionsCut(broker: BrokerProcess, context: Context, curve: CurveClientKeys?) -> Int? {
+    /// The broker's counters (`STATS` over the query endpoint, as JSON); `nil` if it did not answer within 5 s.
+    private static func brokerStatistics(broker: BrokerProcess, context: Context, curve: CurveClientKeys?) -> [UInt8]? {
         guard let client = try? TestClient(context: context, endpoint: broker.query, curve: curve.map { ($0.keys, $0.serverKey) })
         else { return nil }
         defer { client.socket.close() }
         guard (try? client.send(QueryRequest.stats(request: 1).encode())) != nil,
-            case .stats(_, let json)? = try? client.queryReply(timeout: .seconds(5)),
-            let object = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any],
-            let cut = object["connectionsCut"] as? Int
+            case .stats(_, let json)? = try? client.queryReply(timeout: .seconds(5))
         else { return nil }
-        return cut
+        return json
+    }
+
+    /// The connections the broker cut since it started (its `connectionsCut` counter): a subscriber that falls too
+    /// far behind is cut, and the broker stops sending it events.
+    private static func connectionsCut(broker: BrokerProcess, context: Context, curve: CurveClientKeys?) -> Int? {
+        guard let json = brokerStatistics(broker: broker, context: context, curve: curve),
+            let object = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any]
+        else { return nil }
+        return object["connectionsCut"] as? Int
     }
 
     private static func subscribe(
