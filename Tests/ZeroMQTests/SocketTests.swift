@@ -213,7 +213,8 @@ struct SocketTests {
         }
         #expect(received > 0)
         #expect(received < sent, "a stalled subscriber loses messages at the high-water mark")
-        #expect(gaps >= 1, "the loss is visible as a gap in the sequence")
+        // Dropped messages show as a gap, or, when the drops were the last ones sent, as a sequence that stops short.
+        #expect(gaps >= 1 || last != UInt64(sent - 1), "the loss is visible in the sequence")
     }
 
     @Test func contextShutdownUnblocksAReceiveInAnotherThread() throws {
