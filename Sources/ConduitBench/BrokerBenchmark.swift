@@ -71,6 +71,9 @@ public enum BrokerBenchmark {
         /// A command the paced phase's broker runs under (`Deploy/paced-histograms.sh` adds `--http-address` to read
         /// the broker's own latency histograms).
         public var pacedBrokerWrapper: [String] = []
+        /// Also run the paced workload against a broker loop in C that does the least Conduit's broker does for the
+        /// same promise (`PacedReference`), in each run, and report its latencies beside the broker's.
+        public var pacedReference = false
         /// The `conduit` executable that runs the broker; by default the running program, which is `conduit` when
         /// `conduit bench broker` runs this.
         public var executable: URL
@@ -100,6 +103,9 @@ public enum BrokerBenchmark {
             }
             guard pacedRate >= 0, pacedSeconds >= 1, stalledRate >= 0, stalledSeconds >= 1 else {
                 throw .invalidOptions("rates must be ≥ 0 and durations ≥ 1 s")
+            }
+            guard !pacedReference || pacedRate >= 1 else {
+                throw .invalidOptions("--paced-reference needs a paced phase: --paced-rate ≥ 1")
             }
         }
     }
@@ -133,6 +139,8 @@ public enum BrokerBenchmark {
         var pacedAckP50: [Double] = [], pacedAckP99: [Double] = [], pacedAckP999: [Double] = []
         var pacedDeliveryP50: [Double] = [], pacedDeliveryP99: [Double] = [], pacedDeliveryP999: [Double] = []
         var pacedBrokerCPU: [Double] = [], pacedGeneratorCPU: [Double] = [], pacedBusyCores: [Double] = []
+        var referenceAckP50: [Double] = [], referenceAckP99: [Double] = [], referenceAckP999: [Double] = []
+        var referenceDeliveryP99: [Double] = [], referenceCPU: [Double] = [], referenceRatio: [Double] = []
         var stalledRSS: [Double] = [], stalledAchieved: [Double] = [], stalledDelivered: [Double] = []
         var curveAcked: [Double] = [], curveRatio: [Double] = [], curveCPU: [Double] = []
         // What the subscribers got: a subscriber that falls too far behind is cut, and the broker then does less.
@@ -215,6 +223,18 @@ public enum BrokerBenchmark {
             pacedDeliveryP999.append(paced.delivery.percentile(99.9))
             pacedBrokerCPU.append(paced.brokerCPUPerEvent); pacedGeneratorCPU.append(paced.generatorCPUPerEvent)
             pacedBusyCores.append(paced.brokerCores + paced.generatorCores)
+            if options.pacedReference {
+                progress("run \(run)/\(options.runs): paced \(pacedRate)/s for \(pacedSeconds) s against the reference loop in C…")
+                let template = BrokerBenchRun.eventTemplate(agent: 0)
+                let reference = try PacedReference.run(
+                    parent: dir, agents: agents, subscribers: max(1, subscribers), rate: pacedRate, seconds: pacedSeconds,
+                    payloadSize: template.prefix.count + "1-1700000000000000".utf8.count + template.suffix.count)
+                referenceAckP50.append(reference.ack.percentile(50)); referenceAckP99.append(reference.ack.percentile(99))
+                referenceAckP999.append(reference.ack.percentile(99.9))
+                referenceDeliveryP99.append(reference.delivery.percentile(99))
+                referenceCPU.append(reference.cpuPerEvent)
+                referenceRatio.append(paced.ack.percentile(99) / reference.ack.percentile(99))
+            }
 
             if stalledRate > 0 {
                 progress("run \(run)/\(options.runs): \(stalledRate)/s for \(stalledSeconds) s with a stalled subscriber…")
@@ -303,6 +323,18 @@ public enum BrokerBenchmark {
         report.add("paced_broker_cpu_per_event", unit: "µs", runs: pacedBrokerCPU)
         report.add("paced_generator_cpu_per_event", unit: "µs", runs: pacedGeneratorCPU)
         report.add("paced_busy_cores", unit: "cores", runs: pacedBusyCores)
+        if options.pacedReference {
+            report.parameters.append(
+                ("paced reference", "the paced workload against a broker loop in C on libzmq: one pwrite and one fdatasync per turn, then publish and acknowledge; no decoding, validation or deduplication"))
+            report.add("paced_reference_ack_latency_p50", unit: "ms", runs: referenceAckP50)
+            report.add("paced_reference_ack_latency_p99", unit: "ms", runs: referenceAckP99)
+            report.add("paced_reference_ack_latency_p99.9", unit: "ms", runs: referenceAckP999)
+            report.add("paced_reference_delivery_latency_p99", unit: "ms", runs: referenceDeliveryP99)
+            // Broker loop and agents together, in one process: compare with paced_broker_cpu_per_event plus
+            // paced_generator_cpu_per_event.
+            report.add("paced_reference_cpu_per_event", unit: "µs", runs: referenceCPU)
+            report.add("paced_ack_p99_to_reference", unit: "ratio", runs: referenceRatio)
+        }
         if stalledRate > 0 {
             report.add("stalled_phase_acknowledged", unit: "events/s", runs: stalledAchieved)
             report.add("stalled_phase_delivered_to_live_subscriber", unit: "events/s", runs: stalledDelivered)

@@ -34,6 +34,12 @@ struct BenchBroker: AsyncParsableCommand {
             the stream replicated three times (3), started on loopback; every batch is stored in the stream, then \
             in the local journal, before it is acknowledged. Prints its figures beside the local journal's and \
             jetstream_r<n>_journal_to_local_acknowledged.
+
+            --paced-reference also runs the paced workload, in each run, against a broker loop in C on libzmq that \
+            does the least Conduit's broker does for the same promise: it takes every request waiting, writes them \
+            with one pwrite and one fdatasync to a file in --dir, then publishes and acknowledges each, without \
+            decoding, validating or deduplicating. Its latencies (paced_reference_*) are what this machine gives \
+            such a loop; paced_ack_p99_to_reference is the broker's ACK p99 over the reference's, run by run.
             """
     )
 
@@ -97,6 +103,9 @@ struct BenchBroker: AsyncParsableCommand {
         valueName: "command"))
     var pacedBrokerWrapper: String?
 
+    @Flag(help: "Run the paced workload against a minimal broker loop in C too (one pwrite and fdatasync per turn, no validation), beside the broker, and print its latencies and the ratio.")
+    var pacedReference = false
+
     private var benchmark: BrokerBenchmark.Options {
         var benchmark = BrokerBenchmark.Options(runs: options.runs, agents: agents, subscribers: subscribers, events: events, window: window, pacedRate: pacedRate,
             pacedSeconds: pacedSeconds, stalledRate: stalledRate, stalledSeconds: stalledSeconds, directory: dir)
@@ -107,6 +116,7 @@ struct BenchBroker: AsyncParsableCommand {
         benchmark.journalsOfRecord = journalOfRecord
         benchmark.brokerWrapper = brokerWrapper.map { $0.split(separator: " ").map(String.init) } ?? []
         benchmark.pacedBrokerWrapper = pacedBrokerWrapper.map { $0.split(separator: " ").map(String.init) } ?? []
+        benchmark.pacedReference = pacedReference
         return benchmark
     }
 
