@@ -32,6 +32,13 @@ import Testing
             (Self.refusal { try StateBenchmark.Options(events: 0).validate() }, "--events must be at least 1, got 0"),
             (Self.refusal { try BrokerBenchmark.Options(stalledSeconds: 0).validate() }, "rates must be ≥ 0 and durations ≥ 1 s"),
             (Self.refusal { try FuzzBenchmark.Options(scale: 0).validate() }, "--scale must be at least 1, got 0"),
+            (
+                Self.refusal {
+                    var options = BrokerBenchmark.Options(pacedRate: 0)
+                    options.pacedReference = true
+                    try options.validate()
+                }, "--paced-reference needs a paced phase: --paced-rate ≥ 1"
+            ),
         ]
         for (error, message) in cases {
             #expect(error?.code == .invalidOptions)

@@ -254,6 +254,31 @@ struct BrokerCommandTests {
     }
 }
 
+/// `conduit bench broker --paced-reference` runs the paced workload against the broker loop in C too: every event is
+/// acknowledged and delivered to every subscriber (the reference fails the run otherwise), so its latencies exist and
+/// are above zero (an acknowledgement is a round trip), as is the ratio of the two ACK p99s.
+@Suite(.timeLimit(.minutes(5))) struct BenchBrokerPacedReferenceTests {
+    @Test func theReferenceLoopReportsItsLatenciesBesideTheBrokers() throws {
+        let run = try ChildProcess.conduit([
+            "bench", "broker", "--runs", "1", "--agents", "2", "--subscribers", "2", "--events", "200", "--window", "16",
+            "--paced-rate", "200", "--paced-seconds", "1", "--stalled-rate", "0", "--paced-reference", "--json",
+        ])
+        #expect(run.status == 0, "\(run.errors)")
+        let report = try JSONValue.parse(Array(run.output.utf8))
+        for figure in [
+            "paced_reference_ack_latency_p50", "paced_reference_ack_latency_p99", "paced_reference_ack_latency_p99.9",
+            "paced_reference_delivery_latency_p99", "paced_reference_cpu_per_event", "paced_ack_p99_to_reference",
+        ] {
+            guard case .number(let text)? = report["figures"]?[figure]?["value"], let value = Double(text) else {
+                Issue.record("no figure \(figure)")
+                continue
+            }
+            // CPU is read in clock ticks (10 ms): a run this short may use less than one, so 0 is a true reading.
+            if figure.contains("cpu") { #expect(value >= 0, "\(figure)") } else { #expect(value > 0, "\(figure)") }
+        }
+    }
+}
+
 /// `conduit bench broker --peer jetstream` runs the same throughput workload against a nats-server with JetStream that
 /// it starts on loopback: every message is acknowledged and delivered, so its figures and the ratio exist.
 @Suite(.timeLimit(.minutes(5))) struct BenchBrokerPeerTests {
