@@ -3,6 +3,7 @@ import ConduitCore
 import ConduitTesting
 import Foundation
 import Synchronization
+import TransportReference
 import ZeroMQ
 
 /// Agents and subscribers against a `conduit broker` process, with durable acknowledgements.
@@ -74,6 +75,9 @@ public enum BrokerBenchmark {
         /// Also run the paced workload against a broker loop in C that does the least Conduit's broker does for the
         /// same promise (`PacedReference`), in each run, and report its latencies beside the broker's.
         public var pacedReference = false
+        /// Where to write each paced run's acknowledgement latencies, by when each event was sent, as CSV
+        /// (`run-N-broker.csv`, and with `pacedReference` `run-N-reference.csv` and `run-N-broker-c-agents.csv`).
+        public var pacedLatencyDirectory: String?
         /// The `conduit` executable that runs the broker; by default the running program, which is `conduit` when
         /// `conduit bench broker` runs this.
         public var executable: URL
@@ -110,6 +114,18 @@ public enum BrokerBenchmark {
         }
     }
 
+    /// Writes `samples` as CSV to `name` in `directory`, if there is one.
+    private static func writeLatencies(_ samples: LatencySamples, _ directory: String?, _ name: String) throws {
+        guard let directory else { return }
+        let path = directory + "/" + name
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try Data(samples.csv().utf8).write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw BenchError.failed("could not write the paced latencies to \(path): \(error.localizedDescription)", cause: error)
+        }
+    }
+
     /// A peer's figures over the runs.
     struct PeerFigures {
         var acked: [Double] = [], delivered: [Double] = [], cpu: [Double] = [], cores: [Double] = []
@@ -141,6 +157,8 @@ public enum BrokerBenchmark {
         var pacedBrokerCPU: [Double] = [], pacedGeneratorCPU: [Double] = [], pacedBusyCores: [Double] = []
         var referenceAckP50: [Double] = [], referenceAckP99: [Double] = [], referenceAckP999: [Double] = []
         var referenceDeliveryP99: [Double] = [], referenceCPU: [Double] = [], referenceRatio: [Double] = []
+        var cAgentsAckP50: [Double] = [], cAgentsAckP99: [Double] = [], cAgentsDeliveryP99: [Double] = []
+        var cAgentsBrokerCPU: [Double] = [], cAgentsGeneratorCPU: [Double] = []
         var stalledRSS: [Double] = [], stalledAchieved: [Double] = [], stalledDelivered: [Double] = []
         var curveAcked: [Double] = [], curveRatio: [Double] = [], curveCPU: [Double] = []
         // What the subscribers got: a subscriber that falls too far behind is cut, and the broker then does less.
@@ -223,6 +241,7 @@ public enum BrokerBenchmark {
             pacedDeliveryP999.append(paced.delivery.percentile(99.9))
             pacedBrokerCPU.append(paced.brokerCPUPerEvent); pacedGeneratorCPU.append(paced.generatorCPUPerEvent)
             pacedBusyCores.append(paced.brokerCores + paced.generatorCores)
+            try writeLatencies(paced.ack, options.pacedLatencyDirectory, "run-\(run)-broker.csv")
             if options.pacedReference {
                 progress("run \(run)/\(options.runs): paced \(pacedRate)/s for \(pacedSeconds) s against the reference loop in C…")
                 let template = BrokerBenchRun.eventTemplate(agent: 0)
@@ -234,6 +253,14 @@ public enum BrokerBenchmark {
                 referenceDeliveryP99.append(reference.delivery.percentile(99))
                 referenceCPU.append(reference.cpuPerEvent)
                 referenceRatio.append(paced.ack.percentile(99) / reference.ack.percentile(99))
+                try writeLatencies(reference.ack, options.pacedLatencyDirectory, "run-\(run)-reference.csv")
+                progress("run \(run)/\(options.runs): paced \(pacedRate)/s for \(pacedSeconds) s from the reference's agents in C…")
+                let byReference = try BrokerBenchRun(parent: dir, executable: options.executable).pacedByReferenceAgents(
+                    agents: agents, subscribers: max(1, subscribers), rate: pacedRate, seconds: pacedSeconds)
+                cAgentsAckP50.append(byReference.ack.percentile(50)); cAgentsAckP99.append(byReference.ack.percentile(99))
+                cAgentsDeliveryP99.append(byReference.delivery.percentile(99))
+                cAgentsBrokerCPU.append(byReference.brokerCPUPerEvent); cAgentsGeneratorCPU.append(byReference.generatorCPUPerEvent)
+                try writeLatencies(byReference.ack, options.pacedLatencyDirectory, "run-\(run)-broker-c-agents.csv")
             }
 
             if stalledRate > 0 {
@@ -334,6 +361,13 @@ public enum BrokerBenchmark {
             // paced_generator_cpu_per_event.
             report.add("paced_reference_cpu_per_event", unit: "µs", runs: referenceCPU)
             report.add("paced_ack_p99_to_reference", unit: "ratio", runs: referenceRatio)
+            // The broker again, driven by the reference's agents and subscribers in C instead of the load generator in
+            // Swift: what of the gap is the broker's, and what the generator's.
+            report.add("paced_c_agents_ack_latency_p50", unit: "ms", runs: cAgentsAckP50)
+            report.add("paced_c_agents_ack_latency_p99", unit: "ms", runs: cAgentsAckP99)
+            report.add("paced_c_agents_delivery_latency_p99", unit: "ms", runs: cAgentsDeliveryP99)
+            report.add("paced_c_agents_broker_cpu_per_event", unit: "µs", runs: cAgentsBrokerCPU)
+            report.add("paced_c_agents_generator_cpu_per_event", unit: "µs", runs: cAgentsGeneratorCPU)
         }
         if stalledRate > 0 {
             report.add("stalled_phase_acknowledged", unit: "events/s", runs: stalledAchieved)
@@ -347,8 +381,27 @@ public enum BrokerBenchmark {
 /// Latencies in microseconds.
 struct LatencySamples {
     var values: [UInt32] = []
+    /// When each sample's message was sent (µs on the monotonic clock), where it was given: one per value or none.
+    var sentAt: [Int64] = []
     mutating func append(_ microseconds: Int64) { values.append(UInt32(clamping: max(0, microseconds))) }
-    mutating func merge(_ other: LatencySamples) { values += other.values }
+    mutating func append(_ microseconds: Int64, sentAt sent: Int64) {
+        append(microseconds)
+        sentAt.append(sent)
+    }
+    mutating func merge(_ other: LatencySamples) {
+        values += other.values
+        sentAt += other.sentAt
+    }
+
+    /// The samples as CSV lines `sent_ms,latency_ms`, in order of sending, the first send at 0; empty without send times.
+    func csv() -> String {
+        guard sentAt.count == values.count, let first = sentAt.min() else { return "" }
+        var lines = ["sent_ms,latency_ms"]
+        for index in sentAt.indices.sorted(by: { sentAt[$0] < sentAt[$1] }) {
+            lines.append(String(format: "%.3f,%.3f", Double(sentAt[index] - first) / 1000, Double(values[index]) / 1000))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
     /// The percentile in milliseconds.
     func percentile(_ p: Double) -> Double {
         guard !values.isEmpty else { return .nan }
@@ -504,6 +557,19 @@ struct BrokerBenchRun {
                 try drive(broker: broker, agents: agents, subscribers: subscribers, stalled: 0, window: window) { _ in
                     perAgent
                 } pace: { number in Int64(number) * interval }
+            }
+        }
+    }
+
+    /// The paced workload from the reference's agents and subscribers in C (`PacedReference`) against the broker.
+    func pacedByReferenceAgents(agents: Int, subscribers: Int, rate: Int, seconds: Int) throws -> Outcome {
+        let events = agents * Int(transport_reference_paced_per_agent(Int32(agents), Int32(rate), Int32(seconds)))
+        return try withBroker { broker in
+            try Self.measuringCPU(of: broker, events: events) {
+                let reference = try PacedReference.run(broker: broker, agents: agents, subscribers: subscribers, rate: rate, seconds: seconds)
+                var outcome = Outcome()
+                (outcome.ack, outcome.delivery) = (reference.ack, reference.delivery)
+                return outcome
             }
         }
     }
@@ -770,7 +836,7 @@ struct BrokerBenchRun {
                     throw BenchError.failed("the broker did not acknowledge an event: \(reply)")
                 }
                 let received = monotonicMicroseconds()
-                for number in numbers { latencies.append(received - sentAt[number]) }
+                for number in numbers { latencies.append(received - sentAt[number], sentAt: sentAt[number]) }
                 acknowledged += numbers.count
             }
         }

@@ -1,5 +1,6 @@
 // The paced phase's reference: the least a broker can do for the same promise, in C against libzmq, so that the
 // paced latencies of `conduit bench broker` can be read against what this machine gives such a loop.
+#define _GNU_SOURCE  // memmem
 #include "TransportReference.h"
 
 #include <errno.h>
@@ -51,8 +52,12 @@ struct paced_shared {
     atomic_int stop;
     atomic_int failed;  // a TRANSPORT_REFERENCE_* failure, or 0
     int agents, subscribers, per_agent, payload_size;
+    // Driving a Conduit broker (ingest and fanout given) rather than the loop above.
+    int conduit;
+    const char *const *prefixes, *const *suffixes;
     int64_t start, interval;
     int64_t *ack_us;       // agents * per_agent
+    int64_t *ack_sent_us;  // when each acknowledged event was sent, or NULL
     int64_t *delivery_us;  // subscribers * agents * per_agent
     atomic_long ack_count;
     atomic_long delivery_count;
@@ -174,11 +179,23 @@ static void *paced_agent_main(void *raw) {
     while (acknowledged < total && !atomic_load(&shared->failed)) {
         int64_t now = monotonic_us();
         while (sent < total && shared->start + shared->interval * sent <= now) {
-            put64(body, (uint64_t)sent);
-            put64(body + 8, (uint64_t)now);
+            size_t length = (size_t)shared->payload_size;
+            if (shared->conduit) {
+                // One event in a BATCH body: [number: 8][length: 4][event JSON], the id ending in "<number>-<µs sent>".
+                int written = snprintf(
+                    (char *)body + 12, (size_t)shared->payload_size - 12, "%s%d-%lld%s", shared->prefixes[agent->index], sent,
+                    (long long)now, shared->suffixes[agent->index]);
+                if (written < 0 || written >= shared->payload_size - 12) { errno = EOVERFLOW; fail(shared); break; }
+                put64(body, (uint64_t)sent);
+                for (int i = 0; i < 4; i++) body[8 + i] = (unsigned char)((uint32_t)written >> (24 - 8 * i));
+                length = 12 + (size_t)written;
+            } else {
+                put64(body, (uint64_t)sent);
+                put64(body + 8, (uint64_t)now);
+            }
             sent_at[sent] = now;
             if (zmq_send(dealer, paced_signature, sizeof paced_signature - 1, ZMQ_SNDMORE) < 0
-                || zmq_send(dealer, "BATCH", 5, ZMQ_SNDMORE) < 0 || zmq_send(dealer, body, (size_t)shared->payload_size, 0) < 0) {
+                || zmq_send(dealer, "BATCH", 5, ZMQ_SNDMORE) < 0 || zmq_send(dealer, body, length, 0) < 0) {
                 fail(shared);
                 break;
             }
@@ -192,20 +209,27 @@ static void *paced_agent_main(void *raw) {
             if (sent == total) { errno = EAGAIN; fail(shared); break; }
             continue;
         }
-        // [signature][ACKS][number, sequence]
+        // [signature][ACKS][an entry per event: its number first]: entries of 16 bytes from the loop above, of 17
+        // from a Conduit broker (number, sequence, status).
+        size_t entry = shared->conduit ? 17 : 16;
         while (zmq_msg_recv(&frame, dealer, ZMQ_DONTWAIT) >= 0) {
-            int index = 0;
+            int index = 0, acks = 1;
             while (zmq_msg_more(&frame)) {
                 if (zmq_msg_recv(&frame, dealer, 0) < 0) { fail(shared); break; }
                 index++;
+                if (index == 1) acks = zmq_msg_size(&frame) == 4 && memcmp(zmq_msg_data(&frame), "ACKS", 4) == 0;
             }
-            if (index != 2 || zmq_msg_size(&frame) != 16) { errno = EPROTO; fail(shared); break; }
+            size_t size = zmq_msg_size(&frame);
+            if (index != 2 || !acks || size == 0 || size % entry != 0) { errno = EPROTO; fail(shared); break; }
             int64_t received = monotonic_us();
-            uint64_t number = get64(zmq_msg_data(&frame));
-            if (number >= (uint64_t)total) { errno = EPROTO; fail(shared); break; }
-            long slot = atomic_fetch_add(&shared->ack_count, 1);
-            shared->ack_us[slot] = received - sent_at[number];
-            acknowledged++;
+            for (size_t at = 0; at < size; at += entry) {
+                uint64_t number = get64((unsigned char *)zmq_msg_data(&frame) + at);
+                if (number >= (uint64_t)total) { errno = EPROTO; fail(shared); break; }
+                long slot = atomic_fetch_add(&shared->ack_count, 1);
+                shared->ack_us[slot] = received - sent_at[number];
+                if (shared->ack_sent_us) shared->ack_sent_us[slot] = sent_at[number];
+                acknowledged++;
+            }
         }
     }
     zmq_msg_close(&frame);
@@ -222,12 +246,18 @@ static void *paced_subscriber_main(void *raw) {
     bound_socket(sub);
     int high_water_mark = 100000;
     zmq_setsockopt(sub, ZMQ_RCVHWM, &high_water_mark, sizeof high_water_mark);
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
+    if (shared->conduit) {
+        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "progress/", 9);
+        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "_heartbeat/", 11);
+    } else {
+        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
+    }
     zmq_connect(sub, shared->fanout);
     long expected = (long)shared->agents * shared->per_agent;
     zmq_msg_t frame;
     zmq_msg_init(&frame);
-    for (long received = 0; received < expected && !atomic_load(&shared->failed); received++) {
+    int ready = !shared->conduit;  // a Conduit subscriber is in place once the broker's heartbeat reaches it
+    for (long received = 0; received < expected && !atomic_load(&shared->failed);) {
         int index = 0;
         while (1) {
             if (zmq_msg_recv(&frame, sub, 0) < 0) { fail(shared); break; }
@@ -235,10 +265,28 @@ static void *paced_subscriber_main(void *raw) {
             index++;
         }
         if (atomic_load(&shared->failed)) break;
+        if (shared->conduit && index == 2) {  // [topic][signature][header]: a heartbeat
+            if (!ready) { ready = 1; atomic_fetch_add(&shared->subscriptions, 1); }
+            continue;
+        }
         if (index != 3 || zmq_msg_size(&frame) < 16) { errno = EPROTO; fail(shared); break; }
-        int64_t latency = monotonic_us() - (int64_t)get64((unsigned char *)zmq_msg_data(&frame) + 8);
+        int64_t sent;
+        if (shared->conduit) {
+            // The event's id is "b<agent>-<number>-<µs sent>".
+            const char *json = zmq_msg_data(&frame);
+            size_t size = zmq_msg_size(&frame);
+            const char *id = memmem(json, size, "\"id\":\"b", 7);
+            if (!id) { errno = EPROTO; fail(shared); break; }
+            const char *at = id + 7, *end = json + size;
+            for (int dashes = 0; at < end && dashes < 2; at++) if (*at == '-') dashes++;
+            sent = 0;
+            while (at < end && *at >= '0' && *at <= '9') sent = sent * 10 + (*at++ - '0');
+        } else {
+            sent = (int64_t)get64((unsigned char *)zmq_msg_data(&frame) + 8);
+        }
         long slot = atomic_fetch_add(&shared->delivery_count, 1);
-        shared->delivery_us[slot] = latency;
+        shared->delivery_us[slot] = monotonic_us() - sent;
+        received++;
     }
     zmq_msg_close(&frame);
     zmq_close(sub);
@@ -246,43 +294,65 @@ static void *paced_subscriber_main(void *raw) {
 }
 
 double transport_reference_paced(
-    int agents, int subscribers, int rate, int seconds, int payload_size, const char *journal_path, int64_t *ack_us,
-    long *ack_count, int64_t *delivery_us, long *delivery_count) {
-    if (agents < 1 || subscribers < 0 || rate < 1 || seconds < 1 || payload_size < 16) return TRANSPORT_REFERENCE_FAILED;
+    const struct transport_reference_paced_workload *workload, int64_t *ack_us, int64_t *ack_sent_us, long *ack_count,
+    int64_t *delivery_us, long *delivery_count) {
+    *ack_count = 0;
+    *delivery_count = 0;
+    int agents = workload->agents, subscribers = workload->subscribers;
+    int conduit = workload->ingest != NULL;
+    if (agents < 1 || subscribers < 0 || workload->rate < 1 || workload->seconds < 1 || workload->payload_size < 16
+        || (conduit && (!workload->fanout || !workload->event_prefixes || !workload->event_suffixes))
+        || (!conduit && !workload->journal_path))
+        return TRANSPORT_REFERENCE_FAILED;
     struct paced_shared shared;
     memset(&shared, 0, sizeof shared);
     shared.agents = agents;
     shared.subscribers = subscribers;
-    shared.per_agent = transport_reference_paced_per_agent(agents, rate, seconds);
-    shared.payload_size = payload_size;
-    shared.interval = (int64_t)1000000 * agents / rate;
+    shared.per_agent = transport_reference_paced_per_agent(agents, workload->rate, workload->seconds);
+    shared.payload_size = workload->payload_size;
+    shared.interval = (int64_t)1000000 * agents / workload->rate;
     shared.ack_us = ack_us;
+    shared.ack_sent_us = ack_sent_us;
     shared.delivery_us = delivery_us;
-    shared.journal = open(journal_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (shared.journal < 0) return TRANSPORT_REFERENCE_FAILED;
-    shared.broker_context = zmq_ctx_new();
+    shared.conduit = conduit;
+    shared.prefixes = workload->event_prefixes;
+    shared.suffixes = workload->event_suffixes;
+    shared.journal = -1;
     shared.client_context = zmq_ctx_new();
-    shared.router = zmq_socket(shared.broker_context, ZMQ_ROUTER);
-    shared.xpub = zmq_socket(shared.broker_context, ZMQ_XPUB);
-    bound_socket(shared.router);
-    bound_socket(shared.xpub);
-    int verbose = 1;  // every subscription comes up, not only the first of each topic: the start waits for them all
-    zmq_setsockopt(shared.xpub, ZMQ_XPUB_VERBOSE, &verbose, sizeof verbose);
     double result = 0;
-    if (zmq_bind(shared.router, "tcp://127.0.0.1:*") != 0 || zmq_bind(shared.xpub, "tcp://127.0.0.1:*") != 0) {
-        result = TRANSPORT_REFERENCE_FAILED;
+    pthread_t broker;
+    int broker_started = 0;
+    if (conduit) {
+        snprintf(shared.ingest, sizeof shared.ingest, "%s", workload->ingest);
+        snprintf(shared.fanout, sizeof shared.fanout, "%s", workload->fanout);
     } else {
-        size_t size = sizeof shared.ingest;
-        zmq_getsockopt(shared.router, ZMQ_LAST_ENDPOINT, shared.ingest, &size);
-        size = sizeof shared.fanout;
-        zmq_getsockopt(shared.xpub, ZMQ_LAST_ENDPOINT, shared.fanout, &size);
-        pthread_t broker;
-        pthread_create(&broker, NULL, paced_broker_main, &shared);
+        shared.journal = open(workload->journal_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        shared.broker_context = zmq_ctx_new();
+        shared.router = zmq_socket(shared.broker_context, ZMQ_ROUTER);
+        shared.xpub = zmq_socket(shared.broker_context, ZMQ_XPUB);
+        bound_socket(shared.router);
+        bound_socket(shared.xpub);
+        int verbose = 1;  // every subscription comes up, not only the first of each topic: the start waits for them all
+        zmq_setsockopt(shared.xpub, ZMQ_XPUB_VERBOSE, &verbose, sizeof verbose);
+        if (shared.journal < 0 || zmq_bind(shared.router, "tcp://127.0.0.1:*") != 0
+            || zmq_bind(shared.xpub, "tcp://127.0.0.1:*") != 0) {
+            result = TRANSPORT_REFERENCE_FAILED;
+        } else {
+            size_t size = sizeof shared.ingest;
+            zmq_getsockopt(shared.router, ZMQ_LAST_ENDPOINT, shared.ingest, &size);
+            size = sizeof shared.fanout;
+            zmq_getsockopt(shared.xpub, ZMQ_LAST_ENDPOINT, shared.fanout, &size);
+            pthread_create(&broker, NULL, paced_broker_main, &shared);
+            broker_started = 1;
+        }
+    }
+    if (result == 0) {
         pthread_t *subscriber_threads = calloc((size_t)subscribers + 1, sizeof *subscriber_threads);
         for (int i = 0; i < subscribers; i++) pthread_create(&subscriber_threads[i], NULL, paced_subscriber_main, &shared);
         // Every subscription in place before the first event.
         int64_t waited = monotonic_us();
-        while (atomic_load(&shared.subscriptions) < subscribers && monotonic_us() - waited < TRANSPORT_REFERENCE_STALL_MS * 1000LL)
+        while (atomic_load(&shared.subscriptions) < subscribers && !atomic_load(&shared.failed)
+               && monotonic_us() - waited < TRANSPORT_REFERENCE_STALL_MS * 1000LL)
             usleep(1000);
         if (atomic_load(&shared.subscriptions) < subscribers) { errno = EAGAIN; fail(&shared); }
         shared.start = monotonic_us() + 10000;
@@ -294,19 +364,21 @@ double transport_reference_paced(
         }
         for (int i = 0; i < agents; i++) pthread_join(agent_threads[i], NULL);
         for (int i = 0; i < subscribers; i++) pthread_join(subscriber_threads[i], NULL);
-        atomic_store(&shared.stop, 1);
-        pthread_join(broker, NULL);
         free(agent_threads);
         free(agent_args);
         free(subscriber_threads);
         result = atomic_load(&shared.failed);
     }
-    zmq_close(shared.router);
-    zmq_close(shared.xpub);
-    zmq_ctx_term(shared.broker_context);
+    atomic_store(&shared.stop, 1);
+    if (broker_started) pthread_join(broker, NULL);
+    if (!conduit) {
+        zmq_close(shared.router);
+        zmq_close(shared.xpub);
+        zmq_ctx_term(shared.broker_context);
+        if (shared.journal >= 0) close(shared.journal);
+        unlink(workload->journal_path);
+    }
     zmq_ctx_term(shared.client_context);
-    close(shared.journal);
-    unlink(journal_path);
     *ack_count = atomic_load(&shared.ack_count);
     *delivery_count = atomic_load(&shared.delivery_count);
     return result;

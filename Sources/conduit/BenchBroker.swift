@@ -39,7 +39,13 @@ struct BenchBroker: AsyncParsableCommand {
             does the least Conduit's broker does for the same promise: it takes every request waiting, writes them \
             with one pwrite and one fdatasync to a file in --dir, then publishes and acknowledges each, without \
             decoding, validating or deduplicating. Its latencies (paced_reference_*) are what this machine gives \
-            such a loop; paced_ack_p99_to_reference is the broker's ACK p99 over the reference's, run by run.
+            such a loop; paced_ack_p99_to_reference is the broker's ACK p99 over the reference's, run by run. \
+            It then runs the paced workload once more against the broker, from the reference's agents and \
+            subscribers in C instead of the load generator in Swift (paced_c_agents_*).
+
+            --paced-latencies DIR writes each paced run's acknowledgement latencies as CSV (sent_ms,latency_ms, \
+            by when each event was sent): run-N-broker.csv, and with --paced-reference run-N-reference.csv and \
+            run-N-broker-c-agents.csv. bash Deploy/paced-episodes.sh DIR tells how the slow ones fall in time.
             """
     )
 
@@ -106,6 +112,11 @@ struct BenchBroker: AsyncParsableCommand {
     @Flag(help: "Run the paced workload against a minimal broker loop in C too (one pwrite and fdatasync per turn, no validation), beside the broker, and print its latencies and the ratio.")
     var pacedReference = false
 
+    @Option(help: ArgumentHelp(
+        "Write each paced run's acknowledgement latencies, by when each event was sent, as CSV files in this directory (Deploy/paced-episodes.sh reads them).",
+        valueName: "directory"))
+    var pacedLatencies: String?
+
     private var benchmark: BrokerBenchmark.Options {
         var benchmark = BrokerBenchmark.Options(runs: options.runs, agents: agents, subscribers: subscribers, events: events, window: window, pacedRate: pacedRate,
             pacedSeconds: pacedSeconds, stalledRate: stalledRate, stalledSeconds: stalledSeconds, directory: dir)
@@ -117,6 +128,7 @@ struct BenchBroker: AsyncParsableCommand {
         benchmark.brokerWrapper = brokerWrapper.map { $0.split(separator: " ").map(String.init) } ?? []
         benchmark.pacedBrokerWrapper = pacedBrokerWrapper.map { $0.split(separator: " ").map(String.init) } ?? []
         benchmark.pacedReference = pacedReference
+        benchmark.pacedLatencyDirectory = pacedLatencies
         return benchmark
     }
 

@@ -259,9 +259,12 @@ struct BrokerCommandTests {
 /// are above zero (an acknowledgement is a round trip), as is the ratio of the two ACK p99s.
 @Suite(.timeLimit(.minutes(5))) struct BenchBrokerPacedReferenceTests {
     @Test func theReferenceLoopReportsItsLatenciesBesideTheBrokers() throws {
+        let directory = TemporaryDirectory()
+        let latencies = directory.appending("latencies")
         let run = try ChildProcess.conduit([
             "bench", "broker", "--runs", "1", "--agents", "2", "--subscribers", "2", "--events", "200", "--window", "16",
             "--paced-rate", "200", "--paced-seconds", "1", "--stalled-rate", "0", "--paced-reference", "--json",
+            "--paced-latencies", latencies,
         ])
         #expect(run.status == 0, "\(run.errors)")
         let report = try JSONValue.parse(Array(run.output.utf8))
@@ -276,6 +279,42 @@ struct BrokerCommandTests {
             // CPU is read in clock ticks (10 ms): a run this short may use less than one, so 0 is a true reading.
             if figure.contains("cpu") { #expect(value >= 0, "\(figure)") } else { #expect(value > 0, "\(figure)") }
         }
+        // Each paced run's acknowledgements, one line an event (200 events/s for 1 s), in order of sending.
+        for name in ["run-1-broker.csv", "run-1-reference.csv", "run-1-broker-c-agents.csv"] {
+            let lines = (try? String(contentsOfFile: latencies + "/" + name, encoding: .utf8))?.split(separator: "\n") ?? []
+            #expect(lines.first == "sent_ms,latency_ms", "\(name)")
+            let rows = lines.dropFirst().map { $0.split(separator: ",").compactMap { Double($0) } }
+            #expect(rows.count == 200, "\(name)")
+            #expect(rows.allSatisfy { $0.count == 2 && $0[1] > 0 }, "\(name)")
+            #expect(rows.first?.first == 0, "\(name)")
+            #expect(zip(rows, rows.dropFirst()).allSatisfy { $0[0] <= $1[0] }, "\(name)")
+        }
+        // Deploy/paced-episodes.sh reads them: a line for each file, with its count of events.
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Deploy/paced-episodes.sh")
+        let episodes = try ChildProcess.run(URL(fileURLWithPath: "/bin/bash"), [script.path, latencies])
+        #expect(episodes.status == 0, "\(episodes.errors)")
+        for name in ["run-1-broker.csv", "run-1-reference.csv", "run-1-broker-c-agents.csv"] {
+            #expect(episodes.output.contains("\(name): 200 events"), "\(episodes.output)")
+        }
+    }
+}
+
+/// `Deploy/paced-episodes.sh` finds where slow acknowledgements gather: here a thousand events a millisecond apart, all
+/// acknowledged in 0.5 ms but those sent from 200 to 299 ms, which took 10 ms.
+@Suite struct PacedEpisodesScriptTests {
+    @Test func slowAcknowledgementsInOneWindowMakeOneEpisode() throws {
+        let directory = TemporaryDirectory()
+        let rows = (0..<1000).map { "\($0).000,\((200..<300).contains($0) ? "10.000" : "0.500")" }
+        try Data((["sent_ms,latency_ms"] + rows).joined(separator: "\n").appending("\n").utf8)
+            .write(to: URL(fileURLWithPath: directory.appending("run-1-broker.csv")))
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Deploy/paced-episodes.sh")
+        let run = try ChildProcess.run(URL(fileURLWithPath: "/bin/bash"), [script.path, directory.path])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.contains(
+            "run-1-broker.csv: 1000 events, 100 at 3 ms or more; 1 episodes over 1 of 10 windows of 100 ms hold 100% of them; ACK p99 10.00 ms, 0.50 ms outside the episodes"), "\(run.output)")
+        #expect(run.output.contains("episodes began at (ms, slowest): 200 (10.0 ms)"), "\(run.output)")
     }
 }
 
