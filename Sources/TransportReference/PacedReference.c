@@ -50,6 +50,7 @@ struct paced_shared {
     int journal;
     atomic_int subscriptions;
     atomic_int stop;
+    atomic_int agents_done;  // every agent has all its acknowledgements
     atomic_int failed;  // a TRANSPORT_REFERENCE_* failure, or 0
     int agents, subscribers, per_agent, payload_size;
     // Driving a Conduit broker (ingest and fanout given) rather than the loop above.
@@ -83,6 +84,9 @@ static void *paced_broker_main(void *raw) {
     for (int i = 0; i < PACED_BATCH_MAX; i++) { zmq_msg_init(&ids[i]); zmq_msg_init(&bodies[i]); }
     zmq_msg_t part;
     zmq_msg_init(&part);
+    static _Thread_local unsigned char acks[16 * PACED_BATCH_MAX];
+    static _Thread_local char acked[PACED_BATCH_MAX];
+    memset(acked, 0, sizeof acked);
     size_t capacity = 1 << 20;
     unsigned char *buffer = malloc(capacity);
     uint64_t sequence = 0;
@@ -130,6 +134,7 @@ static void *paced_broker_main(void *raw) {
         if (fdatasync(shared->journal) != 0) fail(shared);
         offset += (off_t)used;
         size_t at = 0;
+        uint64_t first = sequence + 1;
         for (int i = 0; i < count; i++) {
             size_t size = zmq_msg_size(&bodies[i]);
             sequence++;
@@ -138,16 +143,28 @@ static void *paced_broker_main(void *raw) {
                 || zmq_send(shared->xpub, buffer + at, PACED_HEADER, ZMQ_SNDMORE) < 0
                 || zmq_send(shared->xpub, buffer + at + PACED_HEADER, size, 0) < 0)
                 fail(shared);
-            // [identity][signature][ACKS][the event's number and sequence]
-            unsigned char ack[16];
-            memcpy(ack, zmq_msg_data(&bodies[i]), 8);
-            put64(ack + 8, sequence);
-            if (zmq_msg_send(&ids[i], shared->router, ZMQ_SNDMORE) < 0
-                || zmq_send(shared->router, paced_signature, sizeof paced_signature - 1, ZMQ_SNDMORE) < 0
-                || zmq_send(shared->router, "ACKS", 4, ZMQ_SNDMORE) < 0 || zmq_send(shared->router, ack, sizeof ack, 0) < 0)
-                fail(shared);
             at += PACED_HEADER + size;
         }
+        // One ACKS a peer for the turn, [identity][signature][ACKS][number, sequence per event], as Conduit's broker
+        // acknowledges a commit.
+        for (int i = 0; i < count; i++) {
+            if (acked[i]) continue;
+            size_t entries = 0;
+            for (int j = i; j < count; j++) {
+                if (acked[j] || zmq_msg_size(&ids[j]) != zmq_msg_size(&ids[i])
+                    || memcmp(zmq_msg_data(&ids[j]), zmq_msg_data(&ids[i]), zmq_msg_size(&ids[i])) != 0)
+                    continue;
+                memcpy(acks + 16 * entries, zmq_msg_data(&bodies[j]), 8);
+                put64(acks + 16 * entries + 8, first + (uint64_t)j);
+                entries++;
+                acked[j] = 1;
+            }
+            if (zmq_msg_send(&ids[i], shared->router, ZMQ_SNDMORE) < 0
+                || zmq_send(shared->router, paced_signature, sizeof paced_signature - 1, ZMQ_SNDMORE) < 0
+                || zmq_send(shared->router, "ACKS", 4, ZMQ_SNDMORE) < 0 || zmq_send(shared->router, acks, 16 * entries, 0) < 0)
+                fail(shared);
+        }
+        memset(acked, 0, sizeof acked);
     }
     for (int i = 0; i < PACED_BATCH_MAX; i++) { zmq_msg_close(&ids[i]); zmq_msg_close(&bodies[i]); }
     zmq_msg_close(&part);
@@ -257,7 +274,19 @@ static void *paced_subscriber_main(void *raw) {
     zmq_msg_t frame;
     zmq_msg_init(&frame);
     int ready = !shared->conduit;  // a Conduit subscriber is in place once the broker's heartbeat reaches it
+    zmq_pollitem_t item = {sub, 0, ZMQ_POLLIN, 0};
+    int64_t last = monotonic_us();
     for (long received = 0; received < expected && !atomic_load(&shared->failed);) {
+        // A Conduit broker drops what a subscriber cannot take at its high-water mark (the subscriber would replay
+        // it): once the agents are done, a second without an event ends the wait.
+        int waiting = zmq_poll(&item, 1, 100);
+        if (waiting < 0) { fail(shared); break; }
+        if (waiting == 0) {
+            if (atomic_load(&shared->agents_done) && monotonic_us() - last > 1000000) break;
+            if (monotonic_us() - last > TRANSPORT_REFERENCE_STALL_MS * 1000LL) { errno = EAGAIN; fail(shared); break; }
+            continue;
+        }
+        last = monotonic_us();
         int index = 0;
         while (1) {
             if (zmq_msg_recv(&frame, sub, 0) < 0) { fail(shared); break; }
@@ -334,6 +363,10 @@ double transport_reference_paced(
         bound_socket(shared.xpub);
         int verbose = 1;  // every subscription comes up, not only the first of each topic: the start waits for them all
         zmq_setsockopt(shared.xpub, ZMQ_XPUB_VERBOSE, &verbose, sizeof verbose);
+        // Nothing dropped at a high-water mark: an acknowledgement or event a peer never gets would stall the run.
+        int unlimited = 0;
+        zmq_setsockopt(shared.xpub, ZMQ_SNDHWM, &unlimited, sizeof unlimited);
+        zmq_setsockopt(shared.router, ZMQ_SNDHWM, &unlimited, sizeof unlimited);
         if (shared.journal < 0 || zmq_bind(shared.router, "tcp://127.0.0.1:*") != 0
             || zmq_bind(shared.xpub, "tcp://127.0.0.1:*") != 0) {
             result = TRANSPORT_REFERENCE_FAILED;
@@ -363,6 +396,7 @@ double transport_reference_paced(
             pthread_create(&agent_threads[i], NULL, paced_agent_main, &agent_args[i]);
         }
         for (int i = 0; i < agents; i++) pthread_join(agent_threads[i], NULL);
+        atomic_store(&shared.agents_done, 1);
         for (int i = 0; i < subscribers; i++) pthread_join(subscriber_threads[i], NULL);
         free(agent_threads);
         free(agent_args);
