@@ -77,15 +77,16 @@ static void bound_socket(void *socket) {
 }
 
 /// The broker: every request waiting is taken in one turn, written with its 16-byte header in one `pwrite`, synced
-/// with one `fdatasync`, then published (topic, signature, header, event) and acknowledged, event by event.
+/// with one `fdatasync`, then published (topic, signature, header, event); the turn's events are acknowledged in one
+/// `ACKS` a peer.
 static void *paced_broker_main(void *raw) {
     struct paced_shared *shared = raw;
     zmq_msg_t ids[PACED_BATCH_MAX], bodies[PACED_BATCH_MAX];
     for (int i = 0; i < PACED_BATCH_MAX; i++) { zmq_msg_init(&ids[i]); zmq_msg_init(&bodies[i]); }
     zmq_msg_t part;
     zmq_msg_init(&part);
-    static _Thread_local unsigned char acks[16 * PACED_BATCH_MAX];
-    static _Thread_local char acked[PACED_BATCH_MAX];
+    unsigned char acks[16 * PACED_BATCH_MAX];
+    char acked[PACED_BATCH_MAX];
     memset(acked, 0, sizeof acked);
     size_t capacity = 1 << 20;
     unsigned char *buffer = malloc(capacity);

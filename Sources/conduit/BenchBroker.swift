@@ -37,8 +37,9 @@ struct BenchBroker: AsyncParsableCommand {
 
             --paced-reference also runs the paced workload, in each run, against a broker loop in C on libzmq that \
             does the least Conduit's broker does for the same promise: it takes every request waiting, writes them \
-            with one pwrite and one fdatasync to a file in --dir, then publishes and acknowledges each, without \
-            decoding, validating or deduplicating. Its latencies (paced_reference_*) are what this machine gives \
+            with one pwrite and one fdatasync to a file in --dir, then publishes each event and acknowledges the \
+            turn's events in one ACKS a peer, without decoding, validating or deduplicating, and drops nothing at a \
+            high-water mark. Its latencies (paced_reference_*) are what this machine gives \
             such a loop; paced_ack_p99_to_reference is the broker's ACK p99 over the reference's, run by run. \
             It then runs the paced workload once more against the broker, from the reference's agents and \
             subscribers in C instead of the load generator in Swift (paced_c_agents_*).
@@ -109,7 +110,7 @@ struct BenchBroker: AsyncParsableCommand {
         valueName: "command"))
     var pacedBrokerWrapper: String?
 
-    @Flag(help: "Run the paced workload against a minimal broker loop in C too (one pwrite and fdatasync per turn, no validation), beside the broker, and print its latencies and the ratio.")
+    @Flag(help: "Run the paced workload against a minimal broker loop in C too (one pwrite and fdatasync per turn, no validation), and against the broker from agents in C; print their latencies beside the broker's.")
     var pacedReference = false
 
     @Option(help: ArgumentHelp(
