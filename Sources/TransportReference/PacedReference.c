@@ -1,7 +1,7 @@
 // The paced phase's reference: the least a broker can do for the same promise, in C against libzmq, so that the
 // paced latencies of `conduit bench broker` can be read against what this machine gives such a loop.
 #define _GNU_SOURCE  // memmem
-#include "TransportReference.h"
+#include "ReferenceCommon.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,12 +20,6 @@
 #define PACED_HEADER 16
 static const char paced_signature[] = "CONDUIT/1";
 static const char paced_topic[] = "progress/power/ganjiaba/";
-
-static int64_t monotonic_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void put64(unsigned char *to, uint64_t value) {
     for (int i = 7; i >= 0; i--) { to[i] = (unsigned char)value; value >>= 8; }
@@ -67,13 +61,6 @@ struct paced_shared {
 static void fail(struct paced_shared *shared) {
     int expected = 0;
     atomic_compare_exchange_strong(&shared->failed, &expected, errno == EAGAIN ? -2 : -1);
-}
-
-static void bound_socket(void *socket) {
-    int linger = 0, stall = TRANSPORT_REFERENCE_STALL_MS;
-    zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(socket, ZMQ_RCVTIMEO, &stall, sizeof stall);
-    zmq_setsockopt(socket, ZMQ_SNDTIMEO, &stall, sizeof stall);
 }
 
 /// The broker: every request waiting is taken in one turn, written with its 16-byte header in one `pwrite`, synced
@@ -184,7 +171,7 @@ static void *paced_agent_main(void *raw) {
     struct paced_agent *agent = raw;
     struct paced_shared *shared = agent->shared;
     void *dealer = zmq_socket(shared->client_context, ZMQ_DEALER);
-    bound_socket(dealer);
+    bound(dealer);
     zmq_connect(dealer, shared->ingest);
     int total = shared->per_agent;
     int64_t *sent_at = calloc((size_t)total, sizeof *sent_at);
@@ -261,7 +248,7 @@ static void *paced_agent_main(void *raw) {
 static void *paced_subscriber_main(void *raw) {
     struct paced_shared *shared = raw;
     void *sub = zmq_socket(shared->client_context, ZMQ_SUB);
-    bound_socket(sub);
+    bound(sub);
     int high_water_mark = 100000;
     zmq_setsockopt(sub, ZMQ_RCVHWM, &high_water_mark, sizeof high_water_mark);
     if (shared->conduit) {
@@ -360,8 +347,8 @@ double transport_reference_paced(
         shared.broker_context = zmq_ctx_new();
         shared.router = zmq_socket(shared.broker_context, ZMQ_ROUTER);
         shared.xpub = zmq_socket(shared.broker_context, ZMQ_XPUB);
-        bound_socket(shared.router);
-        bound_socket(shared.xpub);
+        bound(shared.router);
+        bound(shared.xpub);
         int verbose = 1;  // every subscription comes up, not only the first of each topic: the start waits for them all
         zmq_setsockopt(shared.xpub, ZMQ_XPUB_VERBOSE, &verbose, sizeof verbose);
         // Nothing dropped at a high-water mark: an acknowledgement or event a peer never gets would stall the run.

@@ -1,5 +1,5 @@
 // The transport benchmark's reference loops, in C against libzmq: what the Swift binding is measured against.
-#include "TransportReference.h"
+#include "ReferenceCommon.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -9,19 +9,7 @@
 #include <time.h>
 #include <zmq.h>
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/// Linger 0 and every blocking send and receive bounded by TRANSPORT_REFERENCE_STALL_MS.
-static void bound(void *socket) {
-    int linger = 0, stall = TRANSPORT_REFERENCE_STALL_MS;
-    zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(socket, ZMQ_RCVTIMEO, &stall, sizeof stall);
-    zmq_setsockopt(socket, ZMQ_SNDTIMEO, &stall, sizeof stall);
-}
+static double now_seconds(void) { return (double)monotonic_us() / 1e6; }
 
 /// What a failed call means: a bounded wait that ran out, or another error.
 static double failure(void) { return errno == EAGAIN ? TRANSPORT_REFERENCE_STALLED : TRANSPORT_REFERENCE_FAILED; }
