@@ -290,8 +290,7 @@ struct BrokerCommandTests {
             #expect(zip(rows, rows.dropFirst()).allSatisfy { $0[0] <= $1[0] }, "\(name)")
         }
         // Deploy/paced-episodes.sh reads them: a line for each file, with its count of events.
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Deploy/paced-episodes.sh")
+        let script = DeployTests.deploy.appendingPathComponent("paced-episodes.sh")
         let episodes = try ChildProcess.run(URL(fileURLWithPath: "/bin/bash"), [script.path, latencies])
         #expect(episodes.status == 0, "\(episodes.errors)")
         for name in ["run-1-broker.csv", "run-1-reference.csv", "run-1-broker-c-agents.csv"] {
@@ -308,8 +307,7 @@ struct BrokerCommandTests {
         let rows = (0..<1000).map { "\($0).000,\((200..<300).contains($0) ? "10.000" : "0.500")" }
         try Data((["sent_ms,latency_ms"] + rows).joined(separator: "\n").appending("\n").utf8)
             .write(to: URL(fileURLWithPath: directory.appending("run-1-broker.csv")))
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Deploy/paced-episodes.sh")
+        let script = DeployTests.deploy.appendingPathComponent("paced-episodes.sh")
         let run = try ChildProcess.run(URL(fileURLWithPath: "/bin/bash"), [script.path, directory.path])
         #expect(run.status == 0, "\(run.errors)")
         #expect(run.output.contains(
