@@ -6,7 +6,7 @@ import Foundation
 public struct StateDiffText {
     /// What changed.
     public let diff: StateDiff
-    /// The display names of communities.
+    /// The display names of communities and the time zone of the report.
     public let scenario: Scenario
 
     /// The report of `diff`, with the names of `scenario`.
@@ -15,8 +15,11 @@ public struct StateDiffText {
         self.scenario = scenario
     }
 
-    static func moment(_ moment: StateDiff.Moment) -> String {
-        "sequence \(moment.lastSequence) (\(moment.now?.rfc3339 ?? "before any event"))"
+    /// `time` in the plan's local time, as every report for people gives it.
+    func local(_ time: Timestamp) -> String { time.localText(scenario.timeZone) }
+
+    func moment(_ moment: StateDiff.Moment) -> String {
+        "sequence \(moment.lastSequence) (\(moment.now.map(local) ?? "before any event"))"
     }
 
     static func percent(_ value: Double) -> String { String(format: "%.1f%%", value) }
@@ -47,17 +50,17 @@ public struct StateDiffText {
         return "  \(outage.key): \(status), \(outage.report.nature.rawValue), \(outage.report.households) households (\(outage.organisation))"
     }
 
-    static func alert(_ entry: StateDiff.AlertEntry) -> String {
+    func alert(_ entry: StateDiff.AlertEntry) -> String {
         var when: [String] = []
-        if let raised = entry.raisedAt { when.append("raised \(raised.rfc3339)") }
-        if let cleared = entry.clearedAt { when.append("cleared \(cleared.rfc3339)") }
+        if let raised = entry.raisedAt { when.append("raised \(local(raised))") }
+        if let cleared = entry.clearedAt { when.append("cleared \(local(cleared))") }
         return "  [\(entry.kind.rawValue)] \(entry.message)" + (when.isEmpty ? "" : " (\(when.joined(separator: ", ")))")
     }
 
     /// The moments compared, the roll-ups that moved, then a section for each kind of change; "Nothing changed."
     /// when nothing did.
     public var text: String {
-        var lines = ["Changes from \(Self.moment(diff.from)) to \(Self.moment(diff.to))"]
+        var lines = ["Changes from \(moment(diff.from)) to \(moment(diff.to))"]
         if diff.isEmpty {
             lines.append("Nothing changed.")
             return lines.map { $0.escapingControlCharacters() }.joined(separator: "\n")
@@ -80,9 +83,9 @@ public struct StateDiffText {
         section("Outages first reported", diff.outagesOpened, outage)
         section("Outages whose status changed", diff.outagesChanged, outage)
         section("Outages restored or cancelled", diff.outagesClosed, outage)
-        section("Alerts raised", diff.alertsRaised, Self.alert)
-        section("Alerts cleared", diff.alertsCleared, Self.alert)
-        section("Alerts raised and cleared again in between", diff.alertsRaisedAndCleared, Self.alert)
+        section("Alerts raised", diff.alertsRaised, alert)
+        section("Alerts cleared", diff.alertsCleared, alert)
+        section("Alerts raised and cleared again in between", diff.alertsRaisedAndCleared, alert)
         return lines.map { $0.escapingControlCharacters() }.joined(separator: "\n")
     }
 }

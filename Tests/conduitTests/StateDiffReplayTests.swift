@@ -11,13 +11,15 @@ import Testing
         let text = try ChildProcess.conduit(["state", "--dir", path, "--diff-seq", "3", "7"])
         #expect(text.status == 0, "\(text.errors)")
         let lines = text.output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        #expect(lines.first == "Changes from sequence 3 (2023-06-02T01:00:01Z) to sequence 7 (2023-06-05T10:30:00Z)")
+        #expect(lines.first == "Changes from sequence 3 (2023-06-02 09:00:01 +08:00) to sequence 7 (2023-06-05 18:30:00 +08:00)")
         #expect(lines.contains("Work items (1):"))
         #expect(lines.contains("  ganjiaba-water: unreported 0.0% → in_progress 25.0%"))
         #expect(lines.contains("Outages restored or cancelled (1):"))
         #expect(lines.contains("  \(Story.outageKey): noticed → restored, planned, 108 households (power-supply-bureau)"))
         #expect(lines.contains("Alerts raised and cleared again in between (1):"))
-        #expect(lines.contains { $0.hasPrefix("  [outage_unrestored] outage \(Story.outageKey) is not reported restored") })
+        let unrestored = lines.first { $0.hasPrefix("  [outage_unrestored] outage \(Story.outageKey) is not reported restored") }
+        // Its times are in the plan's zone too, as the window's end in its message is.
+        #expect(unrestored?.contains(" (raised 2023-06-") == true && unrestored?.hasSuffix(" +08:00)") == true, "\(unrestored ?? "")")
         #expect(lines.contains { $0.hasPrefix("Overall: ") && $0.contains("households without service 0 → 0 (+0)") })
         #expect(lines.contains { $0.hasPrefix("  甘家坝 Ganjiaba: ") })
 
