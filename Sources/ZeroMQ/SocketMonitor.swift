@@ -85,6 +85,16 @@ public struct MonitorEvent: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// What a client tells its user when the `server` (such as "broker") at ``endpoint`` turned its handshake down,
+    /// for a request that then got no answer; `nil` for other events.
+    public func refusal(by server: String) -> String? {
+        guard let reason = handshakeFailureReason else { return nil }
+        if kind == .handshakeFailedAuth {
+            return "the \(server) at \(endpoint) refused this client's key (\(reason)): the key is not one it admits there"
+        }
+        return "the CURVE handshake with the \(server) at \(endpoint) failed (\(reason)): check that the server key given is the \(server)'s public key"
+    }
+
     public var description: String {
         if let reason = handshakeFailureReason { return "\(endpoint): \(reason)" }
         return "\(endpoint): \(kind)"
@@ -152,6 +162,22 @@ public final class SocketMonitor {
             if predicate(event) { return event }
         }
         return nil
+    }
+
+    /// A monitor of a client socket's failed handshakes, made before the socket connects: when a request gets no
+    /// answer, ``latestHandshakeFailure()`` tells whether the server turned the connection down, and why. A client
+    /// that lives long reads it now and then (see ``init(_:events:)``).
+    public static func handshakeFailures(of socket: Socket) throws(ZMQError) -> SocketMonitor {
+        try SocketMonitor(socket, events: [.handshakeFailedNoDetail, .handshakeFailedProtocol, .handshakeFailedAuth])
+    }
+
+    /// The latest handshake failure among the events come so far, read without waiting; `nil` if no handshake failed.
+    public func latestHandshakeFailure() -> MonitorEvent? {
+        var latest: MonitorEvent?
+        while let event = try? next() {
+            if event.kind.isHandshakeFailure { latest = event }
+        }
+        return latest
     }
 
     /// Stops monitoring and closes the event socket.

@@ -70,6 +70,7 @@ struct SecurityTests {
         let failure = try monitor.waitFor(timeout: .seconds(60)) { $0.kind.isHandshakeFailure }
         #expect(failure != nil, "the client sees its handshake fail")
         #expect(failure?.handshakeFailureReason != nil)
+        #expect(failure?.refusal(by: "broker")?.hasPrefix("the CURVE handshake with the broker at \(server.endpoint) failed (") == true, "\(String(describing: failure))")
         let poller = Poller()
         poller.add(server.router)
         #expect(try poller.poll(timeout: .milliseconds(200)) == 0, "nothing reaches the server")
@@ -92,6 +93,32 @@ struct SecurityTests {
         poller.add(server.router)
         #expect(try poller.poll(timeout: .milliseconds(200)) == 0, "the denied client's message is not delivered")
         serverMonitor.close()
+    }
+
+    /// A client that watches its handshakes learns that the server refused its key, and says so in words.
+    @Test func aClientLearnsThatTheServerRefusedItsKey() throws {
+        let server = try Server(allowing: try CurveKeyPair.generate().publicKey)
+        let dealer = try Socket(server.context, type: .dealer)
+        try dealer.set(.linger, .zero)
+        try dealer.makeCurveClient(try CurveKeyPair.generate(), serverKey: server.keys.publicKey)
+        let handshakes = try SocketMonitor.handshakeFailures(of: dealer)
+        #expect(handshakes.latestHandshakeFailure() == nil, "nothing failed before connecting")
+        try dealer.connect(server.endpoint)
+        try dealer.send("let me in", wait: false)
+        var failure: MonitorEvent?
+        let deadline = ContinuousClock.now + .seconds(60)
+        while failure == nil, ContinuousClock.now < deadline {
+            failure = handshakes.latestHandshakeFailure()
+            if failure == nil { usleep(10_000) }
+        }
+        #expect(failure != nil, "the client sees its handshake refused")
+        #expect(failure?.kind == .handshakeFailedAuth)
+        #expect(failure?.endpoint == server.endpoint)
+        #expect(
+            failure?.refusal(by: "broker")
+                == "the broker at \(server.endpoint) refused this client's key (authentication refused (ZAP status 400)): the key is not one it admits there")
+        handshakes.close()
+        server.handler.stop()
     }
 
     @Test func monitorReportsConnectAndDisconnect() throws {
