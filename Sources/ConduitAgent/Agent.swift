@@ -355,6 +355,19 @@ public final class Agent: Sendable {
                     carryOut(session.connectionLost(now: Self.monotonicMicroseconds()))
                     break
                 }
+                if event.kind == .handshakeSucceeded {
+                    shared.withLock { $0.status.handshakeFailure = nil }
+                    continue
+                }
+                if let refusal = event.refusal(by: "broker") {
+                    let isNew = shared.withLock {
+                        let isNew = $0.status.handshakeFailure != refusal
+                        $0.status.handshakeFailure = refusal
+                        return isNew
+                    }
+                    if isNew { logger.warning("agent.handshake_failed", metadata: ["error": "\(refusal)"]) }
+                    continue
+                }
                 if event.kind == .connectRetried, configuration.endpoints.count > 1 {
                     carryOut(session.connectionRefused(now: Self.monotonicMicroseconds()))
                     break
@@ -438,6 +451,10 @@ public struct AgentStatus: Sendable, Equatable {
     public var lastSequence: UInt64 = 0
     /// Set when the broker refused the agent's source.
     public var refused: ConduitError?
+    /// Why the broker turns the connection's CURVE handshake down (a key it does not admit, or the wrong server key),
+    /// while it does: the agent goes on retrying, since the broker may be given the key, and clears it once a
+    /// handshake succeeds.
+    public var handshakeFailure: String?
 
     public init() {}
 }

@@ -42,6 +42,7 @@ extension Agent {
     public func readiness(now: ContinuousClock.Instant = .now) -> (ready: Bool, reason: String) {
         let status = status
         if let refused = status.refused { return (false, "the broker refused the agent: \(refused)") }
+        if !status.connected, let failure = status.handshakeFailure { return (false, failure) }
         guard status.connected else { return (false, "not connected to the broker at \(configuration.endpoint)") }
         if let age = outbox.oldestPendingAge(now: now), age >= Self.drainingBound {
             return (false, "the oldest unacknowledged event has waited \(age.components.seconds) s (at most \(Self.drainingBound.components.seconds) s)")

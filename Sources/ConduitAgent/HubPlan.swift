@@ -7,10 +7,12 @@ public enum HubPlan {
     /// Why the plan could not be had.
     public struct Unavailable: Error, CustomStringConvertible {
         public var description: String
+        /// The broker refused this client's key in the handshake: asking again with the same key will not help.
+        public var keyRefused = false
     }
 
     /// The plan of the broker at `endpoint` (its ingest endpoint, or its query endpoint with `query`), or
-    /// ``Unavailable`` when it does not answer within `timeout`.
+    /// ``Unavailable`` when it does not answer within `timeout`, saying so when it turned the handshake down.
     ///
     /// With `alternates` (the other brokers of a hub whose brokers stand by for each other), the question goes to
     /// whichever of them accepts a connection first: brokers standing by listen on nothing.
@@ -25,7 +27,12 @@ public enum HubPlan {
                 socket.close(linger: .zero)
                 context.terminate()
             }
-            if let curve { try socket.makeCurveClient(curve.keys, serverKey: curve.serverKey) }
+            var handshakes: SocketMonitor?
+            defer { handshakes?.close() }
+            if let curve {
+                try socket.makeCurveClient(curve.keys, serverKey: curve.serverKey)
+                handshakes = try SocketMonitor.handshakeFailures(of: socket)
+            }
             if !alternates.isEmpty {
                 // Queued only to a connection that completed: not to a broker that does not listen.
                 try socket.set(.immediate, true)
@@ -41,7 +48,13 @@ public enum HubPlan {
                 remaining -= step
                 guard try poller.poll(timeout: step) > 0, poller.isReadable(index),
                     let frames = try socket.receiveFrames(wait: false)
-                else { continue }
+                else {
+                    // A handshake turned down is turned down again on every retry: said at once.
+                    if let failure = handshakes?.latestHandshakeFailure(), let refusal = failure.refusal(by: "broker") {
+                        throw Unavailable(description: refusal, keyRefused: failure.kind == .handshakeFailedAuth)
+                    }
+                    continue
+                }
                 if query {
                     switch try QueryReply.decode(frames) {
                     case .plan(_, let plan): return plan

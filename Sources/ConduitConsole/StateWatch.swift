@@ -180,22 +180,11 @@ public struct StateWatch {
     }
 
     private func fetchSnapshot(from endpoint: String) throws -> AggregateState {
-        let socket = try Socket(context, type: .dealer)
-        try socket.set(.linger, .zero)
-        defer { socket.close() }
-        if let snapshotCurve { try socket.makeCurveClient(snapshotCurve) }
-        try socket.connect(endpoint)
-        try socket.send(frames: SnapshotRequest(request: 1).encode())
-        let poller = Poller()
-        poller.add(socket)
-        guard try poller.poll(timeout: .seconds(10)) > 0, let frames = try socket.receiveFrames(wait: false) else {
-            throw Failure(description: "no answer from the aggregator at \(endpoint) within 10 s")
-        }
-        switch try SnapshotReply.decode(frames) {
-        case .state(_, _, let json):
-            return try AggregateState.restore(json: json, scenario: .default)
-        case .error(_, let error):
-            throw Failure(description: "the aggregator at \(endpoint) answered: \(error)")
+        do {
+            let snapshot = try SnapshotClient.fetch(endpoint: endpoint, curve: snapshotCurve, context: context)
+            return try AggregateState.restore(json: snapshot.json, scenario: .default)
+        } catch let unavailable as SnapshotClient.Unavailable {
+            throw Failure(description: unavailable.description)
         }
     }
 

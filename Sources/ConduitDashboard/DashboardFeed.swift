@@ -218,22 +218,11 @@ public final class DashboardFeed: Sendable {
     }
 
     private func fetchSnapshot(from endpoint: String) throws -> AggregateState {
-        let socket = try Socket(context, type: .dealer)
-        try socket.set(.linger, .zero)
-        defer { socket.close() }
-        if let curve = configuration.snapshotCurve { try socket.makeCurveClient(curve) }
-        try socket.connect(endpoint)
-        try socket.send(frames: SnapshotRequest(request: 1).encode())
-        let poller = Poller()
-        poller.add(socket)
-        guard try poller.poll(timeout: .seconds(10)) > 0, let frames = try socket.receiveFrames(wait: false) else {
-            throw DashboardError.unavailable("no answer from the aggregator at \(endpoint) within 10 s")
-        }
-        switch try SnapshotReply.decode(frames) {
-        case .state(_, _, let json):
-            return try AggregateState.restore(json: json, scenario: configuration.plan)
-        case .error(_, let error):
-            throw DashboardError.unavailable("the aggregator at \(endpoint) answered: \(error)")
+        do {
+            let snapshot = try SnapshotClient.fetch(endpoint: endpoint, curve: configuration.snapshotCurve, context: context)
+            return try AggregateState.restore(json: snapshot.json, scenario: configuration.plan)
+        } catch let unavailable as SnapshotClient.Unavailable {
+            throw DashboardError.unavailable(unavailable.description)
         }
     }
 }

@@ -87,6 +87,21 @@ public struct BrokerReplay: Sendable {
             endOfBatch: {})
     }
 
+    /// The broker's next reply, waiting at most ``timeout``; a handshake the broker turned down is said at once, since
+    /// it would be turned down again on every retry.
+    private func reply(on socket: Socket, _ poller: Poller, handshakes: SocketMonitor?) throws -> WireMessage {
+        var remaining = timeout
+        while remaining > .zero {
+            let step = handshakes == nil ? remaining : min(remaining, .milliseconds(100))
+            remaining -= step
+            if try poller.poll(timeout: step) > 0, let frames = try socket.receiveFrames(wait: false) { return frames }
+            if let refusal = handshakes?.latestHandshakeFailure()?.refusal(by: "broker") {
+                throw ReplayError.handshakeFailed(refusal)
+            }
+        }
+        throw ReplayError.noAnswer(from: endpoint, within: timeout)
+    }
+
     /// The replay shared by ``run(_:writer:emit:shouldStop:)`` and ``events(_:shouldStop:_:)``: `start` once the
     /// request is sent, `visit` for each match, `endOfBatch` after each chunk.
     private func scan(
@@ -96,9 +111,14 @@ public struct BrokerReplay: Sendable {
         let context = try Context()
         let socket = try Socket(context, type: .dealer)
         try socket.set(.linger, .zero)
-        if let curve { try socket.makeCurveClient(curve) }
-        try socket.connect(endpoint)
         defer { socket.close() }
+        var handshakes: SocketMonitor?
+        defer { handshakes?.close() }
+        if let curve {
+            try socket.makeCurveClient(curve)
+            handshakes = try SocketMonitor.handshakeFailures(of: socket)
+        }
+        try socket.connect(endpoint)
         let window: ReplayWindow
         if selection.fromSequence == 1 && selection.toSequence == .max, selection.since != nil || selection.until != nil {
             window = .time(
@@ -115,9 +135,7 @@ public struct BrokerReplay: Sendable {
         var summary = ReplaySummary()
         try start()
         while true {
-            guard try poller.poll(timeout: timeout) > 0, let frames = try socket.receiveFrames(wait: false) else {
-                throw ReplayError.noAnswer(from: endpoint, within: timeout)
-            }
+            let frames = try reply(on: socket, poller, handshakes: handshakes)
             switch try QueryReply.decode(frames) {
             case .chunk(_, let events):
                 for record in events {

@@ -6,6 +6,9 @@ public struct ReplayError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         /// The broker did not answer in time.
         case noAnswer
+        /// The broker turned this client's CURVE handshake down: a key it does not admit there, or the wrong server
+        /// key.
+        case handshakeFailed
         /// The broker answered the replay with an `ERROR`.
         case refused
         /// Two moments or sequences given the wrong way round.
@@ -31,6 +34,11 @@ extension ReplayError {
     /// The broker at `endpoint` said nothing for `timeout`.
     public static func noAnswer(from endpoint: String, within timeout: Duration) -> ReplayError {
         ReplayError(.noAnswer, "no answer from the broker at \(endpoint) within \(timeout)")
+    }
+
+    /// The broker turned the handshake down; `refusal` says how (``MonitorEvent/refusal(by:)``).
+    public static func handshakeFailed(_ refusal: String) -> ReplayError {
+        ReplayError(.handshakeFailed, refusal)
     }
 
     /// The broker answered the replay with `ERROR`.

@@ -132,8 +132,8 @@ struct PublishCommand: AsyncParsableCommand {
                 --entry short_notice/ganjiaba/power/ganjiaba-power-cutover-2 --note "written explanation received"
               conduit publish file event.json
 
-            Exit status: 0 acknowledged (also for a resend the broker already had), 65 rejected (invalid here or \
-            refused by the broker; not stored), 75 stored in the outbox but not acknowledged in time, 73 the outbox \
+            Exit status: 0 acknowledged (also for a resend the broker already had), 65 rejected (invalid here, or \
+            refused by the broker: the event, or this client's key in the handshake; not stored), 75 stored in the outbox but not acknowledged in time, 73 the outbox \
             cannot be opened or is in use, 64 bad usage.
             """
     )
@@ -230,10 +230,10 @@ struct PublishCommand: AsyncParsableCommand {
         let event: Event
         if kind == .file {
             event = try makeEvent(plan: .default)
-            plan = hubPlan(organisation: String(event.sourceOrganisation))
+            plan = try hubPlan(organisation: String(event.sourceOrganisation))
         } else {
             guard let org else { throw ValidationError("--org is required: the publishing organisation's id, e.g. power-supply-bureau") }
-            plan = hubPlan(organisation: org)
+            plan = try hubPlan(organisation: org)
             event = try makeEvent(plan: plan ?? .default)
         }
         // A file's event keeps its own source; the outbox is the organisation's `cli` one unless --agent says otherwise.
@@ -290,8 +290,9 @@ struct PublishCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("the broker refused this agent: \(error); the event stays in \(configuration.outboxDirectory)\n".utf8))
             throw ExitCode(65)
         default:
+            let why = agent.status.handshakeFailure ?? "no answer from \(configuration.endpoint) within \(timeout) s"
             FileHandle.standardError.write(Data(
-                "no answer from \(configuration.endpoint) within \(timeout) s; \(event.id) is stored in \(configuration.outboxDirectory) and will be sent by the next run with this outbox (do not publish it again with a new id)\n".utf8))
+                "\(why); \(event.id) is stored in \(configuration.outboxDirectory) and will be sent by the next run with this outbox (do not publish it again with a new id)\n".utf8))
             throw ExitCode(75)
         }
     }
@@ -392,14 +393,17 @@ struct PublishCommand: AsyncParsableCommand {
     }
 
     /// The plan of the hub; `nil`, with a warning, when the hub does not answer (the event then waits in the outbox
-    /// like any other, and names of the built-in seed plan are assumed to build it).
-    func hubPlan(organisation: String) -> Scenario? {
+    /// like any other, and names of the built-in seed plan are assumed to build it). A broker that refuses this
+    /// client's key ends the command (status 65) before anything is stored: no later run with that key would deliver it.
+    func hubPlan(organisation: String) throws -> Scenario? {
         do {
             let configuration = try connection.configuration(organisation: organisation, defaultAgent: "cli")
             return try HubPlan.fetch(
                 endpoint: configuration.endpoint, alternates: configuration.alternateEndpoints, curve: configuration.curve,
                 timeout: .milliseconds(Int64(min(timeout, 5) * 1000))
             ).plan()
+        } catch let unavailable as HubPlan.Unavailable where unavailable.keyRefused {
+            throw RuntimeFailure.exit("publish", "\(unavailable); nothing was stored", status: 65)
         } catch {
             FileHandle.standardError.write(Data("conduit publish: \(error); building the event with the built-in plan \(Scenario.default.id)\n".utf8))
             return nil

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConduitAggregator
 import ConduitConsole
 import ConduitCore
 import ConduitReplay
@@ -174,27 +175,19 @@ extension StateCommand {
 
     /// Fetches the state (or `--path` subtree) from an aggregator's snapshot endpoint and prints it.
     func printSnapshot(from endpoint: String) throws {
-        let context = try Context()
-        let socket = try Socket(context, type: .dealer)
-        try socket.set(.linger, .zero)
-        if let curve = try keys.snapshot() { try socket.makeCurveClient(curve) }
-        try socket.connect(endpoint)
         let wantsSubtree = json && path != nil
-        try socket.send(frames: SnapshotRequest(request: 1, path: wantsSubtree ? path! : "").encode())
-        let poller = Poller()
-        poller.add(socket)
-        guard try poller.poll(timeout: .seconds(10)) > 0, let frames = try socket.receiveFrames(wait: false) else {
-            throw RuntimeFailure.exit("state", "no answer from the aggregator at \(endpoint) within 10 s", status: RuntimeFailure.unavailable)
+        let bytes: [UInt8]
+        do {
+            bytes = try SnapshotClient.fetch(
+                endpoint: endpoint, path: wantsSubtree ? path! : "", curve: try keys.snapshot(), context: try Context()
+            ).json
+        } catch let unavailable as SnapshotClient.Unavailable {
+            throw RuntimeFailure.exit("state", unavailable.description, status: RuntimeFailure.unavailable)
         }
-        switch try SnapshotReply.decode(frames) {
-        case .state(_, _, let bytes):
-            if json {
-                FileHandle.standardOutput.write(Data(bytes + [UInt8(ascii: "\n")]))
-            } else {
-                print(StateTable(state: try AggregateState.restore(json: bytes, scenario: .default), language: try language.language()).text)
-            }
-        case .error(_, let error):
-            throw RuntimeFailure.exit("state", "the aggregator answered: \(error)", status: RuntimeFailure.unavailable)
+        if json {
+            FileHandle.standardOutput.write(Data(bytes + [UInt8(ascii: "\n")]))
+        } else {
+            print(StateTable(state: try AggregateState.restore(json: bytes, scenario: .default), language: try language.language()).text)
         }
     }
 }

@@ -64,6 +64,22 @@ struct AggregatorCurveTests {
         let stranger = try TestClient(context: context, endpoint: endpoint, curve: (power, aggregatorKeys.publicKey))
         try stranger.send(SnapshotRequest(request: 9).encode())
         #expect(try stranger.receive(timeout: .milliseconds(500)) == nil)
+        // The client the commands ask with: the listed key gets the state; a key the aggregator does not list is told
+        // that it was refused, not that nobody answered.
+        let fetched = try SnapshotClient.fetch(
+            endpoint: endpoint, curve: CurveClientKeys(keys: coordinator, serverKey: aggregatorKeys.publicKey), context: context)
+        #expect(fetched.sequence == head)
+        do {
+            _ = try SnapshotClient.fetch(
+                endpoint: endpoint, curve: CurveClientKeys(keys: power, serverKey: aggregatorKeys.publicKey), context: context,
+                timeout: .seconds(60))
+            Issue.record("a key the aggregator does not list got its state")
+        } catch let unavailable as SnapshotClient.Unavailable {
+            #expect(
+                unavailable.description.hasPrefix(
+                    "the aggregator at \(endpoint) refused this client's key (authentication refused (ZAP status 400))"),
+                "\(unavailable)")
+        }
         aggregator.stop()
         broker.stop()
     }
