@@ -99,7 +99,12 @@ struct WatchCommand: AsyncParsableCommand {
 
         let socket = try Socket(context, type: .sub)
         try socket.set(.linger, .zero)
-        if let curve = try keys.broker() { try socket.makeCurveClient(curve) }
+        var handshakes: SocketMonitor?
+        defer { handshakes?.close() }
+        if let curve = try keys.broker() {
+            try socket.makeCurveClient(curve)
+            handshakes = try SocketMonitor.handshakeFailures(of: socket)
+        }
         let prefixes = BrokerReplay.prefixes(for: selection)
         if prefixes.isEmpty { try socket.subscribe() } else { for prefix in prefixes { try socket.subscribe(prefix) } }
         try socket.subscribe(Topic.heartbeat)
@@ -112,7 +117,7 @@ struct WatchCommand: AsyncParsableCommand {
         var output: [UInt8] = []
         let everything = prefixes.isEmpty && selection.communities.isEmpty && selection.utilities.isEmpty
         while !stopping.flag.load(ordering: .acquiring) {
-            guard let frames = try Self.nextMessage(socket) else { break }
+            guard let frames = try Self.nextMessage(socket, handshakes: handshakes) else { break }
             let message = try? FanoutMessage.decode(frames)
             switch message {
             case .heartbeat(let latest):
@@ -171,10 +176,25 @@ struct WatchCommand: AsyncParsableCommand {
     }
 
     /// The next fan-out message; `nil` once the context is shut down (Ctrl-C).
-    private static func nextMessage(_ socket: Socket) throws -> [[UInt8]]? {
+    /// The next message from the fan-out; `nil` once Ctrl-C shut the context down. With CURVE, a broker that refuses
+    /// this client's key ends the watch with the reason (exit status 69): no event would ever come.
+    private static func nextMessage(_ socket: Socket, handshakes: SocketMonitor?) throws -> [[UInt8]]? {
         do {
-            return try socket.receiveFrames()
-        } catch {
+            guard let handshakes else { return try socket.receiveFrames() }
+            let poller = Poller()
+            let messages = poller.add(socket)
+            handshakes.addTo(poller)
+            while true {
+                _ = try poller.poll(timeout: nil)
+                if poller.isReadable(messages), let frames = try socket.receiveFrames(wait: false) { return frames }
+                // Other failed handshakes (a connection reset while the broker restarts) are retried by ZeroMQ.
+                if let failure = handshakes.latestHandshakeFailure(), failure.kind == .handshakeFailedAuth,
+                    let refusal = failure.refusal(by: "broker")
+                {
+                    throw RuntimeFailure.exit("watch", refusal, status: RuntimeFailure.unavailable)
+                }
+            }
+        } catch let error as ZMQError {
             if error.isContextTerminated { return nil }
             throw error
         }

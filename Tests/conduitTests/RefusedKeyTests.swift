@@ -5,7 +5,7 @@ import Testing
 /// A client whose key the broker does not admit is told that the broker refused its key, at once, rather than that
 /// the broker did not answer; the key the broker lists goes through the same commands.
 @Suite(.timeLimit(.minutes(5))) struct RefusedKeyTests {
-    @Test func publishAndReplayWithAKeyTheBrokerDoesNotAdmitSaySo() throws {
+    @Test func publishReplayAndWatchWithAKeyTheBrokerDoesNotAdmitSaySo() throws {
         let directory = TemporaryDirectory()
         let keys = directory.appending("keys"), stray = directory.appending("stray")
         for (owner, folder) in [("broker", keys), ("power-supply-bureau", keys + "/clients"), ("water-investment-company", stray)] {
@@ -41,6 +41,12 @@ import Testing
         ])
         #expect(replay.status != 0)
         #expect(replay.errors.contains("the broker at \(broker.query) refused this client's key"), "\(replay.errors)")
+
+        let watch = try ChildProcess.conduit([
+            "watch", "--fanout", broker.fanout, "--key", stray + "/water-investment-company.key", "--server-key", keys + "/broker.pub",
+        ])
+        #expect(watch.status == 69, "\(watch.errors)")
+        #expect(watch.errors.contains("the broker at \(broker.fanout) refused this client's key"), "\(watch.errors)")
 
         // The listed key, through the same commands: acknowledged, and replayed.
         let admitted = try publish("power-supply-bureau", "ganjiaba-power", key: directory.appending("power.key"), outbox: directory.appending("outbox"))
