@@ -28,7 +28,7 @@ public struct APIResponse: Sendable {
 public struct Problem: Error, Sendable, Equatable, CustomStringConvertible {
     public var status: Int
     /// The kind of problem: `bad-parameter`, `not-found`, `outside-journal`, `no-journal`, `unavailable`,
-    /// `unauthorised`, `not-ready`.
+    /// `unauthorised`, `not-ready`, `method-not-allowed`.
     public var kind: String
     public var title: String
     public var detail: String

@@ -15,26 +15,38 @@ public enum DashboardServer {
     public static func router(api: DashboardAPI, access: DashboardAccess? = nil) -> Router<BasicRequestContext> {
         let router = Router()
         if let access { router.add(middleware: AccessMiddleware(access: access)) }
-        router.get("/") { _, _ in Self.asset(DashboardAssets.indexHTML, type: "text/html; charset=utf-8") }
-        router.get("/assets/app.js") { _, _ in Self.asset(DashboardAssets.appJS, type: "text/javascript; charset=utf-8") }
-        router.get("/assets/app.css") { _, _ in Self.asset(DashboardAssets.appCSS, type: "text/css; charset=utf-8") }
-        router.get("/healthz") { _, _ in Self.respond(.json(Array(#"{"status":"alive"}"#.utf8))) }
-        router.get("/readyz") { _, _ in
+        router.add(middleware: NotFoundMiddleware())
+        /// `path` for GET, and for HEAD with the same status and headers and no body (a stream is then not started).
+        func get(_ path: RouterPath, _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) {
+            router.get(path, use: handler)
+            router.head(path) { request, context in
+                var response = try await handler(request, context)
+                let length = response.headers[.contentLength]
+                response.body = ResponseBody()
+                response.headers[.contentLength] = length  // what the GET sends, as HEAD says
+                return response
+            }
+        }
+        get("/") { _, _ in Self.asset(DashboardAssets.indexHTML, type: "text/html; charset=utf-8") }
+        get("/assets/app.js") { _, _ in Self.asset(DashboardAssets.appJS, type: "text/javascript; charset=utf-8") }
+        get("/assets/app.css") { _, _ in Self.asset(DashboardAssets.appCSS, type: "text/css; charset=utf-8") }
+        get("/healthz") { _, _ in Self.respond(.json(Array(#"{"status":"alive"}"#.utf8))) }
+        get("/readyz") { _, _ in
             let status = api.feed.status
             if status.live { return Self.respond(.json(Array(#"{"status":"ready"}"#.utf8))) }
             let reason = status.failure ?? "catching up with the broker"
             return Self.respond(Problem(status: 503, kind: "not-ready", title: "Not ready", detail: reason).response)
         }
-        router.get("/api/v1/openapi.json") { _, _ in Self.asset(OpenAPIDocument.json, type: "application/json; charset=utf-8") }
-        router.get("/api/v1/overview") { request, _ in Self.answer { () throws(Problem) in try api.overview(Self.parameters(request)) } }
-        router.get("/api/v1/plan") { _, _ in Self.respond(api.planDocument()) }
-        router.get("/api/v1/span") { _, _ in Self.answer { () throws(Problem) in try api.span() } }
-        router.get("/api/v1/state") { request, _ in Self.answer { () throws(Problem) in try api.state(Self.parameters(request)) } }
-        router.get("/api/v1/diff") { request, _ in Self.answer { () throws(Problem) in try api.diff(Self.parameters(request)) } }
-        router.get("/api/v1/ledger") { request, _ in Self.answer { () throws(Problem) in try api.ledger(Self.parameters(request)) } }
-        router.get("/api/v1/incident") { request, _ in Self.answer { () throws(Problem) in try api.incident(Self.parameters(request)) } }
-        router.get("/api/v1/events") { request, _ in Self.answer { () throws(Problem) in try api.events(Self.parameters(request)) } }
-        router.get("/api/v1/stream") { request, _ in try Self.stream(request, api: api) }
+        get("/api/v1/openapi.json") { _, _ in Self.asset(OpenAPIDocument.json, type: "application/json; charset=utf-8") }
+        get("/api/v1/overview") { request, _ in Self.answer { () throws(Problem) in try api.overview(Self.parameters(request)) } }
+        get("/api/v1/plan") { _, _ in Self.respond(api.planDocument()) }
+        get("/api/v1/span") { _, _ in Self.answer { () throws(Problem) in try api.span() } }
+        get("/api/v1/state") { request, _ in Self.answer { () throws(Problem) in try api.state(Self.parameters(request)) } }
+        get("/api/v1/diff") { request, _ in Self.answer { () throws(Problem) in try api.diff(Self.parameters(request)) } }
+        get("/api/v1/ledger") { request, _ in Self.answer { () throws(Problem) in try api.ledger(Self.parameters(request)) } }
+        get("/api/v1/incident") { request, _ in Self.answer { () throws(Problem) in try api.incident(Self.parameters(request)) } }
+        get("/api/v1/events") { request, _ in Self.answer { () throws(Problem) in try api.events(Self.parameters(request)) } }
+        get("/api/v1/stream") { request, _ in try Self.stream(request, api: api) }
         return router
     }
 
@@ -177,6 +189,33 @@ public struct DashboardAccess: Sendable {
             if difference == 0 { found = principal }
         }
         return found
+    }
+}
+
+/// Answers a request that no route takes as every other error of the dashboard is answered, with a problem document
+/// that names what was asked for and where the routes are: 405 for a method other than GET and HEAD, else 404.
+struct NotFoundMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            if request.method != .get && request.method != .head {
+                var response = DashboardServer.respond(
+                    Problem(
+                        status: 405, kind: "method-not-allowed", title: "The dashboard is read-only",
+                        detail: "\(request.method) \(request.uri.path): the dashboard answers GET and HEAD only"
+                    ).response)
+                response.headers[.allow] = "GET, HEAD"
+                return response
+            }
+            return DashboardServer.respond(
+                Problem(
+                    status: 404, kind: "not-found", title: "Nothing is served here",
+                    detail: "no \(request.method) \(request.uri.path) here: the page is at /, the API under /api/v1/, described by /api/v1/openapi.json"
+                ).response)
+        }
     }
 }
 

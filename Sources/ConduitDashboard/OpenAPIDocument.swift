@@ -7,7 +7,7 @@ enum OpenAPIDocument {
   "info": {
     "title": "Conduit dashboard API",
     "version": "1",
-    "description": "The coordinators' read-only view of a Conduit hub: the live aggregate state, the supervision ledger, history from the journal, and the live stream of events. Errors are application/problem+json; their type is /api/v1/problems#<kind> (bad-parameter, not-found, outside-journal, no-journal, unavailable, unauthorised, not-ready)."
+    "description": "The coordinators' read-only view of a Conduit hub: the live aggregate state, the supervision ledger, history from the journal, and the live stream of events. Errors are application/problem+json; their type is /api/v1/problems#<kind> (bad-parameter, not-found, outside-journal, no-journal, unavailable, unauthorised, not-ready, method-not-allowed)."
   },
   "paths": {
     "/api/v1/overview": {

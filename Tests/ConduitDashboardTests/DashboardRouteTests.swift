@@ -218,6 +218,28 @@ struct DashboardRouteTests {
                 let span = try json(response.body)
                 #expect(span["lastSequence"] == .number(String(last)))
             }
+            // HEAD: the GET's status and headers, no body.
+            try await client.execute(uri: "/api/v1/plan", method: .head) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "application/json; charset=utf-8")
+                #expect(response.headers[.contentLength] == String(Scenario.default.canonicalJSON.count))
+                #expect(response.body.readableBytes == 0)
+            }
+            try await client.execute(uri: "/api/v1/incident?subject=no-such-item", method: .head) { response in
+                #expect(response.status.code == 404)
+                #expect(response.body.readableBytes == 0)
+            }
+            // What no route serves is a problem too, naming what was asked for and where the routes are.
+            try await client.execute(uri: "/api/v1/ledgers?status=open", method: .get) { response in
+                try expectProblem(response, 404, "not-found", mentioning: ["GET /api/v1/ledgers", "/api/v1/openapi.json"])
+            }
+            try await client.execute(uri: "/favicon.ico", method: .get) { response in
+                try expectProblem(response, 404, "not-found", mentioning: ["/favicon.ico", "the page is at /"])
+            }
+            try await client.execute(uri: "/api/v1/ledger", method: .post) { response in
+                try expectProblem(response, 405, "method-not-allowed", mentioning: ["POST /api/v1/ledger", "GET and HEAD only"])
+                #expect(response.headers[.allow] == "GET, HEAD")
+            }
         }
         // Without the journal, history is not served, and says why.
         try await application(fixture.api(journal: false)).test(.router) { client in
