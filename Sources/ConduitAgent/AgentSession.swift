@@ -107,6 +107,9 @@ struct AgentSession {
     /// Handles one reply from the broker.
     mutating func receive(_ reply: IngestReply, now: Int64) -> [Action] {
         lastHeard = now
+        // A session that does not announce itself knows its connection works once the broker answers anything on it
+        // (one that does, once it is welcomed): only then does the backoff start again from its initial delay.
+        if !settings.announce && !heardSinceConnect { attempts = 0 }
         heardSinceConnect = true
         switch reply {
         case .welcome(let granted):
@@ -204,7 +207,6 @@ struct AgentSession {
             heardSinceConnect = false
             guard settings.announce else {
                 phase = .ready
-                attempts = 0
                 return [.connect] + fill(now: now)
             }
             phase = .greeting(since: now)

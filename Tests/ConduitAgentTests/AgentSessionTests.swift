@@ -257,6 +257,36 @@ import Testing
         #expect(session.connectionRefused(now: retry + 2).isEmpty, "the broker answered: this connection works")
     }
 
+    /// A session that does not announce itself (`conduit publish`, the aggregator's alerts) whose connections are lost
+    /// before the broker answers anything (a broker that refuses its key) backs off as one that does; an answer
+    /// starts the backoff again from its initial delay.
+    @Test func aOneOffPublisherThatIsNeverAnsweredBacksOff() throws {
+        var settings = Self.settings
+        settings.announce = false
+        var session = AgentSession(settings: settings, jitterSeed: 1)
+        _ = session.enqueue(Self.entries(1...1), now: 0)
+        var now: Int64 = 0
+        var delays: [Int64] = []
+        for _ in 0..<6 {
+            #expect(session.tick(now: now).first == .connect)
+            now += 1
+            #expect(session.connectionLost(now: now) == [.disconnect])
+            guard case .waiting(let retryAt) = session.phase else { Issue.record("\(session.phase)"); return }
+            delays.append(retryAt - now)
+            now = retryAt
+        }
+        let ceilings: [Int64] = [100_000, 200_000, 400_000, 800_000, 1_600_000, 2_000_000]
+        for (delay, ceiling) in zip(delays, ceilings) {
+            #expect(delay >= ceiling / 2 && delay < ceiling, "delay \(delay) for ceiling \(ceiling)")
+        }
+        let resent = try Self.published(session.tick(now: now))
+        #expect(resent.count == 1)
+        _ = session.receive(.ack(Acknowledgement(correlation: resent[0].0, sequence: 9, duplicate: false, source: "s", id: "e1")), now: now + 1)
+        #expect(session.connectionLost(now: now + 2) == [.disconnect])
+        guard case .waiting(let retryAt) = session.phase else { Issue.record("\(session.phase)"); return }
+        #expect(retryAt - (now + 2) < 100_000, "after an answer, the initial delay again")
+    }
+
     @Test func aRefusedHelloStopsTheSession() {
         var session = AgentSession(settings: Self.settings, jitterSeed: 7)
         _ = session.tick(now: 0)
