@@ -22,39 +22,16 @@ public enum HubPlan {
     ) throws(Unavailable) -> PlanInForce {
         do {
             let context = try Context()
-            let socket = try Socket(context, type: .dealer)
+            let client = try RequestSocket(
+                context, endpoints: alternates + [endpoint], curve: curve.map { CurveClientKeys(keys: $0.keys, serverKey: $0.serverKey) },
+                server: "broker")
             defer {
-                socket.close(linger: .zero)
+                client.close()
                 context.terminate()
             }
-            var handshakes: SocketMonitor?
-            defer { handshakes?.close() }
-            if let curve {
-                try socket.makeCurveClient(curve.keys, serverKey: curve.serverKey)
-                handshakes = try SocketMonitor.handshakeFailures(of: socket)
-            }
-            if !alternates.isEmpty {
-                // Queued only to a connection that completed: not to a broker that does not listen.
-                try socket.set(.immediate, true)
-                for alternate in alternates { try socket.connect(alternate) }
-            }
-            try socket.connect(endpoint)
-            _ = try socket.send(frames: query ? QueryRequest.plan(request: 0).encode() : IngestRequest.plan(correlation: 0).encode())
-            let poller = Poller()
-            let index = poller.add(socket)
-            var remaining = timeout
-            while remaining > .zero {
-                let step = min(remaining, .milliseconds(100))
-                remaining -= step
-                guard try poller.poll(timeout: step) > 0, poller.isReadable(index),
-                    let frames = try socket.receiveFrames(wait: false)
-                else {
-                    // A handshake turned down is turned down again on every retry: said at once.
-                    if let failure = handshakes?.latestHandshakeFailure(), let refusal = failure.refusal(by: "broker") {
-                        throw Unavailable(description: refusal, keyRefused: failure.kind == .handshakeFailedAuth)
-                    }
-                    continue
-                }
+            try client.send(query ? QueryRequest.plan(request: 0).encode() : IngestRequest.plan(correlation: 0).encode())
+            let deadline = ContinuousClock.now + timeout
+            while let frames = try client.reply(within: deadline - .now) {
                 if query {
                     switch try QueryReply.decode(frames) {
                     case .plan(_, let plan): return plan
@@ -71,6 +48,8 @@ public enum HubPlan {
                 }
             }
             throw Unavailable(description: "the broker at \(endpoint) did not tell its plan within \(timeout)")
+        } catch let failed as RequestSocket.HandshakeFailed {
+            throw Unavailable(description: failed.description, keyRefused: failed.event.kind == .handshakeFailedAuth)
         } catch let error as Unavailable {
             throw error
         } catch {

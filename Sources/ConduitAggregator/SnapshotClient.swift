@@ -11,41 +11,27 @@ public enum SnapshotClient {
     }
 
     /// The state, or the subtree at `path` (`communities/ganjiaba`; empty: the whole state), as the aggregator's
-    /// JSON, with the sequence it is as of. A handshake turned down is reported at once, not after `timeout`: it would
-    /// be turned down again on every retry.
+    /// JSON, with the sequence it is as of. A key the aggregator refuses is reported at once (``RequestSocket``).
     public static func fetch(
         endpoint: String, path: String = "", curve: CurveClientKeys?, context: Context, timeout: Duration = .seconds(10)
     ) throws -> (sequence: UInt64, json: [UInt8]) {
-        let socket = try Socket(context, type: .dealer)
-        try socket.set(.linger, .zero)
-        defer { socket.close() }
-        var handshakes: SocketMonitor?
-        defer { handshakes?.close() }
-        if let curve {
-            try socket.makeCurveClient(curve)
-            handshakes = try SocketMonitor.handshakeFailures(of: socket)
-        }
-        try socket.connect(endpoint)
-        try socket.send(frames: SnapshotRequest(request: 1, path: path).encode())
-        let poller = Poller()
-        poller.add(socket)
-        var remaining = timeout
-        while remaining > .zero {
-            let step = min(remaining, .milliseconds(100))
-            remaining -= step
-            guard try poller.poll(timeout: step) > 0, let frames = try socket.receiveFrames(wait: false) else {
-                if let refusal = handshakes?.latestHandshakeFailure()?.refusal(by: "aggregator") {
-                    throw Unavailable(description: refusal)
-                }
-                continue
+        let client = try RequestSocket(context, endpoints: [endpoint], curve: curve, server: "aggregator")
+        defer { client.close() }
+        try client.send(SnapshotRequest(request: 1, path: path).encode())
+        let frames: [[UInt8]]
+        do {
+            guard let reply = try client.reply(within: timeout) else {
+                throw Unavailable(description: "no answer from the aggregator at \(endpoint) within \(timeout)")
             }
-            switch try SnapshotReply.decode(frames) {
-            case .state(_, let sequence, let json):
-                return (sequence, json)
-            case .error(_, let error):
-                throw Unavailable(description: "the aggregator at \(endpoint) answered: \(error)")
-            }
+            frames = reply
+        } catch let failed as RequestSocket.HandshakeFailed {
+            throw Unavailable(description: failed.description)
         }
-        throw Unavailable(description: "no answer from the aggregator at \(endpoint) within \(timeout)")
+        switch try SnapshotReply.decode(frames) {
+        case .state(_, let sequence, let json):
+            return (sequence, json)
+        case .error(_, let error):
+            throw Unavailable(description: "the aggregator at \(endpoint) answered: \(error)")
+        }
     }
 }

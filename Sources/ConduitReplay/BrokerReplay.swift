@@ -87,19 +87,14 @@ public struct BrokerReplay: Sendable {
             endOfBatch: {})
     }
 
-    /// The broker's next reply, waiting at most ``timeout``; a handshake the broker turned down is said at once, since
-    /// it would be turned down again on every retry.
-    private func reply(on socket: Socket, _ poller: Poller, handshakes: SocketMonitor?) throws -> WireMessage {
-        var remaining = timeout
-        while remaining > .zero {
-            let step = handshakes == nil ? remaining : min(remaining, .milliseconds(100))
-            remaining -= step
-            if try poller.poll(timeout: step) > 0, let frames = try socket.receiveFrames(wait: false) { return frames }
-            if let refusal = handshakes?.latestHandshakeFailure()?.refusal(by: "broker") {
-                throw ReplayError.handshakeFailed(refusal)
-            }
+    /// The broker's next reply, waiting at most ``timeout``; a key the broker refuses is said at once.
+    private func reply(from client: RequestSocket) throws -> [[UInt8]] {
+        do {
+            guard let frames = try client.reply(within: timeout) else { throw ReplayError.noAnswer(from: endpoint, within: timeout) }
+            return frames
+        } catch let failed as RequestSocket.HandshakeFailed {
+            throw ReplayError.handshakeFailed(failed.description)
         }
-        throw ReplayError.noAnswer(from: endpoint, within: timeout)
     }
 
     /// The replay shared by ``run(_:writer:emit:shouldStop:)`` and ``events(_:shouldStop:_:)``: `start` once the
@@ -109,16 +104,8 @@ public struct BrokerReplay: Sendable {
         visit: (RecordedEvent, Event) throws -> Void, endOfBatch: () throws -> Void
     ) throws -> ReplaySummary {
         let context = try Context()
-        let socket = try Socket(context, type: .dealer)
-        try socket.set(.linger, .zero)
-        defer { socket.close() }
-        var handshakes: SocketMonitor?
-        defer { handshakes?.close() }
-        if let curve {
-            try socket.makeCurveClient(curve)
-            handshakes = try SocketMonitor.handshakeFailures(of: socket)
-        }
-        try socket.connect(endpoint)
+        let client = try RequestSocket(context, endpoints: [endpoint], curve: curve, server: "broker")
+        defer { client.close() }
         let window: ReplayWindow
         if selection.fromSequence == 1 && selection.toSequence == .max, selection.since != nil || selection.until != nil {
             window = .time(
@@ -129,13 +116,11 @@ public struct BrokerReplay: Sendable {
         }
         let credit: UInt32 = 1024
         let request = ReplayRequest(request: 1, window: window, credit: credit, topicPrefixes: Self.prefixes(for: selection))
-        try socket.send(frames: QueryRequest.replay(request).encode())
-        let poller = Poller()
-        poller.add(socket)
+        try client.send(QueryRequest.replay(request).encode())
         var summary = ReplaySummary()
         try start()
         while true {
-            let frames = try reply(on: socket, poller, handshakes: handshakes)
+            let frames = try reply(from: client)
             switch try QueryReply.decode(frames) {
             case .chunk(_, let events):
                 for record in events {
@@ -152,9 +137,9 @@ public struct BrokerReplay: Sendable {
                 }
                 try endOfBatch()
                 if shouldStop() {
-                    try socket.send(frames: QueryRequest.cancel(request: 1).encode())
+                    try client.send(QueryRequest.cancel(request: 1).encode())
                 } else {
-                    try socket.send(frames: QueryRequest.credit(request: 1, amount: UInt32(events.count)).encode())
+                    try client.send(QueryRequest.credit(request: 1, amount: UInt32(events.count)).encode())
                 }
             case .end(let end):
                 summary.journalLast = end.headSequence

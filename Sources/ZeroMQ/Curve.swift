@@ -98,6 +98,15 @@ extension Socket {
         try makeCurveClient(client.keys, serverKey: client.serverKey)
     }
 
+    /// Makes this socket a CURVE client with `client`'s keys, when there are any, and watches its handshakes: the
+    /// monitor returned (`nil` without keys) tells a request that got no answer whether the server refused the key
+    /// (``SocketMonitor/latestHandshakeFailure()``). Call it before `connect`, and close the monitor before the socket.
+    public func makeCurveClientWatchingHandshakes(_ client: CurveClientKeys?) throws(ZMQError) -> SocketMonitor? {
+        guard let client else { return nil }
+        try makeCurveClient(client)
+        return try SocketMonitor.handshakeFailures(of: self)
+    }
+
     /// Makes this socket a CURVE server with `keys`. Bind a ``ZAPHandler`` first, or every client is accepted.
     public func makeCurveServer(_ keys: CurveKeyPair) throws(ZMQError) {
         try set(.curveServer, true)

@@ -99,12 +99,8 @@ struct WatchCommand: AsyncParsableCommand {
 
         let socket = try Socket(context, type: .sub)
         try socket.set(.linger, .zero)
-        var handshakes: SocketMonitor?
+        let handshakes = try socket.makeCurveClientWatchingHandshakes(try keys.broker())
         defer { handshakes?.close() }
-        if let curve = try keys.broker() {
-            try socket.makeCurveClient(curve)
-            handshakes = try SocketMonitor.handshakeFailures(of: socket)
-        }
         let prefixes = BrokerReplay.prefixes(for: selection)
         if prefixes.isEmpty { try socket.subscribe() } else { for prefix in prefixes { try socket.subscribe(prefix) } }
         try socket.subscribe(Topic.heartbeat)

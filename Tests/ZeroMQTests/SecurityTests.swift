@@ -121,6 +121,42 @@ struct SecurityTests {
         server.handler.stop()
     }
 
+    /// A request socket gets its reply through CURVE, is told at once that a server refused its key, and gets
+    /// nothing, without an error, from a server that is not there.
+    @Test func aRequestSocketTellsARefusedKeyFromNoAnswer() throws {
+        let client = try CurveKeyPair.generate()
+        let server = try Server(allowing: client.publicKey)
+        let admitted = try RequestSocket(
+            server.context, endpoints: [server.endpoint], curve: CurveClientKeys(keys: client, serverKey: server.keys.publicKey),
+            server: "broker")
+        try admitted.send([Array("ping".utf8)])
+        let request = try #require(try server.router.receiveMessage())
+        _ = try server.router.send(frames: [request.frames[0], Array("pong".utf8)])
+        #expect(try admitted.reply(within: .seconds(60)) == [Array("pong".utf8)])
+        admitted.close()
+
+        let stranger = try RequestSocket(
+            server.context, endpoints: [server.endpoint],
+            curve: CurveClientKeys(keys: try CurveKeyPair.generate(), serverKey: server.keys.publicKey), server: "broker")
+        try stranger.send([Array("ping".utf8)])
+        do {
+            _ = try stranger.reply(within: .seconds(60))
+            Issue.record("a refused key got a reply")
+        } catch let failed as RequestSocket.HandshakeFailed {
+            #expect(failed.event.kind == .handshakeFailedAuth)
+            #expect(failed.description.hasPrefix("the broker at \(server.endpoint) refused this client's key"))
+        }
+        stranger.close()
+
+        // An IPC path nothing listens on (a TCP port could be taken by another test meanwhile).
+        let vacant = "ipc://\(NSTemporaryDirectory())/zeromq-vacant-\(UUID().uuidString)"
+        let unanswered = try RequestSocket(server.context, endpoints: [vacant], curve: nil, server: "broker")
+        try unanswered.send([Array("ping".utf8)])
+        #expect(try unanswered.reply(within: .milliseconds(200)) == nil)
+        unanswered.close()
+        server.handler.stop()
+    }
+
     @Test func monitorReportsConnectAndDisconnect() throws {
         let context = try Context()
         let router = try Socket(context, type: .router)
