@@ -48,6 +48,9 @@ public final class FanoutFollower {
     public private(set) var sync: FanoutSync
     private let subscriber: Socket
     private let query: Socket
+    /// The query connection's failed handshakes, with CURVE; the latest since the broker last answered a query.
+    private let queryHandshakes: SocketMonitor?
+    private var queryHandshakeFailure: MonitorEvent?
     private let clock = ContinuousClock()
     private let origin: ContinuousClock.Instant
 
@@ -60,10 +63,8 @@ public final class FanoutFollower {
         subscriber = try Socket(context, type: .sub)
         query = try Socket(context, type: .dealer)
         try subscriber.set(.linger, .zero)
-        if let curve = configuration.curve {
-            try subscriber.makeCurveClient(curve)
-            try query.makeCurveClient(curve)
-        }
+        if let curve = configuration.curve { try subscriber.makeCurveClient(curve) }
+        queryHandshakes = try query.makeCurveClientWatchingHandshakes(configuration.curve)
         try subscriber.set(.receiveHighWaterMark, configuration.receiveHighWaterMark)
         if let bytes = configuration.receiveBuffer { try subscriber.set(.receiveBuffer, bytes) }
         try subscriber.subscribe()  // everything, heartbeats included: the sync needs every event
@@ -88,7 +89,10 @@ public final class FanoutFollower {
     /// Takes what has arrived, without waiting: every query reply, then up to ``Configuration/fanoutBatch`` fan-out
     /// messages; then lets time pass (a replay's time-out). Messages that do not decode are skipped.
     public func receive(_ handle: (FanoutSync.Action) throws -> Void) throws {
+        // Read every time, so that the monitor's queue never fills (libzmq's I/O thread would wait for it).
+        if let failure = queryHandshakes?.latestHandshakeFailure() { queryHandshakeFailure = failure }
         while let frames = try query.receiveFrames(wait: false) {
+            queryHandshakeFailure = nil
             guard let reply = try? QueryReply.decode(frames) else { continue }
             try carryOut(sync.receiveQuery(reply, now: microseconds()), handle)
         }
@@ -108,6 +112,7 @@ public final class FanoutFollower {
 
     /// Closes both sockets at once (nothing waits to be sent).
     public func close() {
+        queryHandshakes?.close()
         subscriber.close(linger: .zero)
         query.close(linger: .zero)
     }
@@ -115,7 +120,14 @@ public final class FanoutFollower {
     private func carryOut(_ actions: [FanoutSync.Action], _ handle: (FanoutSync.Action) throws -> Void) throws {
         for action in actions {
             if case .send(let request) = action {
-                try query.send(frames: request.encode())
+                // Never waits: with no connection to queue it on (a broker that refuses the key, between retries), a
+                // DEALER would block the follower for good. A request not sent goes unanswered, and the replay fails
+                // at its time-out.
+                _ = try query.send(frames: request.encode(), wait: false)
+            } else if case .replayFailed(let replay, .noAnswer) = action,
+                let reason = queryHandshakeFailure?.refusal(by: "broker")
+            {
+                try handle(.replayFailed(replay, .handshakeFailed(reason: reason)))
             } else {
                 try handle(action)
             }

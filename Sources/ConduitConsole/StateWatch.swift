@@ -148,6 +148,7 @@ public struct StateWatch {
             switch failure {
             case .refused(let refusal): error = .refused(refusal)
             case .noAnswer: error = .noAnswer(from: query, within: Self.replayTimeout)
+            case .handshakeFailed(let reason): error = .handshakeFailed(reason)
             }
             if replay.purpose == .catchUp {
                 throw Failure(description: "cannot catch up from the broker's query endpoint \(query): \(error)")

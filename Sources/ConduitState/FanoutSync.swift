@@ -74,11 +74,15 @@ public struct FanoutSync: Sendable {
         case refused(ConduitError)
         /// No answer for ``Settings/replayTimeout`` microseconds.
         case noAnswer(microseconds: Int64)
+        /// No answer, and the broker turned the query connection's handshake down: `reason` says how (a follower that
+        /// watches its handshakes tells this from ``noAnswer(microseconds:)``).
+        case handshakeFailed(reason: String)
 
         public var description: String {
             switch self {
             case .refused(let error): "\(error)"
             case .noAnswer(let microseconds): "no answer within \(Duration.microseconds(microseconds))"
+            case .handshakeFailed(let reason): reason
             }
         }
     }

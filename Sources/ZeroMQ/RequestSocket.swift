@@ -36,19 +36,33 @@ public final class RequestSocket {
         for endpoint in endpoints { try socket.connect(endpoint) }
     }
 
-    /// Sends a request (without waiting: a DEALER queues it until a connection takes it).
+    /// Requests that could not be queued yet (no connection to queue them on), in order.
+    private var unsent: [[[UInt8]]] = []
+
+    /// Sends a request, never waiting: one that cannot be queued now (no connection yet to several servers, or the
+    /// connection to a server that refuses the key between retries) goes out from ``reply(within:)`` as soon as it can.
     public func send(_ frames: [[UInt8]]) throws(ZMQError) {
-        _ = try socket.send(frames: frames)
+        unsent.append(frames)
+        try flush()
     }
 
-    /// The next reply, waiting at most `timeout`; `nil` if none came and no handshake failed.
+    private func flush() throws(ZMQError) {
+        while let next = unsent.first {
+            guard try socket.send(frames: next, wait: false) else { return }
+            unsent.removeFirst()
+        }
+    }
+
+    /// The next reply, waiting at most `timeout` (and sending what ``send(_:)`` could not); `nil` if none came and no
+    /// handshake failed.
     /// - Throws: ``HandshakeFailed`` at once when the server refused the key, or at `timeout` when another handshake
     ///   failed; `ZMQError`.
     public func reply(within timeout: Duration) throws -> [[UInt8]]? {
         var remaining = timeout
         var failure: MonitorEvent?
         while remaining > .zero {
-            let step = handshakes == nil ? remaining : min(remaining, .milliseconds(100))
+            try flush()
+            let step = handshakes == nil && unsent.isEmpty ? remaining : min(remaining, .milliseconds(100))
             remaining -= step
             if try poller.poll(timeout: step) > 0, poller.isReadable(index), let frames = try socket.receiveFrames(wait: false) {
                 return frames

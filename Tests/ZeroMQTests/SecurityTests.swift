@@ -154,6 +154,11 @@ struct SecurityTests {
         try unanswered.send([Array("ping".utf8)])
         #expect(try unanswered.reply(within: .milliseconds(200)) == nil)
         unanswered.close()
+        // With several servers a request is queued only to a completed connection: with none, sending does not wait.
+        let nobody = try RequestSocket(server.context, endpoints: [vacant, vacant + "-2"], curve: nil, server: "broker")
+        try nobody.send([Array("ping".utf8)])
+        #expect(try nobody.reply(within: .milliseconds(200)) == nil)
+        nobody.close()
         server.handler.stop()
     }
 

@@ -48,6 +48,16 @@ import Testing
         #expect(watch.status == 69, "\(watch.errors)")
         #expect(watch.errors.contains("the broker at \(broker.fanout) refused this client's key"), "\(watch.errors)")
 
+        // The live state catches up through the query endpoint: it says why it cannot (after the replay's time-out).
+        let state = try ChildProcess.conduit([
+            "watch", "--state", "--fanout", broker.fanout, "--query", broker.query, "--key", stray + "/water-investment-company.key",
+            "--server-key", keys + "/broker.pub",
+        ])
+        #expect(state.status == 69, "\(state.errors)")
+        #expect(
+            state.errors.contains("cannot catch up from the broker's query endpoint \(broker.query): the broker at \(broker.query) refused this client's key"),
+            "\(state.errors)")
+
         // The listed key, through the same commands: acknowledged, and replayed.
         let admitted = try publish("power-supply-bureau", "ganjiaba-power", key: directory.appending("power.key"), outbox: directory.appending("outbox"))
         #expect(admitted.status == 0, "\(admitted.errors)")
