@@ -121,8 +121,11 @@ extension BrokerAuthentication {
                 let path = directory + "/" + name
                 let file: CurveKeyFile
                 do { file = try CurveKeyFile.read(path) } catch { throw wrapped(error) }
-                guard scenario.organisation(file.owner) != nil else {
-                    throw BrokerError(.invalidConfiguration, "\(path): \(file.owner) is not an organisation of the scenario")
+                // `conduit` is the aggregator's, which publishes the alerts it derives (keygen --owner conduit).
+                guard scenario.organisation(file.owner) != nil || file.owner == EventValidator.systemOrganisation else {
+                    throw BrokerError(
+                        .invalidConfiguration,
+                        "\(path): \(file.owner) is not an organisation of the scenario (nor conduit, the aggregator's owner)")
                 }
                 try admit(file.publicKeyBytes, Principal(name: file.owner, organisation: file.owner, role: nil), from: path)
             }

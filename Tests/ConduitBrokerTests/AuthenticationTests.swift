@@ -97,6 +97,34 @@ struct PrincipalTests {
     }
 
     /// One public key listed for two organisations could speak for either: the broker does not start.
+    /// A key directory admits the plan's organisations and the aggregator's key (owner `conduit`), and names a file
+    /// whose owner is neither.
+    @Test func aKeyDirectoryAdmitsTheAggregatorsKeyAndNamesAStrangeOwner() throws {
+        let directory = TemporaryDirectory()
+        let clients = directory.appending("clients")
+        try FileManager.default.createDirectory(atPath: clients, withIntermediateDirectories: true)
+        let server = try CurveKeyPair.generate(), aggregator = try CurveKeyPair.generate(), power = try CurveKeyPair.generate()
+        try CurveKeyFile.writePrivately(
+            Array(try JSONEncoder().encode(CurveKeyFile(owner: "broker", publicKey: server.publicKeyText, secretKey: server.secretKeyText))),
+            to: directory.appending("broker.key"), replacing: false)
+        for (owner, key) in [("conduit", aggregator), ("power-supply-bureau", power)] {
+            try JSONEncoder().encode(CurveKeyFile(owner: owner, publicKey: key.publicKeyText, secretKey: nil))
+                .write(to: URL(fileURLWithPath: clients + "/\(owner).pub"))
+        }
+        let loaded = try BrokerAuthentication.load(serverKeyFile: directory.appending("broker.key"), clientsDirectory: clients, scenario: .default)
+        #expect(loaded.principals[aggregator.publicKey]?.organisation == "conduit")
+        #expect(loaded.principals[power.publicKey]?.organisation == "power-supply-bureau")
+
+        let stranger = try CurveKeyPair.generate()
+        try JSONEncoder().encode(CurveKeyFile(owner: "acme", publicKey: stranger.publicKeyText, secretKey: nil))
+            .write(to: URL(fileURLWithPath: clients + "/acme.pub"))
+        #expect {
+            _ = try BrokerAuthentication.load(serverKeyFile: directory.appending("broker.key"), clientsDirectory: clients, scenario: .default)
+        } throws: { error in
+            "\(error)".contains("clients/acme.pub: acme is not an organisation of the scenario")
+        }
+    }
+
     @Test func aKeyListedTwiceIsRefused() throws {
         let directory = TemporaryDirectory()
         let clients = directory.appending("clients")
