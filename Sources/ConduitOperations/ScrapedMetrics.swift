@@ -39,7 +39,8 @@ public final class ScrapedMetrics: Sendable {
         if !info.isEmpty {
             registry.makeGauge(
                 descriptor: MetricNameDescriptor(
-                    namespace: "conduit", subsystem: subsystem, metricName: "info", helpText: "What this \(subsystem) is, as labels."),
+                    namespace: "conduit", subsystem: subsystem, metricName: "info", unitName: "",
+                    helpText: "What this \(subsystem) is, as labels."),
                 labels: info
             ).set(Int64(1))
         }
@@ -54,7 +55,7 @@ public final class ScrapedMetrics: Sendable {
             case .gauge:
                 gauges[metric.name] = registry.makeGauge(
                     descriptor: MetricNameDescriptor(
-                        namespace: "conduit", subsystem: subsystem, metricName: metric.name, unitName: metric.unit.isEmpty ? nil : metric.unit,
+                        namespace: "conduit", subsystem: subsystem, metricName: metric.name, unitName: metric.unit,
                         helpText: metric.help))
             }
         }
