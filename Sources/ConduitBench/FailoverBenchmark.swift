@@ -154,7 +154,7 @@ public enum FailoverBenchmark {
                 }
             }
             let agent = try Agent(configuration: configuration)
-            try agent.start()
+            agent.start()
             agents.append(agent)
         }
 

@@ -72,7 +72,7 @@ public struct StateCheckpoints: Sendable {
             guard fits(entry, journal: journal),
                 let data = FileManager.default.contents(atPath: entry.path),
                 let state = try? AggregateState.restore(json: Array(data), scenario: scenario),
-                state.lastSequence == entry.sequence, options.map { state.options == $0 } ?? state.optionsFollowPlan,
+                state.lastSequence == entry.sequence, options.map({ state.options == $0 }) ?? state.optionsFollowPlan,
                 state.scenario == scenario
             else { continue }
             return state

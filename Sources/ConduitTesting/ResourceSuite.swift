@@ -142,7 +142,7 @@ public enum ResourceSuite {
         var standardError = FileHandle.nullDevice
         if let log = ProcessInfo.processInfo.environment["CONDUIT_RESOURCE_LOG"] {
             let path = log + "/" + resourceCase.name.replacingOccurrences(of: " ", with: "-") + ".log"
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)  // opened just below, or not logged
             standardError = FileHandle(forWritingAtPath: path) ?? .nullDevice
             arguments += ["--log-level", "info"]
         }
