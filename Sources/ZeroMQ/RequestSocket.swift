@@ -9,7 +9,10 @@ public final class RequestSocket {
     public struct HandshakeFailed: Error, CustomStringConvertible {
         /// libzmq's report of the failed handshake.
         public let event: MonitorEvent
-        public let description: String
+        /// What the server is called in the description.
+        let server: String
+
+        public var description: String { event.refusal(by: server) ?? "\(event)" }
     }
 
     private let socket: Socket
@@ -76,9 +79,7 @@ public final class RequestSocket {
         return nil
     }
 
-    private func handshakeFailed(_ event: MonitorEvent) -> HandshakeFailed {
-        HandshakeFailed(event: event, description: event.refusal(by: server) ?? "\(event)")
-    }
+    private func handshakeFailed(_ event: MonitorEvent) -> HandshakeFailed { HandshakeFailed(event: event, server: server) }
 
     /// Closes the monitor, then the socket, at once.
     public func close() {

@@ -177,6 +177,8 @@ struct WatchCommand: AsyncParsableCommand {
     private static func nextMessage(_ socket: Socket, handshakes: SocketMonitor?) throws -> [[UInt8]]? {
         do {
             guard let handshakes else { return try socket.receiveFrames() }
+            // A busy stream is read without polling; the monitor is looked at while the stream is quiet.
+            if let frames = try socket.receiveFrames(wait: false) { return frames }
             let poller = Poller()
             let messages = poller.add(socket)
             handshakes.addTo(poller)
