@@ -113,6 +113,20 @@ public enum FailoverBenchmark {
         var activations: Int { process.output.all.components(separatedBy: "active CONDUIT_").count - 1 }
     }
 
+    /// The message at `sequence`, asked again for up to a minute while the cluster answers that it cannot yet (a
+    /// node killed a moment ago may still be electing a leader).
+    static func read(_ jetStream: JetStream, stream: String, sequence: UInt64) throws -> StoredMessage? {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while true {
+            let answer = Result { () throws(NATSError) in try jetStream.message(stream: stream, sequence: sequence, headers: ["Nats-Msg-Id"]) }
+            if case .failure(let error) = answer, error.isTransient, ContinuousClock.now < deadline {
+                usleep(100_000)
+                continue
+            }
+            return try answer.get()
+        }
+    }
+
     public static func run(_ options: Options, progress: (String) -> Void = { _ in }) throws -> (BenchReport, Outcome) {
         try options.validate()
         let directory = TemporaryDirectory(prefix: "conduit-failover")
@@ -232,8 +246,7 @@ public enum FailoverBenchmark {
         var stored: [String: [UInt64]] = [:]
         var sequence: UInt64 = 1
         while sequence <= outcome.streamMessages {
-            guard let message = try jetStream.message(
-                stream: JetStreamBridge.Configuration.streamName(hub: hub), sequence: sequence, headers: ["Nats-Msg-Id"])
+            guard let message = try Self.read(jetStream, stream: JetStreamBridge.Configuration.streamName(hub: hub), sequence: sequence)
             else {
                 outcome.problems.append("message \(sequence) is missing from the stream")
                 sequence += 1
